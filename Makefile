@@ -1,0 +1,39 @@
+# Bearing: `make run` starts the portal locally, `make test` runs every test.
+.PHONY: setup build run test test-unit test-e2e bench clean-data
+
+# Where `make run` keeps its embedded PostgreSQL and data.
+DATA_DIR ?= .bearing
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	@echo "==> building the portal (release: server binary, wasm, CSS)"
+	cargo leptos build --release
+
+run: build
+	@echo "==> starting Bearing at http://127.0.0.1:3000 (Ctrl-C stops it and its PostgreSQL)"
+	BEARING_DATA_DIR=$(DATA_DIR) target/release/bearing serve --seed-catalog examples
+
+test: 
+	@WANT_CHROMIUM=1 scripts/setup.sh
+	@$(MAKE) --no-print-directory test-unit test-e2e
+
+test-unit:
+	@echo "==> unit and integration tests (real PostgreSQL, started under target/test-pg)"
+	cargo test --workspace --features app/ssr
+	@scripts/stop-test-pg.sh
+
+test-e2e:
+	@echo "==> building the portal for end-to-end tests"
+	cargo leptos build
+	@echo "==> end-to-end tests in Chromium (and the Backstage catalog-client compatibility test)"
+	cd end2end && npx playwright test
+
+bench:
+	cargo leptos build --release
+	bench/run.sh
+
+clean-data:
+	@scripts/stop-test-pg.sh
+	rm -rf $(DATA_DIR) target/test-pg target/e2e

@@ -1,0 +1,36 @@
+//! Server functions for the catalog pages. Thin adapters: get the context, call the service.
+
+use leptos::prelude::*;
+
+use super::{CatalogView, EntityDetail, HomeView, ListQuery};
+use crate::error::AppError;
+use crate::graph::GraphView;
+
+/// Home page data.
+#[server(prefix = "/api/fn")]
+pub async fn get_home() -> Result<HomeView, AppError> {
+    let ctx = crate::ssr::ctx()?;
+    super::service::home(&ctx.pool).await
+}
+
+/// A page of the catalog with facet counts.
+#[server(prefix = "/api/fn")]
+pub async fn get_catalog(query: ListQuery) -> Result<CatalogView, AppError> {
+    let ctx = crate::ssr::ctx()?;
+    super::service::catalog_view(&ctx.pool, query).await
+}
+
+/// One entity with its relations.
+#[server(prefix = "/api/fn")]
+pub async fn get_entity(kind: String, namespace: String, name: String) -> Result<EntityDetail, AppError> {
+    let ctx = crate::ssr::ctx()?;
+    super::service::entity_detail(&ctx.pool, &kind, &namespace, &name).await
+}
+
+/// The dependency graph around one entity.
+#[server(prefix = "/api/fn")]
+pub async fn get_entity_graph(kind: String, namespace: String, name: String, depth: u8) -> Result<GraphView, AppError> {
+    let ctx = crate::ssr::ctx()?;
+    let key = super::service::ref_key(&kind, &namespace, &name)?;
+    crate::graph::service::entity_graph(&ctx.pool, &key, depth).await
+}

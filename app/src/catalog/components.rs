@@ -1,0 +1,206 @@
+//! Catalog widgets: the entity table, the facet side bar and the list parameters they share.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::params::ParamsMap;
+
+use super::{ref_href, EntitySummary, FacetCount, Facets, ListQuery, Sort};
+use crate::ui::{href_with, KindBadge, LifecycleBadge, OrphanBadge};
+
+/// Rows per page on catalog and search pages.
+pub const PER_PAGE: i64 = 25;
+
+/// The list parameters as they appear in the address bar.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CatalogParams {
+    pub kind: Option<String>,
+    pub entity_type: Option<String>,
+    pub owner: Option<String>,
+    pub lifecycle: Option<String>,
+    pub tag: Option<String>,
+    pub q: Option<String>,
+    pub sort: Sort,
+    pub page: i64,
+}
+
+impl CatalogParams {
+    /// Reads the parameters from the query string; bad page numbers mean page 1.
+    pub fn from_map(map: &ParamsMap) -> Self {
+        let get = |k: &str| map.get(k).filter(|v| !v.trim().is_empty());
+        CatalogParams {
+            kind: get("kind"),
+            entity_type: get("type"),
+            owner: get("owner"),
+            lifecycle: get("lifecycle"),
+            tag: get("tag"),
+            q: get("q"),
+            sort: get("sort").map(|s| Sort::parse(&s)).unwrap_or_default(),
+            page: get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1),
+        }
+    }
+
+    /// The query the server function takes.
+    pub fn to_query(&self) -> ListQuery {
+        ListQuery {
+            kind: self.kind.clone(),
+            entity_type: self.entity_type.clone(),
+            owner: self.owner.clone(),
+            lifecycle: self.lifecycle.clone(),
+            tag: self.tag.clone(),
+            q: self.q.clone(),
+            sort: self.sort,
+            offset: (self.page - 1).saturating_mul(PER_PAGE),
+            limit: PER_PAGE,
+        }
+    }
+
+    /// The address of these parameters on `base`, after applying `change`.
+    pub fn href(&self, base: &str, change: impl FnOnce(&mut Self)) -> String {
+        let mut p = self.clone();
+        change(&mut p);
+        href_with(
+            base,
+            &[
+                ("q", p.q),
+                ("kind", p.kind),
+                ("type", p.entity_type),
+                ("owner", p.owner),
+                ("lifecycle", p.lifecycle),
+                ("tag", p.tag),
+                ("sort", (p.sort != Sort::Relevance).then(|| p.sort.as_str().to_owned())),
+                ("page", (p.page > 1).then(|| p.page.to_string())),
+            ],
+        )
+    }
+}
+
+/// The catalog table: name, kind, type, owner, lifecycle, description.
+#[component]
+pub fn EntityTable(items: Vec<EntitySummary>) -> impl IntoView {
+    let rows = items
+        .into_iter()
+        .map(|e| {
+            let owner = e.owner.clone().map(|o| {
+                let label = super::split_ref(&o).map(|(_, _, n)| n.to_owned()).unwrap_or_else(|| o.clone());
+                view! { <A href=ref_href(&o) attr:class="text-indigo-700 hover:underline">{label}</A> }
+            });
+            view! {
+                <tr class="border-t border-slate-100 hover:bg-slate-50" data-test-entity-row=e.entity_ref.clone()>
+                    <td class="px-3 py-2">
+                        <A href=e.href() attr:class="font-medium text-indigo-700 hover:underline">{e.display_name().to_owned()}</A>
+                        {e.title.is_some().then(|| view! { <span class="ml-1 text-xs text-slate-400">{e.name.clone()}</span> })}
+                        {e.orphaned.then(|| view! { <span class="ml-2"><OrphanBadge/></span> })}
+                    </td>
+                    <td class="px-3 py-2"><KindBadge kind=e.kind.clone()/></td>
+                    <td class="px-3 py-2 text-sm text-slate-600">{e.entity_type.clone().unwrap_or_default()}</td>
+                    <td class="px-3 py-2 text-sm">{owner}</td>
+                    <td class="px-3 py-2">{e.lifecycle.clone().map(|l| view! { <LifecycleBadge lifecycle=l/> })}</td>
+                    <td class="max-w-md truncate px-3 py-2 text-sm text-slate-600" title=e.description.clone().unwrap_or_default()>
+                        {e.description.clone().unwrap_or_default()}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+            <table class="w-full text-left">
+                <thead class="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
+                    <tr>
+                        <th scope="col" class="px-3 py-2">"Name"</th>
+                        <th scope="col" class="px-3 py-2">"Kind"</th>
+                        <th scope="col" class="px-3 py-2">"Type"</th>
+                        <th scope="col" class="px-3 py-2">"Owner"</th>
+                        <th scope="col" class="px-3 py-2">"Lifecycle"</th>
+                        <th scope="col" class="px-3 py-2">"Description"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+}
+
+/// One facet's values as filter links; the active value links back to "any".
+#[component]
+fn FacetGroup(
+    title: &'static str,
+    values: Vec<FacetCount>,
+    active: Option<String>,
+    href: impl Fn(Option<String>) -> String + 'static,
+) -> impl IntoView {
+    if values.is_empty() && active.is_none() {
+        return ().into_any();
+    }
+    let clear = active.clone().map(|a| {
+        view! {
+            <li><A href=href(None) attr:class="text-xs text-indigo-700 hover:underline" attr:data-test-clear=title>
+                {format!("✕ clear {}", a)}
+            </A></li>
+        }
+    });
+    let items = values
+        .into_iter()
+        .map(|f| {
+            let is_active = active.as_deref() == Some(f.value.as_str());
+            let label = super::split_ref(&f.value).map(|(_, _, n)| n.to_owned()).unwrap_or_else(|| f.value.clone());
+            let class = if is_active {
+                "flex justify-between rounded bg-indigo-50 px-2 py-0.5 font-medium text-indigo-800"
+            } else {
+                "flex justify-between rounded px-2 py-0.5 text-slate-700 hover:bg-slate-100"
+            };
+            view! {
+                <li>
+                    <A href=href(Some(f.value.clone())) attr:class=class attr:data-test-facet=format!("{title}={}", f.value)>
+                        <span class="truncate">{label}</span>
+                        <span class="text-slate-400">{f.count}</span>
+                    </A>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="mb-4">
+            <h3 class="mb-1 text-xs font-semibold uppercase tracking-wide text-slate-500">{title}</h3>
+            <ul class="space-y-0.5 text-sm">{clear}{items}</ul>
+        </section>
+    }
+    .into_any()
+}
+
+/// Filter side bar: kind, type, owner, lifecycle and tag, each with counts.
+#[component]
+pub fn FacetSidebar(facets: Facets, params: CatalogParams, base: &'static str) -> impl IntoView {
+    let p = params.clone();
+    let kind_href = move |v: Option<String>| p.href(base, |p| { p.kind = v; p.page = 1; });
+    let p = params.clone();
+    let type_href = move |v: Option<String>| p.href(base, |p| { p.entity_type = v; p.page = 1; });
+    let p = params.clone();
+    let owner_href = move |v: Option<String>| p.href(base, |p| { p.owner = v; p.page = 1; });
+    let p = params.clone();
+    let lifecycle_href = move |v: Option<String>| p.href(base, |p| { p.lifecycle = v; p.page = 1; });
+    let p = params.clone();
+    let tag_href = move |v: Option<String>| p.href(base, |p| { p.tag = v; p.page = 1; });
+    view! {
+        <aside aria-label="Filters" class="w-56 shrink-0">
+            <FacetGroup title="Kind" values=facets.kind active=params.kind.clone() href=kind_href/>
+            <FacetGroup title="Type" values=facets.entity_type active=params.entity_type.clone() href=type_href/>
+            <FacetGroup title="Owner" values=facets.owner active=params.owner.clone() href=owner_href/>
+            <FacetGroup title="Lifecycle" values=facets.lifecycle active=params.lifecycle.clone() href=lifecycle_href/>
+            <FacetGroup title="Tag" values=facets.tag active=params.tag.clone() href=tag_href/>
+        </aside>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_round_trip_through_href() {
+        let p = CatalogParams { kind: Some("component".into()), q: Some("pay".into()), page: 2, ..Default::default() };
+        assert_eq!(p.href("/catalog", |_| {}), "/catalog?q=pay&kind=component&page=2");
+        assert_eq!(p.href("/catalog", |p| p.kind = None), "/catalog?q=pay&page=2");
+        assert_eq!(p.to_query().offset, PER_PAGE);
+    }
+}

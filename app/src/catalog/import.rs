@@ -1,0 +1,286 @@
+//! Writes an [`ImportSet`] into the catalog in one transaction: all or nothing.
+//!
+//! Parsing and validation happen in `bearing-catalog` (pure); this module adds the checks
+//! that need the database (an entity already owned by another source), decides what is
+//! added, updated, unchanged or orphaned, and writes it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use bearing_catalog::import::{ImportSet, KnownIds};
+use bearing_catalog::{Entity, EntityRef, Kind, Problem};
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{repo, ImportReport};
+
+/// Why an import was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The input has problems; nothing was written. Each is `file:line:column: message`.
+    #[error("the import was rejected with {} problem(s); nothing was changed", .0.len())]
+    Problems(Vec<String>),
+    /// The database failed; nothing was written.
+    #[error("database error during import")]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<Vec<Problem>> for ImportError {
+    fn from(problems: Vec<Problem>) -> Self {
+        ImportError::Problems(problems.iter().map(ToString::to_string).collect())
+    }
+}
+
+/// Compass ids already in the catalog, so Compass files resolve against earlier imports.
+pub async fn known_ids(pool: &PgPool) -> sqlx::Result<KnownIds> {
+    let mut known = KnownIds::default();
+    for (key, value, entity_ref) in repo::compass_ids(pool).await? {
+        let Some(r) = parse_key(&entity_ref) else { continue };
+        match key.as_str() {
+            "compass.atlassian.com/team-id" => known.compass_teams.insert(value, r),
+            _ => known.compass_components.insert(value, r),
+        };
+    }
+    Ok(known)
+}
+
+fn parse_key(key: &str) -> Option<EntityRef> {
+    EntityRef::parse(key, None, bearing_catalog::DEFAULT_NAMESPACE).ok()
+}
+
+/// The Backstage-shaped entity (without relations), as stored in `entities.body`.
+pub fn backstage_body(e: &Entity) -> serde_json::Value {
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("name".into(), e.name.clone().into());
+    metadata.insert("namespace".into(), e.namespace.clone().into());
+    if let Some(t) = &e.title {
+        metadata.insert("title".into(), t.clone().into());
+    }
+    if let Some(d) = &e.description {
+        metadata.insert("description".into(), d.clone().into());
+    }
+    if !e.labels.is_empty() {
+        metadata.insert("labels".into(), serde_json::json!(e.labels));
+    }
+    if !e.annotations.is_empty() {
+        metadata.insert("annotations".into(), serde_json::json!(e.annotations));
+    }
+    if !e.tags.is_empty() {
+        metadata.insert("tags".into(), serde_json::json!(e.tags));
+    }
+    if !e.links.is_empty() {
+        metadata.insert("links".into(), serde_json::json!(e.links));
+    }
+    serde_json::json!({
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": e.kind.as_str(),
+        "metadata": metadata,
+        "spec": e.spec,
+    })
+}
+
+/// Content hash of what is stored for an entity: body plus resolved relations.
+fn etag(body: &serde_json::Value, relations: &[(String, String, String)]) -> String {
+    let mut h = Sha256::new();
+    h.update(body.to_string().as_bytes());
+    for (s, t, d) in relations {
+        h.update([0]);
+        h.update(s.as_bytes());
+        h.update(t.as_bytes());
+        h.update(d.as_bytes());
+    }
+    h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Flattens an entity into Backstage-style search rows: `(key, value lower-cased, original)`.
+/// Values longer than 200 characters are skipped, as Backstage does.
+pub fn search_rows(body: &serde_json::Value, relations: &[(String, String, String)]) -> Vec<(String, String, String)> {
+    fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String, String)>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let key = if prefix.is_empty() { k.to_ascii_lowercase() } else { format!("{prefix}.{}", k.to_ascii_lowercase()) };
+                    walk(&key, v, out);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(prefix, v, out)),
+            serde_json::Value::String(s) if s.len() <= 200 => out.push((prefix.to_owned(), s.to_lowercase(), s.clone())),
+            serde_json::Value::Number(n) => out.push((prefix.to_owned(), n.to_string(), n.to_string())),
+            serde_json::Value::Bool(b) => out.push((prefix.to_owned(), b.to_string(), b.to_string())),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(map) = body.as_object() {
+        for key in ["kind", "metadata", "spec"] {
+            if let Some(v) = map.get(key) {
+                walk(key, v, &mut out);
+            }
+        }
+    }
+    for (_, t, target) in relations {
+        out.push((format!("relations.{}", t.to_ascii_lowercase()), target.clone(), target.clone()));
+    }
+    out
+}
+
+/// Applies an import. With `dry_run`, everything is computed and checked inside the
+/// transaction, which is then rolled back.
+pub async fn apply(pool: &PgPool, set: ImportSet, dry_run: bool) -> Result<ImportReport, ImportError> {
+    let mut tx = pool.begin().await?;
+    repo::lock_for_import(&mut *tx).await?;
+
+    let mut source_ids = HashMap::new();
+    for location in &set.sources {
+        source_ids.insert(location.clone(), repo::upsert_source(&mut *tx, location).await?);
+    }
+    let keys: Vec<String> = set.entities.iter().map(|e| e.entity_ref().key()).collect();
+    let existing: HashMap<String, repo::ExistingRow> =
+        repo::existing_by_refs(&mut *tx, &keys).await?.into_iter().map(|r| (r.entity_ref.clone(), r)).collect();
+
+    // An entity owned by a source outside this import may not be taken over silently.
+    let mut problems = Vec::new();
+    for (e, key) in set.entities.iter().zip(&keys) {
+        if let Some(old) = existing.get(key) {
+            let other = old.source.as_deref().filter(|s| !source_ids.contains_key(*s));
+            if let (Some(other), false) = (other, old.orphaned) {
+                problems.push(Problem {
+                    position: e.position.clone(),
+                    message: format!(
+                        "duplicate entity {key}: already imported from {other}; remove it from one of the two sources"
+                    ),
+                });
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems.into());
+    }
+
+    let mut report = ImportReport { dry_run, ..Default::default() };
+    report.warnings = set.warnings.iter().map(ToString::to_string).collect();
+    let mut changed_ids = Vec::new();
+    let (mut rel_ids, mut rel_src, mut rel_type, mut rel_dst) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut s_ids, mut s_keys, mut s_vals, mut s_orig) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+
+    for (e, key) in set.entities.iter().zip(&keys) {
+        let body = backstage_body(e);
+        let relations: Vec<(String, String, String)> = dedup(
+            e.relations.iter().map(|r| (r.source.key(), r.kind.as_str().to_owned(), r.target.key())),
+        );
+        let tag = etag(&body, &relations);
+        let source_id = source_ids.get(&e.source).copied().unwrap_or_default();
+        let id = match existing.get(key) {
+            Some(old) if old.etag == tag && !old.orphaned && old.source_id == Some(source_id) => {
+                report.unchanged.push(key.clone());
+                continue;
+            }
+            Some(old) => {
+                report.updated.push(key.clone());
+                old.id
+            }
+            None => {
+                report.added.push(key.clone());
+                Uuid::new_v4()
+            }
+        };
+        let write = repo::EntityWrite {
+            id,
+            entity_ref: key,
+            kind: e.kind.slug(),
+            namespace: &e.namespace,
+            name: &e.name,
+            title: e.title.as_deref(),
+            description: e.description.as_deref(),
+            entity_type: e.entity_type.as_deref(),
+            lifecycle: e.lifecycle.as_deref(),
+            owner_ref: e.owner.as_ref().map(EntityRef::key),
+            system_ref: e.system.as_ref().map(EntityRef::key),
+            domain_ref: e.domain.as_ref().map(EntityRef::key),
+            tags: &e.tags,
+            labels: serde_json::json!(e.labels),
+            annotations: serde_json::json!(e.annotations),
+            links: serde_json::json!(e.links),
+            body: body.clone(),
+            etag: &tag,
+            source_id,
+        };
+        repo::upsert_entity(&mut *tx, &write).await?;
+        changed_ids.push(id);
+        for (s, t, d) in &relations {
+            rel_ids.push(id);
+            rel_src.push(s.clone());
+            rel_type.push(t.clone());
+            rel_dst.push(d.clone());
+        }
+        for (k, v, o) in search_rows(&body, &relations) {
+            s_ids.push(id);
+            s_keys.push(k);
+            s_vals.push(v);
+            s_orig.push(o);
+        }
+    }
+    repo::clear_derived(&mut *tx, &changed_ids).await?;
+    repo::insert_relations(&mut *tx, &rel_ids, &rel_src, &rel_type, &rel_dst).await?;
+    repo::insert_search(&mut *tx, &s_ids, &s_keys, &s_vals, &s_orig).await?;
+
+    let ids: Vec<i64> = source_ids.values().copied().collect();
+    report.orphaned = repo::orphan_missing(&mut *tx, &ids, &keys).await?;
+    report.orphaned.sort();
+
+    if dry_run {
+        tx.rollback().await?;
+    } else {
+        tx.commit().await?;
+    }
+    Ok(report)
+}
+
+fn dedup(items: impl Iterator<Item = (String, String, String)>) -> Vec<(String, String, String)> {
+    let mut seen = HashSet::new();
+    items.filter(|i| seen.insert(i.clone())).collect()
+}
+
+/// Kinds counted per slug, for callers that summarise an import.
+pub fn count_kinds(set: &ImportSet) -> BTreeMap<&'static str, usize> {
+    let mut counts = BTreeMap::new();
+    for e in &set.entities {
+        *counts.entry(e.kind.slug()).or_insert(0) += 1;
+    }
+    for k in Kind::ALL {
+        counts.entry(k.slug()).or_insert(0);
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_rows_flatten_like_backstage() {
+        let body = serde_json::json!({
+            "kind": "Component",
+            "metadata": {"name": "Checkout", "tags": ["java", "web"], "annotations": {"a/b": "X"}},
+            "spec": {"type": "service", "definition": "x".repeat(300), "replicas": 3}
+        });
+        let rows = search_rows(&body, &[("component:default/checkout".into(), "ownedBy".into(), "group:default/a".into())]);
+        let has = |k: &str, v: &str| rows.iter().any(|(rk, rv, _)| rk == k && rv == v);
+        assert!(has("kind", "component"));
+        assert!(has("metadata.name", "checkout"));
+        assert!(has("metadata.tags", "java") && has("metadata.tags", "web"));
+        assert!(has("metadata.annotations.a/b", "x"));
+        assert!(has("spec.type", "service"));
+        assert!(has("spec.replicas", "3"));
+        assert!(has("relations.ownedby", "group:default/a"));
+        assert!(!rows.iter().any(|(k, _, _)| k == "spec.definition"), "long values are skipped");
+    }
+
+    #[test]
+    fn etag_changes_with_relations() {
+        let body = serde_json::json!({"a": 1});
+        let r = vec![("x".to_owned(), "dependsOn".to_owned(), "y".to_owned())];
+        assert_ne!(etag(&body, &[]), etag(&body, &r));
+        assert_eq!(etag(&body, &r), etag(&body, &r));
+    }
+}

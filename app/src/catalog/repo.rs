@@ -1,0 +1,457 @@
+//! Catalog SQL, one function per query. Every function takes any executor (pool or
+//! transaction) so services decide the transaction boundaries.
+//!
+//! Queries are checked at run time (`sqlx::query_as` + `FromRow`) rather than with the
+//! compile-time macros: the list query is assembled from optional filters, which the macros
+//! cannot express, and the integration tests in `server/tests/integration/catalog/` execute
+//! every function here against a real PostgreSQL, so a broken query fails `make test`.
+
+use std::collections::BTreeMap;
+
+use sqlx::{postgres::PgRow, types::Json, FromRow, PgExecutor, Postgres, QueryBuilder, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub mod backstage;
+
+use super::{FacetCount, ListQuery, Sort};
+
+/// The columns a list row needs.
+const SUMMARY_COLUMNS: &str = "e.id, e.ref, e.kind, e.namespace, e.name, e.title, e.description, e.type, \
+     e.lifecycle, e.owner_ref, e.tags, e.orphaned, e.updated_at";
+
+/// A list row.
+#[derive(Clone, Debug, FromRow)]
+pub struct SummaryRow {
+    pub id: Uuid,
+    #[sqlx(rename = "ref")]
+    pub entity_ref: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    #[sqlx(rename = "type")]
+    pub entity_type: Option<String>,
+    pub lifecycle: Option<String>,
+    pub owner_ref: Option<String>,
+    pub tags: Vec<String>,
+    pub orphaned: bool,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A whole entity row.
+#[derive(Clone, Debug, FromRow)]
+pub struct EntityRow {
+    #[sqlx(flatten)]
+    pub summary: SummaryRow,
+    pub system_ref: Option<String>,
+    pub domain_ref: Option<String>,
+    pub labels: Json<BTreeMap<String, String>>,
+    pub annotations: Json<BTreeMap<String, String>>,
+    pub links: Json<Vec<bearing_catalog::Link>>,
+    pub body: Json<serde_json::Value>,
+    pub etag: String,
+    pub source: Option<String>,
+}
+
+/// A stored relation in its forward direction.
+#[derive(Clone, Debug, PartialEq, Eq, FromRow)]
+pub struct RelationRow {
+    pub source_ref: String,
+    #[sqlx(rename = "type")]
+    pub relation: String,
+    pub target_ref: String,
+}
+
+/// Finds one entity by reference key.
+pub async fn find_by_ref(db: impl PgExecutor<'_>, key: &str) -> sqlx::Result<Option<EntityRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {SUMMARY_COLUMNS}, e.system_ref, e.domain_ref, e.labels, e.annotations, e.links, e.body, e.etag, \
+                s.location AS source \
+         FROM entities e LEFT JOIN sources s ON s.id = e.source_id WHERE e.ref = $1"
+    ))
+    .bind(key)
+    .fetch_optional(db)
+    .await
+}
+
+/// Finds whole entities by reference keys (missing ones are simply absent).
+pub async fn find_by_refs(db: impl PgExecutor<'_>, keys: &[String]) -> sqlx::Result<Vec<EntityRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {SUMMARY_COLUMNS}, e.system_ref, e.domain_ref, e.labels, e.annotations, e.links, e.body, e.etag, \
+                s.location AS source \
+         FROM entities e LEFT JOIN sources s ON s.id = e.source_id WHERE e.ref = ANY($1)"
+    ))
+    .bind(keys)
+    .fetch_all(db)
+    .await
+}
+
+/// List rows for reference keys (missing ones are simply absent).
+pub async fn summaries_by_refs(db: impl PgExecutor<'_>, keys: &[String]) -> sqlx::Result<Vec<SummaryRow>> {
+    sqlx::query_as(&format!("SELECT {SUMMARY_COLUMNS} FROM entities e WHERE e.ref = ANY($1) ORDER BY e.name"))
+        .bind(keys)
+        .fetch_all(db)
+        .await
+}
+
+/// Every relation touching an entity, in either direction, each once.
+pub async fn relations_of(db: impl PgExecutor<'_>, key: &str) -> sqlx::Result<Vec<RelationRow>> {
+    sqlx::query_as(
+        "SELECT DISTINCT source_ref, type, target_ref FROM relations \
+         WHERE source_ref = $1 OR target_ref = $1 ORDER BY type, source_ref, target_ref",
+    )
+    .bind(key)
+    .fetch_all(db)
+    .await
+}
+
+/// Every relation touching any of the given entities (for graph walks), each once.
+pub async fn relations_of_many(db: impl PgExecutor<'_>, keys: &[String]) -> sqlx::Result<Vec<RelationRow>> {
+    sqlx::query_as(
+        "SELECT DISTINCT source_ref, type, target_ref FROM relations \
+         WHERE source_ref = ANY($1) OR target_ref = ANY($1) ORDER BY type, source_ref, target_ref",
+    )
+    .bind(keys)
+    .fetch_all(db)
+    .await
+}
+
+/// Entities on the far end of `type` relations pointing at `target` (e.g. the members of a group).
+pub async fn sources_related_to(
+    db: impl PgExecutor<'_>,
+    relation: &str,
+    target: &str,
+) -> sqlx::Result<Vec<SummaryRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {SUMMARY_COLUMNS} FROM entities e \
+         WHERE e.ref IN (SELECT source_ref FROM relations WHERE type = $1 AND target_ref = $2) \
+         ORDER BY e.kind, e.name"
+    ))
+    .bind(relation)
+    .bind(target)
+    .fetch_all(db)
+    .await
+}
+
+/// Appends the WHERE clause for a list query. `skip` leaves one filter out (for its facet).
+fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, q: &ListQuery, tsquery: Option<&str>) {
+    qb.push(" WHERE true");
+    if let Some(kind) = q.kind.as_deref() {
+        qb.push(" AND e.kind = ").push_bind(kind.to_ascii_lowercase());
+    }
+    if let Some(t) = q.entity_type.as_deref() {
+        qb.push(" AND e.type = ").push_bind(t.to_owned());
+    }
+    if let Some(owner) = q.owner.as_deref() {
+        qb.push(" AND e.owner_ref = ").push_bind(owner.to_ascii_lowercase());
+    }
+    if let Some(l) = q.lifecycle.as_deref() {
+        qb.push(" AND e.lifecycle = ").push_bind(l.to_owned());
+    }
+    if let Some(tag) = q.tag.as_deref() {
+        qb.push(" AND e.tags @> ARRAY[").push_bind(tag.to_owned()).push("]::text[]");
+    }
+    if let Some(text) = q.q.as_deref() {
+        // Full-text match (prefixes included) or, for typos, trigram similarity on the name
+        // and title.
+        qb.push(" AND (");
+        match tsquery {
+            Some(ts) => {
+                qb.push("e.search @@ to_tsquery('simple', ").push_bind(ts.to_owned()).push(") OR ");
+            }
+            None => {}
+        }
+        qb.push("e.name % ").push_bind(text.to_ascii_lowercase());
+        qb.push(" OR lower(e.title) % ").push_bind(text.to_ascii_lowercase()).push(")");
+    }
+}
+
+/// One page of entities matching a list query, and the total.
+pub async fn list(db: impl PgExecutor<'_>, q: &ListQuery, tsquery: Option<&str>) -> sqlx::Result<(Vec<SummaryRow>, i64)> {
+    let mut qb = QueryBuilder::new(format!("SELECT {SUMMARY_COLUMNS}, count(*) OVER () AS total FROM entities e"));
+    push_filters(&mut qb, q, tsquery);
+    qb.push(" ORDER BY ");
+    match (q.sort, q.q.as_deref()) {
+        (Sort::Relevance, Some(text)) => {
+            match tsquery {
+                Some(ts) => {
+                    qb.push("ts_rank(e.search, to_tsquery('simple', ").push_bind(ts.to_owned()).push(")) + ");
+                }
+                None => {}
+            }
+            qb.push("similarity(e.name, ").push_bind(text.to_ascii_lowercase()).push(") DESC, e.name");
+        }
+        (Sort::Relevance | Sort::Name, _) => {
+            qb.push("e.name, e.kind");
+        }
+        (Sort::NameDesc, _) => {
+            qb.push("e.name DESC, e.kind");
+        }
+        (Sort::Kind, _) => {
+            qb.push("e.kind, e.name");
+        }
+        (Sort::Updated, _) => {
+            qb.push("e.updated_at DESC, e.name");
+        }
+    }
+    qb.push(", e.ref LIMIT ").push_bind(q.limit).push(" OFFSET ").push_bind(q.offset);
+    let rows: Vec<PgRow> = qb.build().fetch_all(db).await?;
+    let total = rows.first().map(|r| r.try_get::<i64, _>("total")).transpose()?.unwrap_or(0);
+    let items = rows.iter().map(SummaryRow::from_row).collect::<sqlx::Result<Vec<_>>>()?;
+    Ok((items, total))
+}
+
+/// Counts how many entities have each value of `column` among those matching `q`.
+/// `column` is one of a fixed set chosen by the caller, never user input.
+pub async fn facet(
+    db: impl PgExecutor<'_>,
+    column: FacetColumn,
+    q: &ListQuery,
+    tsquery: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<Vec<FacetCount>> {
+    let expr = match column {
+        FacetColumn::Kind => "e.kind",
+        FacetColumn::Type => "e.type",
+        FacetColumn::Owner => "e.owner_ref",
+        FacetColumn::Lifecycle => "e.lifecycle",
+        FacetColumn::Tag => "unnest(e.tags)",
+    };
+    let mut qb = QueryBuilder::new(format!("SELECT v AS value, count(*) AS count FROM (SELECT {expr} AS v FROM entities e"));
+    push_filters(&mut qb, q, tsquery);
+    qb.push(") f WHERE v IS NOT NULL GROUP BY v ORDER BY count(*) DESC, v LIMIT ").push_bind(limit);
+    let rows: Vec<PgRow> = qb.build().fetch_all(db).await?;
+    rows.iter()
+        .map(|r| Ok(FacetCount { value: r.try_get("value")?, count: r.try_get("count")? }))
+        .collect()
+}
+
+/// The columns the catalog list can facet on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FacetColumn {
+    Kind,
+    Type,
+    Owner,
+    Lifecycle,
+    Tag,
+}
+
+/// Number of entities of each kind.
+pub async fn count_by_kind(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as("SELECT kind, count(*) FROM entities GROUP BY kind").fetch_all(db).await
+}
+
+/// Number of orphaned entities.
+pub async fn count_orphaned(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM entities WHERE orphaned").fetch_one(db).await
+}
+
+/// The most recently changed entities.
+pub async fn recently_updated(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<SummaryRow>> {
+    sqlx::query_as(&format!("SELECT {SUMMARY_COLUMNS} FROM entities e ORDER BY e.updated_at DESC, e.ref LIMIT $1"))
+        .bind(limit)
+        .fetch_all(db)
+        .await
+}
+
+/// Reference keys among `keys` that exist, with their titles.
+pub async fn existing_titles(db: impl PgExecutor<'_>, keys: &[String]) -> sqlx::Result<Vec<(String, Option<String>)>> {
+    sqlx::query_as("SELECT ref, title FROM entities WHERE ref = ANY($1)").bind(keys).fetch_all(db).await
+}
+
+/// Owned-component completeness for one owner.
+pub async fn coverage_for_owner(db: impl PgExecutor<'_>, owner: &str) -> sqlx::Result<(i64, i64, i64, i64, i64)> {
+    sqlx::query_as(
+        "SELECT count(*), \
+                count(*) FILTER (WHERE coalesce(description, '') <> ''), \
+                count(*) FILTER (WHERE lifecycle IS NOT NULL), \
+                count(*) FILTER (WHERE system_ref IS NOT NULL AND system_ref IN (SELECT ref FROM entities)), \
+                count(*) FILTER (WHERE jsonb_array_length(links) > 0) \
+         FROM entities WHERE kind = 'component' AND owner_ref = $1",
+    )
+    .bind(owner)
+    .fetch_one(db)
+    .await
+}
+
+// ---- Writes, used by the importer (always inside its transaction) ----
+
+/// Serialises imports: two concurrent imports could otherwise both decide an entity is new.
+pub async fn lock_for_import(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
+    // An arbitrary constant naming "the catalog import" lock.
+    sqlx::query("SELECT pg_advisory_xact_lock(7263011)").execute(db).await.map(|_| ())
+}
+
+/// Inserts or touches a source, returning its id.
+pub async fn upsert_source(db: impl PgExecutor<'_>, location: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO sources (location) VALUES ($1) \
+         ON CONFLICT (location) DO UPDATE SET last_import_at = now() RETURNING id",
+    )
+    .bind(location)
+    .fetch_one(db)
+    .await
+}
+
+/// What the importer needs to know about an entity that already exists.
+#[derive(Clone, Debug, FromRow)]
+pub struct ExistingRow {
+    pub id: Uuid,
+    #[sqlx(rename = "ref")]
+    pub entity_ref: String,
+    pub etag: String,
+    pub source_id: Option<i64>,
+    pub source: Option<String>,
+    pub orphaned: bool,
+}
+
+/// Existing entities among `keys`.
+pub async fn existing_by_refs(db: impl PgExecutor<'_>, keys: &[String]) -> sqlx::Result<Vec<ExistingRow>> {
+    sqlx::query_as(
+        "SELECT e.id, e.ref, e.etag, e.source_id, s.location AS source, e.orphaned \
+         FROM entities e LEFT JOIN sources s ON s.id = e.source_id WHERE e.ref = ANY($1)",
+    )
+    .bind(keys)
+    .fetch_all(db)
+    .await
+}
+
+/// Compass ids already in the catalog: (annotation key, value, entity ref).
+pub async fn compass_ids(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(String, String, String)>> {
+    sqlx::query_as(
+        "SELECT a.key, a.value, e.ref FROM entities e, jsonb_each_text(e.annotations) a \
+         WHERE a.key IN ('compass.atlassian.com/id', 'compass.atlassian.com/team-id')",
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// The stored columns of one entity.
+#[derive(Clone, Debug)]
+pub struct EntityWrite<'a> {
+    pub id: Uuid,
+    pub entity_ref: &'a str,
+    pub kind: &'a str,
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub title: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub entity_type: Option<&'a str>,
+    pub lifecycle: Option<&'a str>,
+    pub owner_ref: Option<String>,
+    pub system_ref: Option<String>,
+    pub domain_ref: Option<String>,
+    pub tags: &'a [String],
+    pub labels: serde_json::Value,
+    pub annotations: serde_json::Value,
+    pub links: serde_json::Value,
+    pub body: serde_json::Value,
+    pub etag: &'a str,
+    pub source_id: i64,
+}
+
+/// Inserts an entity, or replaces every column of the existing one with the same id.
+pub async fn upsert_entity(db: impl PgExecutor<'_>, e: &EntityWrite<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO entities (id, ref, kind, namespace, name, title, description, type, lifecycle, \
+             owner_ref, system_ref, domain_ref, tags, labels, annotations, links, body, etag, source_id, orphaned) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,false) \
+         ON CONFLICT (id) DO UPDATE SET ref = EXCLUDED.ref, kind = EXCLUDED.kind, namespace = EXCLUDED.namespace, \
+             name = EXCLUDED.name, title = EXCLUDED.title, description = EXCLUDED.description, type = EXCLUDED.type, \
+             lifecycle = EXCLUDED.lifecycle, owner_ref = EXCLUDED.owner_ref, system_ref = EXCLUDED.system_ref, \
+             domain_ref = EXCLUDED.domain_ref, tags = EXCLUDED.tags, labels = EXCLUDED.labels, \
+             annotations = EXCLUDED.annotations, links = EXCLUDED.links, body = EXCLUDED.body, etag = EXCLUDED.etag, \
+             source_id = EXCLUDED.source_id, orphaned = false, updated_at = now()",
+    )
+    .bind(e.id)
+    .bind(e.entity_ref)
+    .bind(e.kind)
+    .bind(e.namespace)
+    .bind(e.name)
+    .bind(e.title)
+    .bind(e.description)
+    .bind(e.entity_type)
+    .bind(e.lifecycle)
+    .bind(&e.owner_ref)
+    .bind(&e.system_ref)
+    .bind(&e.domain_ref)
+    .bind(e.tags)
+    .bind(&e.labels)
+    .bind(&e.annotations)
+    .bind(&e.links)
+    .bind(&e.body)
+    .bind(e.etag)
+    .bind(e.source_id)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// Removes the relations and search rows an entity declared, before writing new ones.
+pub async fn clear_derived(db: impl PgExecutor<'_>, ids: &[Uuid]) -> sqlx::Result<()> {
+    sqlx::query(
+        "WITH r AS (DELETE FROM relations WHERE declared_by = ANY($1)) \
+         DELETE FROM entity_search WHERE entity_id = ANY($1)",
+    )
+    .bind(ids)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// Inserts relations in bulk; the four slices are columns of the same rows.
+pub async fn insert_relations(
+    db: impl PgExecutor<'_>,
+    declared_by: &[Uuid],
+    sources: &[String],
+    types: &[String],
+    targets: &[String],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO relations (declared_by, source_ref, type, target_ref) \
+         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING",
+    )
+    .bind(declared_by)
+    .bind(sources)
+    .bind(types)
+    .bind(targets)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// Inserts search rows in bulk; the four slices are columns of the same rows.
+pub async fn insert_search(
+    db: impl PgExecutor<'_>,
+    ids: &[Uuid],
+    keys: &[String],
+    values: &[String],
+    originals: &[String],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO entity_search (entity_id, key, value, original_value) \
+         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[])",
+    )
+    .bind(ids)
+    .bind(keys)
+    .bind(values)
+    .bind(originals)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// Marks entities of the given sources orphaned unless their ref is in `keep`; returns the
+/// refs newly orphaned.
+pub async fn orphan_missing(db: impl PgExecutor<'_>, source_ids: &[i64], keep: &[String]) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "UPDATE entities SET orphaned = true, updated_at = now() \
+         WHERE source_id = ANY($1) AND NOT orphaned AND NOT (ref = ANY($2)) RETURNING ref",
+    )
+    .bind(source_ids)
+    .bind(keep)
+    .fetch_all(db)
+    .await
+}

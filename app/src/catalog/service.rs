@@ -1,0 +1,259 @@
+//! Catalog reads: turns rows into the wire types pages and the API show. Validation of list
+//! parameters lives here, so pages and the HTTP API enforce the same limits.
+
+use std::collections::{HashMap, HashSet};
+
+use bearing_catalog::RelationType;
+use sqlx::PgPool;
+
+use super::repo::{self, FacetColumn, SummaryRow};
+use super::*;
+use crate::error::AppError;
+
+/// Largest page a caller may ask for.
+pub const MAX_LIMIT: i64 = 500;
+
+impl From<SummaryRow> for EntitySummary {
+    fn from(r: SummaryRow) -> Self {
+        EntitySummary {
+            entity_ref: r.entity_ref,
+            kind: r.kind,
+            namespace: r.namespace,
+            name: r.name,
+            title: r.title,
+            description: r.description,
+            entity_type: r.entity_type,
+            lifecycle: r.lifecycle,
+            owner: r.owner_ref,
+            tags: r.tags,
+            orphaned: r.orphaned,
+            updated_at: r
+                .updated_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Normalises a list query: blank filters dropped, limits checked.
+pub fn normalise(mut q: ListQuery) -> Result<ListQuery, AppError> {
+    fn blank(v: &mut Option<String>) {
+        if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            *v = None;
+        }
+        if let Some(s) = v {
+            *s = s.trim().to_owned();
+        }
+    }
+    for v in [&mut q.kind, &mut q.entity_type, &mut q.owner, &mut q.lifecycle, &mut q.tag, &mut q.q] {
+        blank(v);
+    }
+    if let Some(kind) = &q.kind {
+        if !KINDS.iter().any(|(slug, _)| slug.eq_ignore_ascii_case(kind)) {
+            return Err(AppError::invalid(
+                "kind",
+                format!("`{kind}` is not a kind; use one of component, api, system, domain, resource, group, user, location"),
+            ));
+        }
+    }
+    if !(1..=MAX_LIMIT).contains(&q.limit) {
+        return Err(AppError::invalid("limit", format!("must be between 1 and {MAX_LIMIT}, got {}", q.limit)));
+    }
+    if q.offset < 0 {
+        return Err(AppError::invalid("offset", "must not be negative"));
+    }
+    if q.q.as_deref().is_some_and(|s| s.len() > 200) {
+        return Err(AppError::invalid("q", "search text is limited to 200 characters"));
+    }
+    Ok(q)
+}
+
+/// Turns free text into a prefix-matching `tsquery` (`pay:* & check:*`); `None` when the
+/// text has no searchable words. Only letters and digits reach the query, so user input can
+/// never produce tsquery syntax errors.
+pub fn prefix_tsquery(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .map(|w| format!("{}:*", w.to_lowercase()))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" & "))
+}
+
+/// One page of the catalog.
+pub async fn list(pool: &PgPool, q: ListQuery) -> Result<EntityPageResult, AppError> {
+    let q = normalise(q)?;
+    let ts = q.q.as_deref().and_then(prefix_tsquery);
+    let (rows, total) = repo::list(pool, &q, ts.as_deref()).await?;
+    Ok(EntityPageResult { items: rows.into_iter().map(Into::into).collect(), total })
+}
+
+/// A page of the catalog plus the facet counts for its side bar.
+pub async fn catalog_view(pool: &PgPool, q: ListQuery) -> Result<CatalogView, AppError> {
+    let q = normalise(q)?;
+    let ts = q.q.as_deref().and_then(prefix_tsquery);
+    let ts = ts.as_deref();
+    let (rows, total) = repo::list(pool, &q, ts).await?;
+    // Each facet is counted without its own filter, so the side bar offers the alternatives.
+    let without = |f: fn(&mut ListQuery)| {
+        let mut q = q.clone();
+        f(&mut q);
+        q
+    };
+    let (kind, entity_type, owner, lifecycle, tag) = tokio::try_join!(
+        repo::facet(pool, FacetColumn::Kind, &without(|q| q.kind = None), ts, 20),
+        repo::facet(pool, FacetColumn::Type, &without(|q| q.entity_type = None), ts, 20),
+        repo::facet(pool, FacetColumn::Owner, &without(|q| q.owner = None), ts, 20),
+        repo::facet(pool, FacetColumn::Lifecycle, &without(|q| q.lifecycle = None), ts, 20),
+        repo::facet(pool, FacetColumn::Tag, &without(|q| q.tag = None), ts, 20),
+    )?;
+    Ok(CatalogView {
+        page: EntityPageResult { items: rows.into_iter().map(Into::into).collect(), total },
+        facets: Facets { kind, entity_type, owner, lifecycle, tag },
+    })
+}
+
+/// The home page: counts per kind and the latest changes.
+pub async fn home(pool: &PgPool) -> Result<HomeView, AppError> {
+    let (counts, recent, orphaned) = tokio::try_join!(
+        repo::count_by_kind(pool),
+        repo::recently_updated(pool, 10),
+        repo::count_orphaned(pool),
+    )?;
+    let counts: HashMap<String, i64> = counts.into_iter().collect();
+    Ok(HomeView {
+        counts: KINDS
+            .iter()
+            .map(|(slug, _)| FacetCount { value: (*slug).to_owned(), count: counts.get(*slug).copied().unwrap_or(0) })
+            .collect(),
+        recent: recent.into_iter().map(Into::into).collect(),
+        orphaned,
+    })
+}
+
+/// The reference key for URL parts, validated.
+pub fn ref_key(kind: &str, namespace: &str, name: &str) -> Result<String, AppError> {
+    let kind: bearing_catalog::Kind =
+        kind.parse().map_err(|e: bearing_catalog::UnknownKind| AppError::invalid("kind", e.to_string()))?;
+    bearing_catalog::EntityRef::new(kind, namespace, name)
+        .map(|r| r.key())
+        .map_err(|e| AppError::invalid("entity reference", e.to_string()))
+}
+
+/// Relations of one entity as seen from it, with resolution against the catalog.
+pub async fn relation_views(pool: &PgPool, key: &str) -> Result<Vec<RelationView>, AppError> {
+    let rows = repo::relations_of(pool, key).await?;
+    let mut seen = HashSet::new();
+    let mut views: Vec<(String, String)> = Vec::new();
+    for r in rows {
+        let (name, other) = if r.source_ref == key {
+            (RelationType::parse_any(&r.relation).map_or(r.relation.clone(), |(t, _)| t.as_str().to_owned()), r.target_ref)
+        } else {
+            (RelationType::parse_any(&r.relation).map_or(r.relation.clone(), |(t, _)| t.inverse_str().to_owned()), r.source_ref)
+        };
+        if seen.insert((name.clone(), other.clone())) {
+            views.push((name, other));
+        }
+    }
+    let others: Vec<String> = views.iter().map(|(_, o)| o.clone()).collect();
+    let titles: HashMap<String, Option<String>> = repo::existing_titles(pool, &others).await?.into_iter().collect();
+    Ok(views
+        .into_iter()
+        .map(|(relation, target)| RelationView {
+            resolved: titles.contains_key(&target),
+            target_title: titles.get(&target).cloned().flatten(),
+            relation,
+            target,
+        })
+        .collect())
+}
+
+/// Only http, https and mailto links are rendered as links.
+pub fn is_safe_url(url: &str) -> bool {
+    let lower = url.trim_start().to_ascii_lowercase();
+    ["http://", "https://", "mailto:"].iter().any(|p| lower.starts_with(p))
+}
+
+/// Everything the entity page shows.
+pub async fn entity_detail(pool: &PgPool, kind: &str, namespace: &str, name: &str) -> Result<EntityDetail, AppError> {
+    let key = ref_key(kind, namespace, name)?;
+    let row = repo::find_by_ref(pool, &key)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("entity {key}")))?;
+    let relations = relation_views(pool, &key).await?;
+    let group = if row.summary.kind == "group" { Some(group_view(pool, &key).await?) } else { None };
+    let spec = row.body.0.get("spec").cloned().unwrap_or_default();
+    Ok(EntityDetail {
+        system: row.system_ref,
+        domain: row.domain_ref,
+        labels: row.labels.0.into_iter().collect(),
+        annotations: row.annotations.0.into_iter().collect(),
+        links: row
+            .links
+            .0
+            .into_iter()
+            .map(|l| LinkView { safe: is_safe_url(&l.url), url: l.url, title: l.title, link_type: l.link_type })
+            .collect(),
+        spec_yaml: serde_json::to_string_pretty(&spec).unwrap_or_default(),
+        source: row.source,
+        relations,
+        group,
+        summary: row.summary.into(),
+    })
+}
+
+/// Members, child teams, owned entities and coverage of a Group.
+pub async fn group_view(pool: &PgPool, key: &str) -> Result<GroupView, AppError> {
+    let (members, children, owned, cov) = tokio::try_join!(
+        repo::sources_related_to(pool, RelationType::MemberOf.as_str(), key),
+        repo::sources_related_to(pool, RelationType::ChildOf.as_str(), key),
+        repo::sources_related_to(pool, RelationType::OwnedBy.as_str(), key),
+        repo::coverage_for_owner(pool, key),
+    )?;
+    let conv = |rows: Vec<SummaryRow>| rows.into_iter().map(EntitySummary::from).collect::<Vec<_>>();
+    Ok(GroupView {
+        members: conv(members),
+        children: conv(children),
+        owned: conv(owned),
+        coverage: Coverage {
+            components: cov.0,
+            with_description: cov.1,
+            with_lifecycle: cov.2,
+            with_system: cov.3,
+            with_links: cov.4,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsquery_is_sanitised() {
+        assert_eq!(prefix_tsquery("pay check"), Some("pay:* & check:*".into()));
+        assert_eq!(prefix_tsquery("a'b & !c:*"), Some("a:* & b:* & c:*".into()));
+        assert_eq!(prefix_tsquery("  !!  "), None);
+    }
+
+    #[test]
+    fn normalise_checks_limits_and_kinds() {
+        let q = ListQuery { limit: 20, kind: Some(" ".into()), q: Some(" pay ".into()), ..Default::default() };
+        let q = normalise(q).unwrap();
+        assert_eq!(q.kind, None);
+        assert_eq!(q.q.as_deref(), Some("pay"));
+        assert!(normalise(ListQuery { limit: 0, ..Default::default() }).is_err());
+        assert!(normalise(ListQuery { limit: 501, ..Default::default() }).is_err());
+        assert!(normalise(ListQuery { limit: 5, kind: Some("widget".into()), ..Default::default() }).is_err());
+    }
+
+    #[test]
+    fn only_safe_schemes_are_links() {
+        assert!(is_safe_url("https://x"));
+        assert!(is_safe_url("mailto:a@b"));
+        assert!(!is_safe_url("javascript:alert(1)"));
+        assert!(!is_safe_url(" JaVaScRiPt:alert(1)"));
+        assert!(!is_safe_url("data:text/html,x"));
+    }
+}

@@ -1,0 +1,78 @@
+//! Walks declared relations outward from one entity, breadth first, up to a depth.
+
+use std::collections::{HashMap, HashSet};
+
+use bearing_catalog::RelationType;
+use sqlx::PgPool;
+
+use super::layout::{layout, PlacedNode};
+use super::{GraphEdge, GraphView};
+use crate::catalog::{repo, split_ref};
+use crate::error::AppError;
+
+/// Most nodes a graph shows; beyond it the graph says it was truncated.
+pub const MAX_NODES: usize = 60;
+
+/// Relation types that make up the dependency graph.
+const GRAPH_RELATIONS: [RelationType; 4] =
+    [RelationType::DependsOn, RelationType::ProvidesApi, RelationType::ConsumesApi, RelationType::PartOf];
+
+/// The graph around `key`, `depth` steps (1 to 3) along dependency relations.
+pub async fn entity_graph(pool: &PgPool, key: &str, depth: u8) -> Result<GraphView, AppError> {
+    if !(1..=3).contains(&depth) {
+        return Err(AppError::invalid("depth", format!("must be 1, 2 or 3, got {depth}")));
+    }
+    let kinds: HashSet<&str> = GRAPH_RELATIONS.iter().map(|t| t.as_str()).collect();
+    let mut index: HashMap<String, usize> = HashMap::from([(key.to_owned(), 0)]);
+    let mut layers = vec![(key.to_owned(), 0)];
+    let mut edges: HashSet<(usize, usize, String)> = HashSet::new();
+    let mut frontier = vec![key.to_owned()];
+    let mut truncated = false;
+    for _ in 0..depth {
+        if frontier.is_empty() {
+            break;
+        }
+        let rows = repo::relations_of_many(pool, &frontier).await?;
+        let current: HashSet<String> = frontier.drain(..).collect();
+        for r in rows.into_iter().filter(|r| kinds.contains(r.relation.as_str())) {
+            // Walk from whichever end is in the frontier; a relation between two frontier
+            // nodes only adds an edge.
+            let (from_layer, other, outward) = if current.contains(&r.source_ref) {
+                (layers[index[&r.source_ref]].1, r.target_ref.clone(), 1)
+            } else {
+                (layers[index[&r.target_ref]].1, r.source_ref.clone(), -1)
+            };
+            if !index.contains_key(&other) {
+                if index.len() >= MAX_NODES {
+                    truncated = true;
+                    continue;
+                }
+                index.insert(other.clone(), layers.len());
+                layers.push((other.clone(), from_layer + outward));
+                frontier.push(other);
+            }
+            if let (Some(&a), Some(&b)) = (index.get(&r.source_ref), index.get(&r.target_ref)) {
+                edges.insert((a, b, r.relation));
+            }
+        }
+    }
+    let keys: Vec<String> = layers.iter().map(|(k, _)| k.clone()).collect();
+    let titles: HashMap<String, Option<String>> = repo::existing_titles(pool, &keys).await?.into_iter().collect();
+    let nodes = layers
+        .into_iter()
+        .map(|(k, layer)| {
+            let (kind, _, name) = split_ref(&k).unwrap_or(("", "", &k));
+            PlacedNode {
+                label: titles.get(&k).cloned().flatten().unwrap_or_else(|| name.to_owned()),
+                kind: kind.to_owned(),
+                resolved: titles.contains_key(&k),
+                layer,
+                key: k,
+            }
+        })
+        .collect();
+    let mut edges: Vec<GraphEdge> =
+        edges.into_iter().map(|(from, to, relation)| GraphEdge { from, to, relation }).collect();
+    edges.sort_by(|a, b| (a.from, a.to, &a.relation).cmp(&(b.from, b.to, &b.relation)));
+    Ok(layout(nodes, edges, depth, truncated))
+}

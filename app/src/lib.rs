@@ -1,0 +1,21 @@
+//! Bearing's user interface: pages and components by domain, each with its server functions
+//! beside it. Server-only code (SQL, services) is behind the `ssr` feature; the same crate is
+//! compiled to wasm with `hydrate` for the browser.
+
+pub mod catalog;
+pub mod error;
+pub mod graph;
+mod routes;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+pub mod ui;
+
+pub use routes::{shell, App};
+
+/// Browser entry point: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

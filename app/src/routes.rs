@@ -1,0 +1,60 @@
+//! The document shell and the route table: one line per page.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::catalog::pages::{CatalogPage, EntityPage, HomePage, SearchPage};
+use crate::error::{AppError, ErrorTemplate};
+use crate::ui::Layout;
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body class="bg-slate-50 text-slate-900 antialiased">
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The application: layout and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Marks the document once the browser has hydrated it, so end-to-end tests (and curious
+    // users) can tell a live page from server-rendered HTML.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/bearing.css"/>
+        <Title formatter=|text: String| if text.is_empty() { "Bearing".to_owned() } else { format!("{text} · Bearing") }/>
+        <Router>
+            <Layout>
+                <Routes fallback=|| view! { <ErrorTemplate error=AppError::NotFound("page".into())/> }>
+                    <Route path=path!("/") view=HomePage/>
+                    <Route path=path!("/catalog") view=CatalogPage/>
+                    <Route path=path!("/catalog/:kind/:namespace/:name") view=EntityPage/>
+                    <Route path=path!("/search") view=SearchPage/>
+                </Routes>
+            </Layout>
+        </Router>
+    }
+}

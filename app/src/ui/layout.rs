@@ -1,0 +1,33 @@
+//! The frame around every page: header with navigation and search, main area, footer.
+
+use leptos::prelude::*;
+use leptos_router::components::{Form, A};
+
+/// Header, skip link and main content area.
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    view! {
+        <a href="#main" class="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2">
+            "Skip to content"
+        </a>
+        <header class="border-b border-slate-200 bg-white">
+            <div class="mx-auto flex max-w-7xl items-center gap-6 px-6 py-3">
+                <A href="/" attr:class="flex items-center gap-2 text-lg font-semibold text-indigo-700">
+                    <span aria-hidden="true">"⎈"</span>"Bearing"
+                </A>
+                <nav aria-label="Main" class="flex gap-4 text-sm">
+                    <A href="/catalog" attr:class="rounded px-2 py-1 text-slate-700 hover:bg-slate-100 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700">"Catalog"</A>
+                    <A href="/catalog?kind=group&type=team" attr:class="rounded px-2 py-1 text-slate-700 hover:bg-slate-100">"Teams"</A>
+                    <A href="/catalog?kind=api" attr:class="rounded px-2 py-1 text-slate-700 hover:bg-slate-100">"APIs"</A>
+                </nav>
+                <Form method="GET" action="/search" attr:class="ml-auto" attr:role="search">
+                    <label for="site-search" class="sr-only">"Search the catalog"</label>
+                    <input id="site-search" type="search" name="q" placeholder="Search the catalog…"
+                        class="w-72 rounded border border-slate-300 px-3 py-1.5 text-sm"/>
+                </Form>
+            </div>
+        </header>
+        <main id="main" class="mx-auto max-w-7xl px-6 py-6">{children()}</main>
+        <footer class="mx-auto max-w-7xl px-6 py-8 text-xs text-slate-400">"Bearing — the service catalog wired to your mesh."</footer>
+    }
+}

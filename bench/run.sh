@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# Bearing load benchmark. Writes figures; asserts nothing about them.
+#
+#   bench/run.sh [--name NAME] [--base-url URL] [--pid PID] [--duration 15s] [--connections 64]
+#                [--only SCENARIO[,SCENARIO...]]
+#
+# Without --base-url it: generates bench/data/synthetic (default shape) if missing; imports it
+# into a fresh data dir (bench/data/pg) with `bearing import` under /usr/bin/time -v (wall time,
+# peak RSS); starts `bearing serve` on 127.0.0.1:3400; waits for /readyz; load-tests each
+# scenario with oha (wrk as a fallback); samples the server's RSS meanwhile; stops the server
+# with SIGTERM. With --base-url it only load-tests that server (RSS only if --pid is given).
+#
+# Results: bench/results/NAME.json (+ a table on stdout); raw tool output in
+# bench/results/raw/NAME/. NAME defaults to <date>-<short git sha>.
+#
+# Environment: BEARING_BIN (default target/release/bearing), BENCH_LISTEN (127.0.0.1:3400),
+# BENCH_DATA (bench/data/synthetic), BENCH_PGDIR (bench/data/pg), BENCH_WARMUP (2s, 0 = none),
+# BENCH_READY_TIMEOUT (180 s), BENCH_COMPONENT / BENCH_TERM (entity and search term; default from
+# the generator's manifest.json: comp-05000 and "ledger"), BENCH_TOOL (oha|wrk).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+
+NAME=""
+BASE_URL=""
+EXT_PID=""
+DURATION=${BENCH_DURATION:-15s}
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
+ONLY=""
+WARMUP=${BENCH_WARMUP:-2s}
+LISTEN=${BENCH_LISTEN:-127.0.0.1:3400}
+BIN=${BEARING_BIN:-$ROOT/target/release/bearing}
+DATA=${BENCH_DATA:-$HERE/data/synthetic}
+PGDIR=${BENCH_PGDIR:-$HERE/data/pg}
+READY_TIMEOUT=${BENCH_READY_TIMEOUT:-180}
+
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --name) NAME=$2; shift 2 ;;
+    --base-url) BASE_URL=${2%/}; shift 2 ;;
+    --pid) EXT_PID=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --connections) CONNECTIONS=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    -h|--help) usage 0 ;;
+    *) echo "unknown argument: $1" >&2; usage 2 >&2 ;;
+  esac
+done
+
+log() { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }
+die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
+
+if [ -z "$NAME" ]; then
+  sha=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || true)
+  NAME="$(date +%Y-%m-%d)${sha:+-$sha}"
+fi
+case "$NAME" in */*|.*|"") die "bad --name '$NAME'" ;; esac
+RESULTS=$HERE/results
+OUT_JSON=$RESULTS/$NAME.json
+RAW=$RESULTS/raw/$NAME
+rm -rf "$RAW"
+mkdir -p "$RAW"
+
+# ---------------------------------------------------------------- load tool
+TOOL=${BENCH_TOOL:-}
+if [ -z "$TOOL" ] || [ "$TOOL" = oha ]; then
+  if ! command -v oha >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/oha" ]; then PATH="$HOME/.cargo/bin:$PATH"; fi
+  if ! command -v oha >/dev/null 2>&1; then
+    log "oha not found; trying 'cargo install oha --locked' (takes a few minutes)"
+    if command -v cargo >/dev/null 2>&1 && nice -n 10 cargo install oha --locked >"$RAW/oha-install.log" 2>&1; then
+      PATH="$HOME/.cargo/bin:$PATH"
+    else
+      log "cargo install oha failed (see $RAW/oha-install.log); falling back to wrk"
+    fi
+  fi
+  command -v oha >/dev/null 2>&1 && TOOL=oha
+fi
+if [ "$TOOL" != oha ]; then
+  if ! command -v wrk >/dev/null 2>&1; then
+    log "installing wrk"
+    (apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }) >"$RAW/wrk-install.log" 2>&1 \
+      || die "could not install oha or wrk"
+  fi
+  TOOL=wrk
+fi
+
+OHA_ARGS=()
+if [ "$TOOL" = oha ]; then
+  help=$(oha --help 2>&1)
+  if grep -q -- '--output-format' <<<"$help"; then OHA_ARGS+=(--output-format json)
+  elif grep -q -- '--json' <<<"$help"; then OHA_ARGS+=(--json)
+  else die "this oha has neither --output-format nor --json"; fi
+  grep -q -- '--no-tui' <<<"$help" && OHA_ARGS+=(--no-tui)
+  # Let requests in flight at the deadline finish instead of counting them as errors.
+  grep -q -- '--wait-ongoing-requests-after-deadline' <<<"$help" && OHA_ARGS+=(--wait-ongoing-requests-after-deadline)
+  TOOL_VERSION=$(oha --version 2>&1 | head -1)
+else
+  TOOL_VERSION=$(wrk --version 2>&1 | head -1 | cut -d" " -f1-2 || true)
+fi
+log "load tool: $TOOL_VERSION"
+
+# ---------------------------------------------------------------- server
+SERVER_PID=""
+SAMPLER_PID=""
+cleanup() {
+  if [ -n "$SAMPLER_PID" ] && kill -0 "$SAMPLER_PID" 2>/dev/null; then kill -TERM "$SAMPLER_PID" 2>/dev/null || true; fi
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    log "stopping the server (pid $SERVER_PID) with SIGTERM"
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 300); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$SERVER_PID" 2>/dev/null; then
+      log "server still running after 30 s; SIGKILL"
+      kill -KILL "$SERVER_PID" 2>/dev/null || true
+    fi
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+IMPORT_TIME_FILE=""
+MANIFEST=""
+if [ -z "$BASE_URL" ]; then
+  if [ ! -f "$DATA/manifest.json" ]; then
+    log "generating the synthetic catalog into $DATA"
+    python3 "$HERE/gen_catalog.py" --out "$DATA"
+  fi
+  [ -x "$BIN" ] || die "no Bearing binary at $BIN: build it first (cargo leptos build --release) or set BEARING_BIN"
+  if [ ! -x /usr/bin/time ]; then
+    log "installing GNU time"
+    (apt-get install -y time || { apt-get update && apt-get install -y time; }) >"$RAW/time-install.log" 2>&1 \
+      || die "could not install GNU time (apt-get install -y time)"
+  fi
+  if curl -fsS -o /dev/null --max-time 2 "http://$LISTEN/readyz" 2>/dev/null; then
+    die "something already answers on $LISTEN; stop it or set BENCH_LISTEN"
+  fi
+
+  IMPORT_PATH=${BENCH_IMPORT_PATH:-$DATA/catalog-info.yaml}
+  rm -rf "$PGDIR"
+  mkdir -p "$(dirname "$PGDIR")"
+  log "importing $IMPORT_PATH into a fresh $PGDIR"
+  IMPORT_TIME_FILE=$RAW/import.time
+  if ! /usr/bin/time -v -o "$IMPORT_TIME_FILE" "$BIN" import --data-dir "$PGDIR" "$IMPORT_PATH" >"$RAW/import.log" 2>&1; then
+    tail -n 30 "$RAW/import.log" >&2
+    die "bearing import failed (log: $RAW/import.log)"
+  fi
+  grep -E 'Elapsed \(wall|Maximum resident' "$IMPORT_TIME_FILE" | sed 's/^\s*/[bench]   /' >&2
+
+  log "starting bearing serve on $LISTEN"
+  "$BIN" serve --data-dir "$PGDIR" --listen "$LISTEN" >"$RAW/server.log" 2>&1 &
+  SERVER_PID=$!
+  BASE_URL="http://$LISTEN"
+  start=$(date +%s)
+  until curl -fsS -o /dev/null --max-time 2 "$BASE_URL/readyz" 2>/dev/null; do
+    kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 30 "$RAW/server.log" >&2; die "the server exited before it was ready"; }
+    [ $(( $(date +%s) - start )) -lt "$READY_TIMEOUT" ] || { tail -n 30 "$RAW/server.log" >&2; die "not ready after ${READY_TIMEOUT}s"; }
+    sleep 0.2
+  done
+  log "ready after $(( $(date +%s) - start ))s"
+  MANIFEST=$DATA/manifest.json
+  RSS_PID=$SERVER_PID
+else
+  RSS_PID=$EXT_PID
+  [ -f "$DATA/manifest.json" ] && MANIFEST=$DATA/manifest.json
+fi
+
+# Entity and search term: the generator's manifest, or its documented defaults.
+manifest_get() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$MANIFEST" "$1" 2>/dev/null; }
+COMPONENT=${BENCH_COMPONENT:-$( [ -n "$MANIFEST" ] && manifest_get sample_component || echo comp-05000)}
+TERM_Q=${BENCH_TERM:-$( [ -n "$MANIFEST" ] && manifest_get search_term || echo ledger)}
+
+SCENARIOS=(
+  "entity_page|/catalog/component/default/$COMPONENT"
+  "catalog_list|/catalog?kind=component&page=3"
+  "search_page|/search?q=$TERM_Q"
+  "api_entity|/api/v1/entities/component/default/$COMPONENT"
+  "bs_by_name|/api/catalog/entities/by-name/component/default/$COMPONENT"
+  "bs_by_query|/api/catalog/entities/by-query?filter=kind=component&limit=20"
+  "bs_facets|/api/catalog/entity-facets?facet=spec.type&facet=spec.lifecycle"
+  "api_search|/api/v1/entities?kind=component&q=$TERM_Q&limit=20"
+)
+
+# ---------------------------------------------------------------- load
+if [ -n "$RSS_PID" ]; then
+  python3 "$HERE/report.py" sample-rss --pid "$RSS_PID" --interval 0.5 --out "$RAW/rss.jsonl" &
+  SAMPLER_PID=$!
+fi
+
+TSV=$RAW/scenarios.tsv
+: >"$TSV"
+for entry in "${SCENARIOS[@]}"; do
+  sc=${entry%%|*}
+  path=${entry#*|}
+  if [ -n "$ONLY" ] && [[ ",$ONLY," != *",$sc,"* ]]; then continue; fi
+  url=$BASE_URL$path
+  # One plain request first: status and size, so a 404 doesn't pass as a fast result.
+  probe=$(curl -sS -o "$RAW/$sc.body" -w '%{http_code} %{size_download}' --max-time 30 "$url" 2>/dev/null || true)
+  [ -n "$probe" ] || probe="000 0"
+  status=${probe% *}
+  [ "$status" = 200 ] || log "warning: $sc: GET $path answered $status"
+  if [ "$WARMUP" != 0 ]; then
+    if [ "$TOOL" = oha ]; then oha -z "$WARMUP" -c "$CONNECTIONS" "${OHA_ARGS[@]}" "$url" >/dev/null 2>&1 || true
+    else wrk -t "$(nproc)" -c "$CONNECTIONS" -d "$WARMUP" "$url" >/dev/null 2>&1 || true; fi
+  fi
+  log "$sc: GET $path ($CONNECTIONS connections, $DURATION)"
+  if [ "$TOOL" = oha ]; then
+    raw=$RAW/$sc.json
+    oha -z "$DURATION" -c "$CONNECTIONS" "${OHA_ARGS[@]}" "$url" >"$raw" 2>"$RAW/$sc.err" || log "warning: oha exited $? for $sc"
+  else
+    raw=$RAW/$sc.wrk.txt
+    wrk -t "$(nproc)" -c "$CONNECTIONS" -d "$DURATION" --latency "$url" >"$raw" 2>"$RAW/$sc.err" || log "warning: wrk exited $? for $sc"
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$sc" "$url" "$TOOL" "$raw" "$status" "${probe#* }" >>"$TSV"
+done
+
+if [ -n "$SAMPLER_PID" ]; then
+  kill -TERM "$SAMPLER_PID" 2>/dev/null || true
+  wait "$SAMPLER_PID" 2>/dev/null || true
+  SAMPLER_PID=""
+fi
+
+SHUTDOWN_ARGS=()
+if [ -n "$SERVER_PID" ]; then
+  log "stopping the server (pid $SERVER_PID) with SIGTERM"
+  t0=$(date +%s.%N)
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  for _ in $(seq 1 300); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+  t1=$(date +%s.%N)
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    log "server still running 30 s after SIGTERM; SIGKILL"
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+  fi
+  rc=0
+  wait "$SERVER_PID" 2>/dev/null || rc=$?
+  SERVER_PID=""
+  SHUTDOWN_ARGS=(--shutdown-seconds "$(python3 -c "print(round($t1 - $t0, 3))")" --shutdown-exit "$rc")
+fi
+
+REPORT_ARGS=(report --name "$NAME" --out "$OUT_JSON" --scenarios "$TSV" --base-url "$BASE_URL"
+  --tool "$TOOL_VERSION" --duration "$DURATION" --connections "$CONNECTIONS")
+[ -n "$IMPORT_TIME_FILE" ] && REPORT_ARGS+=(--import-time "$IMPORT_TIME_FILE")
+[ -f "$RAW/rss.jsonl" ] && REPORT_ARGS+=(--rss "$RAW/rss.jsonl")
+[ -n "$MANIFEST" ] && REPORT_ARGS+=(--manifest "$MANIFEST")
+[ -x "$BIN" ] && REPORT_ARGS+=(--binary "$BIN")
+python3 "$HERE/report.py" "${REPORT_ARGS[@]}" "${SHUTDOWN_ARGS[@]}"

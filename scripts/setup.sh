@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing Bearing needs, skipping what is already there
+# at the right version. Safe to run again and again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+CARGO_LEPTOS_VERSION=0.3.10
+# wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock 2>/dev/null || true)
+WASM_BINDGEN_VERSION=${WASM_BINDGEN_VERSION:-0.2.130}
+want_chromium=${WANT_CHROMIUM:-0}
+
+apt_missing=()
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then apt_missing+=(postgresql); fi
+if [ "$want_chromium" = 1 ] && ! command -v chromium >/dev/null; then apt_missing+=(chromium); fi
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  say "installing from apt: ${apt_missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${apt_missing[@]}"
+else
+  say "apt packages present (PostgreSQL$([ "$want_chromium" = 1 ] && echo ', Chromium'))"
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding Rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+else
+  say "Rust target wasm32-unknown-unknown present"
+fi
+
+if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 25 minutes on 2 cores)"
+  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+else
+  say "cargo-leptos $CARGO_LEPTOS_VERSION present"
+fi
+
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 4 minutes)"
+  # Not --locked: its lock file names a crate version the registry no longer has.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+else
+  say "wasm-bindgen-cli $WASM_BINDGEN_VERSION present"
+fi
+
+if [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x node_modules/.bin/wasm-opt ]; then
+  say "installing npm build tools (Tailwind CLI, binaryen)"
+  npm install --no-audit --no-fund
+else
+  say "npm build tools present"
+fi
+
+if [ "$want_chromium" = 1 ]; then
+  if [ ! -d end2end/node_modules/@playwright/test ] || [ ! -d end2end/node_modules/@backstage/catalog-client ]; then
+    say "installing end-to-end test packages"
+    (cd end2end && npm install --no-audit --no-fund)
+  else
+    say "end-to-end test packages present"
+  fi
+fi

@@ -1,0 +1,132 @@
+//! The command line: `bearing serve` (the default), `bearing migrate`, `bearing import`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::DatabaseArgs;
+use crate::db::Database;
+
+/// Bearing: a service catalog wired to your service mesh.
+#[derive(Debug, Parser)]
+#[command(name = "bearing", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do. Without a command, `serve`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the portal (pages and HTTP API). Applies migrations first.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(MigrateArgs),
+    /// Import catalog-as-code files (Backstage catalog-info.yaml, Compass compass.yml).
+    /// All or nothing: any problem rejects the whole import and changes nothing.
+    Import(ImportArgs),
+}
+
+/// Flags of `bearing serve`.
+#[derive(Clone, Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "BEARING_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+
+    /// Catalog files imported at start when the catalog is empty (e.g. the demo in examples/).
+    #[arg(long, env = "BEARING_SEED_CATALOG")]
+    pub seed_catalog: Option<PathBuf>,
+
+    /// Directory with the built site (pkg/ with wasm, JS and CSS). Defaults to cargo-leptos'
+    /// `target/site`.
+    #[arg(long, env = "BEARING_SITE_ROOT")]
+    pub site_root: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// Flags of `bearing migrate`.
+#[derive(Clone, Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// Flags of `bearing import`.
+#[derive(Clone, Debug, Args)]
+pub struct ImportArgs {
+    /// Files or directories (searched recursively for *.yaml and *.yml).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+
+    /// Check and report what would change, without writing anything.
+    #[arg(long, env = "BEARING_IMPORT_DRY_RUN")]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// `serve` with every flag taken from the environment, for when no command is given
+/// (cargo-leptos starts the binary without arguments).
+#[derive(Debug, Parser)]
+struct DefaultServe {
+    #[command(flatten)]
+    args: ServeArgs,
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let command = cli.command.unwrap_or_else(|| Command::Serve(DefaultServe::parse_from(["bearing"]).args));
+    match command {
+        Command::Serve(args) => crate::startup::serve(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Migrate(args) => {
+            let db = Database::open(&args.db, false).await?;
+            let result = crate::MIGRATOR.run(&db.pool).await.context("applying migrations failed");
+            db.close().await?;
+            result?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(args) => {
+            let db = Database::open(&args.db, true).await?;
+            let result = crate::import::run_cli(&db.pool, &args.paths, args.dry_run).await;
+            db.close().await?;
+            result
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_flag_reads_an_environment_variable() {
+        for sub in Cli::command().get_subcommands() {
+            for arg in sub.get_arguments() {
+                if arg.is_positional() || ["help", "version"].contains(&arg.get_id().as_str()) {
+                    continue;
+                }
+                let env = arg.get_env().map(|e| e.to_string_lossy().into_owned());
+                assert!(
+                    env.as_deref().is_some_and(|e| e.starts_with("BEARING_")),
+                    "`bearing {} --{}` has no BEARING_ environment variable",
+                    sub.get_name(),
+                    arg.get_id()
+                );
+            }
+        }
+    }
+}

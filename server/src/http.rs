@@ -1,0 +1,51 @@
+//! The HTTP API: Bearing's own JSON API under `/api/v1`, Backstage-compatible catalog reads
+//! under `/api/catalog`, the OpenAPI document, health and metrics.
+
+pub mod backstage;
+pub mod entities;
+pub mod error;
+pub mod health;
+pub mod import;
+pub mod metrics;
+pub mod openapi;
+
+use axum::extract::FromRef;
+use axum::Router;
+use leptos::config::LeptosOptions;
+use metrics_exporter_prometheus::PrometheusHandle;
+use sqlx::PgPool;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The catalog database.
+    pub pool: PgPool,
+    /// Where the built site lives, and other rendering options.
+    pub leptos_options: LeptosOptions,
+    /// Renders the Prometheus metrics.
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    /// State for a server on `pool`.
+    pub fn new(pool: PgPool, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
+        Ok(AppState { pool, leptos_options, metrics: metrics::recorder()? })
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// Every API route.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(health::router())
+        .merge(entities::router())
+        .merge(import::router())
+        .merge(backstage::router())
+        .merge(openapi::router())
+        .merge(metrics::router())
+}

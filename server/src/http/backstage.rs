@@ -1,0 +1,200 @@
+//! Backstage-compatible catalog reads under `/api/catalog`, shaped like Backstage's catalog
+//! backend so `@backstage/catalog-client` works against Bearing unchanged.
+
+mod params;
+
+use std::collections::HashMap;
+
+use app::catalog::repo::backstage::{self as bq, Filter};
+use app::catalog::repo::{self, EntityRow};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bearing_catalog::RelationType;
+use serde::Deserialize;
+
+use super::AppState;
+pub use params::{parse_filter, project, QueryCursor};
+
+/// Backstage-compatible routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/catalog/entities", get(list_entities))
+        .route("/api/catalog/entities/by-name/{kind}/{namespace}/{name}", get(by_name))
+        .route("/api/catalog/entities/by-query", get(by_query))
+        .route("/api/catalog/entities/by-refs", post(by_refs))
+        .route("/api/catalog/entity-facets", get(facets))
+}
+
+/// An error in Backstage's shape: `{error: {name, message}, request, response: {statusCode}}`.
+pub struct BackstageError {
+    status: StatusCode,
+    name: &'static str,
+    message: String,
+}
+
+impl BackstageError {
+    fn input(message: impl Into<String>) -> Self {
+        BackstageError { status: StatusCode::BAD_REQUEST, name: "InputError", message: message.into() }
+    }
+}
+
+impl From<sqlx::Error> for BackstageError {
+    fn from(err: sqlx::Error) -> Self {
+        tracing::error!(error = %err, "database error");
+        BackstageError { status: StatusCode::INTERNAL_SERVER_ERROR, name: "Error", message: "internal error".into() }
+    }
+}
+
+impl IntoResponse for BackstageError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({
+            "error": { "name": self.name, "message": self.message },
+            "response": { "statusCode": self.status.as_u16() },
+        });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+type BsResult<T> = Result<T, BackstageError>;
+
+/// Entities in Backstage's shape (uid, etag and relations in both directions added), in the
+/// order of `keys`; `None` for keys not in the catalog.
+async fn load(state: &AppState, keys: &[String]) -> BsResult<Vec<Option<serde_json::Value>>> {
+    let rows = repo::find_by_refs(&state.pool, keys).await?;
+    let rels = repo::relations_of_many(&state.pool, keys).await?;
+    let mut relations: HashMap<&str, Vec<serde_json::Value>> = HashMap::new();
+    for r in &rels {
+        let Some((t, _)) = RelationType::parse_any(&r.relation) else { continue };
+        relations.entry(r.source_ref.as_str()).or_default().push(relation_json(t.as_str(), &r.target_ref));
+        relations.entry(r.target_ref.as_str()).or_default().push(relation_json(t.inverse_str(), &r.source_ref));
+    }
+    let mut by_key: HashMap<String, EntityRow> = rows.into_iter().map(|r| (r.summary.entity_ref.clone(), r)).collect();
+    Ok(keys
+        .iter()
+        .map(|k| {
+            by_key.remove(k).map(|row| {
+                let mut body = row.body.0;
+                if let Some(meta) = body.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+                    meta.insert("uid".into(), row.summary.id.to_string().into());
+                    meta.insert("etag".into(), row.etag.clone().into());
+                }
+                let mut rels = relations.remove(k.as_str()).unwrap_or_default();
+                rels.sort_by_key(|v| v.to_string());
+                rels.dedup();
+                if let Some(obj) = body.as_object_mut() {
+                    obj.insert("relations".into(), rels.into());
+                }
+                body
+            })
+        })
+        .collect())
+}
+
+fn relation_json(kind: &str, target: &str) -> serde_json::Value {
+    let (k, ns, n) = app::catalog::split_ref(target).unwrap_or(("", "", target));
+    serde_json::json!({ "type": kind, "targetRef": target, "target": { "kind": k, "namespace": ns, "name": n } })
+}
+
+async fn by_name(
+    State(state): State<AppState>,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+) -> BsResult<Json<serde_json::Value>> {
+    let not_found = || BackstageError {
+        status: StatusCode::NOT_FOUND,
+        name: "NotFoundError",
+        message: format!("No entity named '{name}' found, with kind '{kind}' in namespace '{namespace}'"),
+    };
+    let key = app::catalog::service::ref_key(&kind, &namespace, &name).map_err(|_| not_found())?;
+    load(&state, &[key]).await?.pop().flatten().map(Json).ok_or_else(not_found)
+}
+
+async fn by_query(State(state): State<AppState>, uri: Uri) -> BsResult<Json<serde_json::Value>> {
+    let p = params::QueryParams::parse(uri.query().unwrap_or(""))?;
+    let (refs, total) = bq::query_ids(
+        &state.pool,
+        &p.cursor.filter,
+        p.cursor.full_text.as_ref().map(|(t, f)| (t.as_str(), f.as_slice())),
+        &p.cursor.order,
+        p.cursor.offset,
+        p.limit,
+    )
+    .await?;
+    let items: Vec<serde_json::Value> =
+        load(&state, &refs).await?.into_iter().flatten().map(|e| project(e, &p.fields)).collect();
+    let next = p.cursor.offset + refs.len() as i64;
+    let mut page_info = serde_json::Map::new();
+    if next < total && !refs.is_empty() {
+        page_info.insert("nextCursor".into(), QueryCursor { offset: next, ..p.cursor.clone() }.encode().into());
+    }
+    if p.cursor.offset > 0 {
+        page_info.insert("prevCursor".into(), QueryCursor { offset: (p.cursor.offset - p.limit).max(0), ..p.cursor.clone() }.encode().into());
+    }
+    Ok(Json(serde_json::json!({ "items": items, "totalItems": total, "pageInfo": page_info })))
+}
+
+async fn list_entities(State(state): State<AppState>, RawQuery(q): RawQuery) -> BsResult<Json<Vec<serde_json::Value>>> {
+    let p = params::ListParams::parse(q.as_deref().unwrap_or(""))?;
+    let (refs, _) = bq::query_ids(&state.pool, &p.filter, None, &p.order, p.offset, p.limit).await?;
+    Ok(Json(load(&state, &refs).await?.into_iter().flatten().map(|e| project(e, &p.fields)).collect()))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ByRefs {
+    entity_refs: Vec<String>,
+    #[serde(default)]
+    fields: Vec<String>,
+}
+
+async fn by_refs(State(state): State<AppState>, RawQuery(q): RawQuery, body: Json<ByRefs>) -> BsResult<Json<serde_json::Value>> {
+    if body.entity_refs.len() > 1000 {
+        return Err(BackstageError::input("at most 1000 entityRefs per request"));
+    }
+    let filter: Filter = params::filters_from_query(q.as_deref().unwrap_or(""))?;
+    let keys: Vec<String> = body
+        .entity_refs
+        .iter()
+        .map(|r| bearing_catalog::EntityRef::parse(r, None, "default").map(|r| r.key()).unwrap_or_default())
+        .collect();
+    let allowed: Option<std::collections::HashSet<String>> = if filter.is_empty() {
+        None
+    } else {
+        Some(bq::query_ids(&state.pool, &filter, None, &[], 0, 100_000).await?.0.into_iter().collect())
+    };
+    let items: Vec<serde_json::Value> = load(&state, &keys)
+        .await?
+        .into_iter()
+        .zip(&keys)
+        .map(|(e, k)| match (e, &allowed) {
+            (Some(e), Some(ok)) if !ok.contains(k) => serde_json::Value::Null,
+            (Some(e), _) => project(e, &body.fields),
+            (None, _) => serde_json::Value::Null,
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "items": items })))
+}
+
+async fn facets(State(state): State<AppState>, RawQuery(q): RawQuery) -> BsResult<Json<serde_json::Value>> {
+    let q = q.unwrap_or_default();
+    let filter = params::filters_from_query(&q)?;
+    let names: Vec<String> =
+        form_pairs(&q).into_iter().filter(|(k, _)| k == "facet").map(|(_, v)| v).filter(|v| !v.is_empty()).collect();
+    if names.is_empty() {
+        return Err(BackstageError::input("missing required parameter `facet`, e.g. ?facet=kind"));
+    }
+    let mut out = serde_json::Map::new();
+    for name in names {
+        let counts = bq::facet(&state.pool, &name, &filter).await?;
+        let values: Vec<_> = counts.into_iter().map(|(value, count)| serde_json::json!({ "value": value, "count": count })).collect();
+        out.insert(name, values.into());
+    }
+    Ok(Json(serde_json::json!({ "facets": out })))
+}
+
+/// Query-string pairs, decoded (`+` as space, percent escapes).
+pub(crate) fn form_pairs(q: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+}

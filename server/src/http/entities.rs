@@ -1,0 +1,116 @@
+//! `GET /api/v1/entities` and `GET /api/v1/entities/{kind}/{namespace}/{name}`.
+
+use app::catalog::{repo, service, EntitySummary, ListQuery, Sort};
+use app::error::AppError;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use super::error::{ApiError, ApiResult};
+use super::AppState;
+
+/// Entity routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/entities", get(list))
+        .route("/api/v1/entities/{kind}/{namespace}/{name}", get(find))
+}
+
+/// Query string of the list route.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListParams {
+    kind: Option<String>,
+    #[serde(rename = "type")]
+    entity_type: Option<String>,
+    owner: Option<String>,
+    lifecycle: Option<String>,
+    tag: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// A page of entities.
+#[derive(Debug, Serialize)]
+pub struct ListResponse {
+    items: Vec<EntitySummary>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    next_cursor: Option<String>,
+    total: i64,
+}
+
+/// Cursors are opaque to clients; today they carry the offset.
+pub fn encode_cursor(offset: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
+}
+
+/// Reads a cursor made by [`encode_cursor`].
+pub fn decode_cursor(cursor: &str) -> Result<i64, AppError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("o:").and_then(|n| n.parse().ok()))
+        .filter(|n: &i64| *n >= 0)
+        .ok_or_else(|| AppError::invalid("cursor", "not a cursor returned by this API; start again without it"))
+}
+
+async fn list(State(state): State<AppState>, Query(p): Query<ListParams>) -> ApiResult<Json<ListResponse>> {
+    let offset = p.cursor.as_deref().map(decode_cursor).transpose()?.unwrap_or(0);
+    let limit = p.limit.unwrap_or(50);
+    let query = ListQuery {
+        kind: p.kind,
+        entity_type: p.entity_type,
+        owner: p.owner,
+        lifecycle: p.lifecycle,
+        tag: p.tag,
+        q: p.q,
+        sort: p.sort.as_deref().map(Sort::parse).unwrap_or_default(),
+        offset,
+        limit,
+    };
+    let page = service::list(&state.pool, query).await?;
+    let next = offset + page.items.len() as i64;
+    Ok(Json(ListResponse {
+        next_cursor: (next < page.total && !page.items.is_empty()).then(|| encode_cursor(next)),
+        items: page.items,
+        total: page.total,
+    }))
+}
+
+async fn find(
+    State(state): State<AppState>,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let key = service::ref_key(&kind, &namespace, &name)?;
+    let row = repo::find_by_ref(&state.pool, &key).await?.ok_or_else(|| ApiError::App(AppError::NotFound(format!("entity {key}"))))?;
+    let relations = service::relation_views(&state.pool, &key).await?;
+    let summary = EntitySummary::from(row.summary);
+    let mut out = serde_json::to_value(&summary).map_err(|_| AppError::Internal)?;
+    if let Some(map) = out.as_object_mut() {
+        map.insert("system".into(), row.system_ref.into());
+        map.insert("domain".into(), row.domain_ref.into());
+        map.insert("labels".into(), serde_json::json!(row.labels.0));
+        map.insert("annotations".into(), serde_json::json!(row.annotations.0));
+        map.insert("links".into(), serde_json::json!(row.links.0));
+        map.insert("spec".into(), row.body.0.get("spec").cloned().unwrap_or_default());
+        map.insert("source".into(), row.source.into());
+        map.insert("relations".into(), serde_json::json!(relations));
+    }
+    Ok(Json(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        assert_eq!(decode_cursor(&encode_cursor(75)).unwrap(), 75);
+        assert!(decode_cursor("nope").is_err());
+        assert!(decode_cursor(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("o:-5")).is_err());
+    }
+}

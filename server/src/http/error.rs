@@ -1,0 +1,51 @@
+//! Turning errors into HTTP responses. Bearing's API answers `{"errors":[{"detail": ...}]}`;
+//! the Backstage-compatible routes answer Backstage's error shape (see `backstage.rs`).
+
+use app::error::AppError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+/// An API error: one message, or several problems (an import).
+#[derive(Debug)]
+pub enum ApiError {
+    /// A single error.
+    App(AppError),
+    /// Every problem of a rejected import, `file:line:column: message`.
+    Problems(StatusCode, Vec<String>),
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        ApiError::App(e)
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::App(e.into())
+    }
+}
+
+/// The status code of an [`AppError`].
+pub fn status_of(e: &AppError) -> StatusCode {
+    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::App(e) => {
+                let body = serde_json::json!({ "errors": [{ "detail": e.to_string() }] });
+                (status_of(&e), Json(body)).into_response()
+            }
+            ApiError::Problems(status, problems) => {
+                let errors: Vec<_> = problems.iter().map(|p| serde_json::json!({ "detail": p })).collect();
+                (status, Json(serde_json::json!({ "errors": errors }))).into_response()
+            }
+        }
+    }
+}
+
+/// Result of an API handler.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,57 @@
+//! `bearing import`: read files, check them, apply them, print what changed.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use app::catalog::import::{apply, known_ids, ImportError};
+use app::catalog::ImportReport;
+use sqlx::PgPool;
+
+/// Imports paths and prints the report, or every problem. Exit code 1 on problems.
+pub async fn run_cli(pool: &PgPool, paths: &[PathBuf], dry_run: bool) -> anyhow::Result<ExitCode> {
+    match import_paths(pool, paths, dry_run).await {
+        Ok(report) => {
+            print_report(&report);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ImportError::Problems(problems)) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            eprintln!("import rejected: {} problem(s); nothing was changed", problems.len());
+            Ok(ExitCode::from(1))
+        }
+        Err(ImportError::Database(err)) => Err(anyhow::Error::new(err).context("the import failed; nothing was changed")),
+    }
+}
+
+/// Parses and applies files and directories.
+pub async fn import_paths(pool: &PgPool, paths: &[PathBuf], dry_run: bool) -> Result<ImportReport, ImportError> {
+    let known = known_ids(pool).await?;
+    let paths = paths.to_vec();
+    // Reading and parsing is blocking file I/O and CPU work.
+    let set = tokio::task::spawn_blocking(move || bearing_catalog::import::import_paths(&paths, &known))
+        .await
+        .map_err(|e| ImportError::Problems(vec![format!("the importer crashed: {e}")]))??;
+    apply(pool, set, dry_run).await
+}
+
+fn print_report(r: &ImportReport) {
+    for w in &r.warnings {
+        eprintln!("warning: {w}");
+    }
+    for (label, items) in [("added", &r.added), ("updated", &r.updated), ("orphaned", &r.orphaned)] {
+        for item in items.iter() {
+            println!("{label:>9} {item}");
+        }
+    }
+    println!(
+        "{}{} added, {} updated, {} unchanged, {} orphaned{}",
+        if r.dry_run { "dry run: " } else { "" },
+        r.added.len(),
+        r.updated.len(),
+        r.unchanged.len(),
+        r.orphaned.len(),
+        if r.dry_run { " (nothing was written)" } else { "" }
+    );
+}

@@ -1,0 +1,13 @@
+//! Bearing's server: configuration, the embedded PostgreSQL, startup, the HTTP API and the CLI.
+//! `main.rs` is a thin wrapper so integration tests reuse everything here.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod import;
+pub mod startup;
+pub mod telemetry;
+
+/// The database migrations in `migrations/`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");

@@ -1,0 +1,110 @@
+//! Builds the application (pages, server functions, HTTP API, static files) and serves it
+//! until SIGINT/SIGTERM.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use app::ssr::ServerCtx;
+use app::{shell, App};
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::timeout::TimeoutLayer;
+
+use crate::cli::ServeArgs;
+use crate::db::Database;
+use crate::http::{self, AppState};
+
+/// Leptos options for serving the site built by cargo-leptos. `site_root` overrides where the
+/// built assets are (`target/site` by default, relative to the working directory).
+pub fn leptos_options(site_root: Option<PathBuf>) -> anyhow::Result<LeptosOptions> {
+    let mut options = leptos::config::get_configuration(None).context("invalid LEPTOS_* configuration")?.leptos_options;
+    if let Some(root) = site_root {
+        options.site_root = root.to_string_lossy().into_owned().into();
+    }
+    Ok(options)
+}
+
+/// The whole application router: API routes first, then pages, then static files.
+pub fn app_router(state: AppState) -> Router {
+    let ctx = ServerCtx { pool: state.pool.clone() };
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    let pages: Router<AppState> = Router::new()
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(ctx.clone()),
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler(shell));
+    http::router()
+        .merge(pages)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), http::metrics::track))
+        .layer(TimeoutLayer::new(Duration::from_secs(30)))
+        .with_state(state)
+}
+
+/// `bearing serve`.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let options = leptos_options(args.site_root.clone())?;
+    let db = Database::open(&args.db, true).await?;
+    if let Some(seed) = &args.seed_catalog {
+        seed_if_empty(&db, seed).await?;
+    }
+    let state = AppState::new(db.pool.clone(), options)?;
+    let app = app_router(state);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}; is another server using it? (set --listen / BEARING_LISTEN)", args.listen))?;
+    tracing::info!("Bearing is listening on http://{}", args.listen);
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the HTTP server failed");
+    tracing::info!("shutting down");
+    db.close().await?;
+    served
+}
+
+async fn seed_if_empty(db: &Database, seed: &std::path::Path) -> anyhow::Result<()> {
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM entities").fetch_one(&db.pool).await?;
+    if count > 0 {
+        return Ok(());
+    }
+    tracing::info!(path = %seed.display(), "catalog is empty: importing the seed catalog");
+    match crate::import::import_paths(&db.pool, &[seed.to_owned()], false).await {
+        Ok(r) => {
+            tracing::info!(added = r.added.len(), "seed catalog imported");
+            Ok(())
+        }
+        Err(app::catalog::import::ImportError::Problems(p)) => {
+            anyhow::bail!("the seed catalog {} has problems:\n{}", seed.display(), p.join("\n"))
+        }
+        Err(app::catalog::import::ImportError::Database(e)) => Err(e.into()),
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+}

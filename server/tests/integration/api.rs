@@ -1,0 +1,110 @@
+//! Bearing's own JSON API: filters, paging with cursors, errors, OpenAPI coverage, pages.
+
+use axum::http::StatusCode;
+
+use crate::util::TestApp;
+
+#[tokio::test]
+async fn list_filters_and_pages_with_cursors() {
+    let app = TestApp::with_demo().await;
+    let all = app.get_json("/api/v1/entities?kind=component&limit=500").await;
+    let total = all["total"].as_i64().unwrap();
+    assert!(total >= 40, "demo has at least 40 components, got {total}");
+    assert!(all["items"].as_array().unwrap().iter().all(|i| i["kind"] == "component"));
+
+    let mut seen = Vec::new();
+    let mut uri = "/api/v1/entities?kind=component&limit=15&sort=name".to_owned();
+    loop {
+        let page = app.get_json(&uri).await;
+        assert_eq!(page["total"].as_i64().unwrap(), total);
+        seen.extend(page["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(c) => uri = format!("/api/v1/entities?kind=component&limit=15&sort=name&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len() as i64, total, "every entity exactly once");
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted);
+
+    let owned = app.get_json("/api/v1/entities?owner=group:default/team-checkout&type=service&lifecycle=production").await;
+    let items = owned["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    assert!(items.iter().all(|i| i["owner"] == "group:default/team-checkout" && i["type"] == "service"));
+    let tagged = app.get_json("/api/v1/entities?tag=kafka").await;
+    assert!(tagged["items"].as_array().unwrap().iter().all(|i| i["tags"].as_array().unwrap().iter().any(|t| t == "kafka")));
+}
+
+#[tokio::test]
+async fn bad_parameters_get_clear_errors() {
+    let app = TestApp::new().await;
+    let (status, body) = app.get("/api/v1/entities?limit=0").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("limit") && body.contains("between 1 and 500"), "{body}");
+    let (status, body) = app.get("/api/v1/entities?kind=widget").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("widget"), "{body}");
+    let (status, _) = app.get("/api/v1/entities?cursor=garbage").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, body) = app.get("/api/v1/entities/component/default/nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("component:default/nope"), "{body}");
+}
+
+#[tokio::test]
+async fn openapi_documents_every_route() {
+    let app = TestApp::new().await;
+    let doc = app.get_json("/api/openapi.json").await;
+    let paths = doc["paths"].as_object().unwrap();
+    let source = std::fs::read_dir(crate::util::repo_root().join("server/src/http"))
+        .unwrap()
+        .flatten()
+        .chain(std::fs::read_dir(crate::util::repo_root().join("server/src/http/backstage")).unwrap().flatten())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect::<String>();
+    let mut routes = 0;
+    for part in source.split(".route(\"").skip(1) {
+        let route = part.split('"').next().unwrap();
+        routes += 1;
+        assert!(paths.contains_key(route), "route {route} is not in openapi.json");
+    }
+    assert!(routes >= 12, "found {routes} routes");
+}
+
+#[tokio::test]
+async fn pages_render_on_the_server_with_statuses() {
+    let app = TestApp::with_demo().await;
+    let (status, html) = app.get("/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Recently changed"));
+    let (status, html) = app.get("/catalog?kind=component&lifecycle=production").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-test-entity-row=\"component:default/"));
+    let (status, html) = app.get("/catalog/component/default/checkout").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Checkout") && html.contains("<svg"), "entity page with graph");
+    assert!(html.contains("href=\"/catalog/group/default/team-checkout\""), "owner is a link");
+    let (status, html) = app.get("/catalog/group/default/team-checkout").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Ownership coverage") && html.contains("Members"));
+    let (status, html) = app.get("/search?q=payments").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-test-entity-row=\"component:default/payments\""));
+    let (status, _) = app.get("/catalog/component/default/does-not-exist").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app.get("/no/such/page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn unsafe_link_schemes_are_not_rendered_as_links() {
+    let app = TestApp::new().await;
+    let doc = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: evil\n  links:\n    - url: javascript:alert(1)\n      title: Click\n    - url: https://ok.example\n      title: Fine\nspec:\n  type: service\n";
+    let (s, _) = app.post("/api/v1/import", "application/yaml", doc).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, html) = app.get("/catalog/component/default/evil").await;
+    assert!(!html.contains("href=\"javascript:"), "no javascript: link");
+    assert!(html.contains("href=\"https://ok.example\""));
+}

@@ -1,0 +1,118 @@
+//! Importing into the database and reading back: all-or-nothing, idempotence, orphans,
+//! relations both ways, search.
+
+use axum::http::StatusCode;
+
+use crate::util::TestApp;
+
+const TEAM: &str = "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-a\nspec:\n  type: team\n  children: []\n";
+
+fn component(name: &str, extra: &str) -> String {
+    format!(
+        "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\n  description: The {name} service\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n{extra}"
+    )
+}
+
+#[tokio::test]
+async fn import_then_reimport_is_idempotent_and_orphans_what_disappears() {
+    let app = TestApp::new().await;
+    let body = format!("{TEAM}{}{}", component("alpha", "  dependsOn: [component:beta]\n"), component("beta", ""));
+    let (status, report) = app.post("/api/v1/import?source=t1", "application/yaml", body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["added"].as_array().unwrap().len(), 3);
+
+    let (_, again) = app.post("/api/v1/import?source=t1", "application/yaml", body).await;
+    assert_eq!(again["added"].as_array().unwrap().len(), 0);
+    assert_eq!(again["updated"].as_array().unwrap().len(), 0);
+    assert_eq!(again["unchanged"].as_array().unwrap().len(), 3);
+
+    // beta disappears from the source, alpha changes.
+    let body = format!("{TEAM}{}", component("alpha", "  dependsOn: [component:beta]\n  system: shop\n"));
+    let (_, third) = app.post("/api/v1/import?source=t1", "application/yaml", body).await;
+    assert_eq!(third["updated"], serde_json::json!(["component:default/alpha"]));
+    assert_eq!(third["orphaned"], serde_json::json!(["component:default/beta"]));
+    let beta = app.get_json("/api/v1/entities/component/default/beta").await;
+    assert_eq!(beta["orphaned"], true, "orphaned, not deleted");
+    let (_, page) = app.get("/catalog/component/default/beta").await;
+    assert!(page.contains("orphaned"), "the page shows the orphan badge");
+}
+
+#[tokio::test]
+async fn dry_run_writes_nothing() {
+    let app = TestApp::new().await;
+    let (status, report) = app.post("/api/v1/import?dry_run=true", "application/yaml", format!("{TEAM}{}", component("alpha", ""))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(report["added"].as_array().unwrap().len(), 2);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM entities").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(count, 0);
+}
+
+#[tokio::test]
+async fn a_bad_document_rejects_the_whole_import_with_positions() {
+    let app = TestApp::new().await;
+    let body = format!("{TEAM}{}---\napiVersion: backstage.io/v1alpha1\nkind: Widget\nmetadata:\n  name: x\n", component("alpha", ""));
+    let (status, err) = app.post("/api/v1/import", "application/yaml", body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let detail = err["errors"][0]["detail"].as_str().unwrap();
+    assert!(detail.starts_with("api:default:"), "file:line:column prefix: {detail}");
+    assert!(detail.contains("Widget"), "{detail}");
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM entities").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(count, 0, "nothing written");
+}
+
+#[tokio::test]
+async fn an_entity_owned_by_another_source_is_a_conflict() {
+    let app = TestApp::new().await;
+    let (s, _) = app.post("/api/v1/import?source=one", "application/yaml", component("alpha", "")).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, err) = app.post("/api/v1/import?source=two", "application/yaml", format!("{}{TEAM}", component("alpha", ""))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(err.to_string().contains("already imported from api:one"), "{err}");
+    let groups: i64 = sqlx::query_scalar("SELECT count(*) FROM entities WHERE kind = 'group'").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(groups, 0, "the team in the rejected import was not written");
+}
+
+#[tokio::test]
+async fn relations_are_queryable_both_ways_and_unresolved_ones_are_kept() {
+    let app = TestApp::with_demo().await;
+    let checkout = app.get_json("/api/v1/entities/component/default/checkout").await;
+    let rels = checkout["relations"].as_array().unwrap();
+    let has = |t: &str, target: &str| rels.iter().any(|r| r["type"] == t && r["target"] == target);
+    assert!(has("ownedBy", "group:default/team-checkout"), "{rels:?}");
+    assert!(has("partOf", "system:default/checkout"));
+    assert!(has("dependencyOf", "component:default/cart"), "inverse of cart dependsOn checkout? {rels:?}");
+
+    let team = app.get_json("/api/v1/entities/group/default/team-checkout").await;
+    assert!(team["relations"].as_array().unwrap().iter().any(|r| r["type"] == "ownerOf" && r["target"] == "component:default/checkout"));
+
+    let invoicing = app.get_json("/api/v1/entities/component/default/invoicing").await;
+    let legacy = invoicing["relations"].as_array().unwrap().iter().find(|r| r["target"] == "component:default/legacy-erp").cloned();
+    assert_eq!(legacy.expect("relation to legacy-erp kept")["resolved"], false);
+    let (_, page) = app.get("/catalog/component/default/invoicing").await;
+    assert!(page.contains("data-test-unresolved=\"component:default/legacy-erp\""), "page marks it unresolved");
+}
+
+#[tokio::test]
+async fn compass_components_resolve_owner_and_dependencies() {
+    let app = TestApp::with_demo().await;
+    let loyalty = app.get_json("/api/v1/entities/component/default/loyalty-points").await;
+    assert_eq!(loyalty["title"], "Loyalty Points");
+    assert!(loyalty["annotations"]["compass.atlassian.com/id"].as_str().is_some());
+    let owner = loyalty["owner"].as_str().unwrap();
+    assert!(owner.starts_with("group:default/"), "owner resolved through compass team-id: {owner}");
+    assert!(loyalty["relations"].as_array().unwrap().iter().any(|r| r["type"] == "dependsOn" && r["target"] == "component:default/rewards-ledger" && r["resolved"] == true));
+}
+
+#[tokio::test]
+async fn search_ranks_prefixes_and_tolerates_typos() {
+    let app = TestApp::with_demo().await;
+    let r = app.get_json("/api/v1/entities?q=checkout&limit=5").await;
+    assert_eq!(r["items"][0]["name"], "checkout", "exact name first: {r}");
+    let r = app.get_json("/api/v1/entities?q=paymnets&limit=5").await;
+    assert!(r["items"].as_array().unwrap().iter().any(|i| i["name"] == "payments"), "typo tolerated: {r}");
+    let r = app.get_json("/api/v1/entities?q=invent&kind=component").await;
+    assert!(r["items"].as_array().unwrap().iter().any(|i| i["name"] == "inventory"), "prefix: {r}");
+    let r = app.get_json("/api/v1/entities?q=zzzzqqqq").await;
+    assert_eq!(r["total"], 0);
+}

@@ -1,0 +1,47 @@
+//! The `bearing` binary itself: help, import with problems, import into an embedded cluster.
+
+use std::process::Command;
+
+fn bearing() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_bearing"))
+}
+
+#[test]
+fn help_names_every_environment_variable() {
+    let out = bearing().args(["serve", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for var in ["BEARING_LISTEN", "BEARING_DATABASE_URL", "BEARING_DATA_DIR"] {
+        assert!(help.contains(var), "serve --help mentions {var}:\n{help}");
+    }
+    let out = bearing().args(["import", "--help"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("BEARING_IMPORT_DRY_RUN"));
+}
+
+#[test]
+fn import_into_a_data_dir_then_reject_a_bad_file() {
+    let dir = tempfile::tempdir_in(crate::util::repo_root().join("target")).unwrap();
+    let data = dir.path().join("data");
+    let out = bearing()
+        .args(["import", "--data-dir"])
+        .arg(&data)
+        .arg(crate::util::repo_root().join("examples"))
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("added component:default/checkout"), "{stdout}");
+
+    std::fs::write(dir.path().join("bad.yaml"), "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: Not Valid\n").unwrap();
+    let out = bearing().args(["import", "--data-dir"]).arg(&data).arg(dir.path().join("bad.yaml")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.yaml:4:"), "file:line:column: {stderr}");
+    assert!(stderr.contains("nothing was changed"));
+
+    // The cluster was started by the import and stopped again: a second import restarts it.
+    let out = bearing().args(["import", "--dry-run", "--data-dir"]).arg(&data).arg(crate::util::repo_root().join("examples")).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(stdout.contains("0 added") && stdout.contains("dry run"), "{stdout}");
+}

@@ -1,0 +1,31 @@
+//! `/healthz`, `/readyz`, `/metrics`.
+
+use axum::http::StatusCode;
+
+use crate::util::TestApp;
+
+#[tokio::test]
+async fn health_ready_and_metrics() {
+    let app = TestApp::new().await;
+    assert_eq!(app.get_json("/healthz").await["status"], "ok");
+    let ready = app.get_json("/readyz").await;
+    assert_eq!(ready["status"], "ready");
+    assert!(ready["migration"].as_i64().unwrap() > 0);
+
+    app.get("/api/v1/entities?limit=1").await;
+    let (status, text) = app.get("/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(text.contains("http_requests_total{"), "{text}");
+    assert!(text.contains(r#"route="/api/v1/entities""#), "requests are labelled by route: {text}");
+    assert!(text.contains("http_request_duration_seconds_bucket"), "latency is a histogram");
+    assert!(text.contains("db_pool_connections"), "pool stats");
+}
+
+#[tokio::test]
+async fn readyz_reports_pending_migrations() {
+    let app = TestApp::new().await;
+    sqlx::query("DELETE FROM _sqlx_migrations").execute(&app.pool).await.unwrap();
+    let (status, body) = app.get("/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body.contains("migrations pending"));
+}

@@ -1,0 +1,10 @@
+//! Integration tests against a real PostgreSQL (one private cluster under `target/test-pg`,
+//! one fresh database per test) and the real router, driven with `oneshot`.
+
+mod util;
+
+mod api;
+mod backstage;
+mod catalog;
+mod cli;
+mod health;
