@@ -334,6 +334,9 @@ def report(args):
                 rps, p99 = entry.get("requests_per_sec"), entry.get("p99_ms")
                 if rps is not None and p99 is not None:
                     entry["meets_target"] = bool(rps >= rps_min and p99 < p99_max and not entry.get("errors"))
+            for k, v in list(entry.items()):
+                if isinstance(v, float):
+                    entry[k] = round(v, 3)
             scenarios[name] = entry
 
     result = {

@@ -39,11 +39,11 @@ pub fn app_router(state: AppState) -> Router {
             move || provide_context(ctx.clone()),
             move || shell(options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler(shell));
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
     http::router()
         .merge(pages)
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::metrics::track))
-        .layer(TimeoutLayer::new(Duration::from_secs(30)))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
         .with_state(state)
 }
 

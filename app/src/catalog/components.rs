@@ -82,21 +82,28 @@ pub fn EntityTable(items: Vec<EntitySummary>) -> impl IntoView {
         .map(|e| {
             let owner = e.owner.clone().map(|o| {
                 let label = super::split_ref(&o).map(|(_, _, n)| n.to_owned()).unwrap_or_else(|| o.clone());
-                view! { <A href=ref_href(&o) attr:class="text-indigo-700 hover:underline">{label}</A> }
+                let href = ref_href(&o);
+                view! { <A href=href attr:class="text-indigo-700 hover:underline">{label}</A> }
             });
+            let href = e.href();
+            let display = e.display_name().to_owned();
+            let subtitle = e.title.is_some().then(|| e.name.clone());
+            let description = e.description.clone().unwrap_or_default();
+            let description_title = description.clone();
+            let EntitySummary { entity_ref, kind, entity_type, lifecycle, orphaned, .. } = e;
             view! {
-                <tr class="border-t border-slate-100 hover:bg-slate-50" data-test-entity-row=e.entity_ref.clone()>
+                <tr class="border-t border-slate-100 hover:bg-slate-50" data-test-entity-row=entity_ref>
                     <td class="px-3 py-2">
-                        <A href=e.href() attr:class="font-medium text-indigo-700 hover:underline">{e.display_name().to_owned()}</A>
-                        {e.title.is_some().then(|| view! { <span class="ml-1 text-xs text-slate-400">{e.name.clone()}</span> })}
-                        {e.orphaned.then(|| view! { <span class="ml-2"><OrphanBadge/></span> })}
+                        <A href=href attr:class="font-medium text-indigo-700 hover:underline">{display}</A>
+                        {subtitle.map(|n| view! { <span class="ml-1 text-xs text-slate-400">{n}</span> })}
+                        {orphaned.then(|| view! { <span class="ml-2"><OrphanBadge/></span> })}
                     </td>
-                    <td class="px-3 py-2"><KindBadge kind=e.kind.clone()/></td>
-                    <td class="px-3 py-2 text-sm text-slate-600">{e.entity_type.clone().unwrap_or_default()}</td>
+                    <td class="px-3 py-2"><KindBadge kind=kind/></td>
+                    <td class="px-3 py-2 text-sm text-slate-600">{entity_type.unwrap_or_default()}</td>
                     <td class="px-3 py-2 text-sm">{owner}</td>
-                    <td class="px-3 py-2">{e.lifecycle.clone().map(|l| view! { <LifecycleBadge lifecycle=l/> })}</td>
-                    <td class="max-w-md truncate px-3 py-2 text-sm text-slate-600" title=e.description.clone().unwrap_or_default()>
-                        {e.description.clone().unwrap_or_default()}
+                    <td class="px-3 py-2">{lifecycle.map(|l| view! { <LifecycleBadge lifecycle=l/> })}</td>
+                    <td class="max-w-md truncate px-3 py-2 text-sm text-slate-600" title=description_title>
+                        {description}
                     </td>
                 </tr>
             }

@@ -181,6 +181,8 @@ pub async fn list(db: impl PgExecutor<'_>, q: &ListQuery, tsquery: Option<&str>)
                 }
                 None => {}
             }
+            // An exact name match outranks everything; then words, then closeness of the name.
+            qb.push("(e.name = ").push_bind(text.to_ascii_lowercase()).push(")::int * 10 + ");
             qb.push("similarity(e.name, ").push_bind(text.to_ascii_lowercase()).push(") DESC, e.name");
         }
         (Sort::Relevance | Sort::Name, _) => {

@@ -101,12 +101,19 @@ pub async fn catalog_view(pool: &PgPool, q: ListQuery) -> Result<CatalogView, Ap
         f(&mut q);
         q
     };
+    let (q_kind, q_type, q_owner, q_lifecycle, q_tag) = (
+        without(|q| q.kind = None),
+        without(|q| q.entity_type = None),
+        without(|q| q.owner = None),
+        without(|q| q.lifecycle = None),
+        without(|q| q.tag = None),
+    );
     let (kind, entity_type, owner, lifecycle, tag) = tokio::try_join!(
-        repo::facet(pool, FacetColumn::Kind, &without(|q| q.kind = None), ts, 20),
-        repo::facet(pool, FacetColumn::Type, &without(|q| q.entity_type = None), ts, 20),
-        repo::facet(pool, FacetColumn::Owner, &without(|q| q.owner = None), ts, 20),
-        repo::facet(pool, FacetColumn::Lifecycle, &without(|q| q.lifecycle = None), ts, 20),
-        repo::facet(pool, FacetColumn::Tag, &without(|q| q.tag = None), ts, 20),
+        repo::facet(pool, FacetColumn::Kind, &q_kind, ts, 20),
+        repo::facet(pool, FacetColumn::Type, &q_type, ts, 20),
+        repo::facet(pool, FacetColumn::Owner, &q_owner, ts, 20),
+        repo::facet(pool, FacetColumn::Lifecycle, &q_lifecycle, ts, 20),
+        repo::facet(pool, FacetColumn::Tag, &q_tag, ts, 20),
     )?;
     Ok(CatalogView {
         page: EntityPageResult { items: rows.into_iter().map(Into::into).collect(), total },

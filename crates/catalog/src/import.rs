@@ -4,8 +4,16 @@
 //! caller gets *every* problem (sorted by file, line and column) and nothing is imported, so a
 //! half-valid catalog never lands. Warnings (unknown fields and the like) do not stop it.
 //!
+//! Errors: invalid YAML (at the parser's position), a document that is not a mapping, missing
+//! or unsupported `apiVersion`, missing or unknown `kind`, missing `metadata.name`, invalid
+//! names, namespaces and references (at the value), wrongly shaped fields, duplicate entities
+//! (compared by [`EntityRef::key`]), files over [`MAX_FILE_BYTES`], files that are not UTF-8,
+//! and for `Location`s: URL targets, targets outside the imported tree, missing targets and
+//! cycles. Warnings: unknown fields (kept in `spec`), unsupported Compass relationship types,
+//! globs matching nothing, missing `presence: optional` targets.
+//!
 //! The work is split by concern:
-//! - [`yaml`](self::yaml): a YAML tree whose nodes know their line and column;
+//! - `yaml`: a YAML tree whose nodes know their line and column;
 //! - `fields`: typed readers that report mistakes where they were written;
 //! - `backstage` and `compass`: the two formats, mapped to [`Entity`];
 //! - `collect`: the checks that need the whole import (duplicates, Compass id resolution);
@@ -69,7 +77,7 @@ pub struct ImportSet {
 /// twice is read once. URL targets are refused: an import never reads the network.
 ///
 /// # Errors
-/// Every problem in every file, sorted by position; see the crate docs for what counts.
+/// Every problem in every file, sorted by position; see the module docs for what counts.
 pub fn import_paths(paths: &[PathBuf], known: &KnownIds) -> Result<ImportSet, Vec<Problem>> {
     files::import_paths(paths, known)
 }
@@ -85,7 +93,14 @@ pub fn import_documents(source: &str, yaml: &str, known: &KnownIds) -> Result<Im
     let mut collector = collect::Collector::default();
     let len = yaml.len() as u64;
     if len > MAX_FILE_BYTES {
-        collector.error(Position { file: source.to_owned(), line: 1, column: 1 }, files::too_large(len));
+        collector.error(
+            Position {
+                file: source.to_owned(),
+                line: 1,
+                column: 1,
+            },
+            files::too_large(len),
+        );
         return collector.finish(known);
     }
     for location in collector.add_source(source, source, yaml) {

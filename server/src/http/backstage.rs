@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// An error in Backstage's shape: `{error: {name, message}, request, response: {statusCode}}`.
+#[derive(Debug)]
 pub struct BackstageError {
     status: StatusCode,
     name: &'static str,
@@ -169,7 +170,7 @@ async fn by_refs(State(state): State<AppState>, RawQuery(q): RawQuery, body: Jso
         .into_iter()
         .zip(&keys)
         .map(|(e, k)| match (e, &allowed) {
-            (Some(e), Some(ok)) if !ok.contains(k) => serde_json::Value::Null,
+            (Some(_), Some(ok)) if !ok.contains(k) => serde_json::Value::Null,
             (Some(e), _) => project(e, &body.fields),
             (None, _) => serde_json::Value::Null,
         })

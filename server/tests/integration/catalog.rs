@@ -66,7 +66,7 @@ async fn an_entity_owned_by_another_source_is_a_conflict() {
     let app = TestApp::new().await;
     let (s, _) = app.post("/api/v1/import?source=one", "application/yaml", component("alpha", "")).await;
     assert_eq!(s, StatusCode::OK);
-    let (s, err) = app.post("/api/v1/import?source=two", "application/yaml", format!("{}{TEAM}", component("alpha", ""))).await;
+    let (s, err) = app.post("/api/v1/import?source=two", "application/yaml", format!("{}---\n{TEAM}", component("alpha", ""))).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(err.to_string().contains("already imported from api:one"), "{err}");
     let groups: i64 = sqlx::query_scalar("SELECT count(*) FROM entities WHERE kind = 'group'").fetch_one(&app.pool).await.unwrap();
@@ -81,7 +81,8 @@ async fn relations_are_queryable_both_ways_and_unresolved_ones_are_kept() {
     let has = |t: &str, target: &str| rels.iter().any(|r| r["type"] == t && r["target"] == target);
     assert!(has("ownedBy", "group:default/team-checkout"), "{rels:?}");
     assert!(has("partOf", "system:default/checkout"));
-    assert!(has("dependencyOf", "component:default/cart"), "inverse of cart dependsOn checkout? {rels:?}");
+    assert!(has("dependsOn", "component:default/cart"), "{rels:?}");
+    assert!(has("dependencyOf", "component:default/api-gateway"), "inverse of api-gateway dependsOn checkout: {rels:?}");
 
     let team = app.get_json("/api/v1/entities/group/default/team-checkout").await;
     assert!(team["relations"].as_array().unwrap().iter().any(|r| r["type"] == "ownerOf" && r["target"] == "component:default/checkout"));

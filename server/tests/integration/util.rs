@@ -82,7 +82,6 @@ impl TestApp {
     }
 
     /// GET, returning status and body.
-    #[track_caller]
     pub async fn get(&self, uri: &str) -> (StatusCode, String) {
         self.send(Request::get(uri).body(Body::empty()).expect("request")).await
     }

@@ -104,11 +104,14 @@ fn EntityView(e: EntityDetail) -> impl IntoView {
             .collect_view()
     };
     let group = e.group.clone();
+    let kind_href = format!("/catalog?kind={}", s.kind);
+    let tags = s.tags.clone();
+    let kind_label = s.kind.clone();
     view! {
         <Title text=s.display_name().to_owned()/>
         <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">
             <A href="/catalog" attr:class="hover:underline">"Catalog"</A>" / "
-            <A href=format!("/catalog?kind={}", s.kind) attr:class="hover:underline">{s.kind.clone()}</A>" / "{s.name.clone()}
+            <A href=kind_href attr:class="hover:underline">{kind_label}</A>" / "{s.name.clone()}
         </nav>
         <header class="mb-4 flex flex-wrap items-center gap-3">
             <h1 class="text-2xl font-semibold">{s.display_name().to_owned()}</h1>
@@ -131,8 +134,8 @@ fn EntityView(e: EntityDetail) -> impl IntoView {
                     {field("Domain", e.domain.clone().map(|d| view! { <A href=ref_href(&d) attr:class="text-indigo-700 hover:underline">{ref_label(&d)}</A> }.into_any()).unwrap_or_else(none))}
                     {field("Type", s.entity_type.clone().map(|t| view! { <span>{t}</span> }.into_any()).unwrap_or_else(none))}
                     {field("Namespace", view! { <span>{s.namespace.clone()}</span> }.into_any())}
-                    {field("Tags", if s.tags.is_empty() { none() } else { s.tags.iter().map(|t| view! {
-                        <A href=format!("/catalog?tag={t}") attr:class="mr-1 inline-block rounded bg-slate-100 px-1.5 text-xs text-slate-700 hover:bg-slate-200">{t.clone()}</A>
+                    {field("Tags", if tags.is_empty() { none() } else { tags.into_iter().map(|t| view! {
+                        <A href=format!("/catalog?tag={t}") attr:class="mr-1 inline-block rounded bg-slate-100 px-1.5 text-xs text-slate-700 hover:bg-slate-200">{t}</A>
                     }).collect_view().into_any() })}
                 </dl>
                 {(!e.links.is_empty()).then(|| view! {
@@ -201,16 +204,15 @@ fn GroupPanel(g: GroupView) -> impl IntoView {
             </div>
         }
     };
-    let people = g
-        .members
-        .iter()
-        .map(|m| view! { <li><A href=m.href() attr:class="text-indigo-700 hover:underline">{m.display_name().to_owned()}</A></li> })
-        .collect_view();
-    let children = g
-        .children
-        .iter()
-        .map(|m| view! { <li><A href=m.href() attr:class="text-indigo-700 hover:underline">{m.display_name().to_owned()}</A></li> })
-        .collect_view();
+    let link_list = |items: &[crate::catalog::EntitySummary]| {
+        items
+            .iter()
+            .map(|m| (m.href(), m.display_name().to_owned()))
+            .map(|(href, name)| view! { <li><A href=href attr:class="text-indigo-700 hover:underline">{name}</A></li> })
+            .collect_view()
+    };
+    let people = link_list(&g.members);
+    let children = link_list(&g.children);
     let c = g.coverage.clone();
     view! {
         <section class="mt-6 grid gap-6 lg:grid-cols-3" aria-label="Team">

@@ -36,7 +36,12 @@ struct RelationField {
 }
 
 const fn rel(name: &'static str, many: bool, default_kind: Kind, dir: Dir) -> RelationField {
-    RelationField { name, many, default_kind, dir }
+    RelationField {
+        name,
+        many,
+        default_kind,
+        dir,
+    }
 }
 
 const RELATION_FIELDS: [RelationField; 13] = [
@@ -60,7 +65,14 @@ const RELATION_FIELDS: [RelationField; 13] = [
 fn known_fields(kind: Kind) -> &'static [&'static str] {
     match kind {
         Kind::Component => &[
-            "type", "lifecycle", "owner", "system", "subcomponentOf", "providesApis", "consumesApis", "dependsOn",
+            "type",
+            "lifecycle",
+            "owner",
+            "system",
+            "subcomponentOf",
+            "providesApis",
+            "consumesApis",
+            "dependsOn",
             "dependencyOf",
         ],
         Kind::Api => &["type", "lifecycle", "owner", "system", "definition"],
@@ -73,20 +85,39 @@ fn known_fields(kind: Kind) -> &'static [&'static str] {
     }
 }
 
-const KNOWN_METADATA: [&str; 8] = ["name", "namespace", "title", "description", "labels", "annotations", "tags", "links"];
+const KNOWN_METADATA: [&str; 8] = [
+    "name",
+    "namespace",
+    "title",
+    "description",
+    "labels",
+    "annotations",
+    "tags",
+    "links",
+];
 /// Metadata the catalog itself sets; accepted silently since exported entities carry them.
 const SERVER_METADATA: [&str; 3] = ["uid", "etag", "generation"];
 
 /// Reads one Backstage document. `None` when it cannot become an entity (errors recorded).
 pub(crate) fn parse_entity(ctx: &mut Ctx<'_>, root: &Node, source: &str) -> Option<Parsed> {
-    let api_version = root.get("apiVersion").and_then(|n| Some((ctx.string(n, "apiVersion")?, n)));
-    if let Some((v, node)) = &api_version {
-        if !API_VERSIONS.contains(&v.as_str()) {
-            ctx.error(node, format!("unsupported apiVersion `{v}`; Bearing reads Backstage entities with `apiVersion: backstage.io/v1alpha1` (or v1beta1)"));
+    let version_node = root.get("apiVersion").unwrap_or(root);
+    match ctx.string(version_node, "apiVersion") {
+        Some(v) if API_VERSIONS.contains(&v.as_str()) => {}
+        Some(v) => {
+            ctx.error(version_node, format!("unsupported apiVersion `{v}`; Bearing reads Backstage entities with `apiVersion: backstage.io/v1alpha1` (or v1beta1)"));
+            return None;
+        }
+        None => {
+            if version_node.is_null() {
+                ctx.error(
+                    version_node,
+                    "`apiVersion` is empty; use `apiVersion: backstage.io/v1alpha1`",
+                );
+            }
             return None;
         }
     }
-    let Some(kind_node) = root.get("kind") else {
+    let Some(kind_node) = root.get("kind").filter(|k| !k.is_null()) else {
         ctx.error(root, "missing `kind`; add e.g. `kind: Component`");
         return None;
     };
@@ -97,7 +128,10 @@ pub(crate) fn parse_entity(ctx: &mut Ctx<'_>, root: &Node, source: &str) -> Opti
             return None;
         }
     };
-    let kind_pos = root.entries().and_then(|e| e.iter().find(|(k, _)| k.key_text() == "kind")).map(|(k, _)| k);
+    let kind_pos = root
+        .entries()
+        .and_then(|e| e.iter().find(|(k, _)| k.key_text() == "kind"))
+        .map(|(k, _)| k);
     let position = ctx.pos(kind_pos.unwrap_or(root));
     check_top_level(ctx, root);
 
@@ -116,7 +150,11 @@ pub(crate) fn parse_entity(ctx: &mut Ctx<'_>, root: &Node, source: &str) -> Opti
     let (name, namespace) = metadata.map(|m| read_identity(ctx, m)).unwrap_or((None, None));
     let spec = read_spec(ctx, root);
     let self_ref = match (&name, &namespace) {
-        (Some(name), Some(namespace)) => Some(EntityRef { kind, namespace: namespace.clone(), name: name.clone() }),
+        (Some(name), Some(namespace)) => Some(EntityRef {
+            kind,
+            namespace: namespace.clone(),
+            name: name.clone(),
+        }),
         _ => None,
     };
     let default_ns = namespace.clone().unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
@@ -136,7 +174,9 @@ pub(crate) fn parse_entity(ctx: &mut Ctx<'_>, root: &Node, source: &str) -> Opti
         labels: BTreeMap::new(),
         annotations: BTreeMap::new(),
         links: Vec::new(),
-        spec: spec.map(Node::to_json).unwrap_or_else(|| serde_json::Value::Object(Default::default())),
+        spec: spec
+            .map(Node::to_json)
+            .unwrap_or_else(|| serde_json::Value::Object(Default::default())),
         relations: Vec::new(),
         source: source.to_owned(),
         position,
@@ -168,15 +208,25 @@ pub(crate) fn parse_entity(ctx: &mut Ctx<'_>, root: &Node, source: &str) -> Opti
         });
     }
     self_ref?;
-    Some(Parsed { entity, location, compass: None })
+    Some(Parsed {
+        entity,
+        location,
+        compass: None,
+    })
 }
 
 fn check_top_level(ctx: &mut Ctx<'_>, root: &Node) {
     for (key, _) in root.entries().unwrap_or_default() {
         match key.key_text() {
             "apiVersion" | "kind" | "metadata" | "spec" => {}
-            k @ ("relations" | "status") => ctx.warn(key, format!("`{k}` is computed by the catalog; the written value is ignored")),
-            k => ctx.warn(key, format!("unknown top-level field `{k}` is ignored; entity fields go under `metadata` or `spec`")),
+            k @ ("relations" | "status") => ctx.warn(
+                key,
+                format!("`{k}` is computed by the catalog; the written value is ignored"),
+            ),
+            k => ctx.warn(
+                key,
+                format!("unknown top-level field `{k}` is ignored; entity fields go under `metadata` or `spec`"),
+            ),
         }
     }
 }
@@ -205,13 +255,15 @@ fn read_identity(ctx: &mut Ctx<'_>, metadata: &Node) -> (Option<String>, Option<
     };
     let namespace = match metadata.get("namespace").filter(|n| !n.is_null()) {
         None => Some(DEFAULT_NAMESPACE.to_owned()),
-        Some(n) => ctx.string(n, "metadata.namespace").and_then(|ns| match validate_namespace(&ns) {
-            Ok(()) => Some(ns),
-            Err(e) => {
-                ctx.error(n, format!("metadata.namespace: {e}"));
-                None
-            }
-        }),
+        Some(n) => ctx
+            .string(n, "metadata.namespace")
+            .and_then(|ns| match validate_namespace(&ns) {
+                Ok(()) => Some(ns),
+                Err(e) => {
+                    ctx.error(n, format!("metadata.namespace: {e}"));
+                    None
+                }
+            }),
     };
     (name, namespace)
 }
@@ -226,10 +278,18 @@ fn read_metadata(ctx: &mut Ctx<'_>, m: &Node, entity: &mut Entity) {
         entity.annotations = ctx.string_map(n, "metadata.annotations");
     }
     if let Some(n) = m.get("tags") {
-        entity.tags = ctx.string_list(n, "metadata.tags").into_iter().map(|(t, _)| t).collect();
+        entity.tags = ctx
+            .string_list(n, "metadata.tags")
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect();
     }
     if let Some(n) = m.get("links") {
-        entity.links = ctx.links(n, "metadata.links", [Some("url"), Some("title"), Some("icon"), Some("type")]);
+        entity.links = ctx.links(
+            n,
+            "metadata.links",
+            [Some("url"), Some("title"), Some("icon"), Some("type")],
+        );
     }
     for (key, _) in m.entries().unwrap_or_default() {
         let k = key.key_text();
@@ -264,7 +324,10 @@ fn check_spec_fields(ctx: &mut Ctx<'_>, spec: &Node, kind: Kind) {
         } else {
             String::new()
         };
-        ctx.warn(key, format!("unknown field `spec.{k}` for kind {kind}: kept in spec but not used{hint}"));
+        ctx.warn(
+            key,
+            format!("unknown field `spec.{k}` for kind {kind}: kept in spec but not used{hint}"),
+        );
     }
 }
 
@@ -314,8 +377,16 @@ fn read_relations(ctx: &mut Ctx<'_>, spec: &Node, kind: Kind, ns: &str, me: Opti
             }
             let Some(me) = me else { continue };
             let relation = match field.dir {
-                Dir::Out(kind) => Relation { source: me.clone(), kind, target },
-                Dir::In(kind) => Relation { source: target, kind, target: me.clone() },
+                Dir::Out(kind) => Relation {
+                    source: me.clone(),
+                    kind,
+                    target,
+                },
+                Dir::In(kind) => Relation {
+                    source: target,
+                    kind,
+                    target: me.clone(),
+                },
             };
             push_relation(&mut entity.relations, relation);
         }
@@ -323,7 +394,9 @@ fn read_relations(ctx: &mut Ctx<'_>, spec: &Node, kind: Kind, ns: &str, me: Opti
 }
 
 fn read_location(ctx: &mut Ctx<'_>, spec: &Node, entity: &Entity) -> LocationSpec {
-    let location_type = spec.get("type").and_then(|n| Some((ctx.string(n, "spec.type")?, ctx.pos(n))));
+    let location_type = spec
+        .get("type")
+        .and_then(|n| Some((ctx.string(n, "spec.type")?, ctx.pos(n))));
     let mut targets = Vec::new();
     if let Some(n) = spec.get("target") {
         targets.extend(ctx.string(n, "spec.target").map(|t| (t, ctx.pos(n))));
@@ -333,6 +406,14 @@ fn read_location(ctx: &mut Ctx<'_>, spec: &Node, entity: &Entity) -> LocationSpe
             targets.push((t, ctx.pos(at)));
         }
     }
-    let optional = ctx.field(spec, "presence", "spec.presence").is_some_and(|p| p.eq_ignore_ascii_case("optional"));
-    LocationSpec { name: entity.name.clone(), position: entity.position.clone(), location_type, targets, optional }
+    let optional = ctx
+        .field(spec, "presence", "spec.presence")
+        .is_some_and(|p| p.eq_ignore_ascii_case("optional"));
+    LocationSpec {
+        name: entity.name.clone(),
+        position: entity.position.clone(),
+        location_type,
+        targets,
+        optional,
+    }
 }

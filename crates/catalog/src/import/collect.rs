@@ -26,11 +26,21 @@ impl Collector {
         self.sources.push(source.to_owned());
         let compass_file = compass::is_compass_file(label);
         let (documents, syntax_error) = yaml::parse_stream(text);
-        let mut ctx = Ctx { file: label, errors: &mut self.errors, warnings: &mut self.warnings };
+        let mut ctx = Ctx {
+            file: label,
+            errors: &mut self.errors,
+            warnings: &mut self.warnings,
+        };
         let mut locations = Vec::new();
         for root in documents.into_iter().filter_map(|d| d.root) {
             let parsed = if root.entries().is_none() {
-                ctx.error(&root, format!("a catalog document must be a mapping (apiVersion, kind, metadata, spec), found {}", root.shape()));
+                ctx.error(
+                    &root,
+                    format!(
+                        "a catalog document must be a mapping (apiVersion, kind, metadata, spec), found {}",
+                        root.shape()
+                    ),
+                );
                 None
             } else if root.get("apiVersion").is_some() {
                 backstage::parse_entity(&mut ctx, &root, source)
@@ -53,19 +63,28 @@ impl Collector {
         }
         if let Some(e) = syntax_error {
             let position = ctx.pos_at(e.line, e.col);
-            ctx.errors.push(Problem { position, message: e.message });
+            ctx.errors.push(Problem {
+                position,
+                message: e.message,
+            });
         }
         locations
     }
 
     /// Records an error found outside a document (I/O, limits, Location following).
     pub(crate) fn error(&mut self, position: Position, message: impl Into<String>) {
-        self.errors.push(Problem { position, message: message.into() });
+        self.errors.push(Problem {
+            position,
+            message: message.into(),
+        });
     }
 
     /// Records a warning found outside a document.
     pub(crate) fn warn(&mut self, position: Position, message: impl Into<String>) {
-        self.warnings.push(Problem { position, message: message.into() });
+        self.warnings.push(Problem {
+            position,
+            message: message.into(),
+        });
     }
 
     /// Resolves Compass ids, checks for duplicates, and returns the set or every problem.

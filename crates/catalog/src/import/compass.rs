@@ -27,7 +27,16 @@ pub const TIER_ANNOTATION: &str = "compass.atlassian.com/tier";
 pub const UNRESOLVED_NAMESPACE: &str = "compass";
 
 const KNOWN_FIELDS: [&str; 11] = [
-    "name", "id", "description", "configVersion", "typeId", "ownerId", "fields", "links", "relationships", "labels",
+    "name",
+    "id",
+    "description",
+    "configVersion",
+    "typeId",
+    "ownerId",
+    "fields",
+    "links",
+    "relationships",
+    "labels",
     "customFields",
 ];
 
@@ -89,7 +98,10 @@ pub(crate) fn parse_component(ctx: &mut Ctx<'_>, root: &Node, source: &str) -> O
     let name = raw_name.and_then(|(raw, node)| {
         let name = to_entity_name(&raw);
         if name.is_empty() {
-            ctx.error(node, format!("Compass name `{raw}` has no letters or digits to make an entity name from"));
+            ctx.error(
+                node,
+                format!("Compass name `{raw}` has no letters or digits to make an entity name from"),
+            );
             return None;
         }
         Some((raw, name))
@@ -105,7 +117,9 @@ pub(crate) fn parse_component(ctx: &mut Ctx<'_>, root: &Node, source: &str) -> O
     }
     let fields = fields.filter(|f| f.entries().is_some());
     let tier = fields.and_then(|f| ctx.field(f, "tier", "fields.tier"));
-    let lifecycle = fields.and_then(|f| ctx.field(f, "lifecycle", "fields.lifecycle")).map(|l| l.to_lowercase());
+    let lifecycle = fields
+        .and_then(|f| ctx.field(f, "lifecycle", "fields.lifecycle"))
+        .map(|l| l.to_lowercase());
     if let Some(tier) = &tier {
         annotations.insert(TIER_ANNOTATION.to_owned(), tier.clone());
     }
@@ -117,7 +131,10 @@ pub(crate) fn parse_component(ctx: &mut Ctx<'_>, root: &Node, source: &str) -> O
             annotations.insert(OWNER_ID_ANNOTATION.to_owned(), id.clone());
             match placeholder(Kind::Group, &id) {
                 Some(r) => refs.owner = Some((id, r)),
-                None => ctx.error(node, format!("ownerId `{id}` has no letters or digits to name the team by")),
+                None => ctx.error(
+                    node,
+                    format!("ownerId `{id}` has no letters or digits to name the team by"),
+                ),
             }
         }
     }
@@ -145,38 +162,72 @@ pub(crate) fn parse_component(ctx: &mut Ctx<'_>, root: &Node, source: &str) -> O
         owner: None,
         system: None,
         domain: None,
-        tags: root.get("labels").map(|n| ctx.string_list(n, "labels")).unwrap_or_default().into_iter().map(|(t, _)| t).collect(),
+        tags: root
+            .get("labels")
+            .map(|n| ctx.string_list(n, "labels"))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect(),
         labels: BTreeMap::new(),
         annotations,
-        links: root.get("links").map(|n| ctx.links(n, "links", [Some("url"), Some("name"), None, Some("type")])).unwrap_or_default(),
+        links: root
+            .get("links")
+            .map(|n| ctx.links(n, "links", [Some("url"), Some("name"), None, Some("type")]))
+            .unwrap_or_default(),
         spec: Value::Object(spec),
         relations: Vec::new(),
         source: source.to_owned(),
         position: ctx.pos(root),
     };
-    Some(Parsed { entity, location: None, compass: Some(refs) })
+    Some(Parsed {
+        entity,
+        location: None,
+        compass: Some(refs),
+    })
 }
 
 fn placeholder(kind: Kind, id: &str) -> Option<EntityRef> {
     let name = id_to_name(id);
-    (!name.is_empty()).then(|| EntityRef { kind, namespace: UNRESOLVED_NAMESPACE.to_owned(), name })
+    (!name.is_empty()).then(|| EntityRef {
+        kind,
+        namespace: UNRESOLVED_NAMESPACE.to_owned(),
+        name,
+    })
 }
 
 fn read_relationships(ctx: &mut Ctx<'_>, root: &Node, refs: &mut CompassRefs) {
-    let Some(rels) = root.get("relationships").filter(|n| !n.is_null()) else { return };
+    let Some(rels) = root.get("relationships").filter(|n| !n.is_null()) else {
+        return;
+    };
     let Some(entries) = rels.entries() else {
-        ctx.error(rels, format!("`relationships` must be a mapping like `DEPENDS_ON: [...]`, found {}", rels.shape()));
+        ctx.error(
+            rels,
+            format!(
+                "`relationships` must be a mapping like `DEPENDS_ON: [...]`, found {}",
+                rels.shape()
+            ),
+        );
         return;
     };
     for (key, value) in entries {
         if key.key_text() != "DEPENDS_ON" {
-            ctx.warn(key, format!("Compass relationship type `{}` is not supported (only DEPENDS_ON); it is kept in spec", key.key_text()));
+            ctx.warn(
+                key,
+                format!(
+                    "Compass relationship type `{}` is not supported (only DEPENDS_ON); it is kept in spec",
+                    key.key_text()
+                ),
+            );
             continue;
         }
         for (id, at) in ctx.string_list(value, "relationships.DEPENDS_ON") {
             match placeholder(Kind::Component, &id) {
                 Some(r) => refs.depends_on.push((id, r)),
-                None => ctx.error(at, format!("DEPENDS_ON id `{id}` has no letters or digits to name the component by")),
+                None => ctx.error(
+                    at,
+                    format!("DEPENDS_ON id `{id}` has no letters or digits to name the component by"),
+                ),
             }
         }
     }
@@ -200,16 +251,38 @@ pub(crate) fn resolve(parsed: &mut [Parsed], known: &KnownIds) {
         let Some(refs) = p.compass.take() else { continue };
         let me = p.entity.entity_ref();
         if let Some((id, fallback)) = refs.owner {
-            let owner = teams.get(&id).or_else(|| known.compass_teams.get(&id)).cloned().unwrap_or(fallback);
+            let owner = teams
+                .get(&id)
+                .or_else(|| known.compass_teams.get(&id))
+                .cloned()
+                .unwrap_or(fallback);
             if let Value::Object(spec) = &mut p.entity.spec {
                 spec.entry("owner").or_insert_with(|| Value::String(owner.to_string()));
             }
-            push_relation(&mut p.entity.relations, Relation { source: me.clone(), kind: RelationType::OwnedBy, target: owner.clone() });
+            push_relation(
+                &mut p.entity.relations,
+                Relation {
+                    source: me.clone(),
+                    kind: RelationType::OwnedBy,
+                    target: owner.clone(),
+                },
+            );
             p.entity.owner = Some(owner);
         }
         for (id, fallback) in refs.depends_on {
-            let target = components.get(&id).or_else(|| known.compass_components.get(&id)).cloned().unwrap_or(fallback);
-            push_relation(&mut p.entity.relations, Relation { source: me.clone(), kind: RelationType::DependsOn, target });
+            let target = components
+                .get(&id)
+                .or_else(|| known.compass_components.get(&id))
+                .cloned()
+                .unwrap_or(fallback);
+            push_relation(
+                &mut p.entity.relations,
+                Relation {
+                    source: me.clone(),
+                    kind: RelationType::DependsOn,
+                    target,
+                },
+            );
         }
     }
 }

@@ -26,19 +26,29 @@ impl Ctx<'_> {
 
     /// A position in this file.
     pub(crate) fn pos_at(&self, line: usize, column: usize) -> Position {
-        Position { file: self.file.to_owned(), line, column }
+        Position {
+            file: self.file.to_owned(),
+            line,
+            column,
+        }
     }
 
     /// Records an error at `node`.
     pub(crate) fn error(&mut self, node: &Node, message: impl Into<String>) {
         let position = self.pos(node);
-        self.errors.push(Problem { position, message: message.into() });
+        self.errors.push(Problem {
+            position,
+            message: message.into(),
+        });
     }
 
     /// Records a warning at `node`.
     pub(crate) fn warn(&mut self, node: &Node, message: impl Into<String>) {
         let position = self.pos(node);
-        self.warnings.push(Problem { position, message: message.into() });
+        self.warnings.push(Problem {
+            position,
+            message: message.into(),
+        });
     }
 
     /// A string value; a null counts as absent, a list or mapping is an error naming `what`.
@@ -66,7 +76,10 @@ impl Ctx<'_> {
                 .filter_map(|item| match &item.value {
                     NodeValue::Scalar { .. } => item.as_str().map(|s| (s.to_owned(), item)),
                     _ => {
-                        self.error(item, format!("each entry of `{what}` must be a string, found {}", item.shape()));
+                        self.error(
+                            item,
+                            format!("each entry of `{what}` must be a string, found {}", item.shape()),
+                        );
                         None
                     }
                 })
@@ -85,7 +98,10 @@ impl Ctx<'_> {
         let mut out = BTreeMap::new();
         let Some(entries) = node.entries() else {
             if !node.is_null() {
-                self.error(node, format!("`{what}` must be a mapping of strings, found {}", node.shape()));
+                self.error(
+                    node,
+                    format!("`{what}` must be a mapping of strings, found {}", node.shape()),
+                );
             }
             return out;
         };
@@ -94,7 +110,10 @@ impl Ctx<'_> {
                 NodeValue::Scalar { text, .. } => {
                     out.insert(key.key_text().to_owned(), text.clone());
                 }
-                _ => self.error(value, format!("`{what}.{}` must be a string, found {}", key.key_text(), value.shape())),
+                _ => self.error(
+                    value,
+                    format!("`{what}.{}` must be a string, found {}", key.key_text(), value.shape()),
+                ),
             }
         }
         out
@@ -107,7 +126,10 @@ impl Ctx<'_> {
             NodeValue::Seq(items) => items,
             _ if node.is_null() => return Vec::new(),
             _ => {
-                self.error(node, format!("`{what}` must be a list of links, found {}", node.shape()));
+                self.error(
+                    node,
+                    format!("`{what}` must be a list of links, found {}", node.shape()),
+                );
                 return Vec::new();
             }
         };
@@ -115,18 +137,28 @@ impl Ctx<'_> {
         let mut links = Vec::new();
         for item in items {
             if item.entries().is_none() {
-                self.error(item, format!("each entry of `{what}` must be a mapping with a `url`, found {}", item.shape()));
+                self.error(
+                    item,
+                    format!(
+                        "each entry of `{what}` must be a mapping with a `url`, found {}",
+                        item.shape()
+                    ),
+                );
                 continue;
             }
-            let read = |key: Option<&str>, ctx: &mut Self| {
-                key.and_then(|k| ctx.field(item, k, &format!("{what}[].{k}")))
-            };
+            let read =
+                |key: Option<&str>, ctx: &mut Self| key.and_then(|k| ctx.field(item, k, &format!("{what}[].{k}")));
             let url = read(url_key, self);
             let title = read(title_key, self);
             let icon = read(icon_key, self);
             let link_type = read(type_key, self);
             match url {
-                Some(url) => links.push(Link { url, title, icon, link_type }),
+                Some(url) => links.push(Link {
+                    url,
+                    title,
+                    icon,
+                    link_type,
+                }),
                 None => self.error(item, format!("link in `{what}` has no `url`; add `url: https://...`")),
             }
         }

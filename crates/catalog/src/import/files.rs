@@ -39,18 +39,30 @@ struct Importer {
 /// See [`super::import_paths`].
 pub(crate) fn import_paths(paths: &[PathBuf], known: &KnownIds) -> Result<ImportSet, Vec<Problem>> {
     let cwd = std::env::current_dir().and_then(fs::canonicalize).ok();
-    let mut imp = Importer { collector: Collector::default(), cwd, roots: Vec::new(), edges: Vec::new() };
+    let mut imp = Importer {
+        collector: Collector::default(),
+        cwd,
+        roots: Vec::new(),
+        edges: Vec::new(),
+    };
     let mut queue = VecDeque::new();
     for path in paths {
-        let shown = Position { file: path.display().to_string(), line: 1, column: 1 };
+        let shown = Position {
+            file: path.display().to_string(),
+            line: 1,
+            column: 1,
+        };
         match fs::canonicalize(path) {
-            Err(e) => imp.collector.error(shown, format!("cannot read `{}`: {e}", path.display())),
+            Err(e) => imp
+                .collector
+                .error(shown, format!("cannot read `{}`: {e}", path.display())),
             Ok(canon) if canon.is_dir() => {
                 imp.roots.push(canon.clone());
                 imp.walk(&canon, &mut queue);
             }
             Ok(canon) => {
-                imp.roots.push(canon.parent().map(Path::to_path_buf).unwrap_or_else(|| canon.clone()));
+                imp.roots
+                    .push(canon.parent().map(Path::to_path_buf).unwrap_or_else(|| canon.clone()));
                 queue.push_back(canon);
             }
         }
@@ -64,7 +76,14 @@ pub(crate) fn import_paths(paths: &[PathBuf], known: &KnownIds) -> Result<Import
         let text = match read_text(&file) {
             Ok(text) => text,
             Err((line, column, message)) => {
-                imp.collector.error(Position { file: label, line, column }, message);
+                imp.collector.error(
+                    Position {
+                        file: label,
+                        line,
+                        column,
+                    },
+                    message,
+                );
                 continue;
             }
         };
@@ -92,7 +111,11 @@ impl Importer {
     }
 
     fn at(&self, path: &Path) -> Position {
-        Position { file: self.label(path), line: 1, column: 1 }
+        Position {
+            file: self.label(path),
+            line: 1,
+            column: 1,
+        }
     }
 
     /// Queues every `*.yaml`/`*.yml` under `dir`, sorted, skipping hidden entries,
@@ -126,7 +149,14 @@ impl Importer {
                         // A symlink out of the tree is refused, as a Location target would be.
                         Ok(canon) if !canon.starts_with(root) => {
                             let at = self.at(&path);
-                            self.collector.error(at, format!("`{}` is a symlink to {}, outside the imported tree", path.display(), canon.display()));
+                            self.collector.error(
+                                at,
+                                format!(
+                                    "`{}` is a symlink to {}, outside the imported tree",
+                                    path.display(),
+                                    canon.display()
+                                ),
+                            );
                         }
                         Ok(canon) => found.push(canon),
                         Err(e) => {
@@ -152,7 +182,12 @@ impl Importer {
                     return Vec::new();
                 }
                 other => {
-                    self.collector.error(at.clone(), format!("Location type `{other}` is not supported; an import follows only `type: file` targets"));
+                    self.collector.error(
+                        at.clone(),
+                        format!(
+                            "Location type `{other}` is not supported; an import follows only `type: file` targets"
+                        ),
+                    );
                     return Vec::new();
                 }
             }
@@ -164,13 +199,18 @@ impl Importer {
                 self.collector.error(at.clone(), format!("target `{target}` is a URL, and an import never reads the network; check the repository out and import it with `bearing import PATH`, or point the Location at a relative file"));
                 continue;
             }
-            let resolved = if target.contains(['*', '?']) {
-                self.glob(&base, target, at)
+            let resolved: Vec<PathBuf> = if target.contains(['*', '?']) {
+                // `./*.yaml` next to the Location matches the Location itself: not a cycle.
+                self.glob(&base, target, at).into_iter().filter(|f| f != from).collect()
             } else {
                 self.single(&base, target, at, location.optional).into_iter().collect()
             };
             for to in resolved {
-                self.edges.push(Edge { from: from.to_path_buf(), to: to.clone(), at: at.clone() });
+                self.edges.push(Edge {
+                    from: from.to_path_buf(),
+                    to: to.clone(),
+                    at: at.clone(),
+                });
                 files.push(to);
             }
         }
@@ -182,20 +222,36 @@ impl Importer {
         let canon = match fs::canonicalize(&joined) {
             Ok(canon) => canon,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && optional => {
-                self.collector.warn(at.clone(), format!("optional target `{target}` not found ({})", joined.display()));
+                self.collector.warn(
+                    at.clone(),
+                    format!("optional target `{target}` not found ({})", joined.display()),
+                );
                 return None;
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                self.collector.error(at.clone(), format!("target `{target}` not found: {} does not exist; fix the path or remove the target", joined.display()));
+                self.collector.error(
+                    at.clone(),
+                    format!(
+                        "target `{target}` not found: {} does not exist; fix the path or remove the target",
+                        joined.display()
+                    ),
+                );
                 return None;
             }
             Err(e) => {
-                self.collector.error(at.clone(), format!("cannot read target `{target}`: {e}"));
+                self.collector
+                    .error(at.clone(), format!("cannot read target `{target}`: {e}"));
                 return None;
             }
         };
         if canon.is_dir() {
-            self.collector.error(at.clone(), format!("target `{target}` is a directory; use a glob such as `{}/*.yaml`", target.trim_end_matches('/')));
+            self.collector.error(
+                at.clone(),
+                format!(
+                    "target `{target}` is a directory; use a glob such as `{}/*.yaml`",
+                    target.trim_end_matches('/')
+                ),
+            );
             return None;
         }
         self.inside(&canon, target, at).then_some(canon)
@@ -212,20 +268,30 @@ impl Importer {
             Ok(dir) if self.inside(&dir, target, at) => dir,
             Ok(_) => return Vec::new(),
             Err(e) => {
-                self.collector.error(at.clone(), format!("target `{target}` not found: directory `{dir_part}`: {e}"));
+                self.collector.error(
+                    at.clone(),
+                    format!("target `{target}` not found: directory `{dir_part}`: {e}"),
+                );
                 return Vec::new();
             }
         };
         let mut names: Vec<String> = match fs::read_dir(&dir) {
-            Ok(entries) => entries.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect(),
             Err(e) => {
-                self.collector.error(at.clone(), format!("cannot read directory of target `{target}`: {e}"));
+                self.collector
+                    .error(at.clone(), format!("cannot read directory of target `{target}`: {e}"));
                 return Vec::new();
             }
         };
         names.sort();
         let mut files = Vec::new();
-        for name in names.iter().filter(|n| wildcard_match(pattern, n) && (pattern.starts_with('.') || !n.starts_with('.'))) {
+        for name in names
+            .iter()
+            .filter(|n| wildcard_match(pattern, n) && (pattern.starts_with('.') || !n.starts_with('.')))
+        {
             let path = dir.join(name);
             if !path.is_file() {
                 continue;
@@ -237,7 +303,8 @@ impl Importer {
             }
         }
         if files.is_empty() {
-            self.collector.warn(at.clone(), format!("target `{target}` matches no files"));
+            self.collector
+                .warn(at.clone(), format!("target `{target}` matches no files"));
         }
         files
     }
@@ -284,8 +351,15 @@ impl Importer {
                     top.1 += 1;
                 }
                 if let Some(i) = path.iter().position(|(p, _)| *p == to) {
-                    let names: Vec<String> = path[i..].iter().map(|(p, _)| self.label(p)).chain([self.label(to)]).collect();
-                    problems.push((at.clone(), format!("Location cycle: {}; remove one of these targets", names.join(" -> "))));
+                    let names: Vec<String> = path[i..]
+                        .iter()
+                        .map(|(p, _)| self.label(p))
+                        .chain([self.label(to)])
+                        .collect();
+                    problems.push((
+                        at.clone(),
+                        format!("Location cycle: {}; remove one of these targets", names.join(" -> ")),
+                    ));
                 } else if !done.contains(to) {
                     path.push((to, 0));
                 }
@@ -300,13 +374,22 @@ impl Importer {
 /// Reads a file, enforcing [`MAX_FILE_BYTES`] and UTF-8. Errors carry a line and column.
 fn read_text(path: &Path) -> Result<String, (usize, usize, String)> {
     let io = |e: std::io::Error| (1, 1, format!("cannot read file: {e}"));
-    let len = fs::metadata(path).map_err(io)?.len();
+    let meta = fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        // A FIFO or device would block or never end; only regular files are catalog files.
+        return Err((1, 1, "not a regular file; import files and directories only".into()));
+    }
+    let len = meta.len();
     if len > MAX_FILE_BYTES {
         return Err((1, 1, too_large(len)));
     }
     let mut bytes = Vec::new();
     // `take` guards against a file that grows between the size check and the read.
-    fs::File::open(path).map_err(io)?.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
+    fs::File::open(path)
+        .map_err(io)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err((1, 1, too_large(bytes.len() as u64)));
     }
@@ -316,7 +399,11 @@ fn read_text(path: &Path) -> Result<String, (usize, usize, String)> {
         let line = prefix.matches('\n').count() + 1;
         let column = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         let byte = e.as_bytes().get(valid).copied().unwrap_or_default();
-        (line, column, format!("not UTF-8: invalid byte 0x{byte:02x}; save the file as UTF-8"))
+        (
+            line,
+            column,
+            format!("not UTF-8: invalid byte 0x{byte:02x}; save the file as UTF-8"),
+        )
     })
 }
 
@@ -328,12 +415,14 @@ fn is_yaml_name(name: &str) -> bool {
 /// `scheme://...` (any scheme) or Backstage's `url:` prefix.
 fn is_url(target: &str) -> bool {
     let t = target.trim();
-    if t.len() >= 4 && t[..4].eq_ignore_ascii_case("url:") {
+    if t.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("url:")) {
         return true;
     }
     t.split_once("://").is_some_and(|(scheme, _)| {
         scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
     })
 }
 
@@ -375,7 +464,13 @@ mod tests {
 
     #[test]
     fn recognises_urls() {
-        for url in ["https://github.com/x/y/blob/main/catalog-info.yaml", "http://x", "s3://bucket/k", "url:https://x", "git+ssh://h/r"] {
+        for url in [
+            "https://github.com/x/y/blob/main/catalog-info.yaml",
+            "http://x",
+            "s3://bucket/k",
+            "url:https://x",
+            "git+ssh://h/r",
+        ] {
             assert!(is_url(url), "{url}");
         }
         for path in ["./a.yaml", "../b/c.yaml", "/abs/d.yaml", "weird:name.yaml"] {

@@ -29,7 +29,10 @@ fn errors(yaml: &str) -> Vec<String> {
         Ok(set) => panic!("expected errors, got {} entities", set.entities.len()),
         Err(problems) => {
             assert!(problems.iter().all(|p| p.position.file == "catalog-info.yaml"));
-            problems.iter().map(|p| format!("{}:{}: {}", p.position.line, p.position.column, p.message)).collect()
+            problems
+                .iter()
+                .map(|p| format!("{}:{}: {}", p.position.line, p.position.column, p.message))
+                .collect()
         }
     }
 }
@@ -41,19 +44,29 @@ fn show(problems: &[Problem]) -> String {
 /// The entity with this key (`component:default/foo`).
 #[track_caller]
 fn entity<'a>(set: &'a ImportSet, key: &str) -> &'a Entity {
-    set.entities.iter().find(|e| e.entity_ref().key() == key).unwrap_or_else(|| {
-        let keys: Vec<String> = set.entities.iter().map(|e| e.entity_ref().key()).collect();
-        panic!("no entity {key}; have {keys:?}")
-    })
+    set.entities
+        .iter()
+        .find(|e| e.entity_ref().key() == key)
+        .unwrap_or_else(|| {
+            let keys: Vec<String> = set.entities.iter().map(|e| e.entity_ref().key()).collect();
+            panic!("no entity {key}; have {keys:?}")
+        })
 }
 
 /// An entity's relations as `source type target` strings.
 fn relations(e: &Entity) -> Vec<String> {
-    e.relations.iter().map(|r| format!("{} {} {}", r.source, r.kind.as_str(), r.target)).collect()
+    e.relations
+        .iter()
+        .map(|r| format!("{} {} {}", r.source, r.kind.as_str(), r.target))
+        .collect()
 }
 
 /// Asserts that some message contains `needle`.
 #[track_caller]
 fn assert_has(messages: &[String], needle: &str) {
-    assert!(messages.iter().any(|m| m.contains(needle)), "no message contains {needle:?}:\n{}", messages.join("\n"));
+    assert!(
+        messages.iter().any(|m| m.contains(needle)),
+        "no message contains {needle:?}:\n{}",
+        messages.join("\n")
+    );
 }

@@ -32,7 +32,10 @@ pub(crate) struct Node {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum NodeValue {
     /// `plain` is false for quoted, block and `!!str`-tagged scalars, which are always strings.
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     /// Keys are always scalars (complex keys are refused while building).
     Map(Vec<(Node, Node)>),
@@ -76,7 +79,10 @@ impl Node {
 
     /// The value under `key` in a mapping (exact, case-sensitive, as YAML keys are).
     pub(crate) fn get(&self, key: &str) -> Option<&Node> {
-        self.entries()?.iter().find(|(k, _)| k.key_text() == key).map(|(_, v)| v)
+        self.entries()?
+            .iter()
+            .find(|(k, _)| k.key_text() == key)
+            .map(|(_, v)| v)
     }
 
     /// A mapping key's text (keys are scalars, so this is never empty for a real key).
@@ -105,8 +111,10 @@ impl Node {
             NodeValue::Scalar { text, plain: true } => plain_scalar_to_json(text),
             NodeValue::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             NodeValue::Map(entries) => {
-                let map: Map<String, Value> =
-                    entries.iter().map(|(k, v)| (k.key_text().to_owned(), v.to_json())).collect();
+                let map: Map<String, Value> = entries
+                    .iter()
+                    .map(|(k, v)| (k.key_text().to_owned(), v.to_json()))
+                    .collect();
                 Value::Object(map)
             }
         }
@@ -138,7 +146,9 @@ fn plain_scalar_to_json(text: &str) -> Value {
         i64::from_str_radix(oct, 8).ok()
     } else if looks_like_int(text) {
         // Too big for i64: kept as the string written rather than rounded to a float.
-        return text.parse::<i64>().map_or_else(|_| Value::String(text.to_owned()), |i| Value::Number(i.into()));
+        return text
+            .parse::<i64>()
+            .map_or_else(|_| Value::String(text.to_owned()), |i| Value::Number(i.into()));
     } else {
         None
     };
@@ -195,19 +205,37 @@ pub(crate) fn parse_stream(text: &str) -> (Vec<Document>, Option<YamlError>) {
     let error = match outcome {
         Ok(Ok(())) => None,
         Ok(Err(e)) => Some(e),
-        Err(_) => Some(YamlError { line: 1, col: 1, message: "the YAML parser failed on this file".into() }),
+        Err(_) => Some(YamlError {
+            line: 1,
+            col: 1,
+            message: "the YAML parser failed on this file".into(),
+        }),
     };
     (builder.documents, error)
 }
 
 fn scan_error(e: ScanError) -> YamlError {
-    YamlError { line: e.marker().line(), col: e.marker().col() + 1, message: format!("invalid YAML: {}", e.info()) }
+    YamlError {
+        line: e.marker().line(),
+        col: e.marker().col() + 1,
+        message: format!("invalid YAML: {}", e.info()),
+    }
 }
 
 /// A collection being built: its start, anchor, and entries so far.
 enum Frame {
-    Seq { start: Span, anchor: usize, items: Vec<Node> },
-    Map { start: Span, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node>, seen: HashMap<String, (usize, usize)> },
+    Seq {
+        start: Span,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        start: Span,
+        anchor: usize,
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+        seen: HashMap<String, (usize, usize)>,
+    },
 }
 
 #[derive(Default)]
@@ -233,26 +261,53 @@ impl Builder {
                 self.anchors.clear();
             }
             Event::Scalar(text, style, anchor, tag) => {
-                let is_str_tag = tag.as_ref().is_some_and(|t| t.is_yaml_core_schema() && t.suffix == "str");
+                let is_str_tag = tag
+                    .as_ref()
+                    .is_some_and(|t| t.is_yaml_core_schema() && t.suffix == "str");
                 let plain = style == ScalarStyle::Plain && !is_str_tag;
-                let node = Node { value: NodeValue::Scalar { text: text.into_owned(), plain }, line, col };
+                let node = Node {
+                    value: NodeValue::Scalar {
+                        text: text.into_owned(),
+                        plain,
+                    },
+                    line,
+                    col,
+                };
                 self.count(1, line, col)?;
                 self.remember(anchor, &node, 1);
                 self.insert(node)?;
             }
             Event::SequenceStart(anchor, _) => {
                 self.open(line, col)?;
-                self.stack.push(Frame::Seq { start: span, anchor, items: Vec::new() });
+                self.stack.push(Frame::Seq {
+                    start: span,
+                    anchor,
+                    items: Vec::new(),
+                });
             }
             Event::MappingStart(anchor, _) => {
                 self.open(line, col)?;
-                self.stack.push(Frame::Map { start: span, anchor, entries: Vec::new(), key: None, seen: HashMap::new() });
+                self.stack.push(Frame::Map {
+                    start: span,
+                    anchor,
+                    entries: Vec::new(),
+                    key: None,
+                    seen: HashMap::new(),
+                });
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, anchor) = match self.stack.pop() {
                     Some(Frame::Seq { start, anchor, items }) => (node_at(start, NodeValue::Seq(items)), anchor),
-                    Some(Frame::Map { start, anchor, entries, .. }) => (node_at(start, NodeValue::Map(entries)), anchor),
-                    None => return Err(YamlError { line, col, message: "invalid YAML: unbalanced collection end".into() }),
+                    Some(Frame::Map {
+                        start, anchor, entries, ..
+                    }) => (node_at(start, NodeValue::Map(entries)), anchor),
+                    None => {
+                        return Err(YamlError {
+                            line,
+                            col,
+                            message: "invalid YAML: unbalanced collection end".into(),
+                        })
+                    }
                 };
                 if anchor != 0 {
                     let size = node.count();
@@ -262,7 +317,11 @@ impl Builder {
             }
             Event::Alias(id) => {
                 let Some((node, size)) = self.anchors.get(&id) else {
-                    return Err(YamlError { line, col, message: "invalid YAML: alias to an unknown anchor".into() });
+                    return Err(YamlError {
+                        line,
+                        col,
+                        message: "invalid YAML: alias to an unknown anchor".into(),
+                    });
                 };
                 let (mut node, size) = (node.clone(), *size);
                 self.count(size, line, col)?;
@@ -277,7 +336,11 @@ impl Builder {
     fn open(&mut self, line: usize, col: usize) -> Result<(), YamlError> {
         self.count(1, line, col)?;
         if self.stack.len() >= MAX_DEPTH {
-            return Err(YamlError { line, col, message: format!("YAML nested deeper than {MAX_DEPTH} levels") });
+            return Err(YamlError {
+                line,
+                col,
+                message: format!("YAML nested deeper than {MAX_DEPTH} levels"),
+            });
         }
         Ok(())
     }
@@ -288,7 +351,9 @@ impl Builder {
             return Err(YamlError {
                 line,
                 col,
-                message: format!("YAML has more than {MAX_NODES} nodes once aliases are expanded; simplify the anchors and aliases"),
+                message: format!(
+                    "YAML has more than {MAX_NODES} nodes once aliases are expanded; simplify the anchors and aliases"
+                ),
             });
         }
         Ok(())
@@ -311,7 +376,8 @@ impl Builder {
                         return Err(YamlError {
                             line: node.line,
                             col: node.col,
-                            message: "a list or mapping used as a mapping key is not supported; use a plain string key".into(),
+                            message: "a list or mapping used as a mapping key is not supported; use a plain string key"
+                                .into(),
                         });
                     };
                     if let Some((l, c)) = seen.insert(text.clone(), (node.line, node.col)) {
@@ -330,7 +396,11 @@ impl Builder {
 }
 
 fn node_at(span: Span, value: NodeValue) -> Node {
-    Node { value, line: span.start.line(), col: span.start.col() + 1 }
+    Node {
+        value,
+        line: span.start.line(),
+        col: span.start.col() + 1,
+    }
 }
 
 #[cfg(test)]
@@ -405,7 +475,10 @@ mod tests {
         let (_, err) = parse_stream(&deep);
         assert!(err.expect("too deep").message.contains("nested deeper"));
         let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
-        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g"].iter().zip(["b", "c", "d", "e", "f", "g", "h"]) {
+        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g", "h"])
+        {
             bomb.push_str(&format!("{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
         }
         let (_, err) = parse_stream(&bomb);

@@ -39,14 +39,29 @@ fn maps_a_component_with_all_metadata() {
     assert_eq!(set.sources, vec!["catalog-info.yaml".to_owned()]);
     let e = entity(&set, "component:default/payments");
     assert_eq!(e.kind, Kind::Component);
-    assert_eq!((e.title.as_deref(), e.description.as_deref()), (Some("Payments"), Some("Takes the money")));
-    assert_eq!((e.entity_type.as_deref(), e.lifecycle.as_deref()), (Some("service"), Some("production")));
-    assert_eq!(e.owner.as_ref().map(EntityRef::key).as_deref(), Some("group:default/team-a"));
-    assert_eq!(e.system.as_ref().map(EntityRef::key).as_deref(), Some("system:default/billing"));
+    assert_eq!(
+        (e.title.as_deref(), e.description.as_deref()),
+        (Some("Payments"), Some("Takes the money"))
+    );
+    assert_eq!(
+        (e.entity_type.as_deref(), e.lifecycle.as_deref()),
+        (Some("service"), Some("production"))
+    );
+    assert_eq!(
+        e.owner.as_ref().map(EntityRef::key).as_deref(),
+        Some("group:default/team-a")
+    );
+    assert_eq!(
+        e.system.as_ref().map(EntityRef::key).as_deref(),
+        Some("system:default/billing")
+    );
     assert_eq!(e.domain, None);
     assert_eq!(e.tags, vec!["java", "money"]);
     assert_eq!(e.labels.get("tier").map(String::as_str), Some("1"));
-    assert_eq!(e.annotations.get("github.com/project-slug").map(String::as_str), Some("acme/payments"));
+    assert_eq!(
+        e.annotations.get("github.com/project-slug").map(String::as_str),
+        Some("acme/payments")
+    );
     assert_eq!(
         e.links,
         vec![Link {
@@ -76,7 +91,12 @@ fn maps_a_component_with_all_metadata() {
     assert_eq!(set.warnings.len(), 1, "{:?}", set.warnings);
     let w = &set.warnings[0];
     assert_eq!((w.position.line, w.position.column), (25, 3));
-    assert!(w.message.contains("unknown field `spec.customThing` for kind Component"), "{}", w.message);
+    assert!(
+        w.message
+            .contains("unknown field `spec.customThing` for kind Component"),
+        "{}",
+        w.message
+    );
 }
 
 #[test]
@@ -145,14 +165,26 @@ spec: {owner: eng}
             "user:default/bob memberOf group:default/eng",
         ]
     );
-    assert_eq!(relations(entity(&set, "user:default/carl")), vec!["user:default/carl memberOf group:default/eng"]);
+    assert_eq!(
+        relations(entity(&set, "user:default/carl")),
+        vec!["user:default/carl memberOf group:default/eng"]
+    );
     let billing = entity(&set, "system:default/billing");
-    assert_eq!(billing.domain.as_ref().map(EntityRef::key).as_deref(), Some("domain:default/finance"));
+    assert_eq!(
+        billing.domain.as_ref().map(EntityRef::key).as_deref(),
+        Some("domain:default/finance")
+    );
     assert_eq!(
         relations(billing),
-        vec!["system:default/billing ownedBy group:default/eng", "system:default/billing partOf domain:default/finance"]
+        vec![
+            "system:default/billing ownedBy group:default/eng",
+            "system:default/billing partOf domain:default/finance"
+        ]
     );
-    assert_eq!(entity(&set, "group:default/eng").entity_type.as_deref(), Some("department"));
+    assert_eq!(
+        entity(&set, "group:default/eng").entity_type.as_deref(),
+        Some("department")
+    );
     assert!(set.warnings.is_empty(), "{:?}", set.warnings);
 }
 
@@ -160,13 +192,20 @@ spec: {owner: eng}
 fn identical_relations_are_kept_once() {
     let set = ok("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: a}\nspec:\n  dependsOn: [b, component:b, 'component:default/B']\n");
     // References compare case-insensitively, as in Backstage: all three are one relation.
-    assert_eq!(relations(entity(&set, "component:default/a")), vec!["component:default/a dependsOn component:default/b"]);
+    assert_eq!(
+        relations(entity(&set, "component:default/a")),
+        vec!["component:default/a dependsOn component:default/b"]
+    );
 }
 
 #[test]
 fn single_string_is_accepted_where_a_list_is_expected() {
-    let set = ok("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: a}\nspec: {providesApis: one}\n");
-    assert_eq!(relations(entity(&set, "component:default/a")), vec!["component:default/a providesApi api:default/one"]);
+    let set =
+        ok("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: a}\nspec: {providesApis: one}\n");
+    assert_eq!(
+        relations(entity(&set, "component:default/a")),
+        vec!["component:default/a providesApi api:default/one"]
+    );
 }
 
 #[test]
@@ -184,10 +223,17 @@ spec:
   definition: "x"
 extra: 1
 "#);
-    let warnings: Vec<String> = set.warnings.iter().map(|w| format!("{}:{}: {}", w.position.line, w.position.column, w.message)).collect();
+    let warnings: Vec<String> = set
+        .warnings
+        .iter()
+        .map(|w| format!("{}:{}: {}", w.position.line, w.position.column, w.message))
+        .collect();
     assert_eq!(warnings.len(), 4, "{warnings:#?}");
     assert_has(&warnings, "6:3: unknown field `metadata.owner`");
-    assert_has(&warnings, "9:3: unknown field `spec.Lifecycle` for kind API: kept in spec but not used; did you mean `lifecycle`?");
+    assert_has(
+        &warnings,
+        "9:3: unknown field `spec.Lifecycle` for kind API: kept in spec but not used; did you mean `lifecycle`?",
+    );
     assert_has(&warnings, "10:3: unknown field `spec.apiConsumedBy`");
     assert_has(&warnings, "set `consumesApis` on the consuming component instead");
     assert_has(&warnings, "12:1: unknown top-level field `extra`");

@@ -9,7 +9,10 @@ use tempfile::TempDir;
 use super::*;
 use crate::import::MAX_FILE_BYTES;
 
-const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/backstage-examples");
+const EXAMPLES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/testdata/backstage-examples"
+);
 
 fn component(name: &str) -> String {
     format!("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\nspec: {{type: service, owner: team}}\n")
@@ -17,7 +20,10 @@ fn component(name: &str) -> String {
 
 fn location(targets: &[&str]) -> String {
     let list: Vec<String> = targets.iter().map(|t| format!("    - '{t}'\n")).collect();
-    format!("apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: loc\nspec:\n  targets:\n{}", list.concat())
+    format!(
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: loc\nspec:\n  targets:\n{}",
+        list.concat()
+    )
 }
 
 /// Writes `files` (path, content) under a new temporary directory.
@@ -69,7 +75,10 @@ fn walks_directories_sorted_skipping_hidden_and_node_modules() {
     ]);
     let set = import_ok(&[dir.path().to_path_buf()]);
     assert_eq!(names(&set), vec!["a", "b", "c"]);
-    let expected: Vec<String> = ["a.yml", "b.yaml", "sub/c.YAML"].iter().map(|f| label(&dir.path().join(f))).collect();
+    let expected: Vec<String> = ["a.yml", "b.yaml", "sub/c.YAML"]
+        .iter()
+        .map(|f| label(&dir.path().join(f)))
+        .collect();
     assert_eq!(set.sources, expected);
     assert_eq!(set.entities[2].source, expected[2]);
 }
@@ -79,7 +88,10 @@ fn follows_target_targets_globs_and_nested_locations() {
     let single = "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: nested}\nspec: {type: file, target: ../apis/api.yaml}\n";
     let api = "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {name: the-api}\nspec: {type: openapi, owner: team, definition: x}\n";
     let dir = tree(&[
-        ("repo/catalog-info.yaml", &location(&["./components/*.yaml", "nested/loc.yaml"])),
+        (
+            "repo/catalog-info.yaml",
+            &location(&["./components/*.yaml", "nested/loc.yaml"]),
+        ),
         ("repo/components/one.yaml", &component("one")),
         ("repo/components/two.yaml", &component("two")),
         ("repo/components/notes.txt", "ignored by the glob"),
@@ -92,7 +104,10 @@ fn follows_target_targets_globs_and_nested_locations() {
     // Depth-first, in the order written; Locations are entities too; unreferenced files are not read.
     assert_eq!(names(&set), vec!["loc", "one", "two", "nested", "the-api"]);
     assert_eq!(entity(&set, "location:default/loc").source, label(&root));
-    assert_eq!(entity(&set, "api:default/the-api").source, label(&dir.path().join("repo/apis/api.yaml")));
+    assert_eq!(
+        entity(&set, "api:default/the-api").source,
+        label(&dir.path().join("repo/apis/api.yaml"))
+    );
     assert_eq!(set.sources.len(), 5);
     assert!(set.warnings.is_empty(), "{:?}", set.warnings);
 }
@@ -106,7 +121,12 @@ fn a_file_reached_twice_is_read_once() {
     ]);
     let c = dir.path().join("c.yaml");
     let dotted = dir.path().join("sub-missing/../c.yaml");
-    let set = import_ok(&[c.clone(), dir.path().to_path_buf(), c.clone(), dir.path().join("all.yaml")]);
+    let set = import_ok(&[
+        c.clone(),
+        dir.path().to_path_buf(),
+        c.clone(),
+        dir.path().join("all.yaml"),
+    ]);
     assert_eq!(names(&set), vec!["c", "loc"]);
     assert_eq!(set.sources, vec![label(&c), label(&dir.path().join("all.yaml"))]);
     // A path that does not exist is an error even if it would normalise to a real file.
@@ -118,7 +138,14 @@ fn a_file_reached_twice_is_read_once() {
 fn url_targets_and_url_locations_are_refused() {
     let url_type = "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: remote}\nspec:\n  type: url\n  target: ./local.yaml\n";
     let dir = tree(&[
-        ("a.yaml", &location(&["https://github.com/acme/x/blob/main/catalog-info.yaml", "url:https://x/y.yaml", "./ok.yaml"])),
+        (
+            "a.yaml",
+            &location(&[
+                "https://github.com/acme/x/blob/main/catalog-info.yaml",
+                "url:https://x/y.yaml",
+                "./ok.yaml",
+            ]),
+        ),
         ("ok.yaml", &component("ok")),
         ("b.yaml", url_type),
         ("local.yaml", &component("local")),
@@ -127,11 +154,37 @@ fn url_targets_and_url_locations_are_refused() {
     let a = label(&dir.path().join("a.yaml"));
     let b = label(&dir.path().join("b.yaml"));
     assert_eq!(problems.len(), 3, "{}", show(&problems));
-    assert_eq!((problems[0].position.file.as_str(), problems[0].position.line, problems[0].position.column), (a.as_str(), 7, 7));
-    assert!(problems[0].message.contains("is a URL, and an import never reads the network"), "{}", problems[0].message);
+    assert_eq!(
+        (
+            problems[0].position.file.as_str(),
+            problems[0].position.line,
+            problems[0].position.column
+        ),
+        (a.as_str(), 7, 7)
+    );
+    assert!(
+        problems[0]
+            .message
+            .contains("is a URL, and an import never reads the network"),
+        "{}",
+        problems[0].message
+    );
     assert_eq!(problems[1].position.line, 8);
-    assert_eq!((problems[2].position.file.as_str(), problems[2].position.line, problems[2].position.column), (b.as_str(), 5, 9));
-    assert!(problems[2].message.starts_with("Location type `url` reads from the network"), "{}", problems[2].message);
+    assert_eq!(
+        (
+            problems[2].position.file.as_str(),
+            problems[2].position.line,
+            problems[2].position.column
+        ),
+        (b.as_str(), 5, 9)
+    );
+    assert!(
+        problems[2]
+            .message
+            .starts_with("Location type `url` reads from the network"),
+        "{}",
+        problems[2].message
+    );
 }
 
 #[test]
@@ -139,53 +192,117 @@ fn targets_outside_the_tree_are_refused() {
     let dir = tree(&[
         ("secret.yaml", &component("secret")),
         ("repo/catalog-info.yaml", &location(&["../secret.yaml"])),
-        ("repo/glob.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: g}\nspec: {target: '../*.yaml'}\n"),
+        (
+            "repo/glob.yaml",
+            "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: g}\nspec: {target: '../*.yaml'}\n",
+        ),
     ]);
     let problems = import_err(&[dir.path().join("repo")]);
     assert_eq!(problems.len(), 2, "{}", show(&problems));
-    assert!(problems[0].message.contains("outside the imported tree"), "{}", problems[0].message);
+    assert!(
+        problems[0].message.contains("outside the imported tree"),
+        "{}",
+        problems[0].message
+    );
     assert_eq!(problems[0].position.line, 7);
-    assert!(problems[1].message.contains("`../*.yaml` resolves to"), "{}", problems[1].message);
+    assert!(
+        problems[1].message.contains("`../*.yaml` resolves to"),
+        "{}",
+        problems[1].message
+    );
     // Importing the parent makes the same target fine.
-    let set = import_ok(&[dir.path().join("repo/catalog-info.yaml"), dir.path().join("secret.yaml")]);
+    let set = import_ok(&[
+        dir.path().join("repo/catalog-info.yaml"),
+        dir.path().join("secret.yaml"),
+    ]);
     assert_eq!(names(&set), vec!["loc", "secret"]);
 }
 
 #[test]
 fn location_cycles_are_named() {
-    let dir = tree(&[("a.yaml", &location(&["./b.yaml"])), ("b.yaml", &location(&["./a.yaml"]).replace("name: loc", "name: loc-b"))]);
+    let dir = tree(&[
+        ("a.yaml", &location(&["./b.yaml"])),
+        ("b.yaml", &location(&["./a.yaml"]).replace("name: loc", "name: loc-b")),
+    ]);
     let problems = import_err(&[dir.path().join("a.yaml")]);
     assert_eq!(problems.len(), 1, "{}", show(&problems));
     let (a, b) = (label(&dir.path().join("a.yaml")), label(&dir.path().join("b.yaml")));
     assert_eq!(problems[0].position.file, b);
-    assert_eq!(problems[0].message, format!("Location cycle: {a} -> {b} -> {a}; remove one of these targets"));
+    assert_eq!(
+        problems[0].message,
+        format!("Location cycle: {a} -> {b} -> {a}; remove one of these targets")
+    );
 
     let selfish = tree(&[("s.yaml", &location(&["./s.yaml"]))]);
     let problems = import_err(&[selfish.path().to_path_buf()]);
-    assert!(problems[0].message.starts_with("Location cycle: "), "{}", show(&problems));
+    assert!(
+        problems[0].message.starts_with("Location cycle: "),
+        "{}",
+        show(&problems)
+    );
 }
 
 #[test]
 fn missing_targets_are_errors_unless_optional() {
     let optional = "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: opt}\nspec: {presence: optional, target: ./gone.yaml}\n";
     let dir = tree(&[
-        ("a.yaml", &location(&["./nope.yaml", "./dir", "./*/x.yaml", "./none-*.yaml"])),
+        (
+            "a.yaml",
+            &location(&["./nope.yaml", "./dir", "./*/x.yaml", "./none-*.yaml"]),
+        ),
         ("dir/x.yaml", &component("x")),
         ("opt.yaml", optional),
     ]);
     let problems = import_err(&[dir.path().join("a.yaml")]);
-    let msgs: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.position.line, p.message)).collect();
+    let msgs: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{}: {}", p.position.line, p.message))
+        .collect();
     assert_eq!(msgs.len(), 3, "{msgs:#?}");
     assert_has(&msgs, "7: target `./nope.yaml` not found");
-    assert_has(&msgs, "8: target `./dir` is a directory; use a glob such as `./dir/*.yaml`");
-    assert_has(&msgs, "9: target `./*/x.yaml`: wildcards are only supported in the last path segment");
+    assert_has(
+        &msgs,
+        "8: target `./dir` is a directory; use a glob such as `./dir/*.yaml`",
+    );
+    assert_has(
+        &msgs,
+        "9: target `./*/x.yaml`: wildcards are only supported in the last path segment",
+    );
 
     let set = import_ok(&[dir.path().join("opt.yaml")]);
     assert_eq!(set.warnings.len(), 1);
-    assert!(set.warnings[0].message.starts_with("optional target `./gone.yaml` not found"));
+    assert!(set.warnings[0]
+        .message
+        .starts_with("optional target `./gone.yaml` not found"));
     let glob_only = tree(&[("a.yaml", &location(&["./none-*.yaml"]))]);
     let set = import_ok(&[glob_only.path().to_path_buf()]);
     assert_eq!(set.warnings[0].message, "target `./none-*.yaml` matches no files");
+}
+
+#[test]
+fn a_glob_next_to_its_location_skips_the_location_itself() {
+    let dir = tree(&[
+        ("catalog/all.yaml", &location(&["./*.yaml"])),
+        ("catalog/x.yaml", &component("x")),
+    ]);
+    let set = import_ok(&[dir.path().join("catalog/all.yaml")]);
+    assert_eq!(names(&set), vec!["loc", "x"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn only_regular_files_are_read() {
+    let dir = tree(&[]);
+    let socket = dir.path().join("sock.yaml");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
+    let problems = import_err(std::slice::from_ref(&socket));
+    assert_eq!(problems.len(), 1);
+    assert_eq!(
+        problems[0].message,
+        "not a regular file; import files and directories only"
+    );
+    // In a directory walk, a socket is not even a candidate.
+    assert!(import_ok(&[dir.path().to_path_buf()]).entities.is_empty());
 }
 
 #[test]
@@ -209,10 +326,21 @@ fn limits_and_encoding_are_checked_and_every_file_reported() {
     fs::write(dir.path().join("latin1.yaml"), &not_utf8).expect("write");
     let missing = dir.path().join("missing.yaml");
     let problems = import_err(&[dir.path().to_path_buf(), missing.clone()]);
-    let got: BTreeMap<String, String> = problems.iter().map(|p| (p.position.file.clone(), format!("{}:{}: {}", p.position.line, p.position.column, p.message))).collect();
+    let got: BTreeMap<String, String> = problems
+        .iter()
+        .map(|p| {
+            (
+                p.position.file.clone(),
+                format!("{}:{}: {}", p.position.line, p.position.column, p.message),
+            )
+        })
+        .collect();
     assert_eq!(problems.len(), 4, "{}", show(&problems));
     assert!(got[&label(&dir.path().join("big.yaml"))].starts_with("1:1: file too large: 1048577 bytes, limit 1048576"));
-    assert_eq!(got[&label(&dir.path().join("latin1.yaml"))], "6:6: not UTF-8: invalid byte 0xe9; save the file as UTF-8");
+    assert_eq!(
+        got[&label(&dir.path().join("latin1.yaml"))],
+        "6:6: not UTF-8: invalid byte 0xe9; save the file as UTF-8"
+    );
     assert!(got[&label(&dir.path().join("bad.yaml"))].contains("invalid YAML"));
     assert!(got[&missing.display().to_string()].starts_with("1:1: cannot read"));
     // Sorted by file, then line and column.
@@ -226,7 +354,10 @@ fn compass_files_are_recognised_by_name_on_disk() {
     let dir = tree(&[("svc/compass.yml", "name: Svc One\nownerId: 'ari:team/abc'\n")]);
     let set = import_ok(&[dir.path().to_path_buf()]);
     assert_eq!(names(&set), vec!["svc-one"]);
-    assert_eq!(set.entities[0].owner.as_ref().map(|r| r.key()).as_deref(), Some("group:compass/abc"));
+    assert_eq!(
+        set.entities[0].owner.as_ref().map(|r| r.key()).as_deref(),
+        Some("group:compass/abc")
+    );
 }
 
 fn kind_counts(set: &ImportSet) -> BTreeMap<&'static str, usize> {
@@ -242,13 +373,23 @@ fn imports_backstages_example_catalog_from_its_root_location() {
     let all = Path::new(EXAMPLES).join("all.yaml");
     let set = import_ok(&[all]);
     // all.yaml has only relative file targets (no URLs): 6 Locations and what they list.
-    let expected = BTreeMap::from([("API", 7), ("Component", 13), ("Domain", 2), ("Location", 6), ("Resource", 1), ("System", 3)]);
+    let expected = BTreeMap::from([
+        ("API", 7),
+        ("Component", 13),
+        ("Domain", 2),
+        ("Location", 6),
+        ("Resource", 1),
+        ("System", 3),
+    ]);
     assert_eq!(kind_counts(&set), expected);
     assert_eq!(set.sources.len(), 32);
     // The one documented oddity: a relation name used as a spec field, kept with a warning.
     assert_eq!(set.warnings.len(), 1, "{}", show(&set.warnings));
     assert!(set.warnings[0].message.contains("`spec.apiConsumedBy`"));
-    assert!(set.warnings[0].position.file.ends_with("components/artist-lookup-component.yaml"));
+    assert!(set.warnings[0]
+        .position
+        .file
+        .ends_with("components/artist-lookup-component.yaml"));
     let artist = entity(&set, "component:default/artist-lookup");
     assert_eq!(
         relations(artist),
@@ -291,7 +432,10 @@ fn imports_backstages_example_directory() {
             "group:default/boxoffice childOf group:default/infrastructure",
         ]
     );
-    assert_eq!(relations(entity(&set, "user:default/guest")), vec!["user:default/guest memberOf group:default/team-a"]);
+    assert_eq!(
+        relations(entity(&set, "user:default/guest")),
+        vec!["user:default/guest memberOf group:default/team-a"]
+    );
     // 47 as above, plus memberOf 16, parent 7 and 7 `children` entries. Each child group's
     // `parent` and its parent's `children` declare the same relation from both ends: every
     // entity keeps what it declares, so 7 relations appear twice across the set.
