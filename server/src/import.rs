@@ -28,12 +28,19 @@ pub async fn run_cli(pool: &PgPool, paths: &[PathBuf], dry_run: bool) -> anyhow:
 /// Parses and applies files and directories.
 pub async fn import_paths(pool: &PgPool, paths: &[PathBuf], dry_run: bool) -> Result<ImportReport, ImportError> {
     let known = known_ids(pool).await?;
+    // Directories given are read completely: a file that vanished from one orphans its entities.
+    let scanned: Vec<String> = paths
+        .iter()
+        .filter(|p| p.is_dir())
+        .filter_map(|p| p.canonicalize().ok())
+        .filter_map(|p| p.to_str().map(str::to_owned))
+        .collect();
     let paths = paths.to_vec();
     // Reading and parsing is blocking file I/O and CPU work.
     let set = tokio::task::spawn_blocking(move || bearing_catalog::import::import_paths(&paths, &known))
         .await
         .map_err(|e| ImportError::Problems(vec![format!("the importer crashed: {e}")]))??;
-    apply(pool, set, dry_run).await
+    apply(pool, set, &scanned, dry_run).await
 }
 
 fn print_report(r: &ImportReport) {

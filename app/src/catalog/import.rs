@@ -124,9 +124,15 @@ pub fn search_rows(body: &serde_json::Value, relations: &[(String, String, Strin
     out
 }
 
-/// Applies an import. With `dry_run`, everything is computed and checked inside the
-/// transaction, which is then rolled back.
-pub async fn apply(pool: &PgPool, set: ImportSet, dry_run: bool) -> Result<ImportReport, ImportError> {
+/// Applies an import. `scanned_dirs` are directories read completely (canonical paths):
+/// entities from files under them that no longer exist are orphaned too. With `dry_run`,
+/// everything is computed and checked inside the transaction, which is then rolled back.
+pub async fn apply(
+    pool: &PgPool,
+    set: ImportSet,
+    scanned_dirs: &[String],
+    dry_run: bool,
+) -> Result<ImportReport, ImportError> {
     let mut tx = pool.begin().await?;
     repo::lock_for_import(&mut *tx).await?;
 
@@ -226,6 +232,9 @@ pub async fn apply(pool: &PgPool, set: ImportSet, dry_run: bool) -> Result<Impor
 
     let ids: Vec<i64> = source_ids.values().copied().collect();
     report.orphaned = repo::orphan_missing(&mut *tx, &ids, &keys).await?;
+    if !scanned_dirs.is_empty() {
+        report.orphaned.extend(repo::orphan_unread_sources(&mut *tx, scanned_dirs, &ids).await?);
+    }
     report.orphaned.sort();
 
     if dry_run {

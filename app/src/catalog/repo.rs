@@ -457,3 +457,19 @@ pub async fn orphan_missing(db: impl PgExecutor<'_>, source_ids: &[i64], keep: &
     .fetch_all(db)
     .await
 }
+
+/// Marks orphaned the entities of sources that lie under one of `dirs` but were not read by
+/// this import (their file was deleted or moved); returns the refs newly orphaned.
+pub async fn orphan_unread_sources(db: impl PgExecutor<'_>, dirs: &[String], read: &[i64]) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "UPDATE entities SET orphaned = true, updated_at = now() \
+         WHERE NOT orphaned AND source_id IN ( \
+             SELECT id FROM sources s WHERE NOT (s.id = ANY($2)) \
+               AND EXISTS (SELECT 1 FROM unnest($1::text[]) d WHERE starts_with(s.location, d || '/'))) \
+         RETURNING ref",
+    )
+    .bind(dirs)
+    .bind(read)
+    .fetch_all(db)
+    .await
+}

@@ -33,7 +33,7 @@ async fn import(State(state): State<AppState>, Query(p): Query<Params>, body: St
     let known = known_ids(&state.pool).await?;
     let set = bearing_catalog::import::import_documents(&source, &body, &known)
         .map_err(|problems| ApiError::Problems(StatusCode::UNPROCESSABLE_ENTITY, problems.iter().map(ToString::to_string).collect()))?;
-    match apply(&state.pool, set, p.dry_run).await {
+    match apply(&state.pool, set, &[], p.dry_run).await {
         Ok(report) => Ok(Json(report)),
         Err(ImportError::Problems(problems)) => Err(ApiError::Problems(StatusCode::UNPROCESSABLE_ENTITY, problems)),
         Err(ImportError::Database(e)) => Err(e.into()),

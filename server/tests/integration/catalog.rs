@@ -117,3 +117,18 @@ async fn search_ranks_prefixes_and_tolerates_typos() {
     let r = app.get_json("/api/v1/entities?q=zzzzqqqq").await;
     assert_eq!(r["total"], 0);
 }
+
+#[tokio::test]
+async fn a_file_deleted_from_an_imported_directory_orphans_its_entities() {
+    let app = TestApp::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("team.yaml"), TEAM).unwrap();
+    std::fs::write(dir.path().join("alpha.yaml"), component("alpha", "")).unwrap();
+    let paths = [dir.path().to_owned()];
+    let first = server::import::import_paths(&app.pool, &paths, false).await.unwrap();
+    assert_eq!(first.added.len(), 2);
+    std::fs::remove_file(dir.path().join("alpha.yaml")).unwrap();
+    let second = server::import::import_paths(&app.pool, &paths, false).await.unwrap();
+    assert_eq!(second.orphaned, vec!["component:default/alpha".to_owned()]);
+    assert_eq!(second.unchanged, vec!["group:default/team-a".to_owned()]);
+}
