@@ -103,7 +103,16 @@ pub fn search_rows(body: &serde_json::Value, relations: &[(String, String, Strin
                     walk(&key, v, out);
                 }
             }
-            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(prefix, v, out)),
+            serde_json::Value::Array(items) => {
+                for v in items {
+                    // Backstage also indexes `<path>.<item> = true` for strings in arrays, so
+                    // `filter=metadata.tags.java` finds entities tagged java.
+                    if let Some(s) = v.as_str().filter(|s| s.len() <= 200) {
+                        out.push((format!("{prefix}.{}", s.to_lowercase()), "true".into(), "true".into()));
+                    }
+                    walk(prefix, v, out);
+                }
+            }
             serde_json::Value::String(s) if s.len() <= 200 => out.push((prefix.to_owned(), s.to_lowercase(), s.clone())),
             serde_json::Value::Number(n) => out.push((prefix.to_owned(), n.to_string(), n.to_string())),
             serde_json::Value::Bool(b) => out.push((prefix.to_owned(), b.to_string(), b.to_string())),
@@ -278,6 +287,7 @@ mod tests {
         assert!(has("kind", "component"));
         assert!(has("metadata.name", "checkout"));
         assert!(has("metadata.tags", "java") && has("metadata.tags", "web"));
+        assert!(has("metadata.tags.java", "true"));
         assert!(has("metadata.annotations.a/b", "x"));
         assert!(has("spec.type", "service"));
         assert!(has("spec.replicas", "3"));

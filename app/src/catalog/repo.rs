@@ -169,7 +169,7 @@ fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, q: &ListQuery, tsquery: Opt
 }
 
 /// One page of entities matching a list query, and the total.
-pub async fn list(db: impl PgExecutor<'_>, q: &ListQuery, tsquery: Option<&str>) -> sqlx::Result<(Vec<SummaryRow>, i64)> {
+pub async fn list(db: &mut sqlx::PgConnection, q: &ListQuery, tsquery: Option<&str>) -> sqlx::Result<(Vec<SummaryRow>, i64)> {
     let mut qb = QueryBuilder::new(format!("SELECT {SUMMARY_COLUMNS}, count(*) OVER () AS total FROM entities e"));
     push_filters(&mut qb, q, tsquery);
     qb.push(" ORDER BY ");
@@ -199,8 +199,17 @@ pub async fn list(db: impl PgExecutor<'_>, q: &ListQuery, tsquery: Option<&str>)
         }
     }
     qb.push(", e.ref LIMIT ").push_bind(q.limit).push(" OFFSET ").push_bind(q.offset);
-    let rows: Vec<PgRow> = qb.build().fetch_all(db).await?;
-    let total = rows.first().map(|r| r.try_get::<i64, _>("total")).transpose()?.unwrap_or(0);
+    let rows: Vec<PgRow> = qb.build().fetch_all(&mut *db).await?;
+    let total = match rows.first() {
+        Some(r) => r.try_get::<i64, _>("total")?,
+        // A page past the end has no row to carry the total.
+        None if q.offset > 0 => {
+            let mut qb = QueryBuilder::new("SELECT count(*) FROM entities e");
+            push_filters(&mut qb, q, tsquery);
+            qb.build_query_scalar().fetch_one(&mut *db).await?
+        }
+        None => 0,
+    };
     let items = rows.iter().map(SummaryRow::from_row).collect::<sqlx::Result<Vec<_>>>()?;
     Ok((items, total))
 }

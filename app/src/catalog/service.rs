@@ -85,7 +85,7 @@ pub fn prefix_tsquery(text: &str) -> Option<String> {
 pub async fn list(pool: &PgPool, q: ListQuery) -> Result<EntityPageResult, AppError> {
     let q = normalise(q)?;
     let ts = q.q.as_deref().and_then(prefix_tsquery);
-    let (rows, total) = repo::list(pool, &q, ts.as_deref()).await?;
+    let (rows, total) = repo::list(&mut *pool.acquire().await?, &q, ts.as_deref()).await?;
     Ok(EntityPageResult { items: rows.into_iter().map(Into::into).collect(), total })
 }
 
@@ -94,7 +94,7 @@ pub async fn catalog_view(pool: &PgPool, q: ListQuery) -> Result<CatalogView, Ap
     let q = normalise(q)?;
     let ts = q.q.as_deref().and_then(prefix_tsquery);
     let ts = ts.as_deref();
-    let (rows, total) = repo::list(pool, &q, ts).await?;
+    let (rows, total) = repo::list(&mut *pool.acquire().await?, &q, ts).await?;
     // Each facet is counted without its own filter, so the side bar offers the alternatives.
     let without = |f: fn(&mut ListQuery)| {
         let mut q = q.clone();

@@ -23,9 +23,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/catalog/entities", get(list_entities))
         .route("/api/catalog/entities/by-name/{kind}/{namespace}/{name}", get(by_name))
-        .route("/api/catalog/entities/by-query", get(by_query))
+        .route("/api/catalog/entities/by-query", get(by_query).post(predicates_unsupported))
         .route("/api/catalog/entities/by-refs", post(by_refs))
-        .route("/api/catalog/entity-facets", get(facets))
+        .route("/api/catalog/entity-facets", get(facets).post(predicates_unsupported))
 }
 
 /// An error in Backstage's shape: `{error: {name, message}, request, response: {statusCode}}`.
@@ -114,8 +114,9 @@ async fn by_name(
 
 async fn by_query(State(state): State<AppState>, uri: Uri) -> BsResult<Json<serde_json::Value>> {
     let p = params::QueryParams::parse(uri.query().unwrap_or(""))?;
+    let mut conn = state.pool.acquire().await?;
     let (refs, total) = bq::query_ids(
-        &state.pool,
+        &mut conn,
         &p.cursor.filter,
         p.cursor.full_text.as_ref().map(|(t, f)| (t.as_str(), f.as_slice())),
         &p.cursor.order,
@@ -123,6 +124,7 @@ async fn by_query(State(state): State<AppState>, uri: Uri) -> BsResult<Json<serd
         p.limit,
     )
     .await?;
+    drop(conn);
     let items: Vec<serde_json::Value> =
         load(&state, &refs).await?.into_iter().flatten().map(|e| project(e, &p.fields)).collect();
     let next = p.cursor.offset + refs.len() as i64;
@@ -138,7 +140,9 @@ async fn by_query(State(state): State<AppState>, uri: Uri) -> BsResult<Json<serd
 
 async fn list_entities(State(state): State<AppState>, RawQuery(q): RawQuery) -> BsResult<Json<Vec<serde_json::Value>>> {
     let p = params::ListParams::parse(q.as_deref().unwrap_or(""))?;
-    let (refs, _) = bq::query_ids(&state.pool, &p.filter, None, &p.order, p.offset, p.limit).await?;
+    let mut conn = state.pool.acquire().await?;
+    let (refs, _) = bq::query_ids(&mut conn, &p.filter, None, &p.order, p.offset, p.limit).await?;
+    drop(conn);
     Ok(Json(load(&state, &refs).await?.into_iter().flatten().map(|e| project(e, &p.fields)).collect()))
 }
 
@@ -148,9 +152,20 @@ struct ByRefs {
     entity_refs: Vec<String>,
     #[serde(default)]
     fields: Vec<String>,
+    /// Backstage's predicate query; refused rather than silently ignored.
+    query: Option<serde_json::Value>,
+}
+
+/// Backstage's predicate queries (`POST` with `{query: {$all: ...}}`) are not supported yet;
+/// say so clearly instead of answering 405 or ignoring the predicate.
+async fn predicates_unsupported() -> BackstageError {
+    BackstageError::input("predicate queries (`query` in a POST body) are not supported; use the `filter` query parameter")
 }
 
 async fn by_refs(State(state): State<AppState>, RawQuery(q): RawQuery, body: Json<ByRefs>) -> BsResult<Json<serde_json::Value>> {
+    if body.query.is_some() {
+        return Err(predicates_unsupported().await);
+    }
     if body.entity_refs.len() > 1000 {
         return Err(BackstageError::input("at most 1000 entityRefs per request"));
     }
@@ -163,7 +178,8 @@ async fn by_refs(State(state): State<AppState>, RawQuery(q): RawQuery, body: Jso
     let allowed: Option<std::collections::HashSet<String>> = if filter.is_empty() {
         None
     } else {
-        Some(bq::query_ids(&state.pool, &filter, None, &[], 0, 100_000).await?.0.into_iter().collect())
+        let mut conn = state.pool.acquire().await?;
+        Some(bq::query_ids(&mut conn, &filter, None, &[], 0, 100_000).await?.0.into_iter().collect())
     };
     let items: Vec<serde_json::Value> = load(&state, &keys)
         .await?

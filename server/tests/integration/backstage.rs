@@ -48,7 +48,7 @@ async fn by_query_filters_orders_projects_and_pages() {
     // OR across filter parameters.
     let either = app.get_json("/api/catalog/entities/by-query?filter=kind=domain&filter=kind=system&limit=100").await;
     assert!(either["items"].as_array().unwrap().iter().all(|i| i["kind"] == "Domain" || i["kind"] == "System"));
-    let full_text = app.get_json("/api/catalog/entities/by-query?fullTextFilterTerm=CHECKO&limit=100").await;
+    let full_text = app.get_json("/api/catalog/entities/by-query?fullTextFilterTerm=CHECKO&fullTextFilterFields=metadata.name&limit=100").await;
     assert!(full_text["items"].as_array().unwrap().iter().any(|i| i["metadata"]["name"] == "checkout"));
     let (status, _) = app.get("/api/catalog/entities/by-query?limit=abc").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

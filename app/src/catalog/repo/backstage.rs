@@ -2,7 +2,7 @@
 //! `entity_search` table, as Backstage's own catalog backend does it.
 
 use serde::{Deserialize, Serialize};
-use sqlx::{postgres::PgRow, PgExecutor, Postgres, QueryBuilder, Row};
+use sqlx::{postgres::PgRow, PgConnection, PgExecutor, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 /// One condition: `key=value`, or `key` alone meaning "has the key". Keys and values are
@@ -58,7 +58,7 @@ fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &Filter, full_text: 
 
 /// Entity ids matching a filter, ordered, one page, plus the total.
 pub async fn query_ids(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     filter: &Filter,
     full_text: Option<(&str, &[String])>,
     order: &[Order],
@@ -85,10 +85,21 @@ pub async fn query_ids(
         qb.push(dir).push(" NULLS LAST, ");
     }
     qb.push("e.ref LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
-    let rows: Vec<PgRow> = qb.build().fetch_all(db).await?;
-    let total = rows.first().map(|r| r.try_get::<i64, _>("total")).transpose()?.unwrap_or(0);
+    let rows: Vec<PgRow> = qb.build().fetch_all(&mut *db).await?;
     let refs = rows.iter().map(|r| r.try_get("ref")).collect::<sqlx::Result<Vec<String>>>()?;
+    let total = match rows.first() {
+        Some(r) => r.try_get::<i64, _>("total")?,
+        // An empty page (limit 0, or past the end) has no row to carry the total.
+        None => count(&mut *db, filter, full_text).await?,
+    };
     Ok((refs, total))
+}
+
+/// Number of entities matching a filter.
+pub async fn count(db: &mut PgConnection, filter: &Filter, full_text: Option<(&str, &[String])>) -> sqlx::Result<i64> {
+    let mut qb = QueryBuilder::new("SELECT count(*) FROM entities e");
+    push_filter(&mut qb, filter, full_text);
+    qb.build_query_scalar().fetch_one(db).await
 }
 
 /// Counts of each value of `facet` among entities matching `filter`.

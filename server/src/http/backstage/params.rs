@@ -91,6 +91,17 @@ fn limit_of(pairs: &[(String, String)]) -> Result<i64, BackstageError> {
     }
 }
 
+fn offset_of(pairs: &[(String, String)]) -> Result<i64, BackstageError> {
+    match pairs.iter().find(|(k, _)| k == "offset") {
+        None => Ok(0),
+        Some((_, v)) => v
+            .parse()
+            .ok()
+            .filter(|n: &i64| *n >= 0)
+            .ok_or_else(|| BackstageError::input(format!("invalid offset `{v}`: use a number from 0"))),
+    }
+}
+
 fn fields_of(pairs: &[(String, String)]) -> Vec<String> {
     pairs
         .iter()
@@ -100,12 +111,29 @@ fn fields_of(pairs: &[(String, String)]) -> Vec<String> {
         .collect()
 }
 
-fn order_of(pairs: &[(String, String)], key: &str) -> Result<Vec<Order>, BackstageError> {
+/// `orderField=field,asc|desc` (by-query).
+fn order_fields_of(pairs: &[(String, String)]) -> Result<Vec<Order>, BackstageError> {
+    order_of(pairs, "orderField", |v| v.split_once(',').unwrap_or((v, "asc")))
+}
+
+/// `order=asc|desc:field` (the older `/entities` listing).
+fn legacy_order_of(pairs: &[(String, String)]) -> Result<Vec<Order>, BackstageError> {
+    order_of(pairs, "order", |v| match v.split_once(':') {
+        Some((dir, field)) => (field, dir),
+        None => (v, "asc"),
+    })
+}
+
+fn order_of(
+    pairs: &[(String, String)],
+    key: &str,
+    split: impl Fn(&str) -> (&str, &str),
+) -> Result<Vec<Order>, BackstageError> {
     pairs
         .iter()
         .filter(|(k, _)| k == key)
         .map(|(_, v)| {
-            let (field, dir) = v.split_once(',').unwrap_or((v.as_str(), "asc"));
+            let (field, dir) = split(v);
             match dir.trim() {
                 "asc" => Ok(Order { field: field.trim().to_ascii_lowercase(), desc: false }),
                 "desc" => Ok(Order { field: field.trim().to_ascii_lowercase(), desc: true }),
@@ -125,17 +153,25 @@ impl QueryParams {
             Some((_, c)) => QueryCursor::decode(c)?,
             None => {
                 let term = pairs.iter().find(|(k, _)| k == "fullTextFilterTerm").map(|(_, v)| v.trim().to_owned());
-                let term_fields = pairs
+                let term_fields: Vec<String> = pairs
                     .iter()
                     .filter(|(k, _)| k == "fullTextFilterFields")
                     .flat_map(|(_, v)| v.split(',').map(|f| f.trim().to_ascii_lowercase()).collect::<Vec<_>>())
                     .filter(|f| !f.is_empty())
                     .collect();
+                let order = order_fields_of(&pairs)?;
+                // Backstage searches the first sort field when no fields are named (and the
+                // uid, i.e. effectively nothing, when there is no sort field either).
+                let term_fields = if term_fields.is_empty() {
+                    vec![order.first().map_or_else(|| "metadata.uid".to_owned(), |o| o.field.clone())]
+                } else {
+                    term_fields
+                };
                 QueryCursor {
                     filter: filters_from_query(q)?,
-                    order: order_of(&pairs, "orderField")?,
+                    order: order_fields_of(&pairs)?,
                     full_text: term.filter(|t| !t.is_empty()).map(|t| (t, term_fields)),
-                    offset: 0,
+                    offset: offset_of(&pairs)?,
                 }
             }
         };
@@ -156,48 +192,47 @@ impl ListParams {
     /// Parses `filter`, `fields`, `order`, `offset`, `limit`.
     pub fn parse(q: &str) -> Result<Self, BackstageError> {
         let pairs = form_pairs(q);
-        let offset = match pairs.iter().find(|(k, _)| k == "offset") {
-            None => 0,
-            Some((_, v)) => v.parse().ok().filter(|n: &i64| *n >= 0).ok_or_else(|| BackstageError::input(format!("invalid offset `{v}`")))?,
+        let offset = offset_of(&pairs)?;
+        let limit = match pairs.iter().any(|(k, _)| k == "limit") {
+            true => Some(limit_of(&pairs)?).filter(|l| *l > 0).ok_or_else(|| BackstageError::input("limit must be at least 1"))?,
+            false => MAX_LIMIT * 100,
         };
-        let limit = if pairs.iter().any(|(k, _)| k == "limit") { limit_of(&pairs)? } else { MAX_LIMIT * 100 };
-        Ok(ListParams { filter: filters_from_query(q)?, order: order_of(&pairs, "order")?, fields: fields_of(&pairs), offset, limit })
+        Ok(ListParams { filter: filters_from_query(q)?, order: legacy_order_of(&pairs)?, fields: fields_of(&pairs), offset, limit })
     }
 }
 
-/// Keeps only the dotted `fields` of an entity (all of it when `fields` is empty).
+/// Keeps only the dotted `fields` of an entity (all of it when `fields` is empty). As in
+/// Backstage, path parts are joined until a key matches, so
+/// `metadata.annotations.backstage.io/kubernetes-id` reaches a key containing dots.
 pub fn project(entity: serde_json::Value, fields: &[String]) -> serde_json::Value {
     if fields.is_empty() {
         return entity;
     }
-    let mut out = serde_json::Value::Object(Default::default());
+    let mut out = serde_json::Map::new();
     for f in fields {
-        let path: Vec<&str> = f.split('.').collect();
-        let mut src = &entity;
-        let mut found = true;
-        for p in &path {
-            match src.get(p) {
-                Some(v) => src = v,
-                None => {
-                    found = false;
-                    break;
-                }
-            }
-        }
-        if !found {
-            continue;
-        }
-        let mut dst = &mut out;
-        for (i, p) in path.iter().enumerate() {
-            let Some(map) = dst.as_object_mut() else { break };
-            if i + 1 == path.len() {
-                map.insert((*p).to_owned(), src.clone());
-                break;
-            }
-            dst = map.entry((*p).to_owned()).or_insert_with(|| serde_json::Value::Object(Default::default()));
-        }
+        let parts: Vec<&str> = f.split('.').collect();
+        copy_path(&entity, &parts, &mut out);
     }
-    out
+    serde_json::Value::Object(out)
+}
+
+/// Copies the value at `parts` (joining parts into dotted keys where needed) from `src` into `dst`.
+fn copy_path(src: &serde_json::Value, parts: &[&str], dst: &mut serde_json::Map<String, serde_json::Value>) {
+    let Some(map) = src.as_object() else { return };
+    for take in 1..=parts.len() {
+        let key = parts[..take].join(".");
+        let Some(value) = map.get(&key) else { continue };
+        if take == parts.len() {
+            dst.insert(key, value.clone());
+        } else if let Some(child) = dst
+            .entry(key)
+            .or_insert_with(|| serde_json::Value::Object(Default::default()))
+            .as_object_mut()
+        {
+            copy_path(value, &parts[take..], child);
+        }
+        return;
+    }
 }
 
 #[cfg(test)]
@@ -226,6 +261,12 @@ mod tests {
         assert_eq!(again.cursor, c);
         assert!(QueryParams::parse("limit=-1").is_err());
         assert!(QueryParams::parse("cursor=zzz").is_err());
+        let p = QueryParams::parse("offset=5&fullTextFilterTerm=x&orderField=metadata.name,asc").unwrap();
+        assert_eq!(p.cursor.offset, 5);
+        assert_eq!(p.cursor.full_text, Some(("x".to_owned(), vec!["metadata.name".to_owned()])));
+        let l = ListParams::parse("order=desc:metadata.name&limit=3").unwrap();
+        assert_eq!(l.order, vec![Order { field: "metadata.name".into(), desc: true }]);
+        assert!(ListParams::parse("limit=0").is_err());
     }
 
     #[test]
@@ -233,5 +274,8 @@ mod tests {
         let e = serde_json::json!({"kind": "Component", "metadata": {"name": "a", "tags": ["x"]}, "spec": {"type": "service"}});
         let p = project(e, &["metadata.name".into(), "spec.type".into(), "nope.x".into()]);
         assert_eq!(p, serde_json::json!({"metadata": {"name": "a"}, "spec": {"type": "service"}}));
+        let e = serde_json::json!({"metadata": {"annotations": {"backstage.io/kubernetes-id": "k", "x": "y"}}});
+        let p = project(e, &["metadata.annotations.backstage.io/kubernetes-id".into()]);
+        assert_eq!(p, serde_json::json!({"metadata": {"annotations": {"backstage.io/kubernetes-id": "k"}}}));
     }
 }
