@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 use crate::catalog::pages::{CatalogPage, EntityPage, HomePage, SearchPage};
@@ -43,16 +43,19 @@ pub fn App() -> impl IntoView {
         }
     });
 
+    // Pages render fully on the server before the first byte (`SsrMode::Async`): the HTML is
+    // complete without JavaScript (filters are plain links), and a missing entity can still
+    // answer 404, which streaming could not once the headers were sent.
     view! {
         <Stylesheet id="leptos" href="/pkg/bearing.css"/>
         <Title formatter=|text: String| if text.is_empty() { "Bearing".to_owned() } else { format!("{text} · Bearing") }/>
         <Router>
             <Layout>
                 <Routes fallback=|| view! { <ErrorTemplate error=AppError::NotFound("page".into())/> }>
-                    <Route path=path!("/") view=HomePage/>
-                    <Route path=path!("/catalog") view=CatalogPage/>
-                    <Route path=path!("/catalog/:kind/:namespace/:name") view=EntityPage/>
-                    <Route path=path!("/search") view=SearchPage/>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/catalog") view=CatalogPage ssr=SsrMode::Async/>
+                    <Route path=path!("/catalog/:kind/:namespace/:name") view=EntityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

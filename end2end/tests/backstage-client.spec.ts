@@ -211,7 +211,9 @@ test.describe('@backstage/catalog-client against /api/catalog', () => {
     const names = async (filter: Record<string, string | symbol | string[]>) =>
       new Set(refsOf((await client.getEntities({ filter, fields: ['kind', 'metadata.name'] })).items));
 
-    const ownedByCheckout = refsWhere(d => d.kind === 'Component' && fullRef(d.spec?.owner ?? '', 'group') === 'group:default/team-checkout');
+    const ownedByCheckout = refsWhere(
+      d => d.kind === 'Component' && !!d.spec?.owner && fullRef(d.spec.owner, 'group') === 'group:default/team-checkout',
+    );
     expect(ownedByCheckout.size).toBeGreaterThan(1);
     expect(await names({ kind: 'Component', 'relations.ownedBy': 'group:default/team-checkout' })).toEqual(ownedByCheckout);
 
@@ -401,6 +403,28 @@ test.describe('@backstage/catalog-client against /api/catalog', () => {
     expect(err.name).toBe('ResponseError');
     expect(err.statusCode).toBe(400);
     expect(err.cause?.name).toBe('InputError');
+  });
+
+  test('predicate queries (`query`) are refused with an InputError, not ignored', async () => {
+    // Bearing does not support Backstage's predicate filters yet. The client sends them as
+    // POST bodies; they must fail loudly rather than return unfiltered results.
+    const { client, sent } = newClient();
+    const query = { kind: 'component' };
+    const failure = (p: Promise<unknown>) => p.then(() => undefined, e => e);
+    for (const err of [
+      await failure(client.queryEntities({ query, limit: 5 })),
+      await failure(client.getEntitiesByRefs({ entityRefs: ['component:default/checkout'], query })),
+      await failure(client.getEntityFacets({ facets: ['kind'], query })),
+    ]) {
+      expect(err?.name).toBe('ResponseError');
+      expect(err.statusCode).toBe(400);
+      expect(err.cause?.name).toBe('InputError');
+    }
+    expect(sent.map(s => `${s.method} ${s.url.pathname}`)).toEqual([
+      'POST /api/catalog/entities/by-query',
+      'POST /api/catalog/entities/by-refs',
+      'POST /api/catalog/entity-facets',
+    ]);
   });
 
   test('getEntitiesByRefs keeps the order of the refs and gives undefined for missing ones', async () => {

@@ -24,7 +24,7 @@ test('search, open an entity, follow a dependency link', async ({ page }) => {
   await expect(page).toHaveURL(/\/search\?q=checkout/);
   const row = page.locator('[data-test-entity-row="component:default/checkout"]');
   await expect(row).toBeVisible();
-  await row.getByRole('link', { name: 'Checkout' }).click();
+  await row.getByRole('link', { name: 'Checkout', exact: true }).click();
 
   await expect(page).toHaveURL(/\/catalog\/component\/default\/checkout$/);
   await expect(page.getByRole('heading', { level: 1, name: 'Checkout' })).toBeVisible();

@@ -4,10 +4,10 @@
 //! that need the database (an entity already owned by another source), decides what is
 //! added, updated, unchanged or orphaned, and writes it.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use bearing_catalog::import::{ImportSet, KnownIds};
-use bearing_catalog::{Entity, EntityRef, Kind, Problem};
+use bearing_catalog::{Entity, EntityRef, Problem};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -257,18 +257,6 @@ pub async fn apply(
 fn dedup(items: impl Iterator<Item = (String, String, String)>) -> Vec<(String, String, String)> {
     let mut seen = HashSet::new();
     items.filter(|i| seen.insert(i.clone())).collect()
-}
-
-/// Kinds counted per slug, for callers that summarise an import.
-pub fn count_kinds(set: &ImportSet) -> BTreeMap<&'static str, usize> {
-    let mut counts = BTreeMap::new();
-    for e in &set.entities {
-        *counts.entry(e.kind.slug()).or_insert(0) += 1;
-    }
-    for k in Kind::ALL {
-        counts.entry(k.slug()).or_insert(0);
-    }
-    counts
 }
 
 #[cfg(test)]
