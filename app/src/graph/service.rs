@@ -17,16 +17,20 @@ pub const MAX_NODES: usize = 60;
 const GRAPH_RELATIONS: [RelationType; 4] =
     [RelationType::DependsOn, RelationType::ProvidesApi, RelationType::ConsumesApi, RelationType::PartOf];
 
-/// The graph around `key`, `depth` steps (1 to 3) along dependency relations.
+/// The graph around `key`, `depth` steps (1 to 3) along dependency relations: what it
+/// depends on (transitively, to the right) and what depends on it (to the left). A node
+/// reached downstream is only walked further downstream, and likewise upstream, so the
+/// graph shows chains rather than everything within `depth` hops.
 pub async fn entity_graph(pool: &PgPool, key: &str, depth: u8) -> Result<GraphView, AppError> {
     if !(1..=3).contains(&depth) {
         return Err(AppError::invalid("depth", format!("must be 1, 2 or 3, got {depth}")));
     }
     let kinds: HashSet<&str> = GRAPH_RELATIONS.iter().map(|t| t.as_str()).collect();
+    // Node index by key, and each node's (key, signed layer).
     let mut index: HashMap<String, usize> = HashMap::from([(key.to_owned(), 0)]);
-    let mut layers = vec![(key.to_owned(), 0)];
+    let mut layers: Vec<(String, i32)> = vec![(key.to_owned(), 0)];
     let mut edges: HashSet<(usize, usize, String)> = HashSet::new();
-    let mut frontier = vec![key.to_owned()];
+    let mut frontier: Vec<String> = vec![key.to_owned()];
     let mut truncated = false;
     for _ in 0..depth {
         if frontier.is_empty() {
@@ -35,21 +39,28 @@ pub async fn entity_graph(pool: &PgPool, key: &str, depth: u8) -> Result<GraphVi
         let rows = repo::relations_of_many(pool, &frontier).await?;
         let current: HashSet<String> = frontier.drain(..).collect();
         for r in rows.into_iter().filter(|r| kinds.contains(r.relation.as_str())) {
-            // Walk from whichever end is in the frontier; a relation between two frontier
-            // nodes only adds an edge.
-            let (from_layer, other, outward) = if current.contains(&r.source_ref) {
-                (layers[index[&r.source_ref]].1, r.target_ref.clone(), 1)
-            } else {
-                (layers[index[&r.target_ref]].1, r.source_ref.clone(), -1)
-            };
-            if !index.contains_key(&other) {
-                if index.len() >= MAX_NODES {
-                    truncated = true;
-                    continue;
+            // Downstream: from a frontier node at layer >= 0 along its outgoing relation.
+            // Upstream: into a frontier node at layer <= 0 along an incoming relation.
+            let layer_of = |k: &str| index.get(k).map(|&i| layers[i].1);
+            let step = match (current.contains(&r.source_ref), current.contains(&r.target_ref)) {
+                (true, _) if layer_of(&r.source_ref).is_some_and(|l| l >= 0) => {
+                    Some((r.target_ref.clone(), layer_of(&r.source_ref).unwrap_or(0) + 1))
                 }
-                index.insert(other.clone(), layers.len());
-                layers.push((other.clone(), from_layer + outward));
-                frontier.push(other);
+                (_, true) if layer_of(&r.target_ref).is_some_and(|l| l <= 0) => {
+                    Some((r.source_ref.clone(), layer_of(&r.target_ref).unwrap_or(0) - 1))
+                }
+                _ => None,
+            };
+            if let Some((other, layer)) = step {
+                if !index.contains_key(&other) {
+                    if index.len() >= MAX_NODES {
+                        truncated = true;
+                        continue;
+                    }
+                    index.insert(other.clone(), layers.len());
+                    layers.push((other.clone(), layer));
+                    frontier.push(other);
+                }
             }
             if let (Some(&a), Some(&b)) = (index.get(&r.source_ref), index.get(&r.target_ref)) {
                 edges.insert((a, b, r.relation));

@@ -132,3 +132,34 @@ async fn a_file_deleted_from_an_imported_directory_orphans_its_entities() {
     assert_eq!(second.orphaned, vec!["component:default/alpha".to_owned()]);
     assert_eq!(second.unchanged, vec!["group:default/team-a".to_owned()]);
 }
+
+#[tokio::test]
+async fn the_graph_walks_upstream_and_downstream_chains() {
+    let app = TestApp::new().await;
+    // a -> b -> c, and x -> b: from b, c is downstream, a and x upstream; from a at depth 2,
+    // c is reached through b but x (another upstream of b) is not.
+    let docs = [
+        component("a", "  dependsOn: [component:b]\n"),
+        component("b", "  dependsOn: [component:c]\n"),
+        component("c", ""),
+        component("x", "  dependsOn: [component:b]\n"),
+    ]
+    .concat();
+    let (s, _) = app.post("/api/v1/import", "application/yaml", docs).await;
+    assert_eq!(s, axum::http::StatusCode::OK);
+    let g = app::graph::service::entity_graph(&app.pool, "component:default/a", 2).await.unwrap();
+    let keys: Vec<&str> = g.nodes.iter().map(|n| n.key.as_str()).collect();
+    assert_eq!(keys[0], "component:default/a");
+    assert!(keys.contains(&"component:default/b") && keys.contains(&"component:default/c"), "{keys:?}");
+    assert!(!keys.contains(&"component:default/x"), "x is upstream of b, not of a: {keys:?}");
+    let x = |k: &str| g.nodes.iter().find(|n| n.key == k).unwrap().x;
+    assert!(x("component:default/a") < x("component:default/b") && x("component:default/b") < x("component:default/c"));
+
+    let g = app::graph::service::entity_graph(&app.pool, "component:default/b", 1).await.unwrap();
+    let x = |k: &str| g.nodes.iter().find(|n| n.key == k).map(|n| n.x);
+    assert!(x("component:default/a") < x("component:default/b"), "upstream to the left");
+    assert_eq!(x("component:default/a"), x("component:default/x"));
+    assert!(x("component:default/c") > x("component:default/b"), "downstream to the right");
+    assert_eq!(g.edges.len(), 3);
+    assert!(app::graph::service::entity_graph(&app.pool, "component:default/b", 4).await.is_err());
+}

@@ -156,6 +156,18 @@ fn EntityView(e: EntityDetail) -> impl IntoView {
     }
 }
 
+/// A readable heading for a relation name (`dependencyOf` → "Dependency of").
+fn relation_label(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.push(if i == 0 { c.to_ascii_uppercase() } else { c });
+    }
+    out.replace(" Api", " API")
+}
+
 /// Relations grouped by name, in both directions.
 #[component]
 fn RelationsPanel(relations: Vec<RelationView>) -> impl IntoView {
@@ -176,7 +188,7 @@ fn RelationsPanel(relations: Vec<RelationView>) -> impl IntoView {
                         <RefLink target=r.target.clone() resolved=r.resolved/></li> })
                     .collect_view();
                 view! {
-                    <h3 class="mt-3 text-xs font-semibold uppercase tracking-wide text-slate-500">{name}</h3>
+                    <h3 class="mt-3 text-xs font-semibold uppercase tracking-wide text-slate-500" title=name.clone()>{relation_label(&name)}</h3>
                     <ul class="text-sm">{items}</ul>
                 }
             })
