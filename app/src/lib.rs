@@ -2,6 +2,8 @@
 //! beside it. Server-only code (SQL, services) is behind the `ssr` feature; the same crate is
 //! compiled to wasm with `hydrate` for the browser.
 
+#[cfg(feature = "ssr")]
+pub mod cache;
 pub mod catalog;
 pub mod error;
 pub mod graph;

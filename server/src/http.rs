@@ -12,14 +12,14 @@ pub mod openapi;
 use axum::extract::FromRef;
 use axum::Router;
 use leptos::config::LeptosOptions;
+use app::ssr::ServerCtx;
 use metrics_exporter_prometheus::PrometheusHandle;
-use sqlx::PgPool;
 
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
-    /// The catalog database.
-    pub pool: PgPool,
+    /// Database and read cache, shared with pages and server functions.
+    pub ctx: ServerCtx,
     /// Where the built site lives, and other rendering options.
     pub leptos_options: LeptosOptions,
     /// Renders the Prometheus metrics.
@@ -27,9 +27,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State for a server on `pool`.
-    pub fn new(pool: PgPool, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
-        Ok(AppState { pool, leptos_options, metrics: metrics::recorder()? })
+    /// State for a server with context `ctx`.
+    pub fn new(ctx: ServerCtx, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
+        Ok(AppState { ctx, leptos_options, metrics: metrics::recorder()? })
     }
 }
 

@@ -29,7 +29,7 @@ pub fn leptos_options(site_root: Option<PathBuf>) -> anyhow::Result<LeptosOption
 
 /// The whole application router: API routes first, then pages, then static files.
 pub fn app_router(state: AppState) -> Router {
-    let ctx = ServerCtx { pool: state.pool.clone() };
+    let ctx = state.ctx.clone();
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let pages: Router<AppState> = Router::new()
@@ -54,7 +54,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(seed) = &args.seed_catalog {
         seed_if_empty(&db, seed).await?;
     }
-    let state = AppState::new(db.pool.clone(), options)?;
+    let ctx = ServerCtx::new(db.pool.clone());
+    tokio::spawn(invalidate_on_import(db.pool.clone(), ctx.cache.clone()));
+    let state = AppState::new(ctx, options)?;
     let app = app_router(state);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -84,6 +86,41 @@ async fn seed_if_empty(db: &Database, seed: &std::path::Path) -> anyhow::Result<
             anyhow::bail!("the seed catalog {} has problems:\n{}", seed.display(), p.join("\n"))
         }
         Err(app::catalog::import::ImportError::Database(e)) => Err(e.into()),
+    }
+}
+
+/// Empties the read cache whenever an import commits, in this process or another one
+/// (imports `NOTIFY` on [`app::cache::CHANGED_CHANNEL`]). If the listening connection drops,
+/// notifications may have been missed, so the cache is emptied then too.
+pub async fn invalidate_on_import(pool: sqlx::PgPool, cache: app::cache::ReadCache) {
+    loop {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for catalog changes; retrying");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                continue;
+            }
+        };
+        if let Err(err) = listener.listen(app::cache::CHANGED_CHANNEL).await {
+            tracing::warn!(error = %err, "cannot listen for catalog changes; retrying");
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            continue;
+        }
+        cache.invalidate();
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(_)) => cache.invalidate(),
+                // The connection was lost; PgListener reconnects on the next call.
+                Ok(None) => cache.invalidate(),
+                Err(err) => {
+                    tracing::warn!(error = %err, "lost the catalog change listener; reconnecting");
+                    cache.invalidate();
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

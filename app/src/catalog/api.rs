@@ -10,21 +10,21 @@ use crate::graph::GraphView;
 #[server(prefix = "/api/fn")]
 pub async fn get_home() -> Result<HomeView, AppError> {
     let ctx = crate::ssr::ctx()?;
-    super::service::home(&ctx.pool).await
+    super::service::home(&ctx).await
 }
 
 /// A page of the catalog with facet counts.
 #[server(prefix = "/api/fn")]
 pub async fn get_catalog(query: ListQuery) -> Result<CatalogView, AppError> {
     let ctx = crate::ssr::ctx()?;
-    super::service::catalog_view(&ctx.pool, query).await
+    super::service::catalog_view(&ctx, query).await
 }
 
 /// One entity with its relations.
 #[server(prefix = "/api/fn")]
 pub async fn get_entity(kind: String, namespace: String, name: String) -> Result<EntityDetail, AppError> {
     let ctx = crate::ssr::ctx()?;
-    super::service::entity_detail(&ctx.pool, &kind, &namespace, &name).await
+    super::service::entity_detail(&ctx, &kind, &namespace, &name).await
 }
 
 /// The dependency graph around one entity.
@@ -32,5 +32,5 @@ pub async fn get_entity(kind: String, namespace: String, name: String) -> Result
 pub async fn get_entity_graph(kind: String, namespace: String, name: String, depth: u8) -> Result<GraphView, AppError> {
     let ctx = crate::ssr::ctx()?;
     let key = super::service::ref_key(&kind, &namespace, &name)?;
-    crate::graph::service::entity_graph(&ctx.pool, &key, depth).await
+    crate::graph::service::cached_entity_graph(&ctx, key, depth).await
 }

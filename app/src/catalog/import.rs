@@ -249,6 +249,8 @@ pub async fn apply(
     if dry_run {
         tx.rollback().await?;
     } else {
+        // Delivered on commit to every server on this database, which then drops its cache.
+        repo::notify_changed(&mut *tx).await?;
         tx.commit().await?;
     }
     Ok(report)

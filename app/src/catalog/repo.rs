@@ -88,14 +88,6 @@ pub async fn find_by_refs(db: impl PgExecutor<'_>, keys: &[String]) -> sqlx::Res
     .await
 }
 
-/// List rows for reference keys (missing ones are simply absent).
-pub async fn summaries_by_refs(db: impl PgExecutor<'_>, keys: &[String]) -> sqlx::Result<Vec<SummaryRow>> {
-    sqlx::query_as(&format!("SELECT {SUMMARY_COLUMNS} FROM entities e WHERE e.ref = ANY($1) ORDER BY e.name"))
-        .bind(keys)
-        .fetch_all(db)
-        .await
-}
-
 /// Every relation touching an entity, in either direction, each once.
 pub async fn relations_of(db: impl PgExecutor<'_>, key: &str) -> sqlx::Result<Vec<RelationRow>> {
     sqlx::query_as(
@@ -481,4 +473,9 @@ pub async fn orphan_unread_sources(db: impl PgExecutor<'_>, dirs: &[String], rea
     .bind(read)
     .fetch_all(db)
     .await
+}
+
+/// Tells every listening server that the catalog changed (delivered when the transaction commits).
+pub async fn notify_changed(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_notify($1, '')").bind(crate::cache::CHANGED_CHANNEL).execute(db).await.map(|_| ())
 }

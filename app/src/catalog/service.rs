@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use super::repo::{self, FacetColumn, SummaryRow};
 use super::*;
 use crate::error::AppError;
+use crate::ssr::ServerCtx;
 
 /// Largest page a caller may ask for.
 pub const MAX_LIMIT: i64 = 500;
@@ -82,16 +83,24 @@ pub fn prefix_tsquery(text: &str) -> Option<String> {
 }
 
 /// One page of the catalog.
-pub async fn list(pool: &PgPool, q: ListQuery) -> Result<EntityPageResult, AppError> {
+pub async fn list(ctx: &ServerCtx, q: ListQuery) -> Result<EntityPageResult, AppError> {
     let q = normalise(q)?;
+    ctx.cache.get_or_load(format!("{q:?}"), load_list(&ctx.pool, q)).await
+}
+
+async fn load_list(pool: &PgPool, q: ListQuery) -> Result<EntityPageResult, AppError> {
     let ts = q.q.as_deref().and_then(prefix_tsquery);
     let (rows, total) = repo::list(&mut *pool.acquire().await?, &q, ts.as_deref()).await?;
     Ok(EntityPageResult { items: rows.into_iter().map(Into::into).collect(), total })
 }
 
 /// A page of the catalog plus the facet counts for its side bar.
-pub async fn catalog_view(pool: &PgPool, q: ListQuery) -> Result<CatalogView, AppError> {
+pub async fn catalog_view(ctx: &ServerCtx, q: ListQuery) -> Result<CatalogView, AppError> {
     let q = normalise(q)?;
+    ctx.cache.get_or_load(format!("{q:?}"), load_catalog_view(&ctx.pool, q)).await
+}
+
+async fn load_catalog_view(pool: &PgPool, q: ListQuery) -> Result<CatalogView, AppError> {
     let ts = q.q.as_deref().and_then(prefix_tsquery);
     let ts = ts.as_deref();
     let (rows, total) = repo::list(&mut *pool.acquire().await?, &q, ts).await?;
@@ -122,7 +131,11 @@ pub async fn catalog_view(pool: &PgPool, q: ListQuery) -> Result<CatalogView, Ap
 }
 
 /// The home page: counts per kind and the latest changes.
-pub async fn home(pool: &PgPool) -> Result<HomeView, AppError> {
+pub async fn home(ctx: &ServerCtx) -> Result<HomeView, AppError> {
+    ctx.cache.get_or_load(String::new(), load_home(&ctx.pool)).await
+}
+
+async fn load_home(pool: &PgPool) -> Result<HomeView, AppError> {
     let (counts, recent, orphaned) = tokio::try_join!(
         repo::count_by_kind(pool),
         repo::recently_updated(pool, 10),
@@ -183,8 +196,12 @@ pub fn is_safe_url(url: &str) -> bool {
 }
 
 /// Everything the entity page shows.
-pub async fn entity_detail(pool: &PgPool, kind: &str, namespace: &str, name: &str) -> Result<EntityDetail, AppError> {
+pub async fn entity_detail(ctx: &ServerCtx, kind: &str, namespace: &str, name: &str) -> Result<EntityDetail, AppError> {
     let key = ref_key(kind, namespace, name)?;
+    ctx.cache.get_or_load(key.clone(), load_entity_detail(&ctx.pool, key)).await
+}
+
+async fn load_entity_detail(pool: &PgPool, key: String) -> Result<EntityDetail, AppError> {
     let row = repo::find_by_ref(pool, &key)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("entity {key}")))?;

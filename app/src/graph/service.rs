@@ -10,6 +10,12 @@ use super::{GraphEdge, GraphView};
 use crate::catalog::{repo, split_ref};
 use crate::error::AppError;
 
+/// [`entity_graph`] through the read cache.
+pub async fn cached_entity_graph(ctx: &crate::ssr::ServerCtx, key: String, depth: u8) -> Result<GraphView, AppError> {
+    let cache_key = format!("{key}|{depth}");
+    ctx.cache.get_or_load(cache_key, async move { entity_graph(&ctx.pool, &key, depth).await }).await
+}
+
 /// Most nodes a graph shows; beyond it the graph says it was truncated.
 pub const MAX_NODES: usize = 60;
 

@@ -43,6 +43,7 @@ impl Embedded {
         if let Some(user) = run_as {
             ensure_user(user).await?;
             chown(&data_dir, user).await?;
+            ensure_reachable(&data_dir, user).await?;
         }
         let mut cluster = Embedded {
             bin,
@@ -228,6 +229,26 @@ async fn ensure_user(user: &str) -> anyhow::Result<()> {
         .context("cannot run useradd")?;
     if !status.success() && nix::unistd::User::from_name(user).ok().flatten().is_none() {
         bail!("could not create system user {user}; PostgreSQL cannot run as root");
+    }
+    Ok(())
+}
+
+/// The cluster's user must be able to reach the data directory through every parent.
+async fn ensure_reachable(dir: &Path, user: &str) -> anyhow::Result<()> {
+    let ok = Command::new("runuser")
+        .args(["-u", user, "--", "test", "-w"])
+        .arg(dir)
+        .status()
+        .await
+        .context("cannot run runuser")?
+        .success();
+    if !ok {
+        bail!(
+            "the data directory {} is not reachable by the user {user} that runs PostgreSQL \
+             (a parent directory is not searchable by others); choose a --data-dir under a \
+             world-searchable path, e.g. /var/lib/bearing",
+            dir.display()
+        );
     }
     Ok(())
 }

@@ -29,7 +29,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// An error in Backstage's shape: `{error: {name, message}, request, response: {statusCode}}`.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct BackstageError {
     status: StatusCode,
     name: &'static str,
@@ -64,8 +64,8 @@ type BsResult<T> = Result<T, BackstageError>;
 /// Entities in Backstage's shape (uid, etag and relations in both directions added), in the
 /// order of `keys`; `None` for keys not in the catalog.
 async fn load(state: &AppState, keys: &[String]) -> BsResult<Vec<Option<serde_json::Value>>> {
-    let rows = repo::find_by_refs(&state.pool, keys).await?;
-    let rels = repo::relations_of_many(&state.pool, keys).await?;
+    let rows = repo::find_by_refs(&state.ctx.pool, keys).await?;
+    let rels = repo::relations_of_many(&state.ctx.pool, keys).await?;
     let mut relations: HashMap<&str, Vec<serde_json::Value>> = HashMap::new();
     for r in &rels {
         let Some((t, _)) = RelationType::parse_any(&r.relation) else { continue };
@@ -109,12 +109,19 @@ async fn by_name(
         message: format!("No entity named '{name}' found, with kind '{kind}' in namespace '{namespace}'"),
     };
     let key = app::catalog::service::ref_key(&kind, &namespace, &name).map_err(|_| not_found())?;
-    load(&state, &[key]).await?.pop().flatten().map(Json).ok_or_else(not_found)
+    let found = state.ctx.cache.get_or_load(format!("by-name|{key}"), async { Ok::<_, BackstageError>(load(&state, &[key.clone()]).await?.pop().flatten()) }).await?;
+    found.map(Json).ok_or_else(not_found)
 }
 
 async fn by_query(State(state): State<AppState>, uri: Uri) -> BsResult<Json<serde_json::Value>> {
-    let p = params::QueryParams::parse(uri.query().unwrap_or(""))?;
-    let mut conn = state.pool.acquire().await?;
+    let query = uri.query().unwrap_or("").to_owned();
+    let key = format!("by-query|{query}");
+    state.ctx.cache.get_or_load(key, query_page(&state, query)).await.map(Json)
+}
+
+async fn query_page(state: &AppState, query: String) -> BsResult<serde_json::Value> {
+    let p = params::QueryParams::parse(&query)?;
+    let mut conn = state.ctx.pool.acquire().await?;
     let (refs, total) = bq::query_ids(
         &mut conn,
         &p.cursor.filter,
@@ -126,7 +133,7 @@ async fn by_query(State(state): State<AppState>, uri: Uri) -> BsResult<Json<serd
     .await?;
     drop(conn);
     let items: Vec<serde_json::Value> =
-        load(&state, &refs).await?.into_iter().flatten().map(|e| project(e, &p.fields)).collect();
+        load(state, &refs).await?.into_iter().flatten().map(|e| project(e, &p.fields)).collect();
     let next = p.cursor.offset + refs.len() as i64;
     let mut page_info = serde_json::Map::new();
     if next < total && !refs.is_empty() {
@@ -135,12 +142,12 @@ async fn by_query(State(state): State<AppState>, uri: Uri) -> BsResult<Json<serd
     if p.cursor.offset > 0 {
         page_info.insert("prevCursor".into(), QueryCursor { offset: (p.cursor.offset - p.limit).max(0), ..p.cursor.clone() }.encode().into());
     }
-    Ok(Json(serde_json::json!({ "items": items, "totalItems": total, "pageInfo": page_info })))
+    Ok(serde_json::json!({ "items": items, "totalItems": total, "pageInfo": page_info }))
 }
 
 async fn list_entities(State(state): State<AppState>, RawQuery(q): RawQuery) -> BsResult<Json<Vec<serde_json::Value>>> {
     let p = params::ListParams::parse(q.as_deref().unwrap_or(""))?;
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = state.ctx.pool.acquire().await?;
     let (refs, _) = bq::query_ids(&mut conn, &p.filter, None, &p.order, p.offset, p.limit).await?;
     drop(conn);
     Ok(Json(load(&state, &refs).await?.into_iter().flatten().map(|e| project(e, &p.fields)).collect()))
@@ -178,7 +185,7 @@ async fn by_refs(State(state): State<AppState>, RawQuery(q): RawQuery, body: Jso
     let allowed: Option<std::collections::HashSet<String>> = if filter.is_empty() {
         None
     } else {
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = state.ctx.pool.acquire().await?;
         Some(bq::query_ids(&mut conn, &filter, None, &[], 0, 100_000).await?.0.into_iter().collect())
     };
     let items: Vec<serde_json::Value> = load(&state, &keys)
@@ -196,6 +203,10 @@ async fn by_refs(State(state): State<AppState>, RawQuery(q): RawQuery, body: Jso
 
 async fn facets(State(state): State<AppState>, RawQuery(q): RawQuery) -> BsResult<Json<serde_json::Value>> {
     let q = q.unwrap_or_default();
+    state.ctx.cache.get_or_load(format!("facets|{q}"), count_facets(&state, q.clone())).await.map(Json)
+}
+
+async fn count_facets(state: &AppState, q: String) -> BsResult<serde_json::Value> {
     let filter = params::filters_from_query(&q)?;
     let names: Vec<String> =
         form_pairs(&q).into_iter().filter(|(k, _)| k == "facet").map(|(_, v)| v).filter(|v| !v.is_empty()).collect();
@@ -204,11 +215,11 @@ async fn facets(State(state): State<AppState>, RawQuery(q): RawQuery) -> BsResul
     }
     let mut out = serde_json::Map::new();
     for name in names {
-        let counts = bq::facet(&state.pool, &name, &filter).await?;
+        let counts = bq::facet(&state.ctx.pool, &name, &filter).await?;
         let values: Vec<_> = counts.into_iter().map(|(value, count)| serde_json::json!({ "value": value, "count": count })).collect();
         out.insert(name, values.into());
     }
-    Ok(Json(serde_json::json!({ "facets": out })))
+    Ok(serde_json::json!({ "facets": out }))
 }
 
 /// Query-string pairs, decoded (`+` as space, percent escapes).

@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::AppState;
 
 /// Entity routes.
@@ -72,7 +72,7 @@ async fn list(State(state): State<AppState>, Query(p): Query<ListParams>) -> Api
         offset,
         limit,
     };
-    let page = service::list(&state.pool, query).await?;
+    let page = service::list(&state.ctx, query).await?;
     let next = offset + page.items.len() as i64;
     Ok(Json(ListResponse {
         next_cursor: (next < page.total && !page.items.is_empty()).then(|| encode_cursor(next)),
@@ -86,8 +86,15 @@ async fn find(
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let key = service::ref_key(&kind, &namespace, &name)?;
-    let row = repo::find_by_ref(&state.pool, &key).await?.ok_or_else(|| ApiError::App(AppError::NotFound(format!("entity {key}"))))?;
-    let relations = service::relation_views(&state.pool, &key).await?;
+    let pool = state.ctx.pool.clone();
+    let entity = state.ctx.cache.get_or_load(key.clone(), load_entity(pool, key)).await?;
+    Ok(Json(entity))
+}
+
+/// The entity as this API shows it: summary fields, details, spec and relations both ways.
+async fn load_entity(pool: sqlx::PgPool, key: String) -> Result<serde_json::Value, AppError> {
+    let row = repo::find_by_ref(&pool, &key).await?.ok_or_else(|| AppError::NotFound(format!("entity {key}")))?;
+    let relations = service::relation_views(&pool, &key).await?;
     let summary = EntitySummary::from(row.summary);
     let mut out = serde_json::to_value(&summary).map_err(|_| AppError::Internal)?;
     if let Some(map) = out.as_object_mut() {
@@ -100,7 +107,7 @@ async fn find(
         map.insert("source".into(), row.source.into());
         map.insert("relations".into(), serde_json::json!(relations));
     }
-    Ok(Json(out))
+    Ok(out)
 }
 
 #[cfg(test)]

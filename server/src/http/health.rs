@@ -19,7 +19,7 @@ async fn healthz() -> Json<serde_json::Value> {
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
     let latest = crate::MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
     let applied: Result<Option<i64>, _> =
-        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success").fetch_one(&state.pool).await;
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success").fetch_one(&state.ctx.pool).await;
     match applied {
         Ok(Some(v)) if v >= latest => (StatusCode::OK, Json(serde_json::json!({ "status": "ready", "migration": v }))),
         Ok(v) => (

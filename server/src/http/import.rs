@@ -30,11 +30,17 @@ struct Params {
 
 async fn import(State(state): State<AppState>, Query(p): Query<Params>, body: String) -> ApiResult<Json<ImportReport>> {
     let source = format!("api:{}", p.source.as_deref().unwrap_or("default"));
-    let known = known_ids(&state.pool).await?;
+    let known = known_ids(&state.ctx.pool).await?;
     let set = bearing_catalog::import::import_documents(&source, &body, &known)
         .map_err(|problems| ApiError::Problems(StatusCode::UNPROCESSABLE_ENTITY, problems.iter().map(ToString::to_string).collect()))?;
-    match apply(&state.pool, set, &[], p.dry_run).await {
-        Ok(report) => Ok(Json(report)),
+    match apply(&state.ctx.pool, set, &[], p.dry_run).await {
+        Ok(report) => {
+            // This server's cache now; other servers hear the import's NOTIFY.
+            if !report.dry_run {
+                state.ctx.cache.invalidate();
+            }
+            Ok(Json(report))
+        }
         Err(ImportError::Problems(problems)) => Err(ApiError::Problems(StatusCode::UNPROCESSABLE_ENTITY, problems)),
         Err(ImportError::Database(e)) => Err(e.into()),
     }

@@ -56,7 +56,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn render(State(state): State<AppState>) -> impl IntoResponse {
-    metrics::gauge!("db_pool_connections").set(f64::from(state.pool.size()));
-    metrics::gauge!("db_pool_idle_connections").set(state.pool.num_idle() as f64);
+    metrics::gauge!("db_pool_connections").set(f64::from(state.ctx.pool.size()));
+    metrics::gauge!("db_pool_idle_connections").set(state.ctx.pool.num_idle() as f64);
     ([("content-type", "text/plain; version=0.0.4")], state.metrics.render())
 }

@@ -163,3 +163,30 @@ async fn the_graph_walks_upstream_and_downstream_chains() {
     assert_eq!(g.edges.len(), 3);
     assert!(app::graph::service::entity_graph(&app.pool, "component:default/b", 4).await.is_err());
 }
+
+#[tokio::test]
+async fn an_import_by_another_process_invalidates_the_read_cache() {
+    let app = TestApp::new().await;
+    // What `bearing serve` runs: listens for the import's NOTIFY and empties the cache.
+    let listener = tokio::spawn(server::startup::invalidate_on_import(app.pool.clone(), app.cache.clone()));
+    let empty = app.get_json("/api/v1/entities?kind=component").await;
+    assert_eq!(empty["total"], 0);
+    let cached = app.get_json("/api/v1/entities?kind=component").await;
+    assert_eq!(cached["total"], 0);
+
+    // Imported the way `bearing import` does it, without touching this app's cache directly.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.yaml"), component("alpha", "")).unwrap();
+    server::import::import_paths(&app.pool, &[dir.path().to_owned()], false).await.unwrap();
+
+    let mut seen = 0;
+    for _ in 0..50 {
+        seen = app.get_json("/api/v1/entities?kind=component").await["total"].as_i64().unwrap();
+        if seen == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    listener.abort();
+    assert_eq!(seen, 1, "the server saw the import");
+}

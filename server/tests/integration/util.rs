@@ -54,6 +54,7 @@ pub async fn fresh_pool() -> PgPool {
 /// The real router on a fresh database.
 pub struct TestApp {
     pub pool: PgPool,
+    pub cache: app::cache::ReadCache,
     pub router: Router,
 }
 
@@ -62,8 +63,10 @@ impl TestApp {
     pub async fn new() -> TestApp {
         let pool = fresh_pool().await;
         let options = server::startup::leptos_options(None).expect("leptos options");
-        let state = server::http::AppState::new(pool.clone(), options).expect("state");
-        TestApp { router: server::startup::app_router(state), pool }
+        let ctx = app::ssr::ServerCtx::new(pool.clone());
+        let cache = ctx.cache.clone();
+        let state = server::http::AppState::new(ctx, options).expect("state");
+        TestApp { router: server::startup::app_router(state), pool, cache }
     }
 
     /// A new app with the demo catalog imported.

@@ -1,0 +1,111 @@
+//! An in-memory cache of catalog reads.
+//!
+//! The catalog changes only when something is imported, so reads can be cached until the
+//! next import. Every import sends a PostgreSQL notification (`bearing_catalog_changed`, see
+//! `catalog::import`) that the server turns into [`ReadCache::invalidate`], so an import run
+//! by another process (`bearing import`) invalidates this one's cache too. Concurrent misses
+//! for the same key load once (moka coalesces them); entries are weighed by their serialized
+//! size so the cache stays within a fixed memory budget.
+
+use std::any::Any;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// The channel imports notify on.
+pub const CHANGED_CHANNEL: &str = "bearing_catalog_changed";
+
+type Entry = Arc<dyn Any + Send + Sync>;
+
+/// Cached catalog reads, keyed by query and invalidated by imports.
+#[derive(Clone)]
+pub struct ReadCache {
+    entries: moka::future::Cache<String, (u32, Entry)>,
+    generation: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for ReadCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadCache").field("entries", &self.entries.entry_count()).finish()
+    }
+}
+
+impl ReadCache {
+    /// A cache holding at most about `budget_bytes` of (serialized) results.
+    pub fn new(budget_bytes: u64) -> Self {
+        let entries = moka::future::Cache::builder()
+            .max_capacity(budget_bytes)
+            .weigher(|_key: &String, value: &(u32, Entry)| value.0)
+            // A safety net only: imports invalidate explicitly.
+            .time_to_live(Duration::from_secs(600))
+            .build();
+        ReadCache { entries, generation: Arc::new(AtomicU64::new(0)) }
+    }
+
+    /// Forgets everything; reads in flight that started before cannot repopulate old results
+    /// because their keys carry the previous generation.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.entries.invalidate_all();
+    }
+
+    /// The cached value for `key`, or the result of `load`, which is cached when it succeeds.
+    pub async fn get_or_load<T, E, F>(&self, key: String, load: F) -> Result<T, E>
+    where
+        T: Clone + Serialize + Send + Sync + 'static,
+        E: Clone + Send + Sync + 'static,
+        F: Future<Output = Result<T, E>>,
+    {
+        let generation = self.generation.load(Ordering::SeqCst);
+        let key = format!("{generation}|{}|{key}", std::any::type_name::<T>());
+        let entry = self
+            .entries
+            .try_get_with(key, async move {
+                let value = load.await?;
+                let weight = serde_json::to_vec(&value).map_or(u32::MAX, |v| u32::try_from(v.len()).unwrap_or(u32::MAX));
+                Ok::<_, E>((weight.max(1), Arc::new(value) as Entry))
+            })
+            .await
+            .map_err(|e: Arc<E>| (*e).clone())?;
+        match entry.1.downcast_ref::<T>() {
+            Some(v) => Ok(v.clone()),
+            // Unreachable: the key includes the type name.
+            None => Err(unreachable_type_mismatch()),
+        }
+    }
+}
+
+#[cold]
+fn unreachable_type_mismatch<E>() -> E {
+    panic!("read cache entry has a different type than its key says")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[tokio::test]
+    async fn caches_until_invalidated_and_never_caches_errors() {
+        let cache = ReadCache::new(1 << 20);
+        let loads = AtomicUsize::new(0);
+        let load = || async {
+            loads.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, String>(vec![1, 2, 3])
+        };
+        assert_eq!(cache.get_or_load("k".into(), load()).await.unwrap(), vec![1, 2, 3]);
+        assert_eq!(cache.get_or_load("k".into(), load()).await.unwrap(), vec![1, 2, 3]);
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+        cache.invalidate();
+        cache.get_or_load("k".into(), load()).await.unwrap();
+        assert_eq!(loads.load(Ordering::SeqCst), 2);
+
+        let failing = cache.get_or_load::<Vec<i32>, String, _>("e".into(), async { Err("boom".to_owned()) }).await;
+        assert_eq!(failing, Err("boom".to_owned()));
+        let ok = cache.get_or_load("e".into(), async { Ok::<_, String>(vec![7]) }).await;
+        assert_eq!(ok, Ok(vec![7]), "errors are not cached");
+    }
+}
