@@ -37,10 +37,21 @@ pub async fn import_paths(pool: &PgPool, paths: &[PathBuf], dry_run: bool) -> Re
         .collect();
     let paths = paths.to_vec();
     // Reading and parsing is blocking file I/O and CPU work.
+    let started = std::time::Instant::now();
     let set = tokio::task::spawn_blocking(move || bearing_catalog::import::import_paths(&paths, &known))
         .await
         .map_err(|e| ImportError::Problems(vec![format!("the importer crashed: {e}")]))??;
-    apply(pool, set, &scanned, dry_run).await
+    let parsed = started.elapsed();
+    let (files, entities) = (set.sources.len(), set.entities.len());
+    let report = apply(pool, set, &scanned, dry_run).await?;
+    tracing::info!(
+        import.files = files,
+        import.entities = entities,
+        import.parse_ms = parsed.as_millis() as u64,
+        import.write_ms = (started.elapsed() - parsed).as_millis() as u64,
+        "import checked and written"
+    );
+    Ok(report)
 }
 
 fn print_report(r: &ImportReport) {

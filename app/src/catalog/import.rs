@@ -174,7 +174,7 @@ pub async fn apply(
 
     let mut report = ImportReport { dry_run, ..Default::default() };
     report.warnings = set.warnings.iter().map(ToString::to_string).collect();
-    let mut changed_ids = Vec::new();
+    let mut writes = Vec::new();
     let (mut rel_ids, mut rel_src, mut rel_type, mut rel_dst) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut s_ids, mut s_keys, mut s_vals, mut s_orig) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
 
@@ -199,7 +199,19 @@ pub async fn apply(
                 Uuid::new_v4()
             }
         };
-        let write = repo::EntityWrite {
+        for (s, t, d) in &relations {
+            rel_ids.push(id);
+            rel_src.push(s.clone());
+            rel_type.push(t.clone());
+            rel_dst.push(d.clone());
+        }
+        for (k, v, o) in search_rows(&body, &relations) {
+            s_ids.push(id);
+            s_keys.push(k);
+            s_vals.push(v);
+            s_orig.push(o);
+        }
+        writes.push(repo::EntityWrite {
             id,
             entity_ref: key,
             kind: e.kind.slug(),
@@ -216,25 +228,16 @@ pub async fn apply(
             labels: serde_json::json!(e.labels),
             annotations: serde_json::json!(e.annotations),
             links: serde_json::json!(e.links),
-            body: body.clone(),
-            etag: &tag,
+            body,
+            etag: tag,
             source_id,
-        };
-        repo::upsert_entity(&mut *tx, &write).await?;
-        changed_ids.push(id);
-        for (s, t, d) in &relations {
-            rel_ids.push(id);
-            rel_src.push(s.clone());
-            rel_type.push(t.clone());
-            rel_dst.push(d.clone());
-        }
-        for (k, v, o) in search_rows(&body, &relations) {
-            s_ids.push(id);
-            s_keys.push(k);
-            s_vals.push(v);
-            s_orig.push(o);
-        }
+        });
     }
+    // Bounded statement sizes keep memory flat for very large catalogs.
+    for chunk in writes.chunks(2000) {
+        repo::upsert_entities(&mut *tx, chunk).await?;
+    }
+    let changed_ids: Vec<Uuid> = writes.iter().map(|w| w.id).collect();
     repo::clear_derived(&mut *tx, &changed_ids).await?;
     repo::insert_relations(&mut *tx, &rel_ids, &rel_src, &rel_type, &rel_dst).await?;
     repo::insert_search(&mut *tx, &s_ids, &s_keys, &s_vals, &s_orig).await?;

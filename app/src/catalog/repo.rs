@@ -351,16 +351,32 @@ pub struct EntityWrite<'a> {
     pub annotations: serde_json::Value,
     pub links: serde_json::Value,
     pub body: serde_json::Value,
-    pub etag: &'a str,
+    pub etag: String,
     pub source_id: i64,
 }
 
-/// Inserts an entity, or replaces every column of the existing one with the same id.
-pub async fn upsert_entity(db: impl PgExecutor<'_>, e: &EntityWrite<'_>) -> sqlx::Result<()> {
+/// Inserts entities, or replaces every column of existing ones with the same id, in one
+/// statement (an import writes thousands; one round trip each would dominate its time).
+pub async fn upsert_entities(db: impl PgExecutor<'_>, rows: &[EntityWrite<'_>]) -> sqlx::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let col = |f: fn(&EntityWrite<'_>) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+    let json = |f: fn(&EntityWrite<'_>) -> serde_json::Value| rows.iter().map(f).collect::<Vec<_>>();
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let source_ids: Vec<i64> = rows.iter().map(|r| r.source_id).collect();
+    // text[] per row cannot be a column of UNNEST (it would flatten), so tags travel as JSON.
+    let tags: Vec<serde_json::Value> = rows.iter().map(|r| serde_json::json!(r.tags)).collect();
     sqlx::query(
         "INSERT INTO entities (id, ref, kind, namespace, name, title, description, type, lifecycle, \
              owner_ref, system_ref, domain_ref, tags, labels, annotations, links, body, etag, source_id, orphaned) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,false) \
+         SELECT id, ref, kind, namespace, name, title, description, type, lifecycle, owner_ref, system_ref, domain_ref, \
+             ARRAY(SELECT jsonb_array_elements_text(tags)), labels, annotations, links, body, etag, source_id, false \
+         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
+             $9::text[], $10::text[], $11::text[], $12::text[], $13::jsonb[], $14::jsonb[], $15::jsonb[], $16::jsonb[], \
+             $17::jsonb[], $18::text[], $19::bigint[]) \
+             AS t(id, ref, kind, namespace, name, title, description, type, lifecycle, owner_ref, system_ref, domain_ref, \
+                  tags, labels, annotations, links, body, etag, source_id) \
          ON CONFLICT (id) DO UPDATE SET ref = EXCLUDED.ref, kind = EXCLUDED.kind, namespace = EXCLUDED.namespace, \
              name = EXCLUDED.name, title = EXCLUDED.title, description = EXCLUDED.description, type = EXCLUDED.type, \
              lifecycle = EXCLUDED.lifecycle, owner_ref = EXCLUDED.owner_ref, system_ref = EXCLUDED.system_ref, \
@@ -368,25 +384,25 @@ pub async fn upsert_entity(db: impl PgExecutor<'_>, e: &EntityWrite<'_>) -> sqlx
              annotations = EXCLUDED.annotations, links = EXCLUDED.links, body = EXCLUDED.body, etag = EXCLUDED.etag, \
              source_id = EXCLUDED.source_id, orphaned = false, updated_at = now()",
     )
-    .bind(e.id)
-    .bind(e.entity_ref)
-    .bind(e.kind)
-    .bind(e.namespace)
-    .bind(e.name)
-    .bind(e.title)
-    .bind(e.description)
-    .bind(e.entity_type)
-    .bind(e.lifecycle)
-    .bind(&e.owner_ref)
-    .bind(&e.system_ref)
-    .bind(&e.domain_ref)
-    .bind(e.tags)
-    .bind(&e.labels)
-    .bind(&e.annotations)
-    .bind(&e.links)
-    .bind(&e.body)
-    .bind(e.etag)
-    .bind(e.source_id)
+    .bind(ids)
+    .bind(col(|r| Some(r.entity_ref.to_owned())))
+    .bind(col(|r| Some(r.kind.to_owned())))
+    .bind(col(|r| Some(r.namespace.to_owned())))
+    .bind(col(|r| Some(r.name.to_owned())))
+    .bind(col(|r| r.title.map(str::to_owned)))
+    .bind(col(|r| r.description.map(str::to_owned)))
+    .bind(col(|r| r.entity_type.map(str::to_owned)))
+    .bind(col(|r| r.lifecycle.map(str::to_owned)))
+    .bind(col(|r| r.owner_ref.clone()))
+    .bind(col(|r| r.system_ref.clone()))
+    .bind(col(|r| r.domain_ref.clone()))
+    .bind(tags)
+    .bind(json(|r| r.labels.clone()))
+    .bind(json(|r| r.annotations.clone()))
+    .bind(json(|r| r.links.clone()))
+    .bind(json(|r| r.body.clone()))
+    .bind(col(|r| Some(r.etag.to_owned())))
+    .bind(source_ids)
     .execute(db)
     .await
     .map(|_| ())
