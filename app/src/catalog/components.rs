@@ -1,7 +1,6 @@
 //! Catalog widgets: the entity table, the facet side bar and the list parameters they share.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::params::ParamsMap;
 
 use super::{ref_href, EntitySummary, FacetCount, Facets, ListQuery, Sort};
@@ -83,7 +82,7 @@ pub fn EntityTable(items: Vec<EntitySummary>) -> impl IntoView {
             let owner = e.owner.clone().map(|o| {
                 let label = super::split_ref(&o).map(|(_, _, n)| n.to_owned()).unwrap_or_else(|| o.clone());
                 let href = ref_href(&o);
-                view! { <A href=href attr:class="text-indigo-700 hover:underline">{label}</A> }
+                view! { <a href=href class="text-indigo-700 hover:underline">{label}</a> }
             });
             let href = e.href();
             let display = e.display_name().to_owned();
@@ -94,7 +93,7 @@ pub fn EntityTable(items: Vec<EntitySummary>) -> impl IntoView {
             view! {
                 <tr class="border-t border-slate-100 hover:bg-slate-50" data-test-entity-row=entity_ref>
                     <td class="px-3 py-2">
-                        <A href=href attr:class="font-medium text-indigo-700 hover:underline">{display}</A>
+                        <a href=href class="font-medium text-indigo-700 hover:underline">{display}</a>
                         {subtitle.map(|n| view! { <span class="ml-1 text-xs text-slate-400">{n}</span> })}
                         {orphaned.then(|| view! { <span class="ml-2"><OrphanBadge/></span> })}
                     </td>
@@ -141,9 +140,9 @@ fn FacetGroup(
     }
     let clear = active.clone().map(|a| {
         view! {
-            <li><A href=href(None) attr:class="text-xs text-indigo-700 hover:underline" attr:data-test-clear=title>
+            <li><a href=href(None) class="text-xs text-indigo-700 hover:underline" data-test-clear=title>
                 {format!("✕ clear {}", a)}
-            </A></li>
+            </a></li>
         }
     });
     let items = values
@@ -158,10 +157,10 @@ fn FacetGroup(
             };
             view! {
                 <li>
-                    <A href=href(Some(f.value.clone())) attr:class=class attr:data-test-facet=format!("{title}={}", f.value)>
+                    <a href=href(Some(f.value.clone())) class=class data-test-facet=format!("{title}={}", f.value)>
                         <span class="truncate">{label}</span>
                         <span class="text-slate-400">{f.count}</span>
-                    </A>
+                    </a>
                 </li>
             }
         })

@@ -420,46 +420,70 @@ pub async fn clear_derived(db: impl PgExecutor<'_>, ids: &[Uuid]) -> sqlx::Resul
     .map(|_| ())
 }
 
-/// Inserts relations in bulk; the four slices are columns of the same rows.
+/// Inserts relations in bulk with COPY (an import of a large catalog writes tens of
+/// thousands); the four slices are columns of the same rows. Duplicates must already be
+/// removed per declaring entity.
 pub async fn insert_relations(
-    db: impl PgExecutor<'_>,
+    db: &mut sqlx::PgConnection,
     declared_by: &[Uuid],
     sources: &[String],
     types: &[String],
     targets: &[String],
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO relations (declared_by, source_ref, type, target_ref) \
-         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING",
-    )
-    .bind(declared_by)
-    .bind(sources)
-    .bind(types)
-    .bind(targets)
-    .execute(db)
-    .await
-    .map(|_| ())
+    let rows = declared_by.iter().zip(sources).zip(types).zip(targets).map(|(((id, s), t), d)| [id.to_string(), s.clone(), t.clone(), d.clone()]);
+    copy_rows(db, "COPY relations (declared_by, source_ref, type, target_ref) FROM STDIN", rows).await
 }
 
-/// Inserts search rows in bulk; the four slices are columns of the same rows.
+/// Inserts search rows in bulk with COPY; the four slices are columns of the same rows.
 pub async fn insert_search(
-    db: impl PgExecutor<'_>,
+    db: &mut sqlx::PgConnection,
     ids: &[Uuid],
     keys: &[String],
     values: &[String],
     originals: &[String],
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO entity_search (entity_id, key, value, original_value) \
-         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[])",
-    )
-    .bind(ids)
-    .bind(keys)
-    .bind(values)
-    .bind(originals)
-    .execute(db)
-    .await
-    .map(|_| ())
+    let rows = ids.iter().zip(keys).zip(values).zip(originals).map(|(((id, k), v), o)| [id.to_string(), k.clone(), v.clone(), o.clone()]);
+    copy_rows(db, "COPY entity_search (entity_id, key, value, original_value) FROM STDIN", rows).await
+}
+
+/// Streams rows to a `COPY ... FROM STDIN` statement in PostgreSQL's text format, in chunks.
+async fn copy_rows<const N: usize>(
+    db: &mut sqlx::PgConnection,
+    statement: &str,
+    rows: impl Iterator<Item = [String; N]>,
+) -> sqlx::Result<()> {
+    let mut copy = db.copy_in_raw(statement).await?;
+    let mut buf = String::with_capacity(1 << 20);
+    for row in rows {
+        for (i, field) in row.iter().enumerate() {
+            if i > 0 {
+                buf.push('\t');
+            }
+            push_copy_text(&mut buf, field);
+        }
+        buf.push('\n');
+        if buf.len() >= 1 << 20 {
+            copy.send(buf.as_bytes()).await?;
+            buf.clear();
+        }
+    }
+    if !buf.is_empty() {
+        copy.send(buf.as_bytes()).await?;
+    }
+    copy.finish().await.map(|_| ())
+}
+
+/// Escapes a value for COPY's text format (backslash, tab, newline, carriage return).
+fn push_copy_text(buf: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '\\' => buf.push_str("\\\\"),
+            '\t' => buf.push_str("\\t"),
+            '\n' => buf.push_str("\\n"),
+            '\r' => buf.push_str("\\r"),
+            c => buf.push(c),
+        }
+    }
 }
 
 /// Marks entities of the given sources orphaned unless their ref is in `keep`; returns the
@@ -467,7 +491,7 @@ pub async fn insert_search(
 pub async fn orphan_missing(db: impl PgExecutor<'_>, source_ids: &[i64], keep: &[String]) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
         "UPDATE entities SET orphaned = true, updated_at = now() \
-         WHERE source_id = ANY($1) AND NOT orphaned AND NOT (ref = ANY($2)) RETURNING ref",
+         WHERE source_id = ANY($1) AND NOT orphaned AND ref NOT IN (SELECT unnest($2::text[])) RETURNING ref",
     )
     .bind(source_ids)
     .bind(keep)
@@ -494,4 +518,16 @@ pub async fn orphan_unread_sources(db: impl PgExecutor<'_>, dirs: &[String], rea
 /// Tells every listening server that the catalog changed (delivered when the transaction commits).
 pub async fn notify_changed(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
     sqlx::query("SELECT pg_notify($1, '')").bind(crate::cache::CHANGED_CHANNEL).execute(db).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_escapes_separators() {
+        let mut buf = String::new();
+        push_copy_text(&mut buf, "a\tb\nc\\d\re");
+        assert_eq!(buf, "a\\tb\\nc\\\\d\\re");
+    }
 }

@@ -1,7 +1,6 @@
 //! Previous/next page links with a "showing x–y of n" summary.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 /// Page links; `href(page)` builds the address of a page (1-based).
 #[component]
@@ -14,9 +13,9 @@ pub fn Pagination(page: i64, per_page: i64, total: i64, href: impl Fn(i64) -> St
         <nav aria-label="Pagination" class="mt-4 flex items-center justify-between text-sm text-slate-600">
             <span data-test-range="">{format!("Showing {first}–{last} of {total}")}</span>
             <span class="flex items-center gap-2">
-                {(page > 1).then(|| view! { <A href=href(page - 1) attr:class=link attr:rel="prev">"← Previous"</A> })}
+                {(page > 1).then(|| view! { <a href=href(page - 1) class=link rel="prev">"← Previous"</a> })}
                 <span>{format!("Page {page} of {pages}")}</span>
-                {(page < pages).then(|| view! { <A href=href(page + 1) attr:class=link attr:rel="next">"Next →"</A> })}
+                {(page < pages).then(|| view! { <a href=href(page + 1) class=link rel="next">"Next →"</a> })}
             </span>
         </nav>
     }

@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::catalog::api::{get_entity, get_entity_graph};
@@ -38,10 +37,10 @@ pub fn EntityPage() -> impl IntoView {
                     {(1..=3u8).map(|d| {
                         let (k, ns, n) = key();
                         view! {
-                            <A href=format!("/catalog/{k}/{ns}/{n}?depth={d}")
-                                attr:class=move || if depth() == d { "rounded bg-indigo-600 px-2 py-0.5 text-white" } else { "rounded px-2 py-0.5 text-slate-600 hover:bg-slate-100" }>
+                            <a href=format!("/catalog/{k}/{ns}/{n}?depth={d}")
+                                class=move || if depth() == d { "rounded bg-indigo-600 px-2 py-0.5 text-white" } else { "rounded px-2 py-0.5 text-slate-600 hover:bg-slate-100" }>
                                 {format!("depth {d}")}
-                            </A>
+                            </a>
                         }
                     }).collect_view()}
                 </nav>
@@ -64,7 +63,7 @@ fn ref_label(key: &str) -> String {
 fn RefLink(#[prop(into)] target: String, resolved: bool, #[prop(optional)] title: Option<String>) -> impl IntoView {
     let label = title.unwrap_or_else(|| ref_label(&target));
     if resolved {
-        view! { <A href=ref_href(&target) attr:class="text-indigo-700 hover:underline">{label}</A> }.into_any()
+        view! { <a href=ref_href(&target) class="text-indigo-700 hover:underline">{label}</a> }.into_any()
     } else {
         view! {
             <span class="text-slate-500" data-test-unresolved=target.clone() title="Not in the catalog (yet)">
@@ -110,8 +109,8 @@ fn EntityView(e: EntityDetail) -> impl IntoView {
     view! {
         <Title text=s.display_name().to_owned()/>
         <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">
-            <A href="/catalog" attr:class="hover:underline">"Catalog"</A>" / "
-            <A href=kind_href attr:class="hover:underline">{kind_label}</A>" / "{s.name.clone()}
+            <a href="/catalog" class="hover:underline">"Catalog"</a>" / "
+            <a href=kind_href class="hover:underline">{kind_label}</a>" / "{s.name.clone()}
         </nav>
         <header class="mb-4 flex flex-wrap items-center gap-3">
             <h1 class="text-2xl font-semibold">{s.display_name().to_owned()}</h1>
@@ -131,11 +130,12 @@ fn EntityView(e: EntityDetail) -> impl IntoView {
                 <dl class="grid grid-cols-2 gap-4 sm:grid-cols-3">
                     {field("Owner", owner.map(|o| view! { <RefLink target=o.target resolved=o.resolved title=o.target_title.unwrap_or_default()/> }.into_any()).unwrap_or_else(none))}
                     {field("System", system.map(|o| view! { <RefLink target=o.target resolved=o.resolved/> }.into_any()).unwrap_or_else(none))}
-                    {field("Domain", e.domain.clone().map(|d| view! { <A href=ref_href(&d) attr:class="text-indigo-700 hover:underline">{ref_label(&d)}</A> }.into_any()).unwrap_or_else(none))}
+                    {field("Domain", e.domain.clone().map(|d| view! { <a href=ref_href(&d) class="text-indigo-700 hover:underline">{ref_label(&d)}</a> }.into_any()).unwrap_or_else(none))}
                     {field("Type", s.entity_type.clone().map(|t| view! { <span>{t}</span> }.into_any()).unwrap_or_else(none))}
                     {field("Namespace", view! { <span>{s.namespace.clone()}</span> }.into_any())}
-                    {field("Tags", if tags.is_empty() { none() } else { tags.into_iter().map(|t| view! {
-                        <A href=format!("/catalog?tag={t}") attr:class="mr-1 inline-block rounded bg-slate-100 px-1.5 text-xs text-slate-700 hover:bg-slate-200">{t}</A>
+                    {field("Tags", if tags.is_empty() { none() } else { tags.into_iter().map(|t| {
+                        let href = crate::ui::href_with("/catalog", &[("tag", Some(t.clone()))]);
+                        view! { <a href=href class="mr-1 inline-block rounded bg-slate-100 px-1.5 text-xs text-slate-700 hover:bg-slate-200">{t}</a> }
                     }).collect_view().into_any() })}
                 </dl>
                 {(!e.links.is_empty()).then(|| view! {
@@ -220,7 +220,7 @@ fn GroupPanel(g: GroupView) -> impl IntoView {
         items
             .iter()
             .map(|m| (m.href(), m.display_name().to_owned()))
-            .map(|(href, name)| view! { <li><A href=href attr:class="text-indigo-700 hover:underline">{name}</A></li> })
+            .map(|(href, name)| view! { <li><a href=href class="text-indigo-700 hover:underline">{name}</a></li> })
             .collect_view()
     };
     let people = link_list(&g.members);

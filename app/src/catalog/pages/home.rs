@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
+use leptos_router::components::Form;
 
 use crate::catalog::api::get_home;
 use crate::catalog::components::EntityTable;
@@ -40,10 +40,10 @@ pub fn HomePage() -> impl IntoView {
                         let cards = h.counts.into_iter().filter(|c| c.value != "location").map(|c| {
                             let label = KINDS.iter().find(|(s, _)| *s == c.value).map(|(_, l)| *l).unwrap_or("?");
                             view! {
-                                <A href=format!("/catalog?kind={}", c.value) attr:class="rounded-lg border border-slate-200 bg-white p-4 hover:border-indigo-300" attr:data-test-count=c.value.clone()>
+                                <a href=format!("/catalog?kind={}", c.value) class="rounded-lg border border-slate-200 bg-white p-4 hover:border-indigo-300" data-test-count=c.value.clone()>
                                     <div class="text-2xl font-semibold">{c.count}</div>
                                     <div class="text-sm text-slate-500">{label}</div>
-                                </A>
+                                </a>
                             }
                         }).collect_view();
                         view! {
