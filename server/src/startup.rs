@@ -11,6 +11,7 @@ use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::cli::ServeArgs;
@@ -44,6 +45,9 @@ pub fn app_router(state: AppState) -> Router {
         .merge(pages)
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::metrics::track))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        // A bug that panics answers 500 (and is counted in /metrics) instead of dropping the
+        // connection.
+        .layer(CatchPanicLayer::new())
         .with_state(state)
 }
 

@@ -18,7 +18,6 @@ use crate::ui::{EmptyState, Loading, Pagination};
 #[component]
 pub fn CatalogPage() -> impl IntoView {
     view! {
-        <Title text="Catalog"/>
         <h1 class="mb-4 text-2xl font-semibold">"Catalog"</h1>
         <CatalogBrowser base="/catalog"/>
     }
@@ -30,7 +29,6 @@ pub fn SearchPage() -> impl IntoView {
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
     view! {
-        <Title text=move || format!("Search: {}", q())/>
         <h1 class="mb-4 text-2xl font-semibold">"Search"</h1>
         <Form method="GET" action="/search" attr:class="mb-6 flex max-w-2xl gap-2" attr:role="search">
             <label for="search-q" class="sr-only">"Search text"</label>
@@ -53,6 +51,13 @@ fn CatalogBrowser(base: &'static str) -> impl IntoView {
             <ErrorBoundary fallback=error_fallback>
                 {move || Suspend::new(async move {
                     let p = params.get_untracked();
+                    // A plain string, set again whenever the list reloads: a reactive title
+                    // closure can outlive the request's reactive owner during server rendering.
+                    let title = match (base, p.q.as_deref()) {
+                        ("/search", Some(q)) => format!("Search: {q}"),
+                        ("/search", None) => "Search".to_owned(),
+                        _ => "Catalog".to_owned(),
+                    };
                     data.await.map(|view| {
                         let page_p = p.clone();
                         let total = view.page.total;
@@ -70,6 +75,7 @@ fn CatalogBrowser(base: &'static str) -> impl IntoView {
                             }.into_any()
                         };
                         view! {
+                            <Title text=title/>
                             <div class="flex gap-6">
                                 <FacetSidebar facets=view.facets params=p.clone() base=base/>
                                 <div class="min-w-0 flex-1">
