@@ -2,6 +2,19 @@
 // dependency link, change a filter without a full reload (proves hydration).
 import { test, expect, Page } from '@playwright/test';
 
+// Any script error (a hydration mismatch panics the wasm app) fails the test that caused it.
+let pageErrors: string[] = [];
+test.beforeEach(async ({ page }) => {
+  pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(m.text());
+  });
+});
+test.afterEach(async () => {
+  expect(pageErrors, 'errors in the browser console').toEqual([]);
+});
+
 async function hydrated(page: Page) {
   // The app sets data-hydrated on <body> once the wasm bundle has taken over the page.
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
@@ -83,10 +96,31 @@ test('a team page shows members, owned entities and coverage', async ({ page }) 
   await expect(page.locator('[data-test-entity-row="component:default/checkout"]')).toBeVisible();
 });
 
+test('the graph depth changes in place and follows navigation', async ({ page }) => {
+  await page.goto('/catalog/component/default/checkout');
+  await hydrated(page);
+  await page.evaluate(() => ((window as any).__noReload = true));
+  const nodes = page.locator('[data-test-graph-node]');
+  const depth1 = await nodes.count();
+  await page.getByRole('link', { name: 'depth 2' }).click();
+  await expect(page).toHaveURL(/checkout\?depth=2$/);
+  await expect(page.getByRole('link', { name: 'depth 2' })).toHaveAttribute('aria-current', 'true');
+  await expect.poll(() => nodes.count()).toBeGreaterThan(depth1);
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+
+  // Navigate to another entity: the depth links now point at it.
+  await page.locator('[data-test-relation="dependsOn=component:default/cart"] a').click();
+  await expect(page).toHaveURL(/\/catalog\/component\/default\/cart$/);
+  await expect(page.getByRole('link', { name: 'depth 3' })).toHaveAttribute('href', '/catalog/component/default/cart?depth=3');
+});
+
 test('unknown entities get a 404 page', async ({ page }) => {
   const response = await page.goto('/catalog/component/default/no-such-thing');
   expect(response?.status()).toBe(404);
   await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Dependency graph' })).toHaveCount(0);
+  // The browser reports the document's own 404 on the console; that one is expected.
+  pageErrors = pageErrors.filter((e) => !e.includes('status of 404'));
 });
 
 test('keyboard users can skip to content and see focus', async ({ page }) => {

@@ -3,13 +3,14 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 
 use crate::catalog::api::{get_entity, get_entity_graph};
 use crate::catalog::components::EntityTable;
 use crate::catalog::{ref_href, split_ref, EntityDetail, GroupView, RelationView};
-use crate::error::error_fallback;
+use crate::error::{error_fallback, AppError};
 use crate::graph::components::DependencyGraph;
+use crate::graph::GraphView;
 use crate::ui::{KindBadge, LifecycleBadge, Loading, OrphanBadge};
 
 /// The entity page.
@@ -27,21 +28,29 @@ pub fn EntityPage() -> impl IntoView {
     view! {
         <Suspense fallback=Loading>
             <ErrorBoundary fallback=error_fallback>
-                {move || Suspend::new(async move { entity.await.map(|e| view! { <EntityView e=e/> }) })}
+                {move || Suspend::new(async move {
+                    entity.await.map(|e| view! { <EntityView e=e/><GraphSection graph=graph depth=Signal::derive(depth)/> })
+                })}
             </ErrorBoundary>
         </Suspense>
+    }
+}
+
+/// The dependency graph with its depth switch; shown once the entity itself has loaded.
+#[component]
+fn GraphSection(graph: Resource<Result<GraphView, AppError>>, depth: Signal<u8>) -> impl IntoView {
+    let path = use_location().pathname;
+    view! {
         <section class="mt-6 rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="graph-heading">
             <div class="mb-2 flex items-center justify-between">
                 <h2 id="graph-heading" class="font-semibold">"Dependency graph"</h2>
                 <nav aria-label="Graph depth" class="flex gap-1 text-sm">
-                    {(1..=3u8).map(|d| {
-                        let (k, ns, n) = key();
-                        view! {
-                            <a href=format!("/catalog/{k}/{ns}/{n}?depth={d}")
-                                class=move || if depth() == d { "rounded bg-indigo-600 px-2 py-0.5 text-white" } else { "rounded px-2 py-0.5 text-slate-600 hover:bg-slate-100" }>
-                                {format!("depth {d}")}
-                            </a>
-                        }
+                    {(1..=3u8).map(|d| view! {
+                        <a href=move || format!("{}?depth={d}", path.get())
+                            aria-current=move || (depth.get() == d).then_some("true")
+                            class=move || if depth.get() == d { "rounded bg-indigo-600 px-2 py-0.5 text-white" } else { "rounded px-2 py-0.5 text-slate-600 hover:bg-slate-100" }>
+                            {format!("depth {d}")}
+                        </a>
                     }).collect_view()}
                 </nav>
             </div>
@@ -142,8 +151,8 @@ fn EntityView(e: EntityDetail) -> impl IntoView {
                     <h2 class="mt-6 font-semibold">"Links"</h2>
                     <ul class="mt-1 list-disc pl-5 text-sm">{links}</ul>
                 })}
-                {(!e.labels.is_empty()).then(|| view! { <h2 class="mt-6 font-semibold">"Labels"</h2><table class="mt-1">{kv(&e.labels)}</table> })}
-                {(!e.annotations.is_empty()).then(|| view! { <h2 class="mt-6 font-semibold">"Annotations"</h2><table class="mt-1">{kv(&e.annotations)}</table> })}
+                {(!e.labels.is_empty()).then(|| view! { <h2 class="mt-6 font-semibold">"Labels"</h2><table class="mt-1"><tbody>{kv(&e.labels)}</tbody></table> })}
+                {(!e.annotations.is_empty()).then(|| view! { <h2 class="mt-6 font-semibold">"Annotations"</h2><table class="mt-1"><tbody>{kv(&e.annotations)}</tbody></table> })}
                 <details class="mt-6">
                     <summary class="cursor-pointer font-semibold">"Spec"</summary>
                     <pre class="mt-2 overflow-x-auto rounded bg-slate-900 p-3 text-xs text-slate-100">{e.spec_yaml.clone()}</pre>
