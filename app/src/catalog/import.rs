@@ -34,7 +34,7 @@ impl From<Vec<Problem>> for ImportError {
 /// Compass ids already in the catalog, so Compass files resolve against earlier imports.
 pub async fn known_ids(pool: &PgPool) -> sqlx::Result<KnownIds> {
     let mut known = KnownIds::default();
-    for (key, value, entity_ref) in repo::compass_ids(pool).await? {
+    for (key, value, entity_ref) in repo::write::compass_ids(pool).await? {
         let Some(r) = parse_key(&entity_ref) else { continue };
         match key.as_str() {
             "compass.atlassian.com/team-id" => known.compass_teams.insert(value, r),
@@ -143,15 +143,15 @@ pub async fn apply(
     dry_run: bool,
 ) -> Result<ImportReport, ImportError> {
     let mut tx = pool.begin().await?;
-    repo::lock_for_import(&mut *tx).await?;
+    repo::write::lock_for_import(&mut *tx).await?;
 
     let mut source_ids = HashMap::new();
     for location in &set.sources {
-        source_ids.insert(location.clone(), repo::upsert_source(&mut *tx, location).await?);
+        source_ids.insert(location.clone(), repo::write::upsert_source(&mut *tx, location).await?);
     }
     let keys: Vec<String> = set.entities.iter().map(|e| e.entity_ref().key()).collect();
-    let existing: HashMap<String, repo::ExistingRow> =
-        repo::existing_by_refs(&mut *tx, &keys).await?.into_iter().map(|r| (r.entity_ref.clone(), r)).collect();
+    let existing: HashMap<String, repo::write::ExistingRow> =
+        repo::write::existing_by_refs(&mut *tx, &keys).await?.into_iter().map(|r| (r.entity_ref.clone(), r)).collect();
 
     // An entity owned by a source outside this import may not be taken over silently.
     let mut problems = Vec::new();
@@ -211,7 +211,7 @@ pub async fn apply(
             s_vals.push(v);
             s_orig.push(o);
         }
-        writes.push(repo::EntityWrite {
+        writes.push(repo::write::EntityWrite {
             id,
             entity_ref: key,
             kind: e.kind.slug(),
@@ -235,17 +235,17 @@ pub async fn apply(
     }
     // Bounded statement sizes keep memory flat for very large catalogs.
     for chunk in writes.chunks(2000) {
-        repo::upsert_entities(&mut *tx, chunk).await?;
+        repo::write::upsert_entities(&mut *tx, chunk).await?;
     }
     let changed_ids: Vec<Uuid> = writes.iter().map(|w| w.id).collect();
-    repo::clear_derived(&mut *tx, &changed_ids).await?;
-    repo::insert_relations(&mut *tx, &rel_ids, &rel_src, &rel_type, &rel_dst).await?;
-    repo::insert_search(&mut *tx, &s_ids, &s_keys, &s_vals, &s_orig).await?;
+    repo::write::clear_derived(&mut *tx, &changed_ids).await?;
+    repo::write::insert_relations(&mut *tx, &rel_ids, &rel_src, &rel_type, &rel_dst).await?;
+    repo::write::insert_search(&mut *tx, &s_ids, &s_keys, &s_vals, &s_orig).await?;
 
     let ids: Vec<i64> = source_ids.values().copied().collect();
-    report.orphaned = repo::orphan_missing(&mut *tx, &ids, &keys).await?;
+    report.orphaned = repo::write::orphan_missing(&mut *tx, &ids, &keys).await?;
     if !scanned_dirs.is_empty() {
-        report.orphaned.extend(repo::orphan_unread_sources(&mut *tx, scanned_dirs, &ids).await?);
+        report.orphaned.extend(repo::write::orphan_unread_sources(&mut *tx, scanned_dirs, &ids).await?);
     }
     report.orphaned.sort();
 
@@ -253,7 +253,7 @@ pub async fn apply(
         tx.rollback().await?;
     } else {
         // Delivered on commit to every server on this database, which then drops its cache.
-        repo::notify_changed(&mut *tx).await?;
+        repo::write::notify_changed(&mut *tx).await?;
         tx.commit().await?;
     }
     Ok(report)

@@ -4,6 +4,7 @@
 
 use app::catalog::import::{apply, known_ids, ImportError};
 use app::catalog::ImportReport;
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -28,10 +29,17 @@ struct Params {
     source: Option<String>,
 }
 
-async fn import(State(state): State<AppState>, Query(p): Query<Params>, body: String) -> ApiResult<Json<ImportReport>> {
+async fn import(State(state): State<AppState>, Query(p): Query<Params>, body: Bytes) -> ApiResult<Json<ImportReport>> {
     let source = format!("api:{}", p.source.as_deref().unwrap_or("default"));
+    let body = std::str::from_utf8(&body).map_err(|e| {
+        let line = body[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
+        ApiError::Problems(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec![format!("{source}:{line}:1: the body is not UTF-8 (invalid byte at offset {}); send UTF-8 YAML", e.valid_up_to())],
+        )
+    })?;
     let known = known_ids(&state.ctx.pool).await?;
-    let set = bearing_catalog::import::import_documents(&source, &body, &known)
+    let set = bearing_catalog::import::import_documents(&source, body, &known)
         .map_err(|problems| ApiError::Problems(StatusCode::UNPROCESSABLE_ENTITY, problems.iter().map(ToString::to_string).collect()))?;
     match apply(&state.ctx.pool, set, &[], p.dry_run).await {
         Ok(report) => {

@@ -190,3 +190,13 @@ async fn an_import_by_another_process_invalidates_the_read_cache() {
     listener.abort();
     assert_eq!(seen, 1, "the server saw the import");
 }
+
+#[tokio::test]
+async fn api_import_refuses_non_utf8_and_oversized_bodies() {
+    let app = TestApp::new().await;
+    let (status, err) = app.post("/api/v1/import", "application/yaml", b"kind: Component\nname: \xff\n".to_vec()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(err["errors"][0]["detail"].as_str().unwrap().starts_with("api:default:2:1: the body is not UTF-8"), "{err}");
+    let (status, _) = app.post("/api/v1/import", "application/yaml", vec![b'#'; 2 * 1024 * 1024]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
