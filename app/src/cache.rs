@@ -29,7 +29,9 @@ pub struct ReadCache {
 
 impl std::fmt::Debug for ReadCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReadCache").field("entries", &self.entries.entry_count()).finish()
+        f.debug_struct("ReadCache")
+            .field("entries", &self.entries.entry_count())
+            .finish()
     }
 }
 
@@ -42,7 +44,10 @@ impl ReadCache {
             // A safety net only: imports invalidate explicitly.
             .time_to_live(Duration::from_secs(600))
             .build();
-        ReadCache { entries, generation: Arc::new(AtomicU64::new(0)) }
+        ReadCache {
+            entries,
+            generation: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     /// Forgets everything; reads in flight that started before cannot repopulate old results
@@ -65,7 +70,8 @@ impl ReadCache {
             .entries
             .try_get_with(key, async move {
                 let value = load.await?;
-                let weight = serde_json::to_vec(&value).map_or(u32::MAX, |v| u32::try_from(v.len()).unwrap_or(u32::MAX));
+                let weight =
+                    serde_json::to_vec(&value).map_or(u32::MAX, |v| u32::try_from(v.len()).unwrap_or(u32::MAX));
                 Ok::<_, E>((weight.max(1), Arc::new(value) as Entry))
             })
             .await
@@ -103,7 +109,9 @@ mod tests {
         cache.get_or_load("k".into(), load()).await.unwrap();
         assert_eq!(loads.load(Ordering::SeqCst), 2);
 
-        let failing = cache.get_or_load::<Vec<i32>, String, _>("e".into(), async { Err("boom".to_owned()) }).await;
+        let failing = cache
+            .get_or_load::<Vec<i32>, String, _>("e".into(), async { Err("boom".to_owned()) })
+            .await;
         assert_eq!(failing, Err("boom".to_owned()));
         let ok = cache.get_or_load("e".into(), async { Ok::<_, String>(vec![7]) }).await;
         assert_eq!(ok, Ok(vec![7]), "errors are not cached");

@@ -110,7 +110,11 @@ impl Sort {
 
     /// Parses the query-string value; unknown values fall back to the default.
     pub fn parse(s: &str) -> Sort {
-        Sort::ALL.iter().map(|(s, _)| *s).find(|v| v.as_str() == s).unwrap_or_default()
+        Sort::ALL
+            .iter()
+            .map(|(s, _)| *s)
+            .find(|v| v.as_str() == s)
+            .unwrap_or_default()
     }
 }
 
@@ -223,7 +227,11 @@ pub struct Coverage {
 impl Coverage {
     /// Percentage of owned components with a property, 100 when there are none.
     pub fn percent(&self, n: i64) -> i64 {
-        if self.components == 0 { 100 } else { n * 100 / self.components }
+        if self.components == 0 {
+            100
+        } else {
+            n * 100 / self.components
+        }
     }
 }
 
@@ -279,7 +287,11 @@ mod tests {
 
     #[test]
     fn coverage_percent() {
-        let c = Coverage { components: 4, with_description: 3, ..Default::default() };
+        let c = Coverage {
+            components: 4,
+            with_description: 3,
+            ..Default::default()
+        };
         assert_eq!(c.percent(c.with_description), 75);
         assert_eq!(Coverage::default().percent(0), 100);
     }

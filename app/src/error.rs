@@ -29,7 +29,10 @@ pub enum AppError {
 impl AppError {
     /// Shorthand for [`AppError::Invalid`].
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        AppError::Invalid { field: field.into(), message: message.into() }
+        AppError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// The HTTP status this error maps to.
@@ -96,7 +99,11 @@ pub fn error_fallback(errors: ArcRwSignal<Errors>) -> impl IntoView {
         .get()
         .into_iter()
         .next()
-        .map(|(_, e)| e.downcast_ref::<AppError>().cloned().unwrap_or(AppError::ServerFn(e.to_string())))
+        .map(|(_, e)| {
+            e.downcast_ref::<AppError>()
+                .cloned()
+                .unwrap_or(AppError::ServerFn(e.to_string()))
+        })
         .unwrap_or(AppError::Internal);
     view! { <ErrorTemplate error=first/> }
 }
@@ -110,6 +117,9 @@ mod tests {
         assert_eq!(AppError::NotFound("x".into()).status(), 404);
         assert_eq!(AppError::invalid("limit", "too big").status(), 422);
         assert_eq!(AppError::Internal.status(), 500);
-        assert_eq!(AppError::invalid("limit", "must be 1-500").to_string(), "invalid limit: must be 1-500");
+        assert_eq!(
+            AppError::invalid("limit", "must be 1-500").to_string(),
+            "invalid limit: must be 1-500"
+        );
     }
 }

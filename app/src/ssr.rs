@@ -19,7 +19,10 @@ pub struct ServerCtx {
 impl ServerCtx {
     /// A context on `pool` with a read cache of the default size (32 MiB).
     pub fn new(pool: PgPool) -> Self {
-        ServerCtx { pool, cache: ReadCache::new(32 * 1024 * 1024) }
+        ServerCtx {
+            pool,
+            cache: ReadCache::new(32 * 1024 * 1024),
+        }
     }
 }
 

@@ -43,7 +43,11 @@ pub fn href_with(path: &str, pairs: &[(&str, Option<String>)]) -> String {
         }
     }
     let qs = ser.finish();
-    if qs.is_empty() { path.to_owned() } else { format!("{path}?{qs}") }
+    if qs.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{qs}")
+    }
 }
 
 #[cfg(test)]
@@ -53,7 +57,15 @@ mod tests {
     #[test]
     fn href_encodes_and_skips_empty() {
         assert_eq!(
-            href_with("/catalog", &[("kind", Some("component".into())), ("q", Some("a b&c".into())), ("tag", None), ("x", Some(String::new()))]),
+            href_with(
+                "/catalog",
+                &[
+                    ("kind", Some("component".into())),
+                    ("q", Some("a b&c".into())),
+                    ("tag", None),
+                    ("x", Some(String::new()))
+                ]
+            ),
             "/catalog?kind=component&q=a+b%26c"
         );
         assert_eq!(href_with("/catalog", &[]), "/catalog");

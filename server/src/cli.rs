@@ -82,12 +82,17 @@ struct DefaultServe {
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let command = cli.command.unwrap_or_else(|| Command::Serve(DefaultServe::parse_from(["bearing"]).args));
+    let command = cli
+        .command
+        .unwrap_or_else(|| Command::Serve(DefaultServe::parse_from(["bearing"]).args));
     match command {
         Command::Serve(args) => crate::startup::serve(args).await.map(|()| ExitCode::SUCCESS),
         Command::Migrate(args) => {
             let db = Database::open(&args.db, false).await?;
-            let result = crate::MIGRATOR.run(&db.pool).await.context("applying migrations failed");
+            let result = crate::MIGRATOR
+                .run(&db.pool)
+                .await
+                .context("applying migrations failed");
             db.close().await?;
             result?;
             println!("migrations applied");

@@ -30,6 +30,9 @@ pub struct DatabaseArgs {
 impl DatabaseArgs {
     /// The external URL, from the flag or `DATABASE_URL`.
     pub fn url(&self) -> Option<String> {
-        self.database_url.clone().or_else(|| std::env::var("DATABASE_URL").ok()).filter(|u| !u.is_empty())
+        self.database_url
+            .clone()
+            .or_else(|| std::env::var("DATABASE_URL").ok())
+            .filter(|u| !u.is_empty())
     }
 }

@@ -41,7 +41,10 @@ impl Database {
             .await
             .context("cannot connect to PostgreSQL")?;
         if migrate {
-            crate::MIGRATOR.run(&pool).await.context("applying database migrations failed")?;
+            crate::MIGRATOR
+                .run(&pool)
+                .await
+                .context("applying database migrations failed")?;
         }
         Ok(Database { pool, embedded })
     }

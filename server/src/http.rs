@@ -9,10 +9,10 @@ pub mod import;
 pub mod metrics;
 pub mod openapi;
 
+use app::ssr::ServerCtx;
 use axum::extract::FromRef;
 use axum::Router;
 use leptos::config::LeptosOptions;
-use app::ssr::ServerCtx;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 /// Shared state of every handler.
@@ -29,7 +29,11 @@ pub struct AppState {
 impl AppState {
     /// State for a server with context `ctx`.
     pub fn new(ctx: ServerCtx, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
-        Ok(AppState { ctx, leptos_options, metrics: metrics::recorder()? })
+        Ok(AppState {
+            ctx,
+            leptos_options,
+            metrics: metrics::recorder()?,
+        })
     }
 }
 

@@ -21,7 +21,9 @@ pub async fn run_cli(pool: &PgPool, paths: &[PathBuf], dry_run: bool) -> anyhow:
             eprintln!("import rejected: {} problem(s); nothing was changed", problems.len());
             Ok(ExitCode::from(1))
         }
-        Err(ImportError::Database(err)) => Err(anyhow::Error::new(err).context("the import failed; nothing was changed")),
+        Err(ImportError::Database(err)) => {
+            Err(anyhow::Error::new(err).context("the import failed; nothing was changed"))
+        }
     }
 }
 

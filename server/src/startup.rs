@@ -21,7 +21,9 @@ use crate::http::{self, AppState};
 /// Leptos options for serving the site built by cargo-leptos. `site_root` overrides where the
 /// built assets are (`target/site` by default, relative to the working directory).
 pub fn leptos_options(site_root: Option<PathBuf>) -> anyhow::Result<LeptosOptions> {
-    let mut options = leptos::config::get_configuration(None).context("invalid LEPTOS_* configuration")?.leptos_options;
+    let mut options = leptos::config::get_configuration(None)
+        .context("invalid LEPTOS_* configuration")?
+        .leptos_options;
     if let Some(root) = site_root {
         options.site_root = root.to_string_lossy().into_owned().into();
     }
@@ -43,8 +45,14 @@ pub fn app_router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
     http::router()
         .merge(pages)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), http::metrics::track))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::metrics::track,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
         // A bug that panics answers 500 (and is counted in /metrics) instead of dropping the
         // connection.
         .layer(CatchPanicLayer::new())
@@ -62,21 +70,29 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tokio::spawn(invalidate_on_import(db.pool.clone(), ctx.cache.clone()));
     let state = AppState::new(ctx, options)?;
     let app = app_router(state);
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}; is another server using it? (set --listen / BEARING_LISTEN)", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {}; is another server using it? (set --listen / BEARING_LISTEN)",
+            args.listen
+        )
+    })?;
     tracing::info!("Bearing is listening on http://{}", args.listen);
-    let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("the HTTP server failed");
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("the HTTP server failed");
     tracing::info!("shutting down");
     db.close().await?;
     served
 }
 
 async fn seed_if_empty(db: &Database, seed: &std::path::Path) -> anyhow::Result<()> {
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM entities").fetch_one(&db.pool).await?;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM entities")
+        .fetch_one(&db.pool)
+        .await?;
     if count > 0 {
         return Ok(());
     }

@@ -34,7 +34,10 @@ impl CatalogParams {
             tag: get("tag"),
             q: get("q"),
             sort: get("sort").map(|s| Sort::parse(&s)).unwrap_or_default(),
-            page: get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1),
+            page: get("page")
+                .and_then(|p| p.parse().ok())
+                .filter(|p| *p >= 1)
+                .unwrap_or(1),
         }
     }
 
@@ -80,7 +83,9 @@ pub fn EntityTable(items: Vec<EntitySummary>) -> impl IntoView {
         .into_iter()
         .map(|e| {
             let owner = e.owner.clone().map(|o| {
-                let label = super::split_ref(&o).map(|(_, _, n)| n.to_owned()).unwrap_or_else(|| o.clone());
+                let label = super::split_ref(&o)
+                    .map(|(_, _, n)| n.to_owned())
+                    .unwrap_or_else(|| o.clone());
                 let href = ref_href(&o);
                 view! { <a href=href class="text-indigo-700 hover:underline">{label}</a> }
             });
@@ -89,7 +94,14 @@ pub fn EntityTable(items: Vec<EntitySummary>) -> impl IntoView {
             let subtitle = e.title.is_some().then(|| e.name.clone());
             let description = e.description.clone().unwrap_or_default();
             let description_title = description.clone();
-            let EntitySummary { entity_ref, kind, entity_type, lifecycle, orphaned, .. } = e;
+            let EntitySummary {
+                entity_ref,
+                kind,
+                entity_type,
+                lifecycle,
+                orphaned,
+                ..
+            } = e;
             view! {
                 <tr class="border-t border-slate-100 hover:bg-slate-50" data-test-entity-row=entity_ref>
                     <td class="px-3 py-2">
@@ -149,7 +161,9 @@ fn FacetGroup(
         .into_iter()
         .map(|f| {
             let is_active = active.as_deref() == Some(f.value.as_str());
-            let label = super::split_ref(&f.value).map(|(_, _, n)| n.to_owned()).unwrap_or_else(|| f.value.clone());
+            let label = super::split_ref(&f.value)
+                .map(|(_, _, n)| n.to_owned())
+                .unwrap_or_else(|| f.value.clone());
             let class = if is_active {
                 "flex justify-between rounded bg-indigo-50 px-2 py-0.5 font-medium text-indigo-800"
             } else {
@@ -178,15 +192,40 @@ fn FacetGroup(
 #[component]
 pub fn FacetSidebar(facets: Facets, params: CatalogParams, base: &'static str) -> impl IntoView {
     let p = params.clone();
-    let kind_href = move |v: Option<String>| p.href(base, |p| { p.kind = v; p.page = 1; });
+    let kind_href = move |v: Option<String>| {
+        p.href(base, |p| {
+            p.kind = v;
+            p.page = 1;
+        })
+    };
     let p = params.clone();
-    let type_href = move |v: Option<String>| p.href(base, |p| { p.entity_type = v; p.page = 1; });
+    let type_href = move |v: Option<String>| {
+        p.href(base, |p| {
+            p.entity_type = v;
+            p.page = 1;
+        })
+    };
     let p = params.clone();
-    let owner_href = move |v: Option<String>| p.href(base, |p| { p.owner = v; p.page = 1; });
+    let owner_href = move |v: Option<String>| {
+        p.href(base, |p| {
+            p.owner = v;
+            p.page = 1;
+        })
+    };
     let p = params.clone();
-    let lifecycle_href = move |v: Option<String>| p.href(base, |p| { p.lifecycle = v; p.page = 1; });
+    let lifecycle_href = move |v: Option<String>| {
+        p.href(base, |p| {
+            p.lifecycle = v;
+            p.page = 1;
+        })
+    };
     let p = params.clone();
-    let tag_href = move |v: Option<String>| p.href(base, |p| { p.tag = v; p.page = 1; });
+    let tag_href = move |v: Option<String>| {
+        p.href(base, |p| {
+            p.tag = v;
+            p.page = 1;
+        })
+    };
     view! {
         <aside aria-label="Filters" class="w-56 shrink-0">
             <FacetGroup title="Kind" values=facets.kind active=params.kind.clone() href=kind_href/>
@@ -204,7 +243,12 @@ mod tests {
 
     #[test]
     fn params_round_trip_through_href() {
-        let p = CatalogParams { kind: Some("component".into()), q: Some("pay".into()), page: 2, ..Default::default() };
+        let p = CatalogParams {
+            kind: Some("component".into()),
+            q: Some("pay".into()),
+            page: 2,
+            ..Default::default()
+        };
         assert_eq!(p.href("/catalog", |_| {}), "/catalog?q=pay&kind=component&page=2");
         assert_eq!(p.href("/catalog", |p| p.kind = None), "/catalog?q=pay&page=2");
         assert_eq!(p.to_query().offset, PER_PAGE);

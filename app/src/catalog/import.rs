@@ -99,7 +99,11 @@ pub fn search_rows(body: &serde_json::Value, relations: &[(String, String, Strin
         match v {
             serde_json::Value::Object(map) => {
                 for (k, v) in map {
-                    let key = if prefix.is_empty() { k.to_ascii_lowercase() } else { format!("{prefix}.{}", k.to_ascii_lowercase()) };
+                    let key = if prefix.is_empty() {
+                        k.to_ascii_lowercase()
+                    } else {
+                        format!("{prefix}.{}", k.to_ascii_lowercase())
+                    };
                     walk(&key, v, out);
                 }
             }
@@ -113,7 +117,9 @@ pub fn search_rows(body: &serde_json::Value, relations: &[(String, String, Strin
                     walk(prefix, v, out);
                 }
             }
-            serde_json::Value::String(s) if s.len() <= 200 => out.push((prefix.to_owned(), s.to_lowercase(), s.clone())),
+            serde_json::Value::String(s) if s.len() <= 200 => {
+                out.push((prefix.to_owned(), s.to_lowercase(), s.clone()))
+            }
             serde_json::Value::Number(n) => out.push((prefix.to_owned(), n.to_string(), n.to_string())),
             serde_json::Value::Bool(b) => out.push((prefix.to_owned(), b.to_string(), b.to_string())),
             _ => {}
@@ -128,7 +134,11 @@ pub fn search_rows(body: &serde_json::Value, relations: &[(String, String, Strin
         }
     }
     for (_, t, target) in relations {
-        out.push((format!("relations.{}", t.to_ascii_lowercase()), target.clone(), target.clone()));
+        out.push((
+            format!("relations.{}", t.to_ascii_lowercase()),
+            target.clone(),
+            target.clone(),
+        ));
     }
     out
 }
@@ -150,8 +160,11 @@ pub async fn apply(
         source_ids.insert(location.clone(), repo::write::upsert_source(&mut *tx, location).await?);
     }
     let keys: Vec<String> = set.entities.iter().map(|e| e.entity_ref().key()).collect();
-    let existing: HashMap<String, repo::write::ExistingRow> =
-        repo::write::existing_by_refs(&mut *tx, &keys).await?.into_iter().map(|r| (r.entity_ref.clone(), r)).collect();
+    let existing: HashMap<String, repo::write::ExistingRow> = repo::write::existing_by_refs(&mut *tx, &keys)
+        .await?
+        .into_iter()
+        .map(|r| (r.entity_ref.clone(), r))
+        .collect();
 
     // An entity owned by a source outside this import may not be taken over silently.
     let mut problems = Vec::new();
@@ -172,7 +185,10 @@ pub async fn apply(
         return Err(problems.into());
     }
 
-    let mut report = ImportReport { dry_run, ..Default::default() };
+    let mut report = ImportReport {
+        dry_run,
+        ..Default::default()
+    };
     report.warnings = set.warnings.iter().map(ToString::to_string).collect();
     let mut writes = Vec::new();
     let (mut rel_ids, mut rel_src, mut rel_type, mut rel_dst) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -181,7 +197,9 @@ pub async fn apply(
     for (e, key) in set.entities.iter().zip(&keys) {
         let body = backstage_body(e);
         let relations: Vec<(String, String, String)> = dedup(
-            e.relations.iter().map(|r| (r.source.key(), r.kind.as_str().to_owned(), r.target.key())),
+            e.relations
+                .iter()
+                .map(|r| (r.source.key(), r.kind.as_str().to_owned(), r.target.key())),
         );
         let tag = etag(&body, &relations);
         let source_id = source_ids.get(&e.source).copied().unwrap_or_default();
@@ -245,7 +263,9 @@ pub async fn apply(
     let ids: Vec<i64> = source_ids.values().copied().collect();
     report.orphaned = repo::write::orphan_missing(&mut *tx, &ids, &keys).await?;
     if !scanned_dirs.is_empty() {
-        report.orphaned.extend(repo::write::orphan_unread_sources(&mut *tx, scanned_dirs, &ids).await?);
+        report
+            .orphaned
+            .extend(repo::write::orphan_unread_sources(&mut *tx, scanned_dirs, &ids).await?);
     }
     report.orphaned.sort();
 
@@ -275,7 +295,14 @@ mod tests {
             "metadata": {"name": "Checkout", "tags": ["java", "web"], "annotations": {"a/b": "X"}},
             "spec": {"type": "service", "definition": "x".repeat(300), "replicas": 3}
         });
-        let rows = search_rows(&body, &[("component:default/checkout".into(), "ownedBy".into(), "group:default/a".into())]);
+        let rows = search_rows(
+            &body,
+            &[(
+                "component:default/checkout".into(),
+                "ownedBy".into(),
+                "group:default/a".into(),
+            )],
+        );
         let has = |k: &str, v: &str| rows.iter().any(|(rk, rv, _)| rk == k && rv == v);
         assert!(has("kind", "component"));
         assert!(has("metadata.name", "checkout"));
@@ -285,7 +312,10 @@ mod tests {
         assert!(has("spec.type", "service"));
         assert!(has("spec.replicas", "3"));
         assert!(has("relations.ownedby", "group:default/a"));
-        assert!(!rows.iter().any(|(k, _, _)| k == "spec.definition"), "long values are skipped");
+        assert!(
+            !rows.iter().any(|(k, _, _)| k == "spec.definition"),
+            "long values are skipped"
+        );
     }
 
     #[test]

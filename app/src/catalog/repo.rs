@@ -144,7 +144,9 @@ fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, q: &ListQuery, tsquery: Opt
         qb.push(" AND e.lifecycle = ").push_bind(l.to_owned());
     }
     if let Some(tag) = q.tag.as_deref() {
-        qb.push(" AND e.tags @> ARRAY[").push_bind(tag.to_owned()).push("]::text[]");
+        qb.push(" AND e.tags @> ARRAY[")
+            .push_bind(tag.to_owned())
+            .push("]::text[]");
     }
     if let Some(text) = q.q.as_deref() {
         // Full-text match (prefixes included) or, for typos, trigram similarity on the name
@@ -152,31 +154,47 @@ fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, q: &ListQuery, tsquery: Opt
         qb.push(" AND (");
         match tsquery {
             Some(ts) => {
-                qb.push("e.search @@ to_tsquery('simple', ").push_bind(ts.to_owned()).push(") OR ");
+                qb.push("e.search @@ to_tsquery('simple', ")
+                    .push_bind(ts.to_owned())
+                    .push(") OR ");
             }
             None => {}
         }
         qb.push("e.name % ").push_bind(text.to_ascii_lowercase());
-        qb.push(" OR lower(e.title) % ").push_bind(text.to_ascii_lowercase()).push(")");
+        qb.push(" OR lower(e.title) % ")
+            .push_bind(text.to_ascii_lowercase())
+            .push(")");
     }
 }
 
 /// One page of entities matching a list query, and the total.
-pub async fn list(db: &mut sqlx::PgConnection, q: &ListQuery, tsquery: Option<&str>) -> sqlx::Result<(Vec<SummaryRow>, i64)> {
-    let mut qb = QueryBuilder::new(format!("SELECT {SUMMARY_COLUMNS}, count(*) OVER () AS total FROM entities e"));
+pub async fn list(
+    db: &mut sqlx::PgConnection,
+    q: &ListQuery,
+    tsquery: Option<&str>,
+) -> sqlx::Result<(Vec<SummaryRow>, i64)> {
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT {SUMMARY_COLUMNS}, count(*) OVER () AS total FROM entities e"
+    ));
     push_filters(&mut qb, q, tsquery);
     qb.push(" ORDER BY ");
     match (q.sort, q.q.as_deref()) {
         (Sort::Relevance, Some(text)) => {
             match tsquery {
                 Some(ts) => {
-                    qb.push("ts_rank(e.search, to_tsquery('simple', ").push_bind(ts.to_owned()).push(")) + ");
+                    qb.push("ts_rank(e.search, to_tsquery('simple', ")
+                        .push_bind(ts.to_owned())
+                        .push(")) + ");
                 }
                 None => {}
             }
             // An exact name match outranks everything; then words, then closeness of the name.
-            qb.push("(e.name = ").push_bind(text.to_ascii_lowercase()).push(")::int * 10 + ");
-            qb.push("similarity(e.name, ").push_bind(text.to_ascii_lowercase()).push(") DESC, e.name");
+            qb.push("(e.name = ")
+                .push_bind(text.to_ascii_lowercase())
+                .push(")::int * 10 + ");
+            qb.push("similarity(e.name, ")
+                .push_bind(text.to_ascii_lowercase())
+                .push(") DESC, e.name");
         }
         (Sort::Relevance | Sort::Name, _) => {
             qb.push("e.name, e.kind");
@@ -191,7 +209,10 @@ pub async fn list(db: &mut sqlx::PgConnection, q: &ListQuery, tsquery: Option<&s
             qb.push("e.updated_at DESC, e.name");
         }
     }
-    qb.push(", e.ref LIMIT ").push_bind(q.limit).push(" OFFSET ").push_bind(q.offset);
+    qb.push(", e.ref LIMIT ")
+        .push_bind(q.limit)
+        .push(" OFFSET ")
+        .push_bind(q.offset);
     let rows: Vec<PgRow> = qb.build().fetch_all(&mut *db).await?;
     let total = match rows.first() {
         Some(r) => r.try_get::<i64, _>("total")?,
@@ -203,7 +224,10 @@ pub async fn list(db: &mut sqlx::PgConnection, q: &ListQuery, tsquery: Option<&s
         }
         None => 0,
     };
-    let items = rows.iter().map(SummaryRow::from_row).collect::<sqlx::Result<Vec<_>>>()?;
+    let items = rows
+        .iter()
+        .map(SummaryRow::from_row)
+        .collect::<sqlx::Result<Vec<_>>>()?;
     Ok((items, total))
 }
 
@@ -223,12 +247,20 @@ pub async fn facet(
         FacetColumn::Lifecycle => "e.lifecycle",
         FacetColumn::Tag => "unnest(e.tags)",
     };
-    let mut qb = QueryBuilder::new(format!("SELECT v AS value, count(*) AS count FROM (SELECT {expr} AS v FROM entities e"));
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT v AS value, count(*) AS count FROM (SELECT {expr} AS v FROM entities e"
+    ));
     push_filters(&mut qb, q, tsquery);
-    qb.push(") f WHERE v IS NOT NULL GROUP BY v ORDER BY count(*) DESC, v LIMIT ").push_bind(limit);
+    qb.push(") f WHERE v IS NOT NULL GROUP BY v ORDER BY count(*) DESC, v LIMIT ")
+        .push_bind(limit);
     let rows: Vec<PgRow> = qb.build().fetch_all(db).await?;
     rows.iter()
-        .map(|r| Ok(FacetCount { value: r.try_get("value")?, count: r.try_get("count")? }))
+        .map(|r| {
+            Ok(FacetCount {
+                value: r.try_get("value")?,
+                count: r.try_get("count")?,
+            })
+        })
         .collect()
 }
 
@@ -244,25 +276,34 @@ pub enum FacetColumn {
 
 /// Number of entities of each kind.
 pub async fn count_by_kind(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(String, i64)>> {
-    sqlx::query_as("SELECT kind, count(*) FROM entities GROUP BY kind").fetch_all(db).await
-}
-
-/// Number of orphaned entities.
-pub async fn count_orphaned(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM entities WHERE orphaned").fetch_one(db).await
-}
-
-/// The most recently changed entities.
-pub async fn recently_updated(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<SummaryRow>> {
-    sqlx::query_as(&format!("SELECT {SUMMARY_COLUMNS} FROM entities e ORDER BY e.updated_at DESC, e.ref LIMIT $1"))
-        .bind(limit)
+    sqlx::query_as("SELECT kind, count(*) FROM entities GROUP BY kind")
         .fetch_all(db)
         .await
 }
 
+/// Number of orphaned entities.
+pub async fn count_orphaned(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM entities WHERE orphaned")
+        .fetch_one(db)
+        .await
+}
+
+/// The most recently changed entities.
+pub async fn recently_updated(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<SummaryRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {SUMMARY_COLUMNS} FROM entities e ORDER BY e.updated_at DESC, e.ref LIMIT $1"
+    ))
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
 /// Reference keys among `keys` that exist, with their titles.
 pub async fn existing_titles(db: impl PgExecutor<'_>, keys: &[String]) -> sqlx::Result<Vec<(String, Option<String>)>> {
-    sqlx::query_as("SELECT ref, title FROM entities WHERE ref = ANY($1)").bind(keys).fetch_all(db).await
+    sqlx::query_as("SELECT ref, title FROM entities WHERE ref = ANY($1)")
+        .bind(keys)
+        .fetch_all(db)
+        .await
 }
 
 /// Owned-component completeness for one owner.

@@ -46,7 +46,14 @@ pub fn normalise(mut q: ListQuery) -> Result<ListQuery, AppError> {
             *s = s.trim().to_owned();
         }
     }
-    for v in [&mut q.kind, &mut q.entity_type, &mut q.owner, &mut q.lifecycle, &mut q.tag, &mut q.q] {
+    for v in [
+        &mut q.kind,
+        &mut q.entity_type,
+        &mut q.owner,
+        &mut q.lifecycle,
+        &mut q.tag,
+        &mut q.q,
+    ] {
         blank(v);
     }
     if let Some(kind) = &q.kind {
@@ -58,7 +65,10 @@ pub fn normalise(mut q: ListQuery) -> Result<ListQuery, AppError> {
         }
     }
     if !(1..=MAX_LIMIT).contains(&q.limit) {
-        return Err(AppError::invalid("limit", format!("must be between 1 and {MAX_LIMIT}, got {}", q.limit)));
+        return Err(AppError::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}, got {}", q.limit),
+        ));
     }
     if q.offset < 0 {
         return Err(AppError::invalid("offset", "must not be negative"));
@@ -91,13 +101,18 @@ pub async fn list(ctx: &ServerCtx, q: ListQuery) -> Result<EntityPageResult, App
 async fn load_list(pool: &PgPool, q: ListQuery) -> Result<EntityPageResult, AppError> {
     let ts = q.q.as_deref().and_then(prefix_tsquery);
     let (rows, total) = repo::list(&mut *pool.acquire().await?, &q, ts.as_deref()).await?;
-    Ok(EntityPageResult { items: rows.into_iter().map(Into::into).collect(), total })
+    Ok(EntityPageResult {
+        items: rows.into_iter().map(Into::into).collect(),
+        total,
+    })
 }
 
 /// A page of the catalog plus the facet counts for its side bar.
 pub async fn catalog_view(ctx: &ServerCtx, q: ListQuery) -> Result<CatalogView, AppError> {
     let q = normalise(q)?;
-    ctx.cache.get_or_load(format!("{q:?}"), load_catalog_view(&ctx.pool, q)).await
+    ctx.cache
+        .get_or_load(format!("{q:?}"), load_catalog_view(&ctx.pool, q))
+        .await
 }
 
 async fn load_catalog_view(pool: &PgPool, q: ListQuery) -> Result<CatalogView, AppError> {
@@ -125,8 +140,17 @@ async fn load_catalog_view(pool: &PgPool, q: ListQuery) -> Result<CatalogView, A
         repo::facet(pool, FacetColumn::Tag, &q_tag, ts, 20),
     )?;
     Ok(CatalogView {
-        page: EntityPageResult { items: rows.into_iter().map(Into::into).collect(), total },
-        facets: Facets { kind, entity_type, owner, lifecycle, tag },
+        page: EntityPageResult {
+            items: rows.into_iter().map(Into::into).collect(),
+            total,
+        },
+        facets: Facets {
+            kind,
+            entity_type,
+            owner,
+            lifecycle,
+            tag,
+        },
     })
 }
 
@@ -145,7 +169,10 @@ async fn load_home(pool: &PgPool) -> Result<HomeView, AppError> {
     Ok(HomeView {
         counts: KINDS
             .iter()
-            .map(|(slug, _)| FacetCount { value: (*slug).to_owned(), count: counts.get(*slug).copied().unwrap_or(0) })
+            .map(|(slug, _)| FacetCount {
+                value: (*slug).to_owned(),
+                count: counts.get(*slug).copied().unwrap_or(0),
+            })
             .collect(),
         recent: recent.into_iter().map(Into::into).collect(),
         orphaned,
@@ -154,8 +181,9 @@ async fn load_home(pool: &PgPool) -> Result<HomeView, AppError> {
 
 /// The reference key for URL parts, validated.
 pub fn ref_key(kind: &str, namespace: &str, name: &str) -> Result<String, AppError> {
-    let kind: bearing_catalog::Kind =
-        kind.parse().map_err(|e: bearing_catalog::UnknownKind| AppError::invalid("kind", e.to_string()))?;
+    let kind: bearing_catalog::Kind = kind
+        .parse()
+        .map_err(|e: bearing_catalog::UnknownKind| AppError::invalid("kind", e.to_string()))?;
     bearing_catalog::EntityRef::new(kind, namespace, name)
         .map(|r| r.key())
         .map_err(|e| AppError::invalid("entity reference", e.to_string()))
@@ -168,9 +196,15 @@ pub async fn relation_views(pool: &PgPool, key: &str) -> Result<Vec<RelationView
     let mut views: Vec<(String, String)> = Vec::new();
     for r in rows {
         let (name, other) = if r.source_ref == key {
-            (RelationType::parse_any(&r.relation).map_or(r.relation.clone(), |(t, _)| t.as_str().to_owned()), r.target_ref)
+            (
+                RelationType::parse_any(&r.relation).map_or(r.relation.clone(), |(t, _)| t.as_str().to_owned()),
+                r.target_ref,
+            )
         } else {
-            (RelationType::parse_any(&r.relation).map_or(r.relation.clone(), |(t, _)| t.inverse_str().to_owned()), r.source_ref)
+            (
+                RelationType::parse_any(&r.relation).map_or(r.relation.clone(), |(t, _)| t.inverse_str().to_owned()),
+                r.source_ref,
+            )
         };
         if seen.insert((name.clone(), other.clone())) {
             views.push((name, other));
@@ -198,7 +232,9 @@ pub fn is_safe_url(url: &str) -> bool {
 /// Everything the entity page shows.
 pub async fn entity_detail(ctx: &ServerCtx, kind: &str, namespace: &str, name: &str) -> Result<EntityDetail, AppError> {
     let key = ref_key(kind, namespace, name)?;
-    ctx.cache.get_or_load(key.clone(), load_entity_detail(&ctx.pool, key)).await
+    ctx.cache
+        .get_or_load(key.clone(), load_entity_detail(&ctx.pool, key))
+        .await
 }
 
 async fn load_entity_detail(pool: &PgPool, key: String) -> Result<EntityDetail, AppError> {
@@ -206,7 +242,11 @@ async fn load_entity_detail(pool: &PgPool, key: String) -> Result<EntityDetail, 
         .await?
         .ok_or_else(|| AppError::NotFound(format!("entity {key}")))?;
     let relations = relation_views(pool, &key).await?;
-    let group = if row.summary.kind == "group" { Some(group_view(pool, &key).await?) } else { None };
+    let group = if row.summary.kind == "group" {
+        Some(group_view(pool, &key).await?)
+    } else {
+        None
+    };
     let spec = row.body.0.get("spec").cloned().unwrap_or_default();
     Ok(EntityDetail {
         system: row.system_ref,
@@ -217,7 +257,12 @@ async fn load_entity_detail(pool: &PgPool, key: String) -> Result<EntityDetail, 
             .links
             .0
             .into_iter()
-            .map(|l| LinkView { safe: is_safe_url(&l.url), url: l.url, title: l.title, link_type: l.link_type })
+            .map(|l| LinkView {
+                safe: is_safe_url(&l.url),
+                url: l.url,
+                title: l.title,
+                link_type: l.link_type,
+            })
             .collect(),
         spec_yaml: serde_json::to_string_pretty(&spec).unwrap_or_default(),
         source: row.source,
@@ -263,13 +308,31 @@ mod tests {
 
     #[test]
     fn normalise_checks_limits_and_kinds() {
-        let q = ListQuery { limit: 20, kind: Some(" ".into()), q: Some(" pay ".into()), ..Default::default() };
+        let q = ListQuery {
+            limit: 20,
+            kind: Some(" ".into()),
+            q: Some(" pay ".into()),
+            ..Default::default()
+        };
         let q = normalise(q).unwrap();
         assert_eq!(q.kind, None);
         assert_eq!(q.q.as_deref(), Some("pay"));
-        assert!(normalise(ListQuery { limit: 0, ..Default::default() }).is_err());
-        assert!(normalise(ListQuery { limit: 501, ..Default::default() }).is_err());
-        assert!(normalise(ListQuery { limit: 5, kind: Some("widget".into()), ..Default::default() }).is_err());
+        assert!(normalise(ListQuery {
+            limit: 0,
+            ..Default::default()
+        })
+        .is_err());
+        assert!(normalise(ListQuery {
+            limit: 501,
+            ..Default::default()
+        })
+        .is_err());
+        assert!(normalise(ListQuery {
+            limit: 5,
+            kind: Some("widget".into()),
+            ..Default::default()
+        })
+        .is_err());
     }
 
     #[test]

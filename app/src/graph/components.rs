@@ -6,13 +6,24 @@ use super::{GraphView, NODE_HEIGHT, NODE_WIDTH};
 use crate::catalog::ref_href;
 
 fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max { s.to_owned() } else { format!("{}…", s.chars().take(max - 1).collect::<String>()) }
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(max - 1).collect::<String>())
+    }
 }
 
 /// Draws the graph. Unresolved nodes are dashed and not linked.
 #[component]
 pub fn DependencyGraph(graph: GraphView) -> impl IntoView {
-    let GraphView { nodes, edges, width, height, truncated, .. } = graph;
+    let GraphView {
+        nodes,
+        edges,
+        width,
+        height,
+        truncated,
+        ..
+    } = graph;
     if nodes.len() <= 1 {
         return view! {
             <p class="text-sm text-slate-500" data-test-graph-empty="">"No declared dependencies, APIs or system membership to draw."</p>
@@ -45,7 +56,13 @@ pub fn DependencyGraph(graph: GraphView) -> impl IntoView {
     let boxes = nodes
         .into_iter()
         .map(|n| {
-            let fill = if n.root { "#4f46e5" } else if n.resolved { "#ffffff" } else { "#f8fafc" };
+            let fill = if n.root {
+                "#4f46e5"
+            } else if n.resolved {
+                "#ffffff"
+            } else {
+                "#f8fafc"
+            };
             let text = if n.root { "#ffffff" } else { "#0f172a" };
             let stroke = if n.resolved { "#6366f1" } else { "#94a3b8" };
             let label = truncate(&n.label, 24);
@@ -60,7 +77,8 @@ pub fn DependencyGraph(graph: GraphView) -> impl IntoView {
                 <title>{n.key.clone()}</title>
             };
             if n.resolved && !n.root {
-                view! { <a href=ref_href(&n.key) class="graph-node" data-test-graph-node=n.key.clone()>{body}</a> }.into_any()
+                view! { <a href=ref_href(&n.key) class="graph-node" data-test-graph-node=n.key.clone()>{body}</a> }
+                    .into_any()
             } else {
                 view! { <g data-test-graph-node=n.key.clone()>{body}</g> }.into_any()
             }

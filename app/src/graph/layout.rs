@@ -68,14 +68,24 @@ mod tests {
     use super::*;
 
     fn node(key: &str, layer: i32) -> PlacedNode {
-        PlacedNode { key: key.into(), label: key.into(), kind: "component".into(), layer, resolved: true }
+        PlacedNode {
+            key: key.into(),
+            label: key.into(),
+            kind: "component".into(),
+            layer,
+            resolved: true,
+        }
     }
 
     #[test]
     fn columns_follow_layers_and_nothing_overlaps() {
         let g = layout(
             vec![node("root", 0), node("b", 1), node("a", 1), node("up", -1)],
-            vec![GraphEdge { from: 0, to: 1, relation: "dependsOn".into() }],
+            vec![GraphEdge {
+                from: 0,
+                to: 1,
+                relation: "dependsOn".into(),
+            }],
             1,
             false,
         );

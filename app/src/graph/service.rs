@@ -13,15 +13,21 @@ use crate::error::AppError;
 /// [`entity_graph`] through the read cache.
 pub async fn cached_entity_graph(ctx: &crate::ssr::ServerCtx, key: String, depth: u8) -> Result<GraphView, AppError> {
     let cache_key = format!("{key}|{depth}");
-    ctx.cache.get_or_load(cache_key, async move { entity_graph(&ctx.pool, &key, depth).await }).await
+    ctx.cache
+        .get_or_load(cache_key, async move { entity_graph(&ctx.pool, &key, depth).await })
+        .await
 }
 
 /// Most nodes a graph shows; beyond it the graph says it was truncated.
 pub const MAX_NODES: usize = 60;
 
 /// Relation types that make up the dependency graph.
-const GRAPH_RELATIONS: [RelationType; 4] =
-    [RelationType::DependsOn, RelationType::ProvidesApi, RelationType::ConsumesApi, RelationType::PartOf];
+const GRAPH_RELATIONS: [RelationType; 4] = [
+    RelationType::DependsOn,
+    RelationType::ProvidesApi,
+    RelationType::ConsumesApi,
+    RelationType::PartOf,
+];
 
 /// The graph around `key`, `depth` steps (1 to 3) along dependency relations: what it
 /// depends on (transitively, to the right) and what depends on it (to the left). A node
@@ -88,8 +94,10 @@ pub async fn entity_graph(pool: &PgPool, key: &str, depth: u8) -> Result<GraphVi
             }
         })
         .collect();
-    let mut edges: Vec<GraphEdge> =
-        edges.into_iter().map(|(from, to, relation)| GraphEdge { from, to, relation }).collect();
+    let mut edges: Vec<GraphEdge> = edges
+        .into_iter()
+        .map(|(from, to, relation)| GraphEdge { from, to, relation })
+        .collect();
     edges.sort_by(|a, b| (a.from, a.to, &a.relation).cmp(&(b.from, b.to, &b.relation)));
     Ok(layout(nodes, edges, depth, truncated))
 }

@@ -7,8 +7,8 @@
 
 #![deny(missing_docs)]
 
-pub mod model;
 pub mod import;
+pub mod model;
 
 /// The model's items, re-exported so callers can write `bearing_catalog::Entity`.
 pub use model::*;

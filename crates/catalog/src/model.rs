@@ -113,7 +113,11 @@ impl EntityRef {
     pub fn new(kind: Kind, namespace: &str, name: &str) -> Result<Self, RefError> {
         validate_namespace(namespace)?;
         validate_name(name)?;
-        Ok(EntityRef { kind, namespace: namespace.to_owned(), name: name.to_owned() })
+        Ok(EntityRef {
+            kind,
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        })
     }
 
     /// Parses `[kind:][namespace/]name`. `default_kind` is used when the kind is omitted
@@ -133,7 +137,12 @@ impl EntityRef {
 
     /// The canonical lower-case string used as the database key: `component:default/foo`.
     pub fn key(&self) -> String {
-        format!("{}:{}/{}", self.kind.slug(), self.namespace.to_ascii_lowercase(), self.name.to_ascii_lowercase())
+        format!(
+            "{}:{}/{}",
+            self.kind.slug(),
+            self.namespace.to_ascii_lowercase(),
+            self.name.to_ascii_lowercase()
+        )
     }
 }
 
@@ -165,16 +174,28 @@ pub enum RefError {
 pub fn validate_name(name: &str) -> Result<(), RefError> {
     let ok = !name.is_empty()
         && name.len() <= 63
-        && name.split(['-', '_', '.']).all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric()));
-    if ok { Ok(()) } else { Err(RefError::Name(name.to_owned())) }
+        && name
+            .split(['-', '_', '.'])
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if ok {
+        Ok(())
+    } else {
+        Err(RefError::Name(name.to_owned()))
+    }
 }
 
 /// Backstage's namespace rule: a DNS label, `^[a-z0-9]+(-[a-z0-9]+)*$`, at most 63 characters.
 pub fn validate_namespace(ns: &str) -> Result<(), RefError> {
     let ok = !ns.is_empty()
         && ns.len() <= 63
-        && ns.split('-').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
-    if ok { Ok(()) } else { Err(RefError::Namespace(ns.to_owned())) }
+        && ns
+            .split('-')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+    if ok {
+        Ok(())
+    } else {
+        Err(RefError::Namespace(ns.to_owned()))
+    }
 }
 
 /// Relation types in their stored (forward) direction. Each has an inverse that is derived
@@ -348,7 +369,11 @@ pub struct Entity {
 impl Entity {
     /// This entity's reference.
     pub fn entity_ref(&self) -> EntityRef {
-        EntityRef { kind: self.kind, namespace: self.namespace.clone(), name: self.name.clone() }
+        EntityRef {
+            kind: self.kind,
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        }
     }
 }
 
@@ -378,16 +403,31 @@ mod tests {
         let r = EntityRef::parse("guests", Some(Kind::Group), "default").unwrap();
         assert_eq!(r.key(), "group:default/guests");
         assert_eq!(EntityRef::parse("API:foo", None, "default").unwrap().kind, Kind::Api);
-        assert_eq!(EntityRef::parse("foo", None, "default"), Err(RefError::MissingKind("foo".into())));
-        assert!(matches!(EntityRef::parse("widget:foo", None, "default"), Err(RefError::Kind(_))));
-        assert!(matches!(EntityRef::parse("component:Bad_NS/foo", None, "default"), Err(RefError::Namespace(_))));
-        assert!(matches!(EntityRef::parse("component:foo--bar", None, "default"), Err(RefError::Name(_))));
+        assert_eq!(
+            EntityRef::parse("foo", None, "default"),
+            Err(RefError::MissingKind("foo".into()))
+        );
+        assert!(matches!(
+            EntityRef::parse("widget:foo", None, "default"),
+            Err(RefError::Kind(_))
+        ));
+        assert!(matches!(
+            EntityRef::parse("component:Bad_NS/foo", None, "default"),
+            Err(RefError::Namespace(_))
+        ));
+        assert!(matches!(
+            EntityRef::parse("component:foo--bar", None, "default"),
+            Err(RefError::Name(_))
+        ));
     }
 
     #[test]
     fn relation_names_parse_in_both_directions() {
         assert_eq!(RelationType::parse_any("ownerOf"), Some((RelationType::OwnedBy, true)));
-        assert_eq!(RelationType::parse_any("dependsOn"), Some((RelationType::DependsOn, false)));
+        assert_eq!(
+            RelationType::parse_any("dependsOn"),
+            Some((RelationType::DependsOn, false))
+        );
         assert_eq!(RelationType::parse_any("nope"), None);
     }
 }

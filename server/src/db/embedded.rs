@@ -37,8 +37,11 @@ impl Embedded {
             Some(b) => b.to_owned(),
             None => find_pg_bin()?,
         };
-        std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-        let data_dir = data_dir.canonicalize().with_context(|| format!("cannot resolve {}", data_dir.display()))?;
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+        let data_dir = data_dir
+            .canonicalize()
+            .with_context(|| format!("cannot resolve {}", data_dir.display()))?;
         let run_as = nix::unistd::geteuid().is_root().then_some(PG_USER);
         if let Some(user) = run_as {
             ensure_user(user).await?;
@@ -55,7 +58,19 @@ impl Embedded {
         if !cluster.pgdata.join("PG_VERSION").exists() {
             tracing::info!(path = %cluster.pgdata.display(), "creating embedded PostgreSQL cluster");
             cluster
-                .pg("initdb", &["-D", path_str(&cluster.pgdata)?, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
+                .pg(
+                    "initdb",
+                    &[
+                        "-D",
+                        path_str(&cluster.pgdata)?,
+                        "-U",
+                        "postgres",
+                        "--auth=trust",
+                        "-E",
+                        "UTF8",
+                        "--locale=C.UTF-8",
+                    ],
+                )
                 .await?;
         }
         if !cluster.is_running().await {
@@ -67,11 +82,16 @@ impl Embedded {
 
     /// Options to connect to a database of this cluster through its socket.
     pub fn connect_options(&self, database: &str) -> PgConnectOptions {
-        PgConnectOptions::new().socket(&self.socket_dir).username("postgres").database(database)
+        PgConnectOptions::new()
+            .socket(&self.socket_dir)
+            .username("postgres")
+            .database(database)
     }
 
     async fn is_running(&self) -> bool {
-        let Ok(pgdata) = path_str(&self.pgdata) else { return false };
+        let Ok(pgdata) = path_str(&self.pgdata) else {
+            return false;
+        };
         self.command("pg_ctl", &["status", "-D", pgdata])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -91,9 +111,28 @@ impl Embedded {
             let _ = std::fs::OpenOptions::new().create(true).append(true).open(&log);
             chown(&log, user).await?;
         }
-        let opts = format!("-c listen_addresses='' -k {} -c max_connections=200", path_str(&self.socket_dir)?);
+        let opts = format!(
+            "-c listen_addresses='' -k {} -c max_connections=200",
+            path_str(&self.socket_dir)?
+        );
         tracing::info!(socket = %self.socket_dir.display(), "starting embedded PostgreSQL");
-        let result = self.pg("pg_ctl", &["start", "-w", "-t", "60", "-D", path_str(&self.pgdata)?, "-l", path_str(&log)?, "-o", &opts]).await;
+        let result = self
+            .pg(
+                "pg_ctl",
+                &[
+                    "start",
+                    "-w",
+                    "-t",
+                    "60",
+                    "-D",
+                    path_str(&self.pgdata)?,
+                    "-l",
+                    path_str(&log)?,
+                    "-o",
+                    &opts,
+                ],
+            )
+            .await;
         match result {
             Ok(()) => {
                 self.started_here = true;
@@ -117,10 +156,15 @@ impl Embedded {
             .await?;
         if !exists {
             // The name is a fixed identifier chosen by Bearing, never user input.
-            let created = sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await;
+            let created = sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut conn)
+                .await;
             if let Err(err) = created {
                 // Lost a race with another process creating it: fine.
-                let duplicate = err.as_database_error().and_then(|e| e.code()).is_some_and(|c| c == "42P04");
+                let duplicate = err
+                    .as_database_error()
+                    .and_then(|e| e.code())
+                    .is_some_and(|c| c == "42P04");
                 if !duplicate {
                     return Err(err).context("cannot create the bearing database");
                 }
@@ -135,7 +179,8 @@ impl Embedded {
     pub async fn stop_if_started(self) -> anyhow::Result<()> {
         if self.started_here {
             tracing::info!("stopping embedded PostgreSQL");
-            self.pg("pg_ctl", &["stop", "-m", "fast", "-w", "-D", path_str(&self.pgdata)?]).await?;
+            self.pg("pg_ctl", &["stop", "-m", "fast", "-w", "-D", path_str(&self.pgdata)?])
+                .await?;
         }
         Ok(())
     }
@@ -198,7 +243,8 @@ fn socket_dir_for(data_dir: &Path) -> PathBuf {
 }
 
 fn path_str(p: &Path) -> anyhow::Result<&str> {
-    p.to_str().with_context(|| format!("path {} is not valid UTF-8", p.display()))
+    p.to_str()
+        .with_context(|| format!("path {} is not valid UTF-8", p.display()))
 }
 
 /// The newest PostgreSQL under /usr/lib/postgresql (Debian's layout).

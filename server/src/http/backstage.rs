@@ -23,7 +23,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/catalog/entities", get(list_entities))
         .route("/api/catalog/entities/by-name/{kind}/{namespace}/{name}", get(by_name))
-        .route("/api/catalog/entities/by-query", get(by_query).post(predicates_unsupported))
+        .route(
+            "/api/catalog/entities/by-query",
+            get(by_query).post(predicates_unsupported),
+        )
         .route("/api/catalog/entities/by-refs", post(by_refs))
         .route("/api/catalog/entity-facets", get(facets).post(predicates_unsupported))
 }
@@ -38,14 +41,22 @@ pub struct BackstageError {
 
 impl BackstageError {
     fn input(message: impl Into<String>) -> Self {
-        BackstageError { status: StatusCode::BAD_REQUEST, name: "InputError", message: message.into() }
+        BackstageError {
+            status: StatusCode::BAD_REQUEST,
+            name: "InputError",
+            message: message.into(),
+        }
     }
 }
 
 impl From<sqlx::Error> for BackstageError {
     fn from(err: sqlx::Error) -> Self {
         tracing::error!(error = %err, "database error");
-        BackstageError { status: StatusCode::INTERNAL_SERVER_ERROR, name: "Error", message: "internal error".into() }
+        BackstageError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            name: "Error",
+            message: "internal error".into(),
+        }
     }
 }
 
@@ -68,9 +79,17 @@ async fn load(state: &AppState, keys: &[String]) -> BsResult<Vec<Option<serde_js
     let rels = repo::relations_of_many(&state.ctx.pool, keys).await?;
     let mut relations: HashMap<&str, Vec<serde_json::Value>> = HashMap::new();
     for r in &rels {
-        let Some((t, _)) = RelationType::parse_any(&r.relation) else { continue };
-        relations.entry(r.source_ref.as_str()).or_default().push(relation_json(t.as_str(), &r.target_ref));
-        relations.entry(r.target_ref.as_str()).or_default().push(relation_json(t.inverse_str(), &r.source_ref));
+        let Some((t, _)) = RelationType::parse_any(&r.relation) else {
+            continue;
+        };
+        relations
+            .entry(r.source_ref.as_str())
+            .or_default()
+            .push(relation_json(t.as_str(), &r.target_ref));
+        relations
+            .entry(r.target_ref.as_str())
+            .or_default()
+            .push(relation_json(t.inverse_str(), &r.source_ref));
     }
     let mut by_key: HashMap<String, EntityRow> = rows.into_iter().map(|r| (r.summary.entity_ref.clone(), r)).collect();
     Ok(keys
@@ -109,14 +128,25 @@ async fn by_name(
         message: format!("No entity named '{name}' found, with kind '{kind}' in namespace '{namespace}'"),
     };
     let key = app::catalog::service::ref_key(&kind, &namespace, &name).map_err(|_| not_found())?;
-    let found = state.ctx.cache.get_or_load(format!("by-name|{key}"), async { Ok::<_, BackstageError>(load(&state, &[key.clone()]).await?.pop().flatten()) }).await?;
+    let found = state
+        .ctx
+        .cache
+        .get_or_load(format!("by-name|{key}"), async {
+            Ok::<_, BackstageError>(load(&state, &[key.clone()]).await?.pop().flatten())
+        })
+        .await?;
     found.map(Json).ok_or_else(not_found)
 }
 
 async fn by_query(State(state): State<AppState>, uri: Uri) -> BsResult<Json<serde_json::Value>> {
     let query = uri.query().unwrap_or("").to_owned();
     let key = format!("by-query|{query}");
-    state.ctx.cache.get_or_load(key, query_page(&state, query)).await.map(Json)
+    state
+        .ctx
+        .cache
+        .get_or_load(key, query_page(&state, query))
+        .await
+        .map(Json)
 }
 
 async fn query_page(state: &AppState, query: String) -> BsResult<serde_json::Value> {
@@ -132,15 +162,35 @@ async fn query_page(state: &AppState, query: String) -> BsResult<serde_json::Val
     )
     .await?;
     drop(conn);
-    let items: Vec<serde_json::Value> =
-        load(state, &refs).await?.into_iter().flatten().map(|e| project(e, &p.fields)).collect();
+    let items: Vec<serde_json::Value> = load(state, &refs)
+        .await?
+        .into_iter()
+        .flatten()
+        .map(|e| project(e, &p.fields))
+        .collect();
     let next = p.cursor.offset + refs.len() as i64;
     let mut page_info = serde_json::Map::new();
     if next < total && !refs.is_empty() {
-        page_info.insert("nextCursor".into(), QueryCursor { offset: next, ..p.cursor.clone() }.encode().into());
+        page_info.insert(
+            "nextCursor".into(),
+            QueryCursor {
+                offset: next,
+                ..p.cursor.clone()
+            }
+            .encode()
+            .into(),
+        );
     }
     if p.cursor.offset > 0 {
-        page_info.insert("prevCursor".into(), QueryCursor { offset: (p.cursor.offset - p.limit).max(0), ..p.cursor.clone() }.encode().into());
+        page_info.insert(
+            "prevCursor".into(),
+            QueryCursor {
+                offset: (p.cursor.offset - p.limit).max(0),
+                ..p.cursor.clone()
+            }
+            .encode()
+            .into(),
+        );
     }
     Ok(serde_json::json!({ "items": items, "totalItems": total, "pageInfo": page_info }))
 }
@@ -150,7 +200,14 @@ async fn list_entities(State(state): State<AppState>, RawQuery(q): RawQuery) -> 
     let mut conn = state.ctx.pool.acquire().await?;
     let (refs, _) = bq::query_ids(&mut conn, &p.filter, None, &p.order, p.offset, p.limit).await?;
     drop(conn);
-    Ok(Json(load(&state, &refs).await?.into_iter().flatten().map(|e| project(e, &p.fields)).collect()))
+    Ok(Json(
+        load(&state, &refs)
+            .await?
+            .into_iter()
+            .flatten()
+            .map(|e| project(e, &p.fields))
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -166,10 +223,16 @@ struct ByRefs {
 /// Backstage's predicate queries (`POST` with `{query: {$all: ...}}`) are not supported yet;
 /// say so clearly instead of answering 405 or ignoring the predicate.
 async fn predicates_unsupported() -> BackstageError {
-    BackstageError::input("predicate queries (`query` in a POST body) are not supported; use the `filter` query parameter")
+    BackstageError::input(
+        "predicate queries (`query` in a POST body) are not supported; use the `filter` query parameter",
+    )
 }
 
-async fn by_refs(State(state): State<AppState>, RawQuery(q): RawQuery, body: Json<ByRefs>) -> BsResult<Json<serde_json::Value>> {
+async fn by_refs(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+    body: Json<ByRefs>,
+) -> BsResult<Json<serde_json::Value>> {
     if body.query.is_some() {
         return Err(predicates_unsupported().await);
     }
@@ -180,13 +243,23 @@ async fn by_refs(State(state): State<AppState>, RawQuery(q): RawQuery, body: Jso
     let keys: Vec<String> = body
         .entity_refs
         .iter()
-        .map(|r| bearing_catalog::EntityRef::parse(r, None, "default").map(|r| r.key()).unwrap_or_default())
+        .map(|r| {
+            bearing_catalog::EntityRef::parse(r, None, "default")
+                .map(|r| r.key())
+                .unwrap_or_default()
+        })
         .collect();
     let allowed: Option<std::collections::HashSet<String>> = if filter.is_empty() {
         None
     } else {
         let mut conn = state.ctx.pool.acquire().await?;
-        Some(bq::query_ids(&mut conn, &filter, None, &[], 0, 100_000).await?.0.into_iter().collect())
+        Some(
+            bq::query_ids(&mut conn, &filter, None, &[], 0, 100_000)
+                .await?
+                .0
+                .into_iter()
+                .collect(),
+        )
     };
     let items: Vec<serde_json::Value> = load(&state, &keys)
         .await?
@@ -203,20 +276,34 @@ async fn by_refs(State(state): State<AppState>, RawQuery(q): RawQuery, body: Jso
 
 async fn facets(State(state): State<AppState>, RawQuery(q): RawQuery) -> BsResult<Json<serde_json::Value>> {
     let q = q.unwrap_or_default();
-    state.ctx.cache.get_or_load(format!("facets|{q}"), count_facets(&state, q.clone())).await.map(Json)
+    state
+        .ctx
+        .cache
+        .get_or_load(format!("facets|{q}"), count_facets(&state, q.clone()))
+        .await
+        .map(Json)
 }
 
 async fn count_facets(state: &AppState, q: String) -> BsResult<serde_json::Value> {
     let filter = params::filters_from_query(&q)?;
-    let names: Vec<String> =
-        form_pairs(&q).into_iter().filter(|(k, _)| k == "facet").map(|(_, v)| v).filter(|v| !v.is_empty()).collect();
+    let names: Vec<String> = form_pairs(&q)
+        .into_iter()
+        .filter(|(k, _)| k == "facet")
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+        .collect();
     if names.is_empty() {
-        return Err(BackstageError::input("missing required parameter `facet`, e.g. ?facet=kind"));
+        return Err(BackstageError::input(
+            "missing required parameter `facet`, e.g. ?facet=kind",
+        ));
     }
     let mut out = serde_json::Map::new();
     for name in names {
         let counts = bq::facet(&state.ctx.pool, &name, &filter).await?;
-        let values: Vec<_> = counts.into_iter().map(|(value, count)| serde_json::json!({ "value": value, "count": count })).collect();
+        let values: Vec<_> = counts
+            .into_iter()
+            .map(|(value, count)| serde_json::json!({ "value": value, "count": count }))
+            .collect();
         out.insert(name, values.into());
     }
     Ok(serde_json::json!({ "facets": out }))

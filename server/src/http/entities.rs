@@ -93,7 +93,9 @@ async fn find(
 
 /// The entity as this API shows it: summary fields, details, spec and relations both ways.
 async fn load_entity(pool: sqlx::PgPool, key: String) -> Result<serde_json::Value, AppError> {
-    let row = repo::find_by_ref(&pool, &key).await?.ok_or_else(|| AppError::NotFound(format!("entity {key}")))?;
+    let row = repo::find_by_ref(&pool, &key)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("entity {key}")))?;
     let relations = service::relation_views(&pool, &key).await?;
     let summary = EntitySummary::from(row.summary);
     let mut out = serde_json::to_value(&summary).map_err(|_| AppError::Internal)?;

@@ -9,7 +9,9 @@ use super::AppState;
 
 /// Health routes.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 async fn healthz() -> Json<serde_json::Value> {
@@ -18,17 +20,24 @@ async fn healthz() -> Json<serde_json::Value> {
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
     let latest = crate::MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-    let applied: Result<Option<i64>, _> =
-        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success").fetch_one(&state.ctx.pool).await;
+    let applied: Result<Option<i64>, _> = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&state.ctx.pool)
+        .await;
     match applied {
-        Ok(Some(v)) if v >= latest => (StatusCode::OK, Json(serde_json::json!({ "status": "ready", "migration": v }))),
+        Ok(Some(v)) if v >= latest => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "status": "ready", "migration": v })),
+        ),
         Ok(v) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(serde_json::json!({ "status": "migrations pending", "applied": v, "expected": latest })),
         ),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "database unreachable" })))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "database unreachable" })),
+            )
         }
     }
 }

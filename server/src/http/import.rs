@@ -35,12 +35,19 @@ async fn import(State(state): State<AppState>, Query(p): Query<Params>, body: By
         let line = body[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
         ApiError::Problems(
             StatusCode::UNPROCESSABLE_ENTITY,
-            vec![format!("{source}:{line}:1: the body is not UTF-8 (invalid byte at offset {}); send UTF-8 YAML", e.valid_up_to())],
+            vec![format!(
+                "{source}:{line}:1: the body is not UTF-8 (invalid byte at offset {}); send UTF-8 YAML",
+                e.valid_up_to()
+            )],
         )
     })?;
     let known = known_ids(&state.ctx.pool).await?;
-    let set = bearing_catalog::import::import_documents(&source, body, &known)
-        .map_err(|problems| ApiError::Problems(StatusCode::UNPROCESSABLE_ENTITY, problems.iter().map(ToString::to_string).collect()))?;
+    let set = bearing_catalog::import::import_documents(&source, body, &known).map_err(|problems| {
+        ApiError::Problems(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            problems.iter().map(ToString::to_string).collect(),
+        )
+    })?;
     match apply(&state.ctx.pool, set, &[], p.dry_run).await {
         Ok(report) => {
             // This server's cache now; other servers hear the import's NOTIFY.

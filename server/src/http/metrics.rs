@@ -40,7 +40,13 @@ pub async fn track(State(_): State<AppState>, req: Request, next: Next) -> Respo
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| if req.uri().path().starts_with("/pkg/") { "/pkg/*".into() } else { "unmatched".into() });
+        .unwrap_or_else(|| {
+            if req.uri().path().starts_with("/pkg/") {
+                "/pkg/*".into()
+            } else {
+                "unmatched".into()
+            }
+        });
     let method = req.method().to_string();
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();

@@ -17,7 +17,10 @@ pub const DOCUMENT: &str = include_str!("openapi.json");
 
 /// OpenAPI route.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], DOCUMENT).into_response() }))
+    Router::new().route(
+        "/api/openapi.json",
+        get(|| async { ([(header::CONTENT_TYPE, "application/json")], DOCUMENT).into_response() }),
+    )
 }
 
 #[cfg(test)]

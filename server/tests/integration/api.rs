@@ -10,14 +10,24 @@ async fn list_filters_and_pages_with_cursors() {
     let all = app.get_json("/api/v1/entities?kind=component&limit=500").await;
     let total = all["total"].as_i64().unwrap();
     assert!(total >= 40, "demo has at least 40 components, got {total}");
-    assert!(all["items"].as_array().unwrap().iter().all(|i| i["kind"] == "component"));
+    assert!(all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["kind"] == "component"));
 
     let mut seen = Vec::new();
     let mut uri = "/api/v1/entities?kind=component&limit=15&sort=name".to_owned();
     loop {
         let page = app.get_json(&uri).await;
         assert_eq!(page["total"].as_i64().unwrap(), total);
-        seen.extend(page["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap().to_owned()));
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["name"].as_str().unwrap().to_owned()),
+        );
         match page["next_cursor"].as_str() {
             Some(c) => uri = format!("/api/v1/entities?kind=component&limit=15&sort=name&cursor={c}"),
             None => break,
@@ -28,12 +38,20 @@ async fn list_filters_and_pages_with_cursors() {
     sorted.sort();
     assert_eq!(seen, sorted);
 
-    let owned = app.get_json("/api/v1/entities?owner=group:default/team-checkout&type=service&lifecycle=production").await;
+    let owned = app
+        .get_json("/api/v1/entities?owner=group:default/team-checkout&type=service&lifecycle=production")
+        .await;
     let items = owned["items"].as_array().unwrap();
     assert!(!items.is_empty());
-    assert!(items.iter().all(|i| i["owner"] == "group:default/team-checkout" && i["type"] == "service"));
+    assert!(items
+        .iter()
+        .all(|i| i["owner"] == "group:default/team-checkout" && i["type"] == "service"));
     let tagged = app.get_json("/api/v1/entities?tag=kafka").await;
-    assert!(tagged["items"].as_array().unwrap().iter().all(|i| i["tags"].as_array().unwrap().iter().any(|t| t == "kafka")));
+    assert!(tagged["items"].as_array().unwrap().iter().all(|i| i["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t == "kafka")));
 }
 
 #[tokio::test]
@@ -60,7 +78,11 @@ async fn openapi_documents_every_route() {
     let source = std::fs::read_dir(crate::util::repo_root().join("server/src/http"))
         .unwrap()
         .flatten()
-        .chain(std::fs::read_dir(crate::util::repo_root().join("server/src/http/backstage")).unwrap().flatten())
+        .chain(
+            std::fs::read_dir(crate::util::repo_root().join("server/src/http/backstage"))
+                .unwrap()
+                .flatten(),
+        )
         .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
         .map(|e| std::fs::read_to_string(e.path()).unwrap())
         .collect::<String>();
@@ -84,8 +106,14 @@ async fn pages_render_on_the_server_with_statuses() {
     assert!(html.contains("data-test-entity-row=\"component:default/"));
     let (status, html) = app.get("/catalog/component/default/checkout").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("Checkout") && html.contains("<svg"), "entity page with graph");
-    assert!(html.contains("href=\"/catalog/group/default/team-checkout\""), "owner is a link");
+    assert!(
+        html.contains("Checkout") && html.contains("<svg"),
+        "entity page with graph"
+    );
+    assert!(
+        html.contains("href=\"/catalog/group/default/team-checkout\""),
+        "owner is a link"
+    );
     let (status, html) = app.get("/catalog/group/default/team-checkout").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Ownership coverage") && html.contains("Members"));

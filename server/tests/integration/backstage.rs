@@ -8,14 +8,18 @@ use crate::util::TestApp;
 #[tokio::test]
 async fn by_name_has_backstage_shape() {
     let app = TestApp::with_demo().await;
-    let e = app.get_json("/api/catalog/entities/by-name/component/default/checkout").await;
+    let e = app
+        .get_json("/api/catalog/entities/by-name/component/default/checkout")
+        .await;
     assert_eq!(e["apiVersion"], "backstage.io/v1alpha1");
     assert_eq!(e["kind"], "Component");
     assert_eq!(e["metadata"]["name"], "checkout");
     assert!(e["metadata"]["uid"].as_str().is_some() && e["metadata"]["etag"].as_str().is_some());
     assert_eq!(e["spec"]["owner"], "group:team-checkout", "spec as written");
     let rels = e["relations"].as_array().unwrap();
-    assert!(rels.iter().any(|r| r["type"] == "ownedBy" && r["targetRef"] == "group:default/team-checkout"));
+    assert!(rels
+        .iter()
+        .any(|r| r["type"] == "ownedBy" && r["targetRef"] == "group:default/team-checkout"));
     let (status, body) = app.get("/api/catalog/entities/by-name/component/default/nope").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body.contains("NotFoundError"));
@@ -32,11 +36,24 @@ async fn by_query_filters_orders_projects_and_pages() {
     let items = first["items"].as_array().unwrap();
     assert_eq!(items.len(), 10);
     assert!(items[0].get("spec").is_none(), "projected to fields");
-    let mut names: Vec<String> = items.iter().map(|i| i["metadata"]["name"].as_str().unwrap().to_owned()).collect();
+    let mut names: Vec<String> = items
+        .iter()
+        .map(|i| i["metadata"]["name"].as_str().unwrap().to_owned())
+        .collect();
     let mut cursor = first["pageInfo"]["nextCursor"].as_str().map(str::to_owned);
     while let Some(c) = cursor {
-        let page = app.get_json(&format!("/api/catalog/entities/by-query?cursor={c}&limit=10&fields=metadata.name")).await;
-        names.extend(page["items"].as_array().unwrap().iter().map(|i| i["metadata"]["name"].as_str().unwrap().to_owned()));
+        let page = app
+            .get_json(&format!(
+                "/api/catalog/entities/by-query?cursor={c}&limit=10&fields=metadata.name"
+            ))
+            .await;
+        names.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["metadata"]["name"].as_str().unwrap().to_owned()),
+        );
         assert!(page["pageInfo"]["prevCursor"].is_string());
         cursor = page["pageInfo"]["nextCursor"].as_str().map(str::to_owned);
     }
@@ -46,10 +63,24 @@ async fn by_query_filters_orders_projects_and_pages() {
     assert_eq!(names, sorted);
 
     // OR across filter parameters.
-    let either = app.get_json("/api/catalog/entities/by-query?filter=kind=domain&filter=kind=system&limit=100").await;
-    assert!(either["items"].as_array().unwrap().iter().all(|i| i["kind"] == "Domain" || i["kind"] == "System"));
-    let full_text = app.get_json("/api/catalog/entities/by-query?fullTextFilterTerm=CHECKO&fullTextFilterFields=metadata.name&limit=100").await;
-    assert!(full_text["items"].as_array().unwrap().iter().any(|i| i["metadata"]["name"] == "checkout"));
+    let either = app
+        .get_json("/api/catalog/entities/by-query?filter=kind=domain&filter=kind=system&limit=100")
+        .await;
+    assert!(either["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["kind"] == "Domain" || i["kind"] == "System"));
+    let full_text = app
+        .get_json(
+            "/api/catalog/entities/by-query?fullTextFilterTerm=CHECKO&fullTextFilterFields=metadata.name&limit=100",
+        )
+        .await;
+    assert!(full_text["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["metadata"]["name"] == "checkout"));
     let (status, _) = app.get("/api/catalog/entities/by-query?limit=abc").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
@@ -72,12 +103,23 @@ async fn by_refs_keeps_order_and_nulls_missing() {
 #[tokio::test]
 async fn facets_count_values() {
     let app = TestApp::with_demo().await;
-    let f = app.get_json("/api/catalog/entity-facets?facet=kind&facet=spec.lifecycle&filter=kind=component").await;
+    let f = app
+        .get_json("/api/catalog/entity-facets?facet=kind&facet=spec.lifecycle&filter=kind=component")
+        .await;
     let kinds = f["facets"]["kind"].as_array().unwrap();
     assert_eq!(kinds.len(), 1);
     assert_eq!(kinds[0]["value"], "Component");
-    let total: i64 = f["facets"]["spec.lifecycle"].as_array().unwrap().iter().map(|v| v["count"].as_i64().unwrap()).sum();
-    assert_eq!(total, kinds[0]["count"].as_i64().unwrap(), "every component has one lifecycle");
+    let total: i64 = f["facets"]["spec.lifecycle"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(
+        total,
+        kinds[0]["count"].as_i64().unwrap(),
+        "every component has one lifecycle"
+    );
     let (status, _) = app.get("/api/catalog/entity-facets").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }

@@ -5,7 +5,8 @@ use axum::http::StatusCode;
 
 use crate::util::TestApp;
 
-const TEAM: &str = "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-a\nspec:\n  type: team\n  children: []\n";
+const TEAM: &str =
+    "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-a\nspec:\n  type: team\n  children: []\n";
 
 fn component(name: &str, extra: &str) -> String {
     format!(
@@ -16,8 +17,14 @@ fn component(name: &str, extra: &str) -> String {
 #[tokio::test]
 async fn import_then_reimport_is_idempotent_and_orphans_what_disappears() {
     let app = TestApp::new().await;
-    let body = format!("{TEAM}{}{}", component("alpha", "  dependsOn: [component:beta]\n"), component("beta", ""));
-    let (status, report) = app.post("/api/v1/import?source=t1", "application/yaml", body.clone()).await;
+    let body = format!(
+        "{TEAM}{}{}",
+        component("alpha", "  dependsOn: [component:beta]\n"),
+        component("beta", "")
+    );
+    let (status, report) = app
+        .post("/api/v1/import?source=t1", "application/yaml", body.clone())
+        .await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["added"].as_array().unwrap().len(), 3);
 
@@ -27,7 +34,10 @@ async fn import_then_reimport_is_idempotent_and_orphans_what_disappears() {
     assert_eq!(again["unchanged"].as_array().unwrap().len(), 3);
 
     // beta disappears from the source, alpha changes.
-    let body = format!("{TEAM}{}", component("alpha", "  dependsOn: [component:beta]\n  system: shop\n"));
+    let body = format!(
+        "{TEAM}{}",
+        component("alpha", "  dependsOn: [component:beta]\n  system: shop\n")
+    );
     let (_, third) = app.post("/api/v1/import?source=t1", "application/yaml", body).await;
     assert_eq!(third["updated"], serde_json::json!(["component:default/alpha"]));
     assert_eq!(third["orphaned"], serde_json::json!(["component:default/beta"]));
@@ -40,36 +50,62 @@ async fn import_then_reimport_is_idempotent_and_orphans_what_disappears() {
 #[tokio::test]
 async fn dry_run_writes_nothing() {
     let app = TestApp::new().await;
-    let (status, report) = app.post("/api/v1/import?dry_run=true", "application/yaml", format!("{TEAM}{}", component("alpha", ""))).await;
+    let (status, report) = app
+        .post(
+            "/api/v1/import?dry_run=true",
+            "application/yaml",
+            format!("{TEAM}{}", component("alpha", "")),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(report["dry_run"], true);
     assert_eq!(report["added"].as_array().unwrap().len(), 2);
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM entities").fetch_one(&app.pool).await.unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM entities")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(count, 0);
 }
 
 #[tokio::test]
 async fn a_bad_document_rejects_the_whole_import_with_positions() {
     let app = TestApp::new().await;
-    let body = format!("{TEAM}{}---\napiVersion: backstage.io/v1alpha1\nkind: Widget\nmetadata:\n  name: x\n", component("alpha", ""));
+    let body = format!(
+        "{TEAM}{}---\napiVersion: backstage.io/v1alpha1\nkind: Widget\nmetadata:\n  name: x\n",
+        component("alpha", "")
+    );
     let (status, err) = app.post("/api/v1/import", "application/yaml", body).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let detail = err["errors"][0]["detail"].as_str().unwrap();
     assert!(detail.starts_with("api:default:"), "file:line:column prefix: {detail}");
     assert!(detail.contains("Widget"), "{detail}");
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM entities").fetch_one(&app.pool).await.unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM entities")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(count, 0, "nothing written");
 }
 
 #[tokio::test]
 async fn an_entity_owned_by_another_source_is_a_conflict() {
     let app = TestApp::new().await;
-    let (s, _) = app.post("/api/v1/import?source=one", "application/yaml", component("alpha", "")).await;
+    let (s, _) = app
+        .post("/api/v1/import?source=one", "application/yaml", component("alpha", ""))
+        .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, err) = app.post("/api/v1/import?source=two", "application/yaml", format!("{}---\n{TEAM}", component("alpha", ""))).await;
+    let (s, err) = app
+        .post(
+            "/api/v1/import?source=two",
+            "application/yaml",
+            format!("{}---\n{TEAM}", component("alpha", "")),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(err.to_string().contains("already imported from api:one"), "{err}");
-    let groups: i64 = sqlx::query_scalar("SELECT count(*) FROM entities WHERE kind = 'group'").fetch_one(&app.pool).await.unwrap();
+    let groups: i64 = sqlx::query_scalar("SELECT count(*) FROM entities WHERE kind = 'group'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(groups, 0, "the team in the rejected import was not written");
 }
 
@@ -82,16 +118,31 @@ async fn relations_are_queryable_both_ways_and_unresolved_ones_are_kept() {
     assert!(has("ownedBy", "group:default/team-checkout"), "{rels:?}");
     assert!(has("partOf", "system:default/checkout"));
     assert!(has("dependsOn", "component:default/cart"), "{rels:?}");
-    assert!(has("dependencyOf", "component:default/api-gateway"), "inverse of api-gateway dependsOn checkout: {rels:?}");
+    assert!(
+        has("dependencyOf", "component:default/api-gateway"),
+        "inverse of api-gateway dependsOn checkout: {rels:?}"
+    );
 
     let team = app.get_json("/api/v1/entities/group/default/team-checkout").await;
-    assert!(team["relations"].as_array().unwrap().iter().any(|r| r["type"] == "ownerOf" && r["target"] == "component:default/checkout"));
+    assert!(team["relations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["type"] == "ownerOf" && r["target"] == "component:default/checkout"));
 
     let invoicing = app.get_json("/api/v1/entities/component/default/invoicing").await;
-    let legacy = invoicing["relations"].as_array().unwrap().iter().find(|r| r["target"] == "component:default/legacy-erp").cloned();
+    let legacy = invoicing["relations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["target"] == "component:default/legacy-erp")
+        .cloned();
     assert_eq!(legacy.expect("relation to legacy-erp kept")["resolved"], false);
     let (_, page) = app.get("/catalog/component/default/invoicing").await;
-    assert!(page.contains("data-test-unresolved=\"component:default/legacy-erp\""), "page marks it unresolved");
+    assert!(
+        page.contains("data-test-unresolved=\"component:default/legacy-erp\""),
+        "page marks it unresolved"
+    );
 }
 
 #[tokio::test]
@@ -101,8 +152,17 @@ async fn compass_components_resolve_owner_and_dependencies() {
     assert_eq!(loyalty["title"], "Loyalty Points");
     assert!(loyalty["annotations"]["compass.atlassian.com/id"].as_str().is_some());
     let owner = loyalty["owner"].as_str().unwrap();
-    assert!(owner.starts_with("group:default/"), "owner resolved through compass team-id: {owner}");
-    assert!(loyalty["relations"].as_array().unwrap().iter().any(|r| r["type"] == "dependsOn" && r["target"] == "component:default/rewards-ledger" && r["resolved"] == true));
+    assert!(
+        owner.starts_with("group:default/"),
+        "owner resolved through compass team-id: {owner}"
+    );
+    assert!(loyalty["relations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["type"] == "dependsOn"
+            && r["target"] == "component:default/rewards-ledger"
+            && r["resolved"] == true));
 }
 
 #[tokio::test]
@@ -111,9 +171,15 @@ async fn search_ranks_prefixes_and_tolerates_typos() {
     let r = app.get_json("/api/v1/entities?q=checkout&limit=5").await;
     assert_eq!(r["items"][0]["name"], "checkout", "exact name first: {r}");
     let r = app.get_json("/api/v1/entities?q=paymnets&limit=5").await;
-    assert!(r["items"].as_array().unwrap().iter().any(|i| i["name"] == "payments"), "typo tolerated: {r}");
+    assert!(
+        r["items"].as_array().unwrap().iter().any(|i| i["name"] == "payments"),
+        "typo tolerated: {r}"
+    );
     let r = app.get_json("/api/v1/entities?q=invent&kind=component").await;
-    assert!(r["items"].as_array().unwrap().iter().any(|i| i["name"] == "inventory"), "prefix: {r}");
+    assert!(
+        r["items"].as_array().unwrap().iter().any(|i| i["name"] == "inventory"),
+        "prefix: {r}"
+    );
     let r = app.get_json("/api/v1/entities?q=zzzzqqqq").await;
     assert_eq!(r["total"], 0);
 }
@@ -147,28 +213,49 @@ async fn the_graph_walks_upstream_and_downstream_chains() {
     .concat();
     let (s, _) = app.post("/api/v1/import", "application/yaml", docs).await;
     assert_eq!(s, axum::http::StatusCode::OK);
-    let g = app::graph::service::entity_graph(&app.pool, "component:default/a", 2).await.unwrap();
+    let g = app::graph::service::entity_graph(&app.pool, "component:default/a", 2)
+        .await
+        .unwrap();
     let keys: Vec<&str> = g.nodes.iter().map(|n| n.key.as_str()).collect();
     assert_eq!(keys[0], "component:default/a");
-    assert!(keys.contains(&"component:default/b") && keys.contains(&"component:default/c"), "{keys:?}");
-    assert!(!keys.contains(&"component:default/x"), "x is upstream of b, not of a: {keys:?}");
+    assert!(
+        keys.contains(&"component:default/b") && keys.contains(&"component:default/c"),
+        "{keys:?}"
+    );
+    assert!(
+        !keys.contains(&"component:default/x"),
+        "x is upstream of b, not of a: {keys:?}"
+    );
     let x = |k: &str| g.nodes.iter().find(|n| n.key == k).unwrap().x;
     assert!(x("component:default/a") < x("component:default/b") && x("component:default/b") < x("component:default/c"));
 
-    let g = app::graph::service::entity_graph(&app.pool, "component:default/b", 1).await.unwrap();
+    let g = app::graph::service::entity_graph(&app.pool, "component:default/b", 1)
+        .await
+        .unwrap();
     let x = |k: &str| g.nodes.iter().find(|n| n.key == k).map(|n| n.x);
-    assert!(x("component:default/a") < x("component:default/b"), "upstream to the left");
+    assert!(
+        x("component:default/a") < x("component:default/b"),
+        "upstream to the left"
+    );
     assert_eq!(x("component:default/a"), x("component:default/x"));
-    assert!(x("component:default/c") > x("component:default/b"), "downstream to the right");
+    assert!(
+        x("component:default/c") > x("component:default/b"),
+        "downstream to the right"
+    );
     assert_eq!(g.edges.len(), 3);
-    assert!(app::graph::service::entity_graph(&app.pool, "component:default/b", 4).await.is_err());
+    assert!(app::graph::service::entity_graph(&app.pool, "component:default/b", 4)
+        .await
+        .is_err());
 }
 
 #[tokio::test]
 async fn an_import_by_another_process_invalidates_the_read_cache() {
     let app = TestApp::new().await;
     // What `bearing serve` runs: listens for the import's NOTIFY and empties the cache.
-    let listener = tokio::spawn(server::startup::invalidate_on_import(app.pool.clone(), app.cache.clone()));
+    let listener = tokio::spawn(server::startup::invalidate_on_import(
+        app.pool.clone(),
+        app.cache.clone(),
+    ));
     let empty = app.get_json("/api/v1/entities?kind=component").await;
     assert_eq!(empty["total"], 0);
     let cached = app.get_json("/api/v1/entities?kind=component").await;
@@ -177,11 +264,15 @@ async fn an_import_by_another_process_invalidates_the_read_cache() {
     // Imported the way `bearing import` does it, without touching this app's cache directly.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("c.yaml"), component("alpha", "")).unwrap();
-    server::import::import_paths(&app.pool, &[dir.path().to_owned()], false).await.unwrap();
+    server::import::import_paths(&app.pool, &[dir.path().to_owned()], false)
+        .await
+        .unwrap();
 
     let mut seen = 0;
     for _ in 0..50 {
-        seen = app.get_json("/api/v1/entities?kind=component").await["total"].as_i64().unwrap();
+        seen = app.get_json("/api/v1/entities?kind=component").await["total"]
+            .as_i64()
+            .unwrap();
         if seen == 1 {
             break;
         }
@@ -194,9 +285,23 @@ async fn an_import_by_another_process_invalidates_the_read_cache() {
 #[tokio::test]
 async fn api_import_refuses_non_utf8_and_oversized_bodies() {
     let app = TestApp::new().await;
-    let (status, err) = app.post("/api/v1/import", "application/yaml", b"kind: Component\nname: \xff\n".to_vec()).await;
+    let (status, err) = app
+        .post(
+            "/api/v1/import",
+            "application/yaml",
+            b"kind: Component\nname: \xff\n".to_vec(),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(err["errors"][0]["detail"].as_str().unwrap().starts_with("api:default:2:1: the body is not UTF-8"), "{err}");
-    let (status, _) = app.post("/api/v1/import", "application/yaml", vec![b'#'; 2 * 1024 * 1024]).await;
+    assert!(
+        err["errors"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("api:default:2:1: the body is not UTF-8"),
+        "{err}"
+    );
+    let (status, _) = app
+        .post("/api/v1/import", "application/yaml", vec![b'#'; 2 * 1024 * 1024])
+        .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }

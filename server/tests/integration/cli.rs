@@ -29,18 +29,36 @@ fn import_into_a_data_dir_then_reject_a_bad_file() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("added component:default/checkout"), "{stdout}");
 
-    std::fs::write(dir.path().join("bad.yaml"), "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: Not Valid\n").unwrap();
-    let out = bearing().args(["import", "--data-dir"]).arg(&data).arg(dir.path().join("bad.yaml")).output().unwrap();
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: Not Valid\n",
+    )
+    .unwrap();
+    let out = bearing()
+        .args(["import", "--data-dir"])
+        .arg(&data)
+        .arg(dir.path().join("bad.yaml"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad.yaml:4:"), "file:line:column: {stderr}");
     assert!(stderr.contains("nothing was changed"));
 
     // The cluster was started by the import and stopped again: a second import restarts it.
-    let out = bearing().args(["import", "--dry-run", "--data-dir"]).arg(&data).arg(crate::util::repo_root().join("examples")).output().unwrap();
+    let out = bearing()
+        .args(["import", "--dry-run", "--data-dir"])
+        .arg(&data)
+        .arg(crate::util::repo_root().join("examples"))
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
     assert!(stdout.contains("0 added") && stdout.contains("dry run"), "{stdout}");

@@ -16,15 +16,24 @@ async fn health_ready_and_metrics() {
     let (status, text) = app.get("/metrics").await;
     assert_eq!(status, StatusCode::OK);
     assert!(text.contains("http_requests_total{"), "{text}");
-    assert!(text.contains(r#"route="/api/v1/entities""#), "requests are labelled by route: {text}");
-    assert!(text.contains("http_request_duration_seconds_bucket"), "latency is a histogram");
+    assert!(
+        text.contains(r#"route="/api/v1/entities""#),
+        "requests are labelled by route: {text}"
+    );
+    assert!(
+        text.contains("http_request_duration_seconds_bucket"),
+        "latency is a histogram"
+    );
     assert!(text.contains("db_pool_connections"), "pool stats");
 }
 
 #[tokio::test]
 async fn readyz_reports_pending_migrations() {
     let app = TestApp::new().await;
-    sqlx::query("DELETE FROM _sqlx_migrations").execute(&app.pool).await.unwrap();
+    sqlx::query("DELETE FROM _sqlx_migrations")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     let (status, body) = app.get("/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(body.contains("migrations pending"));

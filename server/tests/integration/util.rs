@@ -26,10 +26,15 @@ fn cluster() -> PgConnectOptions {
             // A dedicated thread with its own runtime: tests each run on their own runtime,
             // and this must happen exactly once regardless of which test gets here first.
             std::thread::spawn(|| {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("test runtime");
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("test runtime");
                 rt.block_on(async {
                     let dir = repo_root().join("target/test-pg");
-                    let cluster = server::db::embedded::Embedded::ensure(&dir, None).await.expect("start test PostgreSQL");
+                    let cluster = server::db::embedded::Embedded::ensure(&dir, None)
+                        .await
+                        .expect("start test PostgreSQL");
                     cluster.connect_options("postgres")
                 })
             })
@@ -44,9 +49,16 @@ pub async fn fresh_pool() -> PgPool {
     let admin = cluster();
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
     let mut conn = admin.connect().await.expect("connect to test cluster");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
     conn.close().await.ok();
-    let pool = PgPoolOptions::new().max_connections(5).connect_with(admin.database(&name)).await.expect("connect");
+    let pool = PgPoolOptions::new()
+        .max_connections(5)
+        .connect_with(admin.database(&name))
+        .await
+        .expect("connect");
     server::MIGRATOR.run(&pool).await.expect("migrate");
     pool
 }
@@ -66,13 +78,19 @@ impl TestApp {
         let ctx = app::ssr::ServerCtx::new(pool.clone());
         let cache = ctx.cache.clone();
         let state = server::http::AppState::new(ctx, options).expect("state");
-        TestApp { router: server::startup::app_router(state), pool, cache }
+        TestApp {
+            router: server::startup::app_router(state),
+            pool,
+            cache,
+        }
     }
 
     /// A new app with the demo catalog imported.
     pub async fn with_demo() -> TestApp {
         let app = TestApp::new().await;
-        server::import::import_paths(&app.pool, &[repo_root().join("examples")], false).await.expect("demo imports");
+        server::import::import_paths(&app.pool, &[repo_root().join("examples")], false)
+            .await
+            .expect("demo imports");
         app
     }
 
@@ -98,8 +116,14 @@ impl TestApp {
 
     /// POST a body with a content type; returns status and parsed JSON.
     pub async fn post(&self, uri: &str, content_type: &str, body: impl Into<Body>) -> (StatusCode, serde_json::Value) {
-        let req = Request::post(uri).header("content-type", content_type).body(body.into()).expect("request");
+        let req = Request::post(uri)
+            .header("content-type", content_type)
+            .body(body.into())
+            .expect("request");
         let (status, text) = self.send(req).await;
-        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
     }
 }

@@ -20,11 +20,25 @@ pub fn EntityPage() -> impl IntoView {
     let query = use_query_map();
     let key = move || {
         let p = params.read();
-        (p.get("kind").unwrap_or_default(), p.get("namespace").unwrap_or_default(), p.get("name").unwrap_or_default())
+        (
+            p.get("kind").unwrap_or_default(),
+            p.get("namespace").unwrap_or_default(),
+            p.get("name").unwrap_or_default(),
+        )
     };
-    let depth = move || query.read().get("depth").and_then(|d| d.parse::<u8>().ok()).filter(|d| (1..=3).contains(d)).unwrap_or(1);
+    let depth = move || {
+        query
+            .read()
+            .get("depth")
+            .and_then(|d| d.parse::<u8>().ok())
+            .filter(|d| (1..=3).contains(d))
+            .unwrap_or(1)
+    };
     let entity = Resource::new(key, |(k, ns, n)| get_entity(k, ns, n));
-    let graph = Resource::new(move || (key(), depth()), |((k, ns, n), d)| get_entity_graph(k, ns, n, d));
+    let graph = Resource::new(
+        move || (key(), depth()),
+        |((k, ns, n), d)| get_entity_graph(k, ns, n, d),
+    );
     view! {
         <Suspense fallback=Loading>
             <ErrorBoundary fallback=error_fallback>
@@ -64,7 +78,15 @@ fn GraphSection(graph: Resource<Result<GraphView, AppError>>, depth: Signal<u8>)
 }
 
 fn ref_label(key: &str) -> String {
-    split_ref(key).map(|(_, ns, n)| if ns == "default" { n.to_owned() } else { format!("{ns}/{n}") }).unwrap_or_else(|| key.to_owned())
+    split_ref(key)
+        .map(|(_, ns, n)| {
+            if ns == "default" {
+                n.to_owned()
+            } else {
+                format!("{ns}/{n}")
+            }
+        })
+        .unwrap_or_else(|| key.to_owned())
 }
 
 /// A link to a reference key, or plain text marked unresolved.

@@ -36,7 +36,8 @@ fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &Filter, full_text: 
                     qb.push(" AND e.id = ANY(").push_bind(ids).push(")");
                     continue;
                 }
-                qb.push(" AND e.id IN (SELECT entity_id FROM entity_search WHERE key = ").push_bind(c.key.clone());
+                qb.push(" AND e.id IN (SELECT entity_id FROM entity_search WHERE key = ")
+                    .push_bind(c.key.clone());
                 if !c.values.is_empty() {
                     qb.push(" AND value = ANY(").push_bind(c.values.clone()).push(")");
                 }
@@ -48,7 +49,13 @@ fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &Filter, full_text: 
     }
     if let Some((term, fields)) = full_text {
         qb.push(" AND e.id IN (SELECT entity_id FROM entity_search WHERE value LIKE ")
-            .push_bind(format!("%{}%", term.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+            .push_bind(format!(
+                "%{}%",
+                term.to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            ));
         if !fields.is_empty() {
             qb.push(" AND key = ANY(").push_bind(fields.to_vec()).push(")");
         }
@@ -84,9 +91,15 @@ pub async fn query_ids(
         };
         qb.push(dir).push(" NULLS LAST, ");
     }
-    qb.push("e.ref LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+    qb.push("e.ref LIMIT ")
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset);
     let rows: Vec<PgRow> = qb.build().fetch_all(&mut *db).await?;
-    let refs = rows.iter().map(|r| r.try_get("ref")).collect::<sqlx::Result<Vec<String>>>()?;
+    let refs = rows
+        .iter()
+        .map(|r| r.try_get("ref"))
+        .collect::<sqlx::Result<Vec<String>>>()?;
     let total = match rows.first() {
         Some(r) => r.try_get::<i64, _>("total")?,
         // An empty page (limit 0, or past the end) has no row to carry the total.
@@ -104,8 +117,10 @@ pub async fn count(db: &mut PgConnection, filter: &Filter, full_text: Option<(&s
 
 /// Counts of each value of `facet` among entities matching `filter`.
 pub async fn facet(db: impl PgExecutor<'_>, facet: &str, filter: &Filter) -> sqlx::Result<Vec<(String, i64)>> {
-    let mut qb = QueryBuilder::new("SELECT s.original_value, count(DISTINCT s.entity_id) FROM entity_search s WHERE s.key = ");
-    qb.push_bind(facet.to_ascii_lowercase()).push(" AND s.original_value IS NOT NULL AND s.entity_id IN (SELECT e.id FROM entities e");
+    let mut qb =
+        QueryBuilder::new("SELECT s.original_value, count(DISTINCT s.entity_id) FROM entity_search s WHERE s.key = ");
+    qb.push_bind(facet.to_ascii_lowercase())
+        .push(" AND s.original_value IS NOT NULL AND s.entity_id IN (SELECT e.id FROM entities e");
     push_filter(&mut qb, filter, None);
     qb.push(") GROUP BY s.original_value ORDER BY count(DISTINCT s.entity_id) DESC, s.original_value");
     qb.build_query_as().fetch_all(db).await

@@ -8,7 +8,10 @@ use uuid::Uuid;
 /// Serialises imports: two concurrent imports could otherwise both decide an entity is new.
 pub async fn lock_for_import(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
     // An arbitrary constant naming "the catalog import" lock.
-    sqlx::query("SELECT pg_advisory_xact_lock(7263011)").execute(db).await.map(|_| ())
+    sqlx::query("SELECT pg_advisory_xact_lock(7263011)")
+        .execute(db)
+        .await
+        .map(|_| ())
 }
 
 /// Inserts or touches a source, returning its id.
@@ -154,8 +157,18 @@ pub async fn insert_relations(
     types: &[String],
     targets: &[String],
 ) -> sqlx::Result<()> {
-    let rows = declared_by.iter().zip(sources).zip(types).zip(targets).map(|(((id, s), t), d)| [id.to_string(), s.clone(), t.clone(), d.clone()]);
-    copy_rows(db, "COPY relations (declared_by, source_ref, type, target_ref) FROM STDIN", rows).await
+    let rows = declared_by
+        .iter()
+        .zip(sources)
+        .zip(types)
+        .zip(targets)
+        .map(|(((id, s), t), d)| [id.to_string(), s.clone(), t.clone(), d.clone()]);
+    copy_rows(
+        db,
+        "COPY relations (declared_by, source_ref, type, target_ref) FROM STDIN",
+        rows,
+    )
+    .await
 }
 
 /// Inserts search rows in bulk with COPY; the four slices are columns of the same rows.
@@ -166,8 +179,18 @@ pub async fn insert_search(
     values: &[String],
     originals: &[String],
 ) -> sqlx::Result<()> {
-    let rows = ids.iter().zip(keys).zip(values).zip(originals).map(|(((id, k), v), o)| [id.to_string(), k.clone(), v.clone(), o.clone()]);
-    copy_rows(db, "COPY entity_search (entity_id, key, value, original_value) FROM STDIN", rows).await
+    let rows = ids
+        .iter()
+        .zip(keys)
+        .zip(values)
+        .zip(originals)
+        .map(|(((id, k), v), o)| [id.to_string(), k.clone(), v.clone(), o.clone()]);
+    copy_rows(
+        db,
+        "COPY entity_search (entity_id, key, value, original_value) FROM STDIN",
+        rows,
+    )
+    .await
 }
 
 /// Streams rows to a `COPY ... FROM STDIN` statement in PostgreSQL's text format, in chunks.
@@ -225,7 +248,11 @@ pub async fn orphan_missing(db: impl PgExecutor<'_>, source_ids: &[i64], keep: &
 
 /// Marks orphaned the entities of sources that lie under one of `dirs` but were not read by
 /// this import (their file was deleted or moved); returns the refs newly orphaned.
-pub async fn orphan_unread_sources(db: impl PgExecutor<'_>, dirs: &[String], read: &[i64]) -> sqlx::Result<Vec<String>> {
+pub async fn orphan_unread_sources(
+    db: impl PgExecutor<'_>,
+    dirs: &[String],
+    read: &[i64],
+) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
         "UPDATE entities SET orphaned = true, updated_at = now() \
          WHERE NOT orphaned AND source_id IN ( \
@@ -241,7 +268,11 @@ pub async fn orphan_unread_sources(db: impl PgExecutor<'_>, dirs: &[String], rea
 
 /// Tells every listening server that the catalog changed (delivered when the transaction commits).
 pub async fn notify_changed(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
-    sqlx::query("SELECT pg_notify($1, '')").bind(crate::cache::CHANGED_CHANNEL).execute(db).await.map(|_| ())
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(crate::cache::CHANGED_CHANNEL)
+        .execute(db)
+        .await
+        .map(|_| ())
 }
 
 #[cfg(test)]

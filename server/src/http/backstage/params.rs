@@ -23,14 +23,19 @@ pub fn parse_filter(values: &[String]) -> Result<Filter, BackstageError> {
                 None => (part, None),
             };
             if key.is_empty() {
-                return Err(BackstageError::input(format!("invalid filter `{part}`: the key is empty")));
+                return Err(BackstageError::input(format!(
+                    "invalid filter `{part}`: the key is empty"
+                )));
             }
             let key = key.to_ascii_lowercase();
             // Repeating a key inside one filter means any of its values.
             match (group.iter_mut().find(|c| c.key == key), value) {
                 (Some(c), Some(v)) => c.values.push(v.to_lowercase()),
                 (Some(_), None) => {}
-                (None, v) => group.push(Condition { key, values: v.map(|v| vec![v.to_lowercase()]).unwrap_or_default() }),
+                (None, v) => group.push(Condition {
+                    key,
+                    values: v.map(|v| vec![v.to_lowercase()]).unwrap_or_default(),
+                }),
             }
         }
         if !group.is_empty() {
@@ -42,7 +47,11 @@ pub fn parse_filter(values: &[String]) -> Result<Filter, BackstageError> {
 
 /// The `filter` parameters of a query string.
 pub fn filters_from_query(q: &str) -> Result<Filter, BackstageError> {
-    let values: Vec<String> = form_pairs(q).into_iter().filter(|(k, _)| k == "filter").map(|(_, v)| v).collect();
+    let values: Vec<String> = form_pairs(q)
+        .into_iter()
+        .filter(|(k, _)| k == "filter")
+        .map(|(_, v)| v)
+        .collect();
     parse_filter(&values)
 }
 
@@ -135,9 +144,17 @@ fn order_of(
         .map(|(_, v)| {
             let (field, dir) = split(v);
             match dir.trim() {
-                "asc" => Ok(Order { field: field.trim().to_ascii_lowercase(), desc: false }),
-                "desc" => Ok(Order { field: field.trim().to_ascii_lowercase(), desc: true }),
-                other => Err(BackstageError::input(format!("invalid order `{other}` in `{v}`: use asc or desc"))),
+                "asc" => Ok(Order {
+                    field: field.trim().to_ascii_lowercase(),
+                    desc: false,
+                }),
+                "desc" => Ok(Order {
+                    field: field.trim().to_ascii_lowercase(),
+                    desc: true,
+                }),
+                other => Err(BackstageError::input(format!(
+                    "invalid order `{other}` in `{v}`: use asc or desc"
+                ))),
             }
         })
         .collect()
@@ -152,7 +169,10 @@ impl QueryParams {
         let cursor = match pairs.iter().find(|(k, _)| k == "cursor") {
             Some((_, c)) => QueryCursor::decode(c)?,
             None => {
-                let term = pairs.iter().find(|(k, _)| k == "fullTextFilterTerm").map(|(_, v)| v.trim().to_owned());
+                let term = pairs
+                    .iter()
+                    .find(|(k, _)| k == "fullTextFilterTerm")
+                    .map(|(_, v)| v.trim().to_owned());
                 let term_fields: Vec<String> = pairs
                     .iter()
                     .filter(|(k, _)| k == "fullTextFilterFields")
@@ -163,7 +183,9 @@ impl QueryParams {
                 // Backstage searches the first sort field when no fields are named (and the
                 // uid, i.e. effectively nothing, when there is no sort field either).
                 let term_fields = if term_fields.is_empty() {
-                    vec![order.first().map_or_else(|| "metadata.uid".to_owned(), |o| o.field.clone())]
+                    vec![order
+                        .first()
+                        .map_or_else(|| "metadata.uid".to_owned(), |o| o.field.clone())]
                 } else {
                     term_fields
                 };
@@ -194,10 +216,18 @@ impl ListParams {
         let pairs = form_pairs(q);
         let offset = offset_of(&pairs)?;
         let limit = match pairs.iter().any(|(k, _)| k == "limit") {
-            true => Some(limit_of(&pairs)?).filter(|l| *l > 0).ok_or_else(|| BackstageError::input("limit must be at least 1"))?,
+            true => Some(limit_of(&pairs)?)
+                .filter(|l| *l > 0)
+                .ok_or_else(|| BackstageError::input("limit must be at least 1"))?,
             false => MAX_LIMIT * 100,
         };
-        Ok(ListParams { filter: filters_from_query(q)?, order: legacy_order_of(&pairs)?, fields: fields_of(&pairs), offset, limit })
+        Ok(ListParams {
+            filter: filters_from_query(q)?,
+            order: legacy_order_of(&pairs)?,
+            fields: fields_of(&pairs),
+            offset,
+            limit,
+        })
     }
 }
 
@@ -241,9 +271,19 @@ mod tests {
 
     #[test]
     fn filters_and_or_and_exists() {
-        let f = parse_filter(&["kind=Component,spec.type=service".into(), "metadata.annotations.x".into()]).unwrap();
+        let f = parse_filter(&[
+            "kind=Component,spec.type=service".into(),
+            "metadata.annotations.x".into(),
+        ])
+        .unwrap();
         assert_eq!(f.len(), 2);
-        assert_eq!(f[0][0], Condition { key: "kind".into(), values: vec!["component".into()] });
+        assert_eq!(
+            f[0][0],
+            Condition {
+                key: "kind".into(),
+                values: vec!["component".into()]
+            }
+        );
         assert_eq!(f[1][0].values, Vec::<String>::new());
         let f = parse_filter(&["kind=api,kind=component".into()]).unwrap();
         assert_eq!(f[0][0].values, vec!["api".to_owned(), "component".to_owned()]);
@@ -252,20 +292,41 @@ mod tests {
 
     #[test]
     fn query_params_and_cursor() {
-        let p = QueryParams::parse("filter=kind%3Dcomponent&limit=5&orderField=metadata.name,desc&fields=metadata.name,kind").unwrap();
+        let p = QueryParams::parse(
+            "filter=kind%3Dcomponent&limit=5&orderField=metadata.name,desc&fields=metadata.name,kind",
+        )
+        .unwrap();
         assert_eq!(p.limit, 5);
-        assert_eq!(p.cursor.order, vec![Order { field: "metadata.name".into(), desc: true }]);
+        assert_eq!(
+            p.cursor.order,
+            vec![Order {
+                field: "metadata.name".into(),
+                desc: true
+            }]
+        );
         assert_eq!(p.fields, vec!["metadata.name", "kind"]);
-        let c = QueryCursor { offset: 5, ..p.cursor.clone() };
+        let c = QueryCursor {
+            offset: 5,
+            ..p.cursor.clone()
+        };
         let again = QueryParams::parse(&format!("cursor={}&limit=5", c.encode())).unwrap();
         assert_eq!(again.cursor, c);
         assert!(QueryParams::parse("limit=-1").is_err());
         assert!(QueryParams::parse("cursor=zzz").is_err());
         let p = QueryParams::parse("offset=5&fullTextFilterTerm=x&orderField=metadata.name,asc").unwrap();
         assert_eq!(p.cursor.offset, 5);
-        assert_eq!(p.cursor.full_text, Some(("x".to_owned(), vec!["metadata.name".to_owned()])));
+        assert_eq!(
+            p.cursor.full_text,
+            Some(("x".to_owned(), vec!["metadata.name".to_owned()]))
+        );
         let l = ListParams::parse("order=desc:metadata.name&limit=3").unwrap();
-        assert_eq!(l.order, vec![Order { field: "metadata.name".into(), desc: true }]);
+        assert_eq!(
+            l.order,
+            vec![Order {
+                field: "metadata.name".into(),
+                desc: true
+            }]
+        );
         assert!(ListParams::parse("limit=0").is_err());
     }
 
@@ -273,9 +334,15 @@ mod tests {
     fn projection_keeps_requested_paths() {
         let e = serde_json::json!({"kind": "Component", "metadata": {"name": "a", "tags": ["x"]}, "spec": {"type": "service"}});
         let p = project(e, &["metadata.name".into(), "spec.type".into(), "nope.x".into()]);
-        assert_eq!(p, serde_json::json!({"metadata": {"name": "a"}, "spec": {"type": "service"}}));
+        assert_eq!(
+            p,
+            serde_json::json!({"metadata": {"name": "a"}, "spec": {"type": "service"}})
+        );
         let e = serde_json::json!({"metadata": {"annotations": {"backstage.io/kubernetes-id": "k", "x": "y"}}});
         let p = project(e, &["metadata.annotations.backstage.io/kubernetes-id".into()]);
-        assert_eq!(p, serde_json::json!({"metadata": {"annotations": {"backstage.io/kubernetes-id": "k"}}}));
+        assert_eq!(
+            p,
+            serde_json::json!({"metadata": {"annotations": {"backstage.io/kubernetes-id": "k"}}})
+        );
     }
 }
