@@ -22,7 +22,7 @@ pub fn EmptyState(#[prop(into)] title: String, #[prop(into)] hint: String, child
     }
 }
 
-/// Placeholder shown while data loads.
+/// Skeleton lines shown while data loads.
 #[component]
 pub fn Loading() -> impl IntoView {
     view! {

@@ -4,7 +4,7 @@
 //! owner and dependencies can only be resolved once the whole import is read: parsing records
 //! the raw ids ([`CompassRefs`]) and [`resolve`] runs after every file, looking first in this
 //! import, then in the ids the catalog already knows. What stays unresolved gets a stable
-//! placeholder reference in the `compass` namespace, so a later import can fill it in.
+//! stand-in reference in the `compass` namespace, so a later import can fill it in.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -23,7 +23,7 @@ pub const TEAM_ID_ANNOTATION: &str = "compass.atlassian.com/team-id";
 pub const OWNER_ID_ANNOTATION: &str = "compass.atlassian.com/owner-id";
 /// Annotation keeping `fields.tier` of a Compass component.
 pub const TIER_ANNOTATION: &str = "compass.atlassian.com/tier";
-/// Namespace of placeholder references to Compass teams and components not (yet) in the catalog.
+/// Namespace of stand-in references to Compass teams and components not (yet) in the catalog.
 pub const UNRESOLVED_NAMESPACE: &str = "compass";
 
 const KNOWN_FIELDS: [&str; 11] = [
@@ -43,9 +43,9 @@ const KNOWN_FIELDS: [&str; 11] = [
 /// Compass ids of one component, resolved to references after the whole import is read.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct CompassRefs {
-    /// Raw `ownerId` and its placeholder reference.
+    /// Raw `ownerId` and its stand-in reference.
     owner: Option<(String, EntityRef)>,
-    /// Raw `relationships.DEPENDS_ON` ids and their placeholder references.
+    /// Raw `relationships.DEPENDS_ON` ids and their stand-in references.
     depends_on: Vec<(String, EntityRef)>,
 }
 
@@ -75,7 +75,7 @@ pub fn to_entity_name(text: &str) -> String {
     out.trim_end_matches('-').to_owned()
 }
 
-/// The placeholder name for a Compass id: its last non-empty `/` segment, made a valid name.
+/// The stand-in name for a Compass id: its last non-empty `/` segment, made a valid name.
 fn id_to_name(id: &str) -> String {
     to_entity_name(id.rsplit('/').find(|s| !s.trim().is_empty()).unwrap_or(id))
 }
@@ -129,7 +129,7 @@ pub(crate) fn parse_component(ctx: &mut Ctx<'_>, root: &Node, source: &str) -> O
     if let Some(node) = root.get("ownerId") {
         if let Some(id) = ctx.string(node, "ownerId") {
             annotations.insert(OWNER_ID_ANNOTATION.to_owned(), id.clone());
-            match placeholder(Kind::Group, &id) {
+            match stand_in(Kind::Group, &id) {
                 Some(r) => refs.owner = Some((id, r)),
                 None => ctx.error(
                     node,
@@ -187,7 +187,7 @@ pub(crate) fn parse_component(ctx: &mut Ctx<'_>, root: &Node, source: &str) -> O
     })
 }
 
-fn placeholder(kind: Kind, id: &str) -> Option<EntityRef> {
+fn stand_in(kind: Kind, id: &str) -> Option<EntityRef> {
     let name = id_to_name(id);
     (!name.is_empty()).then(|| EntityRef {
         kind,
@@ -222,7 +222,7 @@ fn read_relationships(ctx: &mut Ctx<'_>, root: &Node, refs: &mut CompassRefs) {
             continue;
         }
         for (id, at) in ctx.string_list(value, "relationships.DEPENDS_ON") {
-            match placeholder(Kind::Component, &id) {
+            match stand_in(Kind::Component, &id) {
                 Some(r) => refs.depends_on.push((id, r)),
                 None => ctx.error(
                     at,

@@ -1,4 +1,4 @@
-//! Compass mapping and id resolution (this import, then KnownIds, else placeholders).
+//! Compass mapping and id resolution (this import, then KnownIds, else stand-in references).
 
 use serde_json::json;
 
@@ -78,7 +78,7 @@ fn maps_a_compass_component() {
         (json!("service"), json!("active"), json!("2"))
     );
     assert_eq!((e.position.line, e.position.column), (1, 1));
-    // Neither the team nor the dependency is known: placeholders in the `compass` namespace.
+    // Neither the team nor the dependency is known: stand-in references in the `compass` namespace.
     assert_eq!(
         e.owner.as_ref().map(EntityRef::key).as_deref(),
         Some("group:compass/5f1c2d3e-aaaa-bbbb-cccc-123456789abc")
