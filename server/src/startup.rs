@@ -113,9 +113,11 @@ async fn seed_if_empty(db: &Database, seed: &std::path::Path) -> anyhow::Result<
 /// (imports `NOTIFY` on [`app::cache::CHANGED_CHANNEL`]). If the listening connection drops,
 /// notifications may have been missed, so the cache is emptied then too.
 pub async fn invalidate_on_import(pool: sqlx::PgPool, cache: app::cache::ReadCache) {
-    loop {
+    // Ends when the pool is closed at shutdown.
+    while !pool.is_closed() {
         let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
             Ok(l) => l,
+            Err(_) if pool.is_closed() => return,
             Err(err) => {
                 tracing::warn!(error = %err, "cannot listen for catalog changes; retrying");
                 tokio::time::sleep(Duration::from_secs(2)).await;
@@ -133,6 +135,7 @@ pub async fn invalidate_on_import(pool: sqlx::PgPool, cache: app::cache::ReadCac
                 Ok(Some(_)) => cache.invalidate(),
                 // The connection was lost; PgListener reconnects on the next call.
                 Ok(None) => cache.invalidate(),
+                Err(_) if pool.is_closed() => return,
                 Err(err) => {
                     tracing::warn!(error = %err, "lost the catalog change listener; reconnecting");
                     cache.invalidate();
