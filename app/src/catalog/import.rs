@@ -257,8 +257,8 @@ pub async fn apply(
     }
     let changed_ids: Vec<Uuid> = writes.iter().map(|w| w.id).collect();
     repo::write::clear_derived(&mut *tx, &changed_ids).await?;
-    repo::write::insert_relations(&mut *tx, &rel_ids, &rel_src, &rel_type, &rel_dst).await?;
-    repo::write::insert_search(&mut *tx, &s_ids, &s_keys, &s_vals, &s_orig).await?;
+    repo::write::insert_relations(&mut tx, &rel_ids, &rel_src, &rel_type, &rel_dst).await?;
+    repo::write::insert_search(&mut tx, &s_ids, &s_keys, &s_vals, &s_orig).await?;
 
     let ids: Vec<i64> = source_ids.values().copied().collect();
     report.orphaned = repo::write::orphan_missing(&mut *tx, &ids, &keys).await?;

@@ -152,13 +152,10 @@ fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, q: &ListQuery, tsquery: Opt
         // Full-text match (prefixes included) or, for typos, trigram similarity on the name
         // and title.
         qb.push(" AND (");
-        match tsquery {
-            Some(ts) => {
-                qb.push("e.search @@ to_tsquery('simple', ")
-                    .push_bind(ts.to_owned())
-                    .push(") OR ");
-            }
-            None => {}
+        if let Some(ts) = tsquery {
+            qb.push("e.search @@ to_tsquery('simple', ")
+                .push_bind(ts.to_owned())
+                .push(") OR ");
         }
         qb.push("e.name % ").push_bind(text.to_ascii_lowercase());
         qb.push(" OR lower(e.title) % ")
@@ -180,13 +177,10 @@ pub async fn list(
     qb.push(" ORDER BY ");
     match (q.sort, q.q.as_deref()) {
         (Sort::Relevance, Some(text)) => {
-            match tsquery {
-                Some(ts) => {
-                    qb.push("ts_rank(e.search, to_tsquery('simple', ")
-                        .push_bind(ts.to_owned())
-                        .push(")) + ");
-                }
-                None => {}
+            if let Some(ts) = tsquery {
+                qb.push("ts_rank(e.search, to_tsquery('simple', ")
+                    .push_bind(ts.to_owned())
+                    .push(")) + ");
             }
             // An exact name match outranks everything; then words, then closeness of the name.
             qb.push("(e.name = ")

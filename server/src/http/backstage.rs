@@ -132,7 +132,7 @@ async fn by_name(
         .ctx
         .cache
         .get_or_load(format!("by-name|{key}"), async {
-            Ok::<_, BackstageError>(load(&state, &[key.clone()]).await?.pop().flatten())
+            Ok::<_, BackstageError>(load(&state, std::slice::from_ref(&key)).await?.pop().flatten())
         })
         .await?;
     found.map(Json).ok_or_else(not_found)
