@@ -246,7 +246,7 @@ pub struct EntityDetail {
     pub annotations: Vec<(String, String)>,
     pub links: Vec<LinkView>,
     /// The kind-specific `spec`, pretty-printed.
-    pub spec_yaml: String,
+    pub spec_json: String,
     /// Where it was imported from.
     pub source: Option<String>,
     pub relations: Vec<RelationView>,

@@ -264,7 +264,7 @@ async fn load_entity_detail(pool: &PgPool, key: String) -> Result<EntityDetail, 
                 link_type: l.link_type,
             })
             .collect(),
-        spec_yaml: serde_json::to_string_pretty(&spec).unwrap_or_default(),
+        spec_json: serde_json::to_string_pretty(&spec).unwrap_or_default(),
         source: row.source,
         relations,
         group,

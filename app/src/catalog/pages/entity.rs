@@ -177,7 +177,7 @@ fn EntityView(e: EntityDetail) -> impl IntoView {
                 {(!e.annotations.is_empty()).then(|| view! { <h2 class="mt-6 font-semibold">"Annotations"</h2><table class="mt-1"><tbody>{kv(&e.annotations)}</tbody></table> })}
                 <details class="mt-6">
                     <summary class="cursor-pointer font-semibold">"Spec"</summary>
-                    <pre class="mt-2 overflow-x-auto rounded bg-slate-900 p-3 text-xs text-slate-100">{e.spec_yaml.clone()}</pre>
+                    <pre class="mt-2 overflow-x-auto rounded bg-slate-900 p-3 text-xs text-slate-100">{e.spec_json.clone()}</pre>
                 </details>
                 {e.source.clone().map(|src| view! { <p class="mt-4 text-xs text-slate-500">"Source: "<code>{src}</code></p> })}
             </section>
