@@ -12,6 +12,8 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::cli::ServeArgs;
@@ -35,7 +37,17 @@ pub fn app_router(state: AppState) -> Router {
     let ctx = state.ctx.clone();
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    // The wasm bundle, JS and CSS, gzip-compressed for the browser (the wasm shrinks to about
+    // a third). Pages are not compressed: on loopback and LANs the CPU costs more than it saves.
+    let pkg_dir = PathBuf::from(&*options.site_root).join(&*options.site_pkg_dir);
+    let assets = ServeDir::new(pkg_dir);
     let pages: Router<AppState> = Router::new()
+        .nest_service(
+            &format!("/{}", options.site_pkg_dir),
+            tower::ServiceBuilder::new()
+                .layer(CompressionLayer::new())
+                .service(assets),
+        )
         .leptos_routes_with_context(
             &state,
             routes,

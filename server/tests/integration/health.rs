@@ -38,3 +38,21 @@ async fn readyz_reports_pending_migrations() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(body.contains("migrations pending"));
 }
+
+#[tokio::test]
+async fn static_assets_are_served_gzip_compressed() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(site.path().join("pkg")).unwrap();
+    std::fs::write(site.path().join("pkg/bearing.css"), ".a { color: red; }\n".repeat(500)).unwrap();
+    let pool = crate::util::fresh_pool().await;
+    let options = server::startup::leptos_options(Some(site.path().to_owned())).unwrap();
+    let state = server::http::AppState::new(app::ssr::ServerCtx::new(pool), options).unwrap();
+    let router = server::startup::app_router(state);
+    let req = axum::http::Request::get("/pkg/bearing.css")
+        .header("accept-encoding", "gzip")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(router, req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+}
