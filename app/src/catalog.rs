@@ -252,6 +252,10 @@ pub struct EntityDetail {
     pub relations: Vec<RelationView>,
     /// Present for Group entities.
     pub group: Option<GroupView>,
+    /// `spec.profile` of Groups and Users (display name, email, picture), as label/value pairs.
+    pub profile: Vec<(String, String)>,
+    /// `spec.definition` of APIs: the OpenAPI, AsyncAPI, gRPC or GraphQL text.
+    pub definition: Option<String>,
 }
 
 /// What an import did (or, in a dry run, would do).

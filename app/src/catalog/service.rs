@@ -265,6 +265,16 @@ async fn load_entity_detail(pool: &PgPool, key: String) -> Result<EntityDetail, 
             })
             .collect(),
         spec_json: serde_json::to_string_pretty(&spec).unwrap_or_default(),
+        profile: spec
+            .get("profile")
+            .and_then(|p| p.as_object())
+            .map(|p| {
+                p.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        definition: spec.get("definition").and_then(|d| d.as_str()).map(str::to_owned),
         source: row.source,
         relations,
         group,

@@ -116,9 +116,19 @@ async fn pages_render_on_the_server_with_statuses() {
         html.contains("href=\"/catalog/group/default/team-checkout\""),
         "owner is a link"
     );
+    let api = app.get_json("/api/v1/entities/api/default/checkout-api").await;
+    let definition = api["spec"]["definition"].as_str().expect("demo API has a definition");
+    let (_, html) = app.get("/catalog/api/default/checkout-api").await;
+    assert!(html.contains("data-test-definition"), "API definition shown");
+    let first_line = definition.lines().next().unwrap();
+    assert!(
+        html.contains(first_line.trim()),
+        "definition text on the page: {first_line}"
+    );
     let (status, html) = app.get("/catalog/group/default/team-checkout").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Ownership coverage") && html.contains("Members"));
+    assert!(html.contains("Profile"), "group profile shown");
     let (status, html) = app.get("/search?q=payments").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("data-test-entity-row=\"component:default/payments\""));

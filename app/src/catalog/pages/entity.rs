@@ -175,6 +175,11 @@ fn EntityView(e: EntityDetail) -> impl IntoView {
                 })}
                 {(!e.labels.is_empty()).then(|| view! { <h2 class="mt-6 font-semibold">"Labels"</h2><table class="mt-1"><tbody>{kv(&e.labels)}</tbody></table> })}
                 {(!e.annotations.is_empty()).then(|| view! { <h2 class="mt-6 font-semibold">"Annotations"</h2><table class="mt-1"><tbody>{kv(&e.annotations)}</tbody></table> })}
+                {(!e.profile.is_empty()).then(|| view! { <h2 class="mt-6 font-semibold">"Profile"</h2><table class="mt-1"><tbody>{kv(&e.profile)}</tbody></table> })}
+                {e.definition.clone().map(|d| view! {
+                    <h2 class="mt-6 font-semibold">"Definition"</h2>
+                    <pre class="mt-2 max-h-96 overflow-auto rounded bg-slate-900 p-3 text-xs text-slate-100" data-test-definition="">{d}</pre>
+                })}
                 <details class="mt-6">
                     <summary class="cursor-pointer font-semibold">"Spec"</summary>
                     <pre class="mt-2 overflow-x-auto rounded bg-slate-900 p-3 text-xs text-slate-100">{e.spec_json.clone()}</pre>
