@@ -188,44 +188,30 @@ fn FacetGroup(
     .into_any()
 }
 
+/// Builds the link for one facet's values: the current parameters with that filter set to the
+/// value (or cleared), back on page 1.
+fn facet_href(
+    params: &CatalogParams,
+    base: &'static str,
+    field: fn(&mut CatalogParams) -> &mut Option<String>,
+) -> impl Fn(Option<String>) -> String + 'static {
+    let params = params.clone();
+    move |value| {
+        params.href(base, |p| {
+            *field(p) = value;
+            p.page = 1;
+        })
+    }
+}
+
 /// Filter side bar: kind, type, owner, lifecycle and tag, each with counts.
 #[component]
 pub fn FacetSidebar(facets: Facets, params: CatalogParams, base: &'static str) -> impl IntoView {
-    let p = params.clone();
-    let kind_href = move |v: Option<String>| {
-        p.href(base, |p| {
-            p.kind = v;
-            p.page = 1;
-        })
-    };
-    let p = params.clone();
-    let type_href = move |v: Option<String>| {
-        p.href(base, |p| {
-            p.entity_type = v;
-            p.page = 1;
-        })
-    };
-    let p = params.clone();
-    let owner_href = move |v: Option<String>| {
-        p.href(base, |p| {
-            p.owner = v;
-            p.page = 1;
-        })
-    };
-    let p = params.clone();
-    let lifecycle_href = move |v: Option<String>| {
-        p.href(base, |p| {
-            p.lifecycle = v;
-            p.page = 1;
-        })
-    };
-    let p = params.clone();
-    let tag_href = move |v: Option<String>| {
-        p.href(base, |p| {
-            p.tag = v;
-            p.page = 1;
-        })
-    };
+    let kind_href = facet_href(&params, base, |p| &mut p.kind);
+    let type_href = facet_href(&params, base, |p| &mut p.entity_type);
+    let owner_href = facet_href(&params, base, |p| &mut p.owner);
+    let lifecycle_href = facet_href(&params, base, |p| &mut p.lifecycle);
+    let tag_href = facet_href(&params, base, |p| &mut p.tag);
     view! {
         <aside aria-label="Filters" class="w-56 shrink-0">
             <FacetGroup title="Kind" values=facets.kind active=params.kind.clone() href=kind_href/>
