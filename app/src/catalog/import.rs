@@ -166,11 +166,21 @@ pub async fn apply(
         .map(|r| (r.entity_ref.clone(), r))
         .collect();
 
-    // An entity owned by a source outside this import may not be taken over silently.
+    // An entity owned by a source outside this import may not be taken over silently. A source
+    // under a scanned directory that was not read is gone (deleted or renamed): its entities
+    // may move to the file that now holds them.
+    let gone = |s: &str| {
+        scanned_dirs
+            .iter()
+            .any(|d| s.strip_prefix(d.as_str()).is_some_and(|rest| rest.starts_with('/')))
+    };
     let mut problems = Vec::new();
     for (e, key) in set.entities.iter().zip(&keys) {
         if let Some(old) = existing.get(key) {
-            let other = old.source.as_deref().filter(|s| !source_ids.contains_key(*s));
+            let other = old
+                .source
+                .as_deref()
+                .filter(|s| !source_ids.contains_key(*s) && !gone(s));
             if let (Some(other), false) = (other, old.orphaned) {
                 problems.push(Problem {
                     position: e.position.clone(),

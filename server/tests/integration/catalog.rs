@@ -305,3 +305,19 @@ async fn api_import_refuses_non_utf8_and_oversized_bodies() {
         .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[tokio::test]
+async fn renaming_a_file_moves_its_entities_instead_of_conflicting() {
+    let app = TestApp::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("old.yaml"), component("alpha", "")).unwrap();
+    let paths = [dir.path().to_owned()];
+    server::import::import_paths(&app.pool, &paths, false).await.unwrap();
+    std::fs::rename(dir.path().join("old.yaml"), dir.path().join("new.yaml")).unwrap();
+    let report = server::import::import_paths(&app.pool, &paths, false).await.unwrap();
+    assert_eq!(report.updated, vec!["component:default/alpha".to_owned()]);
+    assert!(report.orphaned.is_empty(), "{report:?}");
+    let alpha = app.get_json("/api/v1/entities/component/default/alpha").await;
+    assert_eq!(alpha["orphaned"], false);
+    assert!(alpha["source"].as_str().unwrap().ends_with("/new.yaml"));
+}
