@@ -63,3 +63,33 @@ fn import_into_a_data_dir_then_reject_a_bad_file() {
     assert!(out.status.success());
     assert!(stdout.contains("0 added") && stdout.contains("dry run"), "{stdout}");
 }
+
+#[tokio::test]
+async fn import_uses_a_cluster_that_is_already_running_and_leaves_it_running() {
+    let dir = tempfile::tempdir_in(crate::util::repo_root().join("target")).unwrap();
+    let data = dir.path().join("data");
+    // Plays the running server: starts the cluster and keeps it.
+    let cluster = server::db::embedded::Embedded::ensure(&data, None).await.unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_bearing"))
+        .args(["import", "--data-dir"])
+        .arg(&data)
+        .arg(crate::util::repo_root().join("examples/domains.yaml"))
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Still up: the import did not stop a cluster it did not start.
+    use sqlx::ConnectOptions;
+    let mut conn = cluster
+        .connect_options("bearing")
+        .connect()
+        .await
+        .expect("cluster still running");
+    let domains: i64 = sqlx::query_scalar("SELECT count(*) FROM entities WHERE kind = 'domain'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(domains >= 3);
+    drop(conn);
+    cluster.stop().await.unwrap();
+}
