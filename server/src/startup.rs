@@ -102,9 +102,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn seed_if_empty(db: &Database, seed: &std::path::Path) -> anyhow::Result<()> {
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM entities")
-        .fetch_one(&db.pool)
-        .await?;
+    let count: i64 = app::catalog::repo::count_by_kind(&db.pool)
+        .await?
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
     if count > 0 {
         return Ok(());
     }

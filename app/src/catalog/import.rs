@@ -201,8 +201,8 @@ pub async fn apply(
     };
     report.warnings = set.warnings.iter().map(ToString::to_string).collect();
     let mut writes = Vec::new();
-    let (mut rel_ids, mut rel_src, mut rel_type, mut rel_dst) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut s_ids, mut s_keys, mut s_vals, mut s_orig) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut relation_rows: Vec<[String; 4]> = Vec::new();
+    let mut search_table_rows: Vec<[String; 4]> = Vec::new();
 
     for (e, key) in set.entities.iter().zip(&keys) {
         let body = backstage_body(e);
@@ -227,18 +227,13 @@ pub async fn apply(
                 Uuid::new_v4()
             }
         };
-        for (s, t, d) in &relations {
-            rel_ids.push(id);
-            rel_src.push(s.clone());
-            rel_type.push(t.clone());
-            rel_dst.push(d.clone());
-        }
-        for (k, v, o) in search_rows(&body, &relations) {
-            s_ids.push(id);
-            s_keys.push(k);
-            s_vals.push(v);
-            s_orig.push(o);
-        }
+        let id_text = id.to_string();
+        search_table_rows.extend(
+            search_rows(&body, &relations)
+                .into_iter()
+                .map(|(k, v, o)| [id_text.clone(), k, v, o]),
+        );
+        relation_rows.extend(relations.into_iter().map(|(s, t, d)| [id_text.clone(), s, t, d]));
         writes.push(repo::write::EntityWrite {
             id,
             entity_ref: key,
@@ -267,8 +262,8 @@ pub async fn apply(
     }
     let changed_ids: Vec<Uuid> = writes.iter().map(|w| w.id).collect();
     repo::write::clear_derived(&mut *tx, &changed_ids).await?;
-    repo::write::insert_relations(&mut tx, &rel_ids, &rel_src, &rel_type, &rel_dst).await?;
-    repo::write::insert_search(&mut tx, &s_ids, &s_keys, &s_vals, &s_orig).await?;
+    repo::write::insert_relations(&mut tx, &relation_rows).await?;
+    repo::write::insert_search(&mut tx, &search_table_rows).await?;
 
     let ids: Vec<i64> = source_ids.values().copied().collect();
     report.orphaned = repo::write::orphan_missing(&mut *tx, &ids, &keys).await?;

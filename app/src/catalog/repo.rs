@@ -65,6 +65,22 @@ pub struct RelationRow {
     pub target_ref: String,
 }
 
+impl RelationRow {
+    /// The relation as seen from the entity `key`: its name in that direction (`dependsOn`
+    /// from the source, `dependencyOf` from the target) and the other end. `None` when `key`
+    /// is neither end, or the stored type is unknown.
+    pub fn seen_from(&self, key: &str) -> Option<(&'static str, &str)> {
+        let (t, _) = bearing_catalog::RelationType::parse_any(&self.relation)?;
+        if self.source_ref == key {
+            Some((t.as_str(), &self.target_ref))
+        } else if self.target_ref == key {
+            Some((t.inverse_str(), &self.source_ref))
+        } else {
+            None
+        }
+    }
+}
+
 /// Finds one entity by reference key.
 pub async fn find_by_ref(db: impl PgExecutor<'_>, key: &str) -> sqlx::Result<Option<EntityRow>> {
     sqlx::query_as(&format!(

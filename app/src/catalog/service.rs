@@ -194,18 +194,11 @@ pub async fn relation_views(pool: &PgPool, key: &str) -> Result<Vec<RelationView
     let rows = repo::relations_of(pool, key).await?;
     let mut seen = HashSet::new();
     let mut views: Vec<(String, String)> = Vec::new();
-    for r in rows {
-        let (name, other) = if r.source_ref == key {
-            (
-                RelationType::parse_any(&r.relation).map_or(r.relation.clone(), |(t, _)| t.as_str().to_owned()),
-                r.target_ref,
-            )
-        } else {
-            (
-                RelationType::parse_any(&r.relation).map_or(r.relation.clone(), |(t, _)| t.inverse_str().to_owned()),
-                r.source_ref,
-            )
+    for r in &rows {
+        let Some((name, other)) = r.seen_from(key) else {
+            continue;
         };
+        let (name, other) = (name.to_owned(), other.to_owned());
         if seen.insert((name.clone(), other.clone())) {
             views.push((name, other));
         }

@@ -12,7 +12,6 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use bearing_catalog::RelationType;
 use serde::Deserialize;
 
 use super::AppState;
@@ -79,17 +78,11 @@ async fn load(state: &AppState, keys: &[String]) -> BsResult<Vec<Option<serde_js
     let rels = repo::relations_of_many(&state.ctx.pool, keys).await?;
     let mut relations: HashMap<&str, Vec<serde_json::Value>> = HashMap::new();
     for r in &rels {
-        let Some((t, _)) = RelationType::parse_any(&r.relation) else {
-            continue;
-        };
-        relations
-            .entry(r.source_ref.as_str())
-            .or_default()
-            .push(relation_json(t.as_str(), &r.target_ref));
-        relations
-            .entry(r.target_ref.as_str())
-            .or_default()
-            .push(relation_json(t.inverse_str(), &r.source_ref));
+        for end in [r.source_ref.as_str(), r.target_ref.as_str()] {
+            if let Some((name, other)) = r.seen_from(end) {
+                relations.entry(end).or_default().push(relation_json(name, other));
+            }
+        }
     }
     let mut by_key: HashMap<String, EntityRow> = rows.into_iter().map(|r| (r.summary.entity_ref.clone(), r)).collect();
     Ok(keys

@@ -35,13 +35,33 @@ fn cluster() -> PgConnectOptions {
                     let cluster = server::db::embedded::Embedded::ensure(&dir, None)
                         .await
                         .expect("start test PostgreSQL");
-                    cluster.connect_options("postgres")
+                    let options = cluster.connect_options("postgres");
+                    drop_leftover_databases(&options).await;
+                    options
                 })
             })
             .join()
             .expect("cluster thread")
         })
         .clone()
+}
+
+/// Drops the databases earlier test runs left behind (each test creates one), so the test
+/// cluster does not grow run after run. Runs once per test process, before any test starts.
+async fn drop_leftover_databases(options: &PgConnectOptions) {
+    let mut conn = options.connect().await.expect("connect to test cluster");
+    let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 't\\_%'")
+        .fetch_all(&mut conn)
+        .await
+        .expect("list test databases");
+    for name in names {
+        // Names come from the cluster and match `t_<uuid>`; quoted anyway.
+        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .execute(&mut conn)
+            .await
+            .expect("drop leftover test database");
+    }
+    conn.close().await.ok();
 }
 
 /// A fresh database with migrations applied, unique to one test.

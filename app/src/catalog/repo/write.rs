@@ -148,21 +148,9 @@ pub async fn clear_derived(db: impl PgExecutor<'_>, ids: &[Uuid]) -> sqlx::Resul
 }
 
 /// Inserts relations in bulk with COPY (an import of a large catalog writes tens of
-/// thousands); the four slices are columns of the same rows. Duplicates must already be
-/// removed per declaring entity.
-pub async fn insert_relations(
-    db: &mut sqlx::PgConnection,
-    declared_by: &[Uuid],
-    sources: &[String],
-    types: &[String],
-    targets: &[String],
-) -> sqlx::Result<()> {
-    let rows = declared_by
-        .iter()
-        .zip(sources)
-        .zip(types)
-        .zip(targets)
-        .map(|(((id, s), t), d)| [id.to_string(), s.clone(), t.clone(), d.clone()]);
+/// thousands): rows of `[declared_by, source_ref, type, target_ref]`. Duplicates must already
+/// be removed per declaring entity.
+pub async fn insert_relations(db: &mut sqlx::PgConnection, rows: &[[String; 4]]) -> sqlx::Result<()> {
     copy_rows(
         db,
         "COPY relations (declared_by, source_ref, type, target_ref) FROM STDIN",
@@ -171,20 +159,8 @@ pub async fn insert_relations(
     .await
 }
 
-/// Inserts search rows in bulk with COPY; the four slices are columns of the same rows.
-pub async fn insert_search(
-    db: &mut sqlx::PgConnection,
-    ids: &[Uuid],
-    keys: &[String],
-    values: &[String],
-    originals: &[String],
-) -> sqlx::Result<()> {
-    let rows = ids
-        .iter()
-        .zip(keys)
-        .zip(values)
-        .zip(originals)
-        .map(|(((id, k), v), o)| [id.to_string(), k.clone(), v.clone(), o.clone()]);
+/// Inserts search rows in bulk with COPY: rows of `[entity_id, key, value, original_value]`.
+pub async fn insert_search(db: &mut sqlx::PgConnection, rows: &[[String; 4]]) -> sqlx::Result<()> {
     copy_rows(
         db,
         "COPY entity_search (entity_id, key, value, original_value) FROM STDIN",
@@ -197,7 +173,7 @@ pub async fn insert_search(
 async fn copy_rows<const N: usize>(
     db: &mut sqlx::PgConnection,
     statement: &str,
-    rows: impl Iterator<Item = [String; N]>,
+    rows: &[[String; N]],
 ) -> sqlx::Result<()> {
     let mut copy = db.copy_in_raw(statement).await?;
     let mut buf = String::with_capacity(1 << 20);
