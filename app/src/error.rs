@@ -9,6 +9,12 @@ use serde::{Deserialize, Serialize};
 /// (SQL, driver messages) are logged on the server and never carried here.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
+    /// The request carries no valid session or token.
+    #[error("sign in first")]
+    Unauthenticated,
+    /// The caller is known but may not do this; the string says what is missing.
+    #[error("not allowed: {0}")]
+    Forbidden(String),
     /// The thing asked for does not exist; the string names it.
     #[error("{0} not found")]
     NotFound(String),
@@ -27,6 +33,11 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// Shorthand for [`AppError::Forbidden`].
+    pub fn forbidden(what: impl Into<String>) -> Self {
+        AppError::Forbidden(what.into())
+    }
+
     /// Shorthand for [`AppError::Invalid`].
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         AppError::Invalid {
@@ -38,6 +49,8 @@ impl AppError {
     /// The HTTP status this error maps to.
     pub fn status(&self) -> u16 {
         match self {
+            AppError::Unauthenticated => 401,
+            AppError::Forbidden(_) => 403,
             AppError::NotFound(_) => 404,
             AppError::Invalid { .. } => 422,
             AppError::Conflict(_) => 409,
@@ -77,6 +90,8 @@ pub fn ErrorTemplate(error: AppError) -> impl IntoView {
         }
     }
     let (heading, hint) = match &error {
+        AppError::Unauthenticated => ("Sign in to continue", "Your session may have ended."),
+        AppError::Forbidden(_) => ("Not allowed", "Ask an admin if you need this."),
         AppError::NotFound(_) => ("Not found", "Check the address, or search the catalog."),
         AppError::Invalid { .. } => ("That request is not valid", "Fix the input and try again."),
         AppError::Conflict(_) => ("That could not be done", "See the message above."),

@@ -2,6 +2,8 @@
 //! beside it. Server-only code (SQL, services) is behind the `ssr` feature; the same crate is
 //! compiled to wasm with `hydrate` for the browser.
 
+pub mod audit;
+pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod cache;
 pub mod catalog;

@@ -1,8 +1,13 @@
 //! Server-side context handed to every page render and server function.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use sqlx::PgPool;
 
+use crate::audit::service::AuditSettings;
+use crate::auth::DevUser;
 use crate::cache::ReadCache;
 use crate::error::AppError;
 
@@ -14,14 +19,42 @@ pub struct ServerCtx {
     pub pool: PgPool,
     /// Catalog reads, cached until the next import.
     pub cache: ReadCache,
+    /// Who may read, and how groups become roles.
+    pub auth: Arc<AuthSettings>,
+    /// How the audit log's checkpoints are signed.
+    pub audit: AuditSettings,
+}
+
+/// Authentication settings the pages and services need.
+#[derive(Debug, Default)]
+pub struct AuthSettings {
+    /// Anonymous visitors may read the catalog (`BEARING_ANONYMOUS_READ`).
+    pub anonymous_read: bool,
+    /// Identity-provider groups named `<team><suffix>` make leads of `<team>`.
+    pub lead_group_suffix: String,
+    /// The identity provider's issuer, if one is configured.
+    pub issuer: Option<String>,
+    /// Set once discovery succeeded: sign-in can start.
+    pub provider_ready: AtomicBool,
+    /// Demo users of the development identity provider, shown on the login page.
+    pub dev_users: Vec<DevUser>,
+}
+
+impl AuthSettings {
+    /// Whether sign-in can start now.
+    pub fn ready(&self) -> bool {
+        self.provider_ready.load(Ordering::Acquire)
+    }
 }
 
 impl ServerCtx {
     /// A context on `pool` with a read cache of the default size (32 MiB).
-    pub fn new(pool: PgPool) -> Self {
+    pub fn new(pool: PgPool, auth: AuthSettings, audit: AuditSettings) -> Self {
         ServerCtx {
             pool,
             cache: ReadCache::new(32 * 1024 * 1024),
+            auth: Arc::new(auth),
+            audit,
         }
     }
 }

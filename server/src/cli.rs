@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::DatabaseArgs;
@@ -48,6 +47,12 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub db: DatabaseArgs,
+
+    #[command(flatten)]
+    pub auth: crate::config::AuthArgs,
+
+    #[command(flatten)]
+    pub audit: crate::config::AuditArgs,
 }
 
 /// Flags of `bearing migrate`.
@@ -70,6 +75,9 @@ pub struct ImportArgs {
 
     #[command(flatten)]
     pub db: DatabaseArgs,
+
+    #[command(flatten)]
+    pub audit: crate::config::AuditArgs,
 }
 
 /// `serve` with every flag taken from the environment, for when no command is given
@@ -88,19 +96,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => crate::startup::serve(args).await.map(|()| ExitCode::SUCCESS),
         Command::Migrate(args) => {
-            let db = Database::open(&args.db, false).await?;
-            let result = crate::MIGRATOR
-                .run(&db.pool)
-                .await
-                .context("applying migrations failed");
+            let db = Database::open(&args.db, true).await?;
             db.close().await?;
-            result?;
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
         Command::Import(args) => {
+            let audit = args.audit.load(&args.db.data_dir)?;
             let db = Database::open(&args.db, true).await?;
-            let result = crate::import::run_cli(&db.pool, &args.paths, args.dry_run).await;
+            let result = crate::import::run_cli(&db.pool, &args.paths, args.dry_run, &audit).await;
             db.close().await?;
             result
         }

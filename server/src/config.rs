@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+pub mod auth;
+
+pub use auth::{AuditArgs, AuthArgs};
+
 /// Which PostgreSQL to use.
 #[derive(Clone, Debug, Args)]
 pub struct DatabaseArgs {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::{ConnectOptions, Connection, PgPool};
 
 use crate::config::DatabaseArgs;
 use embedded::Embedded;
@@ -34,18 +34,13 @@ impl Database {
                 (cluster.connect_options("bearing"), Some(cluster))
             }
         };
-        let pool = PgPoolOptions::new()
-            .max_connections(args.db_max_connections)
-            .acquire_timeout(Duration::from_secs(10))
+        if migrate {
+            migrate_with(&options).await?;
+        }
+        let pool = app_pool_options(args.db_max_connections)
             .connect_with(options)
             .await
             .context("cannot connect to PostgreSQL")?;
-        if migrate {
-            crate::MIGRATOR
-                .run(&pool)
-                .await
-                .context("applying database migrations failed")?;
-        }
         Ok(Database { pool, embedded })
     }
 
@@ -57,4 +52,37 @@ impl Database {
         }
         Ok(())
     }
+}
+
+/// The role every pooled connection acts as (created by the migrations). It may change the
+/// catalog but only read and append to the audit log, even when the configured user owns the
+/// tables or is a superuser.
+pub const APP_ROLE: &str = "bearing_app";
+
+/// Pool settings for serving requests: every connection switches to [`APP_ROLE`] first.
+pub fn app_pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                sqlx::query("SET ROLE bearing_app").execute(&mut *conn).await?;
+                Ok(())
+            })
+        })
+}
+
+/// Applies the migrations on a connection of its own, as the configured user (who owns the
+/// tables), not as [`APP_ROLE`].
+pub async fn migrate_with(options: &PgConnectOptions) -> anyhow::Result<()> {
+    let mut conn = options
+        .connect()
+        .await
+        .context("cannot connect to PostgreSQL")?;
+    let result = crate::MIGRATOR
+        .run(&mut conn)
+        .await
+        .context("applying database migrations failed");
+    conn.close().await.ok();
+    result
 }

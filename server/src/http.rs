@@ -9,6 +9,8 @@ pub mod import;
 pub mod metrics;
 pub mod openapi;
 
+use std::sync::Arc;
+
 use app::ssr::ServerCtx;
 use axum::extract::FromRef;
 use axum::Router;
@@ -24,15 +26,28 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// Renders the Prometheus metrics.
     pub metrics: PrometheusHandle,
+    /// Sign-in: the identity provider and session rules.
+    pub auth: Arc<AuthRuntime>,
+}
+
+/// What the sign-in routes and the auth middleware need besides [`ServerCtx`].
+pub struct AuthRuntime {
+    /// The identity provider; `None` when none is configured.
+    pub provider: Option<Arc<crate::auth::oidc::Provider>>,
+    /// A session ends this long after sign-in.
+    pub session_lifetime: time::Duration,
+    /// `scheme://host[:port]` of the public URL: the only origin allowed to change state.
+    pub public_origin: String,
 }
 
 impl AppState {
     /// State for a server with context `ctx`.
-    pub fn new(ctx: ServerCtx, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
+    pub fn new(ctx: ServerCtx, leptos_options: LeptosOptions, auth: AuthRuntime) -> anyhow::Result<AppState> {
         Ok(AppState {
             ctx,
             leptos_options,
             metrics: metrics::recorder()?,
+            auth: Arc::new(auth),
         })
     }
 }
@@ -47,6 +62,7 @@ impl FromRef<AppState> for LeptosOptions {
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
+        .merge(crate::auth::routes::router())
         .merge(entities::router())
         .merge(import::router())
         .merge(backstage::router())

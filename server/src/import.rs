@@ -5,11 +5,19 @@ use std::process::ExitCode;
 
 use app::catalog::import::{apply, known_ids, ImportError};
 use app::catalog::ImportReport;
+use app::audit::service::AuditSettings;
+use app::auth::guard::Caller;
 use sqlx::PgPool;
 
+/// The caller for commands run from the command line: `system:cli:<os user>` in the audit log.
+pub fn cli_caller() -> Caller {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    Caller::system(&format!("cli:{user}"))
+}
+
 /// Imports paths and prints the report, or every problem. Exit code 1 on problems.
-pub async fn run_cli(pool: &PgPool, paths: &[PathBuf], dry_run: bool) -> anyhow::Result<ExitCode> {
-    match import_paths(pool, paths, dry_run).await {
+pub async fn run_cli(pool: &PgPool, paths: &[PathBuf], dry_run: bool, audit: &AuditSettings) -> anyhow::Result<ExitCode> {
+    match import_paths(pool, paths, dry_run, audit, &cli_caller()).await {
         Ok(report) => {
             print_report(&report);
             Ok(ExitCode::SUCCESS)
@@ -28,7 +36,13 @@ pub async fn run_cli(pool: &PgPool, paths: &[PathBuf], dry_run: bool) -> anyhow:
 }
 
 /// Parses and applies files and directories.
-pub async fn import_paths(pool: &PgPool, paths: &[PathBuf], dry_run: bool) -> Result<ImportReport, ImportError> {
+pub async fn import_paths(
+    pool: &PgPool,
+    paths: &[PathBuf],
+    dry_run: bool,
+    audit: &AuditSettings,
+    caller: &Caller,
+) -> Result<ImportReport, ImportError> {
     let known = known_ids(pool).await?;
     // Directories given are read completely: a file that vanished from one orphans its entities.
     let scanned: Vec<String> = paths
@@ -45,7 +59,7 @@ pub async fn import_paths(pool: &PgPool, paths: &[PathBuf], dry_run: bool) -> Re
         .map_err(|e| ImportError::Problems(vec![format!("the importer crashed: {e}")]))??;
     let parsed = started.elapsed();
     let (files, entities) = (set.sources.len(), set.entities.len());
-    let report = apply(pool, set, &scanned, dry_run).await?;
+    let report = apply(pool, set, &scanned, dry_run, audit, caller).await?;
     tracing::info!(
         import.files = files,
         import.entities = entities,

@@ -1,11 +1,13 @@
 //! Bearing's server: configuration, the embedded PostgreSQL, startup, the HTTP API and the CLI.
 //! `main.rs` is a thin wrapper so integration tests reuse everything here.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod http;
 pub mod import;
+pub mod security;
 pub mod startup;
 pub mod telemetry;
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use app::ssr::ServerCtx;
+use app::ssr::{AuthSettings, ServerCtx};
 use app::{shell, App};
 use axum::Router;
 use leptos::config::LeptosOptions;
@@ -18,7 +18,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::cli::ServeArgs;
 use crate::db::Database;
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, AuthRuntime};
 
 /// Leptos options for serving the site built by cargo-leptos. `site_root` overrides where the
 /// built assets are (`target/site` by default, relative to the working directory).
@@ -32,8 +32,13 @@ pub fn leptos_options(site_root: Option<PathBuf>) -> anyhow::Result<LeptosOption
     Ok(options)
 }
 
-/// The whole application router: API routes first, then pages, then static files.
-pub fn app_router(state: AppState) -> Router {
+/// The whole application router: API routes first, then pages, then static files, all behind
+/// sessions, the caller middleware and the security layers. `session_layer` comes from
+/// [`crate::auth::session::layer`].
+pub fn app_router(
+    state: AppState,
+    session_layer: tower_sessions::SessionManagerLayer<tower_sessions_sqlx_store::PostgresStore>,
+) -> Router {
     let ctx = state.ctx.clone();
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
@@ -57,6 +62,18 @@ pub fn app_router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
     http::router()
         .merge(pages)
+        // Inner to outer: who is calling (needs the session), sessions, cross-origin refusal,
+        // security headers, metrics.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::middleware::resolve_caller,
+        ))
+        .layer(session_layer)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::security::refuse_cross_origin,
+        ))
+        .layer(axum::middleware::from_fn(crate::security::security_headers))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             http::metrics::track,
@@ -75,13 +92,19 @@ pub fn app_router(state: AppState) -> Router {
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let options = leptos_options(args.site_root.clone())?;
     let db = Database::open(&args.db, true).await?;
+    let (ctx, runtime) = build_context(&args, db.pool.clone())?;
     if let Some(seed) = &args.seed_catalog {
-        seed_if_empty(&db, seed).await?;
+        seed_if_empty(&db, seed, &ctx.audit).await?;
     }
-    let ctx = ServerCtx::new(db.pool.clone());
     tokio::spawn(invalidate_on_import(db.pool.clone(), ctx.cache.clone()));
-    let state = AppState::new(ctx, options)?;
-    let app = app_router(state);
+    tokio::spawn(crate::auth::session::delete_expired(db.pool.clone()));
+    tokio::spawn(sign_checkpoints(ctx.clone()));
+    if let Some(provider) = &runtime.provider {
+        tokio::spawn(provider.clone().keep_discovered());
+    }
+    let session_layer = crate::auth::session::layer(db.pool.clone(), &args.auth)?;
+    let state = AppState::new(ctx, options, runtime)?;
+    let app = app_router(state, session_layer);
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| {
         format!(
             "cannot listen on {}; is another server using it? (set --listen / BEARING_LISTEN)",
@@ -101,7 +124,56 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     served
 }
 
-async fn seed_if_empty(db: &Database, seed: &std::path::Path) -> anyhow::Result<()> {
+/// The server context and sign-in runtime for `args`: auth settings (with the demo users of
+/// the development provider, if configured), the audit signing key (generated on first start)
+/// and the identity provider.
+pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(ServerCtx, AuthRuntime)> {
+    let a = &args.auth;
+    let dev_users = match &a.dev_users {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read BEARING_DEV_USERS file {}", path.display()))?;
+            serde_json::from_str::<Vec<app::auth::DevUser>>(&text)
+                .with_context(|| format!("{} is not a JSON list of {{login, name, role_hint}}", path.display()))?
+        }
+        None => Vec::new(),
+    };
+    let settings = AuthSettings {
+        anonymous_read: a.anonymous_read,
+        lead_group_suffix: a.lead_group_suffix.clone(),
+        issuer: a.oidc_issuer.clone(),
+        provider_ready: Default::default(),
+        dev_users,
+    };
+    let audit = args.audit.load(&args.db.data_dir)?;
+    tracing::info!(key_id = %audit.key.key_id(), "audit checkpoints are signed with this key");
+    let ctx = ServerCtx::new(pool, settings, audit);
+    let provider = crate::auth::oidc::Provider::new(a, ctx.auth.clone())?;
+    if provider.is_none() {
+        tracing::warn!("no identity provider configured (BEARING_OIDC_ISSUER): nobody can sign in");
+    }
+    let runtime = AuthRuntime {
+        provider,
+        session_lifetime: time::Duration::try_from(a.session_lifetime)?,
+        public_origin: a.public_origin(),
+    };
+    Ok((ctx, runtime))
+}
+
+/// Signs a checkpoint of the audit chain when one is due by time (rows trigger their own).
+async fn sign_checkpoints(ctx: ServerCtx) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    while !ctx.pool.is_closed() {
+        tick.tick().await;
+        if let Err(err) = app::audit::service::checkpoint_if_due(&ctx.pool, &ctx.audit).await {
+            if !ctx.pool.is_closed() {
+                tracing::warn!(error = %err, "signing an audit checkpoint failed");
+            }
+        }
+    }
+}
+
+async fn seed_if_empty(db: &Database, seed: &std::path::Path, audit: &app::audit::service::AuditSettings) -> anyhow::Result<()> {
     let count: i64 = app::catalog::repo::count_by_kind(&db.pool)
         .await?
         .iter()
@@ -111,7 +183,7 @@ async fn seed_if_empty(db: &Database, seed: &std::path::Path) -> anyhow::Result<
         return Ok(());
     }
     tracing::info!(path = %seed.display(), "catalog is empty: importing the seed catalog");
-    match crate::import::import_paths(&db.pool, &[seed.to_owned()], false).await {
+    match crate::import::import_paths(&db.pool, &[seed.to_owned()], false, audit, &app::auth::guard::Caller::system("seed")).await {
         Ok(r) => {
             tracing::info!(added = r.added.len(), "seed catalog imported");
             Ok(())

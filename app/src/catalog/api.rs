@@ -10,6 +10,7 @@ use crate::graph::GraphView;
 #[server(prefix = "/api/fn")]
 pub async fn get_home() -> Result<HomeView, AppError> {
     let ctx = crate::ssr::ctx()?;
+    crate::auth::guard::reader(&ctx).await?;
     super::service::home(&ctx).await
 }
 
@@ -17,6 +18,7 @@ pub async fn get_home() -> Result<HomeView, AppError> {
 #[server(prefix = "/api/fn")]
 pub async fn get_catalog(query: ListQuery) -> Result<CatalogView, AppError> {
     let ctx = crate::ssr::ctx()?;
+    crate::auth::guard::reader(&ctx).await?;
     super::service::catalog_view(&ctx, query).await
 }
 
@@ -24,6 +26,7 @@ pub async fn get_catalog(query: ListQuery) -> Result<CatalogView, AppError> {
 #[server(prefix = "/api/fn")]
 pub async fn get_entity(kind: String, namespace: String, name: String) -> Result<EntityDetail, AppError> {
     let ctx = crate::ssr::ctx()?;
+    crate::auth::guard::reader(&ctx).await?;
     super::service::entity_detail(&ctx, &kind, &namespace, &name).await
 }
 
@@ -31,6 +34,7 @@ pub async fn get_entity(kind: String, namespace: String, name: String) -> Result
 #[server(prefix = "/api/fn")]
 pub async fn get_entity_graph(kind: String, namespace: String, name: String, depth: u8) -> Result<GraphView, AppError> {
     let ctx = crate::ssr::ctx()?;
+    crate::auth::guard::reader(&ctx).await?;
     let key = super::service::ref_key(&kind, &namespace, &name)?;
     crate::graph::service::cached_entity_graph(&ctx, key, depth).await
 }

@@ -10,6 +10,9 @@ use bearing_catalog::import::{ImportSet, KnownIds};
 use bearing_catalog::{Entity, EntityRef, Problem};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
+
+use crate::audit::service::{record, AuditSettings, Event};
+use crate::auth::guard::Caller;
 use uuid::Uuid;
 
 use super::{repo, ImportReport};
@@ -151,6 +154,8 @@ pub async fn apply(
     set: ImportSet,
     scanned_dirs: &[String],
     dry_run: bool,
+    audit: &AuditSettings,
+    caller: &Caller,
 ) -> Result<ImportReport, ImportError> {
     let mut tx = pool.begin().await?;
     repo::write::lock_for_import(&mut *tx).await?;
@@ -277,6 +282,22 @@ pub async fn apply(
     if dry_run {
         tx.rollback().await?;
     } else {
+        if !(report.added.is_empty() && report.updated.is_empty() && report.orphaned.is_empty()) {
+            let mut sources = set.sources.clone();
+            sources.sort();
+            let event = Event {
+                action: "catalog.import".into(),
+                target: Some(sources.join(", ")),
+                after: Some(serde_json::json!({
+                    "added": report.added, "updated": report.updated, "orphaned": report.orphaned,
+                    "unchanged": report.unchanged.len(),
+                })),
+                ..Event::default()
+            };
+            record(&mut tx, audit, caller, event)
+                .await
+                .map_err(|_| ImportError::Problems(vec!["could not write the audit log; nothing was imported".into()]))?;
+        }
         // Delivered on commit to every server on this database, which then drops its cache.
         repo::write::notify_changed(&mut *tx).await?;
         tx.commit().await?;

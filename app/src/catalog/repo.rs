@@ -330,3 +330,11 @@ pub async fn coverage_for_owner(db: impl PgExecutor<'_>, owner: &str) -> sqlx::R
     .fetch_one(db)
     .await
 }
+
+/// Whether an entity with reference key `key` is in the catalog.
+pub async fn entity_exists(db: impl PgExecutor<'_>, key: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM entities WHERE ref = $1)")
+        .bind(key)
+        .fetch_one(db)
+        .await
+}

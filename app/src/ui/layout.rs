@@ -3,6 +3,9 @@
 use leptos::prelude::*;
 use leptos_router::components::{Form, A};
 
+use crate::auth::api::get_me;
+use crate::auth::Role;
+
 /// Header, skip link and main content area.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
@@ -25,9 +28,37 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <input id="site-search" type="search" name="q" placeholder="Search the catalog…"
                         class="w-72 rounded border border-slate-300 px-3 py-1.5 text-sm"/>
                 </Form>
+                <UserMenu/>
             </div>
         </header>
         <main id="main" class="mx-auto max-w-7xl px-6 py-6">{children()}</main>
         <footer class="mx-auto max-w-7xl px-6 py-8 text-xs text-slate-400">"Bearing — the service catalog wired to your mesh."</footer>
+    }
+}
+
+/// The signed-in user's name, their role-specific links, and sign-out; or a sign-in link.
+#[component]
+fn UserMenu() -> impl IntoView {
+    let me = Resource::new(|| (), |_| get_me());
+    let link = "rounded px-2 py-1 text-sm text-slate-700 hover:bg-slate-100";
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match me.await.ok().flatten() {
+                    Some(user) => view! {
+                        <nav aria-label="Account" class="flex items-center gap-2">
+                            {user.can_read_audit().then(|| view! { <a href="/audit" class=link>"Audit"</a> })}
+                            {user.has(Role::Lead).then(|| view! { <a href="/transfers" class=link>"Transfers"</a> })}
+                            {user.is_admin().then(|| view! { <a href="/admin" class=link>"Admin"</a> })}
+                            <span class="text-sm text-slate-600" data-test="user-name">{user.name.clone()}</span>
+                            <form method="post" action="/auth/logout">
+                                <button class=link data-test="logout">"Sign out"</button>
+                            </form>
+                        </nav>
+                    }.into_any(),
+                    None => view! { <a href="/login" class=link>"Sign in"</a> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }

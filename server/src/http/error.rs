@@ -37,7 +37,14 @@ impl IntoResponse for ApiError {
         match self {
             ApiError::App(e) => {
                 let body = serde_json::json!({ "errors": [{ "detail": e.to_string() }] });
-                (status_of(&e), Json(body)).into_response()
+                let mut response = (status_of(&e), Json(body)).into_response();
+                if e == AppError::Unauthenticated {
+                    response.headers_mut().insert(
+                        axum::http::header::WWW_AUTHENTICATE,
+                        axum::http::HeaderValue::from_static("Bearer realm=\"bearing\""),
+                    );
+                }
+                response
             }
             ApiError::Problems(status, problems) => {
                 let errors: Vec<_> = problems.iter().map(|p| serde_json::json!({ "detail": p })).collect();

@@ -8,7 +8,8 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use axum::{Json, Router};
+use app::auth::guard::Caller;
+use axum::{Extension, Json, Router};
 use serde::Deserialize;
 
 use super::error::{ApiError, ApiResult};
@@ -29,7 +30,13 @@ struct Params {
     source: Option<String>,
 }
 
-async fn import(State(state): State<AppState>, Query(p): Query<Params>, body: Bytes) -> ApiResult<Json<ImportReport>> {
+async fn import(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(p): Query<Params>,
+    body: Bytes,
+) -> ApiResult<Json<ImportReport>> {
+    caller.require_admin()?;
     let source = format!("api:{}", p.source.as_deref().unwrap_or("default"));
     let body = std::str::from_utf8(&body).map_err(|e| {
         let line = body[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
@@ -48,7 +55,7 @@ async fn import(State(state): State<AppState>, Query(p): Query<Params>, body: By
             problems.iter().map(ToString::to_string).collect(),
         )
     })?;
-    match apply(&state.ctx.pool, set, &[], p.dry_run).await {
+    match apply(&state.ctx.pool, set, &[], p.dry_run, &state.ctx.audit, &caller).await {
         Ok(report) => {
             // This server's cache now; other servers hear the import's NOTIFY.
             if !report.dry_run {

@@ -1,0 +1,64 @@
+//! The audit log: every state change, who made it and why, in a hash chain with signed
+//! checkpoints (see crates/audit for the format). Admins and auditors read it here.
+
+pub mod api;
+pub mod page;
+#[cfg(feature = "ssr")]
+pub mod repo;
+#[cfg(feature = "ssr")]
+pub mod service;
+
+use serde::{Deserialize, Serialize};
+
+/// One row of the audit log, as shown and exported.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    /// RFC 3339, UTC.
+    pub at: String,
+    pub actor: String,
+    pub actor_kind: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    pub reason: Option<String>,
+    pub request_id: Option<String>,
+    pub client_addr: Option<String>,
+    /// Hex SHA-256 of this row (chained to the previous one).
+    pub hash: String,
+}
+
+/// Filters of the audit list (`GET /api/v1/audit` and the audit page). Times are RFC 3339.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub limit: Option<u32>,
+    /// Continue below this sequence number (from `next_cursor`).
+    pub cursor: Option<String>,
+}
+
+/// A page of audit entries, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub items: Vec<AuditEntry>,
+    pub next_cursor: Option<String>,
+}
+
+/// The result of walking the whole chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainStatus {
+    pub ok: bool,
+    pub entries: u64,
+    pub head_seq: i64,
+    pub checkpoints_verified: u64,
+    pub last_checkpoint_seq: Option<i64>,
+    /// When not ok: the first row that does not verify, and why.
+    pub problem: Option<String>,
+    /// The key checkpoints are verified with.
+    pub key_id: String,
+}

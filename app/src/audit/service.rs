@@ -1,0 +1,260 @@
+//! Writing and reading the audit log. Every state change calls [`record`] inside the
+//! transaction that makes the change, so a change and its audit row commit together or not
+//! at all.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bearing_audit::{entry_hash, verify_chain, EntryBody, SigningKey, StoredEntry};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+use time::OffsetDateTime;
+
+use super::{repo, AuditEntry, AuditPage, AuditQuery, ChainStatus};
+use crate::auth::guard::Caller;
+use crate::error::AppError;
+use crate::ssr::ServerCtx;
+
+/// How checkpoints of the chain head are signed.
+#[derive(Clone, Debug)]
+pub struct AuditSettings {
+    /// Signs checkpoints (Ed25519).
+    pub key: Arc<SigningKey>,
+    /// A checkpoint is signed at least every this many rows...
+    pub checkpoint_rows: i64,
+    /// ...and at least this often while rows are being added.
+    pub checkpoint_interval: Duration,
+}
+
+impl AuditSettings {
+    /// Settings with a fresh key, for tests.
+    pub fn ephemeral() -> AuditSettings {
+        AuditSettings {
+            key: Arc::new(SigningKey::generate()),
+            checkpoint_rows: 100,
+            checkpoint_interval: Duration::from_secs(600),
+        }
+    }
+}
+
+/// What happened, for [`record`].
+#[derive(Debug, Default)]
+pub struct Event {
+    /// Dotted action name, e.g. `entity.transfer.request`.
+    pub action: String,
+    /// The entity reference, token, user or setting acted on.
+    pub target: Option<String>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub reason: Option<String>,
+}
+
+impl Event {
+    /// An event of `action` on `target`.
+    pub fn new(action: &str, target: impl Into<String>) -> Event {
+        Event {
+            action: action.to_owned(),
+            target: Some(target.into()),
+            ..Event::default()
+        }
+    }
+
+    /// With the state before and after.
+    pub fn change(mut self, before: Option<Value>, after: Option<Value>) -> Event {
+        self.before = before;
+        self.after = after;
+        self
+    }
+
+    /// With the reason given.
+    pub fn reason(mut self, reason: impl Into<String>) -> Event {
+        self.reason = Some(reason.into());
+        self
+    }
+}
+
+/// Appends one row for `event` by `caller` within the transaction `tx`. The chain head stays
+/// locked until `tx` ends, which orders concurrent writers. Every `checkpoint_rows` rows the new
+/// head is signed in the same transaction.
+pub async fn record(
+    tx: &mut PgConnection,
+    settings: &AuditSettings,
+    caller: &Caller,
+    event: Event,
+) -> Result<i64, AppError> {
+    let (actor, actor_kind) = match &caller.user {
+        Some(u) => (u.actor(), u.kind.as_str().to_owned()),
+        None => ("anonymous".to_owned(), "anonymous".to_owned()),
+    };
+    let (head_seq, head_hash) = repo::lock_head(tx).await?;
+    let prev: [u8; 32] = head_hash.as_slice().try_into().map_err(|_| {
+        tracing::error!("audit_head.hash is not 32 bytes");
+        AppError::Internal
+    })?;
+    let seq = head_seq + 1;
+    let mut body = EntryBody::new(seq, OffsetDateTime::now_utc(), actor, actor_kind, event.action);
+    body.target = event.target;
+    body.before = event.before;
+    body.after = event.after;
+    body.reason = event.reason;
+    body.request_id = caller.request_id.clone();
+    body.client_addr = caller.client_addr.clone();
+    let hash = entry_hash(&prev, &body);
+    repo::append(tx, &StoredEntry { body, prev_hash: prev, hash }).await?;
+    if seq % settings.checkpoint_rows.max(1) == 0 {
+        let cp = settings.key.sign_checkpoint(seq, hash, OffsetDateTime::now_utc());
+        repo::insert_checkpoint(&mut *tx, &cp).await?;
+    }
+    Ok(seq)
+}
+
+/// Records `event` in a transaction of its own (for events that change nothing else, such as
+/// a failed login).
+pub async fn record_alone(pool: &PgPool, settings: &AuditSettings, caller: &Caller, event: Event) -> Result<i64, AppError> {
+    let mut tx = pool.begin().await?;
+    let seq = record(&mut tx, settings, caller, event).await?;
+    tx.commit().await?;
+    Ok(seq)
+}
+
+/// Signs a checkpoint of the head if rows were added since the last one and it is older than
+/// the checkpoint interval. Run periodically by the server.
+pub async fn checkpoint_if_due(pool: &PgPool, settings: &AuditSettings) -> Result<Option<i64>, AppError> {
+    let mut tx = pool.begin().await?;
+    let (seq, hash) = repo::lock_head(&mut tx).await?;
+    let last = repo::last_checkpoint(&mut *tx).await?;
+    let now = OffsetDateTime::now_utc();
+    let due = match last {
+        _ if seq == 0 => false,
+        None => true,
+        Some((last_seq, at)) => last_seq < seq && now - at >= settings.checkpoint_interval,
+    };
+    if !due {
+        return Ok(None);
+    }
+    let head: [u8; 32] = hash.as_slice().try_into().map_err(|_| AppError::Internal)?;
+    repo::insert_checkpoint(&mut *tx, &settings.key.sign_checkpoint(seq, head, now)).await?;
+    tx.commit().await?;
+    Ok(Some(seq))
+}
+
+/// Walks the whole chain and every checkpoint, streaming rows page by page.
+pub async fn verify(pool: &PgPool, key: &bearing_audit::VerifyingKey) -> Result<ChainStatus, AppError> {
+    let checkpoints = repo::checkpoints(pool).await?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<StoredEntry>(4096);
+    let key_for_walk = key.clone();
+    let walker = tokio::task::spawn_blocking(move || verify_chain(rx, &checkpoints, &key_for_walk));
+    let mut after = 0;
+    'pages: loop {
+        let rows = repo::rows_after(pool, after, 5000).await?;
+        let Some(last) = rows.last() else { break };
+        after = last.seq;
+        for row in rows {
+            // The walker stops early at the first break: then nothing more is needed.
+            if tx.send(row.into_stored()).is_err() {
+                break 'pages;
+            }
+        }
+    }
+    drop(tx);
+    let outcome = walker.await.map_err(|err| {
+        tracing::error!(error = %err, "audit verification task failed");
+        AppError::Internal
+    })?;
+    Ok(match outcome {
+        Ok(r) => ChainStatus {
+            ok: true,
+            entries: r.entries,
+            head_seq: r.head_seq,
+            checkpoints_verified: r.checkpoints_verified,
+            last_checkpoint_seq: r.last_checkpoint_seq,
+            problem: None,
+            key_id: key.key_id(),
+        },
+        Err(b) => ChainStatus {
+            ok: false,
+            entries: 0,
+            head_seq: b.seq,
+            checkpoints_verified: 0,
+            last_checkpoint_seq: None,
+            problem: Some(b.to_string()),
+            key_id: key.key_id(),
+        },
+    })
+}
+
+/// Audit entries for an admin or auditor.
+pub async fn list(ctx: &ServerCtx, caller: &Caller, q: AuditQuery) -> Result<AuditPage, AppError> {
+    let user = caller.require_user()?;
+    if !user.can_read_audit() {
+        return Err(AppError::forbidden("the audit log is for admins and auditors"));
+    }
+    let limit = i64::from(q.limit.unwrap_or(50));
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::invalid("limit", "must be between 1 and 500"));
+    }
+    let filter = repo::Filter {
+        from: parse_time("from", q.from.as_deref())?,
+        to: parse_time("to", q.to.as_deref())?,
+        actor: non_empty(q.actor),
+        action: non_empty(q.action),
+        target: non_empty(q.target),
+        before_seq: match non_empty(q.cursor) {
+            Some(c) => Some(c.parse().map_err(|_| AppError::invalid("cursor", "use next_cursor from a previous page"))?),
+            None => None,
+        },
+    };
+    let rows = repo::list(&ctx.pool, &filter, limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    let items: Vec<AuditEntry> = rows.into_iter().take(limit as usize).map(to_view).collect();
+    let next_cursor = more.then(|| items.last().map(|e| e.seq.to_string())).flatten();
+    Ok(AuditPage { items, next_cursor })
+}
+
+/// The chain's status for an admin or auditor.
+pub async fn chain_status(ctx: &ServerCtx, caller: &Caller) -> Result<ChainStatus, AppError> {
+    let user = caller.require_user()?;
+    if !user.can_read_audit() {
+        return Err(AppError::forbidden("the audit log is for admins and auditors"));
+    }
+    verify(&ctx.pool, &ctx.audit.key.verifying_key()).await
+}
+
+fn to_view(row: repo::Row) -> AuditEntry {
+    let hash = row.hash.iter().map(|b| format!("{b:02x}")).collect();
+    AuditEntry {
+        seq: row.seq,
+        at: row
+            .at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        actor: row.actor,
+        actor_kind: row.actor_kind,
+        action: row.action,
+        target: row.target,
+        before: row.before,
+        after: row.after,
+        reason: row.reason,
+        request_id: row.request_id,
+        client_addr: row.client_addr,
+        hash,
+    }
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+fn parse_time(field: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>, AppError> {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if let Ok(t) = OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339) {
+        return Ok(Some(t));
+    }
+    // A plain date (from a date input) means midnight UTC.
+    let date_format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(v, &date_format)
+        .map(|d| Some(d.midnight().assume_utc()))
+        .map_err(|_| AppError::invalid(field, "use an RFC 3339 time such as 2026-11-23T10:00:00Z or a date 2026-11-23"))
+}

@@ -1,0 +1,287 @@
+//! Who is asking, and what they may do.
+//!
+//! People sign in through the identity provider (OIDC, see `server/src/auth`); machines send an
+//! API token. Either way a request carries at most one [`CurrentUser`], whose roles come from the
+//! identity provider's groups ([`roles_from_groups`]) or from the token. The server is the
+//! authority: every page, server function and API route checks with [`guard`]; the UI only hides
+//! what the user could not do anyway.
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod guard;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod repo;
+#[cfg(feature = "ssr")]
+pub mod service;
+
+use serde::{Deserialize, Serialize};
+
+/// What a signed-in person or a token may do. Everyone signed in is at least a viewer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads the catalog.
+    Viewer,
+    /// Edits the entities of the teams they lead and accepts transfers to them.
+    Lead,
+    /// Reads the audit log and exports evidence.
+    Auditor,
+    /// Administers Bearing: tokens, role mappings, sessions, direct transfers.
+    Admin,
+}
+
+impl Role {
+    /// Every role, in order of increasing power.
+    pub const ALL: [Role; 4] = [Role::Viewer, Role::Lead, Role::Auditor, Role::Admin];
+
+    /// The name used in configuration, tokens and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Lead => "lead",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses [`Role::as_str`].
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// A person (signed in through the identity provider) or a machine (API token).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActorKind {
+    User,
+    Token,
+    /// Bearing itself or its command line (imports at start, `bearing token create`).
+    System,
+}
+
+impl ActorKind {
+    /// `user` or `token`, as written in the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::User => "user",
+            ActorKind::Token => "token",
+            ActorKind::System => "system",
+        }
+    }
+}
+
+/// The caller of the current request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub kind: ActorKind,
+    /// Users: Bearing's user id; tokens: the token id.
+    pub id: String,
+    /// Display name (a user's name or email, a token's name).
+    pub name: String,
+    pub email: Option<String>,
+    /// The identity provider's groups (empty for tokens).
+    pub groups: Vec<String>,
+    /// Roles, sorted, always including [`Role::Viewer`].
+    pub roles: Vec<Role>,
+    /// Catalog Groups this caller leads, as reference keys (`group:default/payments`).
+    pub lead_of: Vec<String>,
+    /// The catalog User linked to this person (same email), as a reference key.
+    pub catalog_ref: Option<String>,
+}
+
+impl CurrentUser {
+    /// Whether the caller has `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Whether the caller is an admin.
+    pub fn is_admin(&self) -> bool {
+        self.has(Role::Admin)
+    }
+
+    /// Whether the caller may read the audit log.
+    pub fn can_read_audit(&self) -> bool {
+        self.has(Role::Admin) || self.has(Role::Auditor)
+    }
+
+    /// Whether the caller leads the team `group_key` (a Group reference key).
+    pub fn leads(&self, group_key: &str) -> bool {
+        self.has(Role::Lead) && self.lead_of.iter().any(|t| t == group_key)
+    }
+
+    /// How the caller is named in the audit log: `user:<email or id>` or `token:<name>`.
+    pub fn actor(&self) -> String {
+        match self.kind {
+            ActorKind::User => format!("user:{}", self.email.as_deref().unwrap_or(&self.id)),
+            ActorKind::Token => format!("token:{}", self.name),
+            ActorKind::System => format!("system:{}", self.name),
+        }
+    }
+}
+
+/// An explicit mapping from an identity-provider group to a role (and, for leads, a team).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleMapping {
+    pub idp_group: String,
+    pub role: Role,
+    /// The led team (Group reference key) for [`Role::Lead`], empty otherwise.
+    pub team: String,
+}
+
+/// Roles and led teams for a member of `groups`: every member is a viewer; each explicit
+/// `mappings` row adds its role; and, when `lead_suffix` is not empty, a group named
+/// `<team><lead_suffix>` (default `-leads`) makes a lead of catalog Group `group:default/<team>`.
+pub fn roles_from_groups(groups: &[String], mappings: &[RoleMapping], lead_suffix: &str) -> (Vec<Role>, Vec<String>) {
+    let mut roles = vec![Role::Viewer];
+    let mut lead_of = Vec::new();
+    for group in groups {
+        for m in mappings.iter().filter(|m| &m.idp_group == group) {
+            roles.push(m.role);
+            if m.role == Role::Lead && !m.team.is_empty() {
+                lead_of.push(m.team.clone());
+            }
+        }
+        if let Some(team) = group.strip_suffix(lead_suffix).filter(|t| !lead_suffix.is_empty() && !t.is_empty()) {
+            roles.push(Role::Lead);
+            lead_of.push(format!("group:default/{}", team.to_ascii_lowercase()));
+        }
+    }
+    roles.sort();
+    roles.dedup();
+    lead_of.sort();
+    lead_of.dedup();
+    (roles, lead_of)
+}
+
+/// A demo account of the development identity provider, listed on the login page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevUser {
+    pub login: String,
+    pub name: String,
+    pub role_hint: String,
+}
+
+/// What the login page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginInfo {
+    /// The identity provider answered discovery and sign-in can start.
+    pub provider_ready: bool,
+    /// The provider's issuer URL, for the message when it is unavailable.
+    pub issuer: Option<String>,
+    /// Demo users, when running against the development identity provider.
+    pub dev_users: Vec<DevUser>,
+}
+
+/// An API token as admins see it (never the secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenView {
+    pub id: String,
+    pub name: String,
+    /// The token's first characters, to tell tokens apart.
+    pub prefix: String,
+    pub role: Role,
+    pub team: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub revoked_by: Option<String>,
+}
+
+/// A token just created: the secret is shown this once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedToken {
+    pub token: String,
+    pub info: TokenView,
+}
+
+/// What an admin asks for when creating a token.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRequest {
+    pub name: String,
+    pub role: String,
+    /// The led team, for `lead` tokens: `payments` or `group:default/payments`.
+    pub team: Option<String>,
+    pub expires_days: Option<u32>,
+}
+
+/// A person who has signed in, as admins see them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub groups: Vec<String>,
+    pub roles: Vec<Role>,
+    pub lead_of: Vec<String>,
+    pub catalog_ref: Option<String>,
+    pub last_login_at: String,
+}
+
+/// How groups become roles, for the settings page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleSettings {
+    pub mappings: Vec<RoleMapping>,
+    /// Groups named `<team><suffix>` make leads of `<team>`; empty when switched off.
+    pub lead_group_suffix: String,
+    pub anonymous_read: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn groups(g: &[&str]) -> Vec<String> {
+        g.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn everyone_is_a_viewer() {
+        let (roles, lead_of) = roles_from_groups(&[], &[], "-leads");
+        assert_eq!(roles, vec![Role::Viewer]);
+        assert!(lead_of.is_empty());
+    }
+
+    #[test]
+    fn lead_convention_and_explicit_mappings() {
+        let mappings = vec![
+            RoleMapping { idp_group: "auditors".into(), role: Role::Auditor, team: String::new() },
+            RoleMapping { idp_group: "sre".into(), role: Role::Lead, team: "group:default/platform".into() },
+        ];
+        let (roles, lead_of) = roles_from_groups(&groups(&["Payments-leads", "auditors", "sre"]), &mappings, "-leads");
+        assert_eq!(roles, vec![Role::Viewer, Role::Lead, Role::Auditor]);
+        assert_eq!(lead_of, vec!["group:default/payments", "group:default/platform"]);
+    }
+
+    #[test]
+    fn empty_suffix_disables_the_convention() {
+        let (roles, lead_of) = roles_from_groups(&groups(&["payments-leads", "-leads"]), &[], "");
+        assert_eq!(roles, vec![Role::Viewer]);
+        assert!(lead_of.is_empty());
+        let (_, lead_of) = roles_from_groups(&groups(&["-leads"]), &[], "-leads");
+        assert!(lead_of.is_empty(), "a bare suffix names no team");
+    }
+
+    #[test]
+    fn lead_checks_the_team() {
+        let (roles, lead_of) = roles_from_groups(&groups(&["payments-leads"]), &[], "-leads");
+        let user = CurrentUser {
+            kind: ActorKind::User,
+            id: "1".into(),
+            name: "Pat".into(),
+            email: Some("pat@example.com".into()),
+            groups: vec![],
+            roles,
+            lead_of,
+            catalog_ref: None,
+        };
+        assert!(user.leads("group:default/payments"));
+        assert!(!user.leads("group:default/search"));
+        assert!(!user.is_admin());
+        assert_eq!(user.actor(), "user:pat@example.com");
+    }
+}

@@ -1,0 +1,229 @@
+//! The login page and the admin page (role mappings, users and sessions, API tokens).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::api::{
+    get_login_info, get_role_settings, list_tokens, list_users, ChangeRoleMapping, CreateToken, EndUserSessions,
+    RevokeToken,
+};
+use crate::error::error_fallback;
+use crate::ui::{href_with, Loading};
+
+/// `/login`: sign in through the identity provider; lists the demo users of the development
+/// provider. `return_to` is passed on (the server accepts only local paths).
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let query = use_query_map();
+    let return_to = move || query.read().get("return_to").unwrap_or_else(|| "/".into());
+    let failed = move || query.read().get("error");
+    let info = Resource::new(|| (), |_| get_login_info());
+    view! {
+        <Title text="Sign in"/>
+        <section class="mx-auto max-w-md rounded-xl border border-slate-200 bg-white p-8 shadow-sm">
+            <h1 class="text-2xl font-semibold">"Sign in to Bearing"</h1>
+            {move || failed().map(|e| view! {
+                <p role="alert" class="mt-4 rounded bg-red-50 px-3 py-2 text-sm text-red-800" data-test="login-error">
+                    {format!("Sign-in did not complete ({e}). Try again.")}
+                </p>
+            })}
+            <Suspense fallback=Loading>
+                <ErrorBoundary fallback=error_fallback>
+                    {move || Suspend::new(async move {
+                        info.await.map(|info| {
+                            if !info.provider_ready {
+                                return view! {
+                                    <p role="alert" class="mt-4 rounded bg-amber-50 px-3 py-2 text-sm text-amber-900" data-test="provider-unavailable">
+                                        "The identity provider is unavailable right now"
+                                        {info.issuer.map(|i| format!(" ({i})"))}
+                                        ". Bearing keeps trying; reload this page in a moment."
+                                    </p>
+                                }.into_any();
+                            }
+                            let users = info.dev_users.into_iter().map(|u| {
+                                let href = href_with("/auth/login", &[("return_to", Some(return_to())), ("login_hint", Some(u.login.clone()))]);
+                                view! {
+                                    <li>
+                                        <a href=href rel="external" class="flex justify-between rounded border border-slate-200 px-3 py-2 hover:border-indigo-300" data-test-dev-user=u.login.clone()>
+                                            <span class="font-medium">{u.name}</span>
+                                            <span class="text-sm text-slate-500">{u.role_hint}</span>
+                                        </a>
+                                    </li>
+                                }
+                            }).collect_view();
+                            view! {
+                                <a href=href_with("/auth/login", &[("return_to", Some(return_to()))]) rel="external"
+                                    class="mt-6 block rounded bg-indigo-600 px-4 py-2 text-center font-medium text-white hover:bg-indigo-700">
+                                    "Sign in with your identity provider"
+                                </a>
+                                {(!users.is_empty()).then(|| view! {
+                                    <h2 class="mt-8 text-sm font-semibold uppercase tracking-wide text-slate-500">"Development identity provider: demo users"</h2>
+                                    <ul class="mt-2 space-y-2">{users}</ul>
+                                })}
+                            }.into_any()
+                        })
+                    })}
+                </ErrorBoundary>
+            </Suspense>
+        </section>
+    }
+}
+
+/// `/admin`: role mappings, users (end their sessions) and API tokens.
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    let change_mapping = ServerAction::<ChangeRoleMapping>::new();
+    let end_sessions = ServerAction::<EndUserSessions>::new();
+    let create = ServerAction::<CreateToken>::new();
+    let revoke = ServerAction::<RevokeToken>::new();
+    let settings = Resource::new(move || change_mapping.version().get(), |_| get_role_settings());
+    let users = Resource::new(move || end_sessions.version().get(), |_| list_users());
+    let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_tokens());
+    let cell = "border-b border-slate-100 px-2 py-1.5 text-left align-top";
+    view! {
+        <Title text="Administration"/>
+        <h1 class="mb-6 text-2xl font-semibold">"Administration"</h1>
+        <Suspense fallback=Loading>
+            <ErrorBoundary fallback=error_fallback>
+                <section aria-labelledby="roles-h" class="mb-10">
+                    <h2 id="roles-h" class="mb-2 text-lg font-semibold">"Roles from identity-provider groups"</h2>
+                    {move || Suspend::new(async move {
+                        settings.await.map(|s| view! {
+                            <p class="mb-2 text-sm text-slate-600">
+                                "Everyone signed in is a viewer. "
+                                {if s.lead_group_suffix.is_empty() { "The lead-group convention is off.".to_owned() } else {
+                                    format!("A group named <team>{} makes a lead of catalog Group <team>.", s.lead_group_suffix)
+                                }}
+                                {if s.anonymous_read { " Anonymous visitors may read the catalog." } else { " Anonymous visitors must sign in." }}
+                            </p>
+                            <table class="w-full max-w-2xl text-sm" data-test="role-mappings">
+                                <thead><tr><th class=cell>"Group"</th><th class=cell>"Role"</th><th class=cell>"Team"</th><th class=cell></th></tr></thead>
+                                <tbody>
+                                    {s.mappings.into_iter().map(|m| view! {
+                                        <tr>
+                                            <td class=cell>{m.idp_group.clone()}</td><td class=cell>{m.role.as_str()}</td><td class=cell>{m.team.clone()}</td>
+                                            <td class=cell>
+                                                <ActionForm action=change_mapping>
+                                                    <input type="hidden" name="idp_group" value=m.idp_group/>
+                                                    <input type="hidden" name="role" value=m.role.as_str()/>
+                                                    <input type="hidden" name="team" value=m.team/>
+                                                    <input type="hidden" name="add" value="false"/>
+                                                    <button class="text-red-700 hover:underline">"Remove"</button>
+                                                </ActionForm>
+                                            </td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        })
+                    })}
+                    <ActionForm action=change_mapping attr:class="mt-3 flex flex-wrap items-end gap-2 text-sm">
+                        <label class="flex flex-col">"Group"<input name="idp_group" required class="rounded border px-2 py-1"/></label>
+                        <label class="flex flex-col">"Role"
+                            <select name="role" class="rounded border px-2 py-1">
+                                <option value="viewer">"viewer"</option><option value="lead">"lead"</option>
+                                <option value="auditor">"auditor"</option><option value="admin">"admin"</option>
+                            </select>
+                        </label>
+                        <label class="flex flex-col">"Team (leads)"<input name="team" class="rounded border px-2 py-1" placeholder="team-checkout"/></label>
+                        <input type="hidden" name="add" value="true"/>
+                        <button class="rounded bg-indigo-600 px-3 py-1.5 text-white">"Add mapping"</button>
+                    </ActionForm>
+                    {move || change_mapping.value().get().and_then(Result::err).map(|e| view! {
+                        <p class="mt-2 text-sm text-red-700" role="alert">{e.to_string()}</p>
+                    })}
+                </section>
+
+                <section aria-labelledby="tokens-h" class="mb-10">
+                    <h2 id="tokens-h" class="mb-2 text-lg font-semibold">"API tokens"</h2>
+                    <ActionForm action=create attr:class="mb-3 flex flex-wrap items-end gap-2 text-sm">
+                        <label class="flex flex-col">"Name"<input name="name" required class="rounded border px-2 py-1"/></label>
+                        <label class="flex flex-col">"Role"
+                            <select name="role" class="rounded border px-2 py-1">
+                                <option value="viewer">"viewer"</option><option value="lead">"lead"</option>
+                                <option value="auditor">"auditor"</option><option value="admin">"admin"</option>
+                            </select>
+                        </label>
+                        <label class="flex flex-col">"Team (lead tokens)"<input name="team" class="rounded border px-2 py-1"/></label>
+                        <label class="flex flex-col">"Expires in days"<input name="expires_days" inputmode="numeric" class="w-24 rounded border px-2 py-1"/></label>
+                        <button class="rounded bg-indigo-600 px-3 py-1.5 text-white">"Create token"</button>
+                    </ActionForm>
+                    {move || create.value().get().map(|r| match r {
+                        Ok(t) => view! {
+                            <p class="mb-3 rounded bg-emerald-50 px-3 py-2 text-sm" role="status">
+                                "Token created. Copy it now; it will not be shown again: "
+                                <code class="select-all font-mono" data-test="new-token">{t.token}</code>
+                            </p>
+                        }.into_any(),
+                        Err(e) => view! { <p class="mb-3 text-sm text-red-700" role="alert">{e.to_string()}</p> }.into_any(),
+                    })}
+                    {move || Suspend::new(async move {
+                        tokens.await.map(|list| view! {
+                            <table class="w-full text-sm" data-test="tokens">
+                                <thead><tr>
+                                    <th class=cell>"Name"</th><th class=cell>"Token"</th><th class=cell>"Role"</th><th class=cell>"Created"</th>
+                                    <th class=cell>"Last used"</th><th class=cell>"Expires"</th><th class=cell>"Status"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|t| {
+                                        let live = t.revoked_at.is_none();
+                                        view! {
+                                            <tr>
+                                                <td class=cell>{t.name}</td>
+                                                <td class=cell><code>{format!("{}…", t.prefix)}</code></td>
+                                                <td class=cell>{t.role.as_str()}{t.team.map(|team| format!(" of {team}"))}</td>
+                                                <td class=cell>{t.created_at}" by "{t.created_by}</td>
+                                                <td class=cell>{t.last_used_at.unwrap_or_else(|| "never".into())}</td>
+                                                <td class=cell>{t.expires_at.unwrap_or_else(|| "never".into())}</td>
+                                                <td class=cell>
+                                                    {if live {
+                                                        view! {
+                                                            <ActionForm action=revoke>
+                                                                <input type="hidden" name="id" value=t.id/>
+                                                                <button class="text-red-700 hover:underline">"Revoke"</button>
+                                                            </ActionForm>
+                                                        }.into_any()
+                                                    } else {
+                                                        view! { <span>{format!("revoked {} by {}", t.revoked_at.unwrap_or_default(), t.revoked_by.unwrap_or_default())}</span> }.into_any()
+                                                    }}
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        })
+                    })}
+                </section>
+
+                <section aria-labelledby="users-h">
+                    <h2 id="users-h" class="mb-2 text-lg font-semibold">"Users"</h2>
+                    {move || Suspend::new(async move {
+                        users.await.map(|list| view! {
+                            <table class="w-full text-sm" data-test="users">
+                                <thead><tr><th class=cell>"Name"</th><th class=cell>"Groups"</th><th class=cell>"Roles"</th><th class=cell>"Last login"</th><th class=cell></th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|u| view! {
+                                        <tr>
+                                            <td class=cell>{u.name.unwrap_or_default()}<br/><span class="text-slate-500">{u.email.unwrap_or_default()}</span></td>
+                                            <td class=cell>{u.groups.join(", ")}</td>
+                                            <td class=cell>{u.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")}{(!u.lead_of.is_empty()).then(|| format!(" ({})", u.lead_of.join(", ")))}</td>
+                                            <td class=cell>{u.last_login_at}</td>
+                                            <td class=cell>
+                                                <ActionForm action=end_sessions>
+                                                    <input type="hidden" name="id" value=u.id/>
+                                                    <button class="text-red-700 hover:underline">"End all sessions"</button>
+                                                </ActionForm>
+                                            </td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        })
+                    })}
+                </section>
+            </ErrorBoundary>
+        </Suspense>
+    }
+}

@@ -1,0 +1,351 @@
+//! Identity rules: turning a login or a token into a [`CurrentUser`], and the admin actions on
+//! users, tokens and role mappings. Each change writes its audit row in the same transaction.
+
+use base64::Engine;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::guard::Caller;
+use super::repo::{self, TokenRow, UserRow};
+use super::{
+    roles_from_groups, ActorKind, CreatedToken, CurrentUser, Role, RoleMapping, RoleSettings, TokenRequest, TokenView,
+    UserView,
+};
+use crate::audit::service::{record, record_alone, Event};
+use crate::error::AppError;
+use crate::ssr::ServerCtx;
+
+/// Prefix of every API token, so leaked tokens are recognisable (and scannable).
+pub const TOKEN_PREFIX: &str = "brg_";
+
+/// What the identity provider said about a person who just signed in (verified claims).
+#[derive(Clone, Debug)]
+pub struct LoginClaims {
+    pub issuer: String,
+    pub subject: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub groups: Vec<String>,
+}
+
+/// Records a successful login: upserts the user with their groups and writes the audit row.
+/// Returns the user's id.
+pub async fn login(ctx: &ServerCtx, caller: &Caller, claims: &LoginClaims) -> Result<CurrentUser, AppError> {
+    let mut tx = ctx.pool.begin().await?;
+    let row = repo::upsert_user(
+        &mut *tx,
+        &claims.issuer,
+        &claims.subject,
+        claims.email.as_deref(),
+        claims.name.as_deref(),
+        &claims.groups,
+    )
+    .await?;
+    let user = to_current_user(ctx, &row).await?;
+    let as_user = Caller {
+        user: Some(user.clone()),
+        ..caller.clone()
+    };
+    let event = Event::new("auth.login", user.actor()).change(
+        None,
+        Some(json!({"groups": user.groups, "roles": user.roles, "lead_of": user.lead_of})),
+    );
+    record(&mut tx, &ctx.audit, &as_user, event).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Records a refused login (bad state, invalid token, provider error). `why` must not contain
+/// secrets: it is stored in the audit log.
+pub async fn record_failed_login(ctx: &ServerCtx, caller: &Caller, why: &str) -> Result<(), AppError> {
+    let event = Event {
+        action: "auth.login_failed".into(),
+        reason: Some(why.to_owned()),
+        ..Event::default()
+    };
+    record_alone(&ctx.pool, &ctx.audit, caller, event).await.map(|_| ())
+}
+
+/// Records a logout.
+pub async fn record_logout(ctx: &ServerCtx, caller: &Caller) -> Result<(), AppError> {
+    let user = caller.require_user()?;
+    record_alone(&ctx.pool, &ctx.audit, caller, Event::new("auth.logout", user.actor()))
+        .await
+        .map(|_| ())
+}
+
+/// The signed-in person of a session, or `None` when the user is gone or their sessions were
+/// ended after `logged_in_at`.
+pub async fn session_user(ctx: &ServerCtx, id: Uuid, logged_in_at: OffsetDateTime) -> Result<Option<CurrentUser>, AppError> {
+    let Some(row) = repo::user_by_id(&ctx.pool, id).await? else {
+        return Ok(None);
+    };
+    if row.sessions_valid_after.is_some_and(|after| logged_in_at < after) {
+        return Ok(None);
+    }
+    to_current_user(ctx, &row).await.map(Some)
+}
+
+async fn to_current_user(ctx: &ServerCtx, row: &UserRow) -> Result<CurrentUser, AppError> {
+    let mappings = repo::role_mappings(&ctx.pool).await?;
+    let (roles, lead_of) = roles_from_groups(&row.groups, &mappings, &ctx.auth.lead_group_suffix);
+    Ok(CurrentUser {
+        kind: ActorKind::User,
+        id: row.id.to_string(),
+        name: row
+            .name
+            .clone()
+            .or_else(|| row.email.clone())
+            .unwrap_or_else(|| row.subject.clone()),
+        email: row.email.clone(),
+        groups: row.groups.clone(),
+        roles,
+        lead_of,
+        catalog_ref: row.catalog_ref.clone(),
+    })
+}
+
+/// The caller an `Authorization: Bearer` token stands for, or `None` if it is unknown, revoked
+/// or expired.
+pub async fn token_user(ctx: &ServerCtx, token: &str) -> Result<Option<CurrentUser>, AppError> {
+    if !token.starts_with(TOKEN_PREFIX) {
+        return Ok(None);
+    }
+    let Some(row) = repo::live_token_by_hash(&ctx.pool, &hash_token(token)).await? else {
+        return Ok(None);
+    };
+    repo::touch_token(&ctx.pool, row.id).await?;
+    let role = Role::parse(&row.role).unwrap_or(Role::Viewer);
+    let mut roles = vec![Role::Viewer, role];
+    roles.sort();
+    roles.dedup();
+    Ok(Some(CurrentUser {
+        kind: ActorKind::Token,
+        id: row.id.to_string(),
+        name: row.name.clone(),
+        email: None,
+        groups: Vec::new(),
+        roles,
+        lead_of: row.team.into_iter().collect(),
+        catalog_ref: None,
+    }))
+}
+
+fn hash_token(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Creates a token (admins, or the CLI acting as the system). The secret is returned once.
+pub async fn create_token(ctx: &ServerCtx, caller: &Caller, req: TokenRequest) -> Result<CreatedToken, AppError> {
+    let admin = caller.require_admin()?;
+    let name = req.name.trim();
+    if name.is_empty() || name.len() > 100 {
+        return Err(AppError::invalid("name", "give the token a name of 1 to 100 characters"));
+    }
+    let role = Role::parse(req.role.trim())
+        .ok_or_else(|| AppError::invalid("role", "must be one of viewer, lead, auditor, admin"))?;
+    let team = match (role, req.team.as_deref().map(str::trim).filter(|t| !t.is_empty())) {
+        (Role::Lead, Some(team)) => Some(team_key(ctx, team).await?),
+        (Role::Lead, None) => return Err(AppError::invalid("team", "a lead token needs the team it leads (--team)")),
+        (_, Some(_)) => return Err(AppError::invalid("team", "only lead tokens name a team")),
+        (_, None) => None,
+    };
+    let expires_at = match req.expires_days {
+        Some(0) => return Err(AppError::invalid("expires_days", "must be at least 1")),
+        Some(days) => Some(OffsetDateTime::now_utc() + time::Duration::days(i64::from(days))),
+        None => None,
+    };
+    let token = new_token_secret();
+    let mut tx = ctx.pool.begin().await?;
+    let row = repo::insert_token(
+        &mut *tx,
+        &repo::NewToken {
+            name,
+            hash: &hash_token(&token),
+            prefix: &token[..TOKEN_PREFIX.len() + 6],
+            role,
+            team: team.as_deref(),
+            created_by: &admin.actor(),
+            expires_at,
+        },
+    )
+    .await?;
+    let info = token_view(row);
+    let after = serde_json::to_value(&info).ok();
+    record(&mut tx, &ctx.audit, caller, Event::new("token.create", format!("token:{}", info.name)).change(None, after)).await?;
+    tx.commit().await?;
+    Ok(CreatedToken { token, info })
+}
+
+/// A reference key for the catalog Group `team` (`payments` or `group:default/payments`), which
+/// must exist.
+pub async fn team_key(ctx: &ServerCtx, team: &str) -> Result<String, AppError> {
+    let key = if team.contains(':') {
+        team.to_ascii_lowercase()
+    } else if team.contains('/') {
+        format!("group:{}", team.to_ascii_lowercase())
+    } else {
+        format!("group:default/{}", team.to_ascii_lowercase())
+    };
+    if !key.starts_with("group:") {
+        return Err(AppError::invalid("team", format!("{team} is not a Group reference")));
+    }
+    let exists = crate::catalog::repo::entity_exists(&ctx.pool, &key).await?;
+    if !exists {
+        return Err(AppError::invalid("team", format!("no team {key} in the catalog")));
+    }
+    Ok(key)
+}
+
+fn new_token_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// Every token (admins).
+pub async fn list_tokens(ctx: &ServerCtx, caller: &Caller) -> Result<Vec<TokenView>, AppError> {
+    caller.require_admin()?;
+    Ok(repo::list_tokens(&ctx.pool).await?.into_iter().map(token_view).collect())
+}
+
+/// Revokes a token (admins).
+pub async fn revoke_token(ctx: &ServerCtx, caller: &Caller, id: &str) -> Result<TokenView, AppError> {
+    let admin = caller.require_admin()?;
+    let id = Uuid::parse_str(id).map_err(|_| AppError::invalid("id", "not a token id"))?;
+    let mut tx = ctx.pool.begin().await?;
+    let row = repo::revoke_token(&mut *tx, id, &admin.actor())
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("live token {id}")))?;
+    let info = token_view(row);
+    let event = Event::new("token.revoke", format!("token:{}", info.name)).change(serde_json::to_value(&info).ok(), None);
+    record(&mut tx, &ctx.audit, caller, event).await?;
+    tx.commit().await?;
+    Ok(info)
+}
+
+fn token_view(t: TokenRow) -> TokenView {
+    TokenView {
+        id: t.id.to_string(),
+        name: t.name,
+        prefix: t.prefix,
+        role: Role::parse(&t.role).unwrap_or(Role::Viewer),
+        team: t.team,
+        created_by: t.created_by,
+        created_at: rfc3339(t.created_at),
+        expires_at: t.expires_at.map(rfc3339),
+        last_used_at: t.last_used_at.map(rfc3339),
+        revoked_at: t.revoked_at.map(rfc3339),
+        revoked_by: t.revoked_by,
+    }
+}
+
+/// Formats a time as RFC 3339.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Every user who has signed in (admins).
+pub async fn list_users(ctx: &ServerCtx, caller: &Caller) -> Result<Vec<UserView>, AppError> {
+    caller.require_admin()?;
+    let mappings = repo::role_mappings(&ctx.pool).await?;
+    Ok(repo::list_users(&ctx.pool)
+        .await?
+        .into_iter()
+        .map(|u| {
+            let (roles, lead_of) = roles_from_groups(&u.groups, &mappings, &ctx.auth.lead_group_suffix);
+            UserView {
+                id: u.id.to_string(),
+                name: u.name,
+                email: u.email,
+                groups: u.groups,
+                roles,
+                lead_of,
+                catalog_ref: u.catalog_ref,
+                last_login_at: rfc3339(u.last_login_at),
+            }
+        })
+        .collect())
+}
+
+/// Ends every session of a user (admins).
+pub async fn end_sessions(ctx: &ServerCtx, caller: &Caller, user_id: &str) -> Result<(), AppError> {
+    caller.require_admin()?;
+    let id = Uuid::parse_str(user_id).map_err(|_| AppError::invalid("id", "not a user id"))?;
+    let mut tx = ctx.pool.begin().await?;
+    let user = repo::user_by_id(&mut *tx, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("user {id}")))?;
+    repo::end_sessions(&mut *tx, id).await?;
+    let target = format!("user:{}", user.email.as_deref().unwrap_or(&user.subject));
+    record(&mut tx, &ctx.audit, caller, Event::new("auth.sessions_ended", target)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The role configuration (admins).
+pub async fn role_settings(ctx: &ServerCtx, caller: &Caller) -> Result<RoleSettings, AppError> {
+    caller.require_admin()?;
+    Ok(RoleSettings {
+        mappings: repo::role_mappings(&ctx.pool).await?,
+        lead_group_suffix: ctx.auth.lead_group_suffix.clone(),
+        anonymous_read: ctx.auth.anonymous_read,
+    })
+}
+
+/// Adds (`add`) or removes a group-to-role mapping (admins).
+pub async fn change_role_mapping(ctx: &ServerCtx, caller: &Caller, m: RoleMapping, add: bool) -> Result<RoleSettings, AppError> {
+    caller.require_admin()?;
+    let group = m.idp_group.trim().to_owned();
+    if group.is_empty() {
+        return Err(AppError::invalid("idp_group", "name the identity provider's group"));
+    }
+    let team = match (m.role, m.team.trim()) {
+        (Role::Lead, "") => return Err(AppError::invalid("team", "a lead mapping needs the team it leads")),
+        (Role::Lead, team) if add => team_key(ctx, team).await?,
+        (Role::Lead, team) => team.to_owned(),
+        (_, "") => String::new(),
+        (_, _) => return Err(AppError::invalid("team", "only lead mappings name a team")),
+    };
+    let m = RoleMapping { idp_group: group, role: m.role, team };
+    let mut tx = ctx.pool.begin().await?;
+    let changed = if add {
+        repo::insert_role_mapping(&mut *tx, &m).await?
+    } else {
+        repo::delete_role_mapping(&mut *tx, &m).await?
+    };
+    if !changed {
+        return Err(if add {
+            AppError::Conflict("that mapping exists already".into())
+        } else {
+            AppError::NotFound("that mapping".into())
+        });
+    }
+    let value = serde_json::to_value(&m).ok();
+    let (before, after) = if add { (None, value) } else { (value, None) };
+    record(&mut tx, &ctx.audit, caller, Event::new("role_mapping.change", format!("group:{}", m.idp_group)).change(before, after)).await?;
+    tx.commit().await?;
+    role_settings(ctx, caller).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_prefixed_and_hashed() {
+        let a = new_token_secret();
+        let b = new_token_secret();
+        assert!(a.starts_with(TOKEN_PREFIX));
+        assert_ne!(a, b);
+        assert_eq!(a.len(), TOKEN_PREFIX.len() + 43);
+        assert_eq!(hash_token(&a).len(), 32);
+        assert_ne!(hash_token(&a), hash_token(&b));
+    }
+}

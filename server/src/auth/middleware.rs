@@ -1,0 +1,116 @@
+//! Resolves the caller of every request (API token or session) and refuses, by default, every
+//! route an anonymous caller may not reach: `/api/...` answers 401 JSON, pages redirect to the
+//! login page. Finer checks (roles) happen in the services.
+
+use std::net::SocketAddr;
+
+use app::auth::guard::Caller;
+use app::auth::service;
+use app::error::AppError;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+use super::session::{SessionAuth, AUTH_KEY};
+use crate::http::error::ApiError;
+use crate::http::AppState;
+
+/// Routes anyone may reach: signing in, static assets, probes and the API description.
+fn is_public(path: &str) -> bool {
+    path == "/login"
+        || path.starts_with("/auth/")
+        || path.starts_with("/pkg/")
+        || matches!(
+            path,
+            "/healthz" | "/readyz" | "/metrics" | "/favicon.svg" | "/favicon.ico" | "/api/openapi.json" | "/api/fn/login_info"
+        )
+}
+
+/// The middleware: puts a [`Caller`] in the request's extensions and enforces sign-in.
+pub async fn resolve_caller(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 100 && v.chars().all(|c| c.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let client_addr = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let mut caller = Caller {
+        user: None,
+        request_id: Some(request_id.clone()),
+        client_addr,
+    };
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.strip_prefix("Bearer ").unwrap_or("").trim().to_owned());
+    if let Some(token) = bearer {
+        match service::token_user(&state.ctx, &token).await {
+            Ok(Some(user)) => caller.user = Some(user),
+            Ok(None) => return refuse("the API token is invalid, revoked or expired"),
+            Err(err) => return ApiError::App(err).into_response(),
+        }
+    } else {
+        match session_user(&state, &session).await {
+            Ok(user) => caller.user = user,
+            Err(err) => return ApiError::App(err).into_response(),
+        }
+    }
+
+    let path = req.uri().path();
+    if caller.user.is_none() && !state.ctx.auth.anonymous_read && !is_public(path) {
+        if path.starts_with("/api/") || !matches!(*req.method(), Method::GET | Method::HEAD) {
+            return refuse("sign in first, or send an API token as `Authorization: Bearer <token>`");
+        }
+        let here = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let mut to = form_urlencoded::Serializer::new(String::from("/login?"));
+        to.append_pair("return_to", here);
+        return Redirect::to(&to.finish()).into_response();
+    }
+
+    req.extensions_mut().insert(caller);
+    let mut response = next.run(req).await;
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
+}
+
+/// The signed-in user of the session, if the session is still valid. Sessions past their
+/// absolute lifetime, of deleted users or ended by an admin are flushed.
+async fn session_user(state: &AppState, session: &Session) -> Result<Option<app::auth::CurrentUser>, AppError> {
+    let auth: Option<SessionAuth> = session.get(AUTH_KEY).await.map_err(|err| {
+        tracing::error!(error = %err, "session store failed");
+        AppError::Internal
+    })?;
+    let Some(auth) = auth else {
+        return Ok(None);
+    };
+    let age = OffsetDateTime::now_utc() - auth.logged_in();
+    let user = if age > state.auth.session_lifetime {
+        None
+    } else {
+        service::session_user(&state.ctx, auth.user_id, auth.logged_in()).await?
+    };
+    if user.is_none() {
+        session.flush().await.map_err(|_| AppError::Internal)?;
+    }
+    Ok(user)
+}
+
+fn refuse(detail: &str) -> Response {
+    let body = serde_json::json!({ "errors": [{ "detail": detail }] });
+    let mut response = (axum::http::StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"bearing\""));
+    response
+}

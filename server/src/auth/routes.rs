@@ -1,0 +1,145 @@
+//! `/auth/login`, `/auth/callback`, `/auth/logout`.
+
+use app::auth::guard::Caller;
+use app::auth::service::{self, LoginClaims};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+use super::oidc::{LoginError, PendingLogin};
+use super::session::{SessionAuth, AUTH_KEY, PENDING_KEY};
+use crate::http::error::ApiError;
+use crate::http::AppState;
+
+/// The sign-in routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", get(login))
+        .route("/auth/callback", get(callback))
+        .route("/auth/logout", post(logout))
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    return_to: Option<String>,
+    login_hint: Option<String>,
+}
+
+/// Starts a sign-in: remembers state, nonce and PKCE verifier in the (pre-login) session and
+/// sends the browser to the provider.
+async fn login(State(state): State<AppState>, session: Session, Query(q): Query<LoginQuery>) -> Result<Response, ApiError> {
+    let return_to = match q.return_to.as_deref() {
+        None | Some("") => "/".to_owned(),
+        Some(path) => safe_return_to(path).ok_or_else(|| {
+            ApiError::App(app::error::AppError::invalid(
+                "return_to",
+                "must be a path on this site, such as /catalog (no scheme or host)",
+            ))
+        })?,
+    };
+    let Some(provider) = &state.auth.provider else {
+        return Ok(Redirect::to("/login?error=unavailable").into_response());
+    };
+    let hint = q.login_hint.as_deref().filter(|h| !h.is_empty() && h.len() <= 200);
+    match provider.start(return_to, hint) {
+        Ok((url, pending)) => {
+            session.insert(PENDING_KEY, pending).await.map_err(session_error)?;
+            Ok(Redirect::to(&url).into_response())
+        }
+        Err(_) => Ok(Redirect::to("/login?error=unavailable").into_response()),
+    }
+}
+
+/// Only same-origin relative paths: `/x`, not `//host`, `/\host`, `https://…` or control
+/// characters.
+pub fn safe_return_to(path: &str) -> Option<String> {
+    let ok = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && !path.chars().any(char::is_control)
+        && path.len() <= 2000;
+    ok.then(|| path.to_owned())
+}
+
+#[derive(Deserialize)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// Completes a sign-in. The pending login is removed before anything else, so a replayed
+/// callback finds nothing to complete.
+async fn callback(
+    State(state): State<AppState>,
+    session: Session,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<CallbackQuery>,
+) -> Result<Response, ApiError> {
+    let pending: Option<PendingLogin> = session.remove(PENDING_KEY).await.map_err(session_error)?;
+    let return_to = pending.as_ref().map(|p| p.return_to.clone()).unwrap_or_else(|| "/".into());
+    let outcome = match (&state.auth.provider, pending, q.error, q.code, q.state) {
+        (None, ..) => Err(LoginError::Unavailable),
+        (_, _, Some(error), _, _) => Err(LoginError::Provider(error.chars().take(100).collect())),
+        (Some(provider), Some(pending), None, Some(code), Some(st)) => provider.finish(pending, &st, &code).await,
+        _ => Err(LoginError::StateMismatch),
+    };
+    let login = match outcome {
+        Ok(login) => login,
+        Err(err) => {
+            tracing::warn!(error = %err, "sign-in refused");
+            service::record_failed_login(&state.ctx, &caller, &err.to_string()).await?;
+            let code = match err {
+                LoginError::Unavailable => "unavailable",
+                LoginError::StateMismatch => "state",
+                LoginError::Provider(_) => "provider",
+                LoginError::Exchange(_) => "exchange",
+                LoginError::InvalidToken(_) => "token",
+            };
+            return Ok(Redirect::to(&format!("/login?error={code}")).into_response());
+        }
+    };
+    let claims = LoginClaims {
+        issuer: login.issuer.clone(),
+        subject: login.subject.clone(),
+        email: login.email.clone(),
+        name: login.name.clone(),
+        groups: login.groups.clone(),
+    };
+    let user = service::login(&state.ctx, &caller, &claims).await?;
+    // A new session id at sign-in: an id planted before login is worthless after it.
+    session.cycle_id().await.map_err(session_error)?;
+    let auth = SessionAuth {
+        user_id: user.id.parse().map_err(|_| ApiError::App(app::error::AppError::Internal))?,
+        logged_in_at: OffsetDateTime::now_utc().unix_timestamp(),
+        id_token: login.id_token,
+    };
+    session.insert(AUTH_KEY, auth).await.map_err(session_error)?;
+    Ok(Redirect::to(&return_to).into_response())
+}
+
+/// Ends the session here and, when the provider supports it, at the provider too.
+async fn logout(State(state): State<AppState>, session: Session, Extension(caller): Extension<Caller>) -> Result<Response, ApiError> {
+    let auth: Option<SessionAuth> = session.get(AUTH_KEY).await.map_err(session_error)?;
+    if caller.user.is_some() {
+        service::record_logout(&state.ctx, &caller).await?;
+    }
+    session.flush().await.map_err(session_error)?;
+    let to = state
+        .auth
+        .provider
+        .as_ref()
+        .and_then(|p| p.logout_url(auth.as_ref().map(|a| a.id_token.as_str())))
+        .unwrap_or_else(|| "/login".into());
+    Ok((StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, to)]).into_response())
+}
+
+fn session_error(err: tower_sessions::session::Error) -> ApiError {
+    tracing::error!(error = %err, "session store failed");
+    ApiError::App(app::error::AppError::Internal)
+}

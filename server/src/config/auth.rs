@@ -1,0 +1,118 @@
+//! Sign-in, sessions, roles and the audit log's signing key.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use secrecy::SecretString;
+
+/// How people sign in and what anonymous visitors may do.
+#[derive(Clone, Debug, Args)]
+pub struct AuthArgs {
+    /// The OpenID provider's issuer URL, exactly as it writes it in its tokens.
+    #[arg(long, env = "BEARING_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+
+    /// This portal's client id at the provider.
+    #[arg(long, env = "BEARING_OIDC_CLIENT_ID", default_value = "bearing")]
+    pub oidc_client_id: String,
+
+    /// The client secret (never logged).
+    #[arg(long, env = "BEARING_OIDC_CLIENT_SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub oidc_client_secret: Option<SecretString>,
+
+    /// Scopes requested at sign-in, space-separated.
+    #[arg(long, env = "BEARING_OIDC_SCOPES", default_value = "openid profile email groups")]
+    pub oidc_scopes: String,
+
+    /// The URL users reach Bearing at; the redirect URI is `<public url>/auth/callback`. With
+    /// https the session cookie is `__Host-bearing` (Secure).
+    #[arg(long, env = "BEARING_PUBLIC_URL", default_value = "http://127.0.0.1:3000")]
+    pub public_url: String,
+
+    /// Let visitors who are not signed in read the catalog.
+    #[arg(long, env = "BEARING_ANONYMOUS_READ", default_value_t = false)]
+    pub anonymous_read: bool,
+
+    /// Identity-provider groups named `<team><suffix>` make leads of catalog Group `<team>`.
+    /// Empty switches the convention off.
+    #[arg(long, env = "BEARING_LEAD_GROUP_SUFFIX", default_value = "-leads")]
+    pub lead_group_suffix: String,
+
+    /// A session ends after this long without requests.
+    #[arg(long, env = "BEARING_SESSION_IDLE", default_value = "8h", value_parser = humantime::parse_duration)]
+    pub session_idle: Duration,
+
+    /// A session ends this long after sign-in, however active.
+    #[arg(long, env = "BEARING_SESSION_LIFETIME", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub session_lifetime: Duration,
+
+    /// JSON file of the development identity provider's demo users, listed on the login page
+    /// (`devidp/users.json`). Development only.
+    #[arg(long, env = "BEARING_DEV_USERS")]
+    pub dev_users: Option<PathBuf>,
+}
+
+fn parse_secret(s: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(s.to_owned()))
+}
+
+impl AuthArgs {
+    /// Whether cookies must be Secure (the public URL is https).
+    pub fn https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// The public origin (`scheme://host[:port]`), which cross-origin checks compare with.
+    pub fn public_origin(&self) -> String {
+        let url = self.public_url.trim_end_matches('/');
+        match url.find("://").map(|i| i + 3) {
+            Some(start) => match url[start..].find('/') {
+                Some(slash) => url[..start + slash].to_owned(),
+                None => url.to_owned(),
+            },
+            None => url.to_owned(),
+        }
+    }
+}
+
+/// The audit log's signing key and checkpoint policy. Every command that changes state
+/// writes audit rows, and so needs the key.
+#[derive(Clone, Debug, Args)]
+pub struct AuditArgs {
+    /// Ed25519 key (PKCS#8 PEM) that signs audit checkpoints. Default: `audit-signing-key.pem` in
+    /// the data directory, generated on first start.
+    #[arg(long, env = "BEARING_SIGNING_KEY_FILE")]
+    pub signing_key_file: Option<PathBuf>,
+
+    /// Sign a checkpoint of the audit chain at least every this many rows.
+    #[arg(long, env = "BEARING_AUDIT_CHECKPOINT_ROWS", default_value_t = 100)]
+    pub audit_checkpoint_rows: u32,
+
+    /// ... and at least this often while rows are added.
+    #[arg(long, env = "BEARING_AUDIT_CHECKPOINT_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub audit_checkpoint_interval: Duration,
+}
+
+impl AuditArgs {
+    /// Loads the signing key (generating it on first use) into audit settings. The key lives in
+    /// `data_dir` unless `--signing-key-file` says otherwise.
+    pub fn load(&self, data_dir: &std::path::Path) -> anyhow::Result<app::audit::service::AuditSettings> {
+        use anyhow::Context;
+        let path = self
+            .signing_key_file
+            .clone()
+            .unwrap_or_else(|| data_dir.join("audit-signing-key.pem"));
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let key = bearing_audit::SigningKey::load_or_generate(&path)
+            .with_context(|| format!("audit signing key {}", path.display()))?;
+        tracing::debug!(key_id = %key.key_id(), path = %path.display(), "audit signing key");
+        Ok(app::audit::service::AuditSettings {
+            key: std::sync::Arc::new(key),
+            checkpoint_rows: i64::from(self.audit_checkpoint_rows.max(1)),
+            checkpoint_interval: self.audit_checkpoint_interval,
+        })
+    }
+}
