@@ -12,8 +12,7 @@ build: setup
 	cargo leptos build --release
 
 run: build
-	@echo "==> starting Bearing at http://127.0.0.1:3000 (Ctrl-C stops it and its PostgreSQL)"
-	BEARING_DATA_DIR=$(DATA_DIR) target/release/bearing serve --seed-catalog examples
+	@BEARING_DATA_DIR=$(DATA_DIR) scripts/run-local.sh
 
 test: 
 	@WANT_CHROMIUM=1 scripts/setup.sh

@@ -52,6 +52,13 @@ else
   say "npm build tools present"
 fi
 
+if [ ! -d devidp/node_modules/oidc-provider ]; then
+  say "installing the development identity provider (npm oidc-provider)"
+  (cd devidp && npm ci --no-audit --no-fund)
+else
+  say "development identity provider present"
+fi
+
 if [ "$want_chromium" = 1 ]; then
   if [ ! -d end2end/node_modules/@playwright/test ] || [ ! -d end2end/node_modules/@backstage/catalog-client ]; then
     say "installing end-to-end test packages"

@@ -71,7 +71,7 @@ pub async fn resolve_caller(State(state): State<AppState>, session: Session, mut
             return refuse("sign in first, or send an API token as `Authorization: Bearer <token>`");
         }
         let here = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        let mut to = form_urlencoded::Serializer::new(String::from("/login?"));
+        let mut to = form_urlencoded::Serializer::for_suffix(String::from("/login?"), "/login?".len());
         to.append_pair("return_to", here);
         return Redirect::to(&to.finish()).into_response();
     }

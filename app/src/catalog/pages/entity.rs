@@ -248,7 +248,7 @@ fn GroupPanel(g: GroupView) -> impl IntoView {
         view! {
             <div>
                 <div class="flex justify-between text-sm"><span>{label}</span><span>{format!("{pct}%")}</span></div>
-                <div class="h-2 rounded bg-slate-100"><div class="h-2 rounded bg-indigo-500" style=format!("width: {pct}%")></div></div>
+                <svg class="h-2 w-full" aria-hidden="true"><rect width="100%" height="8" rx="4" class="fill-slate-100"/><rect width=format!("{pct}%") height="8" rx="4" class="fill-indigo-500"/></svg>
             </div>
         }
     };

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Starts the whole portal locally: the development identity provider (devidp/, port 4010) and
+# Bearing (port 3000) with its embedded PostgreSQL and the demo catalog. Ctrl-C stops all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '==> %s\n' "$*"; }
+
+say "starting the development identity provider at http://127.0.0.1:4010"
+node devidp/server.mjs &
+idp=$!
+trap 'kill $idp 2>/dev/null || true' EXIT
+
+export BEARING_OIDC_ISSUER="${BEARING_OIDC_ISSUER:-http://127.0.0.1:4010}"
+export BEARING_OIDC_CLIENT_ID="${BEARING_OIDC_CLIENT_ID:-bearing-dev}"
+export BEARING_OIDC_CLIENT_SECRET="${BEARING_OIDC_CLIENT_SECRET:-bearing-dev-secret}"
+export BEARING_DEV_USERS="${BEARING_DEV_USERS:-devidp/users.json}"
+export BEARING_PUBLIC_URL="${BEARING_PUBLIC_URL:-http://127.0.0.1:3000}"
+
+say "starting Bearing at $BEARING_PUBLIC_URL (Ctrl-C stops it, its PostgreSQL and the identity provider)"
+say "sign in as one of the demo users listed on the login page (password: bearing)"
+target/release/bearing serve --seed-catalog examples
