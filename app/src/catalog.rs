@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod components;
+pub mod edit;
 #[cfg(feature = "ssr")]
 pub mod import;
 pub mod pages;
@@ -268,6 +269,13 @@ pub struct ImportReport {
     pub orphaned: Vec<String>,
     /// `file:line:column: message` lines that did not stop the import.
     pub warnings: Vec<String>,
+    /// Edits made in Bearing that this import's files now agree with (the override is gone),
+    /// as `entity field`.
+    #[serde(default)]
+    pub overrides_cleared: Vec<String>,
+    /// Edits made in Bearing that the files disagree with; Bearing's value is kept.
+    #[serde(default)]
+    pub override_conflicts: Vec<String>,
 }
 
 #[cfg(test)]

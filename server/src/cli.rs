@@ -27,6 +27,61 @@ pub enum Command {
     /// Import catalog-as-code files (Backstage catalog-info.yaml, Compass compass.yml).
     /// All or nothing: any problem rejects the whole import and changes nothing.
     Import(ImportArgs),
+    /// API tokens for machines.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `bearing token ...`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; it is printed once and stored only as a hash.
+    Create(TokenCreateArgs),
+}
+
+/// Flags of `bearing token create`.
+#[derive(Clone, Debug, Args)]
+pub struct TokenCreateArgs {
+    /// A name that says what uses the token (shown to admins and in the audit log).
+    #[arg(long, env = "BEARING_TOKEN_NAME")]
+    pub name: String,
+    /// viewer, lead, auditor or admin.
+    #[arg(long, env = "BEARING_TOKEN_ROLE")]
+    pub role: String,
+    /// For lead tokens: the team (catalog Group) it leads.
+    #[arg(long, env = "BEARING_TOKEN_TEAM")]
+    pub team: Option<String>,
+    /// Days until the token expires (default: never).
+    #[arg(long, env = "BEARING_TOKEN_EXPIRES_DAYS")]
+    pub expires_days: Option<u32>,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    #[command(flatten)]
+    pub audit: crate::config::AuditArgs,
+}
+
+/// `bearing audit ...`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the whole hash chain and every signed checkpoint; name the first row that does not
+    /// verify. Exit code 0 when the log is intact, 1 when it is not.
+    Verify(AuditVerifyArgs),
+}
+
+/// Flags of `bearing audit verify`.
+#[derive(Clone, Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// Verify checkpoints with this public key (SPKI PEM, the `.pub` file beside the signing
+    /// key) instead of the server's signing key.
+    #[arg(long, env = "BEARING_AUDIT_PUBLIC_KEY")]
+    pub public_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    #[command(flatten)]
+    pub audit: crate::config::AuditArgs,
 }
 
 /// Flags of `bearing serve`.
@@ -100,6 +155,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             db.close().await?;
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Token(TokenCommand::Create(args)) => {
+            let audit = args.audit.load(&args.db.data_dir)?;
+            let db = Database::open(&args.db, true).await?;
+            let result = crate::admin::create_token(&db.pool, audit, &args).await;
+            db.close().await?;
+            result
+        }
+        Command::Audit(AuditCommand::Verify(args)) => {
+            let db = Database::open(&args.db, true).await?;
+            let result = crate::admin::verify_audit(&db.pool, &args).await;
+            db.close().await?;
+            result
         }
         Command::Import(args) => {
             let audit = args.audit.load(&args.db.data_dir)?;

@@ -2,9 +2,11 @@
 //! under `/api/catalog`, the OpenAPI document, health and metrics.
 
 pub mod backstage;
+pub mod edit;
 pub mod entities;
 pub mod error;
 pub mod health;
+pub mod identity;
 pub mod import;
 pub mod metrics;
 pub mod openapi;
@@ -64,6 +66,8 @@ pub fn router() -> Router<AppState> {
         .merge(health::router())
         .merge(crate::auth::routes::router())
         .merge(entities::router())
+        .merge(edit::router())
+        .merge(identity::router())
         .merge(import::router())
         .merge(backstage::router())
         .merge(openapi::router())

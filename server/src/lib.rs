@@ -1,6 +1,7 @@
 //! Bearing's server: configuration, the embedded PostgreSQL, startup, the HTTP API and the CLI.
 //! `main.rs` is a thin wrapper so integration tests reuse everything here.
 
+pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod config;

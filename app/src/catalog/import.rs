@@ -83,7 +83,7 @@ pub fn backstage_body(e: &Entity) -> serde_json::Value {
 }
 
 /// Content hash of what is stored for an entity: body plus resolved relations.
-fn etag(body: &serde_json::Value, relations: &[(String, String, String)]) -> String {
+pub fn etag(body: &serde_json::Value, relations: &[(String, String, String)]) -> String {
     let mut h = Sha256::new();
     h.update(body.to_string().as_bytes());
     for (s, t, d) in relations {

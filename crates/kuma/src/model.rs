@@ -41,7 +41,10 @@ pub const DISPLAY_NAME_LABEL: &str = "kuma.io/display-name";
 
 /// Parses a JSON body into `T`, naming `T` in the error so a poll failure says what was malformed.
 pub fn parse<T: DeserializeOwned>(body: &str) -> Result<T, Error> {
-    serde_json::from_str(body).map_err(|source| Error::Json { what: short_type_name::<T>(), source })
+    serde_json::from_str(body).map_err(|source| Error::Json {
+        what: short_type_name::<T>(),
+        source,
+    })
 }
 
 fn short_type_name<T>() -> &'static str {
@@ -76,7 +79,11 @@ pub struct List<T> {
 
 impl<T> Default for List<T> {
     fn default() -> Self {
-        List { total: 0, items: Vec::new(), next: None }
+        List {
+            total: 0,
+            items: Vec::new(),
+            next: None,
+        }
     }
 }
 
@@ -362,7 +369,11 @@ impl DataplaneOverview {
     pub fn services(&self) -> Vec<&str> {
         let net = &self.dataplane.networking;
         let mut out: Vec<&str> = Vec::new();
-        let tags = net.inbound.iter().map(|i| &i.tags).chain(net.gateway.as_ref().map(|g| &g.tags));
+        let tags = net
+            .inbound
+            .iter()
+            .map(|i| &i.tags)
+            .chain(net.gateway.as_ref().map(|g| &g.tags));
         for service in tags.filter_map(|t| t.get(SERVICE_TAG)) {
             if !out.contains(&service.as_str()) {
                 out.push(service);
@@ -962,7 +973,12 @@ pub struct MtpRuleConf {
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub struct ClientMatch {
     /// SPIFFE ID matcher (`Exact` or `Prefix`).
-    #[serde(rename = "spiffeID", alias = "spiffeId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "spiffeID",
+        alias = "spiffeId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub spiffe_id: Option<StringMatch>,
     /// SNI matcher (`Exact`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1084,7 +1100,10 @@ pub struct InboundRuleConf {
 impl InboundRuleConf {
     /// Reads `conf` as a MeshTrafficPermission rule configuration.
     pub fn mtp_conf(&self) -> Result<MtpRuleConf, Error> {
-        serde_json::from_value(self.conf.clone()).map_err(|source| Error::Json { what: "MtpRuleConf", source })
+        serde_json::from_value(self.conf.clone()).map_err(|source| Error::Json {
+            what: "MtpRuleConf",
+            source,
+        })
     }
 }
 

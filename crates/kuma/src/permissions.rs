@@ -34,7 +34,7 @@
 //! never matches and is reported in [`Access::unresolved`] instead of being guessed.
 
 use crate::model::{
-    Action, ClientMatch, GatewayType, MeshTrafficPermission, MtpRuleConf, TargetRef, TargetRefKind, Tags,
+    Action, ClientMatch, GatewayType, MeshTrafficPermission, MtpRuleConf, Tags, TargetRef, TargetRefKind,
     TrafficPermission, DISPLAY_NAME_LABEL, ORIGIN_LABEL, POLICY_ROLE_LABEL, SERVICE_TAG,
 };
 use std::cmp::Reverse;
@@ -67,7 +67,11 @@ impl Workload {
         let service = name.into();
         let mut tags = Tags::new();
         tags.insert(SERVICE_TAG.to_string(), service.clone());
-        Workload { service, tags, ..Workload::default() }
+        Workload {
+            service,
+            tags,
+            ..Workload::default()
+        }
     }
 
     /// Adds a tag.
@@ -96,7 +100,9 @@ impl Workload {
 
     /// The SPIFFE ID used for `rules[]` matching in `mesh`.
     pub fn spiffe_id_in(&self, mesh: &str) -> String {
-        self.spiffe_id.clone().unwrap_or_else(|| format!("spiffe://{mesh}/{}", self.service))
+        self.spiffe_id
+            .clone()
+            .unwrap_or_else(|| format!("spiffe://{mesh}/{}", self.service))
     }
 }
 
@@ -203,7 +209,11 @@ pub struct Access {
 pub fn evaluate(policies: &MeshPolicies<'_>, caller: &Workload, target: &Workload) -> Access {
     let mut notes = Notes::default();
     let (decision, reason) = decide(policies, caller, target, &mut notes);
-    Access { decision, reason, unresolved: notes.0 }
+    Access {
+        decision,
+        reason,
+        unresolved: notes.0,
+    }
 }
 
 /// One caller's access, for [`callers`].
@@ -229,7 +239,10 @@ pub fn callers(policies: &MeshPolicies<'_>, target: &Workload, known: &[Workload
     let mut out = Callers::default();
     for caller in known {
         let access = evaluate(policies, caller, target);
-        let entry = CallerAccess { service: caller.service.clone(), access };
+        let entry = CallerAccess {
+            service: caller.service.clone(),
+            access,
+        };
         if entry.access.decision.allows() {
             out.allowed.push(entry);
         } else {
@@ -251,14 +264,21 @@ pub fn evaluate_rule_confs(
 ) -> Option<(Decision, usize)> {
     let mut notes = Notes::default();
     let spiffe = caller.spiffe_id_in(mesh);
-    let matches = |list: &[ClientMatch], notes: &mut Notes| list.iter().any(|m| client_matches(m, &spiffe, target, notes));
+    let matches =
+        |list: &[ClientMatch], notes: &mut Notes| list.iter().any(|m| client_matches(m, &spiffe, target, notes));
     if let Some(i) = confs.iter().position(|c| matches(&c.deny, &mut notes)) {
         return Some((Decision::Deny, i));
     }
-    if let Some(i) = confs.iter().position(|c| matches(&c.allow_with_shadow_deny, &mut notes)) {
+    if let Some(i) = confs
+        .iter()
+        .position(|c| matches(&c.allow_with_shadow_deny, &mut notes))
+    {
         return Some((Decision::AllowWithShadowDeny, i));
     }
-    confs.iter().position(|c| matches(&c.allow, &mut notes)).map(|i| (Decision::Allow, i))
+    confs
+        .iter()
+        .position(|c| matches(&c.allow, &mut notes))
+        .map(|i| (Decision::Allow, i))
 }
 
 #[derive(Default)]
@@ -301,7 +321,13 @@ fn decide(policies: &MeshPolicies<'_>, caller: &Workload, target: &Workload, not
                 list.iter().any(|m| client_matches(m, &spiffe, target, notes))
             };
             if hit(&rule.default.deny, notes) {
-                return (Decision::Deny, Reason::RuleDeny { policy: display_name(policy), rule: index });
+                return (
+                    Decision::Deny,
+                    Reason::RuleDeny {
+                        policy: display_name(policy),
+                        rule: index,
+                    },
+                );
             }
             let allow = if hit(&rule.default.allow_with_shadow_deny, notes) {
                 Some(Decision::AllowWithShadowDeny)
@@ -317,7 +343,13 @@ fn decide(policies: &MeshPolicies<'_>, caller: &Workload, target: &Workload, not
                     Some((previous, _)) => *previous == Decision::Allow && decision == Decision::AllowWithShadowDeny,
                 };
                 if replace {
-                    rule_allow = Some((decision, Reason::RuleAllow { policy: display_name(policy), rule: index }));
+                    rule_allow = Some((
+                        decision,
+                        Reason::RuleAllow {
+                            policy: display_name(policy),
+                            rule: index,
+                        },
+                    ));
                 }
             }
         }
@@ -348,7 +380,12 @@ fn decide(policies: &MeshPolicies<'_>, caller: &Workload, target: &Workload, not
             };
             (decision, Reason::FromEntry { policy, index })
         }
-        None => (Decision::Deny, Reason::NoMatchingEntry { policies: applicable.iter().map(|p| display_name(p)).collect() }),
+        None => (
+            Decision::Deny,
+            Reason::NoMatchingEntry {
+                policies: applicable.iter().map(|p| display_name(p)).collect(),
+            },
+        ),
     }
 }
 
@@ -395,8 +432,20 @@ fn priority(policy: &MeshTrafficPermission) -> (u8, (u8, u8), u8, u8, Reverse<St
         Some("workload-owner") => 4,
         _ => 0,
     };
-    let display = policy.meta.labels.get(DISPLAY_NAME_LABEL).cloned().unwrap_or_else(|| policy.meta.name.clone());
-    (kind_rank, dataplane_rank, origin_rank, role_rank, Reverse(display), Reverse(policy.meta.name.clone()))
+    let display = policy
+        .meta
+        .labels
+        .get(DISPLAY_NAME_LABEL)
+        .cloned()
+        .unwrap_or_else(|| policy.meta.name.clone());
+    (
+        kind_rank,
+        dataplane_rank,
+        origin_rank,
+        role_rank,
+        Reverse(display),
+        Reverse(policy.meta.name.clone()),
+    )
 }
 
 fn tags_contain(selector: Option<&Tags>, tags: &Tags) -> bool {
@@ -417,7 +466,9 @@ fn selects_target(policy: &MeshTrafficPermission, target: &Workload, notes: &mut
         (None, _) | (Some(""), _) => true,
         (Some(want), Some(have)) => want == have,
         (Some(want), None) => {
-            notes.add(format!("{name}: applies only to port {want:?}; evaluated as covering the whole service"));
+            notes.add(format!(
+                "{name}: applies only to port {want:?}; evaluated as covering the whole service"
+            ));
             true
         }
     };
@@ -427,7 +478,9 @@ fn selects_target(policy: &MeshTrafficPermission, target: &Workload, notes: &mut
         TargetRefKind::MeshService => match (&top.name, &top.labels) {
             (Some(service), _) => *service == target.service && section_ok(notes),
             (None, Some(_)) => {
-                notes.add(format!("{name}: targetRef MeshService by labels cannot be matched to a service name"));
+                notes.add(format!(
+                    "{name}: targetRef MeshService by labels cannot be matched to a service name"
+                ));
                 false
             }
             (None, None) => false,
@@ -440,13 +493,17 @@ fn selects_target(policy: &MeshTrafficPermission, target: &Workload, notes: &mut
                 match target.dataplane.as_deref() {
                     Some(have) => have == dp,
                     None => {
-                        notes.add(format!("{name}: targetRef Dataplane {dp:?}, but the target's dataplane is unknown"));
+                        notes.add(format!(
+                            "{name}: targetRef Dataplane {dp:?}, but the target's dataplane is unknown"
+                        ));
                         false
                     }
                 }
             } else if let Some(labels) = &top.labels {
                 if target.labels.is_empty() && !labels.is_empty() {
-                    notes.add(format!("{name}: targetRef Dataplane by labels, but the target's labels are unknown"));
+                    notes.add(format!(
+                        "{name}: targetRef Dataplane by labels, but the target's labels are unknown"
+                    ));
                     false
                 } else {
                     tags_contain(Some(labels), &target.labels)
@@ -471,7 +528,9 @@ fn caller_in(from: &TargetRef, caller: &Workload, policy: &str, notes: &mut Note
             from.name.as_deref() == Some(caller.service.as_str()) && tags_contain(from.tags.as_ref(), &caller.tags)
         }
         other => {
-            notes.add(format!("{policy}: from[] targetRef kind {other} cannot be expressed as client tags"));
+            notes.add(format!(
+                "{policy}: from[] targetRef kind {other} cannot be expressed as client tags"
+            ));
             false
         }
     }
@@ -532,7 +591,9 @@ fn legacy(policies: &MeshPolicies<'_>, caller: &Workload, target: &Workload) -> 
 
 /// Kuma's `TagSelector.Matches`: every selector tag present, with an equal value or `*`.
 fn selector_matches(selector: &Tags, tags: &Tags) -> bool {
-    selector.iter().all(|(k, v)| tags.get(k).is_some_and(|have| v == "*" || have == v))
+    selector
+        .iter()
+        .all(|(k, v)| tags.get(k).is_some_and(|have| v == "*" || have == v))
 }
 
 /// Kuma's `TagSelectorRank`, compared by total tags then exact matches.

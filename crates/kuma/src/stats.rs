@@ -68,7 +68,9 @@ impl Histogram {
 
     /// Whether any value was ever recorded.
     pub fn has_data(&self) -> bool {
-        self.quantiles.iter().any(|q| q.interval.is_some() || q.cumulative.is_some())
+        self.quantiles
+            .iter()
+            .any(|q| q.interval.is_some() || q.cumulative.is_some())
     }
 }
 
@@ -89,7 +91,10 @@ pub fn parse_stats_text(body: &str) -> Result<EnvoyStats, Error> {
         if line.trim().is_empty() {
             continue;
         }
-        let bad = || Error::StatsLine { line: index + 1, content: line.chars().take(120).collect() };
+        let bad = || Error::StatsLine {
+            line: index + 1,
+            content: line.chars().take(120).collect(),
+        };
         let (name, value) = line.split_once(':').ok_or_else(bad)?;
         let (name, value) = (name.trim(), value.trim());
         if name.is_empty() || name.contains(char::is_whitespace) {
@@ -102,7 +107,9 @@ pub fn parse_stats_text(body: &str) -> Result<EnvoyStats, Error> {
         } else if value == "No recorded values" {
             stats.histograms.insert(name.to_string(), Histogram::default());
         } else if value.starts_with('P') {
-            stats.histograms.insert(name.to_string(), parse_histogram(value).ok_or_else(bad)?);
+            stats
+                .histograms
+                .insert(name.to_string(), parse_histogram(value).ok_or_else(bad)?);
         } else {
             return Err(bad());
         }
@@ -138,7 +145,9 @@ fn parse_sample(text: &str) -> Option<Option<f64>> {
 /// the flat `{name: number}` map Kuma's API test golden shows (`inspect_stats_dataplane.json`).
 pub fn parse_stats_json(body: &str) -> Result<EnvoyStats, Error> {
     let doc: serde_json::Value = serde_json::from_str(body).map_err(|e| Error::StatsJson(e.to_string()))?;
-    let object = doc.as_object().ok_or_else(|| Error::StatsJson("expected a JSON object".into()))?;
+    let object = doc
+        .as_object()
+        .ok_or_else(|| Error::StatsJson("expected a JSON object".into()))?;
     let mut stats = EnvoyStats::default();
     let Some(list) = object.get("stats") else {
         for (name, value) in object {
@@ -146,7 +155,9 @@ pub fn parse_stats_json(body: &str) -> Result<EnvoyStats, Error> {
         }
         return Ok(stats);
     };
-    let list = list.as_array().ok_or_else(|| Error::StatsJson("`stats` is not an array".into()))?;
+    let list = list
+        .as_array()
+        .ok_or_else(|| Error::StatsJson("`stats` is not an array".into()))?;
     for entry in list {
         if let (Some(name), Some(value)) = (entry.get("name").and_then(|n| n.as_str()), entry.get("value")) {
             insert_json_value(&mut stats, name, value)?;
@@ -160,7 +171,9 @@ pub fn parse_stats_json(body: &str) -> Result<EnvoyStats, Error> {
 fn insert_json_value(stats: &mut EnvoyStats, name: &str, value: &serde_json::Value) -> Result<(), Error> {
     match value {
         serde_json::Value::Number(n) => {
-            let v = n.as_u64().ok_or_else(|| Error::StatsJson(format!("{name}: {n} is not an unsigned integer")))?;
+            let v = n
+                .as_u64()
+                .ok_or_else(|| Error::StatsJson(format!("{name}: {n} is not an unsigned integer")))?;
             stats.values.insert(name.to_string(), v);
         }
         serde_json::Value::String(s) => {
@@ -179,7 +192,9 @@ fn read_json_histograms(stats: &mut EnvoyStats, histograms: &serde_json::Value) 
         .unwrap_or_default();
     let computed = histograms.get("computed_quantiles").and_then(|c| c.as_array());
     for histogram in computed.into_iter().flatten() {
-        let Some(name) = histogram.get("name").and_then(|n| n.as_str()) else { continue };
+        let Some(name) = histogram.get("name").and_then(|n| n.as_str()) else {
+            continue;
+        };
         let values = histogram.get("values").and_then(|v| v.as_array());
         let quantiles = values
             .into_iter()
@@ -214,7 +229,10 @@ pub fn classify_cluster(name: &str) -> ClusterKind {
     match sanitized.as_str() {
         "ads_cluster" | "access_log_sink" | "kuma_envoy_admin" => ClusterKind::Internal,
         n if n.starts_with("inbound_passthrough") || n.starts_with("outbound_passthrough") => ClusterKind::Passthrough,
-        n if n.strip_prefix("localhost_").is_some_and(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())) => {
+        n if n
+            .strip_prefix("localhost_")
+            .is_some_and(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())) =>
+        {
             ClusterKind::Inbound
         }
         _ => ClusterKind::Outbound,
@@ -248,7 +266,10 @@ pub struct RequestCounters {
     pub tx_bytes: u64,
 }
 
-const COUNTERS: [(&str, fn(&mut RequestCounters) -> &mut u64); 11] = [
+/// Accessor of one counter field, so the stat names and fields are listed once.
+type CounterField = fn(&mut RequestCounters) -> &mut u64;
+
+const COUNTERS: [(&str, CounterField); 11] = [
     ("upstream_rq_total", |c| &mut c.rq_total),
     ("upstream_rq_2xx", |c| &mut c.rq_2xx),
     ("upstream_rq_3xx", |c| &mut c.rq_3xx),
@@ -304,8 +325,12 @@ impl Sample {
     pub fn from_stats(stats: &EnvoyStats) -> Sample {
         let mut names: Vec<&str> = Vec::new();
         for key in stats.values.keys() {
-            let Some(rest) = key.strip_prefix("cluster.") else { continue };
-            let name = rest.strip_suffix(".upstream_cx_total").or_else(|| rest.strip_suffix(".upstream_rq_total"));
+            let Some(rest) = key.strip_prefix("cluster.") else {
+                continue;
+            };
+            let name = rest
+                .strip_suffix(".upstream_cx_total")
+                .or_else(|| rest.strip_suffix(".upstream_rq_total"));
             if let Some(name) = name.filter(|n| !n.is_empty()) {
                 if !names.contains(&name) {
                     names.push(name);
@@ -318,10 +343,24 @@ impl Sample {
             for (stat, field) in COUNTERS {
                 *field(&mut counters) = stats.value(&format!("cluster.{name}.{stat}")).unwrap_or(0);
             }
-            let latency = stats.histograms.get(&format!("cluster.{name}.upstream_rq_time")).filter(|h| h.has_data()).cloned();
-            clusters.insert(name.to_string(), ClusterSample { kind: classify_cluster(name), counters, latency });
+            let latency = stats
+                .histograms
+                .get(&format!("cluster.{name}.upstream_rq_time"))
+                .filter(|h| h.has_data())
+                .cloned();
+            clusters.insert(
+                name.to_string(),
+                ClusterSample {
+                    kind: classify_cluster(name),
+                    counters,
+                    latency,
+                },
+            );
         }
-        Sample { uptime_s: stats.value("server.uptime"), clusters }
+        Sample {
+            uptime_s: stats.value("server.uptime"),
+            clusters,
+        }
     }
 
     /// Parses a text `/stats` body straight into a sample.
@@ -365,8 +404,17 @@ impl Latency {
                     LatencyWindow::Cumulative => q.cumulative,
                 })
             };
-            let latency = Latency { p50_ms: at(50.0), p90_ms: at(90.0), p95_ms: at(95.0), p99_ms: at(99.0), window };
-            [latency.p50_ms, latency.p90_ms, latency.p95_ms, latency.p99_ms].iter().any(Option::is_some).then_some(latency)
+            let latency = Latency {
+                p50_ms: at(50.0),
+                p90_ms: at(90.0),
+                p95_ms: at(95.0),
+                p99_ms: at(99.0),
+                window,
+            };
+            [latency.p50_ms, latency.p90_ms, latency.p95_ms, latency.p99_ms]
+                .iter()
+                .any(Option::is_some)
+                .then_some(latency)
         };
         pick(LatencyWindow::Interval).or_else(|| pick(LatencyWindow::Cumulative))
     }
@@ -428,10 +476,13 @@ impl Rates {
     /// Totals over clusters of `kind` (e.g. [`ClusterKind::Inbound`] for the traffic a service
     /// receives).
     pub fn totals(&self, kind: ClusterKind) -> RateTotals {
-        self.clusters.values().filter(|c| c.kind == kind).fold(RateTotals::default(), |acc, c| RateTotals {
-            requests_per_s: acc.requests_per_s + c.requests_per_s,
-            errors_per_s: acc.errors_per_s + c.rq_5xx_per_s,
-        })
+        self.clusters
+            .values()
+            .filter(|c| c.kind == kind)
+            .fold(RateTotals::default(), |acc, c| RateTotals {
+                requests_per_s: acc.requests_per_s + c.requests_per_s,
+                errors_per_s: acc.errors_per_s + c.rq_5xx_per_s,
+            })
     }
 }
 
@@ -479,5 +530,9 @@ pub fn rates(prev: &Sample, cur: &Sample, elapsed: Duration) -> Rates {
             (name.clone(), rates)
         })
         .collect();
-    Rates { elapsed_s: secs, restarted, clusters }
+    Rates {
+        elapsed_s: secs,
+        restarted,
+        clusters,
+    }
 }

@@ -76,7 +76,10 @@ pub struct NotReadyInbound {
 /// `disconnectTime`. A proxy without an insight never connected.
 pub fn is_connected(insight: Option<&DataplaneInsight>) -> bool {
     insight.is_some_and(|insight| {
-        insight.subscriptions.iter().any(|s| s.connect_time.is_some() && s.disconnect_time.is_none())
+        insight
+            .subscriptions
+            .iter()
+            .any(|s| s.connect_time.is_some() && s.disconnect_time.is_none())
     })
 }
 
@@ -97,12 +100,18 @@ pub fn proxy_health(dp: &DataplaneOverview) -> ProxyHealth {
         .inbound
         .iter()
         .filter(|i| !inbound_ready(i))
-        .map(|i| NotReadyInbound { port: i.port, service: i.service().map(str::to_string) })
+        .map(|i| NotReadyInbound {
+            port: i.port,
+            service: i.service().map(str::to_string),
+        })
         .collect();
     let (all_offline, all_online) = if gateway.is_some() {
         (false, true)
     } else {
-        (not_ready_inbounds.len() == net.inbound.len(), not_ready_inbounds.is_empty())
+        (
+            not_ready_inbounds.len() == net.inbound.len(),
+            not_ready_inbounds.is_empty(),
+        )
     };
     let status = if !connected || all_offline {
         ProxyStatus::Offline
@@ -111,7 +120,12 @@ pub fn proxy_health(dp: &DataplaneOverview) -> ProxyHealth {
     } else {
         ProxyStatus::Online
     };
-    ProxyHealth { status, connected, gateway, not_ready_inbounds }
+    ProxyHealth {
+        status,
+        connected,
+        gateway,
+        not_ready_inbounds,
+    }
 }
 
 /// The proxy's status (see the module docs for the rule).
@@ -259,11 +273,24 @@ pub struct MeshMtlsState {
 /// next major, where identity moved to MeshIdentity) reads as disabled: per-proxy certificates
 /// ([`certificate_state`]) remain the ground truth for what proxies actually hold.
 pub fn mesh_mtls(mesh: &Mesh) -> MeshMtlsState {
-    let enabled_backend = mesh.mtls.as_ref().and_then(|m| m.enabled_backend.as_deref()).filter(|b| !b.is_empty());
+    let enabled_backend = mesh
+        .mtls
+        .as_ref()
+        .and_then(|m| m.enabled_backend.as_deref())
+        .filter(|b| !b.is_empty());
     let Some(name) = enabled_backend else {
-        return MeshMtlsState { enabled: false, backend: None, backend_type: None, mode: None, dp_cert_expiration: None };
+        return MeshMtlsState {
+            enabled: false,
+            backend: None,
+            backend_type: None,
+            mode: None,
+            dp_cert_expiration: None,
+        };
     };
-    let backend = mesh.mtls.as_ref().and_then(|m| m.backends.iter().find(|b| b.name == name));
+    let backend = mesh
+        .mtls
+        .as_ref()
+        .and_then(|m| m.backends.iter().find(|b| b.name == name));
     MeshMtlsState {
         enabled: true,
         backend: Some(name.to_string()),
@@ -333,7 +360,11 @@ impl CertificateState {
 
 /// A proxy's certificate state at `now`, with "expires soon" meaning within `window` (use
 /// [`DEFAULT_EXPIRES_SOON`] unless configured otherwise).
-pub fn certificate_state(insight: Option<&DataplaneInsight>, now: OffsetDateTime, window: Duration) -> CertificateState {
+pub fn certificate_state(
+    insight: Option<&DataplaneInsight>,
+    now: OffsetDateTime,
+    window: Duration,
+) -> CertificateState {
     let Some(mtls) = insight.and_then(|i| i.mtls.as_ref()) else {
         return CertificateState::NoMtls;
     };
@@ -357,6 +388,12 @@ where
 {
     dataplanes
         .into_iter()
-        .filter_map(|dp| dp.dataplane_insight.as_ref()?.mtls.as_ref()?.certificate_expiration_time)
+        .filter_map(|dp| {
+            dp.dataplane_insight
+                .as_ref()?
+                .mtls
+                .as_ref()?
+                .certificate_expiration_time
+        })
         .min()
 }

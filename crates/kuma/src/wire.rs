@@ -92,7 +92,9 @@ pub(crate) mod u64_lenient {
                 }
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
-                v.trim().parse().map_err(|_| E::custom(format!("counter {v:?} is not an unsigned integer")))
+                v.trim()
+                    .parse()
+                    .map_err(|_| E::custom(format!("counter {v:?} is not an unsigned integer")))
             }
             fn visit_unit<E: de::Error>(self) -> Result<u64, E> {
                 Ok(0)

@@ -21,16 +21,28 @@ const FIXTURES: &[(&str, Check)] = &[
         let mesh1 = &list.items[0];
         assert_eq!(mesh1.meta.name, "mesh1");
         assert_eq!(mesh1.meta.kri.as_deref(), Some("kri_m____mesh1_"));
-        assert_eq!(mesh1.meta.creation_time, None, "0001-01-01T00:00:00Z is Kuma's unset time");
+        assert_eq!(
+            mesh1.meta.creation_time, None,
+            "0001-01-01T00:00:00Z is Kuma's unset time"
+        );
         let mtls = mesh1.mtls.as_ref().expect("mesh1 has mtls");
         assert_eq!(mtls.enabled_backend.as_deref(), Some("builtin-1"));
-        assert_eq!((mtls.backends[0].name.as_str(), mtls.backends[0].backend_type.as_str()), ("builtin-1", "builtin"));
+        assert_eq!(
+            (mtls.backends[0].name.as_str(), mtls.backends[0].backend_type.as_str()),
+            ("builtin-1", "builtin")
+        );
         assert!(list.items[1].mtls.is_none(), "mesh2 has no mtls");
     }),
     ("next/get-meshes.golden.json", |body| {
         let list: List<Mesh> = model::parse(body).unwrap();
-        assert_eq!(list.items.iter().map(|m| m.meta.name.as_str()).collect::<Vec<_>>(), ["mesh1", "mesh2"]);
-        assert!(list.items.iter().all(|m| m.mtls.is_none()), "the next major has no Mesh.mtls");
+        assert_eq!(
+            list.items.iter().map(|m| m.meta.name.as_str()).collect::<Vec<_>>(),
+            ["mesh1", "mesh2"]
+        );
+        assert!(
+            list.items.iter().all(|m| m.mtls.is_none()),
+            "the next major has no Mesh.mtls"
+        );
     }),
     ("put_meshes_03.request.json", |body| {
         let mesh: Mesh = model::parse(body).unwrap();
@@ -42,7 +54,14 @@ const FIXTURES: &[(&str, Check)] = &[
         assert_eq!(list.items.len(), 2);
         let default = &list.items[0];
         assert_eq!(default.meta.resource_type, "MeshInsight");
-        assert_eq!((default.dataplanes.total, default.dataplanes.online, default.dataplanes.offline), (100, 90, 10));
+        assert_eq!(
+            (
+                default.dataplanes.total,
+                default.dataplanes.online,
+                default.dataplanes.offline
+            ),
+            (100, 90, 10)
+        );
         assert_eq!(default.dataplanes.partially_degraded, 0, "omitted zero reads as 0");
         assert_eq!(default.policies["TrafficPermission"].total, 7);
         assert_eq!(list.items[1].policies["RateLimit"].total, 100);
@@ -64,7 +83,11 @@ const FIXTURES: &[(&str, Check)] = &[
         let sub = &insight.subscriptions[1];
         assert_eq!(sub.connect_time, Some(at("2019-07-17T16:05:36.995Z")));
         assert_eq!(sub.disconnect_time, None);
-        assert_eq!(sub.status.as_ref().unwrap().total.responses_sent, 20, "uint64 arrives as the string \"20\"");
+        assert_eq!(
+            sub.status.as_ref().unwrap().total.responses_sent,
+            20,
+            "uint64 arrives as the string \"20\""
+        );
         assert_eq!(sub.version.as_ref().unwrap().envoy.as_ref().unwrap().version, "1.16.1");
         let mtls = insight.mtls.as_ref().unwrap();
         assert_eq!(mtls.certificate_expiration_time, Some(at("2020-05-08T08:28:22Z")));
@@ -73,18 +96,33 @@ const FIXTURES: &[(&str, Check)] = &[
         assert_eq!(mtls.issued_backend.as_deref(), Some("ca-1"));
         assert_eq!(mtls.supported_backends, ["ca-1", "ca-2"]);
         let degraded = &list.items[1].dataplane.networking.inbound;
-        assert_eq!((degraded[0].health, degraded[1].health.map(|h| h.ready)), (None, Some(false)));
+        assert_eq!(
+            (degraded[0].health, degraded[1].health.map(|h| h.ready)),
+            (None, Some(false))
+        );
         let never = &list.items[3].dataplane_insight.as_ref().unwrap().subscriptions;
-        assert!(never.iter().all(|s| s.connect_time.is_none()), "`example` never connected");
+        assert!(
+            never.iter().all(|s| s.connect_time.is_none()),
+            "`example` never connected"
+        );
     }),
     ("meshes_mesh1_dataplanes_insights.json", |body| {
         let list: List<DataplaneOverview> = model::parse(body).unwrap();
         assert_eq!(list.total, 4);
         assert!(list.items[1].dataplane_insight.is_none(), "dp-no-insights");
-        let gateways: Vec<_> =
-            list.items[2..].iter().map(|d| d.dataplane.networking.gateway.as_ref().unwrap().kind()).collect();
-        assert_eq!(gateways, [GatewayType::Builtin, GatewayType::Delegated], "absent type is DELEGATED");
-        let status = list.items[0].dataplane_insight.as_ref().unwrap().subscriptions[0].status.as_ref().unwrap();
+        let gateways: Vec<_> = list.items[2..]
+            .iter()
+            .map(|d| d.dataplane.networking.gateway.as_ref().unwrap().kind())
+            .collect();
+        assert_eq!(
+            gateways,
+            [GatewayType::Builtin, GatewayType::Delegated],
+            "absent type is DELEGATED"
+        );
+        let status = list.items[0].dataplane_insight.as_ref().unwrap().subscriptions[0]
+            .status
+            .as_ref()
+            .unwrap();
         assert_eq!(status.last_update_time, Some(at("2019-07-01T00:00:00Z")));
     }),
     ("inspect-services.golden.json", |body| {
@@ -92,7 +130,14 @@ const FIXTURES: &[(&str, Check)] = &[
         let rows: Vec<_> = list
             .items
             .iter()
-            .map(|s| (s.meta.name.as_str(), s.status.clone().unwrap(), s.dataplanes.total, s.dataplanes.online))
+            .map(|s| {
+                (
+                    s.meta.name.as_str(),
+                    s.status.clone().unwrap(),
+                    s.dataplanes.total,
+                    s.dataplanes.online,
+                )
+            })
             .collect();
         assert_eq!(
             rows,
@@ -107,7 +152,10 @@ const FIXTURES: &[(&str, Check)] = &[
     ("list-simple.golden.json", |body| {
         let list: List<ServiceInsight> = model::parse(body).unwrap();
         assert_eq!(list.items[1].meta.name, "frontend");
-        assert_eq!((list.items[1].dataplanes.online, list.items[1].dataplanes.offline), (70, 30));
+        assert_eq!(
+            (list.items[1].dataplanes.online, list.items[1].dataplanes.offline),
+            (70, 30)
+        );
         assert_eq!(list.items[1].address_port.as_deref(), Some("frontend.mesh:80"));
     }),
     ("get.golden.json", |body| {
@@ -119,13 +167,19 @@ const FIXTURES: &[(&str, Check)] = &[
     ("pagination_00.golden.json", |body| {
         let list: List<ServiceInsight> = model::parse(body).unwrap();
         assert_eq!((list.total, list.items.len()), (4, 2), "total counts every page");
-        assert_eq!(list.next_page(), Some("http://{{address}}/meshes/mesh-1/service-insights?offset=2&size=2"));
+        assert_eq!(
+            list.next_page(),
+            Some("http://{{address}}/meshes/mesh-1/service-insights?offset=2&size=2")
+        );
         assert_eq!(list.items[0].status, None, "this page carries no status");
     }),
     ("type-filter_00.golden.json", |body| {
         let list: List<ServiceInsight> = model::parse(body).unwrap();
         let kinds: Vec<_> = list.items.iter().map(|s| (s.meta.name.as_str(), s.kind())).collect();
-        assert_eq!(kinds, [("frontend", ServiceType::Internal), ("gw", ServiceType::GatewayBuiltin)]);
+        assert_eq!(
+            kinds,
+            [("frontend", ServiceType::Internal), ("gw", ServiceType::GatewayBuiltin)]
+        );
     }),
     ("list_meshservices.golden.json", |body| {
         let list: List<MeshService> = model::parse(body).unwrap();
@@ -137,13 +191,20 @@ const FIXTURES: &[(&str, Check)] = &[
         assert_eq!(redis.spec.ports[0].app_protocol.as_deref(), Some("tcp"));
         assert_eq!(redis.snis[0].sni, "sni.msvc.default.redis-1.6379");
         assert_eq!(redis.status.vips[0]["ip"], "10.0.0.1");
-        assert_eq!(redis.status.dataplane_proxies.total, 0, "empty dataplaneProxies: zeros omitted");
+        assert_eq!(
+            redis.status.dataplane_proxies.total, 0,
+            "empty dataplaneProxies: zeros omitted"
+        );
         assert_eq!(redis.status.tls.status, None);
     }),
     ("meshservice.golden.json", |body| {
         let list: List<GenericResource> = model::parse(body).unwrap();
         assert_eq!(list.next_page(), None, "this list has no `next` at all");
-        let names: Vec<_> = list.items.iter().map(|r| (r.meta.resource_type.as_str(), r.meta.name.as_str())).collect();
+        let names: Vec<_> = list
+            .items
+            .iter()
+            .map(|r| (r.meta.resource_type.as_str(), r.meta.name.as_str()))
+            .collect();
         assert_eq!(names, [("Dataplane", "ts-01"), ("Dataplane", "ts-02")]);
     }),
     ("get_resource.golden.json", |body| {
@@ -160,18 +221,34 @@ const FIXTURES: &[(&str, Check)] = &[
         assert!(mtp.spec.from.is_empty(), "the next major has rules[] only");
         let allow = &mtp.spec.rules[0].default.allow[0];
         let spiffe = allow.spiffe_id.as_ref().unwrap();
-        assert_eq!((&spiffe.match_type, spiffe.value.as_str()), (&MatchType::Prefix, "spiffe://default"));
+        assert_eq!(
+            (&spiffe.match_type, spiffe.value.as_str()),
+            (&MatchType::Prefix, "spiffe://default")
+        );
     }),
     ("put_mtp_02.request.json", |body| {
         let mtp: MeshTrafficPermission = model::parse(body).unwrap();
-        assert_eq!(mtp.meta.labels.len(), 3, "labels Kuma rejects still parse: validation is Kuma's job");
+        assert_eq!(
+            mtp.meta.labels.len(),
+            3,
+            "labels Kuma rejects still parse: validation is Kuma's job"
+        );
         assert_eq!(mtp.spec.from[0].default.as_ref().unwrap().action, Some(Action::Allow));
     }),
     ("put_mtp_00.request.json", |body| {
         // Kuma answers this body with 400 "spec.targetRef.name in body must be of type string"
         // (put_mtp_00.golden.json); a wrongly typed known field is an error here too.
         let err = model::parse::<MeshTrafficPermission>(body).unwrap_err();
-        assert!(matches!(err, Error::Json { what: "MeshTrafficPermission", .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::Json {
+                    what: "MeshTrafficPermission",
+                    ..
+                }
+            ),
+            "{err}"
+        );
         assert!(err.to_string().contains("expected a string"), "{err}");
     }),
     ("put_mtp_00.golden.json", |body| {
@@ -185,8 +262,14 @@ const FIXTURES: &[(&str, Check)] = &[
         assert_eq!(mtp.kind, "MeshTrafficPermission");
         assert_eq!(mtp.origins[0].kri, "kri_mtp_default___allow_");
         let confs: Vec<_> = mtp.rules.iter().map(|r| r.mtp_conf().unwrap()).collect();
-        assert_eq!(confs[0].allow[0].spiffe_id.as_ref().unwrap().value, "spiffe://trust-domain.mesh/ns/backend");
-        assert_eq!(confs[1].deny[0].spiffe_id.as_ref().unwrap().match_type, MatchType::Exact);
+        assert_eq!(
+            confs[0].allow[0].spiffe_id.as_ref().unwrap().value,
+            "spiffe://trust-domain.mesh/ns/backend"
+        );
+        assert_eq!(
+            confs[1].deny[0].spiffe_id.as_ref().unwrap().match_type,
+            MatchType::Exact
+        );
     }),
     ("get-traffic-permissions.golden.json", |body| {
         let list: List<TrafficPermission> = model::parse(body).unwrap();
@@ -223,7 +306,10 @@ fn every_json_fixture_parses_into_its_type() {
     for (name, check) in FIXTURES {
         let body = fixture(name);
         let outcome = std::panic::catch_unwind(|| check(&body));
-        assert!(outcome.is_ok(), "fixture {name} did not check out (see the panic above)");
+        assert!(
+            outcome.is_ok(),
+            "fixture {name} did not check out (see the panic above)"
+        );
     }
 }
 
@@ -280,9 +366,18 @@ fn types_serialise_back_to_kuma_shapes() {
     let list: List<DataplaneOverview> = model::parse(&fixture("inspect-dataplanes.golden.json")).unwrap();
     let json = serde_json::to_value(&list.items[0]).unwrap();
     assert_eq!(json["type"], "DataplaneOverview");
-    assert_eq!(json["dataplaneInsight"]["mTLS"]["certificateExpirationTime"], "2020-05-08T08:28:22Z");
-    assert_eq!(json["dataplaneInsight"]["subscriptions"][0]["status"]["total"]["responsesSent"], "10");
-    assert_eq!(json["dataplane"]["networking"]["inbound"][0]["tags"]["kuma.io/service"], "mobile");
+    assert_eq!(
+        json["dataplaneInsight"]["mTLS"]["certificateExpirationTime"],
+        "2020-05-08T08:28:22Z"
+    );
+    assert_eq!(
+        json["dataplaneInsight"]["subscriptions"][0]["status"]["total"]["responsesSent"],
+        "10"
+    );
+    assert_eq!(
+        json["dataplane"]["networking"]["inbound"][0]["tags"]["kuma.io/service"],
+        "mobile"
+    );
     assert!(json.get("creationTime").is_some());
     let again: DataplaneOverview = serde_json::from_value(json).unwrap();
     assert_eq!(again.meta, list.items[0].meta);

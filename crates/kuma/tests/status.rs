@@ -38,7 +38,10 @@ fn proxy_statuses_of_inspect_dataplanes() {
     assert_eq!(degraded.not_ready_inbounds[0].port, Some(9001));
     assert_eq!(degraded.not_ready_inbounds[0].service.as_deref(), Some("example"));
     let never = proxy_health(&dps[3]);
-    assert!(!never.connected && never.not_ready_inbounds.is_empty(), "offline for lack of a connection");
+    assert!(
+        !never.connected && never.not_ready_inbounds.is_empty(),
+        "offline for lack of a connection"
+    );
 }
 
 #[test]
@@ -47,9 +50,20 @@ fn proxy_statuses_with_no_insight_and_gateways() {
     // gateway is judged on its connection alone (it has no inbounds).
     let dps = dataplanes("meshes_mesh1_dataplanes_insights.json");
     let got: Vec<_> = dps.iter().map(proxy_status).collect();
-    assert_eq!(got, [ProxyStatus::Online, ProxyStatus::Offline, ProxyStatus::Online, ProxyStatus::Online]);
+    assert_eq!(
+        got,
+        [
+            ProxyStatus::Online,
+            ProxyStatus::Offline,
+            ProxyStatus::Online,
+            ProxyStatus::Online
+        ]
+    );
     let counts: ProxyCounts = got.into_iter().collect();
-    assert_eq!((counts.total, counts.online, counts.offline, counts.partially_degraded), (4, 3, 1, 0));
+    assert_eq!(
+        (counts.total, counts.online, counts.offline, counts.partially_degraded),
+        (4, 3, 1, 0)
+    );
 }
 
 #[test]
@@ -85,7 +99,11 @@ fn disconnected_or_notready_or_inboundless_proxies() {
 
 #[test]
 fn service_statuses_reported_by_kuma_match_the_rule() {
-    for name in ["inspect-services.golden.json", "list-simple.golden.json", "type-filter_00.golden.json"] {
+    for name in [
+        "inspect-services.golden.json",
+        "list-simple.golden.json",
+        "type-filter_00.golden.json",
+    ] {
         let list: List<ServiceInsight> = model::parse(&fixture(name)).unwrap();
         for insight in &list.items {
             assert_eq!(
@@ -104,12 +122,21 @@ fn service_statuses_reported_by_kuma_match_the_rule() {
 
 #[test]
 fn service_status_rule() {
-    assert_eq!(service_status(&ServiceType::External, 0, 0), ServiceStatus::NotAvailable);
-    assert_eq!(service_status(&ServiceType::External, 3, 3), ServiceStatus::NotAvailable);
+    assert_eq!(
+        service_status(&ServiceType::External, 0, 0),
+        ServiceStatus::NotAvailable
+    );
+    assert_eq!(
+        service_status(&ServiceType::External, 3, 3),
+        ServiceStatus::NotAvailable
+    );
     assert_eq!(service_status(&ServiceType::Internal, 5, 0), ServiceStatus::Offline);
     assert_eq!(service_status(&ServiceType::Internal, 0, 0), ServiceStatus::Offline);
     assert_eq!(service_status(&ServiceType::Internal, 5, 5), ServiceStatus::Online);
-    assert_eq!(service_status(&ServiceType::GatewayBuiltin, 20, 19), ServiceStatus::PartiallyDegraded);
+    assert_eq!(
+        service_status(&ServiceType::GatewayBuiltin, 20, 19),
+        ServiceStatus::PartiallyDegraded
+    );
 }
 
 #[test]
@@ -123,10 +150,19 @@ fn services_rolled_up_from_proxies_like_kumas_resyncer() {
     let example = &services["example"];
     assert_eq!(example.status, ServiceStatus::Offline);
     assert_eq!(
-        (example.proxies.total, example.proxies.online, example.proxies.offline, example.proxies.partially_degraded),
+        (
+            example.proxies.total,
+            example.proxies.online,
+            example.proxies.offline,
+            example.proxies.partially_degraded
+        ),
         (5, 0, 3, 2)
     );
-    assert_eq!(example.proxies.kuma_offline(), 5, "Kuma counts partially degraded as offline for a service");
+    assert_eq!(
+        example.proxies.kuma_offline(),
+        5,
+        "Kuma counts partially degraded as offline for a service"
+    );
 }
 
 #[test]
@@ -150,7 +186,10 @@ fn mesh_mtls_backend_and_mode() {
     )
     .unwrap();
     let state = mesh_mtls(&permissive);
-    assert_eq!((state.backend_type.as_deref(), state.mode), (Some("provided"), Some(MtlsMode::Permissive)));
+    assert_eq!(
+        (state.backend_type.as_deref(), state.mode),
+        (Some("provided"), Some(MtlsMode::Permissive))
+    );
     assert_eq!(state.dp_cert_expiration.as_deref(), Some("1d"));
 }
 
@@ -161,24 +200,67 @@ fn certificate_states_of_the_fixture_proxy() {
     let insight = dps[0].dataplane_insight.as_ref();
     let expiry = at("2020-05-08T08:28:22Z");
     let state = |now: &str, window| certificate_state(insight, at(now), window);
-    assert_eq!(state("2020-04-01T00:00:00Z", DEFAULT_EXPIRES_SOON), CertificateState::Ok { expires_at: expiry });
-    assert_eq!(state("2020-05-02T00:00:00Z", DEFAULT_EXPIRES_SOON), CertificateState::ExpiresSoon { expires_at: expiry });
-    assert_eq!(state("2020-05-08T08:28:22Z", DEFAULT_EXPIRES_SOON), CertificateState::ExpiresSoon { expires_at: expiry });
-    assert_eq!(state("2020-05-08T08:28:23Z", DEFAULT_EXPIRES_SOON), CertificateState::Expired { expires_at: expiry });
+    assert_eq!(
+        state("2020-04-01T00:00:00Z", DEFAULT_EXPIRES_SOON),
+        CertificateState::Ok { expires_at: expiry }
+    );
+    assert_eq!(
+        state("2020-05-02T00:00:00Z", DEFAULT_EXPIRES_SOON),
+        CertificateState::ExpiresSoon { expires_at: expiry }
+    );
+    assert_eq!(
+        state("2020-05-08T08:28:22Z", DEFAULT_EXPIRES_SOON),
+        CertificateState::ExpiresSoon { expires_at: expiry }
+    );
+    assert_eq!(
+        state("2020-05-08T08:28:23Z", DEFAULT_EXPIRES_SOON),
+        CertificateState::Expired { expires_at: expiry }
+    );
     // The window is configurable: with Kuma GUI's 6 hours, six days ahead is still fine.
-    assert_eq!(state("2020-05-02T00:00:00Z", KUMA_GUI_EXPIRES_SOON), CertificateState::Ok { expires_at: expiry });
-    assert_eq!(state("2020-05-08T03:00:00Z", KUMA_GUI_EXPIRES_SOON).as_str(), "expires_soon");
-    assert_eq!(state("2020-05-01T08:28:22Z", Duration::days(7)).as_str(), "expires_soon", "exactly 7 days out");
+    assert_eq!(
+        state("2020-05-02T00:00:00Z", KUMA_GUI_EXPIRES_SOON),
+        CertificateState::Ok { expires_at: expiry }
+    );
+    assert_eq!(
+        state("2020-05-08T03:00:00Z", KUMA_GUI_EXPIRES_SOON).as_str(),
+        "expires_soon"
+    );
+    assert_eq!(
+        state("2020-05-01T08:28:22Z", Duration::days(7)).as_str(),
+        "expires_soon",
+        "exactly 7 days out"
+    );
 
     // example has an insight but no mTLS block; dp-no-insights has no insight at all.
-    assert_eq!(certificate_state(dps[3].dataplane_insight.as_ref(), at("2020-01-01T00:00:00Z"), DEFAULT_EXPIRES_SOON), CertificateState::NoMtls);
+    assert_eq!(
+        certificate_state(
+            dps[3].dataplane_insight.as_ref(),
+            at("2020-01-01T00:00:00Z"),
+            DEFAULT_EXPIRES_SOON
+        ),
+        CertificateState::NoMtls
+    );
     let no_insight = dataplanes("meshes_mesh1_dataplanes_insights.json");
-    assert_eq!(certificate_state(no_insight[1].dataplane_insight.as_ref(), at("2020-01-01T00:00:00Z"), DEFAULT_EXPIRES_SOON), CertificateState::NoMtls);
+    assert_eq!(
+        certificate_state(
+            no_insight[1].dataplane_insight.as_ref(),
+            at("2020-01-01T00:00:00Z"),
+            DEFAULT_EXPIRES_SOON
+        ),
+        CertificateState::NoMtls
+    );
 
     // mTLS present without an expiry (or with Kuma's unset time): managed externally.
-    for mtls in [r#"{"issuedBackend":"ext"}"#, r#"{"certificateExpirationTime":"0001-01-01T00:00:00Z"}"#] {
+    for mtls in [
+        r#"{"issuedBackend":"ext"}"#,
+        r#"{"certificateExpirationTime":"0001-01-01T00:00:00Z"}"#,
+    ] {
         let dp: DataplaneOverview = model::parse(&format!(r#"{{"dataplaneInsight":{{"mTLS":{mtls}}}}}"#)).unwrap();
-        let got = certificate_state(dp.dataplane_insight.as_ref(), at("2020-01-01T00:00:00Z"), DEFAULT_EXPIRES_SOON);
+        let got = certificate_state(
+            dp.dataplane_insight.as_ref(),
+            at("2020-01-01T00:00:00Z"),
+            DEFAULT_EXPIRES_SOON,
+        );
         assert_eq!(got, CertificateState::ManagedExternally, "{mtls}");
     }
 

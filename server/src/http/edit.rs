@@ -1,0 +1,76 @@
+//! Ownership and field edits as JSON: transfer, transfers list, accept/reject, PATCH.
+
+use app::auth::guard::Caller;
+use app::catalog::edit::{service, EntityPatch, TransferOutcome, TransferView};
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiResult;
+use super::AppState;
+
+/// Edit routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/entities/{kind}/{namespace}/{name}/transfer", post(transfer))
+        .route("/api/v1/transfers", get(list))
+        .route("/api/v1/transfers/{id}/accept", post(accept))
+        .route("/api/v1/transfers/{id}/reject", post(reject))
+}
+
+/// `PATCH /api/v1/entities/{kind}/{namespace}/{name}`, merged into the entity route.
+pub async fn patch(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+    Json(body): Json<EntityPatch>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let key = app::catalog::service::ref_key(&kind, &namespace, &name)?;
+    service::patch(&state.ctx, &caller, &key, body).await?;
+    let entity = app::catalog::service::entity_detail(&state.ctx, &kind, &namespace, &name).await?;
+    Ok(Json(serde_json::to_value(entity).unwrap_or_default()))
+}
+
+#[derive(Deserialize)]
+struct TransferBody {
+    to: String,
+    reason: String,
+}
+
+async fn transfer(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+    Json(body): Json<TransferBody>,
+) -> ApiResult<Json<TransferOutcome>> {
+    let key = app::catalog::service::ref_key(&kind, &namespace, &name)?;
+    Ok(Json(service::transfer(&state.ctx, &caller, &key, &body.to, &body.reason).await?))
+}
+
+#[derive(Serialize)]
+struct TransferList {
+    items: Vec<TransferView>,
+}
+
+async fn list(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<Json<TransferList>> {
+    Ok(Json(TransferList {
+        items: service::pending(&state.ctx, &caller).await?,
+    }))
+}
+
+async fn accept(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<TransferView>> {
+    Ok(Json(service::decide(&state.ctx, &caller, id, true).await?))
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<TransferView>> {
+    Ok(Json(service::decide(&state.ctx, &caller, id, false).await?))
+}
