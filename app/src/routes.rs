@@ -9,6 +9,7 @@ use leptos_router::{
 
 use crate::audit::page::AuditPage;
 use crate::auth::pages::{AdminPage, LoginPage};
+use crate::catalog::edit::transfers::TransfersPage;
 use crate::catalog::pages::{CatalogPage, EntityPage, HomePage, SearchPage};
 use crate::error::{AppError, ErrorTemplate};
 use crate::ui::Layout;
@@ -95,6 +96,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/transfers") view=TransfersPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

@@ -74,6 +74,12 @@ fn print_report(r: &ImportReport) {
     for w in &r.warnings {
         eprintln!("warning: {w}");
     }
+    for c in &r.override_conflicts {
+        eprintln!("conflict: {c}");
+    }
+    for c in &r.overrides_cleared {
+        println!("  agreed {c} (the file now says what was edited in Bearing)");
+    }
     for (label, items) in [("added", &r.added), ("updated", &r.updated), ("orphaned", &r.orphaned)] {
         for item in items.iter() {
             println!("{label:>9} {item}");

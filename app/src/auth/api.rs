@@ -3,7 +3,9 @@
 
 use leptos::prelude::*;
 
-use super::{CreatedToken, CurrentUser, LoginInfo, Role, RoleMapping, RoleSettings, TokenRequest, TokenView, UserView};
+use super::{CreatedToken, CurrentUser, LoginInfo, RoleSettings, TokenView, UserView};
+#[cfg(feature = "ssr")]
+use super::{Role, RoleMapping, TokenRequest};
 use crate::error::AppError;
 
 /// What the login page shows. Public: it is how anonymous visitors sign in.

@@ -4,6 +4,8 @@
 //! file says, until a later import agrees with it.
 
 pub mod api;
+pub mod panel;
+pub mod transfers;
 #[cfg(feature = "ssr")]
 pub mod repo;
 #[cfg(feature = "ssr")]

@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use bearing_catalog::import::{ImportSet, KnownIds};
-use bearing_catalog::{Entity, EntityRef, Problem};
+use bearing_catalog::{Entity, EntityRef, Kind, Problem, Relation, RelationType};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
@@ -15,6 +15,7 @@ use crate::audit::service::{record, AuditSettings, Event};
 use crate::auth::guard::Caller;
 use uuid::Uuid;
 
+use super::edit::repo::{self as edit_repo, OverrideRow};
 use super::{repo, ImportReport};
 
 /// Why an import was refused.
@@ -209,7 +210,40 @@ pub async fn apply(
     let mut relation_rows: Vec<[String; 4]> = Vec::new();
     let mut search_table_rows: Vec<[String; 4]> = Vec::new();
 
-    for (e, key) in set.entities.iter().zip(&keys) {
+    // Edits made in Bearing win over the files until a file agrees with them.
+    let mut overrides: HashMap<String, Vec<OverrideRow>> = HashMap::new();
+    for o in edit_repo::overrides_of(&mut *tx, &keys).await? {
+        overrides.entry(o.entity_ref.clone()).or_default().push(o);
+    }
+
+    let mut patched: HashMap<usize, Entity> = HashMap::new();
+    for (i, (e, key)) in set.entities.iter().zip(&keys).enumerate() {
+        let Some(list) = overrides.get(key) else { continue };
+        let mut copy = e.clone();
+        for o in list {
+            let from_source = source_field_value(&copy, &o.field);
+            let edited = Some(o.value.clone()).filter(|v| !v.is_null());
+            if from_source == edited {
+                edit_repo::delete_override(&mut *tx, key, &o.field).await?;
+                report.overrides_cleared.push(format!("{key} {}", o.field));
+            } else {
+                apply_override(&mut copy, &o.field, &o.value);
+                edit_repo::set_override_source(&mut *tx, key, &o.field, from_source.as_ref()).await?;
+                report.override_conflicts.push(format!(
+                    "{key}: {} was edited in Bearing by {} ({}), the source {} says {}; Bearing's edit is kept",
+                    o.field,
+                    o.edited_by,
+                    compact(&o.value),
+                    e.source,
+                    from_source.as_ref().map(compact).unwrap_or_else(|| "nothing".into()),
+                ));
+            }
+        }
+        patched.insert(i, copy);
+    }
+
+    for (i, (e, key)) in set.entities.iter().zip(&keys).enumerate() {
+        let e = patched.get(&i).unwrap_or(e);
         let body = backstage_body(e);
         let relations: Vec<(String, String, String)> = dedup(
             e.relations
@@ -303,6 +337,59 @@ pub async fn apply(
         tx.commit().await?;
     }
     Ok(report)
+}
+
+/// What the parsed source says for an editable field, as stored in overrides.
+fn source_field_value(e: &Entity, field: &str) -> Option<serde_json::Value> {
+    match field {
+        "owner" => e.owner.as_ref().map(|o| o.key().into()),
+        "lifecycle" => e.lifecycle.clone().map(Into::into),
+        "description" => e.description.clone().map(Into::into),
+        "links" => (!e.links.is_empty()).then(|| serde_json::json!(e.links)),
+        _ => None,
+    }
+}
+
+/// Puts Bearing's edited value into a parsed entity, where the importer would have put the
+/// source's (the typed field, `spec`, and for the owner the `ownedBy` relation).
+fn apply_override(e: &mut Entity, field: &str, value: &serde_json::Value) {
+    let text = value.as_str().map(str::to_owned);
+    match field {
+        "owner" => {
+            let owner = text.as_deref().and_then(|t| EntityRef::parse(t, Some(Kind::Group), &e.namespace).ok());
+            let me = e.entity_ref();
+            e.relations.retain(|r| !(r.kind == RelationType::OwnedBy && r.source == me));
+            if let Some(o) = &owner {
+                e.relations.push(Relation { source: me, kind: RelationType::OwnedBy, target: o.clone() });
+            }
+            set_spec(e, "owner", value);
+            e.owner = owner;
+        }
+        "lifecycle" => {
+            set_spec(e, "lifecycle", value);
+            e.lifecycle = text;
+        }
+        "description" => e.description = text,
+        "links" => e.links = serde_json::from_value(value.clone()).unwrap_or_default(),
+        _ => {}
+    }
+}
+
+fn set_spec(e: &mut Entity, name: &str, value: &serde_json::Value) {
+    if let Some(spec) = e.spec.as_object_mut() {
+        if value.is_null() {
+            spec.remove(name);
+        } else {
+            spec.insert(name.to_owned(), value.clone());
+        }
+    }
+}
+
+fn compact(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 fn dedup(items: impl Iterator<Item = (String, String, String)>) -> Vec<(String, String, String)> {

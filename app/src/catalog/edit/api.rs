@@ -2,7 +2,9 @@
 
 use leptos::prelude::*;
 
-use super::{EditState, EntityPatch, LinkInput, TransferOutcome, TransferView};
+use super::{EditState, TransferOutcome, TransferView};
+#[cfg(feature = "ssr")]
+use super::{EntityPatch, LinkInput};
 use crate::error::AppError;
 
 /// What the caller may do on an entity page.

@@ -2,6 +2,9 @@
 //! graph, and for Groups the team view (members, owned entities, child teams, coverage).
 
 use leptos::prelude::*;
+
+use crate::catalog::edit::api::{get_edit_state, DecideTransfer, EditEntity, TransferEntity};
+use crate::catalog::edit::panel::EditPanel;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 
@@ -34,7 +37,13 @@ pub fn EntityPage() -> impl IntoView {
             .filter(|d| (1..=3).contains(d))
             .unwrap_or(1)
     };
-    let entity = Resource::new(key, |(k, ns, n)| get_entity(k, ns, n));
+    let edit = ServerAction::<EditEntity>::new();
+    let transfer = ServerAction::<TransferEntity>::new();
+    let decide = ServerAction::<DecideTransfer>::new();
+    // Refetched after every edit, transfer or decision.
+    let edits = move || edit.version().get() + transfer.version().get() + decide.version().get();
+    let entity = Resource::new(move || (key(), edits()), |((k, ns, n), _)| get_entity(k, ns, n));
+    let edit_state = Resource::new(move || (key(), edits()), |((k, ns, n), _)| get_edit_state(k, ns, n));
     let graph = Resource::new(
         move || (key(), depth()),
         |((k, ns, n), d)| get_entity_graph(k, ns, n, d),
@@ -43,7 +52,13 @@ pub fn EntityPage() -> impl IntoView {
         <Suspense fallback=Loading>
             <ErrorBoundary fallback=error_fallback>
                 {move || Suspend::new(async move {
-                    entity.await.map(|e| view! { <EntityView e=e/><GraphSection graph=graph depth=Signal::derive(depth)/> })
+                    let state = edit_state.await;
+                    entity.await.map(|e| {
+                        let panel = state.ok().map(|state| view! {
+                            <EditPanel state=state entity=e.clone() edit=edit transfer=transfer decide=decide/>
+                        });
+                        view! { <EntityView e=e/>{panel}<GraphSection graph=graph depth=Signal::derive(depth)/> }
+                    })
                 })}
             </ErrorBoundary>
         </Suspense>
