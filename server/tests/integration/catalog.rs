@@ -191,10 +191,10 @@ async fn a_file_deleted_from_an_imported_directory_orphans_its_entities() {
     std::fs::write(dir.path().join("team.yaml"), TEAM).unwrap();
     std::fs::write(dir.path().join("alpha.yaml"), component("alpha", "")).unwrap();
     let paths = [dir.path().to_owned()];
-    let first = server::import::import_paths(&app.pool, &paths, false).await.unwrap();
+    let first = app.import_paths(&paths).await.unwrap();
     assert_eq!(first.added.len(), 2);
     std::fs::remove_file(dir.path().join("alpha.yaml")).unwrap();
-    let second = server::import::import_paths(&app.pool, &paths, false).await.unwrap();
+    let second = app.import_paths(&paths).await.unwrap();
     assert_eq!(second.orphaned, vec!["component:default/alpha".to_owned()]);
     assert_eq!(second.unchanged, vec!["group:default/team-a".to_owned()]);
 }
@@ -264,7 +264,7 @@ async fn an_import_by_another_process_invalidates_the_read_cache() {
     // Imported the way `bearing import` does it, without touching this app's cache directly.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("c.yaml"), component("alpha", "")).unwrap();
-    server::import::import_paths(&app.pool, &[dir.path().to_owned()], false)
+    app.import_paths(&[dir.path().to_owned()])
         .await
         .unwrap();
 
@@ -312,9 +312,9 @@ async fn renaming_a_file_moves_its_entities_instead_of_conflicting() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("old.yaml"), component("alpha", "")).unwrap();
     let paths = [dir.path().to_owned()];
-    server::import::import_paths(&app.pool, &paths, false).await.unwrap();
+    app.import_paths(&paths).await.unwrap();
     std::fs::rename(dir.path().join("old.yaml"), dir.path().join("new.yaml")).unwrap();
-    let report = server::import::import_paths(&app.pool, &paths, false).await.unwrap();
+    let report = app.import_paths(&paths).await.unwrap();
     assert_eq!(report.updated, vec!["component:default/alpha".to_owned()]);
     assert!(report.orphaned.is_empty(), "{report:?}");
     let alpha = app.get_json("/api/v1/entities/component/default/alpha").await;

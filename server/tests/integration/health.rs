@@ -46,8 +46,7 @@ async fn static_assets_are_served_gzip_compressed() {
     std::fs::write(site.path().join("pkg/bearing.css"), ".a { color: red; }\n".repeat(500)).unwrap();
     let pool = crate::util::fresh_pool().await;
     let options = server::startup::leptos_options(Some(site.path().to_owned())).unwrap();
-    let state = server::http::AppState::new(app::ssr::ServerCtx::new(pool), options).unwrap();
-    let router = server::startup::app_router(state);
+    let router = crate::util::router(crate::util::context(pool, true), options);
     let req = axum::http::Request::get("/pkg/bearing.css")
         .header("accept-encoding", "gzip")
         .body(axum::body::Body::empty())

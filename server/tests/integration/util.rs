@@ -64,8 +64,10 @@ async fn drop_leftover_databases(options: &PgConnectOptions) {
     conn.close().await.ok();
 }
 
-/// A fresh database with migrations applied, unique to one test.
-pub async fn fresh_pool() -> PgPool {
+/// A fresh database with migrations applied, unique to one test. Returns the pool the server
+/// uses (acting as `bearing_app`) and a superuser pool (the migration owner) for tests that
+/// must go around the application, such as tampering with the audit log.
+pub async fn fresh_db() -> (PgPool, PgPool) {
     let admin = cluster();
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
     let mut conn = admin.connect().await.expect("connect to test cluster");
@@ -74,44 +76,175 @@ pub async fn fresh_pool() -> PgPool {
         .await
         .expect("create test database");
     conn.close().await.ok();
-    let pool = PgPoolOptions::new()
-        .max_connections(5)
-        .connect_with(admin.database(&name))
+    let options = admin.database(&name);
+    server::db::migrate_with(&options).await.expect("migrate");
+    let app = server::db::app_pool_options(5)
+        .connect_with(options.clone())
         .await
         .expect("connect");
-    server::MIGRATOR.run(&pool).await.expect("migrate");
-    pool
+    let superuser = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options)
+        .await
+        .expect("connect");
+    (app, superuser)
+}
+
+/// A fresh database (the server's pool only).
+pub async fn fresh_pool() -> PgPool {
+    fresh_db().await.0
+}
+
+/// The public URL tests pretend the server has; the only origin allowed to change state.
+pub const ORIGIN: &str = "http://bearing.test";
+
+/// Server settings for tests: anonymous reads as given, a fresh audit key, no identity provider.
+pub fn context(pool: PgPool, anonymous_read: bool) -> app::ssr::ServerCtx {
+    let auth = app::ssr::AuthSettings {
+        anonymous_read,
+        lead_group_suffix: "-leads".into(),
+        ..Default::default()
+    };
+    app::ssr::ServerCtx::new(pool, auth, app::audit::service::AuditSettings::ephemeral())
+}
+
+/// The real router for `ctx`, with sessions in the same database.
+pub fn router(ctx: app::ssr::ServerCtx, options: leptos::config::LeptosOptions) -> Router {
+    let pool = ctx.pool.clone();
+    let runtime = server::http::AuthRuntime {
+        provider: None,
+        session_lifetime: time::Duration::hours(24),
+        public_origin: ORIGIN.into(),
+    };
+    let args = auth_args();
+    let state = server::http::AppState::new(ctx, options, runtime).expect("state");
+    server::startup::app_router(state, server::auth::session::layer(pool, &args).expect("session layer"))
+}
+
+/// Default auth flags with the test origin.
+pub fn auth_args() -> server::config::AuthArgs {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct P {
+        #[command(flatten)]
+        a: server::config::AuthArgs,
+    }
+    P::parse_from(["test", "--public-url", ORIGIN]).a
 }
 
 /// The real router on a fresh database.
 pub struct TestApp {
+    /// The server's pool (role `bearing_app`).
     pub pool: PgPool,
+    /// A superuser pool on the same database.
+    pub superuser: PgPool,
+    pub ctx: app::ssr::ServerCtx,
     pub cache: app::cache::ReadCache,
     pub router: Router,
+    /// An admin API token, used by [`TestApp::post`].
+    pub admin_token: String,
 }
 
 impl TestApp {
-    /// A new app on its own database.
+    /// A new app on its own database; anonymous visitors may read.
     pub async fn new() -> TestApp {
-        let pool = fresh_pool().await;
+        TestApp::build(true).await
+    }
+
+    /// A new app where every route needs credentials (the default in production).
+    pub async fn strict() -> TestApp {
+        TestApp::build(false).await
+    }
+
+    async fn build(anonymous_read: bool) -> TestApp {
+        let (pool, superuser) = fresh_db().await;
         let options = server::startup::leptos_options(None).expect("leptos options");
-        let ctx = app::ssr::ServerCtx::new(pool.clone());
+        let ctx = context(pool.clone(), anonymous_read);
         let cache = ctx.cache.clone();
-        let state = server::http::AppState::new(ctx, options).expect("state");
-        TestApp {
-            router: server::startup::app_router(state),
+        let router = router(ctx.clone(), options);
+        let mut app = TestApp {
+            router,
             pool,
+            superuser,
+            ctx,
             cache,
-        }
+            admin_token: String::new(),
+        };
+        app.admin_token = app.token("admin", None).await;
+        app
     }
 
     /// A new app with the demo catalog imported.
     pub async fn with_demo() -> TestApp {
         let app = TestApp::new().await;
-        server::import::import_paths(&app.pool, &[repo_root().join("examples")], false)
-            .await
-            .expect("demo imports");
+        app.import_demo().await;
         app
+    }
+
+    /// A strict app with the demo catalog.
+    pub async fn strict_with_demo() -> TestApp {
+        let app = TestApp::strict().await;
+        app.import_demo().await;
+        app
+    }
+
+    /// Imports examples/ as the command line would.
+    pub async fn import_demo(&self) {
+        server::import::import_paths(
+            &self.pool,
+            &[repo_root().join("examples")],
+            false,
+            &self.ctx.audit,
+            &server::import::cli_caller(),
+        )
+        .await
+        .expect("demo imports");
+    }
+
+    /// Imports files and directories as the command line would.
+    pub async fn import_paths(
+        &self,
+        paths: &[PathBuf],
+    ) -> Result<app::catalog::ImportReport, app::catalog::import::ImportError> {
+        server::import::import_paths(&self.pool, paths, false, &self.ctx.audit, &server::import::cli_caller()).await
+    }
+
+    /// Creates an API token with `role` (and `team` for leads).
+    pub async fn token(&self, role: &str, team: Option<&str>) -> String {
+        let req = app::auth::TokenRequest {
+            name: format!("test-{role}-{}", uuid::Uuid::new_v4().simple()),
+            role: role.into(),
+            team: team.map(str::to_owned),
+            expires_days: None,
+        };
+        app::auth::service::create_token(&self.ctx, &app::auth::guard::Caller::system("test"), req)
+            .await
+            .expect("create token")
+            .token
+    }
+
+    /// Sends `method uri` with a bearer token and an optional JSON body; returns status and JSON
+    /// (or the text as a JSON string).
+    pub async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .expect("request");
+        let (status, text) = self.send(req).await;
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
     }
 
     /// Sends a request; returns status and body text.
@@ -138,6 +271,7 @@ impl TestApp {
     pub async fn post(&self, uri: &str, content_type: &str, body: impl Into<Body>) -> (StatusCode, serde_json::Value) {
         let req = Request::post(uri)
             .header("content-type", content_type)
+            .header("authorization", format!("Bearer {}", self.admin_token))
             .body(body.into())
             .expect("request");
         let (status, text) = self.send(req).await;
