@@ -144,7 +144,10 @@ pub fn roles_from_groups(groups: &[String], mappings: &[RoleMapping], lead_suffi
                 lead_of.push(m.team.clone());
             }
         }
-        if let Some(team) = group.strip_suffix(lead_suffix).filter(|t| !lead_suffix.is_empty() && !t.is_empty()) {
+        if let Some(team) = group
+            .strip_suffix(lead_suffix)
+            .filter(|t| !lead_suffix.is_empty() && !t.is_empty())
+        {
             roles.push(Role::Lead);
             lead_of.push(format!("group:default/{}", team.to_ascii_lowercase()));
         }
@@ -249,8 +252,16 @@ mod tests {
     #[test]
     fn lead_convention_and_explicit_mappings() {
         let mappings = vec![
-            RoleMapping { idp_group: "auditors".into(), role: Role::Auditor, team: String::new() },
-            RoleMapping { idp_group: "sre".into(), role: Role::Lead, team: "group:default/platform".into() },
+            RoleMapping {
+                idp_group: "auditors".into(),
+                role: Role::Auditor,
+                team: String::new(),
+            },
+            RoleMapping {
+                idp_group: "sre".into(),
+                role: Role::Lead,
+                team: "group:default/platform".into(),
+            },
         ];
         let (roles, lead_of) = roles_from_groups(&groups(&["Payments-leads", "auditors", "sre"]), &mappings, "-leads");
         assert_eq!(roles, vec![Role::Viewer, Role::Lead, Role::Auditor]);

@@ -45,7 +45,9 @@ fn set_content_security_policy() {
     let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
         return;
     };
-    let nonce = leptos::nonce::use_nonce().map(|n| format!(" 'nonce-{n}'")).unwrap_or_default();
+    let nonce = leptos::nonce::use_nonce()
+        .map(|n| format!(" 'nonce-{n}'"))
+        .unwrap_or_default();
     let provider = use_context::<crate::ssr::ServerCtx>()
         .and_then(|ctx| ctx.auth.issuer.clone())
         .and_then(|issuer| origin_of(&issuer))

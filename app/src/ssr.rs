@@ -66,3 +66,18 @@ pub fn ctx() -> Result<ServerCtx, AppError> {
         AppError::Internal
     })
 }
+
+/// Sets the HTTP status of a failed server-function call to the error's status (403 for a
+/// forbidden action, 401 without sign-in, ...) instead of a blanket 500, then passes the
+/// result on.
+pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(err) = &result {
+        if let (Some(response), Ok(code)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            axum::http::StatusCode::from_u16(err.status()),
+        ) {
+            response.set_status(code);
+        }
+    }
+    result
+}

@@ -26,7 +26,12 @@ pub async fn create_token(pool: &PgPool, audit: AuditSettings, args: &TokenCreat
                 "created token {:?} ({}{}), id {}; it is shown only now:",
                 created.info.name,
                 created.info.role.as_str(),
-                created.info.team.as_deref().map(|t| format!(" of {t}")).unwrap_or_default(),
+                created
+                    .info
+                    .team
+                    .as_deref()
+                    .map(|t| format!(" of {t}"))
+                    .unwrap_or_default(),
                 created.info.id
             );
             println!("{}", created.token);

@@ -75,10 +75,7 @@ pub fn app_pool_options(max_connections: u32) -> PgPoolOptions {
 /// Applies the migrations on a connection of its own, as the configured user (who owns the
 /// tables), not as [`APP_ROLE`].
 pub async fn migrate_with(options: &PgConnectOptions) -> anyhow::Result<()> {
-    let mut conn = options
-        .connect()
-        .await
-        .context("cannot connect to PostgreSQL")?;
+    let mut conn = options.connect().await.context("cannot connect to PostgreSQL")?;
     let result = crate::MIGRATOR
         .run(&mut conn)
         .await

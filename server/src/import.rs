@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use app::catalog::import::{apply, known_ids, ImportError};
-use app::catalog::ImportReport;
 use app::audit::service::AuditSettings;
 use app::auth::guard::Caller;
+use app::catalog::import::{apply, known_ids, ImportError};
+use app::catalog::ImportReport;
 use sqlx::PgPool;
 
 /// The caller for commands run from the command line: `system:cli:<os user>` in the audit log.
@@ -16,7 +16,12 @@ pub fn cli_caller() -> Caller {
 }
 
 /// Imports paths and prints the report, or every problem. Exit code 1 on problems.
-pub async fn run_cli(pool: &PgPool, paths: &[PathBuf], dry_run: bool, audit: &AuditSettings) -> anyhow::Result<ExitCode> {
+pub async fn run_cli(
+    pool: &PgPool,
+    paths: &[PathBuf],
+    dry_run: bool,
+    audit: &AuditSettings,
+) -> anyhow::Result<ExitCode> {
     match import_paths(pool, paths, dry_run, audit, &cli_caller()).await {
         Ok(report) => {
             print_report(&report);

@@ -26,7 +26,11 @@ pub async fn refuse_cross_origin(State(state): State<AppState>, req: Request, ne
         (None, None) => !has_cookie,
     };
     if !allowed {
-        tracing::warn!(origin = origin.unwrap_or("-"), path = req.uri().path(), "cross-origin request refused");
+        tracing::warn!(
+            origin = origin.unwrap_or("-"),
+            path = req.uri().path(),
+            "cross-origin request refused"
+        );
         let body = serde_json::json!({ "errors": [{ "detail": format!(
             "cross-origin request refused: state changes must come from {}", state.auth.public_origin) }] });
         return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();

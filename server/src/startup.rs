@@ -173,7 +173,11 @@ async fn sign_checkpoints(ctx: ServerCtx) {
     }
 }
 
-async fn seed_if_empty(db: &Database, seed: &std::path::Path, audit: &app::audit::service::AuditSettings) -> anyhow::Result<()> {
+async fn seed_if_empty(
+    db: &Database,
+    seed: &std::path::Path,
+    audit: &app::audit::service::AuditSettings,
+) -> anyhow::Result<()> {
     let count: i64 = app::catalog::repo::count_by_kind(&db.pool)
         .await?
         .iter()
@@ -183,7 +187,15 @@ async fn seed_if_empty(db: &Database, seed: &std::path::Path, audit: &app::audit
         return Ok(());
     }
     tracing::info!(path = %seed.display(), "catalog is empty: importing the seed catalog");
-    match crate::import::import_paths(&db.pool, &[seed.to_owned()], false, audit, &app::auth::guard::Caller::system("seed")).await {
+    match crate::import::import_paths(
+        &db.pool,
+        &[seed.to_owned()],
+        false,
+        audit,
+        &app::auth::guard::Caller::system("seed"),
+    )
+    .await
+    {
         Ok(r) => {
             tracing::info!(added = r.added.len(), "seed catalog imported");
             Ok(())

@@ -6,15 +6,25 @@ use super::{AuditPage, AuditQuery, ChainStatus};
 use crate::error::AppError;
 
 /// A page of audit entries (admins and auditors).
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", endpoint = "get_audit")]
 pub async fn get_audit(query: AuditQuery) -> Result<AuditPage, AppError> {
-    let ctx = crate::ssr::ctx()?;
-    super::service::list(&ctx, &crate::auth::guard::caller().await?, query).await
+    crate::ssr::respond(
+        async move {
+            let ctx = crate::ssr::ctx()?;
+            super::service::list(&ctx, &crate::auth::guard::caller().await?, query).await
+        }
+        .await,
+    )
 }
 
 /// Walks the chain and reports whether it verifies (admins and auditors).
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", endpoint = "get_chain_status")]
 pub async fn get_chain_status() -> Result<ChainStatus, AppError> {
-    let ctx = crate::ssr::ctx()?;
-    super::service::chain_status(&ctx, &crate::auth::guard::caller().await?).await
+    crate::ssr::respond(
+        async move {
+            let ctx = crate::ssr::ctx()?;
+            super::service::chain_status(&ctx, &crate::auth::guard::caller().await?).await
+        }
+        .await,
+    )
 }

@@ -100,7 +100,15 @@ pub async fn record(
     body.request_id = caller.request_id.clone();
     body.client_addr = caller.client_addr.clone();
     let hash = entry_hash(&prev, &body);
-    repo::append(tx, &StoredEntry { body, prev_hash: prev, hash }).await?;
+    repo::append(
+        tx,
+        &StoredEntry {
+            body,
+            prev_hash: prev,
+            hash,
+        },
+    )
+    .await?;
     if seq % settings.checkpoint_rows.max(1) == 0 {
         let cp = settings.key.sign_checkpoint(seq, hash, OffsetDateTime::now_utc());
         repo::insert_checkpoint(&mut *tx, &cp).await?;
@@ -110,7 +118,12 @@ pub async fn record(
 
 /// Records `event` in a transaction of its own (for events that change nothing else, such as
 /// a failed login).
-pub async fn record_alone(pool: &PgPool, settings: &AuditSettings, caller: &Caller, event: Event) -> Result<i64, AppError> {
+pub async fn record_alone(
+    pool: &PgPool,
+    settings: &AuditSettings,
+    caller: &Caller,
+    event: Event,
+) -> Result<i64, AppError> {
     let mut tx = pool.begin().await?;
     let seq = record(&mut tx, settings, caller, event).await?;
     tx.commit().await?;
@@ -200,7 +213,10 @@ pub async fn list(ctx: &ServerCtx, caller: &Caller, q: AuditQuery) -> Result<Aud
         action: non_empty(q.action),
         target: non_empty(q.target),
         before_seq: match non_empty(q.cursor) {
-            Some(c) => Some(c.parse().map_err(|_| AppError::invalid("cursor", "use next_cursor from a previous page"))?),
+            Some(c) => Some(
+                c.parse()
+                    .map_err(|_| AppError::invalid("cursor", "use next_cursor from a previous page"))?,
+            ),
             None => None,
         },
     };
@@ -256,5 +272,10 @@ fn parse_time(field: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>
     let date_format = time::macros::format_description!("[year]-[month]-[day]");
     time::Date::parse(v, &date_format)
         .map(|d| Some(d.midnight().assume_utc()))
-        .map_err(|_| AppError::invalid(field, "use an RFC 3339 time such as 2026-11-23T10:00:00Z or a date 2026-11-23"))
+        .map_err(|_| {
+            AppError::invalid(
+                field,
+                "use an RFC 3339 time such as 2026-11-23T10:00:00Z or a date 2026-11-23",
+            )
+        })
 }

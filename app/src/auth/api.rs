@@ -11,77 +11,131 @@ use crate::error::AppError;
 /// What the login page shows. Public: it is how anonymous visitors sign in.
 #[server(prefix = "/api/fn", endpoint = "login_info")]
 pub async fn get_login_info() -> Result<LoginInfo, AppError> {
-    let ctx = crate::ssr::ctx()?;
-    Ok(LoginInfo {
-        provider_ready: ctx.auth.ready(),
-        issuer: ctx.auth.issuer.clone(),
-        dev_users: ctx.auth.dev_users.clone(),
-    })
+    crate::ssr::respond(
+        async move {
+            let ctx = crate::ssr::ctx()?;
+            Ok(LoginInfo {
+                provider_ready: ctx.auth.ready(),
+                issuer: ctx.auth.issuer.clone(),
+                dev_users: ctx.auth.dev_users.clone(),
+            })
+        }
+        .await,
+    )
 }
 
 /// The signed-in caller, if any.
 #[server(prefix = "/api/fn", endpoint = "me")]
 pub async fn get_me() -> Result<Option<CurrentUser>, AppError> {
-    Ok(super::guard::caller().await?.user)
+    crate::ssr::respond(async move { Ok(super::guard::caller().await?.user) }.await)
 }
 
 /// Every API token (admins).
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", endpoint = "list_tokens")]
 pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
-    let ctx = crate::ssr::ctx()?;
-    super::service::list_tokens(&ctx, &super::guard::caller().await?).await
+    crate::ssr::respond(
+        async move {
+            let ctx = crate::ssr::ctx()?;
+            super::service::list_tokens(&ctx, &super::guard::caller().await?).await
+        }
+        .await,
+    )
 }
 
 /// Creates an API token (admins); the secret is in the answer, once.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", endpoint = "create_token")]
 pub async fn create_token(
     name: String,
     role: String,
     team: Option<String>,
     expires_days: Option<String>,
 ) -> Result<CreatedToken, AppError> {
-    let ctx = crate::ssr::ctx()?;
-    let expires_days = match expires_days.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-        Some(d) => Some(d.parse().map_err(|_| AppError::invalid("expires_days", "a whole number of days"))?),
-        None => None,
-    };
-    let request = TokenRequest { name, role, team, expires_days };
-    super::service::create_token(&ctx, &super::guard::caller().await?, request).await
+    crate::ssr::respond(
+        async move {
+            let ctx = crate::ssr::ctx()?;
+            let expires_days = match expires_days.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+                Some(d) => Some(
+                    d.parse()
+                        .map_err(|_| AppError::invalid("expires_days", "a whole number of days"))?,
+                ),
+                None => None,
+            };
+            let request = TokenRequest {
+                name,
+                role,
+                team,
+                expires_days,
+            };
+            super::service::create_token(&ctx, &super::guard::caller().await?, request).await
+        }
+        .await,
+    )
 }
 
 /// Revokes an API token (admins).
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", endpoint = "revoke_token")]
 pub async fn revoke_token(id: String) -> Result<TokenView, AppError> {
-    let ctx = crate::ssr::ctx()?;
-    super::service::revoke_token(&ctx, &super::guard::caller().await?, &id).await
+    crate::ssr::respond(
+        async move {
+            let ctx = crate::ssr::ctx()?;
+            super::service::revoke_token(&ctx, &super::guard::caller().await?, &id).await
+        }
+        .await,
+    )
 }
 
 /// Everyone who has signed in (admins).
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", endpoint = "list_users")]
 pub async fn list_users() -> Result<Vec<UserView>, AppError> {
-    let ctx = crate::ssr::ctx()?;
-    super::service::list_users(&ctx, &super::guard::caller().await?).await
+    crate::ssr::respond(
+        async move {
+            let ctx = crate::ssr::ctx()?;
+            super::service::list_users(&ctx, &super::guard::caller().await?).await
+        }
+        .await,
+    )
 }
 
 /// Ends every session of a user (admins).
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", endpoint = "end_user_sessions")]
 pub async fn end_user_sessions(id: String) -> Result<(), AppError> {
-    let ctx = crate::ssr::ctx()?;
-    super::service::end_sessions(&ctx, &super::guard::caller().await?, &id).await
+    crate::ssr::respond(
+        async move {
+            let ctx = crate::ssr::ctx()?;
+            super::service::end_sessions(&ctx, &super::guard::caller().await?, &id).await
+        }
+        .await,
+    )
 }
 
 /// How groups become roles (admins).
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", endpoint = "get_role_settings")]
 pub async fn get_role_settings() -> Result<RoleSettings, AppError> {
-    let ctx = crate::ssr::ctx()?;
-    super::service::role_settings(&ctx, &super::guard::caller().await?).await
+    crate::ssr::respond(
+        async move {
+            let ctx = crate::ssr::ctx()?;
+            super::service::role_settings(&ctx, &super::guard::caller().await?).await
+        }
+        .await,
+    )
 }
 
 /// Adds or removes a group-to-role mapping (admins).
-#[server(prefix = "/api/fn")]
-pub async fn change_role_mapping(idp_group: String, role: String, team: String, add: bool) -> Result<RoleSettings, AppError> {
-    let ctx = crate::ssr::ctx()?;
-    let role = Role::parse(&role).ok_or_else(|| AppError::invalid("role", "must be viewer, lead, auditor or admin"))?;
-    let mapping = RoleMapping { idp_group, role, team };
-    super::service::change_role_mapping(&ctx, &super::guard::caller().await?, mapping, add).await
+#[server(prefix = "/api/fn", endpoint = "change_role_mapping")]
+pub async fn change_role_mapping(
+    idp_group: String,
+    role: String,
+    team: String,
+    add: bool,
+) -> Result<RoleSettings, AppError> {
+    crate::ssr::respond(
+        async move {
+            let ctx = crate::ssr::ctx()?;
+            let role = Role::parse(&role)
+                .ok_or_else(|| AppError::invalid("role", "must be viewer, lead, auditor or admin"))?;
+            let mapping = RoleMapping { idp_group, role, team };
+            super::service::change_role_mapping(&ctx, &super::guard::caller().await?, mapping, add).await
+        }
+        .await,
+    )
 }

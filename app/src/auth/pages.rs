@@ -79,7 +79,10 @@ pub fn AdminPage() -> impl IntoView {
     let revoke = ServerAction::<RevokeToken>::new();
     let settings = Resource::new(move || change_mapping.version().get(), |_| get_role_settings());
     let users = Resource::new(move || end_sessions.version().get(), |_| list_users());
-    let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_tokens());
+    let tokens = Resource::new(
+        move || (create.version().get(), revoke.version().get()),
+        |_| list_tokens(),
+    );
     let cell = "border-b border-slate-100 px-2 py-1.5 text-left align-top";
     view! {
         <Title text="Administration"/>

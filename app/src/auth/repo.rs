@@ -20,8 +20,7 @@ pub struct UserRow {
     pub sessions_valid_after: Option<OffsetDateTime>,
 }
 
-const USER_COLUMNS: &str =
-    "id, issuer, subject, email, name, groups, catalog_ref, last_login_at, sessions_valid_after";
+const USER_COLUMNS: &str = "id, issuer, subject, email, name, groups, catalog_ref, last_login_at, sessions_valid_after";
 
 /// Creates or updates the user (issuer, subject) at login, linking the catalog User whose
 /// profile email matches.
@@ -62,9 +61,11 @@ pub async fn user_by_id(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Optio
 
 /// Every user, most recently signed in first.
 pub async fn list_users(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<UserRow>> {
-    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY last_login_at DESC LIMIT 1000"))
-        .fetch_all(db)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM users ORDER BY last_login_at DESC LIMIT 1000"
+    ))
+    .fetch_all(db)
+    .await
 }
 
 /// Ends every session of the user that started before now.
@@ -96,12 +97,13 @@ pub async fn role_mappings(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<RoleMapp
 
 /// Adds a mapping; false if it existed.
 pub async fn insert_role_mapping(db: impl PgExecutor<'_>, m: &RoleMapping) -> sqlx::Result<bool> {
-    let done = sqlx::query("INSERT INTO role_mappings (idp_group, role, team) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-        .bind(&m.idp_group)
-        .bind(m.role.as_str())
-        .bind(&m.team)
-        .execute(db)
-        .await?;
+    let done =
+        sqlx::query("INSERT INTO role_mappings (idp_group, role, team) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(&m.idp_group)
+            .bind(m.role.as_str())
+            .bind(&m.team)
+            .execute(db)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -188,9 +190,11 @@ pub async fn touch_token(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<()> 
 
 /// Every token, newest first.
 pub async fn list_tokens(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TokenRow>> {
-    sqlx::query_as(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at DESC"))
-        .fetch_all(db)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at DESC"
+    ))
+    .fetch_all(db)
+    .await
 }
 
 /// Revokes a token; returns it as it was before, or `None` if unknown or already revoked.

@@ -78,7 +78,11 @@ pub async fn record_logout(ctx: &ServerCtx, caller: &Caller) -> Result<(), AppEr
 
 /// The signed-in person of a session, or `None` when the user is gone or their sessions were
 /// ended after `logged_in_at`.
-pub async fn session_user(ctx: &ServerCtx, id: Uuid, logged_in_at: OffsetDateTime) -> Result<Option<CurrentUser>, AppError> {
+pub async fn session_user(
+    ctx: &ServerCtx,
+    id: Uuid,
+    logged_in_at: OffsetDateTime,
+) -> Result<Option<CurrentUser>, AppError> {
     let Some(row) = repo::user_by_id(&ctx.pool, id).await? else {
         return Ok(None);
     };
@@ -142,13 +146,21 @@ pub async fn create_token(ctx: &ServerCtx, caller: &Caller, req: TokenRequest) -
     let admin = caller.require_admin()?;
     let name = req.name.trim();
     if name.is_empty() || name.len() > 100 {
-        return Err(AppError::invalid("name", "give the token a name of 1 to 100 characters"));
+        return Err(AppError::invalid(
+            "name",
+            "give the token a name of 1 to 100 characters",
+        ));
     }
     let role = Role::parse(req.role.trim())
         .ok_or_else(|| AppError::invalid("role", "must be one of viewer, lead, auditor, admin"))?;
     let team = match (role, req.team.as_deref().map(str::trim).filter(|t| !t.is_empty())) {
         (Role::Lead, Some(team)) => Some(team_key(ctx, team).await?),
-        (Role::Lead, None) => return Err(AppError::invalid("team", "a lead token needs the team it leads (--team)")),
+        (Role::Lead, None) => {
+            return Err(AppError::invalid(
+                "team",
+                "a lead token needs the team it leads (--team)",
+            ))
+        }
         (_, Some(_)) => return Err(AppError::invalid("team", "only lead tokens name a team")),
         (_, None) => None,
     };
@@ -174,7 +186,13 @@ pub async fn create_token(ctx: &ServerCtx, caller: &Caller, req: TokenRequest) -
     .await?;
     let info = token_view(row);
     let after = serde_json::to_value(&info).ok();
-    record(&mut tx, &ctx.audit, caller, Event::new("token.create", format!("token:{}", info.name)).change(None, after)).await?;
+    record(
+        &mut tx,
+        &ctx.audit,
+        caller,
+        Event::new("token.create", format!("token:{}", info.name)).change(None, after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(CreatedToken { token, info })
 }
@@ -211,7 +229,11 @@ fn new_token_secret() -> String {
 /// Every token (admins).
 pub async fn list_tokens(ctx: &ServerCtx, caller: &Caller) -> Result<Vec<TokenView>, AppError> {
     caller.require_admin()?;
-    Ok(repo::list_tokens(&ctx.pool).await?.into_iter().map(token_view).collect())
+    Ok(repo::list_tokens(&ctx.pool)
+        .await?
+        .into_iter()
+        .map(token_view)
+        .collect())
 }
 
 /// Revokes a token (admins).
@@ -223,7 +245,8 @@ pub async fn revoke_token(ctx: &ServerCtx, caller: &Caller, id: &str) -> Result<
         .await?
         .ok_or_else(|| AppError::NotFound(format!("live token {id}")))?;
     let info = token_view(row);
-    let event = Event::new("token.revoke", format!("token:{}", info.name)).change(serde_json::to_value(&info).ok(), None);
+    let event =
+        Event::new("token.revoke", format!("token:{}", info.name)).change(serde_json::to_value(&info).ok(), None);
     record(&mut tx, &ctx.audit, caller, event).await?;
     tx.commit().await?;
     Ok(info)
@@ -300,7 +323,12 @@ pub async fn role_settings(ctx: &ServerCtx, caller: &Caller) -> Result<RoleSetti
 }
 
 /// Adds (`add`) or removes a group-to-role mapping (admins).
-pub async fn change_role_mapping(ctx: &ServerCtx, caller: &Caller, m: RoleMapping, add: bool) -> Result<RoleSettings, AppError> {
+pub async fn change_role_mapping(
+    ctx: &ServerCtx,
+    caller: &Caller,
+    m: RoleMapping,
+    add: bool,
+) -> Result<RoleSettings, AppError> {
     caller.require_admin()?;
     let group = m.idp_group.trim().to_owned();
     if group.is_empty() {
@@ -313,7 +341,11 @@ pub async fn change_role_mapping(ctx: &ServerCtx, caller: &Caller, m: RoleMappin
         (_, "") => String::new(),
         (_, _) => return Err(AppError::invalid("team", "only lead mappings name a team")),
     };
-    let m = RoleMapping { idp_group: group, role: m.role, team };
+    let m = RoleMapping {
+        idp_group: group,
+        role: m.role,
+        team,
+    };
     let mut tx = ctx.pool.begin().await?;
     let changed = if add {
         repo::insert_role_mapping(&mut *tx, &m).await?
@@ -329,7 +361,13 @@ pub async fn change_role_mapping(ctx: &ServerCtx, caller: &Caller, m: RoleMappin
     }
     let value = serde_json::to_value(&m).ok();
     let (before, after) = if add { (None, value) } else { (value, None) };
-    record(&mut tx, &ctx.audit, caller, Event::new("role_mapping.change", format!("group:{}", m.idp_group)).change(before, after)).await?;
+    record(
+        &mut tx,
+        &ctx.audit,
+        caller,
+        Event::new("role_mapping.change", format!("group:{}", m.idp_group)).change(before, after),
+    )
+    .await?;
     tx.commit().await?;
     role_settings(ctx, caller).await
 }

@@ -5,11 +5,11 @@
 
 pub mod api;
 pub mod panel;
-pub mod transfers;
 #[cfg(feature = "ssr")]
 pub mod repo;
 #[cfg(feature = "ssr")]
 pub mod service;
+pub mod transfers;
 
 use serde::{Deserialize, Serialize};
 

@@ -328,9 +328,9 @@ pub async fn apply(
                 })),
                 ..Event::default()
             };
-            record(&mut tx, audit, caller, event)
-                .await
-                .map_err(|_| ImportError::Problems(vec!["could not write the audit log; nothing was imported".into()]))?;
+            record(&mut tx, audit, caller, event).await.map_err(|_| {
+                ImportError::Problems(vec!["could not write the audit log; nothing was imported".into()])
+            })?;
         }
         // Delivered on commit to every server on this database, which then drops its cache.
         repo::write::notify_changed(&mut *tx).await?;
@@ -356,11 +356,18 @@ fn apply_override(e: &mut Entity, field: &str, value: &serde_json::Value) {
     let text = value.as_str().map(str::to_owned);
     match field {
         "owner" => {
-            let owner = text.as_deref().and_then(|t| EntityRef::parse(t, Some(Kind::Group), &e.namespace).ok());
+            let owner = text
+                .as_deref()
+                .and_then(|t| EntityRef::parse(t, Some(Kind::Group), &e.namespace).ok());
             let me = e.entity_ref();
-            e.relations.retain(|r| !(r.kind == RelationType::OwnedBy && r.source == me));
+            e.relations
+                .retain(|r| !(r.kind == RelationType::OwnedBy && r.source == me));
             if let Some(o) = &owner {
-                e.relations.push(Relation { source: me, kind: RelationType::OwnedBy, target: o.clone() });
+                e.relations.push(Relation {
+                    source: me,
+                    kind: RelationType::OwnedBy,
+                    target: o.clone(),
+                });
             }
             set_spec(e, "owner", value);
             e.owner = owner;

@@ -25,7 +25,13 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/pkg/")
         || matches!(
             path,
-            "/healthz" | "/readyz" | "/metrics" | "/favicon.svg" | "/favicon.ico" | "/api/openapi.json" | "/api/fn/login_info"
+            "/healthz"
+                | "/readyz"
+                | "/metrics"
+                | "/favicon.svg"
+                | "/favicon.ico"
+                | "/api/openapi.json"
+                | "/api/fn/login_info"
         )
 }
 
@@ -109,8 +115,9 @@ async fn session_user(state: &AppState, session: &Session) -> Result<Option<app:
 fn refuse(detail: &str) -> Response {
     let body = serde_json::json!({ "errors": [{ "detail": detail }] });
     let mut response = (axum::http::StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"bearing\""));
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"bearing\""),
+    );
     response
 }

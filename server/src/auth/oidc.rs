@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use app::ssr::AuthSettings;
 use openidconnect::core::{
-    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreErrorResponseType, CoreGenderClaim,
-    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreRevocableToken,
-    CoreRevocationErrorResponse, CoreTokenIntrospectionResponse, CoreTokenType,
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreErrorResponseType, CoreGenderClaim, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreRevocableToken, CoreRevocationErrorResponse,
+    CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
     AccessTokenHash, AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields,
@@ -33,8 +33,13 @@ pub struct GroupsClaim {
 
 impl AdditionalClaims for GroupsClaim {}
 
-type TokenFields =
-    IdTokenFields<GroupsClaim, EmptyExtraTokenFields, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
+type TokenFields = IdTokenFields<
+    GroupsClaim,
+    EmptyExtraTokenFields,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
 
 type OidcClient = openidconnect::Client<
     GroupsClaim,
@@ -210,7 +215,11 @@ impl Provider {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = ready
             .client
-            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
             .set_pkce_challenge(challenge);
         for scope in self.scopes.iter().filter(|s| *s != "openid") {
             request = request.add_scope(Scope::new(scope.clone()));
@@ -253,14 +262,18 @@ impl Provider {
             .claims(&verifier, &Nonce::new(pending.nonce))
             .map_err(|e| LoginError::InvalidToken(e.to_string()))?;
         if let Some(expected) = claims.access_token_hash() {
-            let alg = id_token.signing_alg().map_err(|e| LoginError::InvalidToken(e.to_string()))?;
+            let alg = id_token
+                .signing_alg()
+                .map_err(|e| LoginError::InvalidToken(e.to_string()))?;
             let key = id_token
                 .signing_key(&verifier)
                 .map_err(|e| LoginError::InvalidToken(e.to_string()))?;
             let actual = AccessTokenHash::from_token(response.access_token(), alg, key)
                 .map_err(|e| LoginError::InvalidToken(e.to_string()))?;
             if actual != *expected {
-                return Err(LoginError::InvalidToken("at_hash does not match the access token".into()));
+                return Err(LoginError::InvalidToken(
+                    "at_hash does not match the access token".into(),
+                ));
             }
         }
         Ok(VerifiedLogin {

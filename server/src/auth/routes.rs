@@ -32,7 +32,11 @@ struct LoginQuery {
 
 /// Starts a sign-in: remembers state, nonce and PKCE verifier in the (pre-login) session and
 /// sends the browser to the provider.
-async fn login(State(state): State<AppState>, session: Session, Query(q): Query<LoginQuery>) -> Result<Response, ApiError> {
+async fn login(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<LoginQuery>,
+) -> Result<Response, ApiError> {
     let return_to = match q.return_to.as_deref() {
         None | Some("") => "/".to_owned(),
         Some(path) => safe_return_to(path).ok_or_else(|| {
@@ -82,7 +86,10 @@ async fn callback(
     Query(q): Query<CallbackQuery>,
 ) -> Result<Response, ApiError> {
     let pending: Option<PendingLogin> = session.remove(PENDING_KEY).await.map_err(session_error)?;
-    let return_to = pending.as_ref().map(|p| p.return_to.clone()).unwrap_or_else(|| "/".into());
+    let return_to = pending
+        .as_ref()
+        .map(|p| p.return_to.clone())
+        .unwrap_or_else(|| "/".into());
     let outcome = match (&state.auth.provider, pending, q.error, q.code, q.state) {
         (None, ..) => Err(LoginError::Unavailable),
         (_, _, Some(error), _, _) => Err(LoginError::Provider(error.chars().take(100).collect())),
@@ -115,7 +122,10 @@ async fn callback(
     // A new session id at sign-in: an id planted before login is worthless after it.
     session.cycle_id().await.map_err(session_error)?;
     let auth = SessionAuth {
-        user_id: user.id.parse().map_err(|_| ApiError::App(app::error::AppError::Internal))?,
+        user_id: user
+            .id
+            .parse()
+            .map_err(|_| ApiError::App(app::error::AppError::Internal))?,
         logged_in_at: OffsetDateTime::now_utc().unix_timestamp(),
         id_token: login.id_token,
     };
@@ -124,7 +134,11 @@ async fn callback(
 }
 
 /// Ends the session here and, when the provider supports it, at the provider too.
-async fn logout(State(state): State<AppState>, session: Session, Extension(caller): Extension<Caller>) -> Result<Response, ApiError> {
+async fn logout(
+    State(state): State<AppState>,
+    session: Session,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, ApiError> {
     let auth: Option<SessionAuth> = session.get(AUTH_KEY).await.map_err(session_error)?;
     if caller.user.is_some() {
         service::record_logout(&state.ctx, &caller).await?;

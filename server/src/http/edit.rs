@@ -45,7 +45,9 @@ async fn transfer(
     Json(body): Json<TransferBody>,
 ) -> ApiResult<Json<TransferOutcome>> {
     let key = app::catalog::service::ref_key(&kind, &namespace, &name)?;
-    Ok(Json(service::transfer(&state.ctx, &caller, &key, &body.to, &body.reason).await?))
+    Ok(Json(
+        service::transfer(&state.ctx, &caller, &key, &body.to, &body.reason).await?,
+    ))
 }
 
 #[derive(Serialize)]

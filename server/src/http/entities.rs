@@ -13,12 +13,10 @@ use super::AppState;
 
 /// Entity routes.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/entities", get(list))
-        .route(
-            "/api/v1/entities/{kind}/{namespace}/{name}",
-            get(find).patch(super::edit::patch),
-        )
+    Router::new().route("/api/v1/entities", get(list)).route(
+        "/api/v1/entities/{kind}/{namespace}/{name}",
+        get(find).patch(super::edit::patch),
+    )
 }
 
 /// Query string of the list route.

@@ -2,13 +2,13 @@
 //! `?dry_run=true` to only check and report. `?source=NAME` names the source (default `api`),
 //! which orphan detection works on: re-posting the same source without an entity orphans it.
 
+use app::auth::guard::Caller;
 use app::catalog::import::{apply, known_ids, ImportError};
 use app::catalog::ImportReport;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use app::auth::guard::Caller;
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
 

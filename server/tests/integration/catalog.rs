@@ -264,9 +264,7 @@ async fn an_import_by_another_process_invalidates_the_read_cache() {
     // Imported the way `bearing import` does it, without touching this app's cache directly.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("c.yaml"), component("alpha", "")).unwrap();
-    app.import_paths(&[dir.path().to_owned()])
-        .await
-        .unwrap();
+    app.import_paths(&[dir.path().to_owned()]).await.unwrap();
 
     let mut seen = 0;
     for _ in 0..50 {

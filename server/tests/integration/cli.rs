@@ -93,3 +93,67 @@ async fn import_uses_a_cluster_that_is_already_running_and_leaves_it_running() {
     drop(conn);
     cluster.stop().await.unwrap();
 }
+
+/// `bearing token create` prints a working token once; `bearing audit verify` passes on an
+/// intact log and fails, naming the row, after a superuser edits one.
+#[tokio::test]
+async fn token_create_and_audit_verify() {
+    let dir = tempfile::tempdir_in(crate::util::repo_root().join("target")).unwrap();
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| {
+        let out = bearing()
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = run(&["token", "create", "--name", "ci", "--role", "lead", "--team", "nope"]);
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert!(stderr.contains("no team group:default/nope"), "{stderr}");
+    let (code, token, stderr) = run(&[
+        "token",
+        "create",
+        "--name",
+        "ci",
+        "--role",
+        "admin",
+        "--expires-days",
+        "30",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        token.trim().starts_with("brg_") && stderr.contains("shown only now"),
+        "{token}{stderr}"
+    );
+    assert!(data.join("audit-signing-key.pem").exists() && data.join("audit-signing-key.pem.pub").exists());
+
+    let (code, stdout, stderr) = run(&["audit", "verify"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("audit log intact: 1 entries"), "{stdout}");
+
+    // Tamper as the cluster's superuser, triggers off.
+    let cluster = server::db::embedded::Embedded::ensure(&data, None).await.unwrap();
+    let mut conn = sqlx::ConnectOptions::connect(&cluster.connect_options("bearing"))
+        .await
+        .unwrap();
+    sqlx::query("SET session_replication_role = replica")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET actor = 'system:cli:someone-else' WHERE seq = 1")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let (code, stdout, _) = run(&["audit", "verify"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("row 1:"), "{stdout}");
+    cluster.stop().await.unwrap();
+}

@@ -4,7 +4,10 @@
 mod util;
 
 mod api;
+mod audit;
+mod auth;
 mod backstage;
 mod catalog;
 mod cli;
 mod health;
+mod ownership;

@@ -244,7 +244,10 @@ impl TestApp {
         }
         .expect("request");
         let (status, text) = self.send(req).await;
-        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
     }
 
     /// Sends a request; returns status and body text.
@@ -265,6 +268,13 @@ impl TestApp {
         let (status, body) = self.get(uri).await;
         assert_eq!(status, StatusCode::OK, "GET {uri}: {body}");
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {uri}: not JSON ({e}): {body}"))
+    }
+
+    /// GET with a bearer token, expecting 200 and JSON.
+    pub async fn get_json_as(&self, uri: &str, token: &str) -> serde_json::Value {
+        let (status, body) = self.call("GET", uri, Some(token), None).await;
+        assert_eq!(status, StatusCode::OK, "GET {uri}: {body}");
+        body
     }
 
     /// POST a body with a content type; returns status and parsed JSON.

@@ -18,18 +18,24 @@ pub fn EditPanel(
 ) -> impl IntoView {
     let key = entity.summary.entity_ref.clone();
     let input = "rounded border border-slate-300 px-2 py-1";
-    let overrides = state.overrides.into_iter().map(|o| view! {
-        <li class="rounded border border-amber-200 bg-amber-50 p-3 text-sm" data-test-override=o.field.clone()>
-            <p>
-                <strong>{o.field.clone()}</strong>" edited in Bearing to "<strong>{o.value}</strong>
-                " by "{o.edited_by}"; the source says "<strong>{o.source_value}</strong>"."
-            </p>
-            <p class="mt-1 text-slate-600">
-                "To make it permanent, put this in "{o.source.unwrap_or_else(|| "the source file".into())}":"
-            </p>
-            <pre class="mt-1 overflow-x-auto rounded bg-white p-2 text-xs">{o.yaml}</pre>
-        </li>
-    }).collect_view();
+    let overrides = state
+        .overrides
+        .into_iter()
+        .map(|o| {
+            view! {
+                <li class="rounded border border-amber-200 bg-amber-50 p-3 text-sm" data-test-override=o.field.clone()>
+                    <p>
+                        <strong>{o.field.clone()}</strong>" edited in Bearing to "<strong>{o.value}</strong>
+                        " by "{o.edited_by}"; the source says "<strong>{o.source_value}</strong>"."
+                    </p>
+                    <p class="mt-1 text-slate-600">
+                        "To make it permanent, put this in "{o.source.unwrap_or_else(|| "the source file".into())}":"
+                    </p>
+                    <pre class="mt-1 overflow-x-auto rounded bg-white p-2 text-xs">{o.yaml}</pre>
+                </li>
+            }
+        })
+        .collect_view();
     let pending = state.pending_transfer.map(|t| view! {
         <div class="rounded border border-indigo-200 bg-indigo-50 p-3 text-sm" data-test="pending-transfer">
             "Transfer to "<a class="text-indigo-700 underline" href=ref_href(&t.to)>{t.to.clone()}</a>

@@ -79,7 +79,12 @@ pub async fn upsert_override(
 }
 
 /// Records what the source says now, keeping Bearing's value.
-pub async fn set_override_source(db: impl PgExecutor<'_>, key: &str, field: &str, source_value: Option<&Value>) -> sqlx::Result<()> {
+pub async fn set_override_source(
+    db: impl PgExecutor<'_>,
+    key: &str,
+    field: &str,
+    source_value: Option<&Value>,
+) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE entity_overrides o SET source_value = $3 FROM entities e
          WHERE e.id = o.entity_id AND e.ref = $1 AND o.field = $2",
@@ -94,11 +99,13 @@ pub async fn set_override_source(db: impl PgExecutor<'_>, key: &str, field: &str
 
 /// Removes an override (the source agrees again).
 pub async fn delete_override(db: impl PgExecutor<'_>, key: &str, field: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM entity_overrides o USING entities e WHERE e.id = o.entity_id AND e.ref = $1 AND o.field = $2")
-        .bind(key)
-        .bind(field)
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "DELETE FROM entity_overrides o USING entities e WHERE e.id = o.entity_id AND e.ref = $1 AND o.field = $2",
+    )
+    .bind(key)
+    .bind(field)
+    .execute(db)
+    .await?;
     Ok(())
 }
 
@@ -145,7 +152,11 @@ pub async fn replace_owner_relation(db: &mut PgConnection, id: Uuid, key: &str, 
 }
 
 /// Replaces an entity's search rows.
-pub async fn replace_search_rows(db: &mut PgConnection, id: Uuid, rows: &[(String, String, String)]) -> sqlx::Result<()> {
+pub async fn replace_search_rows(
+    db: &mut PgConnection,
+    id: Uuid,
+    rows: &[(String, String, String)],
+) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM entity_search WHERE entity_id = $1")
         .bind(id)
         .execute(&mut *db)
@@ -186,7 +197,8 @@ pub struct TransferRow {
     pub created_at: OffsetDateTime,
 }
 
-const TRANSFER_COLUMNS: &str = "id, entity_id, entity_ref, from_team, to_team, reason, requested_by, status, created_at";
+const TRANSFER_COLUMNS: &str =
+    "id, entity_id, entity_ref, from_team, to_team, reason, requested_by, status, created_at";
 
 /// Records a transfer (`pending`, or `accepted` when an admin transferred directly).
 pub async fn insert_transfer(
@@ -216,15 +228,22 @@ pub async fn insert_transfer(
 
 /// The pending transfer of an entity, if any.
 pub async fn pending_for_entity(db: impl PgExecutor<'_>, key: &str) -> sqlx::Result<Option<TransferRow>> {
-    sqlx::query_as(&format!("SELECT {TRANSFER_COLUMNS} FROM transfers WHERE entity_ref = $1 AND status = 'pending'"))
-        .bind(key)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {TRANSFER_COLUMNS} FROM transfers WHERE entity_ref = $1 AND status = 'pending'"
+    ))
+    .bind(key)
+    .fetch_optional(db)
+    .await
 }
 
 /// Pending transfers from or to these teams or requested by `actor`; all pending ones when
 /// `all`.
-pub async fn pending_transfers(db: impl PgExecutor<'_>, teams: &[String], actor: &str, all: bool) -> sqlx::Result<Vec<TransferRow>> {
+pub async fn pending_transfers(
+    db: impl PgExecutor<'_>,
+    teams: &[String],
+    actor: &str,
+    all: bool,
+) -> sqlx::Result<Vec<TransferRow>> {
     sqlx::query_as(&format!(
         "SELECT {TRANSFER_COLUMNS} FROM transfers WHERE status = 'pending'
            AND ($3 OR to_team = ANY($1) OR from_team = ANY($1) OR requested_by = $2)
@@ -239,10 +258,12 @@ pub async fn pending_transfers(db: impl PgExecutor<'_>, teams: &[String], actor:
 
 /// Locks a pending transfer for a decision.
 pub async fn lock_pending_transfer(db: &mut PgConnection, id: i64) -> sqlx::Result<Option<TransferRow>> {
-    sqlx::query_as(&format!("SELECT {TRANSFER_COLUMNS} FROM transfers WHERE id = $1 AND status = 'pending' FOR UPDATE"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {TRANSFER_COLUMNS} FROM transfers WHERE id = $1 AND status = 'pending' FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await
 }
 
 /// Accepts or rejects a transfer.

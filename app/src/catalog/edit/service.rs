@@ -25,18 +25,30 @@ async fn lock_editable(tx: &mut PgConnection, key: &str) -> Result<EditableRow, 
         .await?
         .ok_or_else(|| AppError::NotFound(format!("entity {key}")))?;
     if !EDITABLE_KINDS.contains(&row.kind.as_str()) {
-        return Err(AppError::invalid("kind", "only components, APIs, resources and systems can be edited"));
+        return Err(AppError::invalid(
+            "kind",
+            "only components, APIs, resources and systems can be edited",
+        ));
     }
     Ok(row)
 }
 
 /// Moves an entity to team `to`: at once for admins, as a pending request (the receiving lead
 /// accepts) for the lead of the current owner.
-pub async fn transfer(ctx: &ServerCtx, caller: &Caller, key: &str, to: &str, reason: &str) -> Result<TransferOutcome, AppError> {
+pub async fn transfer(
+    ctx: &ServerCtx,
+    caller: &Caller,
+    key: &str,
+    to: &str,
+    reason: &str,
+) -> Result<TransferOutcome, AppError> {
     let user = caller.require_user()?;
     let reason = reason.trim();
     if reason.is_empty() || reason.len() > 1000 {
-        return Err(AppError::invalid("reason", "say why the entity moves (1 to 1000 characters)"));
+        return Err(AppError::invalid(
+            "reason",
+            "say why the entity moves (1 to 1000 characters)",
+        ));
     }
     let to = team_key(ctx, to.trim()).await.map_err(|e| match e {
         AppError::Invalid { message, .. } => AppError::invalid("to", message),
@@ -45,21 +57,36 @@ pub async fn transfer(ctx: &ServerCtx, caller: &Caller, key: &str, to: &str, rea
     let mut tx = ctx.pool.begin().await?;
     let mut row = lock_editable(&mut tx, key).await?;
     if !may_edit(user, row.owner_ref.as_deref()) {
-        return Err(AppError::forbidden("only a lead of the owning team or an admin can move this entity"));
+        return Err(AppError::forbidden(
+            "only a lead of the owning team or an admin can move this entity",
+        ));
     }
     if row.owner_ref.as_deref() == Some(to.as_str()) {
         return Err(AppError::invalid("to", format!("{key} is already owned by {to}")));
     }
     if repo::pending_for_entity(&mut *tx, key).await?.is_some() {
-        return Err(AppError::Conflict(format!("{key} already has a pending transfer; accept or reject it first")));
+        return Err(AppError::Conflict(format!(
+            "{key} already has a pending transfer; accept or reject it first"
+        )));
     }
     let actor = user.actor();
     let applied = user.is_admin();
-    let transfer = repo::insert_transfer(&mut *tx, &row, &to, reason, &actor, if applied { "accepted" } else { "pending" }).await?;
+    let transfer = repo::insert_transfer(
+        &mut *tx,
+        &row,
+        &to,
+        reason,
+        &actor,
+        if applied { "accepted" } else { "pending" },
+    )
+    .await?;
     let view = transfer_view(&transfer);
     if applied {
-        let (before, after) = set_fields(&mut tx, &mut row, &[("owner", Some(Value::String(to.clone())))], &actor).await?;
-        let event = Event::new("entity.transfer", key).change(Some(before), Some(after)).reason(reason);
+        let (before, after) =
+            set_fields(&mut tx, &mut row, &[("owner", Some(Value::String(to.clone())))], &actor).await?;
+        let event = Event::new("entity.transfer", key)
+            .change(Some(before), Some(after))
+            .reason(reason);
         record(&mut tx, &ctx.audit, caller, event).await?;
         notify_changed(&mut *tx).await?;
     } else {
@@ -72,7 +99,10 @@ pub async fn transfer(ctx: &ServerCtx, caller: &Caller, key: &str, to: &str, rea
     if applied {
         ctx.cache.invalidate();
     }
-    Ok(TransferOutcome { applied, transfer: view })
+    Ok(TransferOutcome {
+        applied,
+        transfer: view,
+    })
 }
 
 /// Accepts (`accept`) or rejects a pending transfer: the receiving team's lead, or an admin.
@@ -83,7 +113,10 @@ pub async fn decide(ctx: &ServerCtx, caller: &Caller, id: i64, accept: bool) -> 
         .await?
         .ok_or_else(|| AppError::NotFound(format!("pending transfer {id}")))?;
     if !(user.is_admin() || user.leads(&t.to_team)) {
-        return Err(AppError::forbidden(format!("only a lead of {} or an admin can decide this transfer", t.to_team)));
+        return Err(AppError::forbidden(format!(
+            "only a lead of {} or an admin can decide this transfer",
+            t.to_team
+        )));
     }
     let actor = user.actor();
     let status = if accept { "accepted" } else { "rejected" };
@@ -92,7 +125,13 @@ pub async fn decide(ctx: &ServerCtx, caller: &Caller, id: i64, accept: bool) -> 
     view.status = status.to_owned();
     if accept {
         let mut row = lock_editable(&mut tx, &t.entity_ref).await?;
-        let (before, after) = set_fields(&mut tx, &mut row, &[("owner", Some(Value::String(t.to_team.clone())))], &actor).await?;
+        let (before, after) = set_fields(
+            &mut tx,
+            &mut row,
+            &[("owner", Some(Value::String(t.to_team.clone())))],
+            &actor,
+        )
+        .await?;
         let event = Event::new("transfer.accept", &t.entity_ref)
             .change(Some(before), Some(after))
             .reason(t.reason.clone());
@@ -122,9 +161,13 @@ pub async fn patch(ctx: &ServerCtx, caller: &Caller, key: &str, patch: EntityPat
     let mut changes: Vec<(&str, Option<Value>)> = Vec::new();
     if let Some(lifecycle) = &patch.lifecycle {
         let l = lifecycle.trim();
-        let valid = !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let valid =
+            !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid {
-            return Err(AppError::invalid("lifecycle", "use a short word such as experimental, production or deprecated"));
+            return Err(AppError::invalid(
+                "lifecycle",
+                "use a short word such as experimental, production or deprecated",
+            ));
         }
         changes.push(("lifecycle", Some(Value::String(l.to_owned()))));
     }
@@ -142,9 +185,14 @@ pub async fn patch(ctx: &ServerCtx, caller: &Caller, key: &str, patch: EntityPat
         let mut out = Vec::new();
         for (i, l) in links.iter().enumerate() {
             let url = l.url.trim();
-            let scheme_ok = ["http://", "https://", "mailto:"].iter().any(|s| url.to_ascii_lowercase().starts_with(s));
+            let scheme_ok = ["http://", "https://", "mailto:"]
+                .iter()
+                .any(|s| url.to_ascii_lowercase().starts_with(s));
             if !scheme_ok || url.len() > 2000 || url.chars().any(char::is_whitespace) {
-                return Err(AppError::invalid(format!("links[{i}].url"), "must be an http, https or mailto URL"));
+                return Err(AppError::invalid(
+                    format!("links[{i}].url"),
+                    "must be an http, https or mailto URL",
+                ));
             }
             let mut link = json!({ "url": url });
             if let Some(t) = l.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
@@ -155,12 +203,17 @@ pub async fn patch(ctx: &ServerCtx, caller: &Caller, key: &str, patch: EntityPat
         changes.push(("links", (!out.is_empty()).then_some(Value::Array(out))));
     }
     if changes.is_empty() {
-        return Err(AppError::invalid("body", "give at least one of lifecycle, description, links"));
+        return Err(AppError::invalid(
+            "body",
+            "give at least one of lifecycle, description, links",
+        ));
     }
     let mut tx = ctx.pool.begin().await?;
     let mut row = lock_editable(&mut tx, key).await?;
     if !may_edit(user, row.owner_ref.as_deref()) {
-        return Err(AppError::forbidden("only a lead of the owning team or an admin can edit this entity"));
+        return Err(AppError::forbidden(
+            "only a lead of the owning team or an admin can edit this entity",
+        ));
     }
     let (before, after) = set_fields(&mut tx, &mut row, &changes, &user.actor()).await?;
     let mut event = Event::new("entity.update", key).change(Some(before), Some(after));
@@ -261,15 +314,26 @@ pub async fn edit_state(ctx: &ServerCtx, caller: &Caller, key: &str) -> Result<E
         return Err(AppError::NotFound(format!("entity {key}")));
     };
     let editable = EDITABLE_KINDS.contains(&entity.summary.kind.as_str());
-    let can_edit = editable && caller.user.as_ref().is_some_and(|u| may_edit(u, entity.summary.owner_ref.as_deref()));
+    let can_edit = editable
+        && caller
+            .user
+            .as_ref()
+            .is_some_and(|u| may_edit(u, entity.summary.owner_ref.as_deref()));
     let transfers_directly = can_edit && caller.user.as_ref().is_some_and(CurrentUser::is_admin);
-    let teams = if can_edit { repo::teams(&ctx.pool).await? } else { Vec::new() };
+    let teams = if can_edit {
+        repo::teams(&ctx.pool).await?
+    } else {
+        Vec::new()
+    };
     let source_file = entity.source.clone();
     Ok(EditState {
         can_edit,
         can_transfer: can_edit && pending.is_none(),
         transfers_directly,
-        overrides: overrides.iter().map(|o| override_view(o, source_file.clone())).collect(),
+        overrides: overrides
+            .iter()
+            .map(|o| override_view(o, source_file.clone()))
+            .collect(),
         pending_transfer: pending.as_ref().map(transfer_view),
         teams,
     })
@@ -310,7 +374,10 @@ pub fn yaml_for(field: &str, value: &Value) -> String {
         ("links", Value::Array(links)) => {
             let mut out = String::from("metadata:\n  links:");
             for l in links {
-                out.push_str(&format!("\n    - url: {}", l.get("url").and_then(Value::as_str).unwrap_or_default()));
+                out.push_str(&format!(
+                    "\n    - url: {}",
+                    l.get("url").and_then(Value::as_str).unwrap_or_default()
+                ));
                 if let Some(t) = l.get("title").and_then(Value::as_str) {
                     out.push_str(&format!("\n      title: {}", quote(t)));
                 }
@@ -340,8 +407,14 @@ mod tests {
 
     #[test]
     fn yaml_suggestions() {
-        assert_eq!(yaml_for("owner", &json!("group:default/team-b")), "spec:\n  owner: group:default/team-b");
-        assert_eq!(yaml_for("description", &json!("Says \"hi\"")), "metadata:\n  description: \"Says \\\"hi\\\"\"");
+        assert_eq!(
+            yaml_for("owner", &json!("group:default/team-b")),
+            "spec:\n  owner: group:default/team-b"
+        );
+        assert_eq!(
+            yaml_for("description", &json!("Says \"hi\"")),
+            "metadata:\n  description: \"Says \\\"hi\\\"\""
+        );
         assert_eq!(
             yaml_for("links", &json!([{"url": "https://x.example", "title": "Docs"}])),
             "metadata:\n  links:\n    - url: https://x.example\n      title: \"Docs\""

@@ -1,0 +1,457 @@
+//! Authorization: default-deny, tokens, cross-origin refusal, security headers, and the matrix
+//! of every mutating route against every role.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::json;
+
+use crate::util::{TestApp, ORIGIN};
+
+#[tokio::test]
+async fn without_credentials_every_api_route_answers_401_json_and_pages_redirect_to_login() {
+    let app = TestApp::strict_with_demo().await;
+    for uri in [
+        "/api/v1/entities",
+        "/api/v1/entities/component/default/checkout",
+        "/api/v1/me",
+        "/api/v1/audit",
+        "/api/v1/transfers",
+        "/api/catalog/entities/by-query",
+        "/api/catalog/entity-facets?facet=kind",
+    ] {
+        let (status, body) = app.call("GET", uri, None, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "GET {uri}");
+        assert!(body["errors"][0]["detail"].as_str().is_some(), "GET {uri}: {body}");
+    }
+    let (status, _) = app.call("POST", "/api/fn/get_catalog", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let resp = tower::ServiceExt::oneshot(
+        app.router.clone(),
+        Request::get("/catalog?kind=api").body(Body::empty()).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()["location"], "/login?return_to=%2Fcatalog%3Fkind%3Dapi");
+    // The login page, health and the API description stay reachable.
+    for uri in ["/healthz", "/api/openapi.json"] {
+        assert_eq!(app.get(uri).await.0, StatusCode::OK, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn tokens_authenticate_until_revoked_and_wrong_ones_are_refused() {
+    let app = TestApp::strict_with_demo().await;
+    let viewer = app.token("viewer", None).await;
+    let (status, me) = app.call("GET", "/api/v1/me", Some(&viewer), None).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["kind"], "token");
+    assert_eq!(me["roles"], json!(["viewer"]));
+    assert_eq!(
+        app.call("GET", "/api/v1/entities", Some(&viewer), None).await.0,
+        StatusCode::OK
+    );
+
+    let (status, _) = app.call("GET", "/api/v1/entities", Some("brg_not-a-token"), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Revoke through the admin server function (the same path as the admin page).
+    let tokens: Vec<(String, String)> = sqlx::query_as("SELECT id::text, name FROM api_tokens WHERE role = 'viewer'")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    let req = Request::post("/api/fn/revoke_token")
+        .header("authorization", format!("Bearer {}", app.admin_token))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(format!("id={}", tokens[0].0)))
+        .unwrap();
+    let (status, body) = app.send(req).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        app.call("GET", "/api/v1/entities", Some(&viewer), None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Only a hash is stored: the token text is nowhere in the database.
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM api_tokens WHERE token_hash::text LIKE '%' || $1 || '%'")
+            .bind(&viewer)
+            .fetch_one(&app.superuser)
+            .await
+            .unwrap();
+    assert_eq!(stored, 0);
+    let audit: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log ORDER BY seq")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        audit.contains(&"token.create".to_string()) && audit.contains(&"token.revoke".to_string()),
+        "{audit:?}"
+    );
+}
+
+#[tokio::test]
+async fn cross_origin_state_changes_are_refused() {
+    let app = TestApp::with_demo().await;
+    let lead = app.token("lead", Some("team-checkout")).await;
+    let patch = |origin: Option<&'static str>, site: Option<&'static str>, cookie: bool| {
+        let mut req = Request::patch("/api/v1/entities/component/default/checkout")
+            .header("authorization", format!("Bearer {lead}"))
+            .header("content-type", "application/json");
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        if let Some(s) = site {
+            req = req.header("sec-fetch-site", s);
+        }
+        if cookie {
+            req = req.header("cookie", "bearing=abc");
+        }
+        req.body(Body::from(json!({"lifecycle": "production"}).to_string()))
+            .unwrap()
+    };
+    let (status, body) = app.send(patch(Some("https://evil.example"), None, false)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("cross-origin"));
+    assert_eq!(
+        app.send(patch(None, Some("cross-site"), true)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.send(patch(None, None, true)).await.0,
+        StatusCode::FORBIDDEN,
+        "cookie without Origin"
+    );
+    assert_eq!(app.send(patch(Some(ORIGIN), None, true)).await.0, StatusCode::OK);
+    assert_eq!(
+        app.send(patch(None, None, false)).await.0,
+        StatusCode::OK,
+        "token clients send no Origin"
+    );
+}
+
+#[tokio::test]
+async fn responses_carry_security_headers_and_pages_a_nonce_csp() {
+    let app = TestApp::with_demo().await;
+    let resp = tower::ServiceExt::oneshot(
+        app.router.clone(),
+        Request::get("/catalog").body(Body::empty()).unwrap(),
+    )
+    .await
+    .unwrap();
+    let h = resp.headers();
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert!(h.contains_key("referrer-policy"));
+    assert!(h.contains_key("x-request-id"));
+    let csp = h["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .expect("nonce in CSP")
+        .to_owned();
+    let body = String::from_utf8(
+        http_body_util::BodyExt::collect(resp.into_body())
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    // Every inline script carries this response's nonce.
+    for script in body.split("<script").skip(1) {
+        let tag = script.split('>').next().unwrap();
+        if !tag.contains("src=") {
+            assert!(
+                tag.contains(&format!("nonce=\"{nonce}\"")),
+                "inline script without the nonce: <script{tag}>"
+            );
+        }
+    }
+    let (_, api) = app.get("/api/v1/entities?limit=1").await;
+    assert!(!api.is_empty());
+}
+
+#[tokio::test]
+async fn return_to_must_be_a_local_path() {
+    let app = TestApp::new().await;
+    for bad in [
+        "https://evil.example/",
+        "//evil.example",
+        "/\\evil.example",
+        "javascript:alert(1)",
+    ] {
+        let uri = format!("/auth/login?return_to={}", urlencode(bad));
+        let (status, body) = app.get(&uri).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        assert!(body.contains("return_to"), "{body}");
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// One mutating route: how to prepare state, the request, and which roles may call it.
+struct Route {
+    name: &'static str,
+    allowed: &'static [&'static str],
+}
+
+/// Every mutating route (JSON API and server functions) against every role. Allowed calls
+/// succeed (2xx); the others get 401 (anonymous) or 403 and change nothing.
+#[tokio::test]
+async fn matrix_of_mutating_routes_and_roles() {
+    let routes = [
+        Route {
+            name: "POST /api/v1/import",
+            allowed: &["admin"],
+        },
+        Route {
+            name: "PATCH /api/v1/entities/..",
+            allowed: &["lead-owner", "admin"],
+        },
+        Route {
+            name: "POST /api/v1/entities/../transfer",
+            allowed: &["lead-owner", "admin"],
+        },
+        Route {
+            name: "POST /api/v1/transfers/{id}/accept",
+            allowed: &["lead-receiver", "admin"],
+        },
+        Route {
+            name: "POST /api/v1/transfers/{id}/reject",
+            allowed: &["lead-receiver", "admin"],
+        },
+        Route {
+            name: "fn edit_entity",
+            allowed: &["lead-owner", "admin"],
+        },
+        Route {
+            name: "fn transfer_entity",
+            allowed: &["lead-owner", "admin"],
+        },
+        Route {
+            name: "fn decide_transfer",
+            allowed: &["lead-receiver", "admin"],
+        },
+        Route {
+            name: "fn create_token",
+            allowed: &["admin"],
+        },
+        Route {
+            name: "fn revoke_token",
+            allowed: &["admin"],
+        },
+        Route {
+            name: "fn end_user_sessions",
+            allowed: &["admin"],
+        },
+        Route {
+            name: "fn change_role_mapping",
+            allowed: &["admin"],
+        },
+    ];
+    let roles = [
+        "anonymous",
+        "viewer",
+        "auditor",
+        "lead-other",
+        "lead-receiver",
+        "lead-owner",
+        "admin",
+    ];
+    let mut failures = Vec::new();
+    for route in &routes {
+        let app = TestApp::strict_with_demo().await;
+        let mut tokens = std::collections::HashMap::new();
+        tokens.insert("viewer", app.token("viewer", None).await);
+        tokens.insert("auditor", app.token("auditor", None).await);
+        tokens.insert("lead-other", app.token("lead", Some("team-storefront")).await);
+        tokens.insert("lead-receiver", app.token("lead", Some("team-fulfilment")).await);
+        tokens.insert("lead-owner", app.token("lead", Some("team-checkout")).await);
+        tokens.insert("admin", app.admin_token.clone());
+        for (i, role) in roles.iter().enumerate() {
+            let (method, uri, body, form) = prepare(&app, route.name, i).await;
+            let mut req = Request::builder().method(method).uri(&uri);
+            if let Some(t) = tokens.get(role) {
+                req = req.header("authorization", format!("Bearer {t}"));
+            }
+            let req = match (body, form) {
+                (Some(b), _) => req
+                    .header("content-type", "application/json")
+                    .body(Body::from(b.to_string())),
+                (None, Some(f)) => req
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from(f)),
+                (None, None) => req
+                    .header("content-type", "application/yaml")
+                    .body(Body::from(IMPORT_YAML)),
+            }
+            .unwrap();
+            let audit_before = audit_rows(&app).await;
+            let (status, text) = app.send(req).await;
+            let allowed = route.allowed.contains(role);
+            let expected_ok = status.is_success();
+            let expected_denied = if *role == "anonymous" {
+                status == StatusCode::UNAUTHORIZED
+            } else {
+                status == StatusCode::FORBIDDEN
+            };
+            if allowed && !expected_ok || !allowed && !expected_denied {
+                failures.push(format!(
+                    "{} as {role}: {status} {}",
+                    route.name,
+                    text.chars().take(200).collect::<String>()
+                ));
+            }
+            if !allowed && audit_rows(&app).await != audit_before {
+                failures.push(format!(
+                    "{} as {role}: a refused call wrote to the audit log",
+                    route.name
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "unexpected outcomes:\n{}", failures.join("\n"));
+}
+
+const IMPORT_YAML: &str = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: matrix-probe\nspec:\n  type: service\n  lifecycle: experimental\n  owner: team-checkout\n";
+
+async fn audit_rows(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM audit_log")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// Puts the app into the state the route needs (checkout owned by team-checkout, a pending
+/// transfer to team-fulfilment, a user, a token) and returns the request to send.
+async fn prepare(
+    app: &TestApp,
+    route: &str,
+    n: usize,
+) -> (&'static str, String, Option<serde_json::Value>, Option<String>) {
+    // Back to the starting point: checkout owned by team-checkout, no transfers.
+    sqlx::query("DELETE FROM transfers").execute(&app.pool).await.unwrap();
+    let owner: Option<String> =
+        sqlx::query_scalar("SELECT owner_ref FROM entities WHERE ref = 'component:default/checkout'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    if owner.as_deref() != Some("group:default/team-checkout") {
+        app::catalog::edit::service::transfer(
+            &app.ctx,
+            &app::auth::guard::Caller::system("reset"),
+            "component:default/checkout",
+            "team-checkout",
+            "reset for the next case",
+        )
+        .await
+        .unwrap();
+    }
+    let pending = || async {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO transfers (entity_id, entity_ref, from_team, to_team, reason, requested_by)
+             SELECT id, ref, owner_ref, 'group:default/team-fulfilment', 'matrix', 'test' FROM entities
+             WHERE ref = 'component:default/checkout' RETURNING id",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        id
+    };
+    let e = "/api/v1/entities/component/default/checkout";
+    match route {
+        "POST /api/v1/import" => ("POST", "/api/v1/import?source=matrix".into(), None, None),
+        "PATCH /api/v1/entities/.." => ("PATCH", e.into(), Some(json!({"lifecycle": format!("stage{n}")})), None),
+        "POST /api/v1/entities/../transfer" => (
+            "POST",
+            format!("{e}/transfer"),
+            Some(json!({"to": "team-fulfilment", "reason": "matrix"})),
+            None,
+        ),
+        "POST /api/v1/transfers/{id}/accept" => (
+            "POST",
+            format!("/api/v1/transfers/{}/accept", pending().await),
+            None,
+            Some(String::new()),
+        ),
+        "POST /api/v1/transfers/{id}/reject" => (
+            "POST",
+            format!("/api/v1/transfers/{}/reject", pending().await),
+            None,
+            Some(String::new()),
+        ),
+        "fn edit_entity" => (
+            "POST",
+            "/api/fn/edit_entity".into(),
+            None,
+            Some(format!(
+                "entity=component%3Adefault%2Fcheckout&lifecycle=stage{n}&description=d&links="
+            )),
+        ),
+        "fn transfer_entity" => (
+            "POST",
+            "/api/fn/transfer_entity".into(),
+            None,
+            Some("entity=component%3Adefault%2Fcheckout&to=team-fulfilment&reason=matrix".into()),
+        ),
+        "fn decide_transfer" => (
+            "POST",
+            "/api/fn/decide_transfer".into(),
+            None,
+            Some(format!("id={}&accept=true", pending().await)),
+        ),
+        "fn create_token" => (
+            "POST",
+            "/api/fn/create_token".into(),
+            None,
+            Some(format!("name=t{n}&role=viewer")),
+        ),
+        "fn revoke_token" => {
+            let t = app::auth::service::create_token(
+                &app.ctx,
+                &app::auth::guard::Caller::system("test"),
+                app::auth::TokenRequest {
+                    name: format!("victim{n}"),
+                    role: "viewer".into(),
+                    team: None,
+                    expires_days: None,
+                },
+            )
+            .await
+            .unwrap();
+            (
+                "POST",
+                "/api/fn/revoke_token".into(),
+                None,
+                Some(format!("id={}", t.info.id)),
+            )
+        }
+        "fn end_user_sessions" => {
+            let id: String = sqlx::query_scalar(
+                "INSERT INTO users (issuer, subject, email) VALUES ('http://idp', $1, 'x@example.com') RETURNING id::text",
+            )
+            .bind(format!("s{n}"))
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+            (
+                "POST",
+                "/api/fn/end_user_sessions".into(),
+                None,
+                Some(format!("id={id}")),
+            )
+        }
+        "fn change_role_mapping" => (
+            "POST",
+            "/api/fn/change_role_mapping".into(),
+            None,
+            Some(format!("idp_group=g{n}&role=auditor&team=&add=true")),
+        ),
+        other => panic!("unknown route {other}"),
+    }
+}
