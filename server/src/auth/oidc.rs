@@ -257,37 +257,17 @@ impl Provider {
         let id_token = response
             .id_token()
             .ok_or_else(|| LoginError::InvalidToken("the provider returned no ID token".into()))?;
-        let verifier = ready.client.id_token_verifier().set_allowed_algs(ALLOWED_ALGS);
-        let claims = id_token
-            .claims(&verifier, &Nonce::new(pending.nonce))
-            .map_err(|e| LoginError::InvalidToken(e.to_string()))?;
-        if let Some(expected) = claims.access_token_hash() {
-            let alg = id_token
-                .signing_alg()
-                .map_err(|e| LoginError::InvalidToken(e.to_string()))?;
-            let key = id_token
-                .signing_key(&verifier)
-                .map_err(|e| LoginError::InvalidToken(e.to_string()))?;
-            let actual = AccessTokenHash::from_token(response.access_token(), alg, key)
-                .map_err(|e| LoginError::InvalidToken(e.to_string()))?;
-            if actual != *expected {
-                return Err(LoginError::InvalidToken(
-                    "at_hash does not match the access token".into(),
-                ));
-            }
-        }
-        Ok(VerifiedLogin {
-            issuer: claims.issuer().to_string(),
-            subject: claims.subject().to_string(),
-            email: claims.email().map(|e| e.to_string()),
-            name: claims
-                .name()
-                .and_then(|n| n.get(None))
-                .map(|n| n.to_string())
-                .or_else(|| claims.preferred_username().map(|u| u.to_string())),
-            groups: claims.additional_claims().groups.clone(),
-            id_token: id_token.to_string(),
-        })
+        verify_id_token(&ready.client, id_token, &pending.nonce, Some(response.access_token()))
+    }
+
+    /// Verifies a raw ID token as [`Provider::finish`] does (without `at_hash`, which needs the
+    /// access token). For tests of token substitution.
+    pub fn verify_raw_id_token(&self, raw: &str, nonce: &str) -> Result<VerifiedLogin, LoginError> {
+        let ready = self.current().ok_or(LoginError::Unavailable)?;
+        let token: IdToken = raw
+            .parse()
+            .map_err(|e: serde_json::Error| LoginError::InvalidToken(e.to_string()))?;
+        verify_id_token(&ready.client, &token, nonce, None)
     }
 
     /// Where to send the browser to end the provider's session too (RP-initiated logout), if the
@@ -308,6 +288,50 @@ impl Provider {
     pub fn issuer(&self) -> &str {
         &self.issuer
     }
+}
+
+type IdToken =
+    openidconnect::IdToken<GroupsClaim, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
+
+/// Full ID token verification: signature (allow-listed algorithms, provider's keys), issuer,
+/// audience, expiry, nonce, and `at_hash` when present and the access token is known.
+fn verify_id_token(
+    client: &OidcClient,
+    id_token: &IdToken,
+    nonce: &str,
+    access_token: Option<&openidconnect::AccessToken>,
+) -> Result<VerifiedLogin, LoginError> {
+    let verifier = client.id_token_verifier().set_allowed_algs(ALLOWED_ALGS);
+    let claims = id_token
+        .claims(&verifier, &Nonce::new(nonce.to_owned()))
+        .map_err(|e| LoginError::InvalidToken(e.to_string()))?;
+    if let (Some(expected), Some(access_token)) = (claims.access_token_hash(), access_token) {
+        let alg = id_token
+            .signing_alg()
+            .map_err(|e| LoginError::InvalidToken(e.to_string()))?;
+        let key = id_token
+            .signing_key(&verifier)
+            .map_err(|e| LoginError::InvalidToken(e.to_string()))?;
+        let actual =
+            AccessTokenHash::from_token(access_token, alg, key).map_err(|e| LoginError::InvalidToken(e.to_string()))?;
+        if actual != *expected {
+            return Err(LoginError::InvalidToken(
+                "at_hash does not match the access token".into(),
+            ));
+        }
+    }
+    Ok(VerifiedLogin {
+        issuer: claims.issuer().to_string(),
+        subject: claims.subject().to_string(),
+        email: claims.email().map(|e| e.to_string()),
+        name: claims
+            .name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.to_string())
+            .or_else(|| claims.preferred_username().map(|u| u.to_string())),
+        groups: claims.additional_claims().groups.clone(),
+        id_token: id_token.to_string(),
+    })
 }
 
 /// The provider's error code and description, never the request (which holds the secret).

@@ -10,4 +10,5 @@ mod backstage;
 mod catalog;
 mod cli;
 mod health;
+mod oidc;
 mod ownership;

@@ -1,0 +1,357 @@
+//! Sign-in against the real development identity provider (npm `oidc-provider`, started per
+//! test on a free port): the happy path with session rotation, and every refusal the issue
+//! names: tampered state, replayed code, expired ID token, wrong audience, old cookie after
+//! logout, sessions ended by an admin.
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use base64::Engine;
+use sha2::Digest;
+use tower::ServiceExt;
+
+use crate::util::{repo_root, ORIGIN};
+
+/// A running dev provider; killed on drop.
+struct Idp {
+    child: Child,
+    issuer: String,
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_idp(id_token_ttl: u32) -> Idp {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let child = Command::new("node")
+        .arg(repo_root().join("devidp/server.mjs"))
+        .env("DEVIDP_ISSUER", &issuer)
+        .env("DEVIDP_REDIRECT_URIS", format!("{ORIGIN}/auth/callback"))
+        .env("DEVIDP_POST_LOGOUT_REDIRECT_URIS", format!("{ORIGIN}/"))
+        .env("DEVIDP_ID_TOKEN_TTL", id_token_ttl.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("node devidp/server.mjs (run scripts/setup.sh)");
+    let idp = Idp { child, issuer };
+    for _ in 0..100 {
+        if reqwest()
+            .get(format!("{}/.well-known/openid-configuration", idp.issuer))
+            .send()
+            .await
+            .is_ok()
+        {
+            return idp;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the dev identity provider did not start");
+}
+
+fn reqwest() -> openidconnect::reqwest::Client {
+    openidconnect::reqwest::Client::builder()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Bearing wired to the provider, with its app and provider handle.
+struct Portal {
+    app: crate::util::TestApp,
+    router: Router,
+    provider: Arc<server::auth::oidc::Provider>,
+}
+
+async fn portal(idp: &Idp) -> Portal {
+    let app = crate::util::TestApp::strict_with_demo().await;
+    let mut args = crate::util::auth_args();
+    args.oidc_issuer = Some(idp.issuer.clone());
+    args.oidc_client_id = "bearing-dev".into();
+    args.oidc_client_secret = Some(secrecy::SecretString::from("bearing-dev-secret".to_owned()));
+    let provider = server::auth::oidc::Provider::new(&args, app.ctx.auth.clone())
+        .unwrap()
+        .unwrap();
+    tokio::spawn(provider.clone().keep_discovered());
+    for _ in 0..100 {
+        if app.ctx.auth.ready() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(app.ctx.auth.ready(), "discovery did not succeed");
+    let runtime = server::http::AuthRuntime {
+        provider: Some(provider.clone()),
+        session_lifetime: time::Duration::hours(24),
+        public_origin: ORIGIN.into(),
+    };
+    let options = server::startup::leptos_options(None).unwrap();
+    let state = server::http::AppState::new(app.ctx.clone(), options, runtime).unwrap();
+    let router = server::startup::app_router(state, server::auth::session::layer(app.pool.clone(), &args).unwrap());
+    Portal { app, router, provider }
+}
+
+/// A response: status, Location, the `bearing` cookie it set (if any), body.
+struct Answer {
+    status: StatusCode,
+    location: String,
+    cookie: Option<String>,
+    body: String,
+}
+
+async fn send(router: &Router, method: &str, uri: &str, cookie: Option<&str>) -> Answer {
+    let mut req = Request::builder().method(method).uri(uri).header("origin", ORIGIN);
+    if let Some(c) = cookie {
+        req = req.header("cookie", format!("bearing={c}"));
+    }
+    let resp = router.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let status = resp.status();
+    let location = resp
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.strip_prefix("bearing=")
+                .map(|r| r.split(';').next().unwrap().to_owned())
+        });
+    let body = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    Answer {
+        status,
+        location,
+        cookie,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// Signs in at the provider as `login` starting from `auth_url`; returns the redirect back to
+/// Bearing (`<ORIGIN>/auth/callback?code=..&state=..`) as a path.
+async fn sign_in_at_provider(idp: &Idp, auth_url: &str, login: &str) -> String {
+    let http = reqwest();
+    let mut jar: BTreeMap<String, String> = BTreeMap::new();
+    let mut url = auth_url.to_owned();
+    let mut form: Option<Vec<(&str, String)>> = None;
+    for _ in 0..10 {
+        let cookies = jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let req = match form.take() {
+            Some(f) => http.post(&url).form(&f),
+            None => http.get(&url),
+        };
+        let resp = req.header("cookie", cookies).send().await.unwrap();
+        for c in resp.headers().get_all("set-cookie") {
+            let pair = c.to_str().unwrap().split(';').next().unwrap();
+            if let Some((k, v)) = pair.split_once('=') {
+                jar.insert(k.to_owned(), v.to_owned());
+            }
+        }
+        if let Some(loc) = resp.headers().get("location") {
+            let loc = loc.to_str().unwrap().to_owned();
+            if let Some(path) = loc.strip_prefix(ORIGIN) {
+                return path.to_owned();
+            }
+            url = if loc.starts_with('/') {
+                format!("{}{loc}", idp.issuer)
+            } else {
+                loc
+            };
+            continue;
+        }
+        let html = resp.text().await.unwrap();
+        assert!(html.contains("Sign in as"), "unexpected provider page: {html}");
+        form = Some(vec![("login", login.to_owned()), ("mode", "pick".to_owned())]);
+    }
+    panic!("sign-in at the provider did not come back");
+}
+
+/// Full sign-in: returns (pre-login cookie, callback path, signed-in cookie).
+async fn sign_in(p: &Portal, idp: &Idp, login: &str) -> (String, String, String) {
+    let start = send(&p.router, "GET", "/auth/login?return_to=/catalog", None).await;
+    assert_eq!(start.status, StatusCode::SEE_OTHER);
+    let pre = start.cookie.expect("pre-login session cookie");
+    let callback = sign_in_at_provider(idp, &start.location, login).await;
+    let done = send(&p.router, "GET", &callback, Some(&pre)).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location, "/catalog");
+    let session = done.cookie.expect("signed-in cookie");
+    (pre, callback, session)
+}
+
+async fn actions(p: &Portal) -> Vec<String> {
+    sqlx::query_scalar("SELECT action FROM audit_log WHERE action LIKE 'auth.%' ORDER BY seq")
+        .fetch_all(&p.app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sign_in_rotates_the_session_and_maps_groups_to_roles() {
+    let idp = start_idp(600).await;
+    let p = portal(&idp).await;
+    let (pre, _, session) = sign_in(&p, &idp, "priya-raman").await;
+    assert_ne!(pre, session, "the session id changes at sign-in");
+    let me = send(&p.router, "GET", "/api/v1/me", Some(&session)).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    let me: serde_json::Value = serde_json::from_str(&me.body).unwrap();
+    assert_eq!(me["email"], "priya.raman@acme-retail.example");
+    assert_eq!(me["roles"], serde_json::json!(["viewer", "lead"]));
+    assert_eq!(me["lead_of"], serde_json::json!(["group:default/team-checkout"]));
+    assert_eq!(me["catalog_ref"], "user:default/priya-raman");
+    assert_eq!(
+        send(&p.router, "GET", "/api/v1/me", Some(&pre)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(actions(&p).await, ["auth.login"]);
+}
+
+#[tokio::test]
+async fn tampered_state_and_replayed_codes_are_refused() {
+    let idp = start_idp(600).await;
+    let p = portal(&idp).await;
+    let start = send(&p.router, "GET", "/auth/login", None).await;
+    let pre = start.cookie.unwrap();
+    let callback = sign_in_at_provider(&idp, &start.location, "liam-chen").await;
+    let tampered = callback.replace("state=", "state=x");
+    let refused = send(&p.router, "GET", &tampered, Some(&pre)).await;
+    assert_eq!(refused.location, "/login?error=state");
+    assert_eq!(actions(&p).await, ["auth.login_failed"]);
+
+    // A whole fresh sign-in, then the same callback again: the pending login is used up.
+    let (pre, callback, session) = sign_in(&p, &idp, "liam-chen").await;
+    for cookie in [Some(pre.as_str()), Some(session.as_str()), None] {
+        let replay = send(&p.router, "GET", &callback, cookie).await;
+        assert_eq!(replay.location, "/login?error=state", "replay with {cookie:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_expired_id_token_is_refused() {
+    // The provider mints ID tokens that live one second; one is verified after three.
+    let idp = start_idp(1).await;
+    let p = portal(&idp).await;
+    let id_token = id_token_for(&idp, "bearing-dev", "bearing-dev-secret", "n2").await;
+    p.provider
+        .verify_raw_id_token(&id_token, "n2")
+        .expect("fresh token verifies");
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let err = p.provider.verify_raw_id_token(&id_token, "n2").unwrap_err();
+    assert!(err.to_string().to_lowercase().contains("expired"), "{err}");
+}
+
+/// A genuine ID token for `client`, from a code flow with PKCE run by hand.
+async fn id_token_for(idp: &Idp, client: &str, secret: &str, nonce: &str) -> String {
+    let verifier = "a-very-long-pkce-verifier-for-a-hand-made-flow-0123456789";
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let redirect = format!("{ORIGIN}/auth/callback");
+    let auth = format!(
+        "{}/auth?client_id={client}&response_type=code&scope=openid&redirect_uri={}&state=s&nonce={nonce}&code_challenge={challenge}&code_challenge_method=S256",
+        idp.issuer,
+        form_urlencoded::byte_serialize(redirect.as_bytes()).collect::<String>()
+    );
+    let callback = sign_in_at_provider(idp, &auth, "liam-chen").await;
+    let code = callback
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    let tokens = reqwest()
+        .post(format!("{}/token", idp.issuer))
+        .basic_auth(client, Some(secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect.as_str()),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let tokens: serde_json::Value = serde_json::from_str(&tokens).unwrap();
+    tokens["id_token"].as_str().expect("id_token").to_owned()
+}
+
+#[tokio::test]
+async fn an_id_token_for_another_client_is_refused() {
+    let idp = start_idp(600).await;
+    let p = portal(&idp).await;
+    let id_token = id_token_for(&idp, "other-client", "other-secret", "n1").await;
+    let err = p.provider.verify_raw_id_token(&id_token, "n1").unwrap_err();
+    assert!(err.to_string().to_lowercase().contains("audience"), "{err}");
+}
+
+#[tokio::test]
+async fn logout_and_ended_sessions_refuse_the_old_cookie() {
+    let idp = start_idp(600).await;
+    let p = portal(&idp).await;
+    let (_, _, session) = sign_in(&p, &idp, "paul-dubois").await;
+    let out = send(&p.router, "POST", "/auth/logout", Some(&session)).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(
+        out.location.starts_with(&format!("{}/session/end", idp.issuer)),
+        "RP-initiated logout: {}",
+        out.location
+    );
+    assert!(out.location.contains("id_token_hint="));
+    assert_eq!(
+        send(&p.router, "GET", "/api/v1/me", Some(&session)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let remaining: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions")
+        .fetch_one(&p.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(remaining, 0, "logout deletes the session server-side");
+
+    // An admin ends every session of a user.
+    let (_, _, session) = sign_in(&p, &idp, "liam-chen").await;
+    assert_eq!(
+        send(&p.router, "GET", "/api/v1/me", Some(&session)).await.status,
+        StatusCode::OK
+    );
+    let id: String = sqlx::query_scalar("SELECT id::text FROM users WHERE email = 'liam.chen@acme-retail.example'")
+        .fetch_one(&p.app.pool)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app::auth::service::end_sessions(&p.app.ctx, &app::auth::guard::Caller::system("admin"), &id)
+        .await
+        .unwrap();
+    assert_eq!(
+        send(&p.router, "GET", "/api/v1/me", Some(&session)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        actions(&p).await,
+        ["auth.login", "auth.logout", "auth.login", "auth.sessions_ended"]
+    );
+}
