@@ -1,8 +1,20 @@
+import * as path from 'node:path';
+
 import { defineConfig } from '@playwright/test';
 
-// End-to-end tests against a fresh Bearing on 127.0.0.1:3100 (see start-server.sh), in the
-// Debian Chromium at /usr/bin/chromium (Playwright's own browser builds cannot be downloaded
-// here, so never run `npx playwright install`).
+// End-to-end tests against a fresh Bearing on 127.0.0.1:3100 (see start-server.sh) signing in
+// through the development identity provider (../devidp) on 127.0.0.1:4110, in the Debian
+// Chromium at /usr/bin/chromium (Playwright's own browser builds cannot be downloaded here, so
+// never run `npx playwright install`).
+//
+// The `setup` project (tests/global.setup.ts) signs in once as the engineer through the real
+// login pages and saves the browser state, and creates a viewer API token for the Backstage
+// client tests; the other projects depend on it. tests/auth.spec.ts uses fresh contexts.
+const IDP = 'http://127.0.0.1:4110';
+const BEARING = 'http://127.0.0.1:3100';
+/** Written by tests/global.setup.ts (see ENGINEER_STATE in tests/auth-helpers.ts). */
+const ENGINEER_STATE = path.join(__dirname, 'playwright/.auth/engineer.json');
+
 export default defineConfig({
   testDir: './tests',
   forbidOnly: !!process.env.CI,
@@ -10,7 +22,7 @@ export default defineConfig({
   workers: 1,
   reporter: 'list',
   use: {
-    baseURL: 'http://127.0.0.1:3100',
+    baseURL: BEARING,
     launchOptions: {
       executablePath: '/usr/bin/chromium',
       args: [
@@ -25,15 +37,60 @@ export default defineConfig({
     },
     trace: 'on-first-retry',
   },
-  projects: [{ name: 'chromium' }],
-  webServer: {
-    command: 'bash ./start-server.sh',
-    cwd: __dirname,
-    url: 'http://127.0.0.1:3100/readyz',
-    reuseExistingServer: !process.env.CI,
-    timeout: 180_000,
-    stdout: 'pipe',
-    stderr: 'pipe',
-    gracefulShutdown: { signal: 'SIGTERM', timeout: 20_000 },
-  },
+  projects: [
+    { name: 'setup', testMatch: /global\.setup\.ts/ },
+    // Read-only journeys, signed in as the engineer.
+    {
+      name: 'chromium',
+      dependencies: ['setup'],
+      testIgnore: /auth\.spec\.ts/,
+      use: { storageState: ENGINEER_STATE },
+    },
+    // Sign-in and roles in fresh contexts. It changes the catalog (moves `cart` to another team,
+    // which the Backstage client tests would see), so it comes after `chromium`: with one worker,
+    // projects of the same phase run in the order listed here. (Not a dependency of `chromium`,
+    // so that a failing catalog test does not skip these.)
+    {
+      name: 'auth',
+      dependencies: ['setup'],
+      testMatch: /auth\.spec\.ts/,
+      use: { storageState: { cookies: [], origins: [] } },
+    },
+  ],
+  // Started in this order: the provider first, so Bearing finds it at start.
+  webServer: [
+    {
+      command: 'node ../devidp/server.mjs',
+      cwd: __dirname,
+      url: `${IDP}/.well-known/openid-configuration`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 30_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: {
+        DEVIDP_ISSUER: IDP,
+        DEVIDP_REDIRECT_URIS: `${BEARING}/auth/callback`,
+        DEVIDP_POST_LOGOUT_REDIRECT_URIS: `${BEARING}/`,
+      },
+      gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+    },
+    {
+      command: 'bash ./start-server.sh',
+      cwd: __dirname,
+      url: `${BEARING}/readyz`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 180_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      // start-server.sh runs from end2end/, so relative paths are relative to it.
+      env: {
+        BEARING_OIDC_ISSUER: IDP,
+        BEARING_OIDC_CLIENT_ID: 'bearing-dev',
+        BEARING_OIDC_CLIENT_SECRET: 'bearing-dev-secret',
+        BEARING_PUBLIC_URL: BEARING,
+        BEARING_DEV_USERS: '../devidp/users.json',
+      },
+      gracefulShutdown: { signal: 'SIGTERM', timeout: 20_000 },
+    },
+  ],
 });

@@ -4,6 +4,10 @@
 // These tests run in Node (no browser page). Expected values are derived from the example
 // YAML, so they follow the demo catalog when it changes. See ../BACKSTAGE-CLIENT.md for the
 // exact requests the client makes.
+//
+// Bearing requires sign-in: every request carries the viewer API token that global.setup.ts
+// created with `bearing token create`, as `Authorization: Bearer <token>` (the header a Backstage
+// backend's fetchApi adds).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -11,6 +15,8 @@ import { CATALOG_FILTER_EXISTS, CatalogClient } from '@backstage/catalog-client'
 import { type Entity, parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { expect, test } from '@playwright/test';
 import { parseAllDocuments } from 'yaml';
+
+import { VIEWER_TOKEN_FILE } from './auth-helpers';
 
 const BASE_URL = 'http://127.0.0.1:3100/api/catalog';
 
@@ -72,10 +78,24 @@ const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 type Sent = { method: string; url: URL; status: number };
 
+/** The viewer token (read when first needed: global.setup.ts writes it before these tests run). */
+let token: string | undefined;
+function viewerToken(): string {
+  token ??= fs.readFileSync(VIEWER_TOKEN_FILE, 'utf8').trim();
+  return token;
+}
+
+/** `fetch` with the viewer token. */
+const authFetch: typeof fetch = (input, init) => {
+  const headers = new Headers(init?.headers);
+  headers.set('Authorization', `Bearer ${viewerToken()}`);
+  return fetch(input, { ...init, headers });
+};
+
 function newClient() {
   const sent: Sent[] = [];
   const recordingFetch: typeof fetch = async (input, init) => {
-    const res = await fetch(input, init);
+    const res = await authFetch(input, init);
     const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
     sent.push({ method: init?.method ?? 'GET', url, status: res.status });
     return res;
@@ -96,6 +116,20 @@ test.describe('@backstage/catalog-client against /api/catalog', () => {
     expect(components.find(c => c.metadata.name === 'checkout')?.spec?.owner).toBe('group:team-checkout');
     expect(components.find(c => c.metadata.name === 'invoicing')?.spec?.dependsOn).toContain('component:legacy-erp');
     expect(catalog.some(d => d.metadata.name === 'legacy-erp')).toBe(false);
+  });
+
+  test('without a token, or with a wrong one, the catalog API answers 401', async () => {
+    const anonymous = new CatalogClient({ discoveryApi: { getBaseUrl: async () => BASE_URL }, fetchApi: { fetch } });
+    const err = await anonymous.getEntityByRef('component:default/checkout').then(
+      () => undefined,
+      e => e,
+    );
+    expect(err?.name).toBe('ResponseError');
+    expect(err.statusCode).toBe(401);
+    const wrong = await fetch(`${BASE_URL}/entities`, { headers: { Authorization: 'Bearer not-a-token' } });
+    expect(wrong.status).toBe(401);
+    // The same client with the token passed per call (the `{ token }` option) gets through.
+    expect(await anonymous.getEntityByRef('component:default/checkout', { token: viewerToken() })).toBeDefined();
   });
 
   test('getEntityByRef returns an entity with Backstage metadata and relations', async () => {
@@ -143,7 +177,7 @@ test.describe('@backstage/catalog-client against /api/catalog', () => {
     expect(sent.map(s => s.status)).toEqual([404, 404]);
 
     // The 404 body has Backstage's error shape.
-    const res = await fetch(`${BASE_URL}/entities/by-name/component/default/legacy-erp`);
+    const res = await authFetch(`${BASE_URL}/entities/by-name/component/default/legacy-erp`);
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await res.json()).toMatchObject({ error: { name: 'NotFoundError', message: expect.any(String) }, response: { statusCode: 404 } });

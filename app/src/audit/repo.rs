@@ -62,9 +62,12 @@ pub async fn insert_checkpoint(db: impl PgExecutor<'_>, cp: &Checkpoint) -> sqlx
     Ok(())
 }
 
+/// A checkpoint row: seq, head hash, time, key id, signature.
+type CheckpointRow = (i64, Vec<u8>, OffsetDateTime, String, Vec<u8>);
+
 /// Every checkpoint, oldest first.
 pub async fn checkpoints(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Checkpoint>> {
-    let rows: Vec<(i64, Vec<u8>, OffsetDateTime, String, Vec<u8>)> =
+    let rows: Vec<CheckpointRow> =
         sqlx::query_as("SELECT seq, head_hash, at, key_id, signature FROM audit_checkpoints ORDER BY seq")
             .fetch_all(db)
             .await?;

@@ -155,7 +155,7 @@ pub async fn checkpoint_if_due(pool: &PgPool, settings: &AuditSettings) -> Resul
 pub async fn verify(pool: &PgPool, key: &bearing_audit::VerifyingKey) -> Result<ChainStatus, AppError> {
     let checkpoints = repo::checkpoints(pool).await?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<StoredEntry>(4096);
-    let key_for_walk = key.clone();
+    let key_for_walk = *key;
     let walker = tokio::task::spawn_blocking(move || verify_chain(rx, &checkpoints, &key_for_walk));
     let mut after = 0;
     'pages: loop {

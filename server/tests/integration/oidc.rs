@@ -77,9 +77,15 @@ struct Portal {
 }
 
 async fn portal(idp: &Idp) -> Portal {
+    portal_with(&idp.issuer, ORIGIN, true).await
+}
+
+/// Bearing with provider `issuer` at `public_url`; waits for discovery when `wait`.
+async fn portal_with(issuer: &str, public_url: &str, wait: bool) -> Portal {
     let app = crate::util::TestApp::strict_with_demo().await;
     let mut args = crate::util::auth_args();
-    args.oidc_issuer = Some(idp.issuer.clone());
+    args.public_url = public_url.to_owned();
+    args.oidc_issuer = Some(issuer.to_owned());
     args.oidc_client_id = "bearing-dev".into();
     args.oidc_client_secret = Some(secrecy::SecretString::from("bearing-dev-secret".to_owned()));
     let provider = server::auth::oidc::Provider::new(&args, app.ctx.auth.clone())
@@ -87,16 +93,16 @@ async fn portal(idp: &Idp) -> Portal {
         .unwrap();
     tokio::spawn(provider.clone().keep_discovered());
     for _ in 0..100 {
-        if app.ctx.auth.ready() {
+        if app.ctx.auth.ready() || !wait {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(app.ctx.auth.ready(), "discovery did not succeed");
+    assert_eq!(app.ctx.auth.ready(), wait, "discovery");
     let runtime = server::http::AuthRuntime {
         provider: Some(provider.clone()),
         session_lifetime: time::Duration::hours(24),
-        public_origin: ORIGIN.into(),
+        public_origin: args.public_origin(),
     };
     let options = server::startup::leptos_options(None).unwrap();
     let state = server::http::AppState::new(app.ctx.clone(), options, runtime).unwrap();
@@ -354,4 +360,49 @@ async fn logout_and_ended_sessions_refuse_the_old_cookie() {
         actions(&p).await,
         ["auth.login", "auth.logout", "auth.login", "auth.sessions_ended"]
     );
+}
+
+#[tokio::test]
+async fn while_the_provider_is_down_the_portal_runs_and_says_so() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let p = portal_with(&format!("http://127.0.0.1:{dead}"), ORIGIN, false).await;
+    let info = send(&p.router, "POST", "/api/fn/login_info", None).await;
+    assert_eq!(info.status, StatusCode::OK, "{}", info.body);
+    let info: serde_json::Value = serde_json::from_str(&info.body).unwrap();
+    assert_eq!(info["provider_ready"], false);
+    let start = send(&p.router, "GET", "/auth/login", None).await;
+    assert_eq!(start.location, "/login?error=unavailable");
+    let page = send(&p.router, "GET", "/login", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("identity provider is unavailable"), "{}", page.body);
+    assert_eq!(send(&p.router, "GET", "/readyz", None).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn over_https_the_cookie_is_host_prefixed_secure_httponly_lax() {
+    let idp = start_idp(600).await;
+    let p = portal_with(&idp.issuer, "https://bearing.example", true).await;
+    let resp = p
+        .router
+        .clone()
+        .oneshot(Request::get("/auth/login").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-bearing="), "{cookie}");
+    for attr in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attr), "{attr} missing: {cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    let location = resp.headers()["location"].to_str().unwrap();
+    assert!(
+        location.contains("code_challenge_method=S256") && location.contains("nonce=") && location.contains("state="),
+        "{location}"
+    );
+    assert!(location
+        .contains(&form_urlencoded::byte_serialize(b"https://bearing.example/auth/callback").collect::<String>()));
 }

@@ -117,7 +117,7 @@ async fn edits_are_overrides_until_the_source_agrees() {
     };
     std::fs::write(&file, yaml("team-checkout", "experimental")).unwrap();
     let app = TestApp::with_demo().await;
-    app.import_paths(&[file.clone()]).await.unwrap();
+    app.import_paths(std::slice::from_ref(&file)).await.unwrap();
 
     let (status, body) = app
         .call(
@@ -167,7 +167,7 @@ async fn edits_are_overrides_until_the_source_agrees() {
     );
 
     // Re-importing the unchanged file keeps Bearing's edits and reports the conflicts.
-    let report = app.import_paths(&[file.clone()]).await.unwrap();
+    let report = app.import_paths(std::slice::from_ref(&file)).await.unwrap();
     assert_eq!(report.override_conflicts.len(), 2, "{report:?}");
     assert!(
         report.override_conflicts[0].contains("component:default/probe"),
@@ -187,7 +187,7 @@ async fn edits_are_overrides_until_the_source_agrees() {
 
     // The file now agrees on the owner: that override goes, the lifecycle one stays.
     std::fs::write(&file, yaml("group:default/team-data", "experimental")).unwrap();
-    let report = app.import_paths(&[file.clone()]).await.unwrap();
+    let report = app.import_paths(std::slice::from_ref(&file)).await.unwrap();
     assert_eq!(report.overrides_cleared, ["component:default/probe owner"]);
     assert_eq!(report.override_conflicts.len(), 1);
     let left: Vec<String> = sqlx::query_scalar("SELECT field FROM entity_overrides")
