@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts a fresh Bearing for the end-to-end tests (Playwright's webServer runs this from
 # end2end/): a new embedded PostgreSQL under ../target/e2e, seeded with the demo catalog in
-# ../examples, serving the site cargo-leptos built into ../target/site.
+# ../examples, serving the site cargo-leptos built into ../target/site. Sign-in settings
+# (BEARING_OIDC_*, BEARING_PUBLIC_URL, BEARING_DEV_USERS) come from the environment that
+# playwright.config.ts sets; relative paths there are relative to end2end/.
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -1,5 +1,6 @@
 // User journeys through the catalog in a real browser: search, open an entity, follow a
-// dependency link, change a filter without a full reload (proves hydration).
+// dependency link, change a filter without a full reload (proves hydration). Signed in as the
+// engineer (liam-chen): the `chromium` project loads the state global.setup.ts saved.
 import { test, expect, Page } from '@playwright/test';
 
 // Any script error (a hydration mismatch panics the wasm app) fails the test that caused it.
