@@ -316,7 +316,8 @@ pub async fn apply(
     if dry_run {
         tx.rollback().await?;
     } else {
-        if !(report.added.is_empty() && report.updated.is_empty() && report.orphaned.is_empty()) {
+        let changed = !(report.added.is_empty() && report.updated.is_empty() && report.orphaned.is_empty());
+        if changed || !report.overrides_cleared.is_empty() || !report.override_conflicts.is_empty() {
             let mut sources = set.sources.clone();
             sources.sort();
             let event = Event {
@@ -325,6 +326,8 @@ pub async fn apply(
                 after: Some(serde_json::json!({
                     "added": report.added, "updated": report.updated, "orphaned": report.orphaned,
                     "unchanged": report.unchanged.len(),
+                    "overrides_cleared": report.overrides_cleared,
+                    "override_conflicts": report.override_conflicts,
                 })),
                 ..Event::default()
             };

@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::util::{repo_root, TestApp};
+use crate::util::TestApp;
 
 const CHECKOUT: &str = "/api/v1/entities/component/default/checkout";
 
@@ -195,5 +195,4 @@ async fn edits_are_overrides_until_the_source_agrees() {
         .await
         .unwrap();
     assert_eq!(left, ["lifecycle"]);
-    let _ = repo_root();
 }
