@@ -27,7 +27,7 @@ setup('sign in as the engineer', async ({ page }) => {
 setup('create a viewer API token', async ({ request }) => {
   const token = execFileSync(BIN, ['token', 'create', '--data-dir', DATA_DIR, '--name', 'e2e-backstage-client', '--role', 'viewer'], {
     encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'], // stderr says "created token ..."; stdout is the token
   }).trim();
   expect(token).toMatch(/^\S+$/);
   // It works, and only as a viewer.

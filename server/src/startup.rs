@@ -26,6 +26,13 @@ pub fn leptos_options(site_root: Option<PathBuf>) -> anyhow::Result<LeptosOption
     let mut options = leptos::config::get_configuration(None)
         .context("invalid LEPTOS_* configuration")?
         .leptos_options;
+    // leptos_config bakes LEPTOS_OUTPUT_NAME in at compile time, and cargo does not rebuild a
+    // registry crate when that variable changes: after a plain `cargo build`/`cargo test` in the
+    // same target dir, a binary built by cargo-leptos has no output name and pages load
+    // `/pkg/.js`. The name is fixed by Cargo.toml's [[workspace.metadata.leptos]].
+    if options.output_name.is_empty() {
+        options.output_name = "bearing".into();
+    }
     if let Some(root) = site_root {
         options.site_root = root.to_string_lossy().into_owned().into();
     }
