@@ -53,6 +53,11 @@ pub async fn resolve_caller(State(state): State<AppState>, session: Session, mut
         request_id: Some(request_id.clone()),
         client_addr,
     };
+    // Static assets are the same for everyone: no session or token lookups for them.
+    if req.uri().path().starts_with("/pkg/") {
+        req.extensions_mut().insert(caller);
+        return next.run(req).await;
+    }
     let bearer = req
         .headers()
         .get(header::AUTHORIZATION)
