@@ -10,6 +10,7 @@ setup:
 build: setup
 	@echo "==> building the portal (release: server binary, wasm, CSS)"
 	cargo leptos build --release
+	cargo build --release -p kuma-sim
 
 run: build
 	@BEARING_DATA_DIR=$(DATA_DIR) scripts/run-local.sh

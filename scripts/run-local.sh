@@ -15,8 +15,13 @@ export BEARING_OIDC_ISSUER="${BEARING_OIDC_ISSUER:-http://127.0.0.1:4010}"
 export BEARING_OIDC_CLIENT_ID="${BEARING_OIDC_CLIENT_ID:-bearing-dev}"
 export BEARING_OIDC_CLIENT_SECRET="${BEARING_OIDC_CLIENT_SECRET:-bearing-dev-secret}"
 export BEARING_DEV_USERS="${BEARING_DEV_USERS:-devidp/users.json}"
+export BEARING_KUMA_URL="${BEARING_KUMA_URL:-http://127.0.0.1:5681}"
 export BEARING_PUBLIC_URL="${BEARING_PUBLIC_URL:-http://127.0.0.1:3000}"
 
 say "starting Bearing at $BEARING_PUBLIC_URL (Ctrl-C stops it, its PostgreSQL and the identity provider)"
 say "sign in as one of the demo users listed on the login page (password: bearing)"
+say "starting kuma-sim at $BEARING_KUMA_URL"
+target/release/kuma-sim &
+KUMA_SIM_PID=$!
+trap 'kill "$KUMA_SIM_PID" $idp 2>/dev/null || true' EXIT
 target/release/bearing serve --seed-catalog examples

@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the portal (pages and HTTP API). Applies migrations first.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate(MigrateArgs),
     /// Import catalog-as-code files (Backstage catalog-info.yaml, Compass compass.yml).
@@ -108,6 +108,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub audit: crate::config::AuditArgs,
+
+    #[command(flatten)]
+    pub kuma: crate::config::KumaArgs,
 }
 
 /// Flags of `bearing migrate`.
@@ -147,9 +150,9 @@ struct DefaultServe {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let command = cli
         .command
-        .unwrap_or_else(|| Command::Serve(DefaultServe::parse_from(["bearing"]).args));
+        .unwrap_or_else(|| Command::Serve(Box::new(DefaultServe::parse_from(["bearing"]).args)));
     match command {
-        Command::Serve(args) => crate::startup::serve(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => crate::startup::serve(*args).await.map(|()| ExitCode::SUCCESS),
         Command::Migrate(args) => {
             let db = Database::open(&args.db, true).await?;
             db.close().await?;

@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use clap::Args;
 
 pub mod auth;
+pub mod kuma;
 
 pub use auth::{AuditArgs, AuthArgs};
+pub use kuma::KumaArgs;
 
 /// Which PostgreSQL to use.
 #[derive(Clone, Debug, Args)]

@@ -8,6 +8,7 @@ pub mod error;
 pub mod health;
 pub mod identity;
 pub mod import;
+pub mod mesh;
 pub mod metrics;
 pub mod openapi;
 
@@ -69,6 +70,7 @@ pub fn router() -> Router<AppState> {
         .merge(edit::router())
         .merge(identity::router())
         .merge(import::router())
+        .merge(mesh::router())
         .merge(backstage::router())
         .merge(openapi::router())
         .merge(metrics::router())

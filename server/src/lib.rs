@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod import;
+pub mod mesh;
 pub mod security;
 pub mod startup;
 pub mod telemetry;

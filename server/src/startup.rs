@@ -106,6 +106,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tokio::spawn(invalidate_on_import(db.pool.clone(), ctx.cache.clone()));
     tokio::spawn(crate::auth::session::delete_expired(db.pool.clone()));
     tokio::spawn(sign_checkpoints(ctx.clone()));
+    if args.kuma.kuma_url.is_some() {
+        crate::mesh::poller::spawn(db.pool.clone(), &args.kuma).await?;
+    }
     if let Some(provider) = &runtime.provider {
         tokio::spawn(provider.clone().keep_discovered());
     }

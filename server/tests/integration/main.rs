@@ -10,5 +10,6 @@ mod backstage;
 mod catalog;
 mod cli;
 mod health;
+mod mesh;
 mod oidc;
 mod ownership;

@@ -103,12 +103,15 @@ pub fn EditPanel(
         }
     });
     // Outside the forms: a pending request replaces the transfer form, and the message must stay.
-    let transfer_result = move || transfer.value().get().map(|r| match r {
+    let transfer_result = move || {
+        transfer.value().get().map(|r| match r {
         Ok(o) if o.applied => view! { <p role="status" class="text-sm text-emerald-800">"Transferred."</p> }.into_any(),
         Ok(_) => view! { <p role="status" class="text-sm text-emerald-800" data-test="transfer-requested">"Requested; waiting for the receiving lead."</p> }.into_any(),
         Err(e) => view! { <p role="alert" class="text-sm text-red-700">{e.to_string()}</p> }.into_any(),
-    });
-    let has_any = forms.is_some() || pending.is_some() || !overrides.is_empty() || transfer.value().get_untracked().is_some();
+    })
+    };
+    let has_any =
+        forms.is_some() || pending.is_some() || !overrides.is_empty() || transfer.value().get_untracked().is_some();
     has_any.then(|| view! {
         <section class="mt-6 space-y-4 rounded-lg border border-slate-200 bg-white p-4" aria-label="Ownership and edits" data-test="edit-panel">
             {transfer_result}
