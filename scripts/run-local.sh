@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Starts the whole portal locally: the development identity provider (devidp/, port 4010) and
-# Bearing (port 3000) with its embedded PostgreSQL and the demo catalog. Ctrl-C stops all.
+# Starts the whole portal locally: the development identity provider (devidp/, port 4010), the
+# Kuma control-plane simulator (kuma-sim, port 5681) and Bearing (port 3000) with its embedded
+# PostgreSQL and the demo catalog. Ctrl-C stops all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,10 +19,11 @@ export BEARING_DEV_USERS="${BEARING_DEV_USERS:-devidp/users.json}"
 export BEARING_KUMA_URL="${BEARING_KUMA_URL:-http://127.0.0.1:5681}"
 export BEARING_PUBLIC_URL="${BEARING_PUBLIC_URL:-http://127.0.0.1:3000}"
 
-say "starting Bearing at $BEARING_PUBLIC_URL (Ctrl-C stops it, its PostgreSQL and the identity provider)"
-say "sign in as one of the demo users listed on the login page (password: bearing)"
 say "starting kuma-sim at $BEARING_KUMA_URL"
 target/release/kuma-sim &
 KUMA_SIM_PID=$!
 trap 'kill "$KUMA_SIM_PID" $idp 2>/dev/null || true' EXIT
+
+say "starting Bearing at $BEARING_PUBLIC_URL (Ctrl-C stops it, its PostgreSQL, kuma-sim and the identity provider)"
+say "sign in as one of the demo users listed on the login page (password: bearing)"
 target/release/bearing serve --seed-catalog examples
