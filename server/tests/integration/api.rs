@@ -144,9 +144,10 @@ async fn unsafe_link_schemes_are_not_rendered_as_links() {
     let doc = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: evil\n  links:\n    - url: javascript:alert(1)\n      title: Click\n    - url: https://ok.example\n      title: Fine\nspec:\n  type: service\n";
     let (s, _) = app.post("/api/v1/import", "application/yaml", doc).await;
     assert_eq!(s, StatusCode::OK);
-    let (_, html) = app.get("/catalog/component/default/evil").await;
+    let (status, html) = app.get("/catalog/component/default/evil").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
     assert!(!html.contains("href=\"javascript:"), "no javascript: link");
-    assert!(html.contains("href=\"https://ok.example\""));
+    assert!(html.contains("href=\"https://ok.example\""), "{html}");
 }
 
 /// Many pages rendered at once on two worker threads all succeed. (The benchmark once showed
