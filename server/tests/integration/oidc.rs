@@ -31,35 +31,42 @@ impl Drop for Idp {
 }
 
 async fn start_idp(id_token_ttl: u32) -> Idp {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let issuer = format!("http://127.0.0.1:{port}");
-    let child = Command::new("node")
-        .arg(repo_root().join("devidp/server.mjs"))
-        .env("DEVIDP_ISSUER", &issuer)
-        .env("DEVIDP_REDIRECT_URIS", format!("{ORIGIN}/auth/callback"))
-        .env("DEVIDP_POST_LOGOUT_REDIRECT_URIS", format!("{ORIGIN}/"))
-        .env("DEVIDP_ID_TOKEN_TTL", id_token_ttl.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("node devidp/server.mjs (run scripts/setup.sh)");
-    let idp = Idp { child, issuer };
-    for _ in 0..100 {
-        if reqwest()
-            .get(format!("{}/.well-known/openid-configuration", idp.issuer))
-            .send()
-            .await
-            .is_ok()
-        {
-            return idp;
+    // A free port can be taken by someone else before node binds it, and node starts slowly on
+    // a busy machine: retry on a new port if the process exits, and wait generously.
+    for _ in 0..3 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let issuer = format!("http://127.0.0.1:{port}");
+        let child = Command::new("node")
+            .arg(repo_root().join("devidp/server.mjs"))
+            .env("DEVIDP_ISSUER", &issuer)
+            .env("DEVIDP_REDIRECT_URIS", format!("{ORIGIN}/auth/callback"))
+            .env("DEVIDP_POST_LOGOUT_REDIRECT_URIS", format!("{ORIGIN}/"))
+            .env("DEVIDP_ID_TOKEN_TTL", id_token_ttl.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node devidp/server.mjs (run scripts/setup.sh)");
+        let mut idp = Idp { child, issuer };
+        for _ in 0..600 {
+            if reqwest()
+                .get(format!("{}/.well-known/openid-configuration", idp.issuer))
+                .send()
+                .await
+                .is_ok()
+            {
+                return idp;
+            }
+            if idp.child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("the dev identity provider did not start");
+    panic!("the dev identity provider did not start (three attempts)");
 }
 
 fn reqwest() -> openidconnect::reqwest::Client {
