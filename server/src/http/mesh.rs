@@ -12,8 +12,9 @@ use super::error::ApiResult;
 use super::AppState;
 use crate::mesh::repo;
 
-/// Data older than this many poll intervals is stale; the default poll interval is 15 s.
-const STALE_AFTER: time::Duration = time::Duration::seconds(45);
+/// The poll interval staleness is judged against (`--kuma-poll-interval`'s default). The
+/// configured interval is not yet carried into the HTTP state.
+const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Mesh routes.
 pub fn router() -> Router<AppState> {
@@ -28,7 +29,7 @@ fn rfc3339(t: Option<OffsetDateTime>) -> Value {
 }
 
 fn stale(last_success: Option<OffsetDateTime>, now: OffsetDateTime) -> bool {
-    last_success.is_none_or(|t| now - t > STALE_AFTER)
+    crate::mesh::service::is_stale(last_success, now, POLL_INTERVAL)
 }
 
 async fn list_services(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<Json<Value>> {
