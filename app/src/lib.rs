@@ -9,6 +9,7 @@ pub mod cache;
 pub mod catalog;
 pub mod error;
 pub mod graph;
+pub mod mesh;
 mod routes;
 #[cfg(feature = "ssr")]
 pub mod ssr;

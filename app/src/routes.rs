@@ -12,6 +12,7 @@ use crate::auth::pages::{AdminPage, LoginPage};
 use crate::catalog::edit::transfers::TransfersPage;
 use crate::catalog::pages::{CatalogPage, EntityPage, HomePage, SearchPage};
 use crate::error::{AppError, ErrorTemplate};
+use crate::mesh::pages::MeshOverviewPage;
 use crate::ui::Layout;
 
 /// The HTML document around the app, rendered on the server only.
@@ -94,6 +95,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/catalog") view=CatalogPage ssr=SsrMode::Async/>
                     <Route path=path!("/catalog/:kind/:namespace/:name") view=EntityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/mesh") view=MeshOverviewPage ssr=SsrMode::Async/>
                     <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>

@@ -10,6 +10,7 @@ use crate::audit::service::AuditSettings;
 use crate::auth::DevUser;
 use crate::cache::ReadCache;
 use crate::error::AppError;
+use crate::mesh::service::MeshSettings;
 
 /// What server functions and API handlers need from the running server. Built once at
 /// startup and provided to the page renderer, the server-function handler and the HTTP API.
@@ -23,6 +24,8 @@ pub struct ServerCtx {
     pub auth: Arc<AuthSettings>,
     /// How the audit log's checkpoints are signed.
     pub audit: AuditSettings,
+    /// How mesh state is judged (staleness) and shown.
+    pub mesh: MeshSettings,
 }
 
 /// Authentication settings the pages and services need.
@@ -55,6 +58,7 @@ impl ServerCtx {
             cache: ReadCache::new(32 * 1024 * 1024),
             auth: Arc::new(auth),
             audit,
+            mesh: MeshSettings::default(),
         }
     }
 }

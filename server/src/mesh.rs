@@ -1,8 +1,8 @@
-//! Live mesh state from a Kuma control plane (issue 4): [`client`] reads Kuma's API,
-//! [`service`] turns responses into rows with `bearing_kuma::status`, [`repo`] holds the SQL, and
-//! [`poller`] is the background worker (lease, poll cycle, stats, backoff).
+//! Live mesh state from Kuma control planes (issue 4): [`client`] reads Kuma's API,
+//! [`snapshot`] turns responses into rows with `bearing_kuma::status`, and [`poller`] is the
+//! background worker (lease, poll cycle, stats, backoff). The SQL and the read side live with the
+//! mesh domain in `app::mesh`.
 
 pub mod client;
 pub mod poller;
-pub mod repo;
-pub mod service;
+pub mod snapshot;

@@ -106,9 +106,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tokio::spawn(invalidate_on_import(db.pool.clone(), ctx.cache.clone()));
     tokio::spawn(crate::auth::session::delete_expired(db.pool.clone()));
     tokio::spawn(sign_checkpoints(ctx.clone()));
-    if args.kuma.kuma_url.is_some() {
-        crate::mesh::poller::spawn(db.pool.clone(), &args.kuma).await?;
-    }
+    crate::mesh::poller::spawn_all(db.pool.clone(), &args.kuma).await?;
     if let Some(provider) = &runtime.provider {
         tokio::spawn(provider.clone().keep_discovered());
     }
@@ -157,7 +155,8 @@ pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(Se
     };
     let audit = args.audit.load(&args.db.data_dir)?;
     tracing::info!(key_id = %audit.key.key_id(), "audit checkpoints are signed with this key");
-    let ctx = ServerCtx::new(pool, settings, audit);
+    let mut ctx = ServerCtx::new(pool, settings, audit);
+    ctx.mesh.poll_interval = args.kuma.kuma_poll_interval;
     let provider = crate::auth::oidc::Provider::new(a, ctx.auth.clone())?;
     if provider.is_none() {
         tracing::warn!("no identity provider configured (BEARING_OIDC_ISSUER): nobody can sign in");

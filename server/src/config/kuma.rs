@@ -1,15 +1,19 @@
-//! The Kuma control plane the mesh poller reads (issue 4).
+//! The Kuma control planes the mesh poller reads (issue 4): one from flags, or several from a
+//! config file.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::Args;
 use secrecy::SecretString;
+use serde::Deserialize;
 
-/// Where the Kuma control plane is and how often to read it.
+/// Where the Kuma control planes are and how often to read them.
 #[derive(Clone, Debug, Args)]
 pub struct KumaArgs {
-    /// The control plane's API URL, e.g. `http://127.0.0.1:5681`. Without it, no mesh state is
-    /// polled.
+    /// The control plane's API URL, e.g. `http://127.0.0.1:5681`. Without it (or
+    /// `--kuma-config`), no mesh state is polled.
     #[arg(long, env = "BEARING_KUMA_URL")]
     pub kuma_url: Option<String>,
 
@@ -21,7 +25,14 @@ pub struct KumaArgs {
     #[arg(long, env = "BEARING_KUMA_NAME", default_value = "default")]
     pub kuma_name: String,
 
-    /// Time between polls of meshes, proxies and services.
+    /// A JSON file listing several control planes, instead of `--kuma-url`:
+    /// `{"control_planes": [{"name": "eu", "url": "https://...", "token_file": "/run/secrets/eu"}]}`
+    /// (`token_env` names an environment variable instead of a file).
+    #[arg(long, env = "BEARING_KUMA_CONFIG", conflicts_with = "kuma_url")]
+    pub kuma_config: Option<PathBuf>,
+
+    /// Time between polls of meshes, proxies and services. Data older than three intervals is
+    /// shown as stale.
     #[arg(long, env = "BEARING_KUMA_POLL_INTERVAL", default_value = "15s", value_parser = humantime::parse_duration)]
     pub kuma_poll_interval: Duration,
 
@@ -36,8 +47,171 @@ pub struct KumaArgs {
     /// Largest number of concurrent stats requests.
     #[arg(long, env = "BEARING_KUMA_CONCURRENCY", default_value_t = 8)]
     pub kuma_concurrency: usize,
+
+    /// Certificates expiring within this window are shown as "expires soon".
+    #[arg(long, env = "BEARING_KUMA_EXPIRES_SOON", default_value = "7d", value_parser = humantime::parse_duration)]
+    pub kuma_expires_soon: Duration,
+
+    /// How long raw traffic samples are kept; older ones are folded into hourly averages (kept
+    /// 90 days).
+    #[arg(long, env = "BEARING_KUMA_TRAFFIC_RETENTION", default_value = "7d", value_parser = humantime::parse_duration)]
+    pub kuma_traffic_retention: Duration,
+}
+
+impl Default for KumaArgs {
+    fn default() -> Self {
+        KumaArgs {
+            kuma_url: None,
+            kuma_token: None,
+            kuma_name: "default".into(),
+            kuma_config: None,
+            kuma_poll_interval: Duration::from_secs(15),
+            kuma_stats_interval: Duration::from_secs(60),
+            kuma_timeout: Duration::from_secs(10),
+            kuma_concurrency: 8,
+            kuma_expires_soon: Duration::from_secs(7 * 86_400),
+            kuma_traffic_retention: Duration::from_secs(7 * 86_400),
+        }
+    }
+}
+
+/// One control plane to poll.
+#[derive(Clone, Debug)]
+pub struct ControlPlane {
+    /// Its name in Bearing (pages, API, lease).
+    pub name: String,
+    /// API base URL.
+    pub url: String,
+    /// Bearer token, if the API needs one.
+    pub token: Option<SecretString>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    control_planes: Vec<ConfigEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigEntry {
+    name: String,
+    url: String,
+    #[serde(default)]
+    token_file: Option<PathBuf>,
+    #[serde(default)]
+    token_env: Option<String>,
+}
+
+impl KumaArgs {
+    /// The control planes to poll: the config file's, or the one `--kuma-url` names, or none.
+    pub fn control_planes(&self) -> anyhow::Result<Vec<ControlPlane>> {
+        if let Some(path) = &self.kuma_config {
+            return read_config(path);
+        }
+        Ok(self
+            .kuma_url
+            .iter()
+            .map(|url| ControlPlane {
+                name: self.kuma_name.clone(),
+                url: url.clone(),
+                token: self.kuma_token.clone(),
+            })
+            .collect())
+    }
+}
+
+fn read_config(path: &Path) -> anyhow::Result<Vec<ControlPlane>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the Kuma config file {} (BEARING_KUMA_CONFIG)", path.display()))?;
+    let file: ConfigFile = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a Kuma config: expected {{\"control_planes\": [{{\"name\", \"url\", optional \"token_file\" or \"token_env\"}}]}}",
+            path.display()
+        )
+    })?;
+    let mut seen = std::collections::BTreeSet::new();
+    file.control_planes
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let at = format!("{}: control_planes[{i}]", path.display());
+            anyhow::ensure!(!e.name.trim().is_empty(), "{at}: name is empty");
+            anyhow::ensure!(seen.insert(e.name.clone()), "{at}: the name {:?} is used twice", e.name);
+            anyhow::ensure!(
+                e.url.starts_with("http://") || e.url.starts_with("https://"),
+                "{at}: url {:?} must start with http:// or https://",
+                e.url
+            );
+            let token = match (e.token_file, e.token_env) {
+                (Some(_), Some(_)) => anyhow::bail!("{at}: give token_file or token_env, not both"),
+                (Some(file), None) => Some(
+                    std::fs::read_to_string(&file)
+                        .with_context(|| format!("{at}: cannot read token_file {}", file.display()))?
+                        .trim()
+                        .to_owned(),
+                ),
+                (None, Some(var)) => Some(
+                    std::env::var(&var).with_context(|| format!("{at}: environment variable {var} is not set"))?,
+                ),
+                (None, None) => None,
+            };
+            Ok(ControlPlane {
+                name: e.name,
+                url: e.url,
+                token: token.map(SecretString::from),
+            })
+        })
+        .collect()
 }
 
 fn parse_secret(s: &str) -> Result<SecretString, std::convert::Infallible> {
     Ok(SecretString::from(s.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> anyhow::Result<Vec<ControlPlane>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("kuma.json");
+        std::fs::write(&path, text)?;
+        std::fs::write(dir.path().join("token"), "s3cret\n")?;
+        let text = text.replace("TOKEN_PATH", &dir.path().join("token").display().to_string());
+        std::fs::write(&path, text)?;
+        KumaArgs {
+            kuma_config: Some(path),
+            ..KumaArgs::default()
+        }
+        .control_planes()
+    }
+
+    #[test]
+    fn a_config_file_names_several_control_planes() {
+        use secrecy::ExposeSecret;
+        let cps = config(
+            r#"{"control_planes": [{"name": "eu", "url": "http://eu:5681", "token_file": "TOKEN_PATH"},
+                                   {"name": "us", "url": "https://us:5682"}]}"#,
+        )
+        .expect("valid");
+        assert_eq!(cps.len(), 2);
+        assert_eq!(cps[0].token.as_ref().map(|t| t.expose_secret().to_owned()).as_deref(), Some("s3cret"));
+        assert!(cps[1].token.is_none());
+    }
+
+    #[test]
+    fn bad_config_files_say_where() {
+        let dup = config(r#"{"control_planes": [{"name": "a", "url": "http://x"}, {"name": "a", "url": "http://y"}]}"#);
+        assert!(format!("{:#}", dup.expect_err("dup")).contains("control_planes[1]: the name \"a\" is used twice"));
+        let url = config(r#"{"control_planes": [{"name": "a", "url": "ftp://x"}]}"#);
+        assert!(format!("{:#}", url.expect_err("url")).contains("must start with http://"));
+        let unknown = config(r#"{"control_planes": [{"name": "a", "url": "http://x", "tokn": "y"}]}"#);
+        assert!(format!("{:#}", unknown.expect_err("unknown")).contains("is not a Kuma config"));
+    }
+
+    #[test]
+    fn without_url_or_file_nothing_is_polled() {
+        assert!(KumaArgs::default().control_planes().expect("ok").is_empty());
+    }
 }

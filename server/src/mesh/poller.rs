@@ -12,12 +12,12 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 
 use super::client::{ClientError, KumaClient};
-use super::repo::{self, TrafficRow};
-use super::service::{self, MeshRead};
-use crate::config::KumaArgs;
+use super::snapshot::{self, MeshRead};
+use crate::config::kuma::{ControlPlane, KumaArgs};
+use app::mesh::repo::{self, TrafficRow};
 
-/// Traffic samples older than this are deleted.
-pub const TRAFFIC_RETENTION: time::Duration = time::Duration::days(7);
+/// Hourly traffic averages older than this are deleted.
+pub const HOURLY_RETENTION: time::Duration = time::Duration::days(90);
 
 /// One control plane's poller.
 pub struct Poller {
@@ -29,6 +29,8 @@ pub struct Poller {
     poll_interval: Duration,
     stats_interval: Duration,
     concurrency: usize,
+    expires_soon: time::Duration,
+    traffic_retention: time::Duration,
     /// Previous stats sample per `(mesh, proxy)`.
     samples: HashMap<(String, String), (Instant, Sample)>,
     /// Online proxies from the last successful poll: `(mesh, name, service)`.
@@ -38,22 +40,20 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// A poller for the control plane configured by `args` (which must have a URL).
-    pub async fn new(pool: PgPool, args: &KumaArgs) -> anyhow::Result<Poller> {
-        let url = args
-            .kuma_url
-            .clone()
-            .ok_or_else(|| anyhow::anyhow!("BEARING_KUMA_URL is not set"))?;
-        let client = KumaClient::new(&url, args.kuma_token.clone(), args.kuma_timeout)?;
-        repo::upsert_control_plane(&pool, &args.kuma_name, &url).await?;
+    /// A poller for `cp`, timed and bounded by `args`.
+    pub async fn new(pool: PgPool, cp: &ControlPlane, args: &KumaArgs) -> anyhow::Result<Poller> {
+        let client = KumaClient::new(&cp.url, cp.token.clone(), args.kuma_timeout)?;
+        repo::upsert_control_plane(&pool, &cp.name, &cp.url).await?;
         Ok(Poller {
-            name: args.kuma_name.clone(),
+            name: cp.name.clone(),
             client,
             pool,
             holder: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4()),
             poll_interval: args.kuma_poll_interval,
             stats_interval: args.kuma_stats_interval,
             concurrency: args.kuma_concurrency.max(1),
+            expires_soon: time::Duration::try_from(args.kuma_expires_soon)?,
+            traffic_retention: time::Duration::try_from(args.kuma_traffic_retention)?,
             samples: HashMap::new(),
             online: Vec::new(),
             failing: false,
@@ -66,7 +66,7 @@ impl Poller {
         let now = OffsetDateTime::now_utc();
         match self.read_all().await {
             Ok(reads) => {
-                let snap = service::snapshot(&reads, now);
+                let snap = snapshot::snapshot(&reads, now, self.expires_soon);
                 repo::replace_state(&self.pool, &self.name, &snap, now).await?;
                 self.online = snap
                     .proxies
@@ -110,15 +110,29 @@ impl Poller {
                 service_insights: self.client.list(&format!("/meshes/{m}/service-insights")).await?,
                 mtps: self.client.list(&format!("/meshes/{m}/meshtrafficpermissions")).await?,
                 tps: self.client.list(&format!("/meshes/{m}/traffic-permissions")).await?,
+                mesh_services: self.mesh_services(&m).await?,
                 mesh,
             });
         }
         Ok(reads)
     }
 
+    /// A mesh's MeshServices; control planes older than Kuma 2.9 have none and answer 404.
+    async fn mesh_services(&self, mesh: &str) -> Result<Vec<bearing_kuma::model::MeshService>, ClientError> {
+        match self.client.list(&format!("/meshes/{mesh}/meshservices")).await {
+            Err(ClientError::Status { status: 404, .. }) => Ok(Vec::new()),
+            other => other,
+        }
+    }
+
     /// Reads the stats of every proxy online at the last poll, turns counter deltas since the
-    /// previous sample into traffic rows, and prunes old traffic.
+    /// previous sample into traffic rows, and folds old traffic into hourly averages.
     pub async fn stats_once(&mut self) -> anyhow::Result<usize> {
+        self.stats_at(Instant::now()).await
+    }
+
+    /// [`Poller::stats_once`] with the samples taken as of `at` (tests drive a simulated clock).
+    pub async fn stats_at(&mut self, at: Instant) -> anyhow::Result<usize> {
         let client = self.client.clone();
         let fetched: Vec<_> = futures::stream::iter(self.online.clone())
             .map(|(mesh, name, svc)| {
@@ -127,20 +141,20 @@ impl Poller {
                     let body = client
                         .get_text(&format!("/meshes/{mesh}/dataplanes/{name}/stats"))
                         .await;
-                    (mesh, name, svc, Instant::now(), body)
+                    (mesh, name, svc, body)
                 }
             })
             .buffer_unordered(self.concurrency)
             .collect()
             .await;
         let mut agg: HashMap<(String, String, String, &'static str), TrafficRow> = HashMap::new();
-        for (mesh, name, svc, at, body) in fetched {
+        for (mesh, name, svc, body) in fetched {
             let Ok(sample) = body.map_err(anyhow::Error::from).and_then(|b| Ok(Sample::parse(&b)?)) else {
                 continue;
             };
             let key = (mesh.clone(), name);
             if let Some((prev_at, prev)) = self.samples.get(&key) {
-                let rates = stats::rates(prev, &sample, at - *prev_at);
+                let rates = stats::rates(prev, &sample, at.saturating_duration_since(*prev_at));
                 for (cluster, c) in &rates.clusters {
                     let (peer, direction) = match c.kind {
                         ClusterKind::Inbound => (String::new(), "inbound"),
@@ -167,10 +181,16 @@ impl Poller {
             }
             self.samples.insert(key, (at, sample));
         }
+        // Forget proxies that went away, so the sample map does not grow with churn.
+        let live: std::collections::HashSet<(&str, &str)> =
+            self.online.iter().map(|(m, n, _)| (m.as_str(), n.as_str())).collect();
+        self.samples.retain(|(m, n), _| live.contains(&(m.as_str(), n.as_str())));
         let rows: Vec<TrafficRow> = agg.into_values().collect();
         let now = OffsetDateTime::now_utc();
-        repo::insert_traffic(&self.pool, &self.name, now, &rows).await?;
-        repo::prune_traffic(&self.pool, now - TRAFFIC_RETENTION).await?;
+        if !rows.is_empty() {
+            repo::insert_traffic(&self.pool, &self.name, now, &rows).await?;
+        }
+        repo::downsample_traffic(&self.pool, now - self.traffic_retention, now - HOURLY_RETENTION).await?;
         Ok(rows.len())
     }
 
@@ -219,11 +239,15 @@ pub fn backoff(interval: Duration, failures: u32) -> Duration {
     base.mul_f64(jitter)
 }
 
-/// Starts the poller in the background.
-pub async fn spawn(pool: PgPool, args: &KumaArgs) -> anyhow::Result<Arc<str>> {
-    let poller = Poller::new(pool, args).await?;
-    let name: Arc<str> = poller.name.clone().into();
-    tracing::info!(control_plane = %name, "polling the Kuma control plane");
-    tokio::spawn(poller.run());
-    Ok(name)
+/// Starts one poller per configured control plane in the background; returns their names.
+pub async fn spawn_all(pool: PgPool, args: &KumaArgs) -> anyhow::Result<Vec<Arc<str>>> {
+    let mut names = Vec::new();
+    for cp in args.control_planes()? {
+        let poller = Poller::new(pool.clone(), &cp, args).await?;
+        let name: Arc<str> = poller.name.clone().into();
+        tracing::info!(control_plane = %name, url = %cp.url, "polling the Kuma control plane");
+        tokio::spawn(poller.run());
+        names.push(name);
+    }
+    Ok(names)
 }

@@ -1,101 +1,144 @@
-//! The mesh poller against kuma-sim's router in process, and the mesh JSON API.
+//! The mesh poller against kuma-sim's router in process, and the mesh JSON API and pages.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use kuma_sim::clock::SystemClock;
-use kuma_sim::Sim;
+use app::mesh::repo;
+use kuma_sim::clock::{Clock, ManualClock, SystemClock};
+use kuma_sim::{Sim, WorldSpec};
+use server::config::kuma::ControlPlane;
 use server::config::KumaArgs;
-use server::mesh::{poller::Poller, repo};
+use server::mesh::poller::Poller;
 
 use crate::util::TestApp;
 
-async fn start_sim() -> String {
-    let sim = Arc::new(Sim::new(kuma_sim::default_world::world(), Arc::new(SystemClock::new())).expect("world"));
+async fn serve_sim(world: WorldSpec, clock: Arc<dyn Clock>) -> String {
+    let sim = Arc::new(Sim::new(world, clock).expect("world"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, kuma_sim::router(sim)).await });
     format!("http://{addr}")
 }
 
-fn args(url: &str) -> KumaArgs {
+async fn start_sim() -> String {
+    serve_sim(kuma_sim::default_world::world(), Arc::new(SystemClock::new())).await
+}
+
+fn args() -> KumaArgs {
     KumaArgs {
-        kuma_url: Some(url.to_owned()),
-        kuma_token: None,
-        kuma_name: "default".into(),
-        kuma_poll_interval: Duration::from_secs(15),
-        kuma_stats_interval: Duration::from_secs(60),
-        kuma_timeout: Duration::from_secs(5),
-        kuma_concurrency: 8,
+        kuma_timeout: Duration::from_secs(2),
+        ..KumaArgs::default()
     }
 }
 
-async fn set_fault(url: &str, mode: &str) {
+fn cp(url: &str) -> ControlPlane {
+    ControlPlane {
+        name: "default".into(),
+        url: url.to_owned(),
+        token: None,
+    }
+}
+
+async fn poller(app: &TestApp, url: &str) -> Poller {
+    Poller::new(app.pool.clone(), &cp(url), &args()).await.expect("poller")
+}
+
+async fn sim_post(url: &str, path: &str, body: serde_json::Value) {
     let res = reqwest::Client::new()
-        .post(format!("{url}/_sim/fault"))
+        .post(format!("{url}{path}"))
         .header("content-type", "application/json")
-        .body(format!("{{\"mode\":\"{mode}\"}}"))
+        .body(body.to_string())
         .send()
         .await
-        .expect("fault");
-    assert!(res.status().is_success());
+        .expect("sim control");
+    assert!(res.status().is_success(), "{path}: {}", res.status());
+}
+
+async fn set_fault(url: &str, fault: serde_json::Value) {
+    sim_post(url, "/_sim/fault", fault).await;
+}
+
+async fn services(app: &TestApp) -> Vec<serde_json::Value> {
+    let body = app.get_json_as("/api/v1/mesh/services", &app.admin_token).await;
+    body["items"].as_array().expect("items").clone()
+}
+
+fn find<'a>(items: &'a [serde_json::Value], service: &str) -> &'a serde_json::Value {
+    items
+        .iter()
+        .find(|s| s["service"] == service)
+        .unwrap_or_else(|| panic!("{service} missing"))
 }
 
 #[tokio::test]
 async fn poll_stores_the_sim_world_and_keeps_it_through_faults() {
     let app = TestApp::with_demo().await;
     let url = start_sim().await;
-    let mut poller = Poller::new(app.pool.clone(), &args(&url)).await.expect("poller");
+    let mut poller = poller(&app, &url).await;
     poller.poll_once().await.expect("poll");
 
     let proxies = repo::list_proxies(&app.pool, "default").await.expect("proxies");
-    let find = |name: &str| {
+    let proxy = |name: &str| {
         proxies
             .iter()
-            .find(|p| p.1 == name)
+            .find(|p| p.name == name)
             .unwrap_or_else(|| panic!("{name} missing"))
     };
-    assert_eq!(find("orders-2").3, "offline");
-    assert_eq!(find("wishlist-1").3, "offline");
-    assert_eq!(find("catalog-search-2").3, "partially_degraded");
-    assert_eq!(find("fraud-check-1").4, "expired");
-    assert_eq!(find("payments-1").4, "expires_soon");
-    assert_eq!(find("orders-1").3, "online");
+    assert_eq!(proxy("orders-2").status, "offline");
+    assert_eq!(proxy("wishlist-1").status, "offline");
+    assert_eq!(proxy("catalog-search-2").status, "partially_degraded");
+    assert_eq!(proxy("fraud-check-1").cert_state, "expired");
+    assert_eq!(proxy("payments-1").cert_state, "expires_soon");
+    assert_eq!(proxy("orders-1").status, "online");
 
-    let services = app.get_json_as("/api/v1/mesh/services", &app.admin_token).await;
-    let items = services["items"].as_array().expect("items");
-    let svc = |name: &str| {
-        items
-            .iter()
-            .find(|s| s["service"] == name)
-            .unwrap_or_else(|| panic!("{name} missing"))
-    };
-    assert_eq!(svc("wishlist")["status"], "offline");
-    assert_eq!(svc("orders")["status"], "partially_degraded");
-    assert_eq!(svc("orders")["mtls"]["enabled"], true);
-    assert_eq!(svc("invoicing")["mesh"], "legacy");
-    assert_eq!(svc("invoicing")["mtls"]["enabled"], false);
-    assert_eq!(svc("orders")["component"], "component:default/orders");
-    assert!(svc("currency-rates")["component"].is_null());
-    assert_eq!(svc("orders")["stale"], false);
+    let items = services(&app).await;
+    assert_eq!(find(&items, "wishlist")["status"], "offline");
+    assert_eq!(find(&items, "orders")["status"], "partially_degraded");
+    assert_eq!(find(&items, "orders")["mtls"]["enabled"], true);
+    assert_eq!(find(&items, "orders")["proxies"]["offline"], 1);
+    assert_eq!(find(&items, "invoicing")["mesh"], "legacy");
+    assert_eq!(find(&items, "invoicing")["mtls"]["enabled"], false);
+    assert_eq!(find(&items, "orders")["component"], "component:default/orders");
+    assert!(find(&items, "currency-rates")["component"].is_null());
+    assert_eq!(find(&items, "orders")["stale"], false);
     let before = items.len();
 
-    // Faults: nothing is erased, the error is recorded.
-    for mode in ["error500", "garbage"] {
-        set_fault(&url, mode).await;
-        assert!(poller.poll_once().await.is_err(), "{mode} must fail the poll");
-        let after = app.get_json_as("/api/v1/mesh/services", &app.admin_token).await;
-        assert_eq!(
-            after["items"].as_array().expect("items").len(),
-            before,
-            "{mode} erased state"
+    // Faults: the poll fails, nothing is erased, the error is recorded.
+    for fault in [
+        serde_json::json!({"mode": "error500"}),
+        serde_json::json!({"mode": "garbage"}),
+        serde_json::json!({"mode": "hang"}),
+        serde_json::json!({"mode": "slow", "delay_ms": 4000}),
+    ] {
+        set_fault(&url, fault.clone()).await;
+        let started = Instant::now();
+        assert!(poller.poll_once().await.is_err(), "{fault} must fail the poll");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{fault}: the request timeout must bound a hanging control plane"
         );
+        assert_eq!(services(&app).await.len(), before, "{fault} erased state");
         let status = app.get_json_as("/api/v1/mesh/status", &app.admin_token).await;
-        assert!(status["items"][0]["last_error"].is_string(), "{mode}: {status}");
+        assert!(status["items"][0]["last_error"].is_string(), "{fault}: {status}");
     }
+    // Slow but within the timeout is fine.
+    set_fault(&url, serde_json::json!({"mode": "slow", "delay_ms": 50})).await;
+    poller.poll_once().await.expect("a slow answer within the timeout");
+
+    // Stale once the last success is older than 3 poll intervals (15 s by default).
+    sqlx::query("UPDATE mesh_control_planes SET last_success_at = now() - interval '50 seconds'")
+        .execute(&app.superuser)
+        .await
+        .expect("age the data");
+    assert_eq!(find(&services(&app).await, "orders")["stale"], true);
+    let status = app.get_json_as("/api/v1/mesh/status", &app.admin_token).await;
+    assert_eq!(status["items"][0]["stale"], true);
+    let (code, page) = app.get("/catalog/component/default/orders").await;
+    assert_eq!(code, 200);
+    assert!(page.contains("data-test-stale"), "the card shows stale data as stale");
 
     // Recovery.
-    set_fault(&url, "none").await;
+    set_fault(&url, serde_json::json!({"mode": "none"})).await;
     poller.poll_once().await.expect("recovered poll");
     let status = app.get_json_as("/api/v1/mesh/status", &app.admin_token).await;
     assert_eq!(status["items"][0]["stale"], false);
@@ -103,6 +146,164 @@ async fn poll_stores_the_sim_world_and_keeps_it_through_faults() {
         repo::list_proxies(&app.pool, "default").await.expect("proxies").len(),
         proxies.len()
     );
+}
+
+/// A small world: `web` calls `backend` (allowed), `stranger` calls it too (denied by policy).
+fn small_world() -> WorldSpec {
+    WorldSpec::parse(
+        r#"{
+        "meshes": [{"name": "default", "mtls": {"backend": "ca-1"}, "meshServices": "Everywhere"}],
+        "services": [
+            {"name": "web", "replicas": 2},
+            {"name": "backend", "proxies": [{"status": "online"}, {"status": "online"}, {"status": "offline"}]},
+            {"name": "stranger", "replicas": 1}
+        ],
+        "meshTrafficPermissions": [{"name": "allow-web", "mesh": "default", "spec": {
+            "targetRef": {"kind": "MeshService", "name": "backend"},
+            "from": [{"targetRef": {"kind": "MeshService", "name": "web"}, "default": {"action": "Allow"}}]}}],
+        "traffic": [
+            {"from": "web", "to": "backend", "rps": 20, "errorRatio": 0.1},
+            {"from": "stranger", "to": "backend", "rps": 5}
+        ]
+    }"#,
+    )
+    .expect("world")
+}
+
+/// A catalog claiming `backend` by annotation and `web` by name; `stranger` is not in it.
+async fn import_small_catalog(app: &TestApp) {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("catalog-info.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: backend-api\n  annotations:\n    kuma.io/service: backend\nspec: {type: service, lifecycle: production, owner: group:default/team-x}\n---\n\
+         apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: web\nspec: {type: website, lifecycle: production, owner: group:default/team-x}\n---\n\
+         apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ledger\nspec: {type: service, lifecycle: production, owner: group:default/team-x}\n---\n\
+         apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-x\nspec: {type: team, children: []}\n",
+    )
+    .expect("write");
+    app.import_paths(&[path]).await.expect("import");
+}
+
+#[tokio::test]
+async fn stats_become_rates_and_the_card_shows_callers_and_traffic() {
+    let app = TestApp::new().await;
+    import_small_catalog(&app).await;
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let url = serve_sim(small_world(), clock.clone()).await;
+    let mut poller = poller(&app, &url).await;
+    poller.poll_once().await.expect("poll");
+
+    // Two reads 60 simulated seconds apart; the rates are the traffic matrix's.
+    let t0 = Instant::now();
+    assert_eq!(poller.stats_at(t0).await.expect("first read"), 0, "one sample gives no rate");
+    clock.advance(Duration::from_secs(60));
+    assert!(poller.stats_at(t0 + Duration::from_secs(60)).await.expect("second read") > 0);
+
+    let items = services(&app).await;
+    let backend = find(&items, "backend");
+    let close = |v: &serde_json::Value, want: f64| (v.as_f64().expect("number") - want).abs() < 0.01;
+    assert!(close(&backend["requests_per_s"], 20.0), "{backend}");
+    assert!(close(&backend["errors_per_s"], 2.0), "{backend}");
+    assert_eq!(backend["component"], "component:default/backend-api");
+    assert!(find(&items, "stranger")["component"].is_null());
+    let outbound: Vec<(String, f64)> = sqlx::query_as(
+        "SELECT service, requests_per_s FROM mesh_traffic WHERE direction = 'outbound' AND peer = 'backend' ORDER BY service",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("outbound");
+    assert_eq!(outbound.len(), 2, "{outbound:?}");
+    assert!((outbound[0].1 - 5.0).abs() < 0.01 && (outbound[1].1 - 20.0).abs() < 0.01, "{outbound:?}");
+
+    // The card: proxies, callers judged by the policy, a point of history.
+    let card = app
+        .get_json_as("/api/v1/entities/component/default/backend-api/mesh", &app.admin_token)
+        .await;
+    assert_eq!(card["kuma_service"], "backend");
+    let svc = &card["services"][0];
+    assert_eq!(svc["summary"]["proxies"]["online"], 2);
+    assert_eq!(svc["summary"]["proxies"]["total"], 3);
+    assert_eq!(svc["proxies"].as_array().expect("proxies").len(), 3);
+    assert_eq!(svc["callers"]["enforced"], true);
+    assert_eq!(svc["callers"]["allowed"][0]["service"], "web");
+    assert_eq!(svc["callers"]["allowed"][0]["component"], "component:default/web");
+    assert_eq!(svc["callers"]["denied"][0]["service"], "stranger");
+    assert!(svc["callers"]["denied"][0]["component"].is_null());
+    assert_eq!(svc["history"].as_array().expect("history").len(), 1);
+    assert_eq!(svc["mtls_type"], "builtin");
+
+    // A component that no Kuma service matches is "not in the mesh".
+    let ledger = app
+        .get_json_as("/api/v1/entities/component/default/ledger/mesh", &app.admin_token)
+        .await;
+    assert_eq!(ledger["services"].as_array().expect("services").len(), 0);
+    assert_eq!(ledger["polling"], true);
+    let (code, _) = app
+        .call("GET", "/api/v1/entities/component/default/nope/mesh", Some(&app.admin_token), None)
+        .await;
+    assert_eq!(code, 404);
+
+    // Pages: the card, the team's health and the overview.
+    let (_, page) = app.get("/catalog/component/default/backend-api").await;
+    assert!(page.contains(r#"data-test-caller="web=allow""#), "card lists allowed callers");
+    assert!(page.contains(r#"data-test-caller="stranger=deny""#), "card lists denied callers");
+    assert!(page.contains("data-test-traffic-chart") || page.contains("Not enough traffic samples"));
+    let (_, page) = app.get("/catalog/component/default/ledger").await;
+    assert!(page.contains("data-test-not-in-mesh"));
+    let (_, team) = app.get("/catalog/group/default/team-x").await;
+    assert!(team.contains(r#"data-test-team-mesh-row="component:default/backend-api""#));
+    let (code, overview) = app.get("/mesh").await;
+    assert_eq!(code, 200);
+    assert!(overview.contains(r#"data-test-mesh="default""#));
+    assert!(overview.contains("stranger"), "unmapped services are listed");
+    assert!(overview.contains("component:default/ledger"), "components not in the mesh are listed");
+
+    // A proxy restarting (counters back to zero) gives no negative rate.
+    sim_post(&url, "/_sim/proxies/default/backend-1/offline", serde_json::json!({})).await;
+    sim_post(&url, "/_sim/proxies/default/backend-1/online", serde_json::json!({})).await;
+    poller.poll_once().await.expect("poll");
+    clock.advance(Duration::from_secs(60));
+    poller.stats_at(t0 + Duration::from_secs(120)).await.expect("third read");
+    let negative: i64 = sqlx::query_scalar("SELECT count(*) FROM mesh_traffic WHERE requests_per_s < 0")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(negative, 0);
+}
+
+#[tokio::test]
+async fn old_traffic_is_folded_into_hourly_averages() {
+    let app = TestApp::new().await;
+    repo::upsert_control_plane(&app.pool, "cp", "http://x").await.expect("cp");
+    let now = time::OffsetDateTime::now_utc();
+    let old = now - time::Duration::days(8);
+    for (at, rps) in [(old, 10.0), (old + time::Duration::minutes(1), 20.0), (now, 5.0)] {
+        let row = repo::TrafficRow {
+            mesh: "m".into(),
+            service: "s".into(),
+            peer: String::new(),
+            direction: "inbound",
+            requests_per_s: rps,
+            errors_per_s: 0.0,
+            p99_ms: None,
+        };
+        repo::insert_traffic(&app.pool, "cp", at, &[row]).await.expect("insert");
+    }
+    let folded = repo::downsample_traffic(&app.pool, now - time::Duration::days(7), now - time::Duration::days(90))
+        .await
+        .expect("downsample");
+    assert_eq!(folded, 2);
+    let raw: i64 = sqlx::query_scalar("SELECT count(*) FROM mesh_traffic")
+        .fetch_one(&app.pool)
+        .await
+        .expect("raw");
+    assert_eq!(raw, 1, "recent samples stay raw");
+    let (avg, samples): (f64, i32) = sqlx::query_as("SELECT requests_per_s, samples FROM mesh_traffic_hourly")
+        .fetch_one(&app.pool)
+        .await
+        .expect("hourly");
+    assert!((avg - 15.0).abs() < 1e-9 && samples == 2, "{avg} over {samples}");
 }
 
 #[tokio::test]
@@ -115,9 +316,8 @@ async fn only_the_lease_holder_polls() {
     assert!(repo::acquire_lease(&app.pool, "cp", "a", ttl).await.expect("a"));
     assert!(!repo::acquire_lease(&app.pool, "cp", "b", ttl).await.expect("b"));
     assert!(repo::acquire_lease(&app.pool, "cp", "a", ttl).await.expect("a renews"));
-    assert!(repo::acquire_lease(&app.pool, "cp", "b", Duration::ZERO).await.is_ok());
     sqlx::query("UPDATE mesh_poll_leases SET expires_at = now() - interval '1 second'")
-        .execute(&app.pool)
+        .execute(&app.superuser)
         .await
         .expect("expire");
     assert!(repo::acquire_lease(&app.pool, "cp", "b", ttl)

@@ -14,6 +14,7 @@ use crate::catalog::{ref_href, split_ref, EntityDetail, GroupView, RelationView}
 use crate::error::{error_fallback, AppError};
 use crate::graph::components::DependencyGraph;
 use crate::graph::GraphView;
+use crate::mesh::card::{MeshCardSection, TeamMeshSection};
 use crate::ui::{KindBadge, LifecycleBadge, Loading, OrphanBadge};
 
 /// The entity page.
@@ -152,6 +153,12 @@ fn EntityView(e: EntityDetail) -> impl IntoView {
     let kind_href = format!("/catalog?kind={}", s.kind);
     let tags = s.tags.clone();
     let kind_label = s.kind.clone();
+    // Mesh state: the card for components, the team's health for groups.
+    let mesh = match s.kind.as_str() {
+        "component" => Some(view! { <MeshCardSection kind=s.kind.clone() namespace=s.namespace.clone() name=s.name.clone()/> }.into_any()),
+        "group" => Some(view! { <TeamMeshSection namespace=s.namespace.clone() name=s.name.clone()/> }.into_any()),
+        _ => None,
+    };
     view! {
         <Title text=s.display_name().to_owned()/>
         <nav aria-label="Breadcrumb" class="mb-2 text-sm text-slate-500">
@@ -203,6 +210,7 @@ fn EntityView(e: EntityDetail) -> impl IntoView {
             </section>
             <RelationsPanel relations=e.relations.clone()/>
         </div>
+        {mesh}
         {group.map(|g| view! { <GroupPanel g=g/> })}
     }
 }

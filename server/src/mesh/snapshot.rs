@@ -1,10 +1,11 @@
-//! Rules: what one complete poll of a control plane means, as rows. Statuses come from
+//! What one complete poll of a control plane means, as rows. Statuses come from
 //! `bearing_kuma::status` (Kuma's own rules); nothing here talks to Kuma or the database.
 
 use std::collections::BTreeMap;
 
+use app::mesh::repo::{MeshRow, ProxyRow, ResourceRow, ServiceRow, Snapshot};
 use bearing_kuma::model::{
-    DataplaneOverview, Mesh, MeshInsight, MeshTrafficPermission, ServiceInsight, TrafficPermission,
+    DataplaneOverview, Mesh, MeshInsight, MeshService, MeshTrafficPermission, ServiceInsight, TrafficPermission,
 };
 use bearing_kuma::status;
 use time::OffsetDateTime;
@@ -24,53 +25,13 @@ pub struct MeshRead {
     pub mtps: Vec<MeshTrafficPermission>,
     /// Legacy TrafficPermissions.
     pub tps: Vec<TrafficPermission>,
+    /// MeshServices (empty on control planes without them).
+    pub mesh_services: Vec<MeshService>,
 }
 
-/// A mesh row.
-#[derive(Debug, Clone)]
-pub struct MeshRow {
-    pub mesh: String,
-    pub mtls_enabled: bool,
-    pub mtls_backend: Option<String>,
-    pub mtls_type: Option<String>,
-    pub mtls_mode: Option<String>,
-    pub policy_counts: serde_json::Value,
-}
-
-/// A proxy row.
-#[derive(Debug, Clone)]
-pub struct ProxyRow {
-    pub mesh: String,
-    pub name: String,
-    pub services: Vec<String>,
-    pub gateway: Option<String>,
-    pub status: &'static str,
-    pub cert_expires_at: Option<OffsetDateTime>,
-    pub cert_state: &'static str,
-}
-
-/// A service row.
-#[derive(Debug, Clone)]
-pub struct ServiceRow {
-    pub mesh: String,
-    pub service: String,
-    pub status: String,
-    pub total: i32,
-    pub online: i32,
-    pub offline: i32,
-    pub partially_degraded: i32,
-}
-
-/// The current state of one control plane, ready to replace what is stored.
-#[derive(Debug, Default)]
-pub struct Snapshot {
-    pub meshes: Vec<MeshRow>,
-    pub proxies: Vec<ProxyRow>,
-    pub services: Vec<ServiceRow>,
-}
-
-/// Turns a complete poll into rows, judging certificates at `now`.
-pub fn snapshot(reads: &[MeshRead], now: OffsetDateTime) -> Snapshot {
+/// Turns a complete poll into rows, judging certificates at `now`: "expires soon" means within
+/// `expires_soon`.
+pub fn snapshot(reads: &[MeshRead], now: OffsetDateTime, expires_soon: time::Duration) -> Snapshot {
     let mut out = Snapshot::default();
     for read in reads {
         let name = read.mesh.meta.name.clone();
@@ -82,6 +43,10 @@ pub fn snapshot(reads: &[MeshRead], now: OffsetDateTime) -> Snapshot {
             .unwrap_or_default();
         policies.insert("MeshTrafficPermission".into(), read.mtps.len() as u64);
         policies.insert("TrafficPermission".into(), read.tps.len() as u64);
+        policies.insert("MeshService".into(), read.mesh_services.len() as u64);
+        out.resources.extend(resources(&name, "MeshTrafficPermission", &read.mtps, |p| &p.meta.name));
+        out.resources.extend(resources(&name, "TrafficPermission", &read.tps, |p| &p.meta.name));
+        out.resources.extend(resources(&name, "MeshService", &read.mesh_services, |p| &p.meta.name));
         out.meshes.push(MeshRow {
             mesh: name.clone(),
             mtls_enabled: mtls.enabled,
@@ -92,7 +57,7 @@ pub fn snapshot(reads: &[MeshRead], now: OffsetDateTime) -> Snapshot {
         });
         for dp in &read.dataplanes {
             let health = status::proxy_health(dp);
-            let cert = status::certificate_state(dp.dataplane_insight.as_ref(), now, status::DEFAULT_EXPIRES_SOON);
+            let cert = status::certificate_state(dp.dataplane_insight.as_ref(), now, expires_soon);
             out.proxies.push(ProxyRow {
                 mesh: name.clone(),
                 name: dp.meta.name.clone(),
@@ -135,10 +100,19 @@ pub fn snapshot(reads: &[MeshRead], now: OffsetDateTime) -> Snapshot {
     out
 }
 
-/// Whether data last polled at `last_success` is stale at `now`: older than 3 poll intervals.
-pub fn is_stale(last_success: Option<OffsetDateTime>, now: OffsetDateTime, poll_interval: std::time::Duration) -> bool {
-    match last_success {
-        None => true,
-        Some(at) => now - at > time::Duration::try_from(poll_interval * 3).unwrap_or(time::Duration::MAX),
-    }
+/// Resources kept as served, for evaluating callers later.
+fn resources<'a, T: serde::Serialize>(
+    mesh: &'a str,
+    kind: &'static str,
+    items: &'a [T],
+    name: impl Fn(&T) -> &String + 'a,
+) -> impl Iterator<Item = ResourceRow> + 'a {
+    items.iter().filter_map(move |item| {
+        Some(ResourceRow {
+            mesh: mesh.to_owned(),
+            kind,
+            name: name(item).clone(),
+            body: serde_json::to_value(item).ok()?,
+        })
+    })
 }

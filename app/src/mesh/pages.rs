@@ -1,0 +1,155 @@
+//! `/mesh`: per control plane and mesh, mTLS, proxies, services by status, certificates
+//! expiring soonest, policy counts, unmapped services, and when the data was read.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::api::get_mesh_overview;
+use super::card::{CertBadge, MeshStatusBadge, StaleNotice};
+use super::{format_age, ControlPlaneOverview, MeshOverview, MeshOverviewRow};
+use crate::catalog::ref_href;
+use crate::error::error_fallback;
+use crate::ui::{EmptyState, Loading};
+
+/// How many names a list shows before folding the rest away.
+const SHOWN: usize = 30;
+
+/// The mesh overview page.
+#[component]
+pub fn MeshOverviewPage() -> impl IntoView {
+    let overview = Resource::new(|| (), |_| get_mesh_overview());
+    view! {
+        <Title text="Mesh"/>
+        <h1 class="mb-4 text-2xl font-semibold">"Service mesh"</h1>
+        <Suspense fallback=Loading>
+            <ErrorBoundary fallback=error_fallback>
+                {move || Suspend::new(async move { overview.await.map(overview_body) })}
+            </ErrorBoundary>
+        </Suspense>
+    }
+}
+
+fn overview_body(o: MeshOverview) -> AnyView {
+    if o.control_planes.is_empty() {
+        return view! {
+            <EmptyState title="No Kuma control plane is configured"
+                hint="Start Bearing with --kuma-url (BEARING_KUMA_URL) to read mesh state.">
+                <span></span>
+            </EmptyState>
+        }
+        .into_any();
+    }
+    let not_in_mesh = o.not_in_mesh.clone();
+    view! {
+        {o.control_planes.into_iter().map(control_plane).collect_view()}
+        <section class="mt-6 rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="not-in-mesh">
+            <h2 id="not-in-mesh" class="font-semibold">{format!("Catalog services not in the mesh ({})", not_in_mesh.len())}</h2>
+            <p class="text-sm text-slate-500">"Service and website components that no Kuma service with proxies maps to."</p>
+            {name_list(not_in_mesh.into_iter().map(|r| (r.clone(), Some(ref_href(&r)))).collect())}
+        </section>
+    }
+    .into_any()
+}
+
+/// A list of names (linked when they have an address), folding all past [`SHOWN`].
+fn name_list(items: Vec<(String, Option<String>)>) -> AnyView {
+    if items.is_empty() {
+        return view! { <p class="mt-1 text-sm text-slate-500">"None."</p> }.into_any();
+    }
+    let item = |(label, href): (String, Option<String>)| match href {
+        Some(h) => view! { <li><a href=h class="text-indigo-700 hover:underline">{label}</a></li> }.into_any(),
+        None => view! { <li class="font-mono text-xs">{label}</li> }.into_any(),
+    };
+    let mut items = items;
+    let rest = items.split_off(items.len().min(SHOWN));
+    view! {
+        <ul class="mt-1 columns-2 text-sm sm:columns-3">{items.into_iter().map(item).collect_view()}</ul>
+        {(!rest.is_empty()).then(|| view! {
+            <details class="mt-1 text-sm"><summary class="cursor-pointer text-indigo-700">{format!("{} more", rest.len())}</summary>
+                <ul class="mt-1 columns-2 sm:columns-3">{rest.into_iter().map(item).collect_view()}</ul>
+            </details>
+        })}
+    }
+    .into_any()
+}
+
+fn control_plane(cp: ControlPlaneOverview) -> impl IntoView {
+    let read = match cp.freshness.age_s {
+        Some(age) => format!("last read {} ago", format_age(age)),
+        None => "not read yet".to_owned(),
+    };
+    let error = cp.last_error.clone().map(|e| {
+        let at = cp.last_error_at.clone().unwrap_or_default();
+        view! { <p class="text-sm text-red-700" data-test-last-error="">{format!("Last error ({at}): {e}")}</p> }
+    });
+    let meshes = cp.meshes.clone();
+    view! {
+        <section class="mb-6" aria-label=format!("Control plane {}", cp.name) data-test-control-plane=cp.name.clone()>
+            <div class="mb-2 flex flex-wrap items-baseline gap-3">
+                <h2 class="text-lg font-semibold">{format!("Control plane {}", cp.name)}</h2>
+                <span class="text-sm text-slate-500" data-test-last-read="">{read}</span>
+            </div>
+            <StaleNotice freshness=cp.freshness.clone()/>
+            {error}
+            {if meshes.is_empty() {
+                view! { <p class="text-sm text-slate-500">"No meshes read yet."</p> }.into_any()
+            } else {
+                view! { <div class="mt-2 grid gap-4 lg:grid-cols-2">{meshes.into_iter().map(mesh_panel).collect_view()}</div> }.into_any()
+            }}
+        </section>
+    }
+}
+
+fn mesh_panel(m: MeshOverviewRow) -> impl IntoView {
+    let mtls = if m.mtls_enabled {
+        format!(
+            "on — {} ({}){}",
+            m.mtls_backend.clone().unwrap_or_default(),
+            m.mtls_type.clone().unwrap_or_default(),
+            m.mtls_mode.clone().map(|x| format!(", {x}")).unwrap_or_default()
+        )
+    } else {
+        "off".to_owned()
+    };
+    let statuses = m
+        .services_by_status
+        .iter()
+        .map(|(s, n)| view! { <li class="flex items-center gap-2"><MeshStatusBadge status=s.clone()/><span>{*n}</span></li> })
+        .collect_view();
+    let policies = m
+        .policy_counts
+        .iter()
+        .map(|(k, n)| view! { <li>{format!("{k}: {n}")}</li> })
+        .collect_view();
+    let expiring = m
+        .expiring
+        .iter()
+        .map(|c| {
+            view! {
+                <tr>
+                    <td class="pr-2 font-mono text-xs">{c.proxy.clone()}</td>
+                    <td class="pr-2"><CertBadge state=c.cert_state.clone()/></td>
+                    <td class="text-xs">{c.expires_at.get(..10).unwrap_or_default().to_owned()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let unmapped = m.unmapped.iter().map(|s| (s.clone(), None)).collect::<Vec<_>>();
+    view! {
+        <div class="rounded-lg border border-slate-200 bg-white p-4" data-test-mesh=m.mesh.clone()>
+            <h3 class="font-semibold">{format!("Mesh {}", m.mesh)}</h3>
+            <dl class="mt-2 grid grid-cols-2 gap-3 text-sm">
+                <div><dt class="text-xs uppercase tracking-wide text-slate-500">"mTLS"</dt><dd data-test-mtls="">{mtls}</dd></div>
+                <div><dt class="text-xs uppercase tracking-wide text-slate-500">"Proxies online"</dt>
+                    <dd data-test-mesh-proxies="">{format!("{} / {}", m.proxies.online, m.proxies.total)}</dd></div>
+                <div><dt class="text-xs uppercase tracking-wide text-slate-500">"Services by status"</dt><dd><ul>{statuses}</ul></dd></div>
+                <div><dt class="text-xs uppercase tracking-wide text-slate-500">"Policies"</dt><dd><ul>{policies}</ul></dd></div>
+            </dl>
+            <h4 class="mt-3 text-xs font-semibold uppercase tracking-wide text-slate-500">"Certificates expiring soonest"</h4>
+            {if m.expiring.is_empty() { view! { <p class="text-sm text-slate-500">"No certificates with an expiry."</p> }.into_any() }
+             else { view! { <table class="text-sm"><tbody>{expiring}</tbody></table> }.into_any() }}
+            <h4 class="mt-3 text-xs font-semibold uppercase tracking-wide text-slate-500">{format!("Not in the catalog ({})", m.unmapped.len())}</h4>
+            <div data-test-unmapped="">{name_list(unmapped)}</div>
+        </div>
+    }
+}
