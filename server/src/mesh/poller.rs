@@ -2,6 +2,7 @@
 //! off on failure. A failed or partial poll never touches the stored state.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -195,42 +196,68 @@ impl Poller {
     }
 
     /// Polls forever while this process holds the lease; backs off exponentially with jitter
-    /// after failures.
+    /// after failures. The lease is kept by its own task, so a long poll or backoff never lets it
+    /// lapse while this process is alive; when the process dies, the lease expires after one
+    /// interval and another replica (checking every quarter interval) takes over well within two.
     pub async fn run(mut self) {
-        let lease_ttl = self.poll_interval * 2;
+        let holding = Arc::new(AtomicBool::new(false));
+        tokio::spawn(keep_lease(
+            self.pool.clone(),
+            self.name.clone(),
+            self.holder.clone(),
+            self.poll_interval,
+            holding.clone(),
+        ));
         let mut last_stats: Option<Instant> = None;
         let mut failures: u32 = 0;
         while !self.pool.is_closed() {
-            let holds = match repo::acquire_lease(&self.pool, &self.name, &self.holder, lease_ttl).await {
-                Ok(h) => h,
-                Err(err) => {
-                    tracing::warn!(error = %err, "cannot take the Kuma poll lease");
-                    false
-                }
-            };
+            if !holding.load(Ordering::Acquire) {
+                tokio::time::sleep(self.poll_interval / 4).await;
+                continue;
+            }
             let mut wait = self.poll_interval;
-            if holds {
-                if self.poll_once().await.is_ok() {
-                    failures = 0;
-                    if last_stats.is_none_or(|t| t.elapsed() >= self.stats_interval) {
-                        last_stats = Some(Instant::now());
-                        if let Err(err) = self.stats_once().await {
-                            tracing::debug!(error = %err, "reading Envoy stats failed");
-                        }
+            if self.poll_once().await.is_ok() {
+                failures = 0;
+                if last_stats.is_none_or(|t| t.elapsed() >= self.stats_interval) {
+                    last_stats = Some(Instant::now());
+                    if let Err(err) = self.stats_once().await {
+                        tracing::debug!(error = %err, "reading Envoy stats failed");
                     }
-                } else {
-                    failures = failures.saturating_add(1);
-                    wait = backoff(self.poll_interval, failures);
                 }
+            } else {
+                failures = failures.saturating_add(1);
+                wait = backoff(self.poll_interval, failures);
             }
             tokio::time::sleep(wait).await;
         }
     }
 }
 
+/// Takes or renews the poll lease every quarter interval for one interval; `holding` says whether
+/// this process has it. Logs when it is taken or lost, not on every renewal.
+async fn keep_lease(pool: PgPool, name: String, holder: String, interval: Duration, holding: Arc<AtomicBool>) {
+    let ttl = interval.max(Duration::from_millis(200));
+    while !pool.is_closed() {
+        let holds = match repo::acquire_lease(&pool, &name, &holder, ttl).await {
+            Ok(h) => h,
+            Err(err) => {
+                tracing::warn!(error = %err, control_plane = %name, "cannot renew the Kuma poll lease");
+                false
+            }
+        };
+        if holding.swap(holds, Ordering::AcqRel) != holds {
+            if holds {
+                tracing::info!(control_plane = %name, "this replica now polls the Kuma control plane");
+            } else {
+                tracing::info!(control_plane = %name, "another replica polls the Kuma control plane");
+            }
+        }
+        tokio::time::sleep(ttl / 4).await;
+    }
+}
+
 /// Delay after `failures` consecutive failures: the interval doubled per failure (at most 5
-/// minutes), with ±20% jitter. The lease (two intervals) can lapse during a long backoff; another
-/// replica may then take over polling, and backs off on its own while the control plane stays down.
+/// minutes), with ±20% jitter.
 pub fn backoff(interval: Duration, failures: u32) -> Duration {
     let base = interval
         .saturating_mul(1 << failures.min(5))

@@ -324,3 +324,97 @@ async fn only_the_lease_holder_polls() {
         .await
         .expect("b takes over"));
 }
+
+/// Two `bearing serve` processes on one database and one control plane: only one polls; when it
+/// is killed, the other takes over within two poll intervals.
+#[tokio::test]
+async fn a_second_replica_takes_over_when_the_poller_dies() {
+    use sqlx::ConnectOptions;
+    let dir = tempfile::tempdir_in(crate::util::repo_root().join("target")).expect("dir");
+    let data = dir.path().join("data");
+    let cluster = server::db::embedded::Embedded::ensure(&data, None).await.expect("cluster");
+    let url = start_sim().await;
+    let interval = Duration::from_secs(2);
+    let spawn = |n: usize| {
+        let log = std::fs::File::create(dir.path().join(format!("replica-{n}.log"))).expect("log");
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_bearing"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--kuma-poll-interval", "2s", "--kuma-url", &url])
+            .arg("--data-dir")
+            .arg(&data)
+            .env("RUST_LOG", "server=info")
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn bearing serve")
+    };
+    let logs = |dir: &std::path::Path| {
+        (0..2)
+            .map(|n| std::fs::read_to_string(dir.join(format!("replica-{n}.log"))).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n----\n")
+    };
+    let mut conn = cluster.connect_options("bearing").connect().await.expect("connect");
+    let holder = async |conn: &mut sqlx::PgConnection| -> Option<String> {
+        sqlx::query_scalar("SELECT holder FROM mesh_poll_leases WHERE expires_at > now()")
+            .fetch_optional(conn)
+            .await
+            .ok()
+            .flatten()
+    };
+    let wait_for_pid = async |conn: &mut sqlx::PgConnection, pid: u32, within: Duration| -> Option<Duration> {
+        let started = Instant::now();
+        while started.elapsed() < within {
+            let h: Option<String> = sqlx::query_scalar("SELECT holder FROM mesh_poll_leases WHERE expires_at > now()")
+                .fetch_optional(&mut *conn)
+                .await
+                .ok()
+                .flatten();
+            if h.is_some_and(|h| h.starts_with(&format!("{pid}-"))) {
+                return Some(started.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        None
+    };
+
+    // The first replica migrates, takes the lease and polls.
+    let mut first = spawn(0);
+    let first_pid = first.id().expect("pid");
+    assert!(
+        wait_for_pid(&mut conn, first_pid, Duration::from_secs(60)).await.is_some(),
+        "the first replica never took the lease:\n{}",
+        logs(dir.path())
+    );
+    let second = spawn(1);
+    let second_pid = second.id().expect("pid");
+    // While the first lives, the second never holds the lease.
+    let watch = Instant::now();
+    while watch.elapsed() < interval * 3 {
+        let h = holder(&mut conn).await.unwrap_or_default();
+        assert!(h.starts_with(&format!("{first_pid}-")), "lease moved while the poller lived: {h}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let polled_before: Option<time::OffsetDateTime> =
+        sqlx::query_scalar("SELECT last_success_at FROM mesh_control_planes WHERE name = 'default'")
+            .fetch_one(&mut conn)
+            .await
+            .expect("last success");
+    assert!(polled_before.is_some(), "the poller never polled:\n{}", logs(dir.path()));
+
+    // Kill the poller: the second replica takes over within two intervals.
+    first.kill().await.expect("kill");
+    let took = wait_for_pid(&mut conn, second_pid, interval * 4).await;
+    let took = took.unwrap_or_else(|| panic!("no takeover:\n{}", logs(dir.path())));
+    assert!(took <= interval * 2, "takeover took {took:?}, more than two intervals");
+    tokio::time::sleep(interval * 2).await;
+    let polled_after: Option<time::OffsetDateTime> =
+        sqlx::query_scalar("SELECT last_success_at FROM mesh_control_planes WHERE name = 'default'")
+            .fetch_one(&mut conn)
+            .await
+            .expect("last success");
+    assert!(polled_after > polled_before, "the new poller does not poll:\n{}", logs(dir.path()));
+    drop(second);
+    drop(conn);
+    cluster.stop().await.expect("stop cluster");
+}
