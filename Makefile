@@ -27,6 +27,7 @@ test-unit:
 test-e2e:
 	@echo "==> building the portal for end-to-end tests"
 	cargo leptos build
+	cargo build -p kuma-sim
 	@echo "==> end-to-end tests in Chromium (and the Backstage catalog-client compatibility test)"
 	cd end2end && npx playwright test
 

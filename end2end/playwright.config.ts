@@ -12,6 +12,8 @@ import { defineConfig } from '@playwright/test';
 // client tests; the other projects depend on it. tests/auth.spec.ts uses fresh contexts.
 const IDP = 'http://127.0.0.1:4110';
 const BEARING = 'http://127.0.0.1:3100';
+/** kuma-sim, the simulated Kuma control plane Bearing polls (tests/mesh.spec.ts drives it). */
+const KUMA = 'http://127.0.0.1:5781';
 /** Written by tests/global.setup.ts (see ENGINEER_STATE in tests/auth-helpers.ts). */
 const ENGINEER_STATE = path.join(__dirname, 'playwright/.auth/engineer.json');
 
@@ -57,7 +59,7 @@ export default defineConfig({
       use: { storageState: { cookies: [], origins: [] } },
     },
   ],
-  // Started in this order: the provider first, so Bearing finds it at start.
+  // Started in this order: the provider and the control plane first, so Bearing finds them.
   webServer: [
     {
       command: 'node ../devidp/server.mjs',
@@ -75,6 +77,16 @@ export default defineConfig({
       gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
     },
     {
+      command: '../target/debug/kuma-sim --listen 127.0.0.1:5781',
+      cwd: __dirname,
+      url: `${KUMA}/`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 30_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+    },
+    {
       command: 'bash ./start-server.sh',
       cwd: __dirname,
       url: `${BEARING}/readyz`,
@@ -89,6 +101,10 @@ export default defineConfig({
         BEARING_OIDC_CLIENT_SECRET: 'bearing-dev-secret',
         BEARING_PUBLIC_URL: BEARING,
         BEARING_DEV_USERS: '../devidp/users.json',
+        // Poll often so a change in the simulator shows within seconds.
+        BEARING_KUMA_URL: KUMA,
+        BEARING_KUMA_POLL_INTERVAL: '1s',
+        BEARING_KUMA_STATS_INTERVAL: '2s',
       },
       gracefulShutdown: { signal: 'SIGTERM', timeout: 20_000 },
     },

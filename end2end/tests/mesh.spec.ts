@@ -1,0 +1,77 @@
+// Live mesh state in a real browser: Bearing polls kuma-sim (started by playwright.config.ts)
+// every second. Taking a proxy offline in the simulator shows on the component page after the
+// next poll; the overview and the team page show the mesh too. Signed in as the engineer.
+import { test, expect, Page } from '@playwright/test';
+
+const KUMA = 'http://127.0.0.1:5781';
+
+let pageErrors: string[] = [];
+test.beforeEach(async ({ page }) => {
+  pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(m.text());
+  });
+});
+test.afterEach(async () => {
+  expect(pageErrors, 'errors in the browser console').toEqual([]);
+});
+
+async function hydrated(page: Page) {
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
+}
+
+test('a proxy taken offline in the control plane shows offline after the next poll', async ({ page, request }) => {
+  const proxy = page.locator('[data-test-proxy="orders-1"] [data-test-mesh-status]');
+  // The first poll may still be on its way when the suite starts.
+  await expect(async () => {
+    await page.goto('/catalog/component/default/orders');
+    await expect(proxy).toHaveAttribute('data-test-mesh-status', 'online', { timeout: 1_000 });
+  }).toPass({ timeout: 30_000 });
+  await hydrated(page);
+  const card = page.locator('[data-test-mesh-card]');
+  await expect(card.getByRole('heading', { name: 'Service mesh' })).toBeVisible();
+  await expect(card.locator('[data-test-cert]').first()).toBeVisible();
+
+  const res = await request.post(`${KUMA}/_sim/proxies/default/orders-1/offline`);
+  expect(res.ok()).toBeTruthy();
+  try {
+    await expect(async () => {
+      await page.reload();
+      await expect(proxy).toHaveAttribute('data-test-mesh-status', 'offline', { timeout: 1_000 });
+    }).toPass({ timeout: 20_000 });
+    // orders has no proxy online left.
+    await expect(page.locator('[data-test-proxies-online]').first()).toHaveText(/^0 \/ \d+$/);
+  } finally {
+    await request.post(`${KUMA}/_sim/proxies/default/orders-1/online`);
+  }
+});
+
+test('callers link to their components', async ({ page }) => {
+  await page.goto('/catalog/component/default/orders');
+  await hydrated(page);
+  const allowed = page.locator('[data-test-allowed] a').first();
+  await expect(allowed).toBeVisible();
+  const name = (await allowed.textContent())?.trim() ?? '';
+  await allowed.click();
+  await expect(page).toHaveURL(new RegExp(`/catalog/component/default/${name}$`));
+  await expect(page.locator('[data-test-mesh-card]')).toBeVisible();
+});
+
+test('the mesh overview shows each mesh, and the team page its services', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Mesh' }).click();
+  await expect(page).toHaveURL(/\/mesh$/);
+  await expect(page.getByRole('heading', { name: 'Service mesh' })).toBeVisible();
+  const mesh = page.locator('[data-test-mesh="default"]');
+  await expect(mesh).toBeVisible();
+  await expect(mesh.locator('[data-test-mtls]')).toContainText('on');
+  await expect(page.locator('[data-test-mesh="legacy"] [data-test-mtls]')).toHaveText('off');
+  await expect(page.locator('[data-test-last-read]').first()).toContainText('last read');
+  await expect(mesh.locator('[data-test-unmapped]')).toContainText('currency-rates');
+
+  await page.goto('/catalog/group/default/team-checkout');
+  await expect(page.locator('[data-test-team-mesh]')).toBeVisible();
+  await expect(page.locator('[data-test-team-mesh-row]').first()).toBeVisible();
+});
