@@ -11,8 +11,9 @@
 //! - The rate computation is parsing every proxy's Envoy stats and differencing two samples
 //!   (the stats calls themselves are fetched beforehand and not timed); the full stats cycle,
 //!   calls included, is reported separately for information.
-//! - Memory: resident set size before the first cycle and after the last; the growth is the
-//!   figure to watch.
+//! - Memory: resident set size before the first cycle, after it, after the last, and after the
+//!   poller's stats cycles (measured before the benchmark's own stats buffers exist); the growth
+//!   is the figure to watch.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -23,6 +24,16 @@ use bearing_kuma::stats::{self, Sample};
 use server::config::kuma::ControlPlane;
 use server::config::KumaArgs;
 use server::mesh::poller::Poller;
+
+/// The allocator the `bearing` binary uses (so memory figures match the server's), wrapped to
+/// count live heap bytes and their peak: resident set size alone is blurred by what the
+/// allocator keeps cached.
+#[global_allocator]
+static GLOBAL: cap::Cap<mimalloc::MiMalloc> = cap::Cap::new(mimalloc::MiMalloc, usize::MAX);
+
+fn heap() -> u64 {
+    GLOBAL.allocated() as u64
+}
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -96,6 +107,7 @@ async fn main() -> anyhow::Result<()> {
     let mut poller = Poller::new(pool.clone(), &cp, &args).await?;
 
     let rss_start = rss_bytes();
+    let heap_start = heap();
     let warm = Instant::now();
     poller.poll_once().await?;
     let warmup_ms = warm.elapsed().as_secs_f64() * 1000.0;
@@ -107,8 +119,19 @@ async fn main() -> anyhow::Result<()> {
         cycle_ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let rss_after_cycles = rss_bytes();
+    let heap_after_cycles = heap();
+    let heap_peak_poll = GLOBAL.max_allocated() as u64;
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM mesh_proxies").fetch_one(&pool).await?;
     let stored_services: i64 = sqlx::query_scalar("SELECT count(*) FROM mesh_services").fetch_one(&pool).await?;
+
+    // The poller's own stats cycle, calls included (two rounds: the second yields rates).
+    poller.stats_once().await?;
+    let t = Instant::now();
+    let traffic_rows = poller.stats_once().await?;
+    let stats_cycle_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let rss_after_stats = rss_bytes();
+    let heap_after_stats = heap();
+    let heap_peak_stats = GLOBAL.max_allocated() as u64;
 
     // Rate computation alone: fetch two rounds of stats for every online proxy, then time parsing
     // and differencing.
@@ -145,13 +168,6 @@ async fn main() -> anyhow::Result<()> {
     let rates_ms = t.elapsed().as_secs_f64() * 1000.0;
     drop((first, second));
 
-    // The poller's own stats cycle, calls included (two rounds: the second yields rates).
-    poller.stats_once().await?;
-    let t = Instant::now();
-    let traffic_rows = poller.stats_once().await?;
-    let stats_cycle_ms = t.elapsed().as_secs_f64() * 1000.0;
-    let rss_end = rss_bytes();
-
     let mut sorted = cycle_ms.clone();
     sorted.sort_by(f64::total_cmp);
     let result = serde_json::json!({
@@ -170,14 +186,24 @@ async fn main() -> anyhow::Result<()> {
         },
         "rate_computation_ms": {"proxies": online.len(), "clusters": clusters, "total": rates_ms},
         "stats_cycle_with_calls_ms": {"total": stats_cycle_ms, "traffic_rows": traffic_rows, "concurrency": args.kuma_concurrency},
+        "heap_mib": {
+            "before_first_cycle": mib(heap_start),
+            "after_poll_cycles": mib(heap_after_cycles),
+            "peak_during_poll_cycles": mib(heap_peak_poll),
+            "after_stats_cycles": mib(heap_after_stats),
+            "peak_during_stats_cycles": mib(heap_peak_stats),
+            "retained_growth": mib(heap_after_stats.saturating_sub(heap_start)),
+            "peak_growth": mib(heap_peak_stats.saturating_sub(heap_start)),
+            "target_growth": 50.0,
+        },
         "rss_mib": {
             "before_first_cycle": mib(rss_start),
             "after_first_cycle": mib(rss_after_first),
             "after_all_cycles": mib(rss_after_cycles),
-            "after_stats": mib(rss_end),
-            "growth_over_cycles": mib(rss_after_cycles.saturating_sub(rss_start)),
-            "growth_total": mib(rss_end.saturating_sub(rss_start)),
-            "target_growth": 50.0,
+            "after_stats_cycles": mib(rss_after_stats),
+            "growth_over_poll_cycles": mib(rss_after_cycles.saturating_sub(rss_start)),
+            "growth_steady_state": mib(rss_after_cycles.saturating_sub(rss_after_first)),
+            "growth_with_stats": mib(rss_after_stats.saturating_sub(rss_start)),
         },
     });
     let out = root.join("bench/results/kuma-poll.json");

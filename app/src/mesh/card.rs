@@ -151,12 +151,15 @@ fn ServiceCardView(card: ServiceCard) -> impl IntoView {
                 <MeshStatusBadge status=s.status.clone()/>
                 <span class="text-slate-500">{format!("mesh {} · control plane {}", s.mesh, s.control_plane)}</span>
             </div>
-            <dl class="grid grid-cols-2 gap-3 text-sm sm:grid-cols-4">
+            <dl class="grid grid-cols-2 gap-3 text-sm sm:grid-cols-5">
                 <div><dt class="text-xs uppercase tracking-wide text-slate-500">"Proxies online"</dt>
                     <dd data-test-proxies-online="">{format!("{} / {}", s.proxies.online, s.proxies.total)}</dd></div>
                 <div><dt class="text-xs uppercase tracking-wide text-slate-500">"mTLS"</dt><dd>{mtls}</dd></div>
                 <div><dt class="text-xs uppercase tracking-wide text-slate-500">"Requests"</dt><dd data-test-rps="">{rate}</dd></div>
                 <div><dt class="text-xs uppercase tracking-wide text-slate-500">"Error rate (5xx)"</dt><dd>{error_rate}</dd></div>
+                {card.p99_ms.map(|p| view! {
+                    <div><dt class="text-xs uppercase tracking-wide text-slate-500">"Latency p99"</dt><dd>{format!("{p:.0} ms")}</dd></div>
+                })}
             </dl>
             <TrafficChart points=card.history.clone()/>
             {if card.proxies.is_empty() {

@@ -46,7 +46,8 @@ pub struct ResourceRow {
     pub mesh: String,
     pub kind: &'static str,
     pub name: String,
-    pub body: serde_json::Value,
+    /// The resource as JSON text.
+    pub body: String,
 }
 
 /// The current state of one control plane, ready to replace what is stored.
@@ -172,7 +173,7 @@ pub async fn replace_state(
     let r = &snap.resources;
     sqlx::query(
         "INSERT INTO mesh_resources (control_plane, mesh, kind, name, body)
-         SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::jsonb[])",
+         SELECT $1, u.mesh, u.kind, u.name, u.body::jsonb FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[]) AS u(mesh, kind, name, body)",
     )
     .bind(control_plane)
     .bind(r.iter().map(|x| x.mesh.clone()).collect::<Vec<_>>())

@@ -218,10 +218,24 @@ pub fn services_from_proxies<'a, I>(dataplanes: I) -> BTreeMap<String, ServiceRo
 where
     I: IntoIterator<Item = &'a DataplaneOverview>,
 {
-    let mut out: BTreeMap<String, ServiceRollup> = BTreeMap::new();
+    let mut rollups = ServiceRollups::default();
     for dp in dataplanes {
+        rollups.add(dp);
+    }
+    rollups.finish()
+}
+
+/// [`services_from_proxies`] one proxy at a time, so a poller can digest a large mesh page by page
+/// without keeping every dataplane document.
+#[derive(Clone, Debug, Default)]
+pub struct ServiceRollups(BTreeMap<String, ServiceRollup>);
+
+impl ServiceRollups {
+    /// Counts one proxy.
+    pub fn add(&mut self, dp: &DataplaneOverview) {
         let status = proxy_status(dp);
         let net = &dp.dataplane.networking;
+        let out = &mut self.0;
         let mut count = |service: &str, service_type: ServiceType| {
             let entry = out.entry(service.to_string()).or_insert_with(|| ServiceRollup {
                 service_type,
@@ -248,10 +262,14 @@ where
             }
         }
     }
-    for rollup in out.values_mut() {
-        rollup.status = service_status(&rollup.service_type, rollup.proxies.total, rollup.proxies.online);
+
+    /// The rollups with each service's status decided.
+    pub fn finish(mut self) -> BTreeMap<String, ServiceRollup> {
+        for rollup in self.0.values_mut() {
+            rollup.status = service_status(&rollup.service_type, rollup.proxies.total, rollup.proxies.online);
+        }
+        self.0
     }
-    out
 }
 
 /// A mesh's mTLS settings as the overview shows them.

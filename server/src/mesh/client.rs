@@ -95,17 +95,30 @@ impl KumaClient {
 
     /// Every item of a list endpoint, following `next` page by page.
     pub async fn list<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, ClientError> {
+        let mut items = Vec::new();
+        self.for_each_page(path, |mut page: Vec<T>| items.append(&mut page)).await?;
+        Ok(items)
+    }
+
+    /// Hands each page of a list endpoint to `f` as it arrives, following `next`; only one page
+    /// is held at a time.
+    pub async fn for_each_page<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        mut f: impl FnMut(Vec<T>),
+    ) -> Result<(), ClientError> {
         let sep = if path.contains('?') { '&' } else { '?' };
-        let mut page: List<T> = self.get(&format!("{path}{sep}size={PAGE_SIZE}")).await?;
-        let mut items = std::mem::take(&mut page.items);
+        let mut url = format!("{path}{sep}size={PAGE_SIZE}");
         // Bounded so a control plane that keeps answering `next` cannot loop us forever.
         for _ in 0..100_000 {
-            let Some(next) = page.next_page().map(str::to_owned) else {
-                return Ok(items);
-            };
-            page = self.get(&next).await?;
-            items.append(&mut page.items);
+            let mut page: List<T> = self.get(&url).await?;
+            let next = page.next_page().map(str::to_owned);
+            f(std::mem::take(&mut page.items));
+            match next {
+                Some(n) => url = n,
+                None => return Ok(()),
+            }
         }
-        Ok(items)
+        Ok(())
     }
 }

@@ -13,7 +13,7 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 
 use super::client::{ClientError, KumaClient};
-use super::snapshot::{self, MeshRead};
+use super::snapshot::{self, MeshRead, ProxyDigest};
 use crate::config::kuma::{ControlPlane, KumaArgs};
 use app::mesh::repo::{self, TrafficRow};
 
@@ -65,9 +65,9 @@ impl Poller {
     /// stored state is kept and the error recorded.
     pub async fn poll_once(&mut self) -> anyhow::Result<()> {
         let now = OffsetDateTime::now_utc();
-        match self.read_all().await {
+        match self.read_all(now).await {
             Ok(reads) => {
-                let snap = snapshot::snapshot(&reads, now, self.expires_soon);
+                let snap = snapshot::snapshot(reads);
                 repo::replace_state(&self.pool, &self.name, &snap, now).await?;
                 self.online = snap
                     .proxies
@@ -93,7 +93,7 @@ impl Poller {
         }
     }
 
-    async fn read_all(&self) -> Result<Vec<MeshRead>, ClientError> {
+    async fn read_all(&self, now: OffsetDateTime) -> Result<Vec<MeshRead>, ClientError> {
         let meshes: Vec<Mesh> = self.client.list("/meshes").await?;
         let mut insights: HashMap<String, MeshInsight> = self
             .client
@@ -105,9 +105,13 @@ impl Poller {
         let mut reads = Vec::with_capacity(meshes.len());
         for mesh in meshes {
             let m = mesh.meta.name.clone();
+            let mut proxies = ProxyDigest::new(&m, now, self.expires_soon);
+            self.client
+                .for_each_page(&format!("/meshes/{m}/dataplanes+insights"), |page| proxies.add(&page))
+                .await?;
             reads.push(MeshRead {
                 insight: insights.remove(&m),
-                dataplanes: self.client.list(&format!("/meshes/{m}/dataplanes+insights")).await?,
+                proxies,
                 service_insights: self.client.list(&format!("/meshes/{m}/service-insights")).await?,
                 mtps: self.client.list(&format!("/meshes/{m}/meshtrafficpermissions")).await?,
                 tps: self.client.list(&format!("/meshes/{m}/traffic-permissions")).await?,
@@ -138,19 +142,23 @@ impl Poller {
         let fetched: Vec<_> = futures::stream::iter(self.online.clone())
             .map(|(mesh, name, svc)| {
                 let client = client.clone();
+                // Parsed as each answer arrives: only the small samples are kept, never every
+                // proxy's stats text at once (about 25 kB each).
                 async move {
-                    let body = client
+                    let sample = client
                         .get_text(&format!("/meshes/{mesh}/dataplanes/{name}/stats"))
-                        .await;
-                    (mesh, name, svc, body)
+                        .await
+                        .map_err(anyhow::Error::from)
+                        .and_then(|b| Ok(Sample::parse(&b)?));
+                    (mesh, name, svc, sample)
                 }
             })
             .buffer_unordered(self.concurrency)
             .collect()
             .await;
         let mut agg: HashMap<(String, String, String, &'static str), TrafficRow> = HashMap::new();
-        for (mesh, name, svc, body) in fetched {
-            let Ok(sample) = body.map_err(anyhow::Error::from).and_then(|b| Ok(Sample::parse(&b)?)) else {
+        for (mesh, name, svc, sample) in fetched {
+            let Ok(sample) = sample else {
                 continue;
             };
             let key = (mesh.clone(), name);
@@ -179,6 +187,12 @@ impl Poller {
                         row.p99_ms = Some(row.p99_ms.map_or(p99, |v: f64| v.max(p99)));
                     }
                 }
+            }
+            // Only counters are differenced; latency comes from the newer sample's histogram, so
+            // the kept sample drops its histograms (most of its size).
+            let mut sample = sample;
+            for cluster in sample.clusters.values_mut() {
+                cluster.latency = None;
             }
             self.samples.insert(key, (at, sample));
         }
