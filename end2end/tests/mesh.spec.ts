@@ -1,25 +1,20 @@
 // Live mesh state in a real browser: Bearing polls kuma-sim (started by playwright.config.ts)
 // every second. Taking a proxy offline in the simulator shows on the component page after the
 // next poll; the overview and the team page show the mesh too. Signed in as the engineer.
-import { test, expect, Page } from '@playwright/test';
+import { test, expect } from '@playwright/test';
+
+import { collectErrors, hydrated } from './auth-helpers';
 
 const KUMA = 'http://127.0.0.1:5781';
 
+// Any script error (a hydration mismatch panics the wasm app) fails the test that caused it.
 let pageErrors: string[] = [];
 test.beforeEach(async ({ page }) => {
-  pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(m.text());
-  });
+  pageErrors = collectErrors(page);
 });
 test.afterEach(async () => {
   expect(pageErrors, 'errors in the browser console').toEqual([]);
 });
-
-async function hydrated(page: Page) {
-  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
-}
 
 test('a proxy taken offline in the control plane shows offline after the next poll', async ({ page, request }) => {
   const proxy = page.locator('[data-test-proxy="orders-1"] [data-test-mesh-status]');

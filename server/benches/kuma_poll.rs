@@ -74,7 +74,12 @@ async fn main() -> anyhow::Result<()> {
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()
-        .with_context(|| format!("starting {} (build it with `cargo build --release -p kuma-sim`)", sim_bin.display()))?;
+        .with_context(|| {
+            format!(
+                "starting {} (build it with `cargo build --release -p kuma-sim`)",
+                sim_bin.display()
+            )
+        })?;
     let http = reqwest::Client::new();
     let started = Instant::now();
     while http.get(format!("{url}/")).send().await.is_err() {
@@ -87,8 +92,12 @@ async fn main() -> anyhow::Result<()> {
     {
         use sqlx::ConnectOptions;
         let mut conn = cluster.connect_options("postgres").connect().await?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await?;
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+            .execute(&mut conn)
+            .await?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await?;
     }
     let options = cluster.connect_options(&name);
     server::db::migrate_with(&options).await?;
@@ -121,8 +130,12 @@ async fn main() -> anyhow::Result<()> {
     let rss_after_cycles = rss_bytes();
     let heap_after_cycles = heap();
     let heap_peak_poll = GLOBAL.max_allocated() as u64;
-    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM mesh_proxies").fetch_one(&pool).await?;
-    let stored_services: i64 = sqlx::query_scalar("SELECT count(*) FROM mesh_services").fetch_one(&pool).await?;
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM mesh_proxies")
+        .fetch_one(&pool)
+        .await?;
+    let stored_services: i64 = sqlx::query_scalar("SELECT count(*) FROM mesh_services")
+        .fetch_one(&pool)
+        .await?;
 
     // The poller's own stats cycle, calls included (two rounds: the second yields rates).
     poller.stats_once().await?;
@@ -135,9 +148,10 @@ async fn main() -> anyhow::Result<()> {
 
     // Rate computation alone: fetch two rounds of stats for every online proxy, then time parsing
     // and differencing.
-    let online: Vec<String> = sqlx::query_scalar("SELECT name FROM mesh_proxies WHERE status <> 'offline' ORDER BY name")
-        .fetch_all(&pool)
-        .await?;
+    let online: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM mesh_proxies WHERE status <> 'offline' ORDER BY name")
+            .fetch_all(&pool)
+            .await?;
     let fetch_round = async |names: &[String]| -> anyhow::Result<Vec<String>> {
         use futures::StreamExt;
         futures::stream::iter(names.iter().cloned())
@@ -145,7 +159,10 @@ async fn main() -> anyhow::Result<()> {
                 let http = http.clone();
                 let url = url.clone();
                 async move {
-                    let res = http.get(format!("{url}/meshes/default/dataplanes/{n}/stats")).send().await?;
+                    let res = http
+                        .get(format!("{url}/meshes/default/dataplanes/{n}/stats"))
+                        .send()
+                        .await?;
                     Ok::<_, anyhow::Error>(res.text().await?)
                 }
             })
@@ -215,7 +232,9 @@ async fn main() -> anyhow::Result<()> {
     {
         use sqlx::ConnectOptions;
         let mut conn = cluster.connect_options("postgres").connect().await?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await?;
     }
     cluster.stop().await?;
     sim.kill().await.ok();

@@ -60,7 +60,8 @@ fn day(t: &str) -> String {
 #[component]
 pub fn TrafficChart(points: Vec<TrafficPoint>) -> impl IntoView {
     if points.len() < 2 {
-        return view! { <p class="text-sm text-slate-500">"Not enough traffic samples yet for a chart."</p> }.into_any();
+        return view! { <p class="text-sm text-slate-500">"Not enough traffic samples yet for a chart."</p> }
+            .into_any();
     }
     let (w, h) = (320.0_f64, 60.0_f64);
     let max = points
@@ -98,7 +99,8 @@ fn caller_item(c: CallerView) -> impl IntoView {
         Some(r) => view! { <a href=ref_href(&r) class="text-indigo-700 hover:underline">{c.service.clone()}</a> }.into_any(),
         None => view! { <span>{c.service.clone()}<span class="ml-1 text-xs text-slate-400">"(not in the catalog)"</span></span> }.into_any(),
     };
-    let shadow = (c.decision == "allow_with_shadow_deny").then(|| view! { <span class="ml-1 rounded bg-amber-50 px-1 text-xs text-amber-800">"shadow deny"</span> });
+    let shadow = (c.decision == "allow_with_shadow_deny")
+        .then(|| view! { <span class="ml-1 rounded bg-amber-50 px-1 text-xs text-amber-800">"shadow deny"</span> });
     view! {
         <li data-test-caller=format!("{}={}", c.service, c.decision)>
             {name}{shadow}<span class="ml-1 text-xs text-slate-500">{format!("— {}", c.reason)}</span>
@@ -195,7 +197,10 @@ fn ServiceCardView(card: ServiceCard) -> impl IntoView {
 /// The component page's mesh card.
 #[component]
 pub fn MeshCardSection(kind: String, namespace: String, name: String) -> impl IntoView {
-    let card = Resource::new(move || (kind.clone(), namespace.clone(), name.clone()), |(k, ns, n)| get_component_mesh(k, ns, n));
+    let card = Resource::new(
+        move || (kind.clone(), namespace.clone(), name.clone()),
+        |(k, ns, n)| get_component_mesh(k, ns, n),
+    );
     view! {
         <section class="mt-6 rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="mesh-heading" data-test-mesh-card="">
             <div class="flex items-center justify-between">
@@ -235,7 +240,10 @@ fn card_body(c: MeshCard) -> AnyView {
 /// A team's components with their mesh health.
 #[component]
 pub fn TeamMeshSection(namespace: String, name: String) -> impl IntoView {
-    let rows = Resource::new(move || (namespace.clone(), name.clone()), |(ns, n)| get_team_mesh(ns, n));
+    let rows = Resource::new(
+        move || (namespace.clone(), name.clone()),
+        |(ns, n)| get_team_mesh(ns, n),
+    );
     view! {
         <section class="mt-6 rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="team-mesh-heading" data-test-team-mesh="">
             <h2 id="team-mesh-heading" class="font-semibold">"Mesh health"</h2>

@@ -352,7 +352,12 @@ fn stored_service(r: &sqlx::postgres::PgRow) -> sqlx::Result<StoredService> {
 /// Every stored service, by control plane, mesh and name.
 pub async fn list_services(pool: &PgPool) -> sqlx::Result<Vec<StoredService>> {
     let sql = format!("SELECT {SERVICE_COLUMNS} {SERVICE_JOINS} ORDER BY s.control_plane, s.mesh, s.service");
-    sqlx::query(&sql).fetch_all(pool).await?.iter().map(stored_service).collect()
+    sqlx::query(&sql)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(stored_service)
+        .collect()
 }
 
 /// The stored services named `service` (in `mesh`, when given), in every control plane.
@@ -380,7 +385,13 @@ pub async fn services_of_owner(pool: &PgPool, owner: &str) -> sqlx::Result<Vec<S
                 (SELECT ref FROM entities WHERE kind = 'component' AND owner_ref = $1)
           ORDER BY s.control_plane, s.mesh, s.service"
     );
-    sqlx::query(&sql).bind(owner).fetch_all(pool).await?.iter().map(stored_service).collect()
+    sqlx::query(&sql)
+        .bind(owner)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(stored_service)
+        .collect()
 }
 
 /// A control plane's poll record.
@@ -460,7 +471,12 @@ pub async fn list_proxies(pool: &PgPool, control_plane: &str) -> sqlx::Result<Ve
 }
 
 /// The proxies of one service.
-pub async fn proxies_of(pool: &PgPool, control_plane: &str, mesh: &str, service: &str) -> sqlx::Result<Vec<StoredProxy>> {
+pub async fn proxies_of(
+    pool: &PgPool,
+    control_plane: &str,
+    mesh: &str,
+    service: &str,
+) -> sqlx::Result<Vec<StoredProxy>> {
     sqlx::query_as(&format!(
         "SELECT {PROXY_COLUMNS} FROM mesh_proxies
           WHERE control_plane = $1 AND mesh = $2 AND $3 = ANY (services) ORDER BY name"
@@ -486,7 +502,12 @@ pub async fn expiring_certificates(pool: &PgPool, control_plane: &str, limit: i6
 }
 
 /// The stored resources of one kind in one mesh, as Kuma served them.
-pub async fn resources(pool: &PgPool, control_plane: &str, mesh: &str, kind: &str) -> sqlx::Result<Vec<serde_json::Value>> {
+pub async fn resources(
+    pool: &PgPool,
+    control_plane: &str,
+    mesh: &str,
+    kind: &str,
+) -> sqlx::Result<Vec<serde_json::Value>> {
     sqlx::query_scalar(
         "SELECT body FROM mesh_resources WHERE control_plane = $1 AND mesh = $2 AND kind = $3 ORDER BY name",
     )
@@ -559,7 +580,10 @@ pub async fn components_not_in_mesh(pool: &PgPool) -> sqlx::Result<Vec<String>> 
 
 /// A component's mapping: its `kuma.io/service` (else its name) and `kuma.io/mesh`, and whether
 /// any control plane is registered. None when the component does not exist.
-pub async fn component_mapping(pool: &PgPool, entity_ref: &str) -> sqlx::Result<Option<(String, Option<String>, bool)>> {
+pub async fn component_mapping(
+    pool: &PgPool,
+    entity_ref: &str,
+) -> sqlx::Result<Option<(String, Option<String>, bool)>> {
     sqlx::query_as(
         "SELECT COALESCE(annotations ->> 'kuma.io/service', name), annotations ->> 'kuma.io/mesh',
                 EXISTS (SELECT 1 FROM mesh_control_planes)

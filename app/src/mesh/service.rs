@@ -179,12 +179,18 @@ fn parse_all<T: serde::de::DeserializeOwned>(bodies: Vec<serde_json::Value>, wha
 /// Every service of the target's mesh as a caller, judged by the mesh's permissions.
 async fn callers(ctx: &ServerCtx, s: &StoredService) -> Result<CallersView, AppError> {
     let (cp, mesh) = (s.control_plane.as_str(), s.mesh.as_str());
-    let mtps: Vec<MeshTrafficPermission> =
-        parse_all(repo::resources(&ctx.pool, cp, mesh, "MeshTrafficPermission").await?, "MeshTrafficPermission");
-    let tps: Vec<TrafficPermission> =
-        parse_all(repo::resources(&ctx.pool, cp, mesh, "TrafficPermission").await?, "TrafficPermission");
-    let mesh_services: Vec<MeshService> =
-        parse_all(repo::resources(&ctx.pool, cp, mesh, "MeshService").await?, "MeshService");
+    let mtps: Vec<MeshTrafficPermission> = parse_all(
+        repo::resources(&ctx.pool, cp, mesh, "MeshTrafficPermission").await?,
+        "MeshTrafficPermission",
+    );
+    let tps: Vec<TrafficPermission> = parse_all(
+        repo::resources(&ctx.pool, cp, mesh, "TrafficPermission").await?,
+        "TrafficPermission",
+    );
+    let mesh_services: Vec<MeshService> = parse_all(
+        repo::resources(&ctx.pool, cp, mesh, "MeshService").await?,
+        "MeshService",
+    );
     let names = repo::mesh_service_names(&ctx.pool, cp, mesh).await?;
     Ok(evaluate_callers(
         &MeshPolicies {
@@ -290,7 +296,10 @@ pub fn reason_text(reason: &Reason) -> String {
 const STATUS_ORDER: [&str; 4] = ["offline", "partially_degraded", "not_available", "online"];
 
 fn status_rank(status: &str) -> usize {
-    STATUS_ORDER.iter().position(|s| *s == status).unwrap_or(STATUS_ORDER.len())
+    STATUS_ORDER
+        .iter()
+        .position(|s| *s == status)
+        .unwrap_or(STATUS_ORDER.len())
 }
 
 /// The mesh overview page.
@@ -309,7 +318,10 @@ pub async fn overview(ctx: &ServerCtx) -> Result<MeshOverview, AppError> {
             let mut by_status: BTreeMap<usize, (String, i64)> = BTreeMap::new();
             let mut proxies = ProxyCounts::default();
             for s in &own {
-                by_status.entry(status_rank(&s.status)).or_insert((s.status.clone(), 0)).1 += 1;
+                by_status
+                    .entry(status_rank(&s.status))
+                    .or_insert((s.status.clone(), 0))
+                    .1 += 1;
             }
             for p in all_proxies.iter().filter(|p| p.mesh == m.mesh) {
                 proxies.total += 1;
@@ -388,7 +400,9 @@ pub async fn team(ctx: &ServerCtx, namespace: &str, name: &str) -> Result<Vec<Te
             earliest_expiry: mine.iter().filter_map(|s| s.earliest_expiry).min().map(rfc3339),
             requests_per_s: None,
             errors_per_s: None,
-            stale: mine.iter().any(|s| is_stale(s.last_success_at, now, ctx.mesh.poll_interval)),
+            stale: mine
+                .iter()
+                .any(|s| is_stale(s.last_success_at, now, ctx.mesh.poll_interval)),
         };
         for s in &mine {
             row.proxies.total += s.total;
@@ -424,7 +438,13 @@ mod tests {
 
     fn names(list: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>, Option<String>)> {
         list.iter()
-            .map(|(n, g)| (n.to_string(), Some(format!("component:default/{n}")), g.map(str::to_owned)))
+            .map(|(n, g)| {
+                (
+                    n.to_string(),
+                    Some(format!("component:default/{n}")),
+                    g.map(str::to_owned),
+                )
+            })
             .collect()
     }
 
@@ -450,7 +470,12 @@ mod tests {
             mesh_traffic_permissions: &mtps,
             traffic_permissions: &[],
         };
-        let view = evaluate_callers(&policies, &[], &names(&[("orders", None), ("checkout", None), ("search", None)]), "orders");
+        let view = evaluate_callers(
+            &policies,
+            &[],
+            &names(&[("orders", None), ("checkout", None), ("search", None)]),
+            "orders",
+        );
         assert!(view.enforced);
         let allowed: Vec<&str> = view.allowed.iter().map(|c| c.service.as_str()).collect();
         let denied: Vec<&str> = view.denied.iter().map(|c| c.service.as_str()).collect();
@@ -468,14 +493,24 @@ mod tests {
             mesh_traffic_permissions: &[],
             traffic_permissions: &[],
         };
-        let view = evaluate_callers(&policies, &[], &names(&[("orders", None), ("checkout", None)]), "orders");
+        let view = evaluate_callers(
+            &policies,
+            &[],
+            &names(&[("orders", None), ("checkout", None)]),
+            "orders",
+        );
         assert!(!view.enforced);
         assert_eq!(view.allowed.len(), 1);
         let on = MeshPolicies {
             mtls_enabled: true,
             ..policies
         };
-        let gw = evaluate_callers(&on, &[], &names(&[("edge", Some("DELEGATED")), ("checkout", None)]), "edge");
+        let gw = evaluate_callers(
+            &on,
+            &[],
+            &names(&[("edge", Some("DELEGATED")), ("checkout", None)]),
+            "edge",
+        );
         assert!(!gw.enforced);
         let plain = evaluate_callers(&on, &[], &names(&[("orders", None), ("checkout", None)]), "orders");
         assert!(plain.enforced);

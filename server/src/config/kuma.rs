@@ -122,8 +122,12 @@ impl KumaArgs {
 }
 
 fn read_config(path: &Path) -> anyhow::Result<Vec<ControlPlane>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the Kuma config file {} (BEARING_KUMA_CONFIG)", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the Kuma config file {} (BEARING_KUMA_CONFIG)",
+            path.display()
+        )
+    })?;
     let file: ConfigFile = serde_json::from_str(&text).with_context(|| {
         format!(
             "{} is not a Kuma config: expected {{\"control_planes\": [{{\"name\", \"url\", optional \"token_file\" or \"token_env\"}}]}}",
@@ -151,9 +155,9 @@ fn read_config(path: &Path) -> anyhow::Result<Vec<ControlPlane>> {
                         .trim()
                         .to_owned(),
                 ),
-                (None, Some(var)) => Some(
-                    std::env::var(&var).with_context(|| format!("{at}: environment variable {var} is not set"))?,
-                ),
+                (None, Some(var)) => {
+                    Some(std::env::var(&var).with_context(|| format!("{at}: environment variable {var} is not set"))?)
+                }
                 (None, None) => None,
             };
             Ok(ControlPlane {
@@ -196,7 +200,10 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(cps.len(), 2);
-        assert_eq!(cps[0].token.as_ref().map(|t| t.expose_secret().to_owned()).as_deref(), Some("s3cret"));
+        assert_eq!(
+            cps[0].token.as_ref().map(|t| t.expose_secret().to_owned()).as_deref(),
+            Some("s3cret")
+        );
         assert!(cps[1].token.is_none());
     }
 

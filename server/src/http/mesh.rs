@@ -17,7 +17,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/mesh/services", get(list_services))
         .route("/api/v1/mesh/status", get(get_status))
-        .route("/api/v1/entities/{kind}/{namespace}/{name}/mesh", get(get_component_mesh))
+        .route(
+            "/api/v1/entities/{kind}/{namespace}/{name}/mesh",
+            get(get_component_mesh),
+        )
 }
 
 async fn list_services(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<Json<Value>> {
@@ -50,5 +53,7 @@ async fn get_component_mesh(
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> ApiResult<Json<MeshCard>> {
     caller.require_reader(&state.ctx)?;
-    Ok(Json(service::component_card(&state.ctx, &kind, &namespace, &name).await?))
+    Ok(Json(
+        service::component_card(&state.ctx, &kind, &namespace, &name).await?,
+    ))
 }

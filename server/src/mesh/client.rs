@@ -96,7 +96,8 @@ impl KumaClient {
     /// Every item of a list endpoint, following `next` page by page.
     pub async fn list<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, ClientError> {
         let mut items = Vec::new();
-        self.for_each_page(path, |mut page: Vec<T>| items.append(&mut page)).await?;
+        self.for_each_page(path, |mut page: Vec<T>| items.append(&mut page))
+            .await?;
         Ok(items)
     }
 

@@ -199,7 +199,8 @@ impl Poller {
         // Forget proxies that went away, so the sample map does not grow with churn.
         let live: std::collections::HashSet<(&str, &str)> =
             self.online.iter().map(|(m, n, _)| (m.as_str(), n.as_str())).collect();
-        self.samples.retain(|(m, n), _| live.contains(&(m.as_str(), n.as_str())));
+        self.samples
+            .retain(|(m, n), _| live.contains(&(m.as_str(), n.as_str())));
         let rows: Vec<TrafficRow> = agg.into_values().collect();
         let now = OffsetDateTime::now_utc();
         if !rows.is_empty() {

@@ -89,9 +89,12 @@ pub fn snapshot(reads: Vec<MeshRead>) -> Snapshot {
         policies.insert("MeshTrafficPermission".into(), read.mtps.len() as u64);
         policies.insert("TrafficPermission".into(), read.tps.len() as u64);
         policies.insert("MeshService".into(), read.mesh_services.len() as u64);
-        out.resources.extend(resources(&name, "MeshTrafficPermission", &read.mtps, |p| &p.meta.name));
-        out.resources.extend(resources(&name, "TrafficPermission", &read.tps, |p| &p.meta.name));
-        out.resources.extend(resources(&name, "MeshService", &read.mesh_services, |p| &p.meta.name));
+        out.resources
+            .extend(resources(&name, "MeshTrafficPermission", &read.mtps, |p| &p.meta.name));
+        out.resources
+            .extend(resources(&name, "TrafficPermission", &read.tps, |p| &p.meta.name));
+        out.resources
+            .extend(resources(&name, "MeshService", &read.mesh_services, |p| &p.meta.name));
         out.meshes.push(MeshRow {
             mesh: name.clone(),
             mtls_enabled: mtls.enabled,

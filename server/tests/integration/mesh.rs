@@ -196,9 +196,19 @@ async fn stats_become_rates_and_the_card_shows_callers_and_traffic() {
 
     // Two reads 60 simulated seconds apart; the rates are the traffic matrix's.
     let t0 = Instant::now();
-    assert_eq!(poller.stats_at(t0).await.expect("first read"), 0, "one sample gives no rate");
+    assert_eq!(
+        poller.stats_at(t0).await.expect("first read"),
+        0,
+        "one sample gives no rate"
+    );
     clock.advance(Duration::from_secs(60));
-    assert!(poller.stats_at(t0 + Duration::from_secs(60)).await.expect("second read") > 0);
+    assert!(
+        poller
+            .stats_at(t0 + Duration::from_secs(60))
+            .await
+            .expect("second read")
+            > 0
+    );
 
     let items = services(&app).await;
     let backend = find(&items, "backend");
@@ -214,7 +224,10 @@ async fn stats_become_rates_and_the_card_shows_callers_and_traffic() {
     .await
     .expect("outbound");
     assert_eq!(outbound.len(), 2, "{outbound:?}");
-    assert!((outbound[0].1 - 5.0).abs() < 0.01 && (outbound[1].1 - 20.0).abs() < 0.01, "{outbound:?}");
+    assert!(
+        (outbound[0].1 - 5.0).abs() < 0.01 && (outbound[1].1 - 20.0).abs() < 0.01,
+        "{outbound:?}"
+    );
 
     // The card: proxies, callers judged by the policy, a point of history.
     let card = app
@@ -240,14 +253,25 @@ async fn stats_become_rates_and_the_card_shows_callers_and_traffic() {
     assert_eq!(ledger["services"].as_array().expect("services").len(), 0);
     assert_eq!(ledger["polling"], true);
     let (code, _) = app
-        .call("GET", "/api/v1/entities/component/default/nope/mesh", Some(&app.admin_token), None)
+        .call(
+            "GET",
+            "/api/v1/entities/component/default/nope/mesh",
+            Some(&app.admin_token),
+            None,
+        )
         .await;
     assert_eq!(code, 404);
 
     // Pages: the card, the team's health and the overview.
     let (_, page) = app.get("/catalog/component/default/backend-api").await;
-    assert!(page.contains(r#"data-test-caller="web=allow""#), "card lists allowed callers");
-    assert!(page.contains(r#"data-test-caller="stranger=deny""#), "card lists denied callers");
+    assert!(
+        page.contains(r#"data-test-caller="web=allow""#),
+        "card lists allowed callers"
+    );
+    assert!(
+        page.contains(r#"data-test-caller="stranger=deny""#),
+        "card lists denied callers"
+    );
     assert!(page.contains("data-test-traffic-chart") || page.contains("Not enough traffic samples"));
     let (_, page) = app.get("/catalog/component/default/ledger").await;
     assert!(page.contains("data-test-not-in-mesh"));
@@ -257,14 +281,20 @@ async fn stats_become_rates_and_the_card_shows_callers_and_traffic() {
     assert_eq!(code, 200);
     assert!(overview.contains(r#"data-test-mesh="default""#));
     assert!(overview.contains("stranger"), "unmapped services are listed");
-    assert!(overview.contains("component:default/ledger"), "components not in the mesh are listed");
+    assert!(
+        overview.contains("component:default/ledger"),
+        "components not in the mesh are listed"
+    );
 
     // A proxy restarting (counters back to zero) gives no negative rate.
     sim_post(&url, "/_sim/proxies/default/backend-1/offline", serde_json::json!({})).await;
     sim_post(&url, "/_sim/proxies/default/backend-1/online", serde_json::json!({})).await;
     poller.poll_once().await.expect("poll");
     clock.advance(Duration::from_secs(60));
-    poller.stats_at(t0 + Duration::from_secs(120)).await.expect("third read");
+    poller
+        .stats_at(t0 + Duration::from_secs(120))
+        .await
+        .expect("third read");
     let negative: i64 = sqlx::query_scalar("SELECT count(*) FROM mesh_traffic WHERE requests_per_s < 0")
         .fetch_one(&app.pool)
         .await
@@ -275,7 +305,9 @@ async fn stats_become_rates_and_the_card_shows_callers_and_traffic() {
 #[tokio::test]
 async fn old_traffic_is_folded_into_hourly_averages() {
     let app = TestApp::new().await;
-    repo::upsert_control_plane(&app.pool, "cp", "http://x").await.expect("cp");
+    repo::upsert_control_plane(&app.pool, "cp", "http://x")
+        .await
+        .expect("cp");
     let now = time::OffsetDateTime::now_utc();
     let old = now - time::Duration::days(8);
     for (at, rps) in [(old, 10.0), (old + time::Duration::minutes(1), 20.0), (now, 5.0)] {
@@ -332,13 +364,23 @@ async fn a_second_replica_takes_over_when_the_poller_dies() {
     use sqlx::ConnectOptions;
     let dir = tempfile::tempdir_in(crate::util::repo_root().join("target")).expect("dir");
     let data = dir.path().join("data");
-    let cluster = server::db::embedded::Embedded::ensure(&data, None).await.expect("cluster");
+    let cluster = server::db::embedded::Embedded::ensure(&data, None)
+        .await
+        .expect("cluster");
     let url = start_sim().await;
     let interval = Duration::from_secs(2);
     let spawn = |n: usize| {
         let log = std::fs::File::create(dir.path().join(format!("replica-{n}.log"))).expect("log");
         tokio::process::Command::new(env!("CARGO_BIN_EXE_bearing"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--kuma-poll-interval", "2s", "--kuma-url", &url])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--kuma-poll-interval",
+                "2s",
+                "--kuma-url",
+                &url,
+            ])
             .arg("--data-dir")
             .arg(&data)
             .env("RUST_LOG", "server=info")
@@ -382,7 +424,9 @@ async fn a_second_replica_takes_over_when_the_poller_dies() {
     let mut first = spawn(0);
     let first_pid = first.id().expect("pid");
     assert!(
-        wait_for_pid(&mut conn, first_pid, Duration::from_secs(60)).await.is_some(),
+        wait_for_pid(&mut conn, first_pid, Duration::from_secs(60))
+            .await
+            .is_some(),
         "the first replica never took the lease:\n{}",
         logs(dir.path())
     );
@@ -392,7 +436,10 @@ async fn a_second_replica_takes_over_when_the_poller_dies() {
     let watch = Instant::now();
     while watch.elapsed() < interval * 3 {
         let h = holder(&mut conn).await.unwrap_or_default();
-        assert!(h.starts_with(&format!("{first_pid}-")), "lease moved while the poller lived: {h}");
+        assert!(
+            h.starts_with(&format!("{first_pid}-")),
+            "lease moved while the poller lived: {h}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let polled_before: Option<time::OffsetDateTime> =
@@ -400,7 +447,11 @@ async fn a_second_replica_takes_over_when_the_poller_dies() {
             .fetch_one(&mut conn)
             .await
             .expect("last success");
-    assert!(polled_before.is_some(), "the poller never polled:\n{}", logs(dir.path()));
+    assert!(
+        polled_before.is_some(),
+        "the poller never polled:\n{}",
+        logs(dir.path())
+    );
 
     // Kill the poller: the second replica takes over within two intervals.
     first.kill().await.expect("kill");
@@ -413,7 +464,11 @@ async fn a_second_replica_takes_over_when_the_poller_dies() {
             .fetch_one(&mut conn)
             .await
             .expect("last success");
-    assert!(polled_after > polled_before, "the new poller does not poll:\n{}", logs(dir.path()));
+    assert!(
+        polled_after > polled_before,
+        "the new poller does not poll:\n{}",
+        logs(dir.path())
+    );
     drop(second);
     drop(conn);
     cluster.stop().await.expect("stop cluster");

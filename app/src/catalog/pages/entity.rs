@@ -155,7 +155,10 @@ fn EntityView(e: EntityDetail) -> impl IntoView {
     let kind_label = s.kind.clone();
     // Mesh state: the card for components, the team's health for groups.
     let mesh = match s.kind.as_str() {
-        "component" => Some(view! { <MeshCardSection kind=s.kind.clone() namespace=s.namespace.clone() name=s.name.clone()/> }.into_any()),
+        "component" => Some(
+            view! { <MeshCardSection kind=s.kind.clone() namespace=s.namespace.clone() name=s.name.clone()/> }
+                .into_any(),
+        ),
         "group" => Some(view! { <TeamMeshSection namespace=s.namespace.clone() name=s.name.clone()/> }.into_any()),
         _ => None,
     };
