@@ -57,6 +57,12 @@ impl ReadCache {
         self.entries.invalidate_all();
     }
 
+    /// A number that changes whenever the catalog does (every [`ReadCache::invalidate`]); caches
+    /// built on catalog reads, such as the server's rendered pages, put it in their keys.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
     /// The cached value for `key`, or the result of `load`, which is cached when it succeeds.
     pub async fn get_or_load<T, E, F>(&self, key: String, load: F) -> Result<T, E>
     where

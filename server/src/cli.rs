@@ -111,6 +111,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub kuma: crate::config::KumaArgs,
+
+    #[command(flatten)]
+    pub pages: crate::config::PageCacheArgs,
 }
 
 /// Flags of `bearing migrate`.

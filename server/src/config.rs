@@ -42,3 +42,26 @@ impl DatabaseArgs {
             .filter(|u| !u.is_empty())
     }
 }
+
+/// The rendered-page cache (see [`crate::page_cache`]).
+#[derive(Clone, Debug, Args)]
+pub struct PageCacheArgs {
+    /// How long a rendered page may be served again to the same viewer. Changes to the catalog
+    /// or the mesh empty the cache at once; this bounds only how far relative times on a page
+    /// ("last read 5 s ago") can lag. `0s` turns the cache off.
+    #[arg(long, env = "BEARING_PAGE_CACHE_TTL", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub page_cache_ttl: std::time::Duration,
+
+    /// Memory budget of the rendered-page cache, in MiB.
+    #[arg(long, env = "BEARING_PAGE_CACHE_MB", default_value_t = 64)]
+    pub page_cache_mb: u64,
+}
+
+impl Default for PageCacheArgs {
+    fn default() -> Self {
+        PageCacheArgs {
+            page_cache_ttl: std::time::Duration::from_secs(5),
+            page_cache_mb: 64,
+        }
+    }
+}

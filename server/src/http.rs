@@ -31,6 +31,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Sign-in: the identity provider and session rules.
     pub auth: Arc<AuthRuntime>,
+    /// Rendered pages, served again to the same viewer until something they show changes.
+    pub pages: crate::page_cache::PageCache,
 }
 
 /// What the sign-in routes and the auth middleware need besides [`ServerCtx`].
@@ -44,13 +46,14 @@ pub struct AuthRuntime {
 }
 
 impl AppState {
-    /// State for a server with context `ctx`.
+    /// State for a server with context `ctx` and a page cache with the default settings.
     pub fn new(ctx: ServerCtx, leptos_options: LeptosOptions, auth: AuthRuntime) -> anyhow::Result<AppState> {
         Ok(AppState {
             ctx,
             leptos_options,
             metrics: metrics::recorder()?,
             auth: Arc::new(auth),
+            pages: crate::page_cache::PageCache::new(&crate::config::PageCacheArgs::default()),
         })
     }
 }

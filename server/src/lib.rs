@@ -9,6 +9,7 @@ pub mod db;
 pub mod http;
 pub mod import;
 pub mod mesh;
+pub mod page_cache;
 pub mod security;
 pub mod startup;
 pub mod telemetry;

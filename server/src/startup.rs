@@ -19,6 +19,7 @@ use tower_http::timeout::TimeoutLayer;
 use crate::cli::ServeArgs;
 use crate::db::Database;
 use crate::http::{self, AppState, AuthRuntime};
+use crate::page_cache::PageCache;
 
 /// Leptos options for serving the site built by cargo-leptos. `site_root` overrides where the
 /// built assets are (`target/site` by default, relative to the working directory).
@@ -66,6 +67,11 @@ pub fn app_router(
             move || provide_context(ctx.clone()),
             move || shell(options.clone()),
         )
+        // Inside the caller middleware below: the cache key needs to know who is asking.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::page_cache::serve,
+        ))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
     http::router()
         .merge(pages)
@@ -103,7 +109,6 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(seed) = &args.seed_catalog {
         seed_if_empty(&db, seed, &ctx.audit).await?;
     }
-    tokio::spawn(invalidate_on_import(db.pool.clone(), ctx.cache.clone()));
     tokio::spawn(crate::auth::session::delete_expired(db.pool.clone()));
     tokio::spawn(sign_checkpoints(ctx.clone()));
     crate::mesh::poller::spawn_all(db.pool.clone(), &args.kuma).await?;
@@ -111,7 +116,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tokio::spawn(provider.clone().keep_discovered());
     }
     let session_layer = crate::auth::session::layer(db.pool.clone(), &args.auth)?;
-    let state = AppState::new(ctx, options, runtime)?;
+    let mut state = AppState::new(ctx, options, runtime)?;
+    state.pages = crate::page_cache::PageCache::new(&args.pages);
+    tokio::spawn(follow_changes(db.pool.clone(), state.ctx.cache.clone(), state.pages.clone()));
     let app = app_router(state, session_layer);
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| {
         format!(
@@ -216,36 +223,44 @@ async fn seed_if_empty(
     }
 }
 
-/// Empties the read cache whenever an import commits, in this process or another one
-/// (imports `NOTIFY` on [`app::cache::CHANGED_CHANNEL`]). If the listening connection drops,
-/// notifications may have been missed, so the cache is emptied then too.
-pub async fn invalidate_on_import(pool: sqlx::PgPool, cache: app::cache::ReadCache) {
+/// Keeps this server's caches in step with the database, whoever changed it: the read cache
+/// (and with it every rendered page) is emptied when the catalog changes (imports, edits and
+/// transfers `NOTIFY` on [`app::cache::CHANGED_CHANNEL`]), and rendered pages are dropped when
+/// the mesh state changes ([`app::mesh::repo::CHANGED_CHANNEL`]). If the listening connection
+/// drops, notifications may have been missed, so both are emptied then too.
+pub async fn follow_changes(pool: sqlx::PgPool, cache: app::cache::ReadCache, pages: PageCache) {
+    let forget_all = || {
+        cache.invalidate();
+        pages.mesh_changed();
+    };
     // Ends when the pool is closed at shutdown.
     while !pool.is_closed() {
         let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
             Ok(l) => l,
             Err(_) if pool.is_closed() => return,
             Err(err) => {
-                tracing::warn!(error = %err, "cannot listen for catalog changes; retrying");
+                tracing::warn!(error = %err, "cannot listen for catalog and mesh changes; retrying");
                 tokio::time::sleep(Duration::from_secs(2)).await;
                 continue;
             }
         };
-        if let Err(err) = listener.listen(app::cache::CHANGED_CHANNEL).await {
-            tracing::warn!(error = %err, "cannot listen for catalog changes; retrying");
+        let channels = [app::cache::CHANGED_CHANNEL, app::mesh::repo::CHANGED_CHANNEL];
+        if let Err(err) = listener.listen_all(channels).await {
+            tracing::warn!(error = %err, "cannot listen for catalog and mesh changes; retrying");
             tokio::time::sleep(Duration::from_secs(2)).await;
             continue;
         }
-        cache.invalidate();
+        forget_all();
         loop {
             match listener.try_recv().await {
+                Ok(Some(n)) if n.channel() == app::mesh::repo::CHANGED_CHANNEL => pages.mesh_changed(),
                 Ok(Some(_)) => cache.invalidate(),
                 // The connection was lost; PgListener reconnects on the next call.
-                Ok(None) => cache.invalidate(),
+                Ok(None) => forget_all(),
                 Err(_) if pool.is_closed() => return,
                 Err(err) => {
-                    tracing::warn!(error = %err, "lost the catalog change listener; reconnecting");
-                    cache.invalidate();
+                    tracing::warn!(error = %err, "lost the change listener; reconnecting");
+                    forget_all();
                     break;
                 }
             }

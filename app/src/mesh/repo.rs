@@ -59,6 +59,19 @@ pub struct Snapshot {
     pub resources: Vec<ResourceRow>,
 }
 
+/// The channel every write of mesh state notifies on (delivered when the transaction commits),
+/// so each server drops the pages it rendered from the older state.
+pub const CHANGED_CHANNEL: &str = "bearing_mesh_changed";
+
+/// Tells every listening server that the mesh state changed.
+async fn notify_changed(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(CHANGED_CHANNEL)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
 /// Registers a control plane (or updates its URL).
 pub async fn upsert_control_plane(pool: &PgPool, name: &str, url: &str) -> sqlx::Result<()> {
     sqlx::query(
@@ -187,6 +200,7 @@ pub async fn replace_state(
         .bind(now)
         .execute(&mut *tx)
         .await?;
+    notify_changed(&mut *tx).await?;
     tx.commit().await
 }
 
@@ -198,7 +212,7 @@ pub async fn record_error(pool: &PgPool, control_plane: &str, error: &str, now: 
         .bind(now)
         .execute(pool)
         .await?;
-    Ok(())
+    notify_changed(pool).await
 }
 
 /// One traffic sample to store.
@@ -238,7 +252,7 @@ pub async fn insert_traffic(
     .bind(rows.iter().map(|r| r.p99_ms).collect::<Vec<_>>())
     .execute(pool)
     .await?;
-    Ok(())
+    notify_changed(pool).await
 }
 
 /// Folds raw samples older than `raw_before` into hourly averages, deletes them, and deletes

@@ -252,9 +252,10 @@ async fn the_graph_walks_upstream_and_downstream_chains() {
 async fn an_import_by_another_process_invalidates_the_read_cache() {
     let app = TestApp::new().await;
     // What `bearing serve` runs: listens for the import's NOTIFY and empties the cache.
-    let listener = tokio::spawn(server::startup::invalidate_on_import(
+    let listener = tokio::spawn(server::startup::follow_changes(
         app.pool.clone(),
         app.cache.clone(),
+        app.pages.clone(),
     ));
     let empty = app.get_json("/api/v1/entities?kind=component").await;
     assert_eq!(empty["total"], 0);

@@ -13,3 +13,4 @@ mod health;
 mod mesh;
 mod oidc;
 mod ownership;
+mod pages;

@@ -10,6 +10,7 @@ use axum::Router;
 use http_body_util::BodyExt;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
+use server::page_cache::PageCache;
 use tower::ServiceExt;
 
 /// Repository root.
@@ -108,8 +109,14 @@ pub fn context(pool: PgPool, anonymous_read: bool) -> app::ssr::ServerCtx {
     app::ssr::ServerCtx::new(pool, auth, app::audit::service::AuditSettings::ephemeral())
 }
 
-/// The real router for `ctx`, with sessions in the same database.
+/// The real router for `ctx`, with sessions in the same database and the default page cache.
 pub fn router(ctx: app::ssr::ServerCtx, options: leptos::config::LeptosOptions) -> Router {
+    let pages = PageCache::new(&server::config::PageCacheArgs::default());
+    router_with_pages(ctx, options, pages)
+}
+
+/// [`router`] with the given page cache.
+pub fn router_with_pages(ctx: app::ssr::ServerCtx, options: leptos::config::LeptosOptions, pages: PageCache) -> Router {
     let pool = ctx.pool.clone();
     let runtime = server::http::AuthRuntime {
         provider: None,
@@ -117,7 +124,8 @@ pub fn router(ctx: app::ssr::ServerCtx, options: leptos::config::LeptosOptions) 
         public_origin: ORIGIN.into(),
     };
     let args = auth_args();
-    let state = server::http::AppState::new(ctx, options, runtime).expect("state");
+    let mut state = server::http::AppState::new(ctx, options, runtime).expect("state");
+    state.pages = pages;
     server::startup::app_router(state, server::auth::session::layer(pool, &args).expect("session layer"))
 }
 
@@ -140,6 +148,9 @@ pub struct TestApp {
     pub superuser: PgPool,
     pub ctx: app::ssr::ServerCtx,
     pub cache: app::cache::ReadCache,
+    /// Rendered pages; kept for an hour unless something changes, so a test sees invalidation
+    /// rather than expiry.
+    pub pages: PageCache,
     pub router: Router,
     /// An admin API token, used by [`TestApp::post`].
     pub admin_token: String,
@@ -161,9 +172,17 @@ impl TestApp {
         let options = server::startup::leptos_options(None).expect("leptos options");
         let ctx = context(pool.clone(), anonymous_read);
         let cache = ctx.cache.clone();
-        let router = router(ctx.clone(), options);
+        let pages = PageCache::new(&server::config::PageCacheArgs {
+            page_cache_ttl: std::time::Duration::from_secs(3600),
+            ..Default::default()
+        });
+        let router = router_with_pages(ctx.clone(), options, pages.clone());
+        // What `bearing serve` runs beside the router: imports, edits and mesh writes from any
+        // process empty the caches.
+        tokio::spawn(server::startup::follow_changes(pool.clone(), cache.clone(), pages.clone()));
         let mut app = TestApp {
             router,
+            pages,
             pool,
             superuser,
             ctx,

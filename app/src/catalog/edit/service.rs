@@ -88,17 +88,17 @@ pub async fn transfer(
             .change(Some(before), Some(after))
             .reason(reason);
         record(&mut tx, &ctx.audit, caller, event).await?;
-        notify_changed(&mut *tx).await?;
     } else {
         let event = Event::new("transfer.request", key)
             .change(None, serde_json::to_value(&view).ok())
             .reason(reason);
         record(&mut tx, &ctx.audit, caller, event).await?;
     }
+    // A pending request changes the entity page too (its edit panel shows the request), so
+    // cached reads and rendered pages are dropped either way.
+    notify_changed(&mut *tx).await?;
     tx.commit().await?;
-    if applied {
-        ctx.cache.invalidate();
-    }
+    ctx.cache.invalidate();
     Ok(TransferOutcome {
         applied,
         transfer: view,
@@ -136,15 +136,14 @@ pub async fn decide(ctx: &ServerCtx, caller: &Caller, id: i64, accept: bool) -> 
             .change(Some(before), Some(after))
             .reason(t.reason.clone());
         record(&mut tx, &ctx.audit, caller, event).await?;
-        notify_changed(&mut *tx).await?;
     } else {
         let event = Event::new("transfer.reject", &t.entity_ref).change(serde_json::to_value(&view).ok(), None);
         record(&mut tx, &ctx.audit, caller, event).await?;
     }
+    // Rejecting clears the pending request from the entity page as well.
+    notify_changed(&mut *tx).await?;
     tx.commit().await?;
-    if accept {
-        ctx.cache.invalidate();
-    }
+    ctx.cache.invalidate();
     Ok(view)
 }
 

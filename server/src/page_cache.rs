@@ -1,0 +1,359 @@
+//! Rendered pages, kept so that a page many requests ask for is rendered once, not once per
+//! request.
+//!
+//! Even with every catalog read served from [`app::cache::ReadCache`], server-side rendering
+//! costs a few tenths of a millisecond of CPU per page (Leptos building the HTML string), and
+//! under load that is most of what a page request costs. This middleware keeps the finished
+//! HTML of the read-only pages and serves it again to the same viewer, for as long as nothing
+//! it shows has changed. What a page may depend on, and how each is covered:
+//!
+//! - **the URL**, path and query: part of the key;
+//! - **who is asking** (name, roles, teams they lead): the whole resolved caller is part of the
+//!   key, so one person's page is never served to another, and a new role is a new key;
+//! - **the catalog, overrides and transfers**: the read cache's generation is part of the key;
+//!   it moves on every import (in any process, through `NOTIFY`) and every edit or transfer;
+//! - **mesh state**: every write of it notifies [`app::mesh::repo::CHANGED_CHANNEL`], and
+//!   [`crate::startup::follow_changes`] moves this cache's mesh generation, also in the key;
+//! - **the clock** (relative times such as "last read 20 s ago"): bounded by the time to live
+//!   (`--page-cache-ttl`, 5 s by default);
+//! - **the CSP nonce**: each response still gets its own. The cached body is kept split at the
+//!   nonce it was rendered with, and joined with a fresh one whenever it is served.
+//!
+//! Only the pages in [`is_cacheable`] are cached; pages that show per-request state (sign-in,
+//! the admin page with tokens' last use, the audit log, transfers) are always rendered. Only
+//! complete `200 text/html` answers are kept, so errors, redirects and 404s are rendered every
+//! time. Concurrent requests for a page that is not cached yet wait for one render.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use app::auth::guard::Caller;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::config::PageCacheArgs;
+use crate::http::AppState;
+
+/// Pages larger than this are not cached (nor expected: the largest are a few hundred kB).
+const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
+
+/// The rendered-page cache of one server. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct PageCache(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    /// `None` when the cache is switched off (`--page-cache-ttl 0s`).
+    entries: Option<moka::future::Cache<String, Arc<CachedPage>>>,
+    mesh_generation: AtomicU64,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// How often the cache answered, for tests and `/metrics`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PageCacheStats {
+    /// Requests answered from the cache.
+    pub hits: u64,
+    /// Requests that rendered the page (and cached it, when it could be).
+    pub misses: u64,
+}
+
+impl PageCache {
+    /// A cache with `args`' time to live and memory budget.
+    pub fn new(args: &PageCacheArgs) -> PageCache {
+        let entries = (!args.page_cache_ttl.is_zero()).then(|| {
+            moka::future::Cache::builder()
+                .max_capacity(args.page_cache_mb.saturating_mul(1024 * 1024))
+                .weigher(|key: &String, page: &Arc<CachedPage>| {
+                    u32::try_from(key.len() + page.weight()).unwrap_or(u32::MAX)
+                })
+                .time_to_live(args.page_cache_ttl)
+                .build()
+        });
+        PageCache(Arc::new(Inner {
+            entries,
+            mesh_generation: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }))
+    }
+
+    /// Mesh state changed: pages rendered before are not served again.
+    pub fn mesh_changed(&self) {
+        self.0.mesh_generation.fetch_add(1, Ordering::SeqCst);
+        if let Some(entries) = &self.0.entries {
+            entries.invalidate_all();
+        }
+    }
+
+    /// How often pages were served from the cache and rendered.
+    pub fn stats(&self) -> PageCacheStats {
+        PageCacheStats {
+            hits: self.0.hits.load(Ordering::Relaxed),
+            misses: self.0.misses.load(Ordering::Relaxed),
+        }
+    }
+
+    fn count(&self, hit: bool) {
+        let (counter, label) = if hit {
+            (&self.0.hits, "hit")
+        } else {
+            (&self.0.misses, "miss")
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("bearing_page_cache_requests_total", "result" => label).increment(1);
+    }
+}
+
+/// The pages whose HTML depends only on what the cache key covers (see the module docs).
+pub fn is_cacheable(path: &str) -> bool {
+    matches!(path, "/" | "/catalog" | "/search" | "/mesh") || path.starts_with("/catalog/")
+}
+
+/// The cache key of `req`, or `None` if it must be rendered.
+fn key(state: &AppState, req: &Request) -> Option<String> {
+    if req.method() != Method::GET || !is_cacheable(req.uri().path()) {
+        return None;
+    }
+    // Set by the auth middleware on every request; without it, nothing is cached.
+    let caller = req.extensions().get::<Caller>()?;
+    let viewer = match &caller.user {
+        Some(user) => serde_json::to_string(user).ok()?,
+        None => String::new(),
+    };
+    Some(format!(
+        "{}.{}\n{}\n{}",
+        state.ctx.cache.generation(),
+        state.pages.0.mesh_generation.load(Ordering::SeqCst),
+        req.uri().path_and_query().map_or("", |p| p.as_str()),
+        viewer,
+    ))
+}
+
+/// The middleware, installed on the page routes inside the auth middleware.
+pub async fn serve(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (Some(entries), Some(key)) = (state.pages.0.entries.as_ref(), key(&state, &req)) else {
+        return next.run(req).await;
+    };
+    let (parts, body) = req.into_parts();
+    let mut rendered = false;
+    let mut uncacheable: Option<Response> = None;
+    let render = {
+        let (parts, next) = (parts.clone(), next.clone());
+        let (rendered, uncacheable) = (&mut rendered, &mut uncacheable);
+        async move {
+            *rendered = true;
+            let response = next.run(Request::from_parts(parts, body)).await;
+            match CachedPage::from_response(response).await {
+                Ok(page) => Ok(Arc::new(page)),
+                Err(response) => {
+                    *uncacheable = Some(response);
+                    Err(())
+                }
+            }
+        }
+    };
+    match entries.try_get_with(key, render).await {
+        Ok(page) => {
+            state.pages.count(!rendered);
+            page.respond()
+        }
+        Err(_) => {
+            state.pages.count(false);
+            match uncacheable {
+                Some(response) => response,
+                // Another request rendered this page and it could not be kept (an error, say):
+                // this request renders its own.
+                None => next.run(Request::from_parts(parts, Body::empty())).await,
+            }
+        }
+    }
+}
+
+/// A rendered page, split at its CSP nonce.
+#[derive(Debug)]
+struct CachedPage {
+    /// The response headers, without the Content-Security-Policy.
+    headers: HeaderMap,
+    /// The page's Content-Security-Policy, split where its nonce was (one part if it had none).
+    policy: Vec<String>,
+    /// The body, split where the nonce was.
+    body: Vec<Bytes>,
+    /// The rendered nonce's length, to size responses.
+    nonce_len: usize,
+}
+
+impl CachedPage {
+    /// The page in `response`, or the response itself when it cannot be cached.
+    async fn from_response(response: Response) -> Result<CachedPage, Response> {
+        let headers = response.headers();
+        let is_html = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/html"));
+        if response.status() != StatusCode::OK || !is_html || headers.contains_key(header::SET_COOKIE) {
+            return Err(response);
+        }
+        let (mut parts, body) = response.into_parts();
+        let bytes = match axum::body::to_bytes(body, MAX_PAGE_BYTES).await {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                tracing::error!(error = %err, "a rendered page could not be read (larger than 8 MiB?)");
+                return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+            }
+        };
+        let policy = parts
+            .headers
+            .remove(header::CONTENT_SECURITY_POLICY)
+            .and_then(|v| v.to_str().ok().map(str::to_owned));
+        let nonce = policy.as_deref().and_then(policy_nonce).map(str::to_owned);
+        let (policy, body, nonce_len) = match (policy, nonce) {
+            (Some(policy), Some(nonce)) => (
+                policy.split(nonce.as_str()).map(str::to_owned).collect(),
+                split_at_every(&bytes, nonce.as_bytes()),
+                nonce.len(),
+            ),
+            (policy, _) => (policy.into_iter().collect(), vec![bytes], 0),
+        };
+        parts.headers.remove(header::CONTENT_LENGTH);
+        Ok(CachedPage {
+            headers: parts.headers,
+            policy,
+            body,
+            nonce_len,
+        })
+    }
+
+    /// Bytes this entry holds, for the memory budget.
+    fn weight(&self) -> usize {
+        let headers: usize = self.headers.iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
+        let policy: usize = self.policy.iter().map(String::len).sum();
+        self.body.iter().map(Bytes::len).sum::<usize>() + headers + policy
+    }
+
+    /// The page as a response with a fresh nonce in its body and policy.
+    fn respond(&self) -> Response {
+        let nonce = leptos::nonce::Nonce::new();
+        let nonce = nonce.as_bytes();
+        let size = self.body.iter().map(Bytes::len).sum::<usize>() + self.body.len() * self.nonce_len.max(nonce.len());
+        let mut body = Vec::with_capacity(size);
+        for (i, part) in self.body.iter().enumerate() {
+            if i > 0 {
+                body.extend_from_slice(nonce);
+            }
+            body.extend_from_slice(part);
+        }
+        let mut response = Response::new(Body::from(body));
+        *response.headers_mut() = self.headers.clone();
+        if !self.policy.is_empty() {
+            let nonce = std::str::from_utf8(nonce).unwrap_or_default();
+            match HeaderValue::from_str(&self.policy.join(nonce)) {
+                Ok(policy) => {
+                    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, policy);
+                }
+                // Cannot happen (the policy was a header value and the nonce is base64), but a
+                // page without its policy would be worse than an error.
+                Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            }
+        }
+        response
+    }
+}
+
+/// The nonce in a Content-Security-Policy (`'nonce-XYZ'`).
+fn policy_nonce(policy: &str) -> Option<&str> {
+    let start = policy.find("'nonce-")? + "'nonce-".len();
+    let len = policy[start..].find('\'')?;
+    Some(&policy[start..start + len]).filter(|n| !n.is_empty())
+}
+
+/// `bytes` split at every occurrence of `separator` (which is dropped); zero-copy.
+fn split_at_every(bytes: &Bytes, separator: &[u8]) -> Vec<Bytes> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for at in memchr::memmem::find_iter(bytes, separator) {
+        parts.push(bytes.slice(start..at));
+        start = at + separator.len();
+    }
+    parts.push(bytes.slice(start..));
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_nonce_of_a_policy() {
+        let policy = "default-src 'self'; script-src 'self' 'nonce-AbC_12-x' 'wasm-unsafe-eval'";
+        assert_eq!(policy_nonce(policy), Some("AbC_12-x"));
+        assert_eq!(policy_nonce("default-src 'self'"), None);
+        assert_eq!(policy_nonce("script-src 'nonce-'"), None);
+    }
+
+    #[test]
+    fn splits_at_every_separator() {
+        let bytes = Bytes::from_static(b"<script nonce=\"N1\">a</script><p>N1</p>end");
+        let parts = split_at_every(&bytes, b"N1");
+        assert_eq!(parts, vec!["<script nonce=\"", "\">a</script><p>", "</p>end"]);
+        assert_eq!(split_at_every(&Bytes::from_static(b"none here"), b"N1"), vec!["none here"]);
+    }
+
+    #[test]
+    fn only_read_only_pages_are_cacheable() {
+        for path in ["/", "/catalog", "/catalog/component/default/a", "/search", "/mesh"] {
+            assert!(is_cacheable(path), "{path}");
+        }
+        for path in ["/login", "/admin", "/audit", "/transfers", "/api/v1/entities", "/catalogue", "/pkg/x.js"] {
+            assert!(!is_cacheable(path), "{path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cached_page_gets_a_fresh_nonce_in_body_and_policy() {
+        let body = "<script nonce=\"OLDNONCE\">x</script><script nonce=\"OLDNONCE\">y</script>";
+        let response = Response::builder()
+            .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+            .header(header::CONTENT_SECURITY_POLICY, "script-src 'self' 'nonce-OLDNONCE'")
+            .body(Body::from(body))
+            .unwrap();
+        let page = CachedPage::from_response(response).await.expect("cacheable");
+        let mut nonces = Vec::new();
+        for _ in 0..2 {
+            let response = page.respond();
+            let policy = response.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+            let nonce = policy_nonce(&policy).expect("nonce").to_owned();
+            let text = String::from_utf8(axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap().to_vec())
+                .unwrap();
+            assert!(!text.contains("OLDNONCE"), "{text}");
+            assert_eq!(text, body.replace("OLDNONCE", &nonce));
+            nonces.push(nonce);
+        }
+        assert_ne!(nonces[0], nonces[1], "every response has its own nonce");
+    }
+
+    #[tokio::test]
+    async fn errors_redirects_and_cookies_are_not_cached() {
+        let not_found = Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .header(header::CONTENT_TYPE, "text/html")
+            .body(Body::empty())
+            .unwrap();
+        let json = Response::builder()
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::empty())
+            .unwrap();
+        let cookie = Response::builder()
+            .header(header::CONTENT_TYPE, "text/html")
+            .header(header::SET_COOKIE, "a=b")
+            .body(Body::empty())
+            .unwrap();
+        for response in [not_found, json, cookie] {
+            assert!(CachedPage::from_response(response).await.is_err());
+        }
+    }
+}

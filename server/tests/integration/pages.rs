@@ -1,0 +1,197 @@
+//! The rendered-page cache: pages are served again only to the same viewer, with a fresh CSP
+//! nonce each time, and never after something they show has changed.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::json;
+use tower::ServiceExt;
+
+use crate::util::TestApp;
+
+const CHECKOUT_PAGE: &str = "/catalog/component/default/checkout";
+
+/// A GET as `token` (anonymous without one): status, Content-Security-Policy and body.
+async fn page(app: &TestApp, uri: &str, token: Option<&str>) -> (StatusCode, String, String) {
+    let mut req = Request::get(uri);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let resp = app
+        .router
+        .clone()
+        .oneshot(req.body(Body::empty()).expect("request"))
+        .await
+        .expect("infallible");
+    let status = resp.status();
+    let policy = resp
+        .headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, policy, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The nonce in a Content-Security-Policy.
+fn nonce(policy: &str) -> String {
+    let start = policy.find("'nonce-").expect("a nonce in the policy") + "'nonce-".len();
+    let len = policy[start..].find('\'').expect("closing quote");
+    policy[start..start + len].to_owned()
+}
+
+/// Retries `check` on the page for up to five seconds (notifications arrive asynchronously).
+async fn eventually(app: &TestApp, uri: &str, token: Option<&str>, check: impl Fn(&str) -> bool) -> bool {
+    for _ in 0..50 {
+        if check(&page(app, uri, token).await.2) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_page_is_rendered_once_and_served_again_with_its_own_nonce() {
+    let app = TestApp::with_demo().await;
+    let (status, policy1, body1) = page(&app, CHECKOUT_PAGE, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, policy2, body2) = page(&app, CHECKOUT_PAGE, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let stats = app.pages.stats();
+    assert_eq!((stats.misses, stats.hits), (1, 1), "rendered once, then served from the cache");
+
+    let (n1, n2) = (nonce(&policy1), nonce(&policy2));
+    assert_ne!(n1, n2, "every response carries its own nonce");
+    assert!(body2.contains(&format!("nonce=\"{n2}\"")), "the hydration script carries the new nonce");
+    assert!(!body2.contains(&n1), "no trace of the nonce the page was rendered with");
+    assert_eq!(body1.replace(&n1, "N"), body2.replace(&n2, "N"), "otherwise the same page");
+    assert_eq!(policy1.replace(&n1, "N"), policy2.replace(&n2, "N"));
+}
+
+#[tokio::test]
+async fn viewers_never_see_each_others_pages() {
+    let app = TestApp::strict_with_demo().await;
+    let viewer = app.token("viewer", None).await;
+    let lead = app.token("lead", Some("team-checkout")).await;
+    let name_of = |token: &str| {
+        let app = &app;
+        let token = token.to_owned();
+        async move { app.get_json_as("/api/v1/me", &token).await["name"].as_str().unwrap_or_default().to_owned() }
+    };
+    let (viewer_name, lead_name) = (name_of(&viewer).await, name_of(&lead).await);
+
+    for _ in 0..2 {
+        let (_, _, as_viewer) = page(&app, CHECKOUT_PAGE, Some(&viewer)).await;
+        assert!(as_viewer.contains(&viewer_name), "the viewer's own name is shown");
+        assert!(!as_viewer.contains(&lead_name), "never the lead's page");
+        assert!(!as_viewer.contains("data-test=\"edit-form\""), "a viewer gets no edit form");
+
+        let (_, _, as_lead) = page(&app, CHECKOUT_PAGE, Some(&lead)).await;
+        assert!(as_lead.contains(&lead_name));
+        assert!(!as_lead.contains(&viewer_name));
+        assert!(as_lead.contains("data-test=\"edit-form\""), "the owning team's lead may edit");
+    }
+    let stats = app.pages.stats();
+    assert_eq!((stats.misses, stats.hits), (2, 2), "one render per viewer, then each their own copy");
+
+    // Signed out, the page is not served at all.
+    let (status, _, _) = page(&app, CHECKOUT_PAGE, None).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "redirected to sign in");
+}
+
+#[tokio::test]
+async fn an_edit_shows_at_once() {
+    let app = TestApp::strict_with_demo().await;
+    let lead = app.token("lead", Some("team-checkout")).await;
+    let viewer = app.token("viewer", None).await;
+    for token in [&lead, &viewer] {
+        let (_, _, before) = page(&app, CHECKOUT_PAGE, Some(token)).await;
+        assert!(!before.contains("Rewritten in Bearing"));
+    }
+    let (status, body) = app
+        .call(
+            "PATCH",
+            "/api/v1/entities/component/default/checkout",
+            Some(&lead),
+            Some(json!({"description": "Rewritten in Bearing"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for token in [&lead, &viewer] {
+        let (_, _, after) = page(&app, CHECKOUT_PAGE, Some(token)).await;
+        assert!(after.contains("Rewritten in Bearing"), "the next request shows the edit");
+    }
+}
+
+#[tokio::test]
+async fn an_import_by_another_process_shows_on_the_next_pages() {
+    let app = TestApp::with_demo().await;
+    let list = "/catalog?kind=component&q=brand-new-service";
+    let (_, _, before) = page(&app, list, None).await;
+    assert!(!before.contains("/catalog/component/default/brand-new-service"));
+
+    // Imported as `bearing import` does, in its own transaction: only its NOTIFY reaches us.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("c.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: brand-new-service\n\
+         spec:\n  type: service\n  lifecycle: production\n  owner: team-checkout\n",
+    )
+    .expect("write");
+    app.import_paths(&[dir.path().to_owned()]).await.expect("import");
+    assert!(
+        eventually(&app, list, None, |p| p.contains("/catalog/component/default/brand-new-service")).await,
+        "the imported component shows on the list page"
+    );
+}
+
+#[tokio::test]
+async fn mesh_writes_drop_rendered_pages() {
+    let app = TestApp::with_demo().await;
+    let now = time::OffsetDateTime::now_utc();
+    app::mesh::repo::upsert_control_plane(&app.pool, "default", "http://kuma.test:5681")
+        .await
+        .expect("control plane");
+    app::mesh::repo::replace_state(&app.pool, "default", &Default::default(), now)
+        .await
+        .expect("state");
+    assert!(eventually(&app, "/mesh", None, |p| p.contains("data-test-control-plane=\"default\"")).await);
+    assert!(!page(&app, "/mesh", None).await.2.contains("boom-1"));
+
+    // Changed behind Bearing's back (no notification): the rendered page is still served.
+    sqlx::query("UPDATE mesh_control_planes SET last_error = 'boom-1', last_error_at = now()")
+        .execute(&app.superuser)
+        .await
+        .expect("update");
+    let hits = app.pages.stats().hits;
+    assert!(!page(&app, "/mesh", None).await.2.contains("boom-1"), "served from the cache");
+    assert_eq!(app.pages.stats().hits, hits + 1);
+
+    // The poller's own write notifies every server.
+    app::mesh::repo::record_error(&app.pool, "default", "boom-2", now)
+        .await
+        .expect("record error");
+    assert!(
+        eventually(&app, "/mesh", None, |p| p.contains("boom-2")).await,
+        "the overview shows the new error"
+    );
+}
+
+#[tokio::test]
+async fn pages_with_per_request_state_and_errors_are_rendered_every_time() {
+    let app = TestApp::with_demo().await;
+    let auditor = app.token("auditor", None).await;
+    for _ in 0..2 {
+        let (status, _, _) = page(&app, "/audit", Some(&auditor)).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _, _) = page(&app, "/catalog/component/default/no-such-thing", None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    let stats = app.pages.stats();
+    assert_eq!(stats.hits, 0, "nothing was served from the cache");
+    assert_eq!(stats.misses, 2, "the audit page bypasses the cache; each 404 renders");
+}
