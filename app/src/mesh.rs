@@ -43,9 +43,10 @@ pub struct ServiceSummary {
     pub mtls: MtlsSummary,
     /// The component claiming it (`component:default/orders`), or null: "not in the catalog".
     pub component: Option<String>,
-    /// Inbound requests per second at the last stats read.
+    /// Inbound requests per second at the last stats read; null when there was none within 3
+    /// stats intervals (an old rate is not a current one).
     pub requests_per_s: Option<f64>,
-    /// Inbound 5xx responses per second at the last stats read.
+    /// Inbound 5xx responses per second at the last stats read, null like `requests_per_s`.
     pub errors_per_s: Option<f64>,
     /// The control plane has not been read successfully for 3 poll intervals.
     pub stale: bool,
@@ -121,7 +122,8 @@ pub struct ServiceCard {
     pub mtls_type: Option<String>,
     pub proxies: Vec<ProxyView>,
     pub callers: CallersView,
-    /// Highest inbound p99 latency at the last stats read, where Envoy histograms give it.
+    /// Highest inbound p99 latency at the last stats read (within 3 stats intervals), where
+    /// Envoy histograms give it.
     pub p99_ms: Option<f64>,
     /// Inbound traffic of the last hours, oldest first.
     pub history: Vec<TrafficPoint>,
@@ -201,6 +203,9 @@ pub struct TeamMeshRow {
     pub requests_per_s: Option<f64>,
     pub errors_per_s: Option<f64>,
     pub stale: bool,
+    /// Seconds since the oldest last successful read of its services; null when not in the
+    /// mesh or never read.
+    pub age_s: Option<i64>,
 }
 
 /// Human form of a duration in seconds: `45 s`, `12 min`, `3 h`, `2 d`.

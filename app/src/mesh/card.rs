@@ -256,6 +256,15 @@ pub fn TeamMeshSection(namespace: String, name: String) -> impl IntoView {
     }
 }
 
+/// The team row's stale label with the data's age, e.g. "stale, 12 min": a row stale for a
+/// minute and one stale for a day must not look the same.
+fn stale_label(age_s: Option<i64>) -> String {
+    match age_s {
+        Some(a) => format!("stale, {}", format_age(a)),
+        None => "stale, never read".into(),
+    }
+}
+
 fn team_table(rows: Vec<TeamMeshRow>) -> AnyView {
     if rows.is_empty() {
         return view! { <p class="mt-2 text-sm text-slate-500">"This team owns no components."</p> }.into_any();
@@ -270,7 +279,7 @@ fn team_table(rows: Vec<TeamMeshRow>) -> AnyView {
                     <td class="py-1.5 pr-3">{match r.status.clone() {
                         Some(s) => view! { <MeshStatusBadge status=s/> }.into_any(),
                         None => view! { <span class="text-xs text-slate-500">"not in the mesh"</span> }.into_any(),
-                    }}{r.stale.then(|| view! { <span class="ml-1 text-xs text-amber-700">"stale"</span> })}</td>
+                    }}{r.stale.then(|| view! { <span class="ml-1 text-xs text-amber-700" data-test-stale="">{stale_label(r.age_s)}</span> })}</td>
                     <td class="py-1.5 pr-3">{(r.proxies.total > 0).then(|| format!("{} / {}", r.proxies.online, r.proxies.total))}</td>
                     <td class="py-1.5 pr-3">{r.status.as_ref().map(|_| if r.mtls_enabled { "on" } else { "off" })}</td>
                     <td class="py-1.5 pr-3 text-xs">{r.earliest_expiry.as_deref().map(day)}</td>
@@ -290,4 +299,15 @@ fn team_table(rows: Vec<TeamMeshRow>) -> AnyView {
         </table>
     }
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_team_rows_say_how_old() {
+        assert_eq!(stale_label(Some(720)), "stale, 12 min");
+        assert_eq!(stale_label(None), "stale, never read");
+    }
 }

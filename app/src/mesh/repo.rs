@@ -302,7 +302,9 @@ const SERVICE_COLUMNS: &str = "
     t.requests_per_s, t.errors_per_s, t.p99_ms,
     s.observed_at, c.last_success_at";
 
-/// Joins for [`SERVICE_COLUMNS`]: the latest inbound sample of each service.
+/// Joins for [`SERVICE_COLUMNS`]: the latest inbound sample of each service taken at or after
+/// `$1` (the traffic cutoff), so a rate nobody has measured lately reads as unknown rather than
+/// current. Every query using it binds the cutoff first.
 const SERVICE_JOINS: &str = "
     FROM mesh_services s
     JOIN mesh_control_planes c ON c.name = s.control_plane
@@ -313,7 +315,8 @@ const SERVICE_JOINS: &str = "
          WHERE x.control_plane = s.control_plane AND x.mesh = s.mesh AND x.service = s.service
            AND x.direction = 'inbound'
            AND x.at = (SELECT max(y.at) FROM mesh_traffic y
-                        WHERE y.control_plane = s.control_plane AND y.mesh = s.mesh AND y.service = s.service)) t ON true";
+                        WHERE y.control_plane = s.control_plane AND y.mesh = s.mesh AND y.service = s.service
+                          AND y.at >= $1)) t ON true";
 
 /// A stored service as read back.
 #[derive(Debug, Clone)]
@@ -363,10 +366,12 @@ fn stored_service(r: &sqlx::postgres::PgRow) -> sqlx::Result<StoredService> {
     })
 }
 
-/// Every stored service, by control plane, mesh and name.
-pub async fn list_services(pool: &PgPool) -> sqlx::Result<Vec<StoredService>> {
+/// Every stored service, by control plane, mesh and name, with traffic sampled since
+/// `traffic_since`.
+pub async fn list_services(pool: &PgPool, traffic_since: OffsetDateTime) -> sqlx::Result<Vec<StoredService>> {
     let sql = format!("SELECT {SERVICE_COLUMNS} {SERVICE_JOINS} ORDER BY s.control_plane, s.mesh, s.service");
     sqlx::query(&sql)
+        .bind(traffic_since)
         .fetch_all(pool)
         .await?
         .iter()
@@ -374,14 +379,21 @@ pub async fn list_services(pool: &PgPool) -> sqlx::Result<Vec<StoredService>> {
         .collect()
 }
 
-/// The stored services named `service` (in `mesh`, when given), in every control plane.
-pub async fn services_named(pool: &PgPool, service: &str, mesh: Option<&str>) -> sqlx::Result<Vec<StoredService>> {
+/// The stored services named `service` (in `mesh`, when given), in every control plane, with
+/// traffic sampled since `traffic_since`.
+pub async fn services_named(
+    pool: &PgPool,
+    traffic_since: OffsetDateTime,
+    service: &str,
+    mesh: Option<&str>,
+) -> sqlx::Result<Vec<StoredService>> {
     let sql = format!(
         "SELECT {SERVICE_COLUMNS} {SERVICE_JOINS}
-          WHERE s.service = $1 AND ($2::text IS NULL OR s.mesh = $2)
+          WHERE s.service = $2 AND ($3::text IS NULL OR s.mesh = $3)
           ORDER BY s.control_plane, s.mesh"
     );
     sqlx::query(&sql)
+        .bind(traffic_since)
         .bind(service)
         .bind(mesh)
         .fetch_all(pool)
@@ -391,15 +403,21 @@ pub async fn services_named(pool: &PgPool, service: &str, mesh: Option<&str>) ->
         .collect()
 }
 
-/// The stored services claimed by the components `owner` owns.
-pub async fn services_of_owner(pool: &PgPool, owner: &str) -> sqlx::Result<Vec<StoredService>> {
+/// The stored services claimed by the components `owner` owns, with traffic sampled since
+/// `traffic_since`.
+pub async fn services_of_owner(
+    pool: &PgPool,
+    traffic_since: OffsetDateTime,
+    owner: &str,
+) -> sqlx::Result<Vec<StoredService>> {
     let sql = format!(
         "SELECT {SERVICE_COLUMNS} {SERVICE_JOINS}
           WHERE mesh_component_for(s.mesh, s.service) IN
-                (SELECT ref FROM entities WHERE kind = 'component' AND owner_ref = $1)
+                (SELECT ref FROM entities WHERE kind = 'component' AND owner_ref = $2)
           ORDER BY s.control_plane, s.mesh, s.service"
     );
     sqlx::query(&sql)
+        .bind(traffic_since)
         .bind(owner)
         .fetch_all(pool)
         .await?

@@ -20,6 +20,9 @@ use crate::ssr::ServerCtx;
 pub struct MeshSettings {
     /// The poll interval: data older than 3 of them is stale.
     pub poll_interval: Duration,
+    /// The stats interval (`--kuma-stats-interval`): a traffic sample older than 3 of them is
+    /// no longer a current rate.
+    pub stats_interval: Duration,
     /// How far back the component page's traffic chart goes.
     pub history: Duration,
 }
@@ -28,6 +31,7 @@ impl Default for MeshSettings {
     fn default() -> Self {
         MeshSettings {
             poll_interval: Duration::from_secs(15),
+            stats_interval: Duration::from_secs(60),
             history: Duration::from_secs(6 * 3600),
         }
     }
@@ -39,6 +43,15 @@ pub fn is_stale(last_success: Option<OffsetDateTime>, now: OffsetDateTime, poll_
         None => true,
         Some(at) => now - at > time::Duration::try_from(poll_interval * 3).unwrap_or(time::Duration::MAX),
     }
+}
+
+/// The oldest traffic sample that still counts as the current rate at `now`: 3 stats intervals
+/// back. Stats are only read after a successful poll, so a poll interval longer than the stats
+/// interval sets the pace instead. Without the cutoff, a service whose proxies all went offline
+/// (or whose stats fail) would show its last rate forever.
+pub fn traffic_cutoff(now: OffsetDateTime, settings: &MeshSettings) -> OffsetDateTime {
+    let period = settings.stats_interval.max(settings.poll_interval) * 3;
+    now - time::Duration::try_from(period).unwrap_or(time::Duration::MAX)
 }
 
 /// RFC 3339, the wire form of every time.
@@ -82,7 +95,7 @@ fn summary(s: &StoredService, now: OffsetDateTime, settings: &MeshSettings) -> S
 /// Every Kuma service seen, for `GET /api/v1/mesh/services`.
 pub async fn list_services(ctx: &ServerCtx) -> Result<Vec<ServiceSummary>, AppError> {
     let now = OffsetDateTime::now_utc();
-    Ok(repo::list_services(&ctx.pool)
+    Ok(repo::list_services(&ctx.pool, traffic_cutoff(now, &ctx.mesh))
         .await?
         .iter()
         .map(|s| summary(s, now, &ctx.mesh))
@@ -113,7 +126,8 @@ pub async fn component_card(ctx: &ServerCtx, kind: &str, namespace: &str, name: 
     };
     let now = OffsetDateTime::now_utc();
     let mut services = Vec::new();
-    for s in repo::services_named(&ctx.pool, &kuma_service, kuma_mesh.as_deref()).await? {
+    let since = traffic_cutoff(now, &ctx.mesh);
+    for s in repo::services_named(&ctx.pool, since, &kuma_service, kuma_mesh.as_deref()).await? {
         services.push(service_card(ctx, &s, now).await?);
     }
     Ok(MeshCard {
@@ -304,7 +318,8 @@ fn status_rank(status: &str) -> usize {
 
 /// The mesh overview page.
 pub async fn overview(ctx: &ServerCtx) -> Result<MeshOverview, AppError> {
-    let services = repo::list_services(&ctx.pool).await?;
+    let since = traffic_cutoff(OffsetDateTime::now_utc(), &ctx.mesh);
+    let services = repo::list_services(&ctx.pool, since).await?;
     let meshes = repo::list_meshes(&ctx.pool).await?;
     let mut control_planes = control_planes(ctx).await?;
     for cp in &mut control_planes {
@@ -377,11 +392,23 @@ pub async fn overview(ctx: &ServerCtx) -> Result<MeshOverview, AppError> {
     })
 }
 
+/// The oldest last successful read behind `services`: the age a row made of them shows. None
+/// when there are none, or one was never read (the row is stale without an age).
+fn oldest_read(services: &[&StoredService]) -> Option<OffsetDateTime> {
+    services
+        .iter()
+        .map(|s| s.last_success_at)
+        .try_fold(None, |oldest: Option<OffsetDateTime>, at| {
+            at.map(|at| Some(oldest.map_or(at, |o| o.min(at))))
+        })
+        .flatten()
+}
+
 /// Mesh health of the components a team owns, worst first.
 pub async fn team(ctx: &ServerCtx, namespace: &str, name: &str) -> Result<Vec<TeamMeshRow>, AppError> {
     let owner = crate::catalog::service::ref_key("group", namespace, name)?;
     let now = OffsetDateTime::now_utc();
-    let services = repo::services_of_owner(&ctx.pool, &owner).await?;
+    let services = repo::services_of_owner(&ctx.pool, traffic_cutoff(now, &ctx.mesh), &owner).await?;
     let mut rows: Vec<TeamMeshRow> = Vec::new();
     for component in repo::components_of_owner(&ctx.pool, &owner).await? {
         let mine: Vec<&StoredService> = services
@@ -403,6 +430,7 @@ pub async fn team(ctx: &ServerCtx, namespace: &str, name: &str) -> Result<Vec<Te
             stale: mine
                 .iter()
                 .any(|s| is_stale(s.last_success_at, now, ctx.mesh.poll_interval)),
+            age_s: oldest_read(&mine).map(|t| (now - t).whole_seconds().max(0)),
         };
         for s in &mine {
             row.proxies.total += s.total;
@@ -434,6 +462,26 @@ mod tests {
         assert!(is_stale(None, now, i));
         assert!(!is_stale(Some(now - time::Duration::seconds(29)), now, i));
         assert!(is_stale(Some(now - time::Duration::seconds(31)), now, i));
+    }
+
+    #[test]
+    fn traffic_counts_for_three_stats_intervals_or_polls() {
+        let now = OffsetDateTime::now_utc();
+        let settings = MeshSettings {
+            poll_interval: Duration::from_secs(15),
+            stats_interval: Duration::from_secs(60),
+            ..MeshSettings::default()
+        };
+        assert_eq!(now - traffic_cutoff(now, &settings), time::Duration::seconds(180));
+        let slow_polls = MeshSettings {
+            poll_interval: Duration::from_secs(120),
+            ..settings
+        };
+        assert_eq!(
+            now - traffic_cutoff(now, &slow_polls),
+            time::Duration::seconds(360),
+            "stats follow polls, so slower polls widen the window"
+        );
     }
 
     fn names(list: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>, Option<String>)> {

@@ -1,7 +1,9 @@
-//! Every JSON golden response in `../shared/kuma/fixtures` (and `fixtures/next`) parses into the
-//! type for its endpoint, with the values the fixture actually holds.
+//! Every JSON golden response in `../shared/kuma/fixtures` (in every subfolder, such as `next/`)
+//! parses into the type for its endpoint, with the values the fixture actually holds.
 
 mod common;
+
+use std::path::Path;
 
 use bearing_kuma::model::{
     self, Action, ApiError, DataplaneOverview, GatewayType, GenericResource, GlobalInsights, InboundPolicies, List,
@@ -313,24 +315,50 @@ fn every_json_fixture_parses_into_its_type() {
     }
 }
 
+/// Every `.json` file under `dir`, however deep, as a `/`-separated path relative to `root`:
+/// a fixture in a folder added later is found too, so it cannot go unchecked silently.
+fn json_files(root: &Path, dir: &Path, found: &mut Vec<String>) {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            json_files(root, &path, found);
+        } else if path.extension().is_some_and(|e| e == "json") {
+            let relative = path.strip_prefix(root).unwrap();
+            let parts: Vec<_> = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect();
+            found.push(parts.join("/"));
+        }
+    }
+}
+
 #[test]
 fn every_json_fixture_is_covered() {
     let root = shared_dir().join("fixtures");
     let mut found = Vec::new();
-    for sub in ["", "next"] {
-        for entry in std::fs::read_dir(root.join(sub)).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "json") {
-                let name = path.file_name().unwrap().to_string_lossy().to_string();
-                found.push(if sub.is_empty() { name } else { format!("{sub}/{name}") });
-            }
-        }
-    }
+    json_files(&root, &root, &mut found);
     found.sort();
     let covered: Vec<_> = FIXTURES.iter().map(|(name, _)| name.to_string()).collect();
     let missing: Vec<_> = found.iter().filter(|f| !covered.contains(f)).collect();
     assert!(missing.is_empty(), "fixtures without a parse check: {missing:?}");
     assert!(found.len() >= 24, "expected the full fixture set, found {found:?}");
+    assert!(
+        found.iter().any(|f| f.starts_with("next/")),
+        "the walk reaches subfolders: {found:?}"
+    );
+}
+
+#[test]
+fn the_fixture_walk_descends_into_every_folder() {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixture-walk");
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("a/b")).unwrap();
+    for file in ["top.json", "a/mid.json", "a/b/deep.json", "a/notes.txt"] {
+        std::fs::write(root.join(file), "{}").unwrap();
+    }
+    let mut found = Vec::new();
+    json_files(&root, &root, &mut found);
+    found.sort();
+    assert_eq!(found, ["a/b/deep.json", "a/mid.json", "top.json"]);
 }
 
 #[test]

@@ -36,7 +36,8 @@ pub struct KumaArgs {
     #[arg(long, env = "BEARING_KUMA_POLL_INTERVAL", default_value = "15s", value_parser = humantime::parse_duration)]
     pub kuma_poll_interval: Duration,
 
-    /// Time between reads of every online proxy's Envoy stats.
+    /// Time between reads of every online proxy's Envoy stats. A rate older than three
+    /// intervals (or three poll intervals, if longer) is no longer shown as current.
     #[arg(long, env = "BEARING_KUMA_STATS_INTERVAL", default_value = "60s", value_parser = humantime::parse_duration)]
     pub kuma_stats_interval: Duration,
 

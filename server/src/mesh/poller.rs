@@ -293,3 +293,46 @@ pub async fn spawn_all(pool: PgPool, args: &KumaArgs) -> anyhow::Result<Vec<Arc<
     }
     Ok(names)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bounds of `backoff` for a base delay: ±20% jitter.
+    fn within_jitter(d: Duration, base: Duration) -> bool {
+        d >= base.mul_f64(0.8) && d <= base.mul_f64(1.2)
+    }
+
+    #[test]
+    fn backoff_doubles_per_failure_with_jitter_and_is_capped() {
+        let interval = Duration::from_secs(2);
+        for _ in 0..200 {
+            for failures in 0..=4 {
+                let base = interval * (1 << failures);
+                let d = backoff(interval, failures);
+                assert!(
+                    within_jitter(d, base),
+                    "{failures} failures: {d:?} not within 20% of {base:?}"
+                );
+            }
+            // Ranges of consecutive failures do not overlap (1.2 × base < 0.8 × 2 × base), so
+            // every further failure waits longer.
+            assert!(backoff(interval, 3) > backoff(interval, 2));
+            // Doubling stops after 5 failures...
+            for failures in [5, 6, 30, u32::MAX] {
+                let d = backoff(interval, failures);
+                assert!(within_jitter(d, interval * 32), "{failures} failures: {d:?}");
+            }
+            // ...and no delay exceeds 5 minutes before jitter, however long the interval.
+            let d = backoff(Duration::from_secs(60), 10);
+            assert!(within_jitter(d, Duration::from_secs(300)), "capped at 5 min: {d:?}");
+        }
+    }
+
+    #[test]
+    fn backoff_jitter_spreads_retries() {
+        let delays: std::collections::HashSet<Duration> =
+            (0..50).map(|_| backoff(Duration::from_secs(10), 1)).collect();
+        assert!(delays.len() > 1, "replicas failing together must not retry in lockstep");
+    }
+}

@@ -12,6 +12,9 @@ use server::mesh::poller::Poller;
 
 use crate::util::TestApp;
 
+mod faults;
+mod freshness;
+
 async fn serve_sim(world: WorldSpec, clock: Arc<dyn Clock>) -> String {
     let sim = Arc::new(Sim::new(world, clock).expect("world"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -246,6 +249,17 @@ async fn stats_become_rates_and_the_card_shows_callers_and_traffic() {
     assert_eq!(svc["history"].as_array().expect("history").len(), 1);
     assert_eq!(svc["mtls_type"], "builtin");
 
+    // Latency: Envoy's histograms give a p99 that is stored and shown, not only parsed.
+    let with_p99: i64 = sqlx::query_scalar("SELECT count(*) FROM mesh_traffic WHERE p99_ms IS NOT NULL")
+        .fetch_one(&app.pool)
+        .await
+        .expect("p99 rows");
+    assert!(with_p99 > 0, "no stored traffic row has a p99");
+    let p99 = svc["p99_ms"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("the card has no p99: {svc}"));
+    assert!(p99 > 0.0, "{p99}");
+
     // A component that no Kuma service matches is "not in the mesh".
     let ledger = app
         .get_json_as("/api/v1/entities/component/default/ledger/mesh", &app.admin_token)
@@ -273,6 +287,10 @@ async fn stats_become_rates_and_the_card_shows_callers_and_traffic() {
         "card lists denied callers"
     );
     assert!(page.contains("data-test-traffic-chart") || page.contains("Not enough traffic samples"));
+    assert!(
+        page.contains("Latency p99") && page.contains(&format!("{p99:.0} ms")),
+        "the card shows the p99 latency ({p99:.0} ms)"
+    );
     let (_, page) = app.get("/catalog/component/default/ledger").await;
     assert!(page.contains("data-test-not-in-mesh"));
     let (_, team) = app.get("/catalog/group/default/team-x").await;
