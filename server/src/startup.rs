@@ -118,7 +118,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let session_layer = crate::auth::session::layer(db.pool.clone(), &args.auth)?;
     let mut state = AppState::new(ctx, options, runtime)?;
     state.pages = crate::page_cache::PageCache::new(&args.pages);
-    tokio::spawn(follow_changes(db.pool.clone(), state.ctx.cache.clone(), state.pages.clone()));
+    follow_changes(db.pool.clone(), state.ctx.cache.clone(), state.pages.clone()).await;
     let app = app_router(state, session_layer);
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| {
         format!(
@@ -164,6 +164,7 @@ pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(Se
     tracing::info!(key_id = %audit.key.key_id(), "audit checkpoints are signed with this key");
     let mut ctx = ServerCtx::new(pool, settings, audit);
     ctx.mesh.poll_interval = args.kuma.kuma_poll_interval;
+    ctx.mesh.stats_interval = args.kuma.kuma_stats_interval;
     let provider = crate::auth::oidc::Provider::new(a, ctx.auth.clone())?;
     if provider.is_none() {
         tracing::warn!("no identity provider configured (BEARING_OIDC_ISSUER): nobody can sign in");
@@ -228,7 +229,29 @@ async fn seed_if_empty(
 /// transfers `NOTIFY` on [`app::cache::CHANGED_CHANNEL`]), and rendered pages are dropped when
 /// the mesh state changes ([`app::mesh::repo::CHANGED_CHANNEL`]). If the listening connection
 /// drops, notifications may have been missed, so both are emptied then too.
-pub async fn follow_changes(pool: sqlx::PgPool, cache: app::cache::ReadCache, pages: PageCache) {
+///
+/// Returns once this server listens (or after ten seconds of trying, with a warning), so that
+/// nothing cached after startup can miss a change; the listening goes on in the returned task.
+pub async fn follow_changes(
+    pool: sqlx::PgPool,
+    cache: app::cache::ReadCache,
+    pages: PageCache,
+) -> tokio::task::JoinHandle<()> {
+    let (listening, ready) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(listen_for_changes(pool, cache, pages, listening));
+    if tokio::time::timeout(Duration::from_secs(10), ready).await.is_err() {
+        tracing::warn!("not yet listening for catalog and mesh changes; serving anyway");
+    }
+    task
+}
+
+async fn listen_for_changes(
+    pool: sqlx::PgPool,
+    cache: app::cache::ReadCache,
+    pages: PageCache,
+    listening: tokio::sync::oneshot::Sender<()>,
+) {
+    let mut listening = Some(listening);
     let forget_all = || {
         cache.invalidate();
         pages.mesh_changed();
@@ -251,6 +274,10 @@ pub async fn follow_changes(pool: sqlx::PgPool, cache: app::cache::ReadCache, pa
             continue;
         }
         forget_all();
+        if let Some(listening) = listening.take() {
+            // The caller may have stopped waiting; nothing to tell then.
+            let _ = listening.send(());
+        }
         loop {
             match listener.try_recv().await {
                 Ok(Some(n)) if n.channel() == app::mesh::repo::CHANGED_CHANNEL => pages.mesh_changed(),

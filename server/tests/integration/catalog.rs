@@ -251,12 +251,7 @@ async fn the_graph_walks_upstream_and_downstream_chains() {
 #[tokio::test]
 async fn an_import_by_another_process_invalidates_the_read_cache() {
     let app = TestApp::new().await;
-    // What `bearing serve` runs: listens for the import's NOTIFY and empties the cache.
-    let listener = tokio::spawn(server::startup::follow_changes(
-        app.pool.clone(),
-        app.cache.clone(),
-        app.pages.clone(),
-    ));
+    // TestApp, like `bearing serve`, listens for the import's NOTIFY and empties the cache.
     let empty = app.get_json("/api/v1/entities?kind=component").await;
     assert_eq!(empty["total"], 0);
     let cached = app.get_json("/api/v1/entities?kind=component").await;
@@ -277,7 +272,6 @@ async fn an_import_by_another_process_invalidates_the_read_cache() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    listener.abort();
     assert_eq!(seen, 1, "the server saw the import");
 }
 

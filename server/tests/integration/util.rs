@@ -179,7 +179,7 @@ impl TestApp {
         let router = router_with_pages(ctx.clone(), options, pages.clone());
         // What `bearing serve` runs beside the router: imports, edits and mesh writes from any
         // process empty the caches.
-        tokio::spawn(server::startup::follow_changes(pool.clone(), cache.clone(), pages.clone()));
+        server::startup::follow_changes(pool.clone(), cache.clone(), pages.clone()).await;
         let mut app = TestApp {
             router,
             pages,
@@ -209,6 +209,7 @@ impl TestApp {
 
     /// Imports examples/ as the command line would.
     pub async fn import_demo(&self) {
+        let before = self.cache.generation();
         server::import::import_paths(
             &self.pool,
             &[repo_root().join("examples")],
@@ -218,6 +219,20 @@ impl TestApp {
         )
         .await
         .expect("demo imports");
+        self.seen_change(before).await;
+    }
+
+    /// Waits until this server has heard of a catalog change after `before` (the read cache's
+    /// generation then): a change written by "another process" reaches the caches through
+    /// `NOTIFY`, asynchronously, and a test that reads right after it must not race it.
+    pub async fn seen_change(&self, before: u64) {
+        for _ in 0..200 {
+            if self.cache.generation() > before {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("the change notification never reached this server");
     }
 
     /// Imports files and directories as the command line would.
