@@ -4,7 +4,6 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use anyhow::Context;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -14,22 +13,23 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use super::AppState;
 
-/// The process-wide recorder (metrics are global; tests build several apps).
+/// The process-wide recorder (metrics are global; tests build several apps, on several threads
+/// at once: the first call installs it, the others wait for that and share it).
 pub fn recorder() -> anyhow::Result<PrometheusHandle> {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    if let Some(h) = HANDLE.get() {
-        return Ok(h.clone());
-    }
-    let handle = PrometheusBuilder::new()
-        .set_buckets_for_metric(
-            Matcher::Full("http_request_duration_seconds".into()),
-            &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
-        )
-        .context("invalid histogram buckets")?
-        .install_recorder()
-        .or_else(|e| HANDLE.get().cloned().ok_or(e))
-        .context("cannot install the metrics recorder")?;
-    Ok(HANDLE.get_or_init(|| handle).clone())
+    static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("http_request_duration_seconds".into()),
+                    &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
+                )
+                .map_err(|e| format!("invalid histogram buckets: {e}"))?
+                .install_recorder()
+                .map_err(|e| format!("cannot install the metrics recorder: {e}"))
+        })
+        .clone()
+        .map_err(anyhow::Error::msg)
 }
 
 /// Counts and times every request, labelled by matched route (not raw path, which would
