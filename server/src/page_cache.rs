@@ -300,7 +300,10 @@ mod tests {
         let bytes = Bytes::from_static(b"<script nonce=\"N1\">a</script><p>N1</p>end");
         let parts = split_at_every(&bytes, b"N1");
         assert_eq!(parts, vec!["<script nonce=\"", "\">a</script><p>", "</p>end"]);
-        assert_eq!(split_at_every(&Bytes::from_static(b"none here"), b"N1"), vec!["none here"]);
+        assert_eq!(
+            split_at_every(&Bytes::from_static(b"none here"), b"N1"),
+            vec!["none here"]
+        );
     }
 
     #[test]
@@ -308,7 +311,15 @@ mod tests {
         for path in ["/", "/catalog", "/catalog/component/default/a", "/search", "/mesh"] {
             assert!(is_cacheable(path), "{path}");
         }
-        for path in ["/login", "/admin", "/audit", "/transfers", "/api/v1/entities", "/catalogue", "/pkg/x.js"] {
+        for path in [
+            "/login",
+            "/admin",
+            "/audit",
+            "/transfers",
+            "/api/v1/entities",
+            "/catalogue",
+            "/pkg/x.js",
+        ] {
             assert!(!is_cacheable(path), "{path}");
         }
     }
@@ -325,10 +336,18 @@ mod tests {
         let mut nonces = Vec::new();
         for _ in 0..2 {
             let response = page.respond();
-            let policy = response.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+            let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .to_owned();
             let nonce = policy_nonce(&policy).expect("nonce").to_owned();
-            let text = String::from_utf8(axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap().to_vec())
-                .unwrap();
+            let text = String::from_utf8(
+                axum::body::to_bytes(response.into_body(), 1 << 20)
+                    .await
+                    .unwrap()
+                    .to_vec(),
+            )
+            .unwrap();
             assert!(!text.contains("OLDNONCE"), "{text}");
             assert_eq!(text, body.replace("OLDNONCE", &nonce));
             nonces.push(nonce);

@@ -596,14 +596,15 @@ pub async fn traffic_history(
     .await
 }
 
-/// Service and website components no stored Kuma service maps to.
+/// Service and website components no stored Kuma service with at least one proxy maps to.
 pub async fn components_not_in_mesh(pool: &PgPool) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
         "SELECT e.ref FROM entities e
           WHERE e.kind = 'component' AND e.type IN ('service', 'website') AND NOT e.orphaned
             AND NOT EXISTS (SELECT 1 FROM mesh_services s
                              WHERE s.service = COALESCE(e.annotations ->> 'kuma.io/service', e.name)
-                               AND s.mesh = COALESCE(e.annotations ->> 'kuma.io/mesh', s.mesh))
+                               AND s.mesh = COALESCE(e.annotations ->> 'kuma.io/mesh', s.mesh)
+                               AND s.total > 0)
           ORDER BY e.ref",
     )
     .fetch_all(pool)

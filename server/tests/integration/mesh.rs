@@ -491,3 +491,40 @@ async fn a_second_replica_takes_over_when_the_poller_dies() {
     drop(conn);
     cluster.stop().await.expect("stop cluster");
 }
+
+/// A Kuma service that has no proxies (a MeshService nobody runs, say) does not put its
+/// component in the mesh; one proxy does.
+#[tokio::test]
+async fn a_service_without_proxies_leaves_its_component_not_in_the_mesh() {
+    let app = TestApp::with_demo().await;
+    repo::upsert_control_plane(&app.pool, "default", "http://kuma.test:5681")
+        .await
+        .expect("control plane");
+    let snapshot = |proxies: i32| repo::Snapshot {
+        services: vec![repo::ServiceRow {
+            mesh: "default".into(),
+            service: "checkout".into(),
+            status: if proxies > 0 { "online" } else { "offline" }.into(),
+            total: proxies,
+            online: proxies,
+            offline: 0,
+            partially_degraded: 0,
+        }],
+        ..Default::default()
+    };
+    let checkout = "component:default/checkout".to_owned();
+
+    let now = time::OffsetDateTime::now_utc();
+    repo::replace_state(&app.pool, "default", &snapshot(0), now)
+        .await
+        .expect("state");
+    let missing = repo::components_not_in_mesh(&app.pool).await.expect("query");
+    assert!(missing.contains(&checkout), "no proxies: not in the mesh: {missing:?}");
+
+    repo::replace_state(&app.pool, "default", &snapshot(1), now)
+        .await
+        .expect("state");
+    let missing = repo::components_not_in_mesh(&app.pool).await.expect("query");
+    assert!(!missing.contains(&checkout), "one proxy: in the mesh: {missing:?}");
+    assert!(!missing.is_empty(), "other demo services are still missing");
+}

@@ -62,13 +62,24 @@ async fn a_page_is_rendered_once_and_served_again_with_its_own_nonce() {
     let (status, policy2, body2) = page(&app, CHECKOUT_PAGE, None).await;
     assert_eq!(status, StatusCode::OK);
     let stats = app.pages.stats();
-    assert_eq!((stats.misses, stats.hits), (1, 1), "rendered once, then served from the cache");
+    assert_eq!(
+        (stats.misses, stats.hits),
+        (1, 1),
+        "rendered once, then served from the cache"
+    );
 
     let (n1, n2) = (nonce(&policy1), nonce(&policy2));
     assert_ne!(n1, n2, "every response carries its own nonce");
-    assert!(body2.contains(&format!("nonce=\"{n2}\"")), "the hydration script carries the new nonce");
+    assert!(
+        body2.contains(&format!("nonce=\"{n2}\"")),
+        "the hydration script carries the new nonce"
+    );
     assert!(!body2.contains(&n1), "no trace of the nonce the page was rendered with");
-    assert_eq!(body1.replace(&n1, "N"), body2.replace(&n2, "N"), "otherwise the same page");
+    assert_eq!(
+        body1.replace(&n1, "N"),
+        body2.replace(&n2, "N"),
+        "otherwise the same page"
+    );
     assert_eq!(policy1.replace(&n1, "N"), policy2.replace(&n2, "N"));
 }
 
@@ -80,7 +91,12 @@ async fn viewers_never_see_each_others_pages() {
     let name_of = |token: &str| {
         let app = &app;
         let token = token.to_owned();
-        async move { app.get_json_as("/api/v1/me", &token).await["name"].as_str().unwrap_or_default().to_owned() }
+        async move {
+            app.get_json_as("/api/v1/me", &token).await["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
     };
     let (viewer_name, lead_name) = (name_of(&viewer).await, name_of(&lead).await);
 
@@ -88,15 +104,25 @@ async fn viewers_never_see_each_others_pages() {
         let (_, _, as_viewer) = page(&app, CHECKOUT_PAGE, Some(&viewer)).await;
         assert!(as_viewer.contains(&viewer_name), "the viewer's own name is shown");
         assert!(!as_viewer.contains(&lead_name), "never the lead's page");
-        assert!(!as_viewer.contains("data-test=\"edit-form\""), "a viewer gets no edit form");
+        assert!(
+            !as_viewer.contains("data-test=\"edit-form\""),
+            "a viewer gets no edit form"
+        );
 
         let (_, _, as_lead) = page(&app, CHECKOUT_PAGE, Some(&lead)).await;
         assert!(as_lead.contains(&lead_name));
         assert!(!as_lead.contains(&viewer_name));
-        assert!(as_lead.contains("data-test=\"edit-form\""), "the owning team's lead may edit");
+        assert!(
+            as_lead.contains("data-test=\"edit-form\""),
+            "the owning team's lead may edit"
+        );
     }
     let stats = app.pages.stats();
-    assert_eq!((stats.misses, stats.hits), (2, 2), "one render per viewer, then each their own copy");
+    assert_eq!(
+        (stats.misses, stats.hits),
+        (2, 2),
+        "one render per viewer, then each their own copy"
+    );
 
     // Signed out, the page is not served at all.
     let (status, _, _) = page(&app, CHECKOUT_PAGE, None).await;
@@ -123,7 +149,10 @@ async fn an_edit_shows_at_once() {
     assert_eq!(status, StatusCode::OK, "{body}");
     for token in [&lead, &viewer] {
         let (_, _, after) = page(&app, CHECKOUT_PAGE, Some(token)).await;
-        assert!(after.contains("Rewritten in Bearing"), "the next request shows the edit");
+        assert!(
+            after.contains("Rewritten in Bearing"),
+            "the next request shows the edit"
+        );
     }
 }
 
@@ -144,7 +173,9 @@ async fn an_import_by_another_process_shows_on_the_next_pages() {
     .expect("write");
     app.import_paths(&[dir.path().to_owned()]).await.expect("import");
     assert!(
-        eventually(&app, list, None, |p| p.contains("/catalog/component/default/brand-new-service")).await,
+        eventually(&app, list, None, |p| p
+            .contains("/catalog/component/default/brand-new-service"))
+        .await,
         "the imported component shows on the list page"
     );
 }
@@ -159,7 +190,11 @@ async fn mesh_writes_drop_rendered_pages() {
     app::mesh::repo::replace_state(&app.pool, "default", &Default::default(), now)
         .await
         .expect("state");
-    assert!(eventually(&app, "/mesh", None, |p| p.contains("data-test-control-plane=\"default\"")).await);
+    assert!(
+        eventually(&app, "/mesh", None, |p| p
+            .contains("data-test-control-plane=\"default\""))
+        .await
+    );
     assert!(!page(&app, "/mesh", None).await.2.contains("boom-1"));
 
     // Changed behind Bearing's back (no notification): the rendered page is still served.
@@ -168,7 +203,10 @@ async fn mesh_writes_drop_rendered_pages() {
         .await
         .expect("update");
     let hits = app.pages.stats().hits;
-    assert!(!page(&app, "/mesh", None).await.2.contains("boom-1"), "served from the cache");
+    assert!(
+        !page(&app, "/mesh", None).await.2.contains("boom-1"),
+        "served from the cache"
+    );
     assert_eq!(app.pages.stats().hits, hits + 1);
 
     // The poller's own write notifies every server.
