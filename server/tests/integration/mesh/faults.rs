@@ -1,11 +1,14 @@
 //! A control plane nobody answers for: the poll fails, the stored state stays, the error is
-//! reported, the server stays ready, and the failure is counted.
+//! reported, the server stays ready, and the failure is counted; and a failing control plane is
+//! logged once per change of state, not once per failure.
 
 use std::sync::Arc;
 
 use kuma_sim::clock::SystemClock;
+use server::config::kuma::ControlPlane;
+use server::mesh::poller::Poller;
 
-use super::{poller, serve_sim, services, small_world};
+use super::{args, poller, serve_sim, services, set_fault, small_world};
 use crate::util::TestApp;
 
 /// A URL where nothing listens: a port the system handed out, then closed again.
@@ -82,5 +85,88 @@ async fn an_unreachable_control_plane_fails_the_poll_and_keeps_the_state() {
     assert!(
         errors_after > errors_before,
         "bearing_kuma_poll_errors_total went from {errors_before} to {errors_after}"
+    );
+}
+
+/// Every log line of this test process, once [`captured_logs`] installed the subscriber.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// Lines holding both `message` and `field`.
+    fn count(&self, message: &str, field: &str) -> usize {
+        String::from_utf8_lossy(&self.0.lock().expect("log buffer"))
+            .lines()
+            .filter(|l| l.contains(message) && l.contains(field))
+            .count()
+    }
+}
+
+/// The process-wide log capture. Global, not per test: a thread-local subscriber misses events
+/// whose call site another test's thread reached first, so each test filters by its own
+/// control plane's name instead.
+fn captured_logs() -> &'static Captured {
+    static LOGS: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber in the tests");
+        logs
+    })
+}
+
+#[tokio::test]
+async fn a_failing_control_plane_is_logged_once_per_change_of_state() {
+    const FAILED: &str = "polling the Kuma control plane failed";
+    const RECOVERED: &str = "Kuma control plane polls succeed again";
+    let logs = captured_logs();
+    let app = TestApp::new().await;
+    let url = serve_sim(small_world(), Arc::new(SystemClock::new())).await;
+    let name = format!("logged-{}", uuid::Uuid::new_v4().simple());
+    let ours = format!("control_plane={name}");
+    let control_plane = ControlPlane {
+        name: name.clone(),
+        url: url.clone(),
+        token: None,
+    };
+    let mut poller = Poller::new(app.pool.clone(), &control_plane, &args())
+        .await
+        .expect("poller");
+
+    poller.poll_once().await.expect("poll");
+    set_fault(&url, serde_json::json!({"mode": "error500"})).await;
+    for _ in 0..3 {
+        assert!(poller.poll_once().await.is_err());
+    }
+    assert_eq!(logs.count(FAILED, &ours), 1, "three failures in a row, one warning");
+    assert_eq!(logs.count(RECOVERED, &ours), 0);
+
+    set_fault(&url, serde_json::json!({"mode": "none"})).await;
+    poller.poll_once().await.expect("recovered");
+    poller.poll_once().await.expect("still fine");
+    assert_eq!(logs.count(RECOVERED, &ours), 1, "recovery is logged once");
+
+    set_fault(&url, serde_json::json!({"mode": "garbage"})).await;
+    assert!(poller.poll_once().await.is_err());
+    assert!(poller.poll_once().await.is_err());
+    assert_eq!(
+        logs.count(FAILED, &ours),
+        2,
+        "a new failure after recovery is a new change of state"
     );
 }
