@@ -154,6 +154,21 @@ async fn an_edit_shows_at_once() {
             "the next request shows the edit"
         );
     }
+
+    // A transfer request changes nothing in the catalog, but the edit panel shows it pending.
+    const PENDING: &str = "data-test=\"pending-transfer\"";
+    assert!(!page(&app, CHECKOUT_PAGE, Some(&lead)).await.2.contains(PENDING));
+    let (status, body) = app
+        .call(
+            "POST",
+            "/api/v1/entities/component/default/checkout/transfer",
+            Some(&lead),
+            Some(json!({"to": "team-fulfilment", "reason": "they run it now"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, _, pending) = page(&app, CHECKOUT_PAGE, Some(&lead)).await;
+    assert!(pending.contains(PENDING), "the request shows at once");
 }
 
 #[tokio::test]

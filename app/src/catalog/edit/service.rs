@@ -306,36 +306,67 @@ fn set_field(row: &mut EditableRow, field: &str, value: Option<&Value>) {
 /// What the caller may do on an entity page, with its overrides and pending transfer.
 pub async fn edit_state(ctx: &ServerCtx, caller: &Caller, key: &str) -> Result<EditState, AppError> {
     caller.require_reader(ctx)?;
-    let overrides = repo::overrides_of(&ctx.pool, &[key.to_owned()]).await?;
-    let pending = repo::pending_for_entity(&ctx.pool, key).await?;
-    let source = crate::catalog::repo::find_by_ref(&ctx.pool, key).await?;
-    let Some(entity) = source else {
+    let facts = ctx
+        .cache
+        .get_or_load(key.to_owned(), load_edit_facts(ctx.pool.clone(), key.to_owned()))
+        .await?;
+    let Some(facts) = facts else {
         return Err(AppError::NotFound(format!("entity {key}")));
     };
-    let editable = EDITABLE_KINDS.contains(&entity.summary.kind.as_str());
+    let editable = EDITABLE_KINDS.contains(&facts.kind.as_str());
     let can_edit = editable
         && caller
             .user
             .as_ref()
-            .is_some_and(|u| may_edit(u, entity.summary.owner_ref.as_deref()));
+            .is_some_and(|u| may_edit(u, facts.owner_ref.as_deref()));
     let transfers_directly = can_edit && caller.user.as_ref().is_some_and(CurrentUser::is_admin);
     let teams = if can_edit {
-        repo::teams(&ctx.pool).await?
+        let pool = ctx.pool.clone();
+        ctx.cache
+            .get_or_load("teams".to_owned(), async move {
+                Ok::<_, AppError>(repo::teams(&pool).await?)
+            })
+            .await?
     } else {
         Vec::new()
     };
-    let source_file = entity.source.clone();
     Ok(EditState {
         can_edit,
-        can_transfer: can_edit && pending.is_none(),
+        can_transfer: can_edit && facts.pending_transfer.is_none(),
         transfers_directly,
+        overrides: facts.overrides,
+        pending_transfer: facts.pending_transfer,
+        teams,
+    })
+}
+
+/// The part of an entity's edit panel that is the same for every caller. It is cached with the
+/// catalog reads: only imports, edits and transfers change it, and each empties that cache.
+#[derive(Clone, Debug, serde::Serialize)]
+struct EditFacts {
+    kind: String,
+    owner_ref: Option<String>,
+    overrides: Vec<OverrideView>,
+    pending_transfer: Option<TransferView>,
+}
+
+/// The edit facts of `key`; `None` when no such entity exists.
+async fn load_edit_facts(pool: sqlx::PgPool, key: String) -> Result<Option<EditFacts>, AppError> {
+    let overrides = repo::overrides_of(&pool, std::slice::from_ref(&key)).await?;
+    let pending = repo::pending_for_entity(&pool, &key).await?;
+    let Some(entity) = crate::catalog::repo::find_by_ref(&pool, &key).await? else {
+        return Ok(None);
+    };
+    let source_file = entity.source.clone();
+    Ok(Some(EditFacts {
+        kind: entity.summary.kind,
+        owner_ref: entity.summary.owner_ref,
         overrides: overrides
             .iter()
             .map(|o| override_view(o, source_file.clone()))
             .collect(),
         pending_transfer: pending.as_ref().map(transfer_view),
-        teams,
-    })
+    }))
 }
 
 fn override_view(o: &OverrideRow, source: Option<String>) -> OverrideView {
