@@ -90,6 +90,16 @@ impl ReadCache {
     }
 }
 
+/// Notifies every server listening on `channel` (delivered when the transaction commits); how
+/// writes tell each server's caches that what they hold is out of date.
+pub async fn notify(db: impl sqlx::PgExecutor<'_>, channel: &str) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(channel)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
 #[cold]
 fn unreachable_type_mismatch<E>() -> E {
     panic!("read cache entry has a different type than its key says")

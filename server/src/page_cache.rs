@@ -82,8 +82,10 @@ impl PageCache {
         }))
     }
 
-    /// Mesh state changed: pages rendered before are not served again.
-    pub fn mesh_changed(&self) {
+    /// Pages rendered before now are not served again: mesh state changed, or notifications
+    /// may have been missed. (Catalog changes need no call: the read cache's generation is in
+    /// every key.)
+    pub fn invalidate(&self) {
         self.0.mesh_generation.fetch_add(1, Ordering::SeqCst);
         if let Some(entries) = &self.0.entries {
             entries.invalidate_all();
@@ -183,8 +185,6 @@ struct CachedPage {
     policy: Vec<String>,
     /// The body, split where the nonce was.
     body: Vec<Bytes>,
-    /// The rendered nonce's length, to size responses.
-    nonce_len: usize,
 }
 
 impl CachedPage {
@@ -211,20 +211,18 @@ impl CachedPage {
             .remove(header::CONTENT_SECURITY_POLICY)
             .and_then(|v| v.to_str().ok().map(str::to_owned));
         let nonce = policy.as_deref().and_then(policy_nonce).map(str::to_owned);
-        let (policy, body, nonce_len) = match (policy, nonce) {
+        let (policy, body) = match (policy, nonce) {
             (Some(policy), Some(nonce)) => (
                 policy.split(nonce.as_str()).map(str::to_owned).collect(),
                 split_at_every(&bytes, nonce.as_bytes()),
-                nonce.len(),
             ),
-            (policy, _) => (policy.into_iter().collect(), vec![bytes], 0),
+            (policy, _) => (policy.into_iter().collect(), vec![bytes]),
         };
         parts.headers.remove(header::CONTENT_LENGTH);
         Ok(CachedPage {
             headers: parts.headers,
             policy,
             body,
-            nonce_len,
         })
     }
 
@@ -238,20 +236,18 @@ impl CachedPage {
     /// The page as a response with a fresh nonce in its body and policy.
     fn respond(&self) -> Response {
         let nonce = leptos::nonce::Nonce::new();
-        let nonce = nonce.as_bytes();
-        let size = self.body.iter().map(Bytes::len).sum::<usize>() + self.body.len() * self.nonce_len.max(nonce.len());
+        let size = self.body.iter().map(Bytes::len).sum::<usize>() + self.body.len() * nonce.len();
         let mut body = Vec::with_capacity(size);
         for (i, part) in self.body.iter().enumerate() {
             if i > 0 {
-                body.extend_from_slice(nonce);
+                body.extend_from_slice(nonce.as_bytes());
             }
             body.extend_from_slice(part);
         }
         let mut response = Response::new(Body::from(body));
         *response.headers_mut() = self.headers.clone();
         if !self.policy.is_empty() {
-            let nonce = std::str::from_utf8(nonce).unwrap_or_default();
-            match HeaderValue::from_str(&self.policy.join(nonce)) {
+            match HeaderValue::from_str(&self.policy.join(&nonce)) {
                 Ok(policy) => {
                     response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, policy);
                 }

@@ -254,7 +254,7 @@ async fn listen_for_changes(
     let mut listening = Some(listening);
     let forget_all = || {
         cache.invalidate();
-        pages.mesh_changed();
+        pages.invalidate();
     };
     // Ends when the pool is closed at shutdown.
     while !pool.is_closed() {
@@ -280,7 +280,7 @@ async fn listen_for_changes(
         }
         loop {
             match listener.try_recv().await {
-                Ok(Some(n)) if n.channel() == app::mesh::repo::CHANGED_CHANNEL => pages.mesh_changed(),
+                Ok(Some(n)) if n.channel() == app::mesh::repo::CHANGED_CHANNEL => pages.invalidate(),
                 Ok(Some(_)) => cache.invalidate(),
                 // The connection was lost; PgListener reconnects on the next call.
                 Ok(None) => forget_all(),

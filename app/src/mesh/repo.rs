@@ -65,11 +65,7 @@ pub const CHANGED_CHANNEL: &str = "bearing_mesh_changed";
 
 /// Tells every listening server that the mesh state changed.
 async fn notify_changed(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<()> {
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(CHANGED_CHANNEL)
-        .execute(db)
-        .await
-        .map(|_| ())
+    crate::cache::notify(db, CHANGED_CHANNEL).await
 }
 
 /// Registers a control plane (or updates its URL).

@@ -395,13 +395,8 @@ pub async fn overview(ctx: &ServerCtx) -> Result<MeshOverview, AppError> {
 /// The oldest last successful read behind `services`: the age a row made of them shows. None
 /// when there are none, or one was never read (the row is stale without an age).
 fn oldest_read(services: &[&StoredService]) -> Option<OffsetDateTime> {
-    services
-        .iter()
-        .map(|s| s.last_success_at)
-        .try_fold(None, |oldest: Option<OffsetDateTime>, at| {
-            at.map(|at| Some(oldest.map_or(at, |o| o.min(at))))
-        })
-        .flatten()
+    let reads: Option<Vec<OffsetDateTime>> = services.iter().map(|s| s.last_success_at).collect();
+    reads?.into_iter().min()
 }
 
 /// Mesh health of the components a team owns, worst first.

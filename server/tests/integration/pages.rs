@@ -43,6 +43,14 @@ fn nonce(policy: &str) -> String {
     policy[start..start + len].to_owned()
 }
 
+/// The display name of `token`'s caller, as the page header shows it.
+async fn name_of(app: &TestApp, token: &str) -> String {
+    let me = app.get_json_as("/api/v1/me", token).await;
+    let name = me["name"].as_str().unwrap_or_default().to_owned();
+    assert!(!name.is_empty(), "no name in {me}");
+    name
+}
+
 /// Retries `check` on the page for up to five seconds (notifications arrive asynchronously).
 async fn eventually(app: &TestApp, uri: &str, token: Option<&str>, check: impl Fn(&str) -> bool) -> bool {
     for _ in 0..50 {
@@ -88,17 +96,7 @@ async fn viewers_never_see_each_others_pages() {
     let app = TestApp::strict_with_demo().await;
     let viewer = app.token("viewer", None).await;
     let lead = app.token("lead", Some("team-checkout")).await;
-    let name_of = |token: &str| {
-        let app = &app;
-        let token = token.to_owned();
-        async move {
-            app.get_json_as("/api/v1/me", &token).await["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        }
-    };
-    let (viewer_name, lead_name) = (name_of(&viewer).await, name_of(&lead).await);
+    let (viewer_name, lead_name) = (name_of(&app, &viewer).await, name_of(&app, &lead).await);
 
     for _ in 0..2 {
         let (_, _, as_viewer) = page(&app, CHECKOUT_PAGE, Some(&viewer)).await;

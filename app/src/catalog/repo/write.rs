@@ -244,11 +244,7 @@ pub async fn orphan_unread_sources(
 
 /// Tells every listening server that the catalog changed (delivered when the transaction commits).
 pub async fn notify_changed(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(crate::cache::CHANGED_CHANNEL)
-        .execute(db)
-        .await
-        .map(|_| ())
+    crate::cache::notify(db, crate::cache::CHANGED_CHANNEL).await
 }
 
 #[cfg(test)]

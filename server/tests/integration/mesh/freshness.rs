@@ -15,7 +15,7 @@ use crate::util::TestApp;
 fn configure(app: &mut TestApp, mesh: MeshSettings) {
     app.ctx.mesh = mesh;
     let options = server::startup::leptos_options(None).expect("leptos options");
-    app.router = crate::util::router(app.ctx.clone(), options);
+    app.router = crate::util::router_with_pages(app.ctx.clone(), options, app.pages.clone());
 }
 
 /// Stores the Kuma service `backend` (claimed by `backend-api`) as control plane `default` read
