@@ -80,6 +80,35 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+/// A part of a page that failed while the rest of it rendered: a short notice in its place.
+/// The failed server function has already set the response status (see `ssr::respond`); the
+/// page is also marked as not to be stored, so no cache keeps a page with a hole in it.
+#[component]
+pub fn SectionError(
+    /// What could not be shown, as a noun phrase ("the edit panel").
+    what: &'static str,
+    error: AppError,
+) -> impl IntoView {
+    mark_not_cacheable();
+    view! {
+        <p class="mt-6 rounded border border-red-200 bg-red-50 p-3 text-sm text-red-800" role="alert" data-test-section-error=what>
+            {format!("Could not show {what}: {error}. Reload the page to try again.")}
+        </p>
+    }
+}
+
+/// During server rendering, marks the response `Cache-Control: no-store`: it shows a failure
+/// or a fallback that must not be served again. Does nothing in the browser.
+pub fn mark_not_cacheable() {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+    }
+}
+
 /// Renders an error as a page section and, during server rendering, sets the HTTP status.
 #[component]
 pub fn ErrorTemplate(error: AppError) -> impl IntoView {

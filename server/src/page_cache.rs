@@ -22,7 +22,8 @@
 //! Only the pages in [`is_cacheable`] are cached; pages that show per-request state (sign-in,
 //! the admin page with tokens' last use, the audit log, transfers) are always rendered. Only
 //! complete `200 text/html` answers are kept, so errors, redirects and 404s are rendered every
-//! time. Concurrent requests for a page that is not cached yet wait for one render.
+//! time, and so are pages marked `Cache-Control: no-store` because a part of them failed.
+//! Concurrent requests for a page that is not cached yet wait for one render.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -195,7 +196,12 @@ impl CachedPage {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/html"));
-        if response.status() != StatusCode::OK || !is_html || headers.contains_key(header::SET_COOKIE) {
+        // `no-store`: part of the page failed or fell back (see `app::error::mark_not_cacheable`).
+        let no_store = headers
+            .get_all(header::CACHE_CONTROL)
+            .iter()
+            .any(|v| v.to_str().is_ok_and(|v| v.contains("no-store")));
+        if response.status() != StatusCode::OK || !is_html || no_store || headers.contains_key(header::SET_COOKIE) {
             return Err(response);
         }
         let (mut parts, body) = response.into_parts();
@@ -352,7 +358,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn errors_redirects_and_cookies_are_not_cached() {
+    async fn errors_redirects_cookies_and_degraded_pages_are_not_cached() {
         let not_found = Response::builder()
             .status(StatusCode::NOT_FOUND)
             .header(header::CONTENT_TYPE, "text/html")
@@ -367,7 +373,12 @@ mod tests {
             .header(header::SET_COOKIE, "a=b")
             .body(Body::empty())
             .unwrap();
-        for response in [not_found, json, cookie] {
+        let degraded = Response::builder()
+            .header(header::CONTENT_TYPE, "text/html")
+            .header(header::CACHE_CONTROL, "no-store")
+            .body(Body::empty())
+            .unwrap();
+        for response in [not_found, json, cookie, degraded] {
             assert!(CachedPage::from_response(response).await.is_err());
         }
     }

@@ -45,7 +45,12 @@ fn UserMenu() -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                match me.await.ok().flatten() {
+                // Without knowing who is asking, offer sign-in; the page is not kept then.
+                let me = me.await.unwrap_or_else(|_| {
+                    crate::error::mark_not_cacheable();
+                    None
+                });
+                match me {
                     Some(user) => view! {
                         <nav aria-label="Account" class="flex items-center gap-2">
                             {user.can_read_audit().then(|| view! { <a href="/audit" class=link>"Audit"</a> })}

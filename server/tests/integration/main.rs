@@ -1,6 +1,7 @@
 //! Integration tests against a real PostgreSQL (one private cluster under `target/test-pg`,
 //! one fresh database per test) and the real router, driven with `oneshot`.
 
+mod logs;
 mod util;
 
 mod api;

@@ -133,7 +133,7 @@ async fn an_edit_shows_at_once() {
     let lead = app.token("lead", Some("team-checkout")).await;
     let viewer = app.token("viewer", None).await;
     for token in [&lead, &viewer] {
-        let (_, _, before) = page(&app, CHECKOUT_PAGE, Some(token)).await;
+        let before = ok_page(&app, CHECKOUT_PAGE, token).await;
         assert!(!before.contains("Rewritten in Bearing"));
     }
     let (status, body) = app
@@ -146,7 +146,7 @@ async fn an_edit_shows_at_once() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     for token in [&lead, &viewer] {
-        let (_, _, after) = page(&app, CHECKOUT_PAGE, Some(token)).await;
+        let after = ok_page(&app, CHECKOUT_PAGE, token).await;
         assert!(
             after.contains("Rewritten in Bearing"),
             "the next request shows the edit"
@@ -155,7 +155,7 @@ async fn an_edit_shows_at_once() {
 
     // A transfer request changes nothing in the catalog, but the edit panel shows it pending.
     const PENDING: &str = "data-test=\"pending-transfer\"";
-    assert!(!page(&app, CHECKOUT_PAGE, Some(&lead)).await.2.contains(PENDING));
+    assert!(!ok_page(&app, CHECKOUT_PAGE, &lead).await.contains(PENDING));
     let (status, body) = app
         .call(
             "POST",
@@ -165,8 +165,73 @@ async fn an_edit_shows_at_once() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (_, _, pending) = page(&app, CHECKOUT_PAGE, Some(&lead)).await;
+    let pending = ok_page(&app, CHECKOUT_PAGE, &lead).await;
     assert!(pending.contains(PENDING), "the request shows at once");
+}
+
+/// The page at `uri` as `token`, which must render completely (200, no section failed).
+async fn ok_page(app: &TestApp, uri: &str, token: &str) -> String {
+    let (status, _, body) = page(app, uri, Some(token)).await;
+    assert_eq!(status, StatusCode::OK, "{uri}: {}", section_errors(&body));
+    body
+}
+
+/// The notices of page sections that failed to render, for failure messages.
+fn section_errors(page: &str) -> String {
+    let notices: Vec<&str> = page
+        .match_indices("data-test-section-error")
+        .map(|(i, _)| &page[i..page[i..].find("</p>").map_or(page.len(), |end| i + end)])
+        .collect();
+    if notices.is_empty() {
+        "(no section failed)".into()
+    } else {
+        notices.join("; ")
+    }
+}
+
+#[tokio::test]
+async fn a_page_with_a_failed_section_says_so_and_is_not_kept() {
+    let app = TestApp::strict_with_demo().await;
+    let lead = app.token("lead", Some("team-checkout")).await;
+    const FAILED_PANEL: &str = "data-test-section-error=\"the edit panel\"";
+    const TRANSFER_FORM: &str = "data-test=\"transfer-form\"";
+    // The edit panel reads overrides; the server may no longer do so (in this test's database).
+    sqlx::query("REVOKE SELECT ON entity_overrides FROM bearing_app")
+        .execute(&app.superuser)
+        .await
+        .expect("revoke");
+    app.cache.invalidate();
+    for _ in 0..2 {
+        let (status, _, body) = page(&app, CHECKOUT_PAGE, Some(&lead)).await;
+        assert_eq!(
+            status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the status says something failed"
+        );
+        assert!(
+            body.contains("id=\"graph-heading\""),
+            "the rest of the entity page is there"
+        );
+        assert!(
+            body.contains(FAILED_PANEL),
+            "the failure is said where the panel would be"
+        );
+        assert!(!body.contains(TRANSFER_FORM));
+    }
+    let stats = app.pages.stats();
+    assert_eq!(
+        (stats.misses, stats.hits),
+        (2, 0),
+        "a page with a failed section is not kept"
+    );
+
+    sqlx::query("GRANT SELECT ON entity_overrides TO bearing_app")
+        .execute(&app.superuser)
+        .await
+        .expect("grant");
+    let (_, _, body) = page(&app, CHECKOUT_PAGE, Some(&lead)).await;
+    assert!(body.contains(TRANSFER_FORM), "the next request shows the panel again");
+    assert!(!body.contains(FAILED_PANEL));
 }
 
 #[tokio::test]

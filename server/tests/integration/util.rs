@@ -49,14 +49,17 @@ fn cluster() -> PgConnectOptions {
 
 /// Drops the databases earlier test runs left behind (each test creates one), so the test
 /// cluster does not grow run after run. Runs once per test process, before any test starts.
+/// Only databases of processes that have ended are dropped: two test runs at once (two
+/// checkouts, or `cargo test` beside an editor's test runner) share the cluster and must not
+/// drop each other's databases.
 async fn drop_leftover_databases(options: &PgConnectOptions) {
     let mut conn = options.connect().await.expect("connect to test cluster");
     let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 't\\_%'")
         .fetch_all(&mut conn)
         .await
         .expect("list test databases");
-    for name in names {
-        // Names come from the cluster and match `t_<uuid>`; quoted anyway.
+    for name in names.iter().filter(|n| !owner_is_running(n)) {
+        // Names come from the cluster and match `t_<pid>_<uuid>`; quoted anyway.
         sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
             .execute(&mut conn)
             .await
@@ -65,12 +68,22 @@ async fn drop_leftover_databases(options: &PgConnectOptions) {
     conn.close().await.ok();
 }
 
+/// Whether the test process that created database `name` (`t_<pid>_<uuid>`) still runs.
+fn owner_is_running(name: &str) -> bool {
+    let pid = name.strip_prefix("t_").and_then(|rest| rest.split('_').next());
+    match pid.and_then(|p| p.parse::<u32>().ok()) {
+        Some(pid) => std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        // Named before databases carried their process id: left over.
+        None => false,
+    }
+}
+
 /// A fresh database with migrations applied, unique to one test. Returns the pool the server
 /// uses (acting as `bearing_app`) and a superuser pool (the migration owner) for tests that
 /// must go around the application, such as tampering with the audit log.
 pub async fn fresh_db() -> (PgPool, PgPool) {
     let admin = cluster();
-    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let name = format!("t_{}_{}", std::process::id(), uuid::Uuid::new_v4().simple());
     let mut conn = admin.connect().await.expect("connect to test cluster");
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut conn)
@@ -168,6 +181,7 @@ impl TestApp {
     }
 
     async fn build(anonymous_read: bool) -> TestApp {
+        crate::logs::install();
         let (pool, superuser) = fresh_db().await;
         let options = server::startup::leptos_options(None).expect("leptos options");
         let ctx = context(pool.clone(), anonymous_read);

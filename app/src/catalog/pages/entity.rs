@@ -11,7 +11,7 @@ use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 use crate::catalog::api::{get_entity, get_entity_graph};
 use crate::catalog::components::EntityTable;
 use crate::catalog::{ref_href, split_ref, EntityDetail, GroupView, RelationView};
-use crate::error::{error_fallback, AppError};
+use crate::error::{error_fallback, AppError, SectionError};
 use crate::graph::components::DependencyGraph;
 use crate::graph::GraphView;
 use crate::mesh::card::{MeshCardSection, TeamMeshSection};
@@ -55,9 +55,13 @@ pub fn EntityPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let state = edit_state.await;
                     entity.await.map(|e| {
-                        let panel = state.ok().map(|state| view! {
-                            <EditPanel state=state entity=e.clone() edit=edit transfer=transfer decide=decide/>
-                        });
+                        let panel = match state {
+                            Ok(state) => view! {
+                                <EditPanel state=state entity=e.clone() edit=edit transfer=transfer decide=decide/>
+                            }
+                            .into_any(),
+                            Err(error) => view! { <SectionError what="the edit panel" error=error/> }.into_any(),
+                        };
                         view! { <EntityView e=e/>{panel}<GraphSection graph=graph depth=Signal::derive(depth)/> }
                     })
                 })}

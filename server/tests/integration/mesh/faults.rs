@@ -88,53 +88,11 @@ async fn an_unreachable_control_plane_fails_the_poll_and_keeps_the_state() {
     );
 }
 
-/// Every log line of this test process, once [`captured_logs`] installed the subscriber.
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    /// Lines holding both `message` and `field`.
-    fn count(&self, message: &str, field: &str) -> usize {
-        String::from_utf8_lossy(&self.0.lock().expect("log buffer"))
-            .lines()
-            .filter(|l| l.contains(message) && l.contains(field))
-            .count()
-    }
-}
-
-/// The process-wide log capture. Global, not per test: a thread-local subscriber misses events
-/// whose call site another test's thread reached first, so each test filters by its own
-/// control plane's name instead.
-fn captured_logs() -> &'static Captured {
-    static LOGS: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Captured::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber in the tests");
-        logs
-    })
-}
-
 #[tokio::test]
 async fn a_failing_control_plane_is_logged_once_per_change_of_state() {
     const FAILED: &str = "polling the Kuma control plane failed";
     const RECOVERED: &str = "Kuma control plane polls succeed again";
-    let logs = captured_logs();
+    let logs = crate::logs::install();
     let app = TestApp::new().await;
     let url = serve_sim(small_world(), Arc::new(SystemClock::new())).await;
     let name = format!("logged-{}", uuid::Uuid::new_v4().simple());
