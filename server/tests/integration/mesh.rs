@@ -327,7 +327,11 @@ async fn old_traffic_is_folded_into_hourly_averages() {
         .await
         .expect("cp");
     let now = time::OffsetDateTime::now_utc();
-    let old = now - time::Duration::days(8);
+    // Both old samples in one hour, whatever the time of day the test runs at.
+    let old = (now - time::Duration::days(8))
+        .replace_minute(10)
+        .and_then(|t| t.replace_second(0))
+        .expect("a valid time");
     for (at, rps) in [(old, 10.0), (old + time::Duration::minutes(1), 20.0), (now, 5.0)] {
         let row = repo::TrafficRow {
             mesh: "m".into(),
