@@ -3,9 +3,8 @@
 //! The catalog changes only when something is imported, so reads can be cached until the
 //! next import. Every import sends a PostgreSQL notification (`bearing_catalog_changed`, see
 //! `catalog::import`) that the server turns into [`ReadCache::invalidate`], so an import run
-//! by another process (`bearing import`) invalidates this one's cache too. Concurrent misses
-//! for the same key load once (moka coalesces them); entries are weighed by their serialized
-//! size so the cache stays within a fixed memory budget.
+//! by another process (`bearing import`) invalidates this one's cache too. Entries are weighed
+//! by their serialized size so the cache stays within a fixed memory budget.
 
 use std::any::Any;
 use std::future::Future;
@@ -64,29 +63,34 @@ impl ReadCache {
     }
 
     /// The cached value for `key`, or the result of `load`, which is cached when it succeeds.
+    ///
+    /// Concurrent misses for one key each load (once per catalog change, so the cost is
+    /// bounded). They are deliberately not coalesced through moka's `try_get_with`: its waiters
+    /// wait on whichever future started the load, and Leptos resources poll their fetcher once
+    /// during rendering and resume it later from another task, the pattern under which those
+    /// waiters can stall (moka-rs/moka#240; we saw pages hang until the request timeout).
     pub async fn get_or_load<T, E, F>(&self, key: String, load: F) -> Result<T, E>
     where
         T: Clone + Serialize + Send + Sync + 'static,
-        E: Clone + Send + Sync + 'static,
         F: Future<Output = Result<T, E>>,
     {
         let generation = self.generation.load(Ordering::SeqCst);
         let key = format!("{generation}|{}|{key}", std::any::type_name::<T>());
-        let entry = self
-            .entries
-            .try_get_with(key, async move {
-                let value = load.await?;
-                let weight =
-                    serde_json::to_vec(&value).map_or(u32::MAX, |v| u32::try_from(v.len()).unwrap_or(u32::MAX));
-                Ok::<_, E>((weight.max(1), Arc::new(value) as Entry))
-            })
-            .await
-            .map_err(|e: Arc<E>| (*e).clone())?;
-        match entry.1.downcast_ref::<T>() {
-            Some(v) => Ok(v.clone()),
-            // Unreachable: the key includes the type name.
-            None => Err(unreachable_type_mismatch()),
+        if let Some((_, entry)) = self.entries.get(&key).await {
+            return match entry.downcast_ref::<T>() {
+                Some(v) => Ok(v.clone()),
+                // Unreachable: the key includes the type name.
+                None => Err(unreachable_type_mismatch()),
+            };
         }
+        // Stored under the generation read before loading: if the catalog changed meanwhile,
+        // the value may be stale, but nothing reads that generation's keys any more.
+        let value = load.await?;
+        let weight = serde_json::to_vec(&value).map_or(u32::MAX, |v| u32::try_from(v.len()).unwrap_or(u32::MAX));
+        self.entries
+            .insert(key, (weight.max(1), Arc::new(value.clone()) as Entry))
+            .await;
+        Ok(value)
     }
 }
 

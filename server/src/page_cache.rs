@@ -23,7 +23,6 @@
 //! the admin page with tokens' last use, the audit log, transfers) are always rendered. Only
 //! complete `200 text/html` answers are kept, so errors, redirects and 404s are rendered every
 //! time, and so are pages marked `Cache-Control: no-store` because a part of them failed.
-//! Concurrent requests for a page that is not cached yet wait for one render.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -138,42 +137,31 @@ fn key(state: &AppState, req: &Request) -> Option<String> {
 }
 
 /// The middleware, installed on the page routes inside the auth middleware.
+///
+/// A miss renders in the request's own task and stores the result afterwards; concurrent
+/// misses for one page each render it (once per change, so the cost is bounded). The render is
+/// deliberately not run as a moka `get_with` initializer, which would coalesce them: other
+/// requests would then wait on whichever future first started the render, and a Leptos render
+/// polls futures once and resumes them from other tasks, the pattern under which moka's
+/// waiters can stall (moka-rs/moka#240). We saw exactly that: about one test run in two had an
+/// entity page wait out the 30 s request timeout.
 pub async fn serve(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let (Some(entries), Some(key)) = (state.pages.0.entries.as_ref(), key(&state, &req)) else {
         return next.run(req).await;
     };
-    let (parts, body) = req.into_parts();
-    let mut rendered = false;
-    let mut uncacheable: Option<Response> = None;
-    let render = {
-        let (parts, next) = (parts.clone(), next.clone());
-        let (rendered, uncacheable) = (&mut rendered, &mut uncacheable);
-        async move {
-            *rendered = true;
-            let response = next.run(Request::from_parts(parts, body)).await;
-            match CachedPage::from_response(response).await {
-                Ok(page) => Ok(Arc::new(page)),
-                Err(response) => {
-                    *uncacheable = Some(response);
-                    Err(())
-                }
-            }
-        }
-    };
-    match entries.try_get_with(key, render).await {
+    if let Some(page) = entries.get(&key).await {
+        state.pages.count(true);
+        return page.respond();
+    }
+    state.pages.count(false);
+    let response = next.run(req).await;
+    match CachedPage::from_response(response).await {
         Ok(page) => {
-            state.pages.count(!rendered);
+            let page = Arc::new(page);
+            entries.insert(key, page.clone()).await;
             page.respond()
         }
-        Err(_) => {
-            state.pages.count(false);
-            match uncacheable {
-                Some(response) => response,
-                // Another request rendered this page and it could not be kept (an error, say):
-                // this request renders its own.
-                None => next.run(Request::from_parts(parts, Body::empty())).await,
-            }
-        }
+        Err(response) => response,
     }
 }
 

@@ -276,7 +276,10 @@ async fn an_expired_id_token_is_refused() {
             .expect("base64url payload"),
     )
     .expect("JSON claims");
-    let (iat, exp) = (claims["iat"].as_i64().expect("iat"), claims["exp"].as_i64().expect("exp"));
+    let (iat, exp) = (
+        claims["iat"].as_i64().expect("iat"),
+        claims["exp"].as_i64().expect("exp"),
+    );
     assert_eq!(exp - iat, 1, "the provider honours the one-second lifetime");
     let past_expiry = exp + 2 - time::OffsetDateTime::now_utc().unix_timestamp();
     tokio::time::sleep(Duration::from_secs(past_expiry.max(0) as u64)).await;
