@@ -136,4 +136,25 @@ mod tests {
         let ok = cache.get_or_load("e".into(), async { Ok::<_, String>(vec![7]) }).await;
         assert_eq!(ok, Ok(vec![7]), "errors are not cached");
     }
+
+    /// Leptos polls a resource's fetcher once while rendering and resumes it later from another
+    /// task. A load started that way and not polled since must not hold up anyone else asking
+    /// for the same key (with moka's `try_get_with` this waited forever: moka-rs/moka#240).
+    #[tokio::test]
+    async fn a_load_started_and_left_unpolled_blocks_no_one() {
+        let cache = ReadCache::new(1 << 20);
+        let mut first = Box::pin(cache.get_or_load("k".into(), async {
+            tokio::task::yield_now().await;
+            Ok::<_, String>(1)
+        }));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(first.as_mut().poll(&mut cx).is_pending(), "the first load is under way");
+        let second = tokio::time::timeout(
+            Duration::from_secs(5),
+            cache.get_or_load("k".into(), async { Ok::<_, String>(2) }),
+        )
+        .await;
+        assert_eq!(second, Ok(Ok(2)), "the second caller loads for itself");
+        assert_eq!(first.await, Ok(1));
+    }
 }
