@@ -40,6 +40,18 @@ pub fn leptos_options(site_root: Option<PathBuf>) -> anyhow::Result<LeptosOption
     Ok(options)
 }
 
+/// The app's routes, generated once per process.
+///
+/// Generating them runs the whole app with resource loading suppressed through a
+/// process-global flag; a resource first polled by a page rendering meanwhile, in any router
+/// of the process, waits forever (leptos-rs/leptos#4773). `bearing serve` builds one router
+/// before it serves, but the tests build one per test while others render, and pages hung
+/// until the 30 s request timeout. Generated once, the window is before any router exists.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The whole application router: API routes first, then pages, then static files, all behind
 /// sessions, the caller middleware and the security layers. `session_layer` comes from
 /// [`crate::auth::session::layer`].
@@ -48,7 +60,7 @@ pub fn app_router(
     session_layer: tower_sessions::SessionManagerLayer<tower_sessions_sqlx_store::PostgresStore>,
 ) -> Router {
     let ctx = state.ctx.clone();
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let options = state.leptos_options.clone();
     // The wasm bundle, JS and CSS, gzip-compressed for the browser (the wasm shrinks to about
     // a third). Pages are not compressed: on loopback and LANs the CPU costs more than it saves.
