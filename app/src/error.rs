@@ -21,6 +21,10 @@ pub enum AppError {
     /// The input is wrong; `field` says which part, `message` how to fix it.
     #[error("invalid {field}: {message}")]
     Invalid { field: String, message: String },
+    /// The request itself is malformed (arguments that do not parse, text no database can
+    /// hold); the string says what and how to fix it.
+    #[error("bad request: {0}")]
+    BadRequest(String),
     /// The request conflicts with the current state (e.g. an import with problems).
     #[error("{0}")]
     Conflict(String),
@@ -53,6 +57,7 @@ impl AppError {
             AppError::Forbidden(_) => 403,
             AppError::NotFound(_) => 404,
             AppError::Invalid { .. } => 422,
+            AppError::BadRequest(_) => 400,
             AppError::Conflict(_) => 409,
             AppError::Internal | AppError::ServerFn(_) => 500,
         }
@@ -63,7 +68,23 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::ServerFn(value.to_string())
+        let err = match value {
+            // The caller sent arguments the function cannot read: their fault, not ours.
+            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) | ServerFnErrorErr::Deserialization(msg) => {
+                AppError::BadRequest(format!("the arguments could not be read: {msg}"))
+            }
+            other => AppError::ServerFn(other.to_string()),
+        };
+        // On the server, the call answers with this error's status rather than server_fn's
+        // blanket 500.
+        #[cfg(feature = "ssr")]
+        if let (Some(response), Ok(code)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            axum::http::StatusCode::from_u16(err.status()),
+        ) {
+            response.set_status(code);
+        }
+        err
     }
 }
 
@@ -72,6 +93,14 @@ impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
         match err {
             sqlx::Error::RowNotFound => AppError::NotFound("row".into()),
+            // PostgreSQL text and JSON cannot hold a NUL character (SQLSTATE 22021, 22P05), and
+            // numbers have ranges (22003): the input's fault, whichever field carried it.
+            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")) => {
+                AppError::BadRequest("text must not contain NUL (\\0) characters".into())
+            }
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("22003") => {
+                AppError::BadRequest("a number is out of range".into())
+            }
             other => {
                 tracing::error!(error = %other, "database error");
                 AppError::Internal
@@ -122,7 +151,7 @@ pub fn ErrorTemplate(error: AppError) -> impl IntoView {
         AppError::Unauthenticated => ("Sign in to continue", "Your session may have ended."),
         AppError::Forbidden(_) => ("Not allowed", "Ask an admin if you need this."),
         AppError::NotFound(_) => ("Not found", "Check the address, or search the catalog."),
-        AppError::Invalid { .. } => ("That request is not valid", "Fix the input and try again."),
+        AppError::Invalid { .. } | AppError::BadRequest(_) => ("That request is not valid", "Fix the input and try again."),
         AppError::Conflict(_) => ("That could not be done", "See the message above."),
         AppError::Internal | AppError::ServerFn(_) => ("Something went wrong", "Try again in a moment."),
     };

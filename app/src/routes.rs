@@ -16,9 +16,10 @@ use crate::mesh::pages::MeshOverviewPage;
 use crate::ui::Layout;
 
 /// The HTML document around the app, rendered on the server only.
+///
+/// Its inline scripts carry the nonce of the request's Content-Security-Policy, which the
+/// server chooses and sets (`server::security`), not the page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    set_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -35,40 +36,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
-}
-
-/// Sets this page's Content-Security-Policy: scripts only from this site or carrying this
-/// response's nonce (Leptos puts it on its inline hydration script), `wasm-unsafe-eval` for the
-/// wasm bundle, no framing. Forms may also go to the identity provider (sign-out redirects
-/// there).
-#[cfg(feature = "ssr")]
-fn set_content_security_policy() {
-    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
-        return;
-    };
-    let nonce = leptos::nonce::use_nonce()
-        .map(|n| format!(" 'nonce-{n}'"))
-        .unwrap_or_default();
-    let provider = use_context::<crate::ssr::ServerCtx>()
-        .and_then(|ctx| ctx.auth.issuer.clone())
-        .and_then(|issuer| origin_of(&issuer))
-        .map(|o| format!(" {o}"))
-        .unwrap_or_default();
-    let policy = format!(
-        "default-src 'self'; script-src 'self'{nonce} 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
-         connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'{provider}; frame-ancestors 'none'"
-    );
-    if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
-        response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
-    }
-}
-
-/// `scheme://host[:port]` of a URL.
-#[cfg(feature = "ssr")]
-fn origin_of(url: &str) -> Option<String> {
-    let start = url.find("://")? + 3;
-    let end = url[start..].find('/').map_or(url.len(), |i| start + i);
-    Some(url[..end].to_owned())
 }
 
 /// The application: layout and routes.
@@ -88,7 +55,7 @@ pub fn App() -> impl IntoView {
     // answer 404, which streaming could not once the headers were sent.
     view! {
         <Stylesheet id="leptos" href="/pkg/bearing.css"/>
-        <Title formatter=|text: String| if text.is_empty() { "Bearing".to_owned() } else { format!("{text} · Bearing") }/>
+        <Title formatter=|text: String| crate::ui::raw_text(if text.is_empty() { "Bearing".to_owned() } else { format!("{text} · Bearing") })/>
         <Router>
             <Layout>
                 <Routes fallback=|| view! { <ErrorTemplate error=AppError::NotFound("page".into())/> }>

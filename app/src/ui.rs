@@ -1,10 +1,12 @@
 //! Components shared by every domain: page layout, pagination, empty states, badges.
 
 mod badges;
+mod escape;
 mod layout;
 mod pagination;
 
 pub use badges::{KindBadge, LifecycleBadge, OrphanBadge};
+pub use escape::raw_text;
 pub use layout::Layout;
 pub use pagination::Pagination;
 

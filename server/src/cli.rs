@@ -114,6 +114,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub pages: crate::config::PageCacheArgs,
+
+    #[command(flatten)]
+    pub metrics: crate::config::MetricsArgs,
 }
 
 /// Flags of `bearing migrate`.

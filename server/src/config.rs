@@ -65,3 +65,17 @@ impl Default for PageCacheArgs {
         }
     }
 }
+
+/// Who may read `/metrics`: it tells request rates, routes and pool sizes, so it is not public.
+#[derive(Clone, Debug, Default, Args)]
+pub struct MetricsArgs {
+    /// Serve `/metrics` (without credentials) on this address of its own, e.g. a port only
+    /// the monitoring network reaches.
+    #[arg(long, env = "BEARING_METRICS_LISTEN")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+
+    /// A secret that scrapers send as `Authorization: Bearer <token>` to read `/metrics` on
+    /// the main address. Without it (and without `--metrics-listen`), `/metrics` answers 401.
+    #[arg(long, env = "BEARING_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<secrecy::SecretString>,
+}

@@ -33,6 +33,8 @@ pub struct AppState {
     pub auth: Arc<AuthRuntime>,
     /// Rendered pages, served again to the same viewer until something they show changes.
     pub pages: crate::page_cache::PageCache,
+    /// The secret a scraper sends to read `/metrics` on the main address (none: refused).
+    pub metrics_token: Option<Arc<secrecy::SecretString>>,
 }
 
 /// What the sign-in routes and the auth middleware need besides [`ServerCtx`].
@@ -54,6 +56,7 @@ impl AppState {
             metrics: metrics::recorder()?,
             auth: Arc::new(auth),
             pages: crate::page_cache::PageCache::new(&crate::config::PageCacheArgs::default()),
+            metrics_token: None,
         })
     }
 }
@@ -64,7 +67,7 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// Every API route.
+/// Every API route behind sign-in (`/metrics` has its own check: [`metrics::router`]).
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
@@ -76,5 +79,4 @@ pub fn router() -> Router<AppState> {
         .merge(mesh::router())
         .merge(backstage::router())
         .merge(openapi::router())
-        .merge(metrics::router())
 }

@@ -16,8 +16,10 @@
 //!   [`crate::startup::follow_changes`] moves this cache's mesh generation, also in the key;
 //! - **the clock** (relative times such as "last read 20 s ago"): bounded by the time to live
 //!   (`--page-cache-ttl`, 5 s by default);
-//! - **the CSP nonce**: each response still gets its own. The cached body is kept split at the
-//!   nonce it was rendered with, and joined with a fresh one whenever it is served.
+//! - **the CSP nonce**: each response still gets its own, chosen for the request by
+//!   [`crate::security::security_headers`] before it reaches this cache. The cached body is kept
+//!   split at the nonce it was rendered with, and joined with the new request's nonce whenever
+//!   it is served; the policy header is set outside, with the same nonce.
 //!
 //! Only the pages in [`is_cacheable`] are cached; pages that show per-request state (sign-in,
 //! the admin page with tokens' last use, the audit log, transfers) are always rendered. Only
@@ -30,9 +32,10 @@ use std::sync::Arc;
 use app::auth::guard::Caller;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use leptos::nonce::Nonce;
 
 use crate::config::PageCacheArgs;
 use crate::http::AppState;
@@ -146,39 +149,41 @@ fn key(state: &AppState, req: &Request) -> Option<String> {
 /// waiters can stall (moka-rs/moka#240). We saw exactly that: about one test run in two had an
 /// entity page wait out the 30 s request timeout.
 pub async fn serve(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let (Some(entries), Some(key)) = (state.pages.0.entries.as_ref(), key(&state, &req)) else {
+    // The request's nonce, set by the security middleware outside; without one, nothing is
+    // cached (a page could not be given a fresh nonce).
+    let nonce = req.extensions().get::<Nonce>().cloned();
+    let (Some(entries), Some(key), Some(nonce)) = (state.pages.0.entries.as_ref(), key(&state, &req), nonce) else {
         return next.run(req).await;
     };
     if let Some(page) = entries.get(&key).await {
         state.pages.count(true);
-        return page.respond();
+        return page.respond(&nonce);
     }
     state.pages.count(false);
     let response = next.run(req).await;
-    match CachedPage::from_response(response).await {
+    match CachedPage::from_response(response, &nonce).await {
         Ok(page) => {
             let page = Arc::new(page);
             entries.insert(key, page.clone()).await;
-            page.respond()
+            page.respond(&nonce)
         }
         Err(response) => response,
     }
 }
 
-/// A rendered page, split at its CSP nonce.
+/// A rendered page, split at the nonce it was rendered with.
 #[derive(Debug)]
 struct CachedPage {
-    /// The response headers, without the Content-Security-Policy.
+    /// The response headers (the security middleware adds its own outside this cache).
     headers: HeaderMap,
-    /// The page's Content-Security-Policy, split where its nonce was (one part if it had none).
-    policy: Vec<String>,
     /// The body, split where the nonce was.
     body: Vec<Bytes>,
 }
 
 impl CachedPage {
-    /// The page in `response`, or the response itself when it cannot be cached.
-    async fn from_response(response: Response) -> Result<CachedPage, Response> {
+    /// The page in `response`, rendered with `nonce`, or the response itself when it cannot be
+    /// cached.
+    async fn from_response(response: Response, nonce: &Nonce) -> Result<CachedPage, Response> {
         let headers = response.headers();
         let is_html = headers
             .get(header::CONTENT_TYPE)
@@ -200,36 +205,21 @@ impl CachedPage {
                 return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
             }
         };
-        let policy = parts
-            .headers
-            .remove(header::CONTENT_SECURITY_POLICY)
-            .and_then(|v| v.to_str().ok().map(str::to_owned));
-        let nonce = policy.as_deref().and_then(policy_nonce).map(str::to_owned);
-        let (policy, body) = match (policy, nonce) {
-            (Some(policy), Some(nonce)) => (
-                policy.split(nonce.as_str()).map(str::to_owned).collect(),
-                split_at_every(&bytes, nonce.as_bytes()),
-            ),
-            (policy, _) => (policy.into_iter().collect(), vec![bytes]),
-        };
         parts.headers.remove(header::CONTENT_LENGTH);
         Ok(CachedPage {
             headers: parts.headers,
-            policy,
-            body,
+            body: split_at_every(&bytes, nonce.as_bytes()),
         })
     }
 
     /// Bytes this entry holds, for the memory budget.
     fn weight(&self) -> usize {
         let headers: usize = self.headers.iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
-        let policy: usize = self.policy.iter().map(String::len).sum();
-        self.body.iter().map(Bytes::len).sum::<usize>() + headers + policy
+        self.body.iter().map(Bytes::len).sum::<usize>() + headers
     }
 
-    /// The page as a response with a fresh nonce in its body and policy.
-    fn respond(&self) -> Response {
-        let nonce = leptos::nonce::Nonce::new();
+    /// The page as a response whose scripts carry `nonce`.
+    fn respond(&self, nonce: &Nonce) -> Response {
         let size = self.body.iter().map(Bytes::len).sum::<usize>() + self.body.len() * nonce.len();
         let mut body = Vec::with_capacity(size);
         for (i, part) in self.body.iter().enumerate() {
@@ -240,25 +230,8 @@ impl CachedPage {
         }
         let mut response = Response::new(Body::from(body));
         *response.headers_mut() = self.headers.clone();
-        if !self.policy.is_empty() {
-            match HeaderValue::from_str(&self.policy.join(&nonce)) {
-                Ok(policy) => {
-                    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, policy);
-                }
-                // Cannot happen (the policy was a header value and the nonce is base64), but a
-                // page without its policy would be worse than an error.
-                Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-            }
-        }
         response
     }
-}
-
-/// The nonce in a Content-Security-Policy (`'nonce-XYZ'`).
-fn policy_nonce(policy: &str) -> Option<&str> {
-    let start = policy.find("'nonce-")? + "'nonce-".len();
-    let len = policy[start..].find('\'')?;
-    Some(&policy[start..start + len]).filter(|n| !n.is_empty())
 }
 
 /// `bytes` split at every occurrence of `separator` (which is dropped); zero-copy.
@@ -276,14 +249,6 @@ fn split_at_every(bytes: &Bytes, separator: &[u8]) -> Vec<Bytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_the_nonce_of_a_policy() {
-        let policy = "default-src 'self'; script-src 'self' 'nonce-AbC_12-x' 'wasm-unsafe-eval'";
-        assert_eq!(policy_nonce(policy), Some("AbC_12-x"));
-        assert_eq!(policy_nonce("default-src 'self'"), None);
-        assert_eq!(policy_nonce("script-src 'nonce-'"), None);
-    }
 
     #[test]
     fn splits_at_every_separator() {
@@ -315,22 +280,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_cached_page_gets_a_fresh_nonce_in_body_and_policy() {
-        let body = "<script nonce=\"OLDNONCE\">x</script><script nonce=\"OLDNONCE\">y</script>";
+    async fn a_cached_page_is_served_with_each_requests_nonce() {
+        let rendered_with = Nonce::new();
+        let body = format!("<script nonce=\"{rendered_with}\">x</script><script nonce=\"{rendered_with}\">y</script>");
         let response = Response::builder()
             .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
-            .header(header::CONTENT_SECURITY_POLICY, "script-src 'self' 'nonce-OLDNONCE'")
-            .body(Body::from(body))
+            .body(Body::from(body.clone()))
             .unwrap();
-        let page = CachedPage::from_response(response).await.expect("cacheable");
-        let mut nonces = Vec::new();
+        let page = CachedPage::from_response(response, &rendered_with)
+            .await
+            .expect("cacheable");
         for _ in 0..2 {
-            let response = page.respond();
-            let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
-                .to_str()
-                .unwrap()
-                .to_owned();
-            let nonce = policy_nonce(&policy).expect("nonce").to_owned();
+            let nonce = Nonce::new();
+            let response = page.respond(&nonce);
             let text = String::from_utf8(
                 axum::body::to_bytes(response.into_body(), 1 << 20)
                     .await
@@ -338,11 +300,9 @@ mod tests {
                     .to_vec(),
             )
             .unwrap();
-            assert!(!text.contains("OLDNONCE"), "{text}");
-            assert_eq!(text, body.replace("OLDNONCE", &nonce));
-            nonces.push(nonce);
+            assert!(!text.contains(&*rendered_with), "{text}");
+            assert_eq!(text, body.replace(&*rendered_with, &nonce));
         }
-        assert_ne!(nonces[0], nonces[1], "every response has its own nonce");
     }
 
     #[tokio::test]
@@ -367,7 +327,7 @@ mod tests {
             .body(Body::empty())
             .unwrap();
         for response in [not_found, json, cookie, degraded] {
-            assert!(CachedPage::from_response(response).await.is_err());
+            assert!(CachedPage::from_response(response, &Nonce::new()).await.is_err());
         }
     }
 }

@@ -76,7 +76,13 @@ pub fn app_router(
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(ctx.clone()),
+            {
+                let ctx = ctx.clone();
+                move || {
+                    provide_context(ctx.clone());
+                    crate::security::provide_request_nonce();
+                }
+            },
             move || shell(options.clone()),
         )
         // Inside the caller middleware below: the cache key needs to know who is asking.
@@ -84,7 +90,13 @@ pub fn app_router(
             state.clone(),
             crate::page_cache::serve,
         ))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            move || {
+                provide_context(ctx.clone());
+                crate::security::provide_request_nonce();
+            },
+            shell,
+        ));
     http::router()
         .merge(pages)
         // Inner to outer: who is calling (needs the session), sessions, cross-origin refusal,
@@ -94,11 +106,16 @@ pub fn app_router(
             crate::auth::middleware::resolve_caller,
         ))
         .layer(session_layer)
+        // Scrapers authenticate with the metrics token, not as a user.
+        .merge(http::metrics::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::security::refuse_cross_origin,
         ))
-        .layer(axum::middleware::from_fn(crate::security::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::security::security_headers,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             http::metrics::track,
@@ -130,7 +147,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let session_layer = crate::auth::session::layer(db.pool.clone(), &args.auth)?;
     let mut state = AppState::new(ctx, options, runtime)?;
     state.pages = crate::page_cache::PageCache::new(&args.pages);
+    state.metrics_token = args.metrics.metrics_token.clone().map(std::sync::Arc::new);
     follow_changes(db.pool.clone(), state.ctx.cache.clone(), state.pages.clone()).await;
+    if let Some(addr) = args.metrics.metrics_listen {
+        serve_metrics(addr, state.clone()).await?;
+    }
     let app = app_router(state, session_layer);
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| {
         format!(
@@ -149,6 +170,20 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     db.close().await?;
     served
+}
+
+/// Serves `/metrics` alone on `addr` (`--metrics-listen`), until the process ends.
+async fn serve_metrics(addr: std::net::SocketAddr, state: AppState) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} for metrics (set --metrics-listen / BEARING_METRICS_LISTEN)"))?;
+    tracing::info!("metrics are served on http://{addr}/metrics");
+    tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, http::metrics::standalone(state)).await {
+            tracing::error!(error = %err, "the metrics listener failed");
+        }
+    });
+    Ok(())
 }
 
 /// The server context and sign-in runtime for `args`: auth settings (with the demo users of

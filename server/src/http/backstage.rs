@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use app::catalog::repo::backstage::{self as bq, Filter};
 use app::catalog::repo::{self, EntityRow};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -188,19 +188,32 @@ async fn query_page(state: &AppState, query: String) -> BsResult<serde_json::Val
     Ok(serde_json::json!({ "items": items, "totalItems": total, "pageInfo": page_info }))
 }
 
-async fn list_entities(State(state): State<AppState>, RawQuery(q): RawQuery) -> BsResult<Json<Vec<serde_json::Value>>> {
-    let p = params::ListParams::parse(q.as_deref().unwrap_or(""))?;
+/// `GET /entities`: one page (at most `limit`, or the server maximum without one); when more
+/// follow, a `Link: <...>; rel="next"` header gives the next page's address, as Backstage's
+/// paginated answers do.
+async fn list_entities(State(state): State<AppState>, RawQuery(q): RawQuery) -> BsResult<Response> {
+    let q = q.unwrap_or_default();
+    let p = params::ListParams::parse(&q)?;
     let mut conn = state.ctx.pool.acquire().await?;
-    let (refs, _) = bq::query_ids(&mut conn, &p.filter, None, &p.order, p.offset, p.limit).await?;
+    // One more than asked for tells whether another page follows.
+    let (mut refs, _) = bq::query_ids(&mut conn, &p.filter, None, &p.order, p.offset, p.limit + 1).await?;
     drop(conn);
-    Ok(Json(
-        load(&state, &refs)
-            .await?
-            .into_iter()
-            .flatten()
-            .map(|e| project(e, &p.fields))
-            .collect(),
-    ))
+    let more = refs.len() as i64 > p.limit;
+    refs.truncate(usize::try_from(p.limit).unwrap_or(0));
+    let entities: Vec<serde_json::Value> = load(&state, &refs)
+        .await?
+        .into_iter()
+        .flatten()
+        .map(|e| project(e, &p.fields))
+        .collect();
+    let mut response = Json(entities).into_response();
+    if more {
+        let next = params::with_offset(&q, p.offset.saturating_add(p.limit));
+        if let Ok(link) = HeaderValue::from_str(&format!("</api/catalog/entities?{next}>; rel=\"next\"")) {
+            response.headers_mut().insert(header::LINK, link);
+        }
+    }
+    Ok(response)
 }
 
 #[derive(Deserialize)]

@@ -5,11 +5,14 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use secrecy::ExposeSecret;
+use subtle::ConstantTimeEq;
 
 use super::AppState;
 
@@ -56,9 +59,39 @@ pub async fn track(State(_): State<AppState>, req: Request, next: Next) -> Respo
     response
 }
 
-/// `/metrics` route.
+/// `/metrics` on the main address: only for a scraper sending the metrics token (see
+/// [`crate::config::MetricsArgs`]). Merged outside the sign-in middleware, since that token is
+/// not an API token.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/metrics", get(render))
+    Router::new().route("/metrics", get(render_for_token))
+}
+
+/// `/metrics` with no credentials, for the address given by `--metrics-listen`.
+pub fn standalone(state: AppState) -> Router {
+    Router::new().route("/metrics", get(render)).with_state(state)
+}
+
+async fn render_for_token(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let sent = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let allowed = match (&state.metrics_token, sent) {
+        (Some(token), Some(sent)) => bool::from(token.expose_secret().as_bytes().ct_eq(sent.trim().as_bytes())),
+        _ => false,
+    };
+    if !allowed {
+        let detail = "/metrics needs the metrics token (`Authorization: Bearer <token>`, set with --metrics-token), \
+                      or read it on the --metrics-listen address";
+        let body = serde_json::json!({ "errors": [{ "detail": detail }] });
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            axum::Json(body),
+        )
+            .into_response();
+    }
+    render(State(state)).await.into_response()
 }
 
 async fn render(State(state): State<AppState>) -> impl IntoResponse {

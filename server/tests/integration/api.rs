@@ -178,3 +178,76 @@ async fn pages_survive_concurrent_rendering() {
         }
     }
 }
+
+/// Hostile query strings and arguments get a 4xx with a message, never a 500: NUL bytes
+/// (PostgreSQL text cannot hold them), offsets and cursors out of range, malformed
+/// server-function arguments.
+#[tokio::test]
+async fn malformed_input_is_a_client_error_never_a_server_error() {
+    let app = TestApp::with_demo().await;
+    let huge_cursor = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{}", i64::MAX))
+    };
+    let uris = [
+        "/api/v1/entities?q=a%00b".to_owned(),
+        "/api/v1/entities?owner=%00".to_owned(),
+        "/api/v1/entities?tag=x%00".to_owned(),
+        "/api/v1/entities?lifecycle=%00&type=%00".to_owned(),
+        format!("/api/v1/entities?cursor={huge_cursor}"),
+        "/api/v1/entities/component/default/a%00b".to_owned(),
+        "/api/v1/audit?action=%00".to_owned(),
+        "/api/catalog/entities?filter=metadata.name=a%00".to_owned(),
+        "/api/catalog/entities?filter=kind=component&offset=-1".to_owned(),
+        "/api/catalog/entities?offset=9223372036854775807&limit=5".to_owned(),
+        "/api/catalog/entities/by-query?filter=spec.owner=%00".to_owned(),
+        "/api/catalog/entities/by-query?fullTextFilterTerm=%00".to_owned(),
+        "/api/catalog/entities/by-query?offset=9223372036854775807".to_owned(),
+        "/api/catalog/entities/by-name/component/default/a%00".to_owned(),
+        "/api/catalog/entity-facets?facet=spec.type&filter=kind=%00".to_owned(),
+        "/catalog?q=%00".to_owned(),
+        "/catalog?owner=%00&page=99999999999999999999".to_owned(),
+        "/search?q=a%00".to_owned(),
+        "/catalog/component/default/%00".to_owned(),
+    ];
+    for uri in &uris {
+        let (status, body) = app.call("GET", uri, Some(&app.admin_token), None).await;
+        assert!(
+            status.is_client_error() || status.is_success(),
+            "GET {uri}: {status} {body}"
+        );
+        if status.is_client_error() && uri.starts_with("/api/") {
+            assert!(body.to_string().len() > 20, "GET {uri}: the error says what is wrong: {body}");
+        }
+    }
+    let (status, body) = app
+        .call(
+            "POST",
+            "/api/catalog/entities/by-refs",
+            Some(&app.admin_token),
+            Some(serde_json::json!({"entityRefs": ["component:default/a\u{0}"]})),
+        )
+        .await;
+    assert!(status.is_client_error() || status.is_success(), "by-refs with NUL: {status} {body}");
+    let (status, body) = app
+        .call(
+            "PATCH",
+            "/api/v1/entities/component/default/checkout",
+            Some(&app.admin_token),
+            Some(serde_json::json!({"description": "a\u{0}b"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "an edit with NUL: {body}");
+    assert!(body.to_string().contains("NUL"), "{body}");
+
+    // A server function called with arguments it cannot read.
+    for form in ["entity=", "nonsense", "entity=component%3Adefault%2Fcheckout&to[]=x&reason=%00"] {
+        let req = axum::http::Request::post("/api/fn/transfer_entity")
+            .header("authorization", format!("Bearer {}", app.admin_token))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(form))
+            .expect("request");
+        let (status, body) = app.send(req).await;
+        assert!(status.is_client_error(), "server fn with `{form}`: {status} {body}");
+    }
+}

@@ -123,3 +123,54 @@ async fn facets_count_values() {
     let (status, _) = app.get("/api/catalog/entity-facets").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+/// `GET /entities` without a limit stops at the server maximum (1,000) and links to the next
+/// page; following the links returns every entity once.
+#[tokio::test]
+async fn entities_without_a_limit_are_paged_with_a_next_link() {
+    let app = TestApp::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let docs: String = (0..1_100)
+        .map(|i| format!("---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: c{i:04}\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n"))
+        .collect();
+    std::fs::write(dir.path().join("catalog-info.yaml"), docs).unwrap();
+    app.import_paths(&[dir.path().to_owned()]).await.expect("import");
+
+    let mut uri = "/api/catalog/entities?filter=kind=component&fields=metadata.name".to_owned();
+    let mut names = Vec::new();
+    let mut pages = 0;
+    loop {
+        let resp = tower::ServiceExt::oneshot(
+            app.router.clone(),
+            axum::http::Request::get(&uri).body(axum::body::Body::empty()).unwrap(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(resp.status(), 200, "{uri}");
+        let link = resp
+            .headers()
+            .get("link")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
+        let items: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
+        assert!(items.len() <= 1_000, "a page holds at most the server maximum");
+        names.extend(items.iter().map(|e| e["metadata"]["name"].as_str().unwrap().to_owned()));
+        pages += 1;
+        match link {
+            Some(link) => {
+                let next = link
+                    .strip_prefix('<')
+                    .and_then(|l| l.split_once(">; rel=\"next\""))
+                    .map(|(u, _)| u.to_owned())
+                    .unwrap_or_else(|| panic!("not a next link: {link}"));
+                assert!(next.contains("filter=kind%3Dcomponent"), "the filter is kept: {next}");
+                uri = next;
+            }
+            None => break,
+        }
+    }
+    assert_eq!(pages, 2);
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 1_100, "every entity exactly once");
+}

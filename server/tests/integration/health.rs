@@ -13,8 +13,7 @@ async fn health_ready_and_metrics() {
     assert!(ready["migration"].as_i64().unwrap() > 0);
 
     app.get("/api/v1/entities?limit=1").await;
-    let (status, text) = app.get("/metrics").await;
-    assert_eq!(status, StatusCode::OK);
+    let text = app.metrics().await;
     assert!(text.contains("http_requests_total{"), "{text}");
     assert!(
         text.contains(r#"route="/api/v1/entities""#),
@@ -25,6 +24,19 @@ async fn health_ready_and_metrics() {
         "latency is a histogram"
     );
     assert!(text.contains("db_pool_connections"), "pool stats");
+}
+
+#[tokio::test]
+async fn metrics_need_the_metrics_token() {
+    let app = TestApp::new().await;
+    let (status, body) = app.get("/metrics").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "anonymous: {body}");
+    assert!(body.contains("--metrics-token") && body.contains("--metrics-listen"), "{body}");
+    for wrong in [app.admin_token.as_str(), "test-metrics-toke", "test-metrics-token-and-more"] {
+        let (status, body) = app.call("GET", "/metrics", Some(wrong), None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{wrong}: {body}");
+    }
+    assert!(app.metrics().await.contains("http_requests_total"));
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ mod backstage;
 mod catalog;
 mod cli;
 mod health;
+mod injection;
 mod mesh;
 mod oidc;
 mod ownership;

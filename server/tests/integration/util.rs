@@ -109,6 +109,9 @@ pub async fn fresh_pool() -> PgPool {
     fresh_db().await.0
 }
 
+/// The secret tests' scrapers send to read `/metrics`.
+pub const METRICS_TOKEN: &str = "test-metrics-token";
+
 /// The public URL tests pretend the server has; the only origin allowed to change state.
 pub const ORIGIN: &str = "http://bearing.test";
 
@@ -139,6 +142,7 @@ pub fn router_with_pages(ctx: app::ssr::ServerCtx, options: leptos::config::Lept
     let args = auth_args();
     let mut state = server::http::AppState::new(ctx, options, runtime).expect("state");
     state.pages = pages;
+    state.metrics_token = Some(std::sync::Arc::new(METRICS_TOKEN.to_owned().into()));
     server::startup::app_router(state, server::auth::session::layer(pool, &args).expect("session layer"))
 }
 
@@ -304,6 +308,17 @@ impl TestApp {
         let status = resp.status();
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
         (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// `/metrics`, as a scraper with the metrics token reads it.
+    pub async fn metrics(&self) -> String {
+        let req = Request::get("/metrics")
+            .header("authorization", format!("Bearer {METRICS_TOKEN}"))
+            .body(Body::empty())
+            .expect("request");
+        let (status, text) = self.send(req).await;
+        assert_eq!(status, StatusCode::OK, "/metrics: {text}");
+        text
     }
 
     /// GET, returning status and body.

@@ -86,10 +86,10 @@ pub fn EditPanel(
                         <input name="lifecycle" required class=input value=entity.summary.lifecycle.clone().unwrap_or_default()/>
                     </label>
                     <label class="flex flex-col text-sm">"Description"
-                        <textarea name="description" rows="3" class=input>{entity.summary.description.clone().unwrap_or_default()}</textarea>
+                        <textarea name="description" rows="3" class=input>{crate::ui::raw_text(entity.summary.description.clone().unwrap_or_default())}</textarea>
                     </label>
                     <label class="flex flex-col text-sm">"Links (one per line: URL, then an optional title)"
-                        <textarea name="links" rows="3" class=input>{links_text}</textarea>
+                        <textarea name="links" rows="3" class=input>{crate::ui::raw_text(links_text)}</textarea>
                     </label>
                     <label class="flex flex-col text-sm">"Reason (optional)"<input name="reason" class=input/></label>
                     <button class="rounded bg-indigo-600 px-3 py-1.5 text-sm text-white">"Save"</button>

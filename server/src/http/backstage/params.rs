@@ -100,6 +100,16 @@ fn limit_of(pairs: &[(String, String)]) -> Result<i64, BackstageError> {
     }
 }
 
+/// The query string `q` with its `offset` replaced by `offset` (for the next page's link).
+pub fn with_offset(q: &str, offset: i64) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_pairs(q).iter().filter(|(k, _)| k != "offset") {
+        out.append_pair(k, v);
+    }
+    out.append_pair("offset", &offset.to_string());
+    out.finish()
+}
+
 fn offset_of(pairs: &[(String, String)]) -> Result<i64, BackstageError> {
     match pairs.iter().find(|(k, _)| k == "offset") {
         None => Ok(0),
@@ -219,7 +229,10 @@ impl ListParams {
             true => Some(limit_of(&pairs)?)
                 .filter(|l| *l > 0)
                 .ok_or_else(|| BackstageError::input("limit must be at least 1"))?,
-            false => MAX_LIMIT * 100,
+            // Backstage answers everything without a limit; a catalog of 100,000 entities
+            // would then be one response. Pages stop at the server maximum instead, and the
+            // answer links to the next page (see `list_entities`).
+            false => MAX_LIMIT,
         };
         Ok(ListParams {
             filter: filters_from_query(q)?,

@@ -29,9 +29,7 @@ fn counter(metrics: &str, name: &str) -> f64 {
 }
 
 async fn metrics(app: &TestApp) -> String {
-    let (code, text) = app.get("/metrics").await;
-    assert_eq!(code, 200, "{text}");
-    text
+    app.metrics().await
 }
 
 async fn status(app: &TestApp) -> serde_json::Value {
