@@ -13,6 +13,8 @@ use server::mesh::poller::Poller;
 use crate::util::TestApp;
 
 mod faults;
+mod front;
+mod hostile;
 mod freshness;
 
 async fn serve_sim(world: WorldSpec, clock: Arc<dyn Clock>) -> String {
