@@ -261,7 +261,10 @@ mod tests {
             Ok(_) => panic!("not serve"),
             Err(e) => Err(e.to_string()),
         };
-        assert_eq!(serve(&["bearing", "serve", "--kuma-max-body-size", "2MiB"]), Ok(2 << 20));
+        assert_eq!(
+            serve(&["bearing", "serve", "--kuma-max-body-size", "2MiB"]),
+            Ok(2 << 20)
+        );
         assert_eq!(serve(&["bearing", "serve"]), Ok(DEFAULT_MAX_BODY_SIZE));
         let err = serve(&["bearing", "serve", "--kuma-max-body-size", "big"]).expect_err("bad size");
         assert!(err.contains("--kuma-max-body-size") && err.contains("64MiB"), "{err}");

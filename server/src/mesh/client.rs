@@ -145,10 +145,7 @@ impl KumaClient {
                 attempt.stop()
             }
         });
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .redirect(policy)
-            .build()?;
+        let http = reqwest::Client::builder().timeout(timeout).redirect(policy).build()?;
         Ok(KumaClient {
             http,
             base,
@@ -316,7 +313,8 @@ impl KumaClient {
 
 /// The configured control-plane URL, checked: http(s), a host, no query or fragment.
 fn parse_base(base: &str) -> anyhow::Result<Url> {
-    let mut url = Url::parse(base).map_err(|e| anyhow::anyhow!("the Kuma control-plane URL {base:?} is not a URL: {e}"))?;
+    let mut url =
+        Url::parse(base).map_err(|e| anyhow::anyhow!("the Kuma control-plane URL {base:?} is not a URL: {e}"))?;
     anyhow::ensure!(
         matches!(url.scheme(), "http" | "https") && url.has_host(),
         "the Kuma control-plane URL {base:?} must start with http:// or https:// and name a host"
@@ -449,11 +447,14 @@ mod tests {
 
     #[test]
     fn only_http_base_urls_are_accepted() {
-        for bad in ["kuma:5681", "ftp://kuma", "http://kuma/?x=1", "http://kuma/#f", "not a url"] {
-            assert!(
-                KumaClient::new(bad, None, Duration::from_secs(1), 1).is_err(),
-                "{bad}"
-            );
+        for bad in [
+            "kuma:5681",
+            "ftp://kuma",
+            "http://kuma/?x=1",
+            "http://kuma/#f",
+            "not a url",
+        ] {
+            assert!(KumaClient::new(bad, None, Duration::from_secs(1), 1).is_err(), "{bad}");
         }
     }
 }

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use bearing_kuma::model::{Mesh, MeshInsight};
 use bearing_kuma::stats::{self, ClusterKind, Sample};
-use anyhow::Context;
 use futures::StreamExt;
 use sqlx::PgPool;
 use time::OffsetDateTime;

@@ -13,9 +13,9 @@ use server::mesh::poller::Poller;
 use crate::util::TestApp;
 
 mod faults;
+mod freshness;
 mod front;
 mod hostile;
-mod freshness;
 
 async fn serve_sim(world: WorldSpec, clock: Arc<dyn Clock>) -> String {
     let sim = Arc::new(Sim::new(world, clock).expect("world"));

@@ -152,9 +152,7 @@ async fn front(State(st): State<Shared>, mut request: Request) -> Response {
     let mode = st.mode.lock().expect("mode").clone();
     let path = request.uri().path().to_owned();
     match &mode {
-        Mode::Huge { suffix, declared } if path.ends_with(suffix) => {
-            return huge(st.largest_huge.clone(), *declared)
-        }
+        Mode::Huge { suffix, declared } if path.ends_with(suffix) => return huge(st.largest_huge.clone(), *declared),
         Mode::ForeignRedirect(origin) if path == "/meshes" => {
             let location = format!("{origin}/meshes");
             return (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
@@ -162,7 +160,12 @@ async fn front(State(st): State<Shared>, mut request: Request) -> Response {
         _ => {}
     }
     *request.uri_mut() = to_sim(&request, &st.renames);
-    let response = st.sim.clone().oneshot(request).await.unwrap_or_else(|e: Infallible| match e {});
+    let response = st
+        .sim
+        .clone()
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|e: Infallible| match e {});
     let (mut parts, body) = response.into_parts();
     let is_json = parts
         .headers
@@ -211,7 +214,7 @@ fn to_sim(request: &Request, renames: &[(String, String)]) -> Uri {
 /// front never holds them either). `largest` learns how many were handed to the connection.
 fn huge(largest: Arc<AtomicU64>, declared: bool) -> Response {
     const CHUNK: usize = 64 * 1024;
-    let start = Bytes::from_static(br#"{"total": 1, "items": ["#);
+    const START: &[u8] = br#"{"total": 1, "items": ["#;
     let chunks = futures::stream::unfold(0u64, move |made| {
         let largest = largest.clone();
         async move {
@@ -219,7 +222,7 @@ fn huge(largest: Arc<AtomicU64>, declared: bool) -> Response {
                 return None;
             }
             let chunk = if made == 0 {
-                start.clone()
+                Bytes::from_static(START)
             } else {
                 Bytes::from(vec![b' '; CHUNK.min((HUGE - made) as usize)])
             };

@@ -68,20 +68,13 @@ async fn issue_10_a_next_link_or_redirect_elsewhere_fails_the_poll_and_the_token
             text.contains("GET /meshes?size=1000") && text.contains(&format!("{elsewhere},")),
             "{what}: the error names the request and where it was sent: {text}"
         );
-        assert!(
-            text.contains("not the configured control plane"),
-            "{what}: {text}"
-        );
+        assert!(text.contains("not the configured control plane"), "{what}: {text}");
         assert!(
             asked.lock().expect("asked").is_empty(),
             "{what}: the other server was never asked, so never got the token: {:?}",
             asked.lock().expect("asked")
         );
-        assert_eq!(
-            services(&app).await,
-            stored,
-            "{what}: the stored state is unchanged"
-        );
+        assert_eq!(services(&app).await, stored, "{what}: the stored state is unchanged");
         assert_eq!(last_error(&app).await, err.to_string(), "{what}: the error is recorded");
     }
 }
@@ -124,12 +117,11 @@ async fn issue_10_names_with_slash_and_question_mark_are_one_encoded_path_segmen
         .stats_at(t0 + Duration::from_secs(60))
         .await
         .expect("second stats read");
-    let web: Vec<f64> = sqlx::query_scalar(
-        "SELECT requests_per_s FROM mesh_traffic WHERE service = 'web' AND direction = 'outbound'",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .expect("traffic");
+    let web: Vec<f64> =
+        sqlx::query_scalar("SELECT requests_per_s FROM mesh_traffic WHERE service = 'web' AND direction = 'outbound'")
+            .fetch_all(&app.pool)
+            .await
+            .expect("traffic");
     assert!(
         web.len() == 1 && (web[0] - 10.0).abs() < 0.01,
         "the stats of {PROXY:?} (web's only proxy) were read: {web:?}"
