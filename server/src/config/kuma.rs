@@ -53,11 +53,22 @@ pub struct KumaArgs {
     #[arg(long, env = "BEARING_KUMA_EXPIRES_SOON", default_value = "7d", value_parser = humantime::parse_duration)]
     pub kuma_expires_soon: Duration,
 
+    /// Largest body accepted in one answer from the control plane (a page of a list, one proxy's
+    /// Envoy stats), e.g. `64MiB`, `500KB` or a number of bytes. A larger answer fails the read
+    /// as soon as it passes the cap, without being held in memory: the poll fails and keeps the
+    /// stored state. Up to `--kuma-concurrency` stats answers are read at once.
+    #[arg(long, env = "BEARING_KUMA_MAX_BODY_SIZE", default_value = "64MiB", value_parser = parse_size)]
+    pub kuma_max_body_size: u64,
+
     /// How long raw traffic samples are kept; older ones are folded into hourly averages (kept
     /// 90 days).
     #[arg(long, env = "BEARING_KUMA_TRAFFIC_RETENTION", default_value = "7d", value_parser = humantime::parse_duration)]
     pub kuma_traffic_retention: Duration,
 }
+
+/// The default of `--kuma-max-body-size`: a page of 1,000 dataplanes with insights is about
+/// 1.5 MB, and Envoy stats of a proxy that sees 1,000 clusters a few MB.
+pub const DEFAULT_MAX_BODY_SIZE: u64 = 64 * 1024 * 1024;
 
 impl Default for KumaArgs {
     fn default() -> Self {
@@ -72,6 +83,7 @@ impl Default for KumaArgs {
             kuma_concurrency: 8,
             kuma_expires_soon: Duration::from_secs(7 * 86_400),
             kuma_traffic_retention: Duration::from_secs(7 * 86_400),
+            kuma_max_body_size: DEFAULT_MAX_BODY_SIZE,
         }
     }
 }
@@ -170,6 +182,18 @@ fn read_config(path: &Path) -> anyhow::Result<Vec<ControlPlane>> {
         .collect()
 }
 
+/// A size such as `64MiB`, `1.5 MB` or `1048576` (bytes); at least one byte.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let size: bytesize::ByteSize = s
+        .trim()
+        .parse()
+        .map_err(|e| format!("{s:?} is not a size such as 64MiB, 500KB or 1048576: {e}"))?;
+    match size.as_u64() {
+        0 => Err("the size must be at least one byte".to_owned()),
+        n => Ok(n),
+    }
+}
+
 fn parse_secret(s: &str) -> Result<SecretString, std::convert::Infallible> {
     Ok(SecretString::from(s.to_owned()))
 }
@@ -216,6 +240,34 @@ mod tests {
         assert!(format!("{:#}", url.expect_err("url")).contains("must start with http://"));
         let unknown = config(r#"{"control_planes": [{"name": "a", "url": "http://x", "tokn": "y"}]}"#);
         assert!(format!("{:#}", unknown.expect_err("unknown")).contains("is not a Kuma config"));
+    }
+
+    #[test]
+    fn body_sizes_take_units() {
+        assert_eq!(parse_size("64MiB"), Ok(64 * 1024 * 1024));
+        assert_eq!(parse_size("64 MiB"), Ok(64 * 1024 * 1024));
+        assert_eq!(parse_size("500KB"), Ok(500_000));
+        assert_eq!(parse_size("1048576"), Ok(1_048_576));
+        for bad in ["", "0", "lots", "-1MiB"] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_body_cap_is_a_serve_flag_with_a_default() {
+        use clap::Parser;
+        let serve = |args: &[&str]| match crate::cli::Cli::try_parse_from(args).map(|c| c.command) {
+            Ok(Some(crate::cli::Command::Serve(serve))) => Ok(serve.kuma.kuma_max_body_size),
+            Ok(_) => panic!("not serve"),
+            Err(e) => Err(e.to_string()),
+        };
+        assert_eq!(
+            serve(&["bearing", "serve", "--kuma-max-body-size", "2MiB"]),
+            Ok(2 << 20)
+        );
+        assert_eq!(serve(&["bearing", "serve"]), Ok(DEFAULT_MAX_BODY_SIZE));
+        let err = serve(&["bearing", "serve", "--kuma-max-body-size", "big"]).expect_err("bad size");
+        assert!(err.contains("--kuma-max-body-size") && err.contains("64MiB"), "{err}");
     }
 
     #[test]

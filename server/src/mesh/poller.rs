@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use bearing_kuma::model::{Mesh, MeshInsight};
 use bearing_kuma::stats::{self, ClusterKind, Sample};
 use futures::StreamExt;
@@ -43,7 +44,8 @@ pub struct Poller {
 impl Poller {
     /// A poller for `cp`, timed and bounded by `args`.
     pub async fn new(pool: PgPool, cp: &ControlPlane, args: &KumaArgs) -> anyhow::Result<Poller> {
-        let client = KumaClient::new(&cp.url, cp.token.clone(), args.kuma_timeout)?;
+        let client = KumaClient::new(&cp.url, cp.token.clone(), args.kuma_timeout, args.kuma_max_body_size)
+            .with_context(|| format!("Kuma control plane {:?}", cp.name))?;
         repo::upsert_control_plane(&pool, &cp.name, &cp.url).await?;
         Ok(Poller {
             name: cp.name.clone(),
@@ -94,10 +96,10 @@ impl Poller {
     }
 
     async fn read_all(&self, now: OffsetDateTime) -> Result<Vec<MeshRead>, ClientError> {
-        let meshes: Vec<Mesh> = self.client.list("/meshes").await?;
+        let meshes: Vec<Mesh> = self.client.list(&["meshes"]).await?;
         let mut insights: HashMap<String, MeshInsight> = self
             .client
-            .list::<MeshInsight>("/mesh-insights")
+            .list::<MeshInsight>(&["mesh-insights"])
             .await?
             .into_iter()
             .map(|i| (i.meta.name.clone(), i))
@@ -107,14 +109,14 @@ impl Poller {
             let m = mesh.meta.name.clone();
             let mut proxies = ProxyDigest::new(&m, now, self.expires_soon);
             self.client
-                .for_each_page(&format!("/meshes/{m}/dataplanes+insights"), |page| proxies.add(&page))
+                .for_each_page(&["meshes", &m, "dataplanes+insights"], |page| proxies.add(&page))
                 .await?;
             reads.push(MeshRead {
                 insight: insights.remove(&m),
                 proxies,
-                service_insights: self.client.list(&format!("/meshes/{m}/service-insights")).await?,
-                mtps: self.client.list(&format!("/meshes/{m}/meshtrafficpermissions")).await?,
-                tps: self.client.list(&format!("/meshes/{m}/traffic-permissions")).await?,
+                service_insights: self.client.list(&["meshes", &m, "service-insights"]).await?,
+                mtps: self.client.list(&["meshes", &m, "meshtrafficpermissions"]).await?,
+                tps: self.client.list(&["meshes", &m, "traffic-permissions"]).await?,
                 mesh_services: self.mesh_services(&m).await?,
                 mesh,
             });
@@ -124,7 +126,7 @@ impl Poller {
 
     /// A mesh's MeshServices; control planes older than Kuma 2.9 have none and answer 404.
     async fn mesh_services(&self, mesh: &str) -> Result<Vec<bearing_kuma::model::MeshService>, ClientError> {
-        match self.client.list(&format!("/meshes/{mesh}/meshservices")).await {
+        match self.client.list(&["meshes", mesh, "meshservices"]).await {
             Err(ClientError::Status { status: 404, .. }) => Ok(Vec::new()),
             other => other,
         }
@@ -146,7 +148,7 @@ impl Poller {
                 // proxy's stats text at once (about 25 kB each).
                 async move {
                     let sample = client
-                        .get_text(&format!("/meshes/{mesh}/dataplanes/{name}/stats"))
+                        .get_text(&["meshes", &mesh, "dataplanes", &name, "stats"])
                         .await
                         .map_err(anyhow::Error::from)
                         .and_then(|b| Ok(Sample::parse(&b)?));
@@ -157,9 +159,19 @@ impl Poller {
             .collect()
             .await;
         let mut agg: HashMap<(String, String, String, &'static str), TrafficRow> = HashMap::new();
+        // Proxies whose stats were over the body cap: one warning per round names the first.
+        let mut oversized: Option<(usize, anyhow::Error)> = None;
         for (mesh, name, svc, sample) in fetched {
-            let Ok(sample) = sample else {
-                continue;
+            let sample = match sample {
+                Ok(sample) => sample,
+                // A proxy that just disconnected answers 500: that is expected and not logged.
+                Err(err) => {
+                    if matches!(err.downcast_ref(), Some(ClientError::TooLarge { .. })) {
+                        let (count, _) = oversized.get_or_insert((0, err));
+                        *count += 1;
+                    }
+                    continue;
+                }
             };
             let key = (mesh.clone(), name);
             if let Some((prev_at, prev)) = self.samples.get(&key) {
@@ -195,6 +207,10 @@ impl Poller {
                 cluster.latency = None;
             }
             self.samples.insert(key, (at, sample));
+        }
+        if let Some((count, first)) = oversized {
+            tracing::warn!(control_plane = %self.name, proxies = count, error = %first,
+                "Envoy stats over the body cap were not read; those proxies' traffic is not counted");
         }
         // Forget proxies that went away, so the sample map does not grow with churn.
         let live: std::collections::HashSet<(&str, &str)> =

@@ -14,6 +14,8 @@ use crate::util::TestApp;
 
 mod faults;
 mod freshness;
+mod front;
+mod hostile;
 
 async fn serve_sim(world: WorldSpec, clock: Arc<dyn Clock>) -> String {
     let sim = Arc::new(Sim::new(world, clock).expect("world"));
