@@ -156,6 +156,7 @@ pub fn ErrorTemplate(error: AppError) -> impl IntoView {
         AppError::Internal | AppError::ServerFn(_) => ("Something went wrong", "Try again in a moment."),
     };
     view! {
+        <leptos_meta::Title text=heading/>
         <section class="mx-auto max-w-xl py-16 text-center" role="alert" data-test-error=error.status()>
             <p class="text-5xl font-semibold text-slate-300">{error.status()}</p>
             <h1 class="mt-2 text-2xl font-semibold">{heading}</h1>

@@ -49,12 +49,16 @@ impl BackstageError {
 }
 
 impl From<sqlx::Error> for BackstageError {
+    /// Through [`AppError`]'s mapping, so input the database cannot hold (a NUL byte, a number
+    /// out of range) is the caller's error here too.
     fn from(err: sqlx::Error) -> Self {
-        tracing::error!(error = %err, "database error");
-        BackstageError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            name: "Error",
-            message: "internal error".into(),
+        match app::error::AppError::from(err) {
+            app::error::AppError::BadRequest(message) => BackstageError::input(message),
+            _ => BackstageError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                name: "Error",
+                message: "internal error".into(),
+            },
         }
     }
 }
