@@ -423,7 +423,13 @@ mod tests {
 
     #[test]
     fn only_http_https_and_mailto_links_pass() {
-        for ok in ["https://x.example/a?b#c", "http://x", "mailto:a@b.example", " HTTPS://x", "https:x.example"] {
+        for ok in [
+            "https://x.example/a?b#c",
+            "http://x",
+            "mailto:a@b.example",
+            " HTTPS://x",
+            "https:x.example",
+        ] {
             assert_eq!(check_link_url(ok), Ok(()), "{ok}");
         }
         for bad in [
@@ -442,7 +448,9 @@ mod tests {
         ] {
             assert!(check_link_url(bad).is_err(), "{bad:?}");
         }
-        assert!(check_link_url("javascript:x").unwrap_err().contains("scheme `javascript:`"));
+        assert!(check_link_url("javascript:x")
+            .unwrap_err()
+            .contains("scheme `javascript:`"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod backstage;
 mod compass;
 mod errors;
 mod files;
+mod links;
 
 /// Imports `yaml` as an uploaded `catalog-info.yaml`, expecting success.
 #[track_caller]

@@ -345,7 +345,9 @@ fn limits_and_encoding_are_checked_and_every_file_reported() {
         })
         .collect();
     assert_eq!(problems.len(), 4, "{}", show(&problems));
-    assert!(got[&label(&dir.path().join("big.yaml"))].starts_with("1:1: file too large: 4097 bytes, limit 4096; split the file, or raise the limit with --import-max-file-size"));
+    assert!(got[&label(&dir.path().join("big.yaml"))].starts_with(
+        "1:1: file too large: 4097 bytes, limit 4096; split the file, or raise the limit with --import-max-file-size"
+    ));
     assert_eq!(
         got[&label(&dir.path().join("latin1.yaml"))],
         "6:6: not UTF-8: invalid byte 0xe9; save the file as UTF-8"
