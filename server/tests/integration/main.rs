@@ -12,6 +12,7 @@ mod catalog;
 mod cli;
 mod health;
 mod injection;
+mod import_limits;
 mod mesh;
 mod oidc;
 mod ownership;
