@@ -117,6 +117,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub metrics: crate::config::MetricsArgs,
+
+    #[command(flatten)]
+    pub import: crate::config::ImportLimitArgs,
 }
 
 /// Flags of `bearing migrate`.
@@ -136,6 +139,9 @@ pub struct ImportArgs {
     /// Check and report what would change, without writing anything.
     #[arg(long, env = "BEARING_IMPORT_DRY_RUN")]
     pub dry_run: bool,
+
+    #[command(flatten)]
+    pub limits: crate::config::ImportLimitArgs,
 
     #[command(flatten)]
     pub db: DatabaseArgs,
@@ -181,7 +187,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => {
             let audit = args.audit.load(&args.db.data_dir)?;
             let db = Database::open(&args.db, true).await?;
-            let result = crate::import::run_cli(&db.pool, &args.paths, args.dry_run, &audit).await;
+            let limits = args.limits.limits();
+            let result = crate::import::run_cli(&db.pool, &args.paths, args.dry_run, &audit, &limits).await;
             db.close().await?;
             result
         }

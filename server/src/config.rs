@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use clap::Args;
 
 pub mod auth;
+pub mod import;
 pub mod kuma;
 
 pub use auth::{AuditArgs, AuthArgs};
+pub use import::ImportLimitArgs;
 pub use kuma::KumaArgs;
 
 /// Which PostgreSQL to use.

@@ -35,6 +35,8 @@ pub struct AppState {
     pub pages: crate::page_cache::PageCache,
     /// The secret a scraper sends to read `/metrics` on the main address (none: refused).
     pub metrics_token: Option<Arc<secrecy::SecretString>>,
+    /// How much `POST /api/v1/import` reads (`--import-max-file-size`).
+    pub import_limits: bearing_catalog::import::Limits,
 }
 
 /// What the sign-in routes and the auth middleware need besides [`ServerCtx`].
@@ -57,6 +59,7 @@ impl AppState {
             auth: Arc::new(auth),
             pages: crate::page_cache::PageCache::new(&crate::config::PageCacheArgs::default()),
             metrics_token: None,
+            import_limits: bearing_catalog::import::Limits::default(),
         })
     }
 }

@@ -7,6 +7,7 @@ use app::audit::service::AuditSettings;
 use app::auth::guard::Caller;
 use app::catalog::import::{apply, known_ids, ImportError};
 use app::catalog::ImportReport;
+use bearing_catalog::import::Limits;
 use sqlx::PgPool;
 
 /// The caller for commands run from the command line: `system:cli:<os user>` in the audit log.
@@ -21,8 +22,9 @@ pub async fn run_cli(
     paths: &[PathBuf],
     dry_run: bool,
     audit: &AuditSettings,
+    limits: &Limits,
 ) -> anyhow::Result<ExitCode> {
-    match import_paths(pool, paths, dry_run, audit, &cli_caller()).await {
+    match import_paths(pool, paths, dry_run, audit, &cli_caller(), limits).await {
         Ok(report) => {
             print_report(&report);
             Ok(ExitCode::SUCCESS)
@@ -40,13 +42,14 @@ pub async fn run_cli(
     }
 }
 
-/// Parses and applies files and directories.
+/// Parses and applies files and directories, reading within `limits`.
 pub async fn import_paths(
     pool: &PgPool,
     paths: &[PathBuf],
     dry_run: bool,
     audit: &AuditSettings,
     caller: &Caller,
+    limits: &Limits,
 ) -> Result<ImportReport, ImportError> {
     let known = known_ids(pool).await?;
     // Directories given are read completely: a file that vanished from one orphans its entities.
@@ -56,10 +59,10 @@ pub async fn import_paths(
         .filter_map(|p| p.canonicalize().ok())
         .filter_map(|p| p.to_str().map(str::to_owned))
         .collect();
-    let paths = paths.to_vec();
-    // Reading and parsing is blocking file I/O and CPU work.
+    let (paths, limits) = (paths.to_vec(), limits.clone());
+    // Reading and parsing is blocking file I/O and CPU work, bounded by `limits`.
     let started = std::time::Instant::now();
-    let set = tokio::task::spawn_blocking(move || bearing_catalog::import::import_paths(&paths, &known))
+    let set = tokio::task::spawn_blocking(move || bearing_catalog::import::import_paths(&paths, &known, &limits))
         .await
         .map_err(|e| ImportError::Problems(vec![format!("the importer crashed: {e}")]))??;
     let parsed = started.elapsed();

@@ -136,7 +136,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let db = Database::open(&args.db, true).await?;
     let (ctx, runtime) = build_context(&args, db.pool.clone())?;
     if let Some(seed) = &args.seed_catalog {
-        seed_if_empty(&db, seed, &ctx.audit).await?;
+        seed_if_empty(&db, seed, &ctx.audit, &args.import.limits()).await?;
     }
     tokio::spawn(crate::auth::session::delete_expired(db.pool.clone()));
     tokio::spawn(sign_checkpoints(ctx.clone()));
@@ -148,6 +148,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut state = AppState::new(ctx, options, runtime)?;
     state.pages = crate::page_cache::PageCache::new(&args.pages);
     state.metrics_token = args.metrics.metrics_token.clone().map(std::sync::Arc::new);
+    state.import_limits = args.import.limits();
     follow_changes(db.pool.clone(), state.ctx.cache.clone(), state.pages.clone()).await;
     if let Some(addr) = args.metrics.metrics_listen {
         serve_metrics(addr, state.clone()).await?;
@@ -241,6 +242,7 @@ async fn seed_if_empty(
     db: &Database,
     seed: &std::path::Path,
     audit: &app::audit::service::AuditSettings,
+    limits: &bearing_catalog::import::Limits,
 ) -> anyhow::Result<()> {
     let count: i64 = app::catalog::repo::count_by_kind(&db.pool)
         .await?
@@ -257,6 +259,7 @@ async fn seed_if_empty(
         false,
         audit,
         &app::auth::guard::Caller::system("seed"),
+        limits,
     )
     .await
     {

@@ -305,6 +305,31 @@ pub struct Link {
     pub link_type: Option<String>,
 }
 
+/// The schemes a link may use: a browser follows these to another page or a mail client, and
+/// none runs code in the portal's origin as `javascript:` (or `data:`, `vbscript:`) would.
+pub const LINK_SCHEMES: [&str; 3] = ["http", "https", "mailto"];
+
+/// Checks that `url` is an absolute `http`, `https` or `mailto` URL, read the way a browser
+/// reads an `href` (the WHATWG URL standard: leading spaces and control characters dropped,
+/// tabs and newlines removed, scheme case ignored), so `" JaVa\tScript:..."` counts as the
+/// `javascript:` URL it is.
+///
+/// # Errors
+/// Why the URL is refused, to end a sentence like "link `x` dropped: ...".
+pub fn check_link_url(url: &str) -> Result<(), String> {
+    match url::Url::parse(url) {
+        Ok(parsed) if LINK_SCHEMES.contains(&parsed.scheme()) => Ok(()),
+        Ok(parsed) => Err(format!(
+            "scheme `{}:` is not allowed; links must be http, https or mailto URLs",
+            parsed.scheme()
+        )),
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            Err("not an absolute URL; write the full address, e.g. https://example.com/docs".into())
+        }
+        Err(e) => Err(format!("not a valid URL ({e})")),
+    }
+}
+
 /// Where an entity (or a problem) was found: a file and a 1-based line and column.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Position {
@@ -395,6 +420,38 @@ impl fmt::Display for Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_http_https_and_mailto_links_pass() {
+        for ok in [
+            "https://x.example/a?b#c",
+            "http://x",
+            "mailto:a@b.example",
+            " HTTPS://x",
+            "https:x.example",
+        ] {
+            assert_eq!(check_link_url(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            " JaVaScRiPt:alert(1)",
+            "java\tscript:alert(1)",
+            "\u{1}javascript:alert(1)",
+            "java\nscript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:msgbox(1)",
+            "file:///etc/passwd",
+            "ftp://x",
+            "//evil.example/x",
+            "/relative",
+            "",
+        ] {
+            assert!(check_link_url(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_link_url("javascript:x")
+            .unwrap_err()
+            .contains("scheme `javascript:`"));
+    }
 
     #[test]
     fn parses_refs_with_defaults_and_any_case_kind() {

@@ -1,12 +1,17 @@
 //! `POST /api/v1/import`: a YAML body (one or more documents), all or nothing, with
 //! `?dry_run=true` to only check and report. `?source=NAME` names the source (default `api`),
 //! which orphan detection works on: re-posting the same source without an entity orphans it.
+//!
+//! The body is read up to `--import-max-file-size`, and parsed on a blocking thread within the
+//! importer's limits: a hostile document costs one thread for a bounded time and memory, never
+//! an async worker, and never the process.
 
 use app::auth::guard::Caller;
 use app::catalog::import::{apply, known_ids, ImportError};
 use app::catalog::ImportReport;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use app::error::AppError;
+use axum::body::Body;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Extension, Json, Router};
@@ -15,12 +20,9 @@ use serde::Deserialize;
 use super::error::{ApiError, ApiResult};
 use super::AppState;
 
-/// Largest body accepted, the same limit as for a file.
-const MAX_BODY: usize = 1024 * 1024;
-
 /// Import route.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/import", post(import).layer(DefaultBodyLimit::max(MAX_BODY)))
+    Router::new().route("/api/v1/import", post(import))
 }
 
 #[derive(Debug, Deserialize)]
@@ -34,11 +36,22 @@ async fn import(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Query(p): Query<Params>,
-    body: Bytes,
+    body: Body,
 ) -> ApiResult<Json<ImportReport>> {
     caller.require_admin()?;
     let source = format!("api:{}", p.source.as_deref().unwrap_or("default"));
-    let body = std::str::from_utf8(&body).map_err(|e| {
+    let limits = state.import_limits.clone();
+    let max = usize::try_from(limits.max_file_bytes).unwrap_or(usize::MAX);
+    let body = axum::body::to_bytes(body, max).await.map_err(|_| {
+        ApiError::Problems(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            vec![format!(
+                "{source}:1:1: the body is larger than the import limit of {max} bytes; split it, \
+                 or raise the limit with --import-max-file-size (BEARING_IMPORT_MAX_FILE_SIZE)"
+            )],
+        )
+    })?;
+    let text = std::str::from_utf8(&body).map_err(|e| {
         let line = body[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
         ApiError::Problems(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -48,8 +61,17 @@ async fn import(
             )],
         )
     })?;
+    let text = text.to_owned();
     let known = known_ids(&state.ctx.pool).await?;
-    let set = bearing_catalog::import::import_documents(&source, body, &known).map_err(|problems| {
+    let name = source.clone();
+    let parsed =
+        tokio::task::spawn_blocking(move || bearing_catalog::import::import_documents(&name, &text, &known, &limits))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "the importer failed");
+                ApiError::App(AppError::Internal)
+            })?;
+    let set = parsed.map_err(|problems| {
         ApiError::Problems(
             StatusCode::UNPROCESSABLE_ENTITY,
             problems.iter().map(ToString::to_string).collect(),

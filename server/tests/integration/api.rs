@@ -142,12 +142,27 @@ async fn pages_render_on_the_server_with_statuses() {
 async fn unsafe_link_schemes_are_not_rendered_as_links() {
     let app = TestApp::new().await;
     let doc = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: evil\n  links:\n    - url: javascript:alert(1)\n      title: Click\n    - url: https://ok.example\n      title: Fine\nspec:\n  type: service\n";
-    let (s, _) = app.post("/api/v1/import", "application/yaml", doc).await;
+    let (s, report) = app.post("/api/v1/import", "application/yaml", doc).await;
     assert_eq!(s, StatusCode::OK);
+    // Issue 10: dropped at import, with a warning where it was written.
+    assert_eq!(
+        report["warnings"],
+        serde_json::json!(["api:default:6:12: `metadata.links` URL `javascript:alert(1)` dropped: scheme `javascript:` is not allowed; links must be http, https or mailto URLs"])
+    );
     let (status, html) = app.get("/catalog/component/default/evil").await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(!html.contains("href=\"javascript:"), "no javascript: link");
     assert!(html.contains("href=\"https://ok.example\""), "{html}");
+    // No API hands it out.
+    for uri in [
+        "/api/v1/entities/component/default/evil",
+        "/api/catalog/entities/by-name/component/default/evil",
+        "/api/catalog/entities?filter=kind=component",
+    ] {
+        let body = app.get_json(uri).await.to_string();
+        assert!(!body.contains("javascript:"), "{uri}: {body}");
+        assert!(body.contains("https://ok.example"), "{uri}: {body}");
+    }
 }
 
 /// Many pages rendered at once on two worker threads all succeed. (The benchmark once showed

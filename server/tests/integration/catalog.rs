@@ -294,7 +294,7 @@ async fn api_import_refuses_non_utf8_and_oversized_bodies() {
         "{err}"
     );
     let (status, _) = app
-        .post("/api/v1/import", "application/yaml", vec![b'#'; 2 * 1024 * 1024])
+        .post("/api/v1/import", "application/yaml", vec![b'#'; 16 * 1024 * 1024 + 1])
         .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }

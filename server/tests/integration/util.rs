@@ -133,6 +133,16 @@ pub fn router(ctx: app::ssr::ServerCtx, options: leptos::config::LeptosOptions) 
 
 /// [`router`] with the given page cache.
 pub fn router_with_pages(ctx: app::ssr::ServerCtx, options: leptos::config::LeptosOptions, pages: PageCache) -> Router {
+    router_with(ctx, options, pages, bearing_catalog::import::Limits::default())
+}
+
+/// [`router`] with the given page cache and import limits (`--import-max-file-size`).
+pub fn router_with(
+    ctx: app::ssr::ServerCtx,
+    options: leptos::config::LeptosOptions,
+    pages: PageCache,
+    import_limits: bearing_catalog::import::Limits,
+) -> Router {
     let pool = ctx.pool.clone();
     let runtime = server::http::AuthRuntime {
         provider: None,
@@ -143,6 +153,7 @@ pub fn router_with_pages(ctx: app::ssr::ServerCtx, options: leptos::config::Lept
     let mut state = server::http::AppState::new(ctx, options, runtime).expect("state");
     state.pages = pages;
     state.metrics_token = Some(std::sync::Arc::new(METRICS_TOKEN.to_owned().into()));
+    state.import_limits = import_limits;
     server::startup::app_router(state, server::auth::session::layer(pool, &args).expect("session layer"))
 }
 
@@ -234,6 +245,7 @@ impl TestApp {
             false,
             &self.ctx.audit,
             &server::import::cli_caller(),
+            &Default::default(),
         )
         .await
         .expect("demo imports");
@@ -258,7 +270,32 @@ impl TestApp {
         &self,
         paths: &[PathBuf],
     ) -> Result<app::catalog::ImportReport, app::catalog::import::ImportError> {
-        server::import::import_paths(&self.pool, paths, false, &self.ctx.audit, &server::import::cli_caller()).await
+        self.import_paths_within(paths, &Default::default()).await
+    }
+
+    /// [`TestApp::import_paths`] with the given limits.
+    pub async fn import_paths_within(
+        &self,
+        paths: &[PathBuf],
+        limits: &bearing_catalog::import::Limits,
+    ) -> Result<app::catalog::ImportReport, app::catalog::import::ImportError> {
+        server::import::import_paths(
+            &self.pool,
+            paths,
+            false,
+            &self.ctx.audit,
+            &server::import::cli_caller(),
+            limits,
+        )
+        .await
+    }
+
+    /// This app with `POST /api/v1/import` reading within `limits`, as `bearing serve
+    /// --import-max-file-size` would.
+    pub fn with_import_limits(mut self, limits: bearing_catalog::import::Limits) -> TestApp {
+        let options = server::startup::leptos_options(None).expect("leptos options");
+        self.router = router_with(self.ctx.clone(), options, self.pages.clone(), limits);
+        self
     }
 
     /// Creates an API token with `role` (and `team` for leads).

@@ -98,6 +98,12 @@ const KNOWN_METADATA: [&str; 8] = [
 /// Metadata the catalog itself sets; accepted silently since exported entities carry them.
 const SERVER_METADATA: [&str; 3] = ["uid", "etag", "generation"];
 
+/// Annotations whose value Backstage's pages render as a link ("View source", "Edit"): held to
+/// the same schemes as `metadata.links`, since the Backstage-compatible API hands them out.
+const URL_ANNOTATIONS: [&str; 2] = ["backstage.io/view-url", "backstage.io/edit-url"];
+/// Annotation holding `url:<URL>` (or `file:<path>`, not a link) for the entity's source.
+const SOURCE_LOCATION: &str = "backstage.io/source-location";
+
 /// Reads one Backstage document. `None` when it cannot become an entity (errors recorded).
 pub(crate) fn parse_entity(ctx: &mut Ctx<'_>, root: &Node, source: &str) -> Option<Parsed> {
     let version_node = root.get("apiVersion").unwrap_or(root);
@@ -276,6 +282,7 @@ fn read_metadata(ctx: &mut Ctx<'_>, m: &Node, entity: &mut Entity) {
     }
     if let Some(n) = m.get("annotations") {
         entity.annotations = ctx.string_map(n, "metadata.annotations");
+        drop_unsafe_url_annotations(ctx, n, &mut entity.annotations);
     }
     if let Some(n) = m.get("tags") {
         entity.tags = ctx
@@ -295,6 +302,23 @@ fn read_metadata(ctx: &mut Ctx<'_>, m: &Node, entity: &mut Entity) {
         let k = key.key_text();
         if !KNOWN_METADATA.contains(&k) && !SERVER_METADATA.contains(&k) {
             ctx.warn(key, format!("unknown field `metadata.{k}` is ignored; custom data belongs in `metadata.annotations` or `metadata.labels`"));
+        }
+    }
+}
+
+/// Drops URL annotations ([`URL_ANNOTATIONS`], a `url:` [`SOURCE_LOCATION`]) whose URL is not
+/// http, https or mailto, warning at the value.
+fn drop_unsafe_url_annotations(ctx: &mut Ctx<'_>, node: &Node, annotations: &mut BTreeMap<String, String>) {
+    for key in URL_ANNOTATIONS.into_iter().chain([SOURCE_LOCATION]) {
+        let Some(value) = annotations.get(key) else { continue };
+        let url = match (key, value.get(..4)) {
+            (SOURCE_LOCATION, Some(p)) if p.eq_ignore_ascii_case("url:") => &value[4..],
+            (SOURCE_LOCATION, _) => continue,
+            _ => value.as_str(),
+        };
+        let at = node.get(key).unwrap_or(node);
+        if !ctx.keep_url(at, url, &format!("metadata.annotations.{key}")) {
+            annotations.remove(key);
         }
     }
 }

@@ -5,27 +5,39 @@
 //! go only if they see every problem in one go.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
-use super::fields::Ctx;
-use super::{backstage, compass, yaml, ImportSet, KnownIds, LocationSpec, Parsed};
+use super::fields::{Ctx, Problems};
+use super::{backstage, compass, yaml, ImportSet, KnownIds, Limits, LocationSpec, Parsed};
 use crate::model::{Position, Problem};
 
 /// Entities and problems gathered so far.
-#[derive(Default)]
 pub(crate) struct Collector {
+    pub(crate) limits: Limits,
     parsed: Vec<Parsed>,
-    errors: Vec<Problem>,
-    warnings: Vec<Problem>,
+    errors: Problems,
+    warnings: Problems,
     sources: Vec<String>,
 }
 
 impl Collector {
+    /// An empty collector reading within `limits`.
+    pub(crate) fn new(limits: &Limits) -> Self {
+        Collector {
+            limits: limits.clone(),
+            parsed: Vec::new(),
+            errors: Problems::default(),
+            warnings: Problems::default(),
+            sources: Vec::new(),
+        }
+    }
+
     /// Reads every document of one source. `label` names it in messages, `source` is recorded
     /// on its entities. Returns the `Location`s found, for the caller to follow or refuse.
     pub(crate) fn add_source(&mut self, label: &str, source: &str, text: &str) -> Vec<LocationSpec> {
         self.sources.push(source.to_owned());
         let compass_file = compass::is_compass_file(label);
-        let (documents, syntax_error) = yaml::parse_stream(text);
+        let (documents, syntax_error) = yaml::parse_stream(text, Instant::now() + self.limits.max_parse_time);
         let mut ctx = Ctx {
             file: label,
             errors: &mut self.errors,
@@ -104,15 +116,11 @@ impl Collector {
             }
         }
         if !self.errors.is_empty() {
-            self.errors.sort();
-            self.errors.dedup();
-            return Err(self.errors);
+            return Err(self.errors.into_sorted());
         }
-        self.warnings.sort();
-        self.warnings.dedup();
         Ok(ImportSet {
             entities: self.parsed.into_iter().map(|p| p.entity).collect(),
-            warnings: self.warnings,
+            warnings: self.warnings.into_sorted(),
             sources: self.sources,
         })
     }

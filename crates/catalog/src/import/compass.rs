@@ -6,7 +6,7 @@
 //! import, then in the ids the catalog already knows. What stays unresolved gets a stable
 //! stand-in reference in the `compass` namespace, so a later import can fill it in.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -140,10 +140,19 @@ pub(crate) fn parse_component(ctx: &mut Ctx<'_>, root: &Node, source: &str) -> O
     }
     read_relationships(ctx, root, &mut refs);
 
+    let links = root
+        .get("links")
+        .map(|n| ctx.links(n, "links", [Some("url"), Some("name"), None, Some("type")]))
+        .unwrap_or_default();
     let mut spec = match root.to_json() {
         Value::Object(map) => map,
         _ => serde_json::Map::new(),
     };
+    // The raw links stay in spec, as every field does, but only those kept above.
+    if let Some(Value::Array(raw)) = spec.get_mut("links") {
+        let kept: HashSet<&str> = links.iter().map(|l| l.url.as_str()).collect();
+        raw.retain(|l| l.get("url").and_then(Value::as_str).is_some_and(|u| kept.contains(u)));
+    }
     // Derived values in Backstage's places, so Backstage-shaped reads find them.
     for (key, value) in [("type", &entity_type), ("lifecycle", &lifecycle), ("tier", &tier)] {
         if let Some(v) = value {
@@ -171,10 +180,7 @@ pub(crate) fn parse_component(ctx: &mut Ctx<'_>, root: &Node, source: &str) -> O
             .collect(),
         labels: BTreeMap::new(),
         annotations,
-        links: root
-            .get("links")
-            .map(|n| ctx.links(n, "links", [Some("url"), Some("name"), None, Some("type")]))
-            .unwrap_or_default(),
+        links,
         spec: Value::Object(spec),
         relations: Vec::new(),
         source: source.to_owned(),

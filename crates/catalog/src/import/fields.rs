@@ -8,14 +8,59 @@
 use std::collections::BTreeMap;
 
 use super::yaml::{Node, NodeValue};
-use crate::model::{Link, Position, Problem};
+use crate::model::{check_link_url, Link, Position, Problem};
+
+/// Problems kept per import, errors and warnings each. A hostile file can make one problem
+/// per node (a million), and their messages would cost more memory than the file itself.
+pub(crate) const MAX_PROBLEMS: usize = 1000;
+
+/// Errors or warnings of an import: the first [`MAX_PROBLEMS`], and how many more there were.
+#[derive(Debug, Default)]
+pub(crate) struct Problems {
+    list: Vec<Problem>,
+    more: usize,
+}
+
+impl Problems {
+    /// Keeps `problem`, or only counts it once [`MAX_PROBLEMS`] are kept.
+    pub(crate) fn push(&mut self, problem: Problem) {
+        if self.list.len() < MAX_PROBLEMS {
+            self.list.push(problem);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    /// True when nothing was pushed.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The problems kept, sorted and without repeats, and a last one saying how many more
+    /// were not kept.
+    pub(crate) fn into_sorted(mut self) -> Vec<Problem> {
+        self.list.sort();
+        self.list.dedup();
+        if let (Some(last), true) = (self.list.last(), self.more > 0) {
+            let summary = Problem {
+                position: last.position.clone(),
+                message: format!(
+                    "{} more problem(s) not shown; only the first {MAX_PROBLEMS} are reported",
+                    self.more
+                ),
+            };
+            self.list.push(summary);
+        }
+        self.list
+    }
+}
 
 /// Where problems go while one file is checked.
 pub(crate) struct Ctx<'a> {
     /// The file name shown in messages.
     pub(crate) file: &'a str,
-    pub(crate) errors: &'a mut Vec<Problem>,
-    pub(crate) warnings: &'a mut Vec<Problem>,
+    pub(crate) errors: &'a mut Problems,
+    pub(crate) warnings: &'a mut Problems,
 }
 
 impl Ctx<'_> {
@@ -108,7 +153,7 @@ impl Ctx<'_> {
         for (key, value) in entries {
             match &value.value {
                 NodeValue::Scalar { text, .. } => {
-                    out.insert(key.key_text().to_owned(), text.clone());
+                    out.insert(key.key_text().to_owned(), text.to_string());
                 }
                 _ => self.error(
                     value,
@@ -120,7 +165,8 @@ impl Ctx<'_> {
     }
 
     /// A list of links. `fields` names the keys for (url, title, icon, type): Backstage uses
-    /// `url/title/icon/type`, Compass `url/name/-/type`.
+    /// `url/title/icon/type`, Compass `url/name/-/type`. A link whose URL is not http, https
+    /// or mailto is dropped with a warning at the URL, so no API hands out a `javascript:` link.
     pub(crate) fn links(&mut self, node: &Node, what: &str, fields: [Option<&str>; 4]) -> Vec<Link> {
         let items: &[Node] = match &node.value {
             NodeValue::Seq(items) => items,
@@ -153,6 +199,7 @@ impl Ctx<'_> {
             let icon = read(icon_key, self);
             let link_type = read(type_key, self);
             match url {
+                Some(url) if !self.keep_url(url_key.and_then(|k| item.get(k)).unwrap_or(item), &url, what) => {}
                 Some(url) => links.push(Link {
                     url,
                     title,
@@ -163,5 +210,22 @@ impl Ctx<'_> {
             }
         }
         links
+    }
+
+    /// Whether a URL that something will render as a link may be kept (see
+    /// [`check_link_url`]); warns at `at` when it is dropped.
+    pub(crate) fn keep_url(&mut self, at: &Node, url: &str, what: &str) -> bool {
+        let Err(why) = check_link_url(url) else { return true };
+        self.warn(at, format!("`{what}` URL `{}` dropped: {why}", shorten(url)));
+        false
+    }
+}
+
+/// A user's text cut to a length that fits in a message.
+pub(crate) fn shorten(text: &str) -> String {
+    const MAX: usize = 80;
+    match text.char_indices().nth(MAX) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_owned(),
     }
 }

@@ -12,12 +12,15 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::collect::Collector;
-use super::{ImportSet, KnownIds, LocationSpec, MAX_FILE_BYTES};
+use super::{ImportSet, KnownIds, Limits, LocationSpec};
 use crate::model::{Position, Problem};
 
-/// The message for a file or body over [`MAX_FILE_BYTES`].
-pub(crate) fn too_large(len: u64) -> String {
-    format!("file too large: {len} bytes, limit {MAX_FILE_BYTES}; a catalog file is never this big, split it or check the path")
+/// The message for a file or body over the size limit `max`.
+pub(crate) fn too_large(len: u64, max: u64) -> String {
+    format!(
+        "file too large: {len} bytes, limit {max}; split the file, or raise the limit with \
+         --import-max-file-size (BEARING_IMPORT_MAX_FILE_SIZE)"
+    )
 }
 
 /// One `Location` target edge, kept to find cycles once everything is read.
@@ -37,10 +40,10 @@ struct Importer {
 }
 
 /// See [`super::import_paths`].
-pub(crate) fn import_paths(paths: &[PathBuf], known: &KnownIds) -> Result<ImportSet, Vec<Problem>> {
+pub(crate) fn import_paths(paths: &[PathBuf], known: &KnownIds, limits: &Limits) -> Result<ImportSet, Vec<Problem>> {
     let cwd = std::env::current_dir().and_then(fs::canonicalize).ok();
     let mut imp = Importer {
-        collector: Collector::default(),
+        collector: Collector::new(limits),
         cwd,
         roots: Vec::new(),
         edges: Vec::new(),
@@ -73,7 +76,7 @@ pub(crate) fn import_paths(paths: &[PathBuf], known: &KnownIds) -> Result<Import
             continue;
         }
         let label = imp.label(&file);
-        let text = match read_text(&file) {
+        let text = match read_text(&file, imp.collector.limits.max_file_bytes) {
             Ok(text) => text,
             Err((line, column, message)) => {
                 imp.collector.error(
@@ -371,8 +374,8 @@ impl Importer {
     }
 }
 
-/// Reads a file, enforcing [`MAX_FILE_BYTES`] and UTF-8. Errors carry a line and column.
-fn read_text(path: &Path) -> Result<String, (usize, usize, String)> {
+/// Reads a file of at most `max` bytes, enforcing UTF-8. Errors carry a line and column.
+fn read_text(path: &Path, max: u64) -> Result<String, (usize, usize, String)> {
     let io = |e: std::io::Error| (1, 1, format!("cannot read file: {e}"));
     let meta = fs::metadata(path).map_err(io)?;
     if !meta.is_file() {
@@ -380,18 +383,18 @@ fn read_text(path: &Path) -> Result<String, (usize, usize, String)> {
         return Err((1, 1, "not a regular file; import files and directories only".into()));
     }
     let len = meta.len();
-    if len > MAX_FILE_BYTES {
-        return Err((1, 1, too_large(len)));
+    if len > max {
+        return Err((1, 1, too_large(len, max)));
     }
     let mut bytes = Vec::new();
     // `take` guards against a file that grows between the size check and the read.
     fs::File::open(path)
         .map_err(io)?
-        .take(MAX_FILE_BYTES + 1)
+        .take(max.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(io)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err((1, 1, too_large(bytes.len() as u64)));
+    if bytes.len() as u64 > max {
+        return Err((1, 1, too_large(bytes.len() as u64, max)));
     }
     String::from_utf8(bytes).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();

@@ -1,12 +1,13 @@
 //! Importer tests, one file per concern, sharing the helpers below.
 
-use super::{import_documents, import_paths, ImportSet, KnownIds};
+use super::{import_documents, import_paths, ImportSet, KnownIds, Limits};
 use crate::model::{Entity, Problem};
 
 mod backstage;
 mod compass;
 mod errors;
 mod files;
+mod links;
 
 /// Imports `yaml` as an uploaded `catalog-info.yaml`, expecting success.
 #[track_caller]
@@ -16,7 +17,7 @@ fn ok(yaml: &str) -> ImportSet {
 
 #[track_caller]
 fn ok_named(source: &str, yaml: &str) -> ImportSet {
-    match import_documents(source, yaml, &KnownIds::default()) {
+    match import_documents(source, yaml, &KnownIds::default(), &Limits::default()) {
         Ok(set) => set,
         Err(problems) => panic!("expected success, got:\n{}", show(&problems)),
     }
@@ -25,7 +26,7 @@ fn ok_named(source: &str, yaml: &str) -> ImportSet {
 /// Imports `yaml` as an uploaded `catalog-info.yaml`, expecting failure; returns `line:col: message`.
 #[track_caller]
 fn errors(yaml: &str) -> Vec<String> {
-    match import_documents("catalog-info.yaml", yaml, &KnownIds::default()) {
+    match import_documents("catalog-info.yaml", yaml, &KnownIds::default(), &Limits::default()) {
         Ok(set) => panic!("expected errors, got {} entities", set.entities.len()),
         Err(problems) => {
             assert!(problems.iter().all(|p| p.position.file == "catalog-info.yaml"));

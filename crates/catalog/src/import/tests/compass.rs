@@ -146,7 +146,12 @@ fn resolves_through_known_ids() {
             name: "ledger-db".into(),
         },
     );
-    let set = match import_documents("compass.yaml", &compass_yml(TEAM, DEP), &known) {
+    let set = match import_documents(
+        "compass.yaml",
+        &compass_yml(TEAM, DEP),
+        &known,
+        &crate::import::Limits::default(),
+    ) {
         Ok(set) => set,
         Err(p) => panic!("{}", show(&p)),
     };
@@ -173,8 +178,13 @@ fn the_import_set_wins_over_known_ids() {
         },
     );
     let group = format!("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: new-team\n  annotations: {{compass.atlassian.com/team-id: '{TEAM}'}}\n");
-    let set =
-        import_documents("x.yaml", &format!("{}---\n{group}", compass_yml(TEAM, DEP)), &known).unwrap_or_default();
+    let set = import_documents(
+        "x.yaml",
+        &format!("{}---\n{group}", compass_yml(TEAM, DEP)),
+        &known,
+        &crate::import::Limits::default(),
+    )
+    .unwrap_or_default();
     assert_eq!(
         entity(&set, "component:default/payments-service-eu")
             .owner
@@ -197,6 +207,7 @@ fn compass_errors_and_warnings_have_positions() {
         "compass.yml",
         "name: '***'\ntypeId: [x]\nownerId: '/'\nfields: 3\n",
         &KnownIds::default(),
+        &crate::import::Limits::default(),
     ) else {
         panic!("accepted")
     };
@@ -209,7 +220,12 @@ fn compass_errors_and_warnings_have_positions() {
     assert_has(&msgs, "2:9: `typeId` must be a string, found a list");
     assert_has(&msgs, "3:10: ownerId `/` has no letters or digits");
     assert_has(&msgs, "4:9: `fields` must be a mapping, found a scalar");
-    let Err(problems) = import_documents("compass.yml", "description: no name\n", &KnownIds::default()) else {
+    let Err(problems) = import_documents(
+        "compass.yml",
+        "description: no name\n",
+        &KnownIds::default(),
+        &crate::import::Limits::default(),
+    ) else {
         panic!("accepted")
     };
     assert!(problems[0].message.starts_with("Compass component has no `name`"));

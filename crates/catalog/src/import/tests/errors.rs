@@ -1,7 +1,7 @@
 //! Every error class of a single stream, each at its position; all problems are collected.
 
 use super::*;
-use crate::import::MAX_FILE_BYTES;
+use crate::import::Limits;
 use crate::model::Position;
 
 const HEAD: &str = "apiVersion: backstage.io/v1alpha1\nkind: Component\n";
@@ -149,11 +149,12 @@ fn empty_documents_are_skipped() {
 
 #[test]
 fn an_upload_larger_than_the_limit_is_refused() {
-    let big = format!(
-        "{HEAD}metadata: {{name: a}}\n#{}\n",
-        "x".repeat(MAX_FILE_BYTES as usize)
-    );
-    let Err(problems) = import_documents("big.yaml", &big, &KnownIds::default()) else {
+    let big = format!("{HEAD}metadata: {{name: a}}\n#{}\n", "x".repeat(1000));
+    let limits = Limits {
+        max_file_bytes: 1000,
+        ..Limits::default()
+    };
+    let Err(problems) = import_documents("big.yaml", &big, &KnownIds::default(), &limits) else {
         panic!("accepted")
     };
     assert_eq!(
@@ -167,7 +168,7 @@ fn an_upload_larger_than_the_limit_is_refused() {
     assert!(
         problems[0]
             .message
-            .starts_with(&format!("file too large: {} bytes, limit 1048576", big.len())),
+            .starts_with(&format!("file too large: {} bytes, limit 1000", big.len())),
         "{}",
         problems[0].message
     );
@@ -216,7 +217,7 @@ fn hostile_inputs_do_not_panic() {
         "%YAML 9.9\n---\n",
         "'",
     ] {
-        let _ = import_documents("x.yaml", input, &KnownIds::default());
+        let _ = import_documents("x.yaml", input, &KnownIds::default(), &Limits::default());
     }
     // Flow nesting hits the parser's own recursion limit, block nesting ours: both are errors.
     let deep = format!("{HEAD}metadata: {{name: a}}\nspec: {}\n", "[".repeat(10_000));
@@ -224,6 +225,6 @@ fn hostile_inputs_do_not_panic() {
     let block: String = (0..200).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
     assert_has(
         &errors(&format!("{HEAD}metadata: {{name: a}}\nspec:\n{block}")),
-        "YAML nested deeper than 128 levels",
+        "YAML nested deeper than 64 levels",
     );
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 use super::*;
-use crate::import::MAX_FILE_BYTES;
+use crate::import::Limits;
 
 const EXAMPLES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -44,7 +44,7 @@ fn label(path: &Path) -> String {
 
 #[track_caller]
 fn import_ok(paths: &[PathBuf]) -> ImportSet {
-    match import_paths(paths, &KnownIds::default()) {
+    match import_paths(paths, &KnownIds::default(), &Limits::default()) {
         Ok(set) => set,
         Err(problems) => panic!("expected success, got:\n{}", show(&problems)),
     }
@@ -52,7 +52,12 @@ fn import_ok(paths: &[PathBuf]) -> ImportSet {
 
 #[track_caller]
 fn import_err(paths: &[PathBuf]) -> Vec<Problem> {
-    match import_paths(paths, &KnownIds::default()) {
+    import_err_within(paths, &Limits::default())
+}
+
+#[track_caller]
+fn import_err_within(paths: &[PathBuf], limits: &Limits) -> Vec<Problem> {
+    match import_paths(paths, &KnownIds::default(), limits) {
         Ok(set) => panic!("expected errors, got {} entities", set.entities.len()),
         Err(problems) => problems,
     }
@@ -322,10 +327,14 @@ fn limits_and_encoding_are_checked_and_every_file_reported() {
     let mut not_utf8 = component("ok").into_bytes();
     not_utf8.extend_from_slice(b"# caf\xe9\n");
     let dir = tree(&[("good.yaml", &component("good")), ("bad.yaml", "kind: [")]);
-    fs::write(dir.path().join("big.yaml"), vec![b'#'; MAX_FILE_BYTES as usize + 1]).expect("write");
+    fs::write(dir.path().join("big.yaml"), vec![b'#'; 4097]).expect("write");
     fs::write(dir.path().join("latin1.yaml"), &not_utf8).expect("write");
     let missing = dir.path().join("missing.yaml");
-    let problems = import_err(&[dir.path().to_path_buf(), missing.clone()]);
+    let limits = Limits {
+        max_file_bytes: 4096,
+        ..Limits::default()
+    };
+    let problems = import_err_within(&[dir.path().to_path_buf(), missing.clone()], &limits);
     let got: BTreeMap<String, String> = problems
         .iter()
         .map(|p| {
@@ -336,7 +345,9 @@ fn limits_and_encoding_are_checked_and_every_file_reported() {
         })
         .collect();
     assert_eq!(problems.len(), 4, "{}", show(&problems));
-    assert!(got[&label(&dir.path().join("big.yaml"))].starts_with("1:1: file too large: 1048577 bytes, limit 1048576"));
+    assert!(got[&label(&dir.path().join("big.yaml"))].starts_with(
+        "1:1: file too large: 4097 bytes, limit 4096; split the file, or raise the limit with --import-max-file-size"
+    ));
     assert_eq!(
         got[&label(&dir.path().join("latin1.yaml"))],
         "6:6: not UTF-8: invalid byte 0xe9; save the file as UTF-8"
