@@ -311,3 +311,85 @@ async fn pages_with_per_request_state_and_errors_are_rendered_every_time() {
     assert_eq!(stats.hits, 0, "nothing was served from the cache");
     assert_eq!(stats.misses, 2, "the audit page bypasses the cache; each 404 renders");
 }
+
+/// Issue 10, item 10: a page once came with a policy whose nonce its inline scripts did not
+/// carry, and never hydrated. Every page, many times, for several viewers at once, with the page
+/// cache on and off: each inline script carries exactly the nonce of its own response's
+/// policy, and no two responses share a nonce.
+#[tokio::test]
+async fn every_inline_script_carries_its_responses_nonce() {
+    use scraper::{Html, Selector};
+
+    let app = TestApp::strict_with_demo().await;
+    let uncached = crate::util::router_with_pages(
+        app.ctx.clone(),
+        server::startup::leptos_options(None).expect("options"),
+        server::page_cache::PageCache::new(&server::config::PageCacheArgs {
+            page_cache_ttl: Duration::ZERO,
+            ..Default::default()
+        }),
+    );
+    let tokens = [
+        app.token("viewer", None).await,
+        app.token("lead", Some("team-checkout")).await,
+        app.token("auditor", None).await,
+        app.admin_token.clone(),
+    ];
+    let pages = [
+        "/",
+        "/catalog",
+        "/catalog?kind=component&page=2",
+        "/search?q=checkout",
+        CHECKOUT_PAGE,
+        "/catalog/group/default/team-checkout",
+        "/catalog/api/default/payments-api",
+        "/mesh",
+        "/login",
+        "/admin",
+        "/audit",
+        "/transfers",
+        "/catalog/component/default/no-such-thing",
+        "/no-such-page",
+    ];
+    let mut requests = Vec::new();
+    for round in 0..3 {
+        for token in &tokens {
+            for uri in pages {
+                for router in [&app.router, &uncached] {
+                    let req = Request::get(uri)
+                        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                        .body(Body::empty())
+                        .expect("request");
+                    let router = router.clone();
+                    requests.push(async move { (round, uri, router.oneshot(req).await.expect("infallible")) });
+                }
+            }
+        }
+    }
+    let responses = futures::future::join_all(requests).await;
+    let inline = Selector::parse("script:not([src])").expect("selector");
+    let mut nonces = std::collections::HashSet::new();
+    let mut scripts = 0;
+    for (round, uri, resp) in responses {
+        let policy = resp
+            .headers()
+            .get(header::CONTENT_SECURITY_POLICY)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let html = String::from_utf8(resp.into_body().collect().await.expect("body").to_bytes().to_vec()).expect("utf-8");
+        let expected = nonce(&policy);
+        assert!(nonces.insert(expected.clone()), "{uri} (round {round}): nonce {expected} used twice");
+        let doc = Html::parse_document(&html);
+        for script in doc.select(&inline) {
+            scripts += 1;
+            assert_eq!(
+                script.value().attr("nonce"),
+                Some(expected.as_str()),
+                "{uri} (round {round}): an inline script without its response's nonce; policy {policy}"
+            );
+        }
+    }
+    assert!(scripts >= nonces.len(), "every page has inline scripts ({scripts} checked)");
+    assert!(app.pages.stats().hits > 0, "the cached router served some pages from its cache");
+}
