@@ -351,8 +351,11 @@ async fn every_inline_script_carries_its_responses_nonce() {
         "/catalog/component/default/no-such-thing",
         "/no-such-page",
     ];
-    let mut requests = Vec::new();
+    // Rounds one after another (so later rounds find pages cached); within a round, every
+    // request at once.
+    let mut responses = Vec::new();
     for round in 0..3 {
+        let mut requests = Vec::new();
         for token in &tokens {
             for uri in pages {
                 for router in [&app.router, &uncached] {
@@ -365,8 +368,8 @@ async fn every_inline_script_carries_its_responses_nonce() {
                 }
             }
         }
+        responses.extend(futures::future::join_all(requests).await);
     }
-    let responses = futures::future::join_all(requests).await;
     let inline = Selector::parse("script:not([src])").expect("selector");
     let mut nonces = std::collections::HashSet::new();
     let mut scripts = 0;
