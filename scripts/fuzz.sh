@@ -5,8 +5,9 @@
 #
 # Targets (fuzz/fuzz_targets/): catalog_yaml, compass, kuma_model, envoy_stats; see fuzz/README.md.
 # Fails (exit 1) when any target crashes (a panic, a broken invariant, a stack overflow), takes
-# longer than FUZZ_TIMEOUT seconds on one input, or grows past FUZZ_RSS_MB of memory; the
-# reproducer's path and the command to replay it are printed at the end.
+# longer than FUZZ_TIMEOUT seconds on one input, or grows past FUZZ_RSS_MB of memory. Fuzzing goes
+# on after a finding, so one run reports them all: each is saved under fuzz/artifacts/TARGET/ and
+# printed with what went wrong and the command that replays it.
 #
 # Environment:
 #   FUZZ_TIMEOUT   seconds one input may take (default 10)
@@ -114,28 +115,42 @@ for target in "${TARGETS[@]}"; do
     echo "==> $target: seeding fuzz/corpus/$target"
     seed_corpus "$target"
     log="$ROOT/fuzz/logs/$target.log"
+    artifacts="$ROOT/fuzz/artifacts/$target"
+    mkdir -p "$artifacts"
+    marker="$(mktemp)"
     echo "==> $target: fuzzing for ${DURATION}s (timeout ${TIMEOUT}s per input, ${RSS_MB} MB, inputs up to ${MAX_LEN} bytes); log: fuzz/logs/$target.log"
+    # Fork mode with the ignore flags keeps fuzzing after a finding, so one run reports every
+    # distinct crash, timeout and out-of-memory input (each saved under fuzz/artifacts/TARGET/),
+    # not just the first one.
     status=0
     cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- \
+        -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
         -max_total_time="$DURATION" -timeout="$TIMEOUT" \
         -rss_limit_mb="$RSS_MB" -malloc_limit_mb="$RSS_MB" -max_len="$MAX_LEN" \
-        -dict="$(dict_for "$target")" -print_final_stats=1 >"$log" 2>&1 || status=$?
-    runs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -n1)"
-    peak="$(grep -o 'stat::peak_rss_mb: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -n1)"
-    if [ -z "$runs" ]; then
-        runs="$(grep -o '^#[0-9]*' "$log" | tail -n1 | tr -d '#')"
-    fi
-    if [ "$status" -eq 0 ]; then
-        summary+=("$target: clean, ${runs:-?} runs, peak ${peak:-?} MB")
+        -dict="$(dict_for "$target")" >"$log" 2>&1 || status=$?
+    runs="$(grep -o '^#[0-9]*' "$log" | tail -n1 | tr -d '#')"
+    mapfile -t found < <(find "$artifacts" -maxdepth 1 -type f -newer "$marker" \
+        \( -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' -o -name 'leak-*' \) | sort)
+    rm -f "$marker"
+    if [ "$status" -eq 0 ] && [ "${#found[@]}" -eq 0 ]; then
+        summary+=("$target: clean, ${runs:-?} runs")
         continue
     fi
-    kind="$(grep -o -m1 -E 'ERROR: libFuzzer: [a-z -]+|panicked at [^:]*:[0-9]+' "$log" || true)"
-    artifact="$(grep -o -m1 -E "(Test unit written to|artifact_prefix='[^']*'; Test unit written to) [^ ]*" "$log" | awk '{print $NF}' || true)"
     failed+=("$target")
-    summary+=("$target: FAILED after ${runs:-?} runs (${kind:-exit status $status}); reproducer: ${artifact:-see log}")
-    echo "    FAILED: ${kind:-exit status $status}"
-    echo "    reproduce: cargo +nightly fuzz run $target ${artifact:-<artifact>}"
-    grep -m1 -A3 -E 'panicked at|ERROR: libFuzzer' "$log" | sed 's/^/    | /' || true
+    summary+=("$target: FAILED, ${runs:-?} runs, ${#found[@]} finding(s)${found[*]:+ in fuzz/artifacts/$target/}")
+    [ "${#found[@]}" -gt 0 ] || echo "    libFuzzer exited with status $status; see fuzz/logs/$target.log"
+    # Fork mode keeps the details to itself: replay each finding once to say what it is.
+    for artifact in "${found[@]}"; do
+        replay="$ROOT/fuzz/logs/$target.$(basename "$artifact").log"
+        cargo +nightly fuzz run "$target" "$artifact" -- -timeout="$TIMEOUT" \
+            -rss_limit_mb="$RSS_MB" -malloc_limit_mb="$RSS_MB" >"$replay" 2>&1 || true
+        what="$(grep -m1 -A1 -E 'panicked at' "$replay" | tail -n1 || true)"
+        [ -n "$what" ] || what="$(grep -m1 -o -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer): .*' "$replay" || true)"
+        what="${what:0:160}"
+        echo "    FOUND ${what:-see $replay}"
+        echo "      input:     ${artifact#"$ROOT"/}"
+        echo "      reproduce: cargo +nightly fuzz run $target ${artifact#"$ROOT"/}"
+    done
 done
 
 echo

@@ -2,5 +2,6 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    bearing_fuzz::kuma::check_stats(data);
+    let data = data.to_vec();
+    bearing_fuzz::on_server_stack(move || bearing_fuzz::kuma::check_stats(&data));
 });

@@ -33,9 +33,10 @@ fn known_ids() -> KnownIds {
         namespace: "default".to_owned(),
         name: name.to_owned(),
     };
-    known
-        .compass_components
-        .insert("ari:cloud:compass:1/component/c1".to_owned(), entity(Kind::Component, "known"));
+    known.compass_components.insert(
+        "ari:cloud:compass:1/component/c1".to_owned(),
+        entity(Kind::Component, "known"),
+    );
     known
         .compass_teams
         .insert("ari:cloud:teams::team/t1".to_owned(), entity(Kind::Group, "known-team"));

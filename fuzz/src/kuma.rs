@@ -107,7 +107,12 @@ fn check_permissions(
     let mut names: Vec<String> = vec!["web".into(), "backend".into()];
     let from_policies = mtps
         .iter()
-        .flat_map(|p| p.spec.target_ref.iter().chain(p.spec.from.iter().map(|f| &f.target_ref)))
+        .flat_map(|p| {
+            p.spec
+                .target_ref
+                .iter()
+                .chain(p.spec.from.iter().map(|f| &f.target_ref))
+        })
         .filter_map(|r| r.name.clone());
     let from_legacy = tps
         .iter()
@@ -117,7 +122,11 @@ fn check_permissions(
     let from_proxies = dataplanes
         .iter()
         .flat_map(|d| d.services().into_iter().map(str::to_owned).collect::<Vec<_>>());
-    for name in from_policies.chain(from_legacy).chain(from_services).chain(from_proxies) {
+    for name in from_policies
+        .chain(from_legacy)
+        .chain(from_services)
+        .chain(from_proxies)
+    {
         if names.len() >= 8 {
             break;
         }
@@ -169,7 +178,12 @@ pub fn check_stats(data: &[u8]) {
         return;
     };
     let empty = Sample::default();
-    for elapsed in [Duration::ZERO, Duration::from_nanos(1), Duration::from_secs(10), Duration::MAX] {
+    for elapsed in [
+        Duration::ZERO,
+        Duration::from_nanos(1),
+        Duration::from_secs(10),
+        Duration::MAX,
+    ] {
         for (prev, cur) in [(&a, &b), (&b, &a), (&empty, &b)] {
             let rates = stats::rates(prev, cur, elapsed);
             for kind in [stats::ClusterKind::Inbound, stats::ClusterKind::Outbound] {

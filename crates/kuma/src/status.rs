@@ -184,6 +184,11 @@ impl FromIterator<ProxyStatus> for ProxyCounts {
 /// A service's status from its type and counts: external is not available; `online == 0` is
 /// offline; `online == total` is online; otherwise partially degraded.
 pub fn service_status(service_type: &ServiceType, total: u64, online: u64) -> ServiceStatus {
+    status_from_counts(service_type, u128::from(total), u128::from(online))
+}
+
+/// [`service_status`] on counts wide enough to hold the sum of two `u64` counts exactly.
+fn status_from_counts(service_type: &ServiceType, total: u128, online: u128) -> ServiceStatus {
     match service_type {
         ServiceType::External => ServiceStatus::NotAvailable,
         _ if online == 0 => ServiceStatus::Offline,
@@ -193,11 +198,16 @@ pub fn service_status(service_type: &ServiceType, total: u64, online: u64) -> Se
 }
 
 /// Recomputes a ServiceInsight's status from its counts (Kuma omits the status on some pages and
-/// `total` in stored insights; a missing `total` is `online + offline`).
+/// `total` in stored insights; a missing `total` is `online + offline`). The counts come from the
+/// control plane and may be anything up to `u64::MAX`, so their sum is taken in `u128`.
 pub fn service_insight_status(insight: &ServiceInsight) -> ServiceStatus {
     let d = insight.dataplanes;
-    let total = if d.total == 0 { d.online + d.offline } else { d.total };
-    service_status(&insight.kind(), total, d.online)
+    let total = if d.total == 0 {
+        u128::from(d.online) + u128::from(d.offline)
+    } else {
+        u128::from(d.total)
+    };
+    status_from_counts(&insight.kind(), total, u128::from(d.online))
 }
 
 /// One service's proxies and status, rolled up from dataplane overviews.

@@ -120,6 +120,27 @@ fn service_statuses_reported_by_kuma_match_the_rule() {
     assert_eq!(service_insight_status(&page.items[0]), ServiceStatus::PartiallyDegraded);
 }
 
+/// Counts are whatever the control plane sends, up to `u64::MAX`; with `total` missing,
+/// `online + offline` overflowed: a panic in debug builds and a wrapped total (so a wrong
+/// status) in release. Found while writing the `kuma_model` fuzz target, which replays this
+/// input from its seeds (fuzz/README.md, "Findings").
+#[test]
+fn service_insight_counts_near_u64_max_do_not_overflow() {
+    let status_of = |json: &str| service_insight_status(&model::parse::<ServiceInsight>(json).unwrap());
+    assert_eq!(
+        status_of(r#"{"dataplanes": {"online": 18446744073709551615, "offline": 1}}"#),
+        ServiceStatus::PartiallyDegraded
+    );
+    assert_eq!(
+        status_of(r#"{"dataplanes": {"online": 18446744073709551615, "offline": 18446744073709551615}}"#),
+        ServiceStatus::PartiallyDegraded
+    );
+    assert_eq!(
+        status_of(r#"{"dataplanes": {"online": 18446744073709551615}}"#),
+        ServiceStatus::Online
+    );
+}
+
 #[test]
 fn service_status_rule() {
     assert_eq!(
