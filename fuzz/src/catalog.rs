@@ -1,6 +1,6 @@
 //! Catalog import: the YAML stream the HTTP API accepts (`POST /api/v1/import`).
 
-use bearing_catalog::import::{import_documents, KnownIds};
+use bearing_catalog::import::{import_documents, KnownIds, Limits};
 use bearing_catalog::{Entity, EntityRef, Kind, Problem};
 
 /// Imports `data` as one uploaded file named `source` and checks what comes out.
@@ -11,7 +11,7 @@ pub fn check_import(source: &str, data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    match import_documents(source, text, &known_ids()) {
+    match import_documents(source, text, &known_ids(), &Limits::default()) {
         Ok(set) => {
             for entity in &set.entities {
                 check_stored_form(entity);
