@@ -123,13 +123,15 @@ pub fn snapshot(reads: Vec<MeshRead>) -> Snapshot {
                 continue;
             }
             let d = si.dataplanes;
+            // Counts come from the control plane: clamped, never wrapped or overflowed.
+            let count = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
             out.services.push(ServiceRow {
                 mesh: name.clone(),
                 service: si.meta.name.clone(),
                 status: status::service_insight_status(si).as_str().to_owned(),
-                total: d.total.max(d.online + d.offline) as i32,
-                online: d.online as i32,
-                offline: d.offline as i32,
+                total: count(d.total.max(d.online.saturating_add(d.offline))),
+                online: count(d.online),
+                offline: count(d.offline),
                 partially_degraded: 0,
             });
         }
