@@ -126,7 +126,7 @@ async fn the_serving_role_cannot_take_the_owners_rights() {
             ("COPY audit_log FROM '/etc/hostname'", "pg_read_server_files"),
             ("SELECT lo_import('/etc/hostname')", "permission denied for function lo_import"),
             ("CREATE TABLE mine (a int)", "permission denied for schema"),
-            ("ALTER ROLE bearing_server SUPERUSER", "permission denied"),
+            ("ALTER ROLE bearing_server SUPERUSER", "must be superuser"),
         ] {
             let err = refused(&mut conn, sql).await;
             assert!(err.contains(expected), "{user}: {sql}: {err}");

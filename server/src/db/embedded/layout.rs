@@ -51,11 +51,7 @@ const MAX_SOCKET_DIR_LEN: usize = 80;
 /// (it must reach `pgdata/`). Earlier versions handed the whole directory to the cluster's user;
 /// this takes it back.
 pub fn secure_data_dir(dir: &Path, cluster_user: Option<&ClusterUser>) -> anyhow::Result<PathBuf> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    create_dir_private(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
     let dir = dir
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", dir.display()))?;
@@ -82,17 +78,25 @@ pub fn secure_data_dir(dir: &Path, cluster_user: Option<&ClusterUser>) -> anyhow
 /// Creates `dir` (and missing parents) with mode 0700 for Bearing's user; an existing one that
 /// is Bearing's is made 0700 too. For `keys/`.
 pub fn private_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("cannot create {}", dir.display()))?;
+    create_dir_private(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let meta = std::fs::symlink_metadata(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     if meta.is_dir() && meta.uid() == nix::unistd::geteuid().as_raw() && meta.mode() & 0o077 != 0 {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
             .with_context(|| format!("cannot make {} private (chmod 700)", dir.display()))?;
     }
     Ok(())
+}
+
+/// Creates `dir` with mode 0700 if it is missing; missing parents get the usual mode (they
+/// are not Bearing's to close, and the cluster's user may have to pass through them).
+fn create_dir_private(dir: &Path) -> std::io::Result<()> {
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other,
+    }
 }
 
 /// Creates `path` as an empty file (if missing) with mode 0600, owned by the cluster's user.
