@@ -283,9 +283,28 @@ async fn a_cluster_that_trusted_local_connections_is_switched_to_passwords() {
         &opts,
     ]);
 
+    let nobody_psql = || {
+        Command::new("runuser")
+            .args(["-u", "nobody", "--"])
+            .arg(bin.join("psql"))
+            .arg("-h")
+            .arg(data.join("run"))
+            .args(["-U", "postgres", "-d", "postgres", "-w", "-X", "-c", "SELECT 1"])
+            .output()
+            .expect("psql")
+    };
+    let before = nobody_psql();
+    assert!(
+        before.status.success(),
+        "the old layout let any local user in as superuser: {}",
+        String::from_utf8_lossy(&before.stderr)
+    );
+
     let cluster = server::db::embedded::Embedded::ensure(&data, None)
         .await
         .expect("switch the old cluster over");
+    let after = nobody_psql();
+    assert!(!after.status.success(), "another local user still gets in");
     assert_eq!(
         std::fs::read_to_string(pgdata.join("pg_hba.conf")).unwrap(),
         server::db::embedded::access::MANAGED_HBA
