@@ -81,7 +81,9 @@ impl Database {
                     Some(url) => parse_url(&url, "BEARING_MIGRATION_DATABASE_URL")?,
                     None => parse_url(&url, "BEARING_DATABASE_URL")?,
                 };
-                migrate_with(&owner).await
+                migrate_with(&owner)
+                    .await
+                    .context("migrations must run as the role that owns Bearing's tables (README: Least privilege)")
             }
             None => {
                 let cluster = Embedded::ensure(&args.data_dir, args.pg_bin.as_deref()).await?;
@@ -177,7 +179,7 @@ async fn warn_if_privileged(pool: &PgPool) {
             "the database user Bearing serves as is {}: a single injected statement could take the \
              owner's rights and rewrite the audit log. Serve through a role that is only a member \
              of bearing_app (README: Least privilege)",
-            if superuser { "a superuser" } else { "a member of the role that owns the tables" }
+            if superuser { "a superuser" } else { "the owner of the tables, or a member of it" }
         ),
         Ok(_) => {}
         Err(err) => tracing::warn!(error = %err, "cannot check the database user's privileges"),

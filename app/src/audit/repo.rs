@@ -19,21 +19,21 @@ pub async fn lock_head(db: &mut PgConnection) -> sqlx::Result<(i64, Vec<u8>)> {
 pub async fn append(db: &mut PgConnection, entry: &StoredEntry) -> sqlx::Result<()> {
     let b = &entry.body;
     sqlx::query("SELECT audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
-    .bind(b.seq)
-    .bind(b.at)
-    .bind(&b.actor)
-    .bind(&b.actor_kind)
-    .bind(&b.action)
-    .bind(&b.target)
-    .bind(&b.before)
-    .bind(&b.after)
-    .bind(&b.reason)
-    .bind(&b.request_id)
-    .bind(&b.client_addr)
-    .bind(&entry.prev_hash[..])
-    .bind(&entry.hash[..])
-    .execute(db)
-    .await?;
+        .bind(b.seq)
+        .bind(b.at)
+        .bind(&b.actor)
+        .bind(&b.actor_kind)
+        .bind(&b.action)
+        .bind(&b.target)
+        .bind(&b.before)
+        .bind(&b.after)
+        .bind(&b.reason)
+        .bind(&b.request_id)
+        .bind(&b.client_addr)
+        .bind(&entry.prev_hash[..])
+        .bind(&entry.hash[..])
+        .execute(db)
+        .await?;
     Ok(())
 }
 

@@ -180,8 +180,7 @@ pub async fn verify_reaching(pool: &PgPool, key: &VerifyingKey, heads: &[ChainHe
     let (tx, rx) = std::sync::mpsc::sync_channel::<StoredEntry>(4096);
     let key_for_walk = *key;
     let heads = heads.to_vec();
-    let walker =
-        tokio::task::spawn_blocking(move || verify_chain_reaching(rx, &checkpoints, &key_for_walk, &heads));
+    let walker = tokio::task::spawn_blocking(move || verify_chain_reaching(rx, &checkpoints, &key_for_walk, &heads));
     let mut after = 0;
     'pages: loop {
         let rows = repo::rows_after(pool, after, 5000).await?;

@@ -364,9 +364,22 @@ fn a_recorded_head_catches_a_rewritten_chain() {
 #[test]
 fn chain_heads_parse_and_print_as_seq_colon_hash() {
     let head: ChainHead = format!("42:{}", "ab".repeat(32)).parse().unwrap();
-    assert_eq!(head, ChainHead { seq: 42, hash: [0xab; 32] });
+    assert_eq!(
+        head,
+        ChainHead {
+            seq: 42,
+            hash: [0xab; 32]
+        }
+    );
     assert_eq!(head.to_string(), format!("42:{}", "ab".repeat(32)));
-    for bad in ["42", "x:00", "0:00", "-1:00", "42:abc", &format!("42:{}", "zz".repeat(32))] {
+    for bad in [
+        "42",
+        "x:00",
+        "0:00",
+        "-1:00",
+        "42:abc",
+        &format!("42:{}", "zz".repeat(32)),
+    ] {
         let err = bad.parse::<ChainHead>().unwrap_err().to_string();
         assert!(err.starts_with("invalid chain head"), "{bad}: {err}");
     }

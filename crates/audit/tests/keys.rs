@@ -253,11 +253,7 @@ fn fingerprint_is_sha256_of_the_raw_public_key() {
     use sha2::{Digest, Sha256};
     let key = SigningKey::generate();
     let pem = key.public_key_pem();
-    let der = base64_decode(
-        &pem.lines()
-            .filter(|l| !l.starts_with("-----"))
-            .collect::<String>(),
-    );
+    let der = base64_decode(&pem.lines().filter(|l| !l.starts_with("-----")).collect::<String>());
     let raw = &der[der.len() - 32..];
     let expected = hex::encode(Sha256::digest(raw));
     assert_eq!(key.fingerprint(), expected);
@@ -336,7 +332,10 @@ mod private_file {
             let err = check_private_key_file(&path, &[me(&path)]).unwrap_err();
             assert!(matches!(err, AuditError::KeyFileExposed { .. }), "{err}");
             let text = err.to_string();
-            assert!(text.contains(&format!("mode {mode:04o}")) && text.contains("chmod 600"), "{text}");
+            assert!(
+                text.contains(&format!("mode {mode:04o}")) && text.contains("chmod 600"),
+                "{text}"
+            );
         }
     }
 

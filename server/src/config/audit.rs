@@ -61,7 +61,8 @@ impl AuditArgs {
         if path.exists() {
             check_private(&path)?;
         }
-        let key = SigningKey::load_or_generate(&path).with_context(|| format!("audit signing key {}", path.display()))?;
+        let key =
+            SigningKey::load_or_generate(&path).with_context(|| format!("audit signing key {}", path.display()))?;
         check_private(&path)?;
         tracing::debug!(key_id = %key.key_id(), path = %path.display(), "audit signing key");
         Ok(AuditSettings {

@@ -190,9 +190,15 @@ async fn a_checkpoint_follows_a_single_append() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     checkpointer.abort();
-    assert!(covered >= Some(seq), "row {seq} is still not covered (last checkpoint {covered:?})");
+    assert!(
+        covered >= Some(seq),
+        "row {seq} is still not covered (last checkpoint {covered:?})"
+    );
     let status = verify(&app.pool, &app.ctx.audit.key.verifying_key()).await.unwrap();
-    assert!(status.ok && status.last_checkpoint_seq == Some(status.head_seq), "{status:?}");
+    assert!(
+        status.ok && status.last_checkpoint_seq == Some(status.head_seq),
+        "{status:?}"
+    );
 }
 
 /// `/audit` and `/admin` show the signing key's fingerprint, so an auditor can tell it is the

@@ -192,7 +192,10 @@ fn data_dir() -> (tempfile::TempDir, std::path::PathBuf) {
 async fn recorded_heads_and_shipped_checkpoints_catch_a_cut_tail() {
     let (_dir, data) = data_dir();
     for n in 0..3 {
-        let (code, _, stderr) = bearing_in(&data, &["token", "create", "--name", &format!("ci-{n}"), "--role", "viewer"]);
+        let (code, _, stderr) = bearing_in(
+            &data,
+            &["token", "create", "--name", &format!("ci-{n}"), "--role", "viewer"],
+        );
         assert_eq!(code, Some(0), "{stderr}");
     }
     let public_key = data.join("keys/audit-signing-key.pem.pub");
@@ -203,7 +206,10 @@ async fn recorded_heads_and_shipped_checkpoints_catch_a_cut_tail() {
     let (code, stdout, stderr) = bearing_in(&data, &["audit", "verify"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stderr.contains("trusting the local signing key"), "{stderr}");
-    assert!(stdout.contains(&format!("SHA-256 fingerprint {fingerprint}")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("SHA-256 fingerprint {fingerprint}")),
+        "{stdout}"
+    );
     assert!(stdout.contains("3 signed checkpoints verified"), "{stdout}");
     let head = stdout
         .lines()
@@ -216,11 +222,21 @@ async fn recorded_heads_and_shipped_checkpoints_catch_a_cut_tail() {
     // The auditor's key: no such note.
     let (code, stdout, stderr) = bearing_in(
         &data,
-        &["audit", "verify", "--public-key", public_key.to_str().unwrap(), "--expect-head", &head],
+        &[
+            "audit",
+            "verify",
+            "--public-key",
+            public_key.to_str().unwrap(),
+            "--expect-head",
+            &head,
+        ],
     );
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(!stderr.contains("trusting"), "{stderr}");
-    assert!(stdout.contains(&format!("reaches the recorded head {head}")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("reaches the recorded head {head}")),
+        "{stdout}"
+    );
 
     // Checkpoints shipped elsewhere verify with the public key alone.
     let (code, shipped, stderr) = bearing_in(&data, &["audit", "checkpoints", "--since", "1"]);
@@ -250,11 +266,21 @@ async fn recorded_heads_and_shipped_checkpoints_catch_a_cut_tail() {
         sqlx::query(sql).execute(&mut conn).await.unwrap();
     }
     drop(conn);
-    let (code, stdout, _) = bearing_in(&data, &["audit", "verify", "--public-key", public_key.to_str().unwrap()]);
+    let (code, stdout, _) = bearing_in(
+        &data,
+        &["audit", "verify", "--public-key", public_key.to_str().unwrap()],
+    );
     assert_eq!(code, Some(0), "undetectable without a recorded head: {stdout}");
     let (code, stdout, _) = bearing_in(
         &data,
-        &["audit", "verify", "--public-key", public_key.to_str().unwrap(), "--expect-head", &head],
+        &[
+            "audit",
+            "verify",
+            "--public-key",
+            public_key.to_str().unwrap(),
+            "--expect-head",
+            &head,
+        ],
     );
     assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains("audit log BROKEN: row 2:"), "{stdout}");
@@ -301,5 +327,8 @@ fn a_signing_key_others_could_read_is_refused() {
     std::os::unix::fs::chown(&key, Some(pg.uid.as_raw()), None).unwrap();
     let (code, _, stderr) = bearing_in(&data, &["token", "create", "--name", "ci", "--role", "viewer"]);
     assert_eq!(code, Some(1), "{stderr}");
-    assert!(stderr.contains("bearing-pg") && stderr.contains("pg_read_file"), "{stderr}");
+    assert!(
+        stderr.contains("bearing-pg") && stderr.contains("pg_read_file"),
+        "{stderr}"
+    );
 }

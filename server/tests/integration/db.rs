@@ -115,16 +115,25 @@ async fn the_serving_role_cannot_take_the_owners_rights() {
                 "SET session_replication_role = replica",
                 "permission denied to set parameter",
             ),
-            ("UPDATE audit_head SET seq = 0", "permission denied for table audit_head"),
+            (
+                "UPDATE audit_head SET seq = 0",
+                "permission denied for table audit_head",
+            ),
             (
                 "INSERT INTO audit_log (seq, at, actor, actor_kind, action, prev_hash, hash)
                  VALUES (1, now(), 'mallory', 'user', 'x', '\\x00', '\\x00')",
                 "permission denied for table audit_log",
             ),
             ("DELETE FROM audit_checkpoints", "permission denied"),
-            ("SELECT pg_read_file('PG_VERSION')", "permission denied for function pg_read_file"),
+            (
+                "SELECT pg_read_file('PG_VERSION')",
+                "permission denied for function pg_read_file",
+            ),
             ("COPY audit_log FROM '/etc/hostname'", "pg_read_server_files"),
-            ("SELECT lo_import('/etc/hostname')", "permission denied for function lo_import"),
+            (
+                "SELECT lo_import('/etc/hostname')",
+                "permission denied for function lo_import",
+            ),
             ("CREATE TABLE mine (a int)", "permission denied for schema"),
             ("ALTER ROLE bearing_server SUPERUSER", "must be superuser"),
         ] {
@@ -184,7 +193,9 @@ fn old_predictable_socket_dir(data_dir: &Path) -> std::path::PathBuf {
 async fn a_deep_data_dir_gets_a_fresh_private_socket_dir() {
     let dir = tempfile::tempdir_in(repo_root().join("target")).expect("dir");
     std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
-    let data = dir.path().join("a-data-directory-whose-path-is-too-long-for-a-unix-socket-path");
+    let data = dir
+        .path()
+        .join("a-data-directory-whose-path-is-too-long-for-a-unix-socket-path");
     std::fs::create_dir_all(&data).expect("mkdir");
     let data = data.canonicalize().expect("canonical");
     assert!(data.join("run").as_os_str().len() > 80);
@@ -221,7 +232,10 @@ async fn a_deep_data_dir_gets_a_fresh_private_socket_dir() {
     conn.close().await.ok();
     drop(second);
     cluster.stop().await.expect("stop");
-    assert!(!socket_dir.exists(), "the temporary socket directory is removed on stop");
+    assert!(
+        !socket_dir.exists(),
+        "the temporary socket directory is removed on stop"
+    );
     std::fs::remove_dir(&squatted).ok();
 }
 
@@ -247,7 +261,11 @@ async fn a_cluster_that_trusted_local_connections_is_switched_to_passwords() {
             .args(args)
             .output()
             .expect("runuser");
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     assert!(Command::new("chown")
         .args(["-R", &format!("{pg_user}:")])

@@ -89,7 +89,10 @@ fn secret_file(path: &Path) -> anyhow::Result<SecretString> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let secret = text.trim();
     if secret.is_empty() {
-        bail!("{} is empty; delete it and restart to generate a new password", path.display());
+        bail!(
+            "{} is empty; delete it and restart to generate a new password",
+            path.display()
+        );
     }
     Ok(SecretString::from(secret.to_owned()))
 }
@@ -97,7 +100,11 @@ fn secret_file(path: &Path) -> anyhow::Result<SecretString> {
 /// Makes sure the cluster admits password logins only: `pg_hba.conf` is [`MANAGED_HBA`] and the
 /// superuser has its password. A cluster created by an earlier version trusted every local
 /// connection; it is switched over here (connecting once more under `trust`).
-pub async fn require_passwords(pgdata: &Path, superuser: PgConnectOptions, passwords: &Passwords) -> anyhow::Result<()> {
+pub async fn require_passwords(
+    pgdata: &Path,
+    superuser: PgConnectOptions,
+    passwords: &Passwords,
+) -> anyhow::Result<()> {
     let hba = pgdata.join("pg_hba.conf");
     let current = std::fs::read_to_string(&hba).with_context(|| format!("cannot read {}", hba.display()))?;
     if current == MANAGED_HBA {
