@@ -96,52 +96,46 @@ impl Embedded {
     /// `initdb` with password authentication; the superuser's password is handed over in a
     /// file only the cluster's user can read, removed right after.
     async fn init(&self) -> anyhow::Result<()> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
         tracing::info!(path = %self.pgdata.display(), "creating embedded PostgreSQL cluster");
         layout::cluster_dir(&self.pgdata, self.run_as.as_ref())?;
         let pwfile = self
             .data_dir
             .join(format!(".initdb-pw-{}", uuid::Uuid::new_v4().simple()));
-        let written = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&pwfile)
-            .and_then(|mut f| writeln!(f, "{}", self.passwords.superuser.expose_secret()));
-        let result = match written {
-            Ok(()) => {
-                let chowned = match &self.run_as {
-                    Some(user) => layout::chown(&pwfile, user),
-                    None => Ok(()),
-                };
-                match chowned {
-                    Ok(()) => {
-                        self.pg(
-                            "initdb",
-                            &[
-                                "-D",
-                                path_str(&self.pgdata)?,
-                                "-U",
-                                SUPERUSER,
-                                "--auth=scram-sha-256",
-                                &format!("--pwfile={}", path_str(&pwfile)?),
-                                "-E",
-                                "UTF8",
-                                "--locale=C.UTF-8",
-                            ],
-                        )
-                        .await
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            Err(e) => Err(anyhow::Error::new(e).context(format!("cannot write {}", pwfile.display()))),
-        };
+        let result = self.initdb_with(&pwfile).await;
         let _ = std::fs::remove_file(&pwfile);
         result?;
         let hba = self.pgdata.join("pg_hba.conf");
         std::fs::write(&hba, access::MANAGED_HBA).with_context(|| format!("cannot write {}", hba.display()))
+    }
+
+    async fn initdb_with(&self, pwfile: &Path) -> anyhow::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(pwfile)
+            .and_then(|mut f| writeln!(f, "{}", self.passwords.superuser.expose_secret()))
+            .with_context(|| format!("cannot write {}", pwfile.display()))?;
+        if let Some(user) = &self.run_as {
+            layout::chown(pwfile, user)?;
+        }
+        self.pg(
+            "initdb",
+            &[
+                "-D",
+                path_str(&self.pgdata)?,
+                "-U",
+                SUPERUSER,
+                "--auth=scram-sha-256",
+                &format!("--pwfile={}", path_str(pwfile)?),
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
+        )
+        .await
     }
 
     /// Options to connect to a database of this cluster as its superuser, which owns the
