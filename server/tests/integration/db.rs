@@ -202,6 +202,7 @@ async fn a_deep_data_dir_gets_a_fresh_private_socket_dir() {
     // Someone else got there first, at the name Bearing used to pick.
     let squatted = old_predictable_socket_dir(&data);
     std::fs::create_dir_all(&squatted).expect("squat");
+    let _cleanup = RemoveDirOnDrop(squatted.clone());
     std::fs::set_permissions(&squatted, std::os::unix::fs::PermissionsExt::from_mode(0o777)).expect("chmod");
 
     let cluster = server::db::embedded::Embedded::ensure(&data, None)
@@ -236,7 +237,15 @@ async fn a_deep_data_dir_gets_a_fresh_private_socket_dir() {
         !socket_dir.exists(),
         "the temporary socket directory is removed on stop"
     );
-    std::fs::remove_dir(&squatted).ok();
+}
+
+/// Removes an (empty) directory the test made outside its temporary directory, pass or fail.
+struct RemoveDirOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveDirOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
 }
 
 /// A cluster as earlier versions made it: the whole data directory handed to the cluster's
