@@ -28,7 +28,7 @@ impl Database {
     /// The pool connects as the serving role: for the embedded cluster
     /// [`embedded::access::SERVER_ROLE`]; for an external server the user of
     /// `BEARING_DATABASE_URL`, while migrations use `BEARING_MIGRATION_DATABASE_URL` when given
-    /// (see the README's "Least privilege" section).
+    /// (see the README's "Running with least privilege" section).
     pub async fn open(args: &DatabaseArgs, migrate: bool) -> anyhow::Result<Database> {
         // Said when migrating fails as a serving role that may not.
         let mut hint = None;
@@ -81,9 +81,9 @@ impl Database {
                     Some(url) => parse_url(&url, "BEARING_MIGRATION_DATABASE_URL")?,
                     None => parse_url(&url, "BEARING_DATABASE_URL")?,
                 };
-                migrate_with(&owner)
-                    .await
-                    .context("migrations must run as the role that owns Bearing's tables (README: Least privilege)")
+                migrate_with(&owner).await.context(
+                    "migrations must run as the role that owns Bearing's tables (README: Running with least privilege)",
+                )
             }
             None => {
                 let cluster = Embedded::ensure(&args.data_dir, args.pg_bin.as_deref()).await?;
@@ -178,7 +178,7 @@ async fn warn_if_privileged(pool: &PgPool) {
             database.user = %user,
             "the database user Bearing serves as is {}: a single injected statement could take the \
              owner's rights and rewrite the audit log. Serve through a role that is only a member \
-             of bearing_app (README: Least privilege)",
+             of bearing_app (README: Running with least privilege)",
             if superuser { "a superuser" } else { "the owner of the tables, or a member of it" }
         ),
         Ok(_) => {}
