@@ -55,10 +55,28 @@ pub struct ChainStatus {
     pub ok: bool,
     pub entries: u64,
     pub head_seq: i64,
+    /// Hex hash of the newest row (empty when not ok). `head_seq:head_hash` is the head to
+    /// record outside the database and check later (`bearing audit verify --expect-head`).
+    pub head_hash: String,
     pub checkpoints_verified: u64,
     pub last_checkpoint_seq: Option<i64>,
+    /// Recorded heads the chain was checked against and still reaches.
+    pub heads_reached: u64,
     /// When not ok: the first row that does not verify, and why.
     pub problem: Option<String>,
     /// The key checkpoints are verified with.
     pub key_id: String,
+    /// SHA-256 of that key's raw public key, 64 hex digits.
+    pub key_fingerprint: String,
+}
+
+/// The public half of the audit signing key, for admins and auditors to compare with the copy
+/// an auditor holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditKeyInfo {
+    pub key_id: String,
+    /// SHA-256 of the raw public key, 64 hex digits.
+    pub fingerprint: String,
+    /// SPKI PEM, as in the key file's `.pub` companion.
+    pub public_key_pem: String,
 }

@@ -91,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
     let name = format!("bench_{}", std::process::id());
     {
         use sqlx::ConnectOptions;
-        let mut conn = cluster.connect_options("postgres").connect().await?;
+        let mut conn = cluster.owner_options("postgres").connect().await?;
         sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
             .execute(&mut conn)
             .await?;
@@ -99,9 +99,11 @@ async fn main() -> anyhow::Result<()> {
             .execute(&mut conn)
             .await?;
     }
-    let options = cluster.connect_options(&name);
+    let options = cluster.owner_options(&name);
     server::db::migrate_with(&options).await?;
-    let pool = server::db::app_pool_options(4).connect_with(options).await?;
+    let pool = server::db::app_pool_options(4)
+        .connect_with(cluster.server_options(&name))
+        .await?;
 
     let args = KumaArgs {
         kuma_timeout: Duration::from_secs(30),
@@ -231,7 +233,7 @@ async fn main() -> anyhow::Result<()> {
     pool.close().await;
     {
         use sqlx::ConnectOptions;
-        let mut conn = cluster.connect_options("postgres").connect().await?;
+        let mut conn = cluster.owner_options("postgres").connect().await?;
         sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .execute(&mut conn)
             .await?;

@@ -69,19 +69,39 @@ pub enum AuditCommand {
     /// Walk the whole hash chain and every signed checkpoint; name the first row that does not
     /// verify. Exit code 0 when the log is intact, 1 when it is not.
     Verify(AuditVerifyArgs),
+    /// Print the signed checkpoints after a row, one JSON object per line, to keep them
+    /// somewhere the database's operators cannot change.
+    Checkpoints(AuditCheckpointsArgs),
 }
 
 /// Flags of `bearing audit verify`.
 #[derive(Clone, Debug, Args)]
 pub struct AuditVerifyArgs {
-    /// Verify checkpoints with this public key (SPKI PEM, the `.pub` file beside the signing
-    /// key) instead of the server's signing key.
+    /// Verify checkpoints with this public key (SPKI PEM, a copy of the `.pub` file beside the
+    /// signing key, kept where the database's operators cannot change it). This is how an
+    /// auditor verifies; without it the tool trusts the local signing key.
     #[arg(long, env = "BEARING_AUDIT_PUBLIC_KEY")]
     pub public_key: Option<PathBuf>,
+    /// A chain head recorded earlier, `SEQ:HASH` (as printed by `audit verify`, or a shipped
+    /// checkpoint's `seq` and `head_hash`): fail unless the chain still reaches it. Catches the
+    /// newest rows deleted together with their checkpoints. May be given several times.
+    #[arg(long, env = "BEARING_AUDIT_EXPECT_HEAD", value_delimiter = ',')]
+    pub expect_head: Vec<bearing_audit::ChainHead>,
     #[command(flatten)]
     pub db: DatabaseArgs,
     #[command(flatten)]
     pub audit: crate::config::AuditArgs,
+}
+
+/// Flags of `bearing audit checkpoints`.
+#[derive(Clone, Debug, Args)]
+pub struct AuditCheckpointsArgs {
+    /// Print checkpoints of rows after this one (0: all). Pass the last `seq` shipped to get
+    /// only newer ones.
+    #[arg(long, env = "BEARING_AUDIT_SINCE", default_value_t = 0)]
+    pub since: i64,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
 }
 
 /// Flags of `bearing serve`.
@@ -166,16 +186,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => crate::startup::serve(*args).await.map(|()| ExitCode::SUCCESS),
         Command::Migrate(args) => {
-            let db = Database::open(&args.db, true).await?;
-            db.close().await?;
+            Database::migrate(&args.db).await?;
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
         Command::Token(TokenCommand::Create(args)) => {
             let audit = args.audit.load(&args.db.data_dir)?;
             let db = Database::open(&args.db, true).await?;
-            let result = crate::admin::create_token(&db.pool, audit, &args).await;
+            let result = crate::admin::create_token(&db.pool, audit.clone(), &args).await;
+            let signed = crate::admin::sign_checkpoint(&db.pool, &audit).await;
             db.close().await?;
+            signed?;
             result
         }
         Command::Audit(AuditCommand::Verify(args)) => {
@@ -184,12 +205,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             db.close().await?;
             result
         }
+        Command::Audit(AuditCommand::Checkpoints(args)) => {
+            let db = Database::open(&args.db, true).await?;
+            let result = crate::admin::print_checkpoints(&db.pool, args.since).await;
+            db.close().await?;
+            result
+        }
         Command::Import(args) => {
             let audit = args.audit.load(&args.db.data_dir)?;
             let db = Database::open(&args.db, true).await?;
             let limits = args.limits.limits();
             let result = crate::import::run_cli(&db.pool, &args.paths, args.dry_run, &audit, &limits).await;
+            let signed = crate::admin::sign_checkpoint(&db.pool, &audit).await;
             db.close().await?;
+            signed?;
             result
         }
     }

@@ -5,11 +5,13 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+pub mod audit;
 pub mod auth;
 pub mod import;
 pub mod kuma;
 
-pub use auth::{AuditArgs, AuthArgs};
+pub use audit::AuditArgs;
+pub use auth::AuthArgs;
 pub use import::ImportLimitArgs;
 pub use kuma::KumaArgs;
 
@@ -20,6 +22,12 @@ pub struct DatabaseArgs {
     /// cluster under --data-dir. `DATABASE_URL` is honoured too.
     #[arg(long, env = "BEARING_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+
+    /// PostgreSQL connection URL of the role that owns Bearing's tables, used only to apply
+    /// migrations, when BEARING_DATABASE_URL names a restricted serving role. Default: the same
+    /// URL.
+    #[arg(long, env = "BEARING_MIGRATION_DATABASE_URL", hide_env_values = true)]
+    pub migration_database_url: Option<String>,
 
     /// Directory for the embedded PostgreSQL cluster (created on first use, kept across runs).
     #[arg(long, env = "BEARING_DATA_DIR", default_value = ".bearing")]
@@ -42,6 +50,11 @@ impl DatabaseArgs {
             .clone()
             .or_else(|| std::env::var("DATABASE_URL").ok())
             .filter(|u| !u.is_empty())
+    }
+
+    /// The owner's URL for migrations, if given apart from the serving one.
+    pub fn migration_url(&self) -> Option<String> {
+        self.migration_database_url.clone().filter(|u| !u.is_empty())
     }
 }
 

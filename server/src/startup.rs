@@ -139,7 +139,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         seed_if_empty(&db, seed, &ctx.audit, &args.import.limits()).await?;
     }
     tokio::spawn(crate::auth::session::delete_expired(db.pool.clone()));
-    tokio::spawn(sign_checkpoints(ctx.clone()));
+    tokio::spawn(app::audit::service::keep_checkpointed(
+        ctx.pool.clone(),
+        ctx.audit.clone(),
+    ));
     crate::mesh::poller::spawn_all(db.pool.clone(), &args.kuma).await?;
     if let Some(provider) = &runtime.provider {
         tokio::spawn(provider.clone().keep_discovered());
@@ -209,7 +212,10 @@ pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(Se
         dev_users,
     };
     let audit = args.audit.load(&args.db.data_dir)?;
-    tracing::info!(key_id = %audit.key.key_id(), "audit checkpoints are signed with this key");
+    tracing::info!(
+        key.fingerprint = %audit.key.fingerprint(),
+        "audit checkpoints are signed with this key (SHA-256 fingerprint)"
+    );
     let mut ctx = ServerCtx::new(pool, settings, audit);
     ctx.mesh.poll_interval = args.kuma.kuma_poll_interval;
     ctx.mesh.stats_interval = args.kuma.kuma_stats_interval;
@@ -223,19 +229,6 @@ pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(Se
         public_origin: a.public_origin(),
     };
     Ok((ctx, runtime))
-}
-
-/// Signs a checkpoint of the audit chain when one is due by time (rows trigger their own).
-async fn sign_checkpoints(ctx: ServerCtx) {
-    let mut tick = tokio::time::interval(Duration::from_secs(30));
-    while !ctx.pool.is_closed() {
-        tick.tick().await;
-        if let Err(err) = app::audit::service::checkpoint_if_due(&ctx.pool, &ctx.audit).await {
-            if !ctx.pool.is_closed() {
-                tracing::warn!(error = %err, "signing an audit checkpoint failed");
-            }
-        }
-    }
 }
 
 async fn seed_if_empty(

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::{AuditPage, AuditQuery, ChainStatus};
+use super::{AuditKeyInfo, AuditPage, AuditQuery, ChainStatus};
 use crate::error::AppError;
 
 /// A page of audit entries (admins and auditors).
@@ -24,6 +24,18 @@ pub async fn get_chain_status() -> Result<ChainStatus, AppError> {
         async move {
             let ctx = crate::ssr::ctx()?;
             super::service::chain_status(&ctx, &crate::auth::guard::caller().await?).await
+        }
+        .await,
+    )
+}
+
+/// The audit signing key's fingerprint and public key (admins and auditors).
+#[server(prefix = "/api/fn", endpoint = "get_audit_key")]
+pub async fn get_audit_key() -> Result<AuditKeyInfo, AppError> {
+    crate::ssr::respond(
+        async move {
+            let ctx = crate::ssr::ctx()?;
+            super::service::key_info(&ctx, &crate::auth::guard::caller().await?).await
         }
         .await,
     )

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::api::{get_audit, get_chain_status};
+use super::api::{get_audit, get_audit_key, get_chain_status};
 use super::AuditQuery;
 use crate::error::error_fallback;
 use crate::ui::{href_with, EmptyState, Loading};
@@ -44,13 +44,23 @@ pub fn AuditPage() -> impl IntoView {
                     status.await.map(|s| {
                         let (class, text) = if s.ok {
                             ("bg-emerald-50 text-emerald-900", format!(
-                                "Chain verified: {} entries, {} signed checkpoints (last at row {}), key {}.",
-                                s.entries, s.checkpoints_verified,
-                                s.last_checkpoint_seq.map(|c| c.to_string()).unwrap_or_else(|| "none yet".into()), s.key_id))
+                                "Chain verified: {} entries, head {}:{}, {} signed checkpoints (last at row {}).",
+                                s.entries, s.head_seq, s.head_hash, s.checkpoints_verified,
+                                s.last_checkpoint_seq.map(|c| c.to_string()).unwrap_or_else(|| "none yet".into())))
                         } else {
                             ("bg-red-50 text-red-900", format!("Chain does NOT verify: {}", s.problem.unwrap_or_default()))
                         };
-                        view! { <p class=format!("mb-4 rounded px-3 py-2 text-sm {class}") role="status" data-test="chain-status" data-ok=s.ok.to_string()>{text}</p> }
+                        view! {
+                            <div class=format!("mb-4 rounded px-3 py-2 text-sm {class}")>
+                                <p role="status" data-test="chain-status" data-ok=s.ok.to_string()>{text}</p>
+                                <p class="mt-1 break-all">
+                                    "Checkpoints checked with this server's signing key, SHA-256 fingerprint "
+                                    <code data-test="key-fingerprint">{s.key_fingerprint}</code>
+                                    ". An auditor checks with a copy of the public key held elsewhere: "
+                                    <code>"bearing audit verify --public-key FILE --expect-head SEQ:HASH"</code>
+                                </p>
+                            </div>
+                        }
                     })
                 })}
                 <form method="GET" action="/audit" class="mb-4 flex flex-wrap items-end gap-2">
@@ -98,5 +108,35 @@ pub fn AuditPage() -> impl IntoView {
                 })}
             </ErrorBoundary>
         </Suspense>
+    }
+}
+
+/// The audit signing key's fingerprint and public key, for admins to hand to auditors (shown
+/// on `/admin`).
+#[component]
+pub fn AuditKeyPanel() -> impl IntoView {
+    let key = Resource::new(|| (), |_| get_audit_key());
+    view! {
+        <section aria-labelledby="audit-key-h" class="mb-10">
+            <h2 id="audit-key-h" class="mb-2 text-lg font-semibold">"Audit signing key"</h2>
+            <Suspense fallback=Loading>
+                <ErrorBoundary fallback=error_fallback>
+                    {move || Suspend::new(async move {
+                        key.await.map(|k| view! {
+                            <p class="mb-2 text-sm break-all">
+                                "SHA-256 fingerprint "<code data-test="key-fingerprint">{k.fingerprint}</code>
+                                " (key id "<code>{k.key_id}</code>")."
+                            </p>
+                            <p class="mb-2 text-sm text-slate-600">
+                                "Give auditors this public key through a channel the database's operators do not control; \
+                                 they check the log with "<code>"bearing audit verify --public-key FILE"</code>
+                                " and compare the fingerprint."
+                            </p>
+                            <pre class="max-w-2xl overflow-x-auto rounded bg-slate-100 p-2 text-xs" data-test="public-key">{k.public_key_pem}</pre>
+                        })
+                    })}
+                </ErrorBoundary>
+            </Suspense>
+        </section>
     }
 }

@@ -1,5 +1,7 @@
 //! SQL for the audit log. Rows are only ever inserted; the database refuses anything else
-//! (see migrations/20261123000002_identity.sql).
+//! (see migrations/20261123000002_identity.sql). The serving role appends only through the
+//! functions `audit_lock_head()` and `audit_append()`, which check that each row follows the
+//! chain head (migrations/20261205000001_audit_append_only_through_functions.sql).
 
 use bearing_audit::{Checkpoint, EntryBody, StoredEntry};
 use sqlx::{PgConnection, PgExecutor};
@@ -7,35 +9,28 @@ use time::OffsetDateTime;
 
 /// Locks the chain head until the end of the transaction and returns (seq, hash).
 pub async fn lock_head(db: &mut PgConnection) -> sqlx::Result<(i64, Vec<u8>)> {
-    sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id FOR UPDATE")
+    sqlx::query_as("SELECT seq, hash FROM audit_lock_head()")
         .fetch_one(db)
         .await
 }
 
-/// Appends `entry` and moves the head to it.
+/// Appends `entry` and moves the head to it. The head must have been locked with
+/// [`lock_head`] in the same transaction, and `entry` must follow it.
 pub async fn append(db: &mut PgConnection, entry: &StoredEntry) -> sqlx::Result<()> {
     let b = &entry.body;
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor, actor_kind, action, target, before, after, reason, request_id, \
-         client_addr, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(b.seq)
-    .bind(b.at)
-    .bind(&b.actor)
-    .bind(&b.actor_kind)
-    .bind(&b.action)
-    .bind(&b.target)
-    .bind(&b.before)
-    .bind(&b.after)
-    .bind(&b.reason)
-    .bind(&b.request_id)
-    .bind(&b.client_addr)
-    .bind(&entry.prev_hash[..])
-    .bind(&entry.hash[..])
-    .execute(&mut *db)
-    .await?;
-    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id")
+    sqlx::query("SELECT audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
         .bind(b.seq)
+        .bind(b.at)
+        .bind(&b.actor)
+        .bind(&b.actor_kind)
+        .bind(&b.action)
+        .bind(&b.target)
+        .bind(&b.before)
+        .bind(&b.after)
+        .bind(&b.reason)
+        .bind(&b.request_id)
+        .bind(&b.client_addr)
+        .bind(&entry.prev_hash[..])
         .bind(&entry.hash[..])
         .execute(db)
         .await?;
@@ -67,10 +62,17 @@ type CheckpointRow = (i64, Vec<u8>, OffsetDateTime, String, Vec<u8>);
 
 /// Every checkpoint, oldest first.
 pub async fn checkpoints(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Checkpoint>> {
-    let rows: Vec<CheckpointRow> =
-        sqlx::query_as("SELECT seq, head_hash, at, key_id, signature FROM audit_checkpoints ORDER BY seq")
-            .fetch_all(db)
-            .await?;
+    checkpoints_after(db, i64::MIN).await
+}
+
+/// Checkpoints of rows after `seq`, oldest first.
+pub async fn checkpoints_after(db: impl PgExecutor<'_>, seq: i64) -> sqlx::Result<Vec<Checkpoint>> {
+    let rows: Vec<CheckpointRow> = sqlx::query_as(
+        "SELECT seq, head_hash, at, key_id, signature FROM audit_checkpoints WHERE seq > $1 ORDER BY seq",
+    )
+    .bind(seq)
+    .fetch_all(db)
+    .await?;
     Ok(rows
         .into_iter()
         .map(|(seq, head, at, key_id, sig)| Checkpoint {

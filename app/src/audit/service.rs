@@ -5,12 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bearing_audit::{entry_hash, verify_chain, EntryBody, SigningKey, StoredEntry};
+use bearing_audit::{entry_hash, verify_chain_reaching, ChainHead, EntryBody, SigningKey, StoredEntry, VerifyingKey};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 
-use super::{repo, AuditEntry, AuditPage, AuditQuery, ChainStatus};
+use super::{repo, AuditEntry, AuditKeyInfo, AuditPage, AuditQuery, ChainStatus};
 use crate::auth::guard::Caller;
 use crate::error::AppError;
 use crate::ssr::ServerCtx;
@@ -20,9 +20,11 @@ use crate::ssr::ServerCtx;
 pub struct AuditSettings {
     /// Signs checkpoints (Ed25519).
     pub key: Arc<SigningKey>,
-    /// A checkpoint is signed at least every this many rows...
+    /// A checkpoint is signed in the appending transaction every this many rows...
     pub checkpoint_rows: i64,
-    /// ...and at least this often while rows are being added.
+    /// ...and every row is covered by a checkpoint at most about this long after it was
+    /// appended ([`keep_checkpointed`]). Rows after the last checkpoint are protected by the
+    /// hash chain alone: someone with write access could delete them undetected.
     pub checkpoint_interval: Duration,
 }
 
@@ -32,7 +34,7 @@ impl AuditSettings {
         AuditSettings {
             key: Arc::new(SigningKey::generate()),
             checkpoint_rows: 100,
-            checkpoint_interval: Duration::from_secs(600),
+            checkpoint_interval: Duration::from_secs(60),
         }
     }
 }
@@ -130,33 +132,55 @@ pub async fn record_alone(
     Ok(seq)
 }
 
-/// Signs a checkpoint of the head if rows were added since the last one and it is older than
-/// the checkpoint interval. Run periodically by the server.
+/// Signs a checkpoint of the head if rows were appended since the last checkpoint, by this
+/// process or any other. Returns the seq it signed.
 pub async fn checkpoint_if_due(pool: &PgPool, settings: &AuditSettings) -> Result<Option<i64>, AppError> {
     let mut tx = pool.begin().await?;
     let (seq, hash) = repo::lock_head(&mut tx).await?;
     let last = repo::last_checkpoint(&mut *tx).await?;
-    let now = OffsetDateTime::now_utc();
-    let due = match last {
-        _ if seq == 0 => false,
-        None => true,
-        Some((last_seq, at)) => last_seq < seq && now - at >= settings.checkpoint_interval,
-    };
-    if !due {
+    if seq == 0 || last.is_some_and(|(last_seq, _)| last_seq >= seq) {
         return Ok(None);
     }
-    let head: [u8; 32] = hash.as_slice().try_into().map_err(|_| AppError::Internal)?;
+    let head: [u8; 32] = hash.as_slice().try_into().map_err(|_| {
+        tracing::error!("audit_head.hash is not 32 bytes");
+        AppError::Internal
+    })?;
+    let now = OffsetDateTime::now_utc();
     repo::insert_checkpoint(&mut *tx, &settings.key.sign_checkpoint(seq, head, now)).await?;
     tx.commit().await?;
     Ok(Some(seq))
 }
 
+/// Signs a checkpoint whenever rows were appended, looking twice per `checkpoint_interval`, so
+/// that no row stays uncovered for much longer than the interval, whichever process appended
+/// it. Runs until the pool is closed (the server spawns it).
+pub async fn keep_checkpointed(pool: PgPool, settings: AuditSettings) {
+    let period = (settings.checkpoint_interval / 2).max(Duration::from_millis(10));
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !pool.is_closed() {
+        tick.tick().await;
+        if let Err(err) = checkpoint_if_due(&pool, &settings).await {
+            if !pool.is_closed() {
+                tracing::warn!(error = %err, "signing an audit checkpoint failed");
+            }
+        }
+    }
+}
+
 /// Walks the whole chain and every checkpoint, streaming rows page by page.
-pub async fn verify(pool: &PgPool, key: &bearing_audit::VerifyingKey) -> Result<ChainStatus, AppError> {
+pub async fn verify(pool: &PgPool, key: &VerifyingKey) -> Result<ChainStatus, AppError> {
+    verify_reaching(pool, key, &[]).await
+}
+
+/// [`verify`], and checks that the chain still reaches each of `heads`, recorded earlier
+/// outside the database (`bearing audit verify --expect-head`).
+pub async fn verify_reaching(pool: &PgPool, key: &VerifyingKey, heads: &[ChainHead]) -> Result<ChainStatus, AppError> {
     let checkpoints = repo::checkpoints(pool).await?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<StoredEntry>(4096);
     let key_for_walk = *key;
-    let walker = tokio::task::spawn_blocking(move || verify_chain(rx, &checkpoints, &key_for_walk));
+    let heads = heads.to_vec();
+    let walker = tokio::task::spawn_blocking(move || verify_chain_reaching(rx, &checkpoints, &key_for_walk, &heads));
     let mut after = 0;
     'pages: loop {
         let rows = repo::rows_after(pool, after, 5000).await?;
@@ -179,21 +203,45 @@ pub async fn verify(pool: &PgPool, key: &bearing_audit::VerifyingKey) -> Result<
             ok: true,
             entries: r.entries,
             head_seq: r.head_seq,
+            head_hash: hex_of(&r.head_hash),
             checkpoints_verified: r.checkpoints_verified,
             last_checkpoint_seq: r.last_checkpoint_seq,
+            heads_reached: r.heads_reached,
             problem: None,
             key_id: key.key_id(),
+            key_fingerprint: key.fingerprint(),
         },
         Err(b) => ChainStatus {
             ok: false,
             entries: 0,
             head_seq: b.seq,
+            head_hash: String::new(),
             checkpoints_verified: 0,
             last_checkpoint_seq: None,
+            heads_reached: 0,
             problem: Some(b.to_string()),
             key_id: key.key_id(),
+            key_fingerprint: key.fingerprint(),
         },
     })
+}
+
+/// The signing key's public half, for admins and auditors to compare with the key they hold.
+pub async fn key_info(ctx: &ServerCtx, caller: &Caller) -> Result<AuditKeyInfo, AppError> {
+    let user = caller.require_user()?;
+    if !user.can_read_audit() {
+        return Err(AppError::forbidden("the audit key is shown to admins and auditors"));
+    }
+    let key = ctx.audit.key.verifying_key();
+    Ok(AuditKeyInfo {
+        key_id: key.key_id(),
+        fingerprint: key.fingerprint(),
+        public_key_pem: key.public_key_pem(),
+    })
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Audit entries for an admin or auditor.
@@ -237,7 +285,7 @@ pub async fn chain_status(ctx: &ServerCtx, caller: &Caller) -> Result<ChainStatu
 }
 
 fn to_view(row: repo::Row) -> AuditEntry {
-    let hash = row.hash.iter().map(|b| format!("{b:02x}")).collect();
+    let hash = hex_of(&row.hash);
     AuditEntry {
         seq: row.seq,
         at: row

@@ -228,5 +228,6 @@ pub fn AdminPage() -> impl IntoView {
                 </section>
             </ErrorBoundary>
         </Suspense>
+        <div class="mt-10"><crate::audit::page::AuditKeyPanel/></div>
     }
 }

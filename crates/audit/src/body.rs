@@ -146,7 +146,7 @@ pub fn entry_hash(prev: &[u8; 32], body: &EntryBody) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-mod timestamp {
+pub(crate) mod timestamp {
     use serde::{Deserialize, Deserializer, Serializer};
     use time::format_description::well_known::Rfc3339;
     use time::{OffsetDateTime, UtcOffset};

@@ -19,6 +19,11 @@ pub enum AuditError {
     /// The key file was read but does not hold a usable Ed25519 key in PEM.
     #[error("audit key file {} is not a valid Ed25519 PEM key: {reason}", path.display())]
     KeyFileInvalid { path: PathBuf, reason: String },
+    /// The key file could be read, or replaced, by someone other than the server's user (see
+    /// [`check_private_key_file`](crate::check_private_key_file)). `problem` says what and how
+    /// to fix it.
+    #[error("audit key file {} is not private: {problem}", path.display())]
+    KeyFileExposed { path: PathBuf, problem: String },
     /// A PEM string given directly (not from a file) is not a usable Ed25519 key.
     #[error("invalid Ed25519 PEM key: {0}")]
     InvalidKey(String),
@@ -40,6 +45,9 @@ pub enum AuditError {
         checkpoint_key_id: String,
         key_id: String,
     },
+    /// A recorded chain head (`SEQ:HASH`) could not be parsed.
+    #[error("invalid chain head `{input}`: {reason}")]
+    InvalidHead { input: String, reason: String },
     #[error(transparent)]
     Io(#[from] io::Error),
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use ed25519_dalek::{Signature, Signer};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
@@ -23,15 +24,23 @@ pub const CHECKPOINT_DOMAIN: &[u8] = b"bearing-audit-checkpoint-v1\n";
 /// The hash chain alone only shows that rows agree with each other: anyone who can write the
 /// table can recompute every hash. A checkpoint pins the chain's head with a key the database does
 /// not hold, so a rewritten chain, or one with rows cut off its end, no longer matches.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Its JSON form (what `bearing audit checkpoints` prints, one per line, for shipping to a store
+/// the database's operators cannot change) has the fields below, hashes and the signature in
+/// lowercase hex and `at` in the signed text form:
+/// `{"seq":1000,"head_hash":"5a…","at":"2024-05-01T12:00:00.250000Z","key_id":"…","signature":"…"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
     pub seq: i64,
+    #[serde(with = "crate::hex_serde")]
     pub head_hash: [u8; 32],
     /// Truncated to microseconds, like entry timestamps, so it survives a `timestamptz` column.
+    #[serde(with = "crate::body::timestamp")]
     pub at: OffsetDateTime,
     /// Which key signed it ([`VerifyingKey::key_id`]), so a verifier holding the wrong key says so
     /// instead of reporting a forgery.
     pub key_id: String,
+    #[serde(with = "crate::hex_serde")]
     pub signature: [u8; 64],
 }
 
@@ -65,9 +74,17 @@ pub fn public_key_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Hex SHA-256 of the raw 32-byte public key. An auditor computes the same value from the
+/// `.pub` file with `openssl pkey -pubin -in KEY.pub -outform DER | tail -c 32 | sha256sum`.
+fn fingerprint_of(key: &ed25519_dalek::VerifyingKey) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// The key id is the fingerprint's first 16 hex digits.
 fn key_id_of(key: &ed25519_dalek::VerifyingKey) -> String {
-    let digest = Sha256::digest(key.as_bytes());
-    hex::encode(&digest[..8])
+    let mut fingerprint = fingerprint_of(key);
+    fingerprint.truncate(16);
+    fingerprint
 }
 
 /// The server's checkpoint signing key (Ed25519).
@@ -201,6 +218,11 @@ impl SigningKey {
         self.verifying_key().key_id()
     }
 
+    /// SHA-256 of the raw public key, 64 hex digits; see [`VerifyingKey::fingerprint`].
+    pub fn fingerprint(&self) -> String {
+        self.verifying_key().fingerprint()
+    }
+
     /// Signs "row `seq` has hash `head_hash`" at time `at` (truncated to microseconds so the stored
     /// checkpoint still verifies after a round trip through the database).
     pub fn sign_checkpoint(&self, seq: i64, head_hash: [u8; 32], at: OffsetDateTime) -> Checkpoint {
@@ -254,6 +276,14 @@ impl VerifyingKey {
     /// store on every checkpoint, long enough that two keys of one installation never collide.
     pub fn key_id(&self) -> String {
         key_id_of(&self.inner)
+    }
+
+    /// SHA-256 of the raw 32-byte public key as 64 lowercase hex digits; [`key_id`](Self::key_id)
+    /// is its first 16. Shown by the server and `bearing audit verify` so that an auditor can
+    /// compare it with the fingerprint of the public key they were given:
+    /// `openssl pkey -pubin -in KEY.pub -outform DER | tail -c 32 | sha256sum`.
+    pub fn fingerprint(&self) -> String {
+        fingerprint_of(&self.inner)
     }
 
     /// Checks that `checkpoint` was signed by this key over its own `seq`, `head_hash` and `at`.

@@ -1,3 +1,6 @@
+use std::fmt;
+use std::str::FromStr;
+
 use crate::body::{entry_hash, StoredEntry, GENESIS};
 use crate::keys::{Checkpoint, VerifyingKey};
 use crate::AuditError;
@@ -29,6 +32,51 @@ pub enum BreakKind {
     CheckpointBadSignature,
     /// A checkpoint was signed by a key other than the verifying key.
     CheckpointWrongKey,
+    /// The row at a head recorded earlier ([`ChainHead`]) now has another hash: the chain up to
+    /// that row was rewritten.
+    HeadMismatch,
+}
+
+/// A chain head written down earlier, `SEQ:HASH` (the row's seq and its hash in 64 hex digits),
+/// as `bearing audit verify` prints it and signed checkpoints carry it.
+///
+/// Kept outside the database (a ticket, a log shipper, an auditor's notes), it catches what
+/// checkpoints stored in the database cannot: someone with write access deleting the newest rows
+/// together with the checkpoints that cover them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainHead {
+    pub seq: i64,
+    pub hash: [u8; 32],
+}
+
+impl fmt::Display for ChainHead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.seq, hex::encode(self.hash))
+    }
+}
+
+impl FromStr for ChainHead {
+    type Err = AuditError;
+
+    fn from_str(input: &str) -> Result<Self, AuditError> {
+        let invalid = |reason: &str| AuditError::InvalidHead {
+            input: input.chars().take(100).collect(),
+            reason: reason.to_owned(),
+        };
+        let (seq, hash) = input
+            .trim()
+            .split_once(':')
+            .ok_or_else(|| invalid("expected SEQ:HASH, e.g. 42:5a5a…(64 hex digits)"))?;
+        let seq: i64 = seq
+            .parse()
+            .map_err(|_| invalid("SEQ must be a row number (a positive integer)"))?;
+        if seq < 1 {
+            return Err(invalid("SEQ must be 1 or more"));
+        }
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(hash, &mut bytes).map_err(|_| invalid("HASH must be 64 hex digits"))?;
+        Ok(ChainHead { seq, hash: bytes })
+    }
 }
 
 /// The first problem found in a chain. `Display` reads like `row 42: content does not match its
@@ -65,6 +113,8 @@ pub struct ChainReport {
     /// The highest verified checkpoint. Rows after it are protected by the hash chain only: a
     /// writer could still delete them from the end or recompute them undetected.
     pub last_checkpoint_seq: Option<i64>,
+    /// Recorded heads ([`ChainHead`]) the chain still reaches, row and hash alike.
+    pub heads_reached: u64,
 }
 
 /// Checks a whole log: rows in seq order as read from the database, plus its checkpoints (in any
@@ -88,9 +138,26 @@ pub fn verify_chain<I: IntoIterator<Item = StoredEntry>>(
     checkpoints: &[Checkpoint],
     key: &VerifyingKey,
 ) -> Result<ChainReport, ChainBreak> {
+    verify_chain_reaching(entries, checkpoints, key, &[])
+}
+
+/// [`verify_chain`], and also checks that the chain still reaches every head in `heads`,
+/// recorded earlier outside the database: the row at each head's seq must exist and have that
+/// hash. A log whose newest rows were deleted together with their checkpoints passes
+/// [`verify_chain`] but not this ([`BreakKind::Truncated`]); one rewritten up to a recorded head
+/// gives [`BreakKind::HeadMismatch`].
+pub fn verify_chain_reaching<I: IntoIterator<Item = StoredEntry>>(
+    entries: I,
+    checkpoints: &[Checkpoint],
+    key: &VerifyingKey,
+    heads: &[ChainHead],
+) -> Result<ChainReport, ChainBreak> {
     let mut pending: Vec<&Checkpoint> = checkpoints.iter().collect();
     pending.sort_by_key(|c| c.seq);
     let mut pending = pending.into_iter().peekable();
+    let mut recorded: Vec<&ChainHead> = heads.iter().collect();
+    recorded.sort_by_key(|h| h.seq);
+    let mut recorded = recorded.into_iter().peekable();
 
     let mut rows = entries.into_iter().peekable();
     // (seq, hash) of the last row that checked out.
@@ -101,6 +168,7 @@ pub fn verify_chain<I: IntoIterator<Item = StoredEntry>>(
         head_hash: GENESIS,
         checkpoints_verified: 0,
         last_checkpoint_seq: None,
+        heads_reached: 0,
     };
 
     while let Some(row) = rows.next() {
@@ -205,6 +273,21 @@ pub fn verify_chain<I: IntoIterator<Item = StoredEntry>>(
             report.last_checkpoint_seq = Some(seq);
         }
 
+        // Heads are parsed with seq >= 1 and rows are contiguous from 1, so none is skipped.
+        while let Some(head) = recorded.next_if(|h| h.seq <= seq) {
+            if head.seq < seq || head.hash != row.hash {
+                return Err(ChainBreak::new(
+                    head.seq,
+                    BreakKind::HeadMismatch,
+                    format!(
+                        "hash is {}, but the recorded head {head} says otherwise (the chain up to here was rewritten)",
+                        hex::encode(row.hash)
+                    ),
+                ));
+            }
+            report.heads_reached += 1;
+        }
+
         prev = Some((seq, row.hash));
         report.entries += 1;
         report.head_seq = seq;
@@ -226,6 +309,17 @@ pub fn verify_chain<I: IntoIterator<Item = StoredEntry>>(
                 "missing: {end}, but a signed checkpoint covers row {} (rows deleted from the end)",
                 checkpoint.seq
             ),
+        ));
+    }
+    if let Some(head) = recorded.next() {
+        let end = match prev {
+            None => "the log is empty".to_owned(),
+            Some((p, _)) => format!("the log ends at row {p}"),
+        };
+        return Err(ChainBreak::new(
+            report.head_seq.saturating_add(1),
+            BreakKind::Truncated,
+            format!("missing: {end}, but it reached the recorded head {head} (rows deleted from the end)"),
         ));
     }
 

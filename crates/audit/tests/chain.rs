@@ -1,7 +1,8 @@
 //! Chain verification: a sound chain verifies, and every kind of tampering names the right row.
 
 use bearing_audit::{
-    entry_hash, verify_chain, BreakKind, ChainBreak, Checkpoint, EntryBody, SigningKey, StoredEntry, GENESIS,
+    entry_hash, verify_chain, verify_chain_reaching, BreakKind, ChainBreak, ChainHead, Checkpoint, EntryBody,
+    SigningKey, StoredEntry, GENESIS,
 };
 use time::macros::datetime;
 use time::Duration;
@@ -318,4 +319,68 @@ fn first_row_must_link_to_genesis() {
 
     let rows = seal_all((0..=10).map(body), GENESIS);
     assert_break(&broken(rows, &[], &key), 0, BreakKind::BadGenesis);
+}
+
+/// Deleting the newest rows together with the checkpoints that cover them (both live in the
+/// database) passes plain verification; a head recorded outside the database catches it.
+#[test]
+fn a_recorded_head_catches_a_tail_deleted_with_its_checkpoints() {
+    let key = SigningKey::generate();
+    let (mut rows, checkpoints) = chain(&key);
+    let recorded = ChainHead {
+        seq: 991,
+        hash: rows[990].hash,
+    };
+    let report = verify_chain_reaching(rows.clone(), &checkpoints, &key.verifying_key(), &[recorded]).unwrap();
+    assert_eq!(report.heads_reached, 1);
+
+    // Rows 901.. and the checkpoint at 1000 are gone.
+    rows.truncate(900);
+    let kept: Vec<Checkpoint> = checkpoints.into_iter().filter(|c| c.seq <= 900).collect();
+    verify_chain(rows.clone(), &kept, &key.verifying_key()).expect("undetectable without a recorded head");
+    let err = verify_chain_reaching(rows, &kept, &key.verifying_key(), &[recorded]).unwrap_err();
+    assert_break(&err, 901, BreakKind::Truncated);
+    assert!(err.message.contains(&recorded.to_string()), "{err}");
+}
+
+#[test]
+fn a_recorded_head_catches_a_rewritten_chain() {
+    let key = SigningKey::generate();
+    let (mut rows, _) = chain(&key);
+    let recorded = ChainHead {
+        seq: 50,
+        hash: rows[49].hash,
+    };
+    // Row 20 edited, every hash after it recomputed, no checkpoints kept.
+    let mut tail: Vec<EntryBody> = rows.drain(19..).map(|r| r.body).collect();
+    tail[0].actor = "mallory".into();
+    let prev = rows[18].hash;
+    rows.extend(seal_all(tail, prev));
+    verify_chain(rows.clone(), &[], &key.verifying_key()).expect("a consistent rewrite");
+    let err = verify_chain_reaching(rows, &[], &key.verifying_key(), &[recorded]).unwrap_err();
+    assert_break(&err, 50, BreakKind::HeadMismatch);
+}
+
+#[test]
+fn chain_heads_parse_and_print_as_seq_colon_hash() {
+    let head: ChainHead = format!("42:{}", "ab".repeat(32)).parse().unwrap();
+    assert_eq!(
+        head,
+        ChainHead {
+            seq: 42,
+            hash: [0xab; 32]
+        }
+    );
+    assert_eq!(head.to_string(), format!("42:{}", "ab".repeat(32)));
+    for bad in [
+        "42",
+        "x:00",
+        "0:00",
+        "-1:00",
+        "42:abc",
+        &format!("42:{}", "zz".repeat(32)),
+    ] {
+        let err = bad.parse::<ChainHead>().unwrap_err().to_string();
+        assert!(err.starts_with("invalid chain head"), "{bad}: {err}");
+    }
 }

@@ -245,3 +245,128 @@ fn openssl_generated_key_is_accepted() {
         dir.path()
     ));
 }
+
+/// The fingerprint is SHA-256 of the raw public key, which an auditor recomputes from the `.pub`
+/// file (the raw key is the last 32 bytes of its DER form); the key id is its prefix.
+#[test]
+fn fingerprint_is_sha256_of_the_raw_public_key() {
+    use sha2::{Digest, Sha256};
+    let key = SigningKey::generate();
+    let pem = key.public_key_pem();
+    let der = base64_decode(&pem.lines().filter(|l| !l.starts_with("-----")).collect::<String>());
+    let raw = &der[der.len() - 32..];
+    let expected = hex::encode(Sha256::digest(raw));
+    assert_eq!(key.fingerprint(), expected);
+    assert_eq!(key.verifying_key().fingerprint(), expected);
+    assert!(expected.starts_with(&key.key_id()));
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut count = 0;
+    let mut out = Vec::new();
+    for c in text.bytes().filter(|c| *c != b'=') {
+        let v = ALPHABET.iter().position(|a| *a == c).expect("base64") as u32;
+        bits = (bits << 6) | v;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    out
+}
+
+/// A checkpoint as one JSON line (what `bearing audit checkpoints` ships) reads back to the same
+/// checkpoint, which still verifies; a line altered anywhere does not.
+#[test]
+fn checkpoint_json_round_trips_and_still_verifies() {
+    let key = SigningKey::generate();
+    let checkpoint = key.sign_checkpoint(1_000, [0x5a; 32], datetime!(2024-05-01 12:00:00.25 UTC));
+    let line = serde_json::to_string(&checkpoint).unwrap();
+    assert!(!line.contains('\n'));
+    assert!(line.contains(r#""at":"2024-05-01T12:00:00.250000Z""#), "{line}");
+    assert!(line.contains(&"5a".repeat(32)), "{line}");
+    let back: bearing_audit::Checkpoint = serde_json::from_str(&line).unwrap();
+    assert_eq!(back, checkpoint);
+    key.verifying_key().verify_checkpoint(&back).unwrap();
+
+    let altered = line.replace("1000", "1001");
+    let back: bearing_audit::Checkpoint = serde_json::from_str(&altered).unwrap();
+    assert!(key.verifying_key().verify_checkpoint(&back).is_err());
+    let short = line.replace(&"5a".repeat(32), "5a5a");
+    let err = serde_json::from_str::<bearing_audit::Checkpoint>(&short).unwrap_err();
+    assert!(err.to_string().contains("64 hex digits"), "{err}");
+}
+
+#[cfg(unix)]
+mod private_file {
+    use std::fs;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    use bearing_audit::{check_private_key_file, AuditError, SigningKey};
+
+    fn me(path: &std::path::Path) -> u32 {
+        fs::metadata(path).unwrap().uid()
+    }
+
+    #[test]
+    fn a_generated_key_is_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys").join("audit.pem");
+        SigningKey::load_or_generate(&path).unwrap();
+        fs::set_permissions(path.parent().unwrap(), fs::Permissions::from_mode(0o700)).unwrap();
+        check_private_key_file(&path, &[me(&path)]).unwrap();
+    }
+
+    #[test]
+    fn a_key_others_can_read_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.pem");
+        SigningKey::load_or_generate(&path).unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        for mode in [0o644, 0o640, 0o604, 0o620] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+            let err = check_private_key_file(&path, &[me(&path)]).unwrap_err();
+            assert!(matches!(err, AuditError::KeyFileExposed { .. }), "{err}");
+            let text = err.to_string();
+            assert!(
+                text.contains(&format!("mode {mode:04o}")) && text.contains("chmod 600"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_key_owned_by_another_user_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.pem");
+        SigningKey::load_or_generate(&path).unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        let owner = me(&path);
+        // Trusting only some other uid stands for "the file belongs to the database's user".
+        let err = check_private_key_file(&path, &[owner.wrapping_add(1)]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(&format!("owned by uid {owner}")), "{text}");
+    }
+
+    #[test]
+    fn a_key_in_a_directory_others_can_write_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.pem");
+        SigningKey::load_or_generate(&path).unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        let err = check_private_key_file(&path, &[me(&path)]).unwrap_err();
+        assert!(err.to_string().contains("writable by group or others"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_key_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent.pem");
+        let err = check_private_key_file(&path, &[0]).unwrap_err();
+        assert!(err.to_string().contains("absent.pem"), "{err}");
+    }
+}

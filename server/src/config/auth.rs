@@ -1,4 +1,4 @@
-//! Sign-in, sessions, roles and the audit log's signing key.
+//! Sign-in, sessions and roles.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -73,46 +73,5 @@ impl AuthArgs {
             },
             None => url.to_owned(),
         }
-    }
-}
-
-/// The audit log's signing key and checkpoint policy. Every command that changes state
-/// writes audit rows, and so needs the key.
-#[derive(Clone, Debug, Args)]
-pub struct AuditArgs {
-    /// Ed25519 key (PKCS#8 PEM) that signs audit checkpoints. Default: `audit-signing-key.pem` in
-    /// the data directory, generated on first start.
-    #[arg(long, env = "BEARING_SIGNING_KEY_FILE")]
-    pub signing_key_file: Option<PathBuf>,
-
-    /// Sign a checkpoint of the audit chain at least every this many rows.
-    #[arg(long, env = "BEARING_AUDIT_CHECKPOINT_ROWS", default_value_t = 100)]
-    pub audit_checkpoint_rows: u32,
-
-    /// ... and at least this often while rows are added.
-    #[arg(long, env = "BEARING_AUDIT_CHECKPOINT_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
-    pub audit_checkpoint_interval: Duration,
-}
-
-impl AuditArgs {
-    /// Loads the signing key (generating it on first use) into audit settings. The key lives in
-    /// `data_dir` unless `--signing-key-file` says otherwise.
-    pub fn load(&self, data_dir: &std::path::Path) -> anyhow::Result<app::audit::service::AuditSettings> {
-        use anyhow::Context;
-        let path = self
-            .signing_key_file
-            .clone()
-            .unwrap_or_else(|| data_dir.join("audit-signing-key.pem"));
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-        let key = bearing_audit::SigningKey::load_or_generate(&path)
-            .with_context(|| format!("audit signing key {}", path.display()))?;
-        tracing::debug!(key_id = %key.key_id(), path = %path.display(), "audit signing key");
-        Ok(app::audit::service::AuditSettings {
-            key: std::sync::Arc::new(key),
-            checkpoint_rows: i64::from(self.audit_checkpoint_rows.max(1)),
-            checkpoint_interval: self.audit_checkpoint_interval,
-        })
     }
 }

@@ -1,93 +1,197 @@
 //! A private PostgreSQL cluster under the data directory, so `bearing serve` needs no
 //! database setup.
 //!
-//! The cluster listens only on a Unix socket inside the data directory (no TCP port to
-//! collide with), is created with `initdb` on first use and started with `pg_ctl`. PostgreSQL
-//! refuses to run as root, so when Bearing runs as root the cluster is owned by and run as
-//! the unprivileged system user `bearing-pg`, created on demand. Any number of `bearing`
-//! processes given the same data directory share the cluster; only the one that started it
-//! stops it.
+//! The cluster listens only on a Unix socket in a directory only its operating-system user can
+//! enter (no TCP port), is created with `initdb` on first use and started with `pg_ctl`. Every
+//! connection needs a password ([`access`]). PostgreSQL refuses to run as root, so when Bearing
+//! runs as root the cluster is owned by and run as the unprivileged system user `bearing-pg`,
+//! created on demand; the data directory itself, and the keys in it, stay Bearing's
+//! ([`layout`]). Any number of `bearing` processes given the same data directory share the
+//! cluster; only the one that started it stops it.
+
+pub mod access;
+pub mod layout;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
+use secrecy::ExposeSecret;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 use tokio::process::Command;
 
+use access::{Passwords, SERVER_ROLE, SUPERUSER};
+use layout::ClusterUser;
+
 /// The unprivileged account that owns the cluster when Bearing runs as root.
-const PG_USER: &str = "bearing-pg";
+pub const PG_USER: &str = "bearing-pg";
 
 /// A running embedded cluster.
 #[derive(Debug)]
 pub struct Embedded {
     bin: PathBuf,
+    data_dir: PathBuf,
     pgdata: PathBuf,
     socket_dir: PathBuf,
-    run_as: Option<&'static str>,
+    /// The socket directory is a temporary one of this process's making, removed on stop.
+    temporary_socket_dir: bool,
+    run_as: Option<ClusterUser>,
+    passwords: Passwords,
     started_here: bool,
 }
 
 impl Embedded {
     /// Creates the cluster if needed, starts it unless it already runs, and makes sure the
-    /// `bearing` database exists.
+    /// `bearing` database and the login roles exist and that only password logins are accepted.
     pub async fn ensure(data_dir: &Path, bin: Option<&Path>) -> anyhow::Result<Embedded> {
         let bin = match bin {
             Some(b) => b.to_owned(),
             None => find_pg_bin()?,
         };
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-        let data_dir = data_dir
-            .canonicalize()
-            .with_context(|| format!("cannot resolve {}", data_dir.display()))?;
-        let run_as = nix::unistd::geteuid().is_root().then_some(PG_USER);
-        if let Some(user) = run_as {
-            ensure_user(user).await?;
-            chown(&data_dir, user).await?;
-            ensure_reachable(&data_dir, user).await?;
+        let run_as = if nix::unistd::geteuid().is_root() {
+            ensure_user(PG_USER).await?;
+            Some(ClusterUser::lookup(PG_USER)?)
+        } else {
+            None
+        };
+        let data_dir = layout::secure_data_dir(data_dir, run_as.as_ref())?;
+        if let Some(user) = &run_as {
+            ensure_reachable(&data_dir, &user.name).await?;
         }
+        let keys = data_dir.join("keys");
+        layout::private_dir(&keys)?;
+        let passwords = Passwords::load_or_generate(&keys)?;
         let mut cluster = Embedded {
             bin,
             pgdata: data_dir.join("pgdata"),
-            socket_dir: socket_dir_for(&data_dir),
+            data_dir,
+            socket_dir: PathBuf::new(),
+            temporary_socket_dir: false,
             run_as,
+            passwords,
             started_here: false,
         };
         if !cluster.pgdata.join("PG_VERSION").exists() {
-            tracing::info!(path = %cluster.pgdata.display(), "creating embedded PostgreSQL cluster");
-            cluster
-                .pg(
-                    "initdb",
-                    &[
-                        "-D",
-                        path_str(&cluster.pgdata)?,
-                        "-U",
-                        "postgres",
-                        "--auth=trust",
-                        "-E",
-                        "UTF8",
-                        "--locale=C.UTF-8",
-                    ],
-                )
-                .await?;
+            cluster.init().await?;
         }
-        if !cluster.is_running().await {
+        if cluster.is_running().await {
+            cluster.find_running_socket_dir().await?;
+        } else {
             cluster.start().await?;
         }
+        access::require_passwords(&cluster.pgdata, cluster.owner_options("postgres"), &cluster.passwords).await?;
         cluster.create_database("bearing").await?;
+        let mut conn = cluster
+            .owner_options("postgres")
+            .connect()
+            .await
+            .context("cannot connect to the embedded PostgreSQL")?;
+        access::ensure_server_role(&mut conn, &cluster.passwords).await?;
+        conn.close().await.ok();
         Ok(cluster)
     }
 
-    /// Options to connect to a database of this cluster through its socket.
-    pub fn connect_options(&self, database: &str) -> PgConnectOptions {
+    /// `initdb` with password authentication; the superuser's password is handed over in a
+    /// file only the cluster's user can read, removed right after.
+    async fn init(&self) -> anyhow::Result<()> {
+        tracing::info!(path = %self.pgdata.display(), "creating embedded PostgreSQL cluster");
+        layout::cluster_dir(&self.pgdata, self.run_as.as_ref())?;
+        let pwfile = self
+            .data_dir
+            .join(format!(".initdb-pw-{}", uuid::Uuid::new_v4().simple()));
+        let result = self.initdb_with(&pwfile).await;
+        let _ = std::fs::remove_file(&pwfile);
+        result?;
+        let hba = self.pgdata.join("pg_hba.conf");
+        std::fs::write(&hba, access::MANAGED_HBA).with_context(|| format!("cannot write {}", hba.display()))
+    }
+
+    async fn initdb_with(&self, pwfile: &Path) -> anyhow::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(pwfile)
+            .and_then(|mut f| writeln!(f, "{}", self.passwords.superuser.expose_secret()))
+            .with_context(|| format!("cannot write {}", pwfile.display()))?;
+        if let Some(user) = &self.run_as {
+            layout::chown(pwfile, user)?;
+        }
+        self.pg(
+            "initdb",
+            &[
+                "-D",
+                path_str(&self.pgdata)?,
+                "-U",
+                SUPERUSER,
+                "--auth=scram-sha-256",
+                &format!("--pwfile={}", path_str(pwfile)?),
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
+        )
+        .await
+    }
+
+    /// Options to connect to a database of this cluster as its superuser, which owns the
+    /// tables and applies migrations.
+    pub fn owner_options(&self, database: &str) -> PgConnectOptions {
         PgConnectOptions::new()
             .socket(&self.socket_dir)
-            .username("postgres")
+            .username(SUPERUSER)
+            .password(self.passwords.superuser.expose_secret())
             .database(database)
     }
 
+    /// Options to connect to a database of this cluster as [`SERVER_ROLE`], the role the
+    /// server's pool uses: no superuser, a member of [`crate::db::APP_ROLE`] only.
+    pub fn server_options(&self, database: &str) -> PgConnectOptions {
+        PgConnectOptions::new()
+            .socket(&self.socket_dir)
+            .username(SERVER_ROLE)
+            .password(self.passwords.server.expose_secret())
+            .database(database)
+    }
+
+    /// The directory holding the cluster's Unix socket.
+    pub fn socket_dir(&self) -> &Path {
+        &self.socket_dir
+    }
+
+    /// The directory with PostgreSQL's programs (`psql` among them).
+    pub fn bin_dir(&self) -> &Path {
+        &self.bin
+    }
+
+    /// The operating-system user the cluster runs as, when it is not Bearing's own.
+    pub fn cluster_user(&self) -> Option<&str> {
+        self.run_as.as_ref().map(|u| u.name.as_str())
+    }
+
+    /// Reads the running cluster's socket directory from `postmaster.pid` (waiting a little
+    /// for a postmaster that is still starting) and checks it.
+    async fn find_running_socket_dir(&mut self) -> anyhow::Result<()> {
+        for _ in 0..100 {
+            if let Some(dir) = layout::running_socket_dir(&self.pgdata) {
+                if dir.join(".s.PGSQL.5432").exists() {
+                    layout::check_socket_dir(&dir, self.run_as.as_ref())?;
+                    self.socket_dir = dir;
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!(
+            "the embedded PostgreSQL in {} runs but names no socket in its postmaster.pid; stop it              (pg_ctl stop -D {}) and start Bearing again",
+            self.pgdata.display(),
+            self.pgdata.display()
+        )
+    }
     async fn is_running(&self) -> bool {
         let Ok(pgdata) = path_str(&self.pgdata) else {
             return false;
@@ -102,17 +206,13 @@ impl Embedded {
     }
 
     async fn start(&mut self) -> anyhow::Result<()> {
-        std::fs::create_dir_all(&self.socket_dir).context("cannot create the PostgreSQL socket directory")?;
-        if let Some(user) = self.run_as {
-            chown(&self.socket_dir, user).await?;
-        }
-        let log = self.pgdata.parent().unwrap_or(&self.pgdata).join("postgres.log");
-        if let Some(user) = self.run_as {
-            let _ = std::fs::OpenOptions::new().create(true).append(true).open(&log);
-            chown(&log, user).await?;
-        }
+        let (socket_dir, temporary) = layout::new_socket_dir(&self.data_dir, self.run_as.as_ref())?;
+        self.socket_dir = socket_dir;
+        self.temporary_socket_dir = temporary;
+        let log = self.data_dir.join("postgres.log");
+        layout::cluster_file(&log, self.run_as.as_ref())?;
         let opts = format!(
-            "-c listen_addresses='' -k {} -c max_connections=200",
+            "-c listen_addresses='' -k {} -c unix_socket_permissions=0700 -c max_connections=200",
             path_str(&self.socket_dir)?
         );
         tracing::info!(socket = %self.socket_dir.display(), "starting embedded PostgreSQL");
@@ -138,15 +238,28 @@ impl Embedded {
                 self.started_here = true;
                 Ok(())
             }
-            // Another bearing process may have started it at the same moment.
-            Err(_) if self.is_running().await => Ok(()),
-            Err(err) => Err(err.context(format!("see {} for PostgreSQL's own log", log.display()))),
+            // Another bearing process may have started it at the same moment: use its socket.
+            Err(_) if self.is_running().await => {
+                self.remove_temporary_socket_dir();
+                self.find_running_socket_dir().await
+            }
+            Err(err) => {
+                self.remove_temporary_socket_dir();
+                Err(err.context(format!("see {} for PostgreSQL's own log", log.display())))
+            }
+        }
+    }
+
+    fn remove_temporary_socket_dir(&mut self) {
+        if std::mem::take(&mut self.temporary_socket_dir) {
+            // Empty once PostgreSQL has removed its socket and lock file.
+            let _ = std::fs::remove_dir(&self.socket_dir);
         }
     }
 
     async fn create_database(&self, name: &str) -> anyhow::Result<()> {
         let mut conn = self
-            .connect_options("postgres")
+            .owner_options("postgres")
             .connect()
             .await
             .context("cannot connect to the embedded PostgreSQL")?;
@@ -176,11 +289,12 @@ impl Embedded {
 
     /// Stops the cluster if this process started it (fast shutdown: sessions are ended,
     /// committed data is safe).
-    pub async fn stop_if_started(self) -> anyhow::Result<()> {
+    pub async fn stop_if_started(mut self) -> anyhow::Result<()> {
         if self.started_here {
             tracing::info!("stopping embedded PostgreSQL");
             self.pg("pg_ctl", &["stop", "-m", "fast", "-w", "-D", path_str(&self.pgdata)?])
                 .await?;
+            self.remove_temporary_socket_dir();
         }
         Ok(())
     }
@@ -188,15 +302,18 @@ impl Embedded {
     /// Stops the cluster whoever started it (used by tests and `make`).
     pub async fn stop(mut self) -> anyhow::Result<()> {
         self.started_here = true;
+        if layout::running_socket_dir(&self.pgdata).is_some_and(|dir| dir.starts_with(std::env::temp_dir())) {
+            self.temporary_socket_dir = true;
+        }
         self.stop_if_started().await
     }
 
     fn command(&self, program: &str, args: &[&str]) -> Command {
         let exe = self.bin.join(program);
-        let mut cmd = match self.run_as {
+        let mut cmd = match &self.run_as {
             Some(user) => {
                 let mut c = Command::new("runuser");
-                c.args(["-u", user, "--"]).arg(exe);
+                c.args(["-u", &user.name, "--"]).arg(exe);
                 c
             }
             None => Command::new(exe),
@@ -226,20 +343,6 @@ impl Embedded {
         }
         Ok(())
     }
-}
-
-/// Unix socket paths are limited to about 107 bytes; deep data directories get their socket
-/// under /tmp instead, named after the data directory.
-fn socket_dir_for(data_dir: &Path) -> PathBuf {
-    let preferred = data_dir.join("run");
-    if preferred.as_os_str().len() <= 80 {
-        return preferred;
-    }
-    let mut hash: u64 = 0xcbf29ce484222325;
-    for b in data_dir.as_os_str().as_encoded_bytes() {
-        hash = (hash ^ u64::from(*b)).wrapping_mul(0x100000001b3);
-    }
-    std::env::temp_dir().join(format!("bearing-pg-{hash:016x}"))
 }
 
 fn path_str(p: &Path) -> anyhow::Result<&str> {
@@ -282,7 +385,7 @@ async fn ensure_user(user: &str) -> anyhow::Result<()> {
 /// The cluster's user must be able to reach the data directory through every parent.
 async fn ensure_reachable(dir: &Path, user: &str) -> anyhow::Result<()> {
     let ok = Command::new("runuser")
-        .args(["-u", user, "--", "test", "-w"])
+        .args(["-u", user, "--", "test", "-x"])
         .arg(dir)
         .status()
         .await
@@ -295,20 +398,6 @@ async fn ensure_reachable(dir: &Path, user: &str) -> anyhow::Result<()> {
              world-searchable path, e.g. /var/lib/bearing",
             dir.display()
         );
-    }
-    Ok(())
-}
-
-async fn chown(path: &Path, user: &str) -> anyhow::Result<()> {
-    let status = Command::new("chown")
-        .arg("-R")
-        .arg(format!("{user}:"))
-        .arg(path)
-        .status()
-        .await
-        .context("cannot run chown")?;
-    if !status.success() {
-        bail!("chown {user} {} failed", path.display());
     }
     Ok(())
 }

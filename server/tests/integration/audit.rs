@@ -158,3 +158,80 @@ async fn auditors_read_the_log_engineers_do_not() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 }
+
+/// One append is covered by a signed checkpoint within the configured interval, without
+/// waiting for 100 rows (a tiny interval here; the default is 60 s).
+#[tokio::test]
+async fn a_checkpoint_follows_a_single_append() {
+    let app = TestApp::new().await;
+    let mut settings = app.ctx.audit.clone();
+    settings.checkpoint_interval = std::time::Duration::from_millis(200);
+    let checkpointer = tokio::spawn(app::audit::service::keep_checkpointed(
+        app.pool.clone(),
+        settings.clone(),
+    ));
+    let seq = app::audit::service::record_alone(
+        &app.pool,
+        &settings,
+        &app::auth::guard::Caller::system("test"),
+        app::audit::service::Event::new("test.append", "one row"),
+    )
+    .await
+    .unwrap();
+    let mut covered = None;
+    for _ in 0..400 {
+        covered = sqlx::query_scalar::<_, Option<i64>>("SELECT max(seq) FROM audit_checkpoints")
+            .fetch_one(&app.superuser)
+            .await
+            .unwrap();
+        if covered >= Some(seq) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    checkpointer.abort();
+    assert!(
+        covered >= Some(seq),
+        "row {seq} is still not covered (last checkpoint {covered:?})"
+    );
+    let status = verify(&app.pool, &app.ctx.audit.key.verifying_key()).await.unwrap();
+    assert!(
+        status.ok && status.last_checkpoint_seq == Some(status.head_seq),
+        "{status:?}"
+    );
+}
+
+/// `/audit` and `/admin` show the signing key's fingerprint, so an auditor can tell it is the
+/// key they hold.
+#[tokio::test]
+async fn the_audit_and_admin_pages_show_the_key_fingerprint() {
+    let app = TestApp::strict().await;
+    let fingerprint = app.ctx.audit.key.fingerprint();
+    let auditor = app.token("auditor", None).await;
+    for (uri, token) in [("/audit", &auditor), ("/admin", &app.admin_token)] {
+        let req = axum::http::Request::get(uri)
+            .header("authorization", format!("Bearer {token}"))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let (status, body) = app.send(req).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+        assert!(
+            body.contains(&format!(r#"data-test="key-fingerprint">{fingerprint}<"#)),
+            "{uri} does not show the fingerprint {fingerprint}"
+        );
+    }
+    let get_key = |token: &str| {
+        axum::http::Request::post("/api/fn/get_audit_key")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let (status, key) = app.send(get_key(&auditor)).await;
+    assert_eq!(status, StatusCode::OK, "{key}");
+    let key: serde_json::Value = serde_json::from_str(&key).unwrap();
+    assert_eq!(key["fingerprint"], fingerprint.as_str());
+    let viewer = app.token("viewer", None).await;
+    let (status, _) = app.send(get_key(&viewer)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

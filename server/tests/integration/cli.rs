@@ -81,7 +81,7 @@ async fn import_uses_a_cluster_that_is_already_running_and_leaves_it_running() {
     // Still up: the import did not stop a cluster it did not start.
     use sqlx::ConnectOptions;
     let mut conn = cluster
-        .connect_options("bearing")
+        .owner_options("bearing")
         .connect()
         .await
         .expect("cluster still running");
@@ -132,7 +132,8 @@ async fn token_create_and_audit_verify() {
         token.trim().starts_with("brg_") && stderr.contains("shown only now"),
         "{token}{stderr}"
     );
-    assert!(data.join("audit-signing-key.pem").exists() && data.join("audit-signing-key.pem.pub").exists());
+    let key = data.join("keys/audit-signing-key.pem");
+    assert!(key.exists() && data.join("keys/audit-signing-key.pem.pub").exists());
 
     let (code, stdout, stderr) = run(&["audit", "verify"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
@@ -140,7 +141,7 @@ async fn token_create_and_audit_verify() {
 
     // Tamper as the cluster's superuser, triggers off.
     let cluster = server::db::embedded::Embedded::ensure(&data, None).await.unwrap();
-    let mut conn = sqlx::ConnectOptions::connect(&cluster.connect_options("bearing"))
+    let mut conn = sqlx::ConnectOptions::connect(&cluster.owner_options("bearing"))
         .await
         .unwrap();
     sqlx::query("SET session_replication_role = replica")
@@ -156,4 +157,178 @@ async fn token_create_and_audit_verify() {
     assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains("row 1:"), "{stdout}");
     cluster.stop().await.unwrap();
+}
+
+/// Runs `bearing ARGS --data-dir DATA`: exit code, stdout, stderr.
+fn bearing_in(data: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = bearing()
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env_remove("DATABASE_URL")
+        .env_remove("BEARING_DATABASE_URL")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A data directory the cluster's user (bearing-pg, when root) can reach.
+fn data_dir() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir_in(crate::util::repo_root().join("target")).unwrap();
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let data = dir.path().join("data");
+    (dir, data)
+}
+
+/// The auditor's path: `audit verify` names the key and its fingerprint and says when it only
+/// trusts the local key; the head it prints, checked later with `--expect-head`, catches the
+/// newest rows deleted together with their checkpoints (which plain verification cannot); and
+/// `audit checkpoints --since` ships checkpoints that verify with the public key alone.
+#[tokio::test]
+async fn recorded_heads_and_shipped_checkpoints_catch_a_cut_tail() {
+    let (_dir, data) = data_dir();
+    for n in 0..3 {
+        let (code, _, stderr) = bearing_in(
+            &data,
+            &["token", "create", "--name", &format!("ci-{n}"), "--role", "viewer"],
+        );
+        assert_eq!(code, Some(0), "{stderr}");
+    }
+    let public_key = data.join("keys/audit-signing-key.pem.pub");
+    let key = bearing_audit::VerifyingKey::from_pem_file(&public_key).unwrap();
+    let fingerprint = key.fingerprint();
+
+    // Local key: said plainly, with the fingerprint; every command's rows are checkpointed.
+    let (code, stdout, stderr) = bearing_in(&data, &["audit", "verify"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stderr.contains("trusting the local signing key"), "{stderr}");
+    assert!(
+        stdout.contains(&format!("SHA-256 fingerprint {fingerprint}")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("3 signed checkpoints verified"), "{stdout}");
+    let head = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("head "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no head in {stdout}"))
+        .to_owned();
+    assert!(head.starts_with("3:"), "{head}");
+
+    // The auditor's key: no such note.
+    let (code, stdout, stderr) = bearing_in(
+        &data,
+        &[
+            "audit",
+            "verify",
+            "--public-key",
+            public_key.to_str().unwrap(),
+            "--expect-head",
+            &head,
+        ],
+    );
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(!stderr.contains("trusting"), "{stderr}");
+    assert!(
+        stdout.contains(&format!("reaches the recorded head {head}")),
+        "{stdout}"
+    );
+
+    // Checkpoints shipped elsewhere verify with the public key alone.
+    let (code, shipped, stderr) = bearing_in(&data, &["audit", "checkpoints", "--since", "1"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let shipped: Vec<bearing_audit::Checkpoint> = shipped
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(shipped.iter().map(|c| c.seq).collect::<Vec<_>>(), [2, 3]);
+    for checkpoint in &shipped {
+        key.verify_checkpoint(checkpoint).unwrap();
+    }
+    assert_eq!(format!("{}:{}", shipped[1].seq, hex(&shipped[1].head_hash)), head);
+
+    // Someone with the database's superuser deletes rows 2 and 3 and their checkpoints, and
+    // moves the head back: the chain and the remaining checkpoint still agree.
+    let cluster = server::db::embedded::Embedded::ensure(&data, None).await.unwrap();
+    let mut conn = sqlx::ConnectOptions::connect(&cluster.owner_options("bearing"))
+        .await
+        .unwrap();
+    for sql in [
+        "SET session_replication_role = replica",
+        "DELETE FROM audit_log WHERE seq > 1",
+        "DELETE FROM audit_checkpoints WHERE seq > 1",
+        "UPDATE audit_head SET seq = 1, hash = (SELECT hash FROM audit_log WHERE seq = 1)",
+    ] {
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+    drop(conn);
+    let (code, stdout, _) = bearing_in(
+        &data,
+        &["audit", "verify", "--public-key", public_key.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(0), "undetectable without a recorded head: {stdout}");
+    let (code, stdout, _) = bearing_in(
+        &data,
+        &[
+            "audit",
+            "verify",
+            "--public-key",
+            public_key.to_str().unwrap(),
+            "--expect-head",
+            &head,
+        ],
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("audit log BROKEN: row 2:"), "{stdout}");
+    assert!(stdout.contains("rows deleted from the end"), "{stdout}");
+    cluster.stop().await.unwrap();
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A signing key that others can read, or that the database's user owns, is refused before
+/// anything is written.
+#[test]
+fn a_signing_key_others_could_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_dir, data) = data_dir();
+    let key_dir = data.join("keys");
+    std::fs::create_dir_all(&key_dir).unwrap();
+    let key = key_dir.join("audit-signing-key.pem");
+    bearing_audit::SigningKey::load_or_generate(&key).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, stdout, stderr) = bearing_in(&data, &["token", "create", "--name", "ci", "--role", "viewer"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("refusing the audit signing key") && stderr.contains("chmod 600"),
+        "{stderr}"
+    );
+    assert!(!data.join("pgdata").exists(), "the database was touched");
+    let (code, _, stderr) = bearing_in(&data, &["audit", "verify"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("group or others have access"), "{stderr}");
+
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipping the ownership half: it needs root to give the key to bearing-pg");
+        return;
+    }
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let pg = nix::unistd::User::from_name(server::db::embedded::PG_USER).unwrap();
+    let Some(pg) = pg else {
+        eprintln!("skipping the ownership half: no user {}", server::db::embedded::PG_USER);
+        return;
+    };
+    std::os::unix::fs::chown(&key, Some(pg.uid.as_raw()), None).unwrap();
+    let (code, _, stderr) = bearing_in(&data, &["token", "create", "--name", "ci", "--role", "viewer"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("bearing-pg") && stderr.contains("pg_read_file"),
+        "{stderr}"
+    );
 }

@@ -10,6 +10,7 @@ mod auth;
 mod backstage;
 mod catalog;
 mod cli;
+mod db;
 mod health;
 mod import_limits;
 mod injection;

@@ -420,7 +420,7 @@ async fn a_second_replica_takes_over_when_the_poller_dies() {
             .collect::<Vec<_>>()
             .join("\n----\n")
     };
-    let mut conn = cluster.connect_options("bearing").connect().await.expect("connect");
+    let mut conn = cluster.owner_options("bearing").connect().await.expect("connect");
     let holder = async |conn: &mut sqlx::PgConnection| -> Option<String> {
         sqlx::query_scalar("SELECT holder FROM mesh_poll_leases WHERE expires_at > now()")
             .fetch_optional(conn)

@@ -18,11 +18,25 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Connection options of the shared test cluster (started once per process, left running
-/// for the next run; `scripts/stop-test-pg.sh` stops it).
-fn cluster() -> PgConnectOptions {
-    static OPTIONS: OnceLock<PgConnectOptions> = OnceLock::new();
-    OPTIONS
+/// The shared test cluster (started once per process, left running for the next run;
+/// `scripts/stop-test-pg.sh` stops it): how to connect as its owner (the superuser, who
+/// migrates) and as the serving role.
+#[derive(Clone)]
+pub struct TestCluster {
+    /// The superuser, database `postgres`.
+    pub owner: PgConnectOptions,
+    /// The serving role ([`server::db::embedded::access::SERVER_ROLE`]), database `postgres`.
+    pub server: PgConnectOptions,
+    /// The socket directory.
+    pub socket_dir: PathBuf,
+    /// PostgreSQL's programs.
+    pub bin_dir: PathBuf,
+}
+
+/// The shared test cluster.
+pub fn cluster() -> TestCluster {
+    static CLUSTER: OnceLock<TestCluster> = OnceLock::new();
+    CLUSTER
         .get_or_init(|| {
             // A dedicated thread with its own runtime: tests each run on their own runtime,
             // and this must happen exactly once regardless of which test gets here first.
@@ -36,9 +50,14 @@ fn cluster() -> PgConnectOptions {
                     let cluster = server::db::embedded::Embedded::ensure(&dir, None)
                         .await
                         .expect("start test PostgreSQL");
-                    let options = cluster.connect_options("postgres");
-                    drop_leftover_databases(&options).await;
-                    options
+                    let test_cluster = TestCluster {
+                        owner: cluster.owner_options("postgres"),
+                        server: cluster.server_options("postgres"),
+                        socket_dir: cluster.socket_dir().to_owned(),
+                        bin_dir: cluster.bin_dir().to_owned(),
+                    };
+                    drop_leftover_databases(&test_cluster.owner).await;
+                    test_cluster
                 })
             })
             .join()
@@ -79,10 +98,11 @@ fn owner_is_running(name: &str) -> bool {
 }
 
 /// A fresh database with migrations applied, unique to one test. Returns the pool the server
-/// uses (acting as `bearing_app`) and a superuser pool (the migration owner) for tests that
-/// must go around the application, such as tampering with the audit log.
+/// uses (the serving login role, acting as `bearing_app`) and a superuser pool (the migration
+/// owner) for tests that must go around the application, such as tampering with the audit log.
 pub async fn fresh_db() -> (PgPool, PgPool) {
-    let admin = cluster();
+    let cluster = cluster();
+    let admin = cluster.owner;
     let name = format!("t_{}_{}", std::process::id(), uuid::Uuid::new_v4().simple());
     let mut conn = admin.connect().await.expect("connect to test cluster");
     sqlx::query(&format!("CREATE DATABASE {name}"))
@@ -93,7 +113,7 @@ pub async fn fresh_db() -> (PgPool, PgPool) {
     let options = admin.database(&name);
     server::db::migrate_with(&options).await.expect("migrate");
     let app = server::db::app_pool_options(5)
-        .connect_with(options.clone())
+        .connect_with(cluster.server.database(&name))
         .await
         .expect("connect");
     let superuser = PgPoolOptions::new()
@@ -170,7 +190,7 @@ pub fn auth_args() -> server::config::AuthArgs {
 
 /// The real router on a fresh database.
 pub struct TestApp {
-    /// The server's pool (role `bearing_app`).
+    /// The server's pool (the serving login role, acting as `bearing_app`).
     pub pool: PgPool,
     /// A superuser pool on the same database.
     pub superuser: PgPool,
