@@ -201,12 +201,26 @@ pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(Se
         }
         None => Vec::new(),
     };
+    let file_mappings = match &a.role_mapping_file {
+        Some(path) => crate::auth::roles::load_mapping_file(path)?,
+        None => Vec::new(),
+    };
+    let bootstrap_admins = crate::auth::roles::parse_bootstrap_admins(&a.bootstrap_admins, a.oidc_issuer.as_deref())?;
+    if file_mappings.is_empty() && bootstrap_admins.is_empty() {
+        tracing::info!(
+            "no --role-mapping-file and no --bootstrap-admin: signed-in people are viewers until an admin maps groups on /admin"
+        );
+    }
     let settings = AuthSettings {
         anonymous_read: a.anonymous_read,
-        lead_group_suffix: a.lead_group_suffix.clone(),
+        lead_group_suffix: a.lead_group_suffix.trim().to_owned(),
         issuer: a.oidc_issuer.clone(),
         provider_ready: Default::default(),
         dev_users,
+        bootstrap_admins,
+        file_mappings,
+        mapping_file: a.role_mapping_file.as_ref().map(|p| p.display().to_string()),
+        token_expiry_days: a.token_expiry_days,
     };
     let audit = args.audit.load(&args.db.data_dir)?;
     tracing::info!(key_id = %audit.key.key_id(), "audit checkpoints are signed with this key");
@@ -221,6 +235,7 @@ pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(Se
         provider,
         session_lifetime: time::Duration::try_from(a.session_lifetime)?,
         public_origin: a.public_origin(),
+        limits: crate::auth::limit::Limits::from_args(a),
     };
     Ok((ctx, runtime))
 }

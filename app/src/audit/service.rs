@@ -14,6 +14,7 @@ use super::{repo, AuditEntry, AuditPage, AuditQuery, ChainStatus};
 use crate::auth::guard::Caller;
 use crate::error::AppError;
 use crate::ssr::ServerCtx;
+use crate::text::printable;
 
 /// How checkpoints of the chain head are signed.
 #[derive(Clone, Debug)]
@@ -83,9 +84,12 @@ pub async fn record(
     event: Event,
 ) -> Result<i64, AppError> {
     let (actor, actor_kind) = match &caller.user {
-        Some(u) => (u.actor(), u.kind.as_str().to_owned()),
+        Some(u) => (printable(&u.actor()).into_owned(), u.kind.as_str().to_owned()),
         None => ("anonymous".to_owned(), "anonymous".to_owned()),
     };
+    // The text columns are shown as they are (page, CLI, exports): no caller's control
+    // characters get in. Before/after are JSON, which escapes them.
+    let clean = |t: Option<String>| t.map(|t| printable(&t).into_owned());
     let (head_seq, head_hash) = repo::lock_head(tx).await?;
     let prev: [u8; 32] = head_hash.as_slice().try_into().map_err(|_| {
         tracing::error!("audit_head.hash is not 32 bytes");
@@ -93,12 +97,12 @@ pub async fn record(
     })?;
     let seq = head_seq + 1;
     let mut body = EntryBody::new(seq, OffsetDateTime::now_utc(), actor, actor_kind, event.action);
-    body.target = event.target;
+    body.target = clean(event.target);
     body.before = event.before;
     body.after = event.after;
-    body.reason = event.reason;
-    body.request_id = caller.request_id.clone();
-    body.client_addr = caller.client_addr.clone();
+    body.reason = clean(event.reason);
+    body.request_id = clean(caller.request_id.clone());
+    body.client_addr = clean(caller.client_addr.clone());
     let hash = entry_hash(&prev, &body);
     repo::append(
         tx,

@@ -22,31 +22,37 @@ pub struct UserRow {
 
 const USER_COLUMNS: &str = "id, issuer, subject, email, name, groups, catalog_ref, last_login_at, sessions_valid_after";
 
+/// What a login writes about the person.
+pub struct LoginUser<'a> {
+    pub issuer: &'a str,
+    pub subject: &'a str,
+    /// Shown to admins and in the header; never used to identify the person.
+    pub email: Option<&'a str>,
+    /// The email to link a catalog User by: `Some` only when the provider verified it.
+    pub link_email: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub groups: &'a [String],
+}
+
 /// Creates or updates the user (issuer, subject) at login, linking the catalog User whose
-/// profile email matches.
-pub async fn upsert_user(
-    db: impl PgExecutor<'_>,
-    issuer: &str,
-    subject: &str,
-    email: Option<&str>,
-    name: Option<&str>,
-    groups: &[String],
-) -> sqlx::Result<UserRow> {
+/// profile email is `link_email` (none when it is `None`).
+pub async fn upsert_user(db: impl PgExecutor<'_>, u: &LoginUser<'_>) -> sqlx::Result<UserRow> {
     sqlx::query_as(&format!(
         "INSERT INTO users (issuer, subject, email, name, groups, catalog_ref)
          VALUES ($1, $2, $3, $4, $5,
-                 (SELECT ref FROM entities WHERE kind = 'user' AND $3::text IS NOT NULL
-                    AND lower(body #>> '{{spec,profile,email}}') = lower($3) ORDER BY ref LIMIT 1))
+                 (SELECT ref FROM entities WHERE kind = 'user' AND $6::text IS NOT NULL
+                    AND lower(body #>> '{{spec,profile,email}}') = lower($6) ORDER BY ref LIMIT 1))
          ON CONFLICT (issuer, subject) DO UPDATE
            SET email = EXCLUDED.email, name = EXCLUDED.name, groups = EXCLUDED.groups,
                catalog_ref = EXCLUDED.catalog_ref, last_login_at = now()
          RETURNING {USER_COLUMNS}"
     ))
-    .bind(issuer)
-    .bind(subject)
-    .bind(email)
-    .bind(name)
-    .bind(groups)
+    .bind(u.issuer)
+    .bind(u.subject)
+    .bind(u.email)
+    .bind(u.name)
+    .bind(u.groups)
+    .bind(u.link_email)
     .fetch_one(db)
     .await
 }

@@ -110,6 +110,7 @@ async fn portal_with(issuer: &str, public_url: &str, wait: bool) -> Portal {
         provider: Some(provider.clone()),
         session_lifetime: time::Duration::hours(24),
         public_origin: args.public_origin(),
+        limits: Default::default(),
     };
     let options = server::startup::leptos_options(None).unwrap();
     let state = server::http::AppState::new(app.ctx.clone(), options, runtime).unwrap();
@@ -283,7 +284,7 @@ async fn an_expired_id_token_is_refused() {
     assert_eq!(exp - iat, 1, "the provider honours the one-second lifetime");
     let past_expiry = exp + 2 - time::OffsetDateTime::now_utc().unix_timestamp();
     tokio::time::sleep(Duration::from_secs(past_expiry.max(0) as u64)).await;
-    let err = p.provider.verify_raw_id_token(&id_token, "n2").unwrap_err();
+    let err = p.provider.verify_raw_id_token(&id_token, "n2").await.unwrap_err();
     assert!(err.to_string().to_lowercase().contains("expired"), "{err}");
 }
 
@@ -330,7 +331,7 @@ async fn an_id_token_for_another_client_is_refused() {
     let idp = start_idp(600).await;
     let p = portal(&idp).await;
     let id_token = id_token_for(&idp, "other-client", "other-secret", "n1").await;
-    let err = p.provider.verify_raw_id_token(&id_token, "n1").unwrap_err();
+    let err = p.provider.verify_raw_id_token(&id_token, "n1").await.unwrap_err();
     assert!(err.to_string().to_lowercase().contains("audience"), "{err}");
 }
 
