@@ -248,6 +248,9 @@ pub struct TokenRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserView {
     pub id: String,
+    /// `ISSUER:SUBJECT`, as `--bootstrap-admin` takes it.
+    #[serde(default)]
+    pub principal: String,
     pub name: Option<String>,
     pub email: Option<String>,
     pub groups: Vec<String>,

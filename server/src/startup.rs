@@ -187,11 +187,33 @@ async fn serve_metrics(addr: std::net::SocketAddr, state: AppState) -> anyhow::R
     Ok(())
 }
 
-/// The server context and sign-in runtime for `args`: auth settings (with the demo users of
-/// the development provider, if configured), the audit signing key (generated on first start)
-/// and the identity provider.
+/// The server context and sign-in runtime for `args`: auth settings (see [`auth_settings`]),
+/// the audit signing key (generated on first start) and the identity provider.
 pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(ServerCtx, AuthRuntime)> {
     let a = &args.auth;
+    let settings = auth_settings(a)?;
+    let audit = args.audit.load(&args.db.data_dir)?;
+    tracing::info!(key_id = %audit.key.key_id(), "audit checkpoints are signed with this key");
+    let mut ctx = ServerCtx::new(pool, settings, audit);
+    ctx.mesh.poll_interval = args.kuma.kuma_poll_interval;
+    ctx.mesh.stats_interval = args.kuma.kuma_stats_interval;
+    let provider = crate::auth::oidc::Provider::new(a, ctx.auth.clone())?;
+    if provider.is_none() {
+        tracing::warn!("no identity provider configured (BEARING_OIDC_ISSUER): nobody can sign in");
+    }
+    let runtime = AuthRuntime {
+        provider,
+        session_lifetime: time::Duration::try_from(a.session_lifetime)?,
+        public_origin: a.public_origin(),
+        limits: crate::auth::limit::Limits::from_args(a),
+    };
+    Ok((ctx, runtime))
+}
+
+/// Who may read and how people get privileges, from the flags: the demo users of the
+/// development provider (if configured), the role-mapping file and the bootstrap admins. Fails,
+/// naming the flag, on a file or value that cannot be used.
+pub fn auth_settings(a: &crate::config::AuthArgs) -> anyhow::Result<AuthSettings> {
     let dev_users = match &a.dev_users {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -211,7 +233,7 @@ pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(Se
             "no --role-mapping-file and no --bootstrap-admin: signed-in people are viewers until an admin maps groups on /admin"
         );
     }
-    let settings = AuthSettings {
+    Ok(AuthSettings {
         anonymous_read: a.anonymous_read,
         lead_group_suffix: a.lead_group_suffix.trim().to_owned(),
         issuer: a.oidc_issuer.clone(),
@@ -221,23 +243,7 @@ pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(Se
         file_mappings,
         mapping_file: a.role_mapping_file.as_ref().map(|p| p.display().to_string()),
         token_expiry_days: a.token_expiry_days,
-    };
-    let audit = args.audit.load(&args.db.data_dir)?;
-    tracing::info!(key_id = %audit.key.key_id(), "audit checkpoints are signed with this key");
-    let mut ctx = ServerCtx::new(pool, settings, audit);
-    ctx.mesh.poll_interval = args.kuma.kuma_poll_interval;
-    ctx.mesh.stats_interval = args.kuma.kuma_stats_interval;
-    let provider = crate::auth::oidc::Provider::new(a, ctx.auth.clone())?;
-    if provider.is_none() {
-        tracing::warn!("no identity provider configured (BEARING_OIDC_ISSUER): nobody can sign in");
-    }
-    let runtime = AuthRuntime {
-        provider,
-        session_lifetime: time::Duration::try_from(a.session_lifetime)?,
-        public_origin: a.public_origin(),
-        limits: crate::auth::limit::Limits::from_args(a),
-    };
-    Ok((ctx, runtime))
+    })
 }
 
 /// Signs a checkpoint of the audit chain when one is due by time (rows trigger their own).

@@ -226,7 +226,8 @@ pub async fn list(ctx: &ServerCtx, caller: &Caller, q: AuditQuery) -> Result<Aud
     };
     let rows = repo::list(&ctx.pool, &filter, limit + 1).await?;
     let more = rows.len() as i64 > limit;
-    let items: Vec<AuditEntry> = rows.into_iter().take(limit as usize).map(to_view).collect();
+    let mut items: Vec<AuditEntry> = rows.into_iter().take(limit as usize).map(to_view).collect();
+    name_people(ctx, &mut items).await?;
     let next_cursor = more.then(|| items.last().map(|e| e.seq.to_string())).flatten();
     Ok(AuditPage { items, next_cursor })
 }
@@ -240,6 +241,29 @@ pub async fn chain_status(ctx: &ServerCtx, caller: &Caller) -> Result<ChainStatu
     verify(&ctx.pool, &ctx.audit.key.verifying_key()).await
 }
 
+/// Fills in who the people among the actors are (name and email from their last sign-in).
+async fn name_people(ctx: &ServerCtx, items: &mut [AuditEntry]) -> Result<(), AppError> {
+    let person = |actor: &str| {
+        actor
+            .strip_prefix("user:")
+            .and_then(|rest| rest.split_once('#'))
+            .map(|(issuer, subject)| (issuer.to_owned(), subject.to_owned()))
+    };
+    let mut people: Vec<(String, String)> = items.iter().filter_map(|e| person(&e.actor)).collect();
+    people.sort();
+    people.dedup();
+    if people.is_empty() {
+        return Ok(());
+    }
+    let names = crate::auth::repo::display_names(&ctx.pool, &people).await?;
+    for e in items.iter_mut() {
+        if let Some(p) = person(&e.actor) {
+            e.actor_display = names.get(&p).cloned();
+        }
+    }
+    Ok(())
+}
+
 fn to_view(row: repo::Row) -> AuditEntry {
     let hash = row.hash.iter().map(|b| format!("{b:02x}")).collect();
     AuditEntry {
@@ -250,6 +274,7 @@ fn to_view(row: repo::Row) -> AuditEntry {
             .unwrap_or_default(),
         actor: row.actor,
         actor_kind: row.actor_kind,
+        actor_display: None,
         action: row.action,
         target: row.target,
         before: row.before,

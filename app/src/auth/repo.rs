@@ -57,6 +57,32 @@ pub async fn upsert_user(db: impl PgExecutor<'_>, u: &LoginUser<'_>) -> sqlx::Re
     .await
 }
 
+/// "Name (email)" of the people named by (issuer, subject), for showing audit actors.
+pub async fn display_names(
+    db: impl PgExecutor<'_>,
+    people: &[(String, String)],
+) -> sqlx::Result<std::collections::HashMap<(String, String), String>> {
+    let (issuers, subjects): (Vec<&str>, Vec<&str>) = people.iter().map(|(i, s)| (i.as_str(), s.as_str())).unzip();
+    let rows: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT u.issuer, u.subject, u.name, u.email FROM users u
+         JOIN UNNEST($1::text[], $2::text[]) AS p(issuer, subject) ON p.issuer = u.issuer AND p.subject = u.subject",
+    )
+    .bind(issuers)
+    .bind(subjects)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(issuer, subject, name, email)| {
+            let label = match (name, email) {
+                (Some(n), Some(e)) => format!("{n} ({e})"),
+                (n, e) => n.or(e)?,
+            };
+            Some(((issuer, subject), label))
+        })
+        .collect())
+}
+
 /// One user by id.
 pub async fn user_by_id(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))

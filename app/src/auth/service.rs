@@ -322,6 +322,7 @@ pub async fn list_users(ctx: &ServerCtx, caller: &Caller) -> Result<Vec<UserView
             let (roles, lead_of) = grant(&ctx.auth, &mappings, &u);
             UserView {
                 id: u.id.to_string(),
+                principal: format!("{}:{}", u.issuer, u.subject),
                 name: u.name,
                 email: u.email,
                 groups: u.groups,

@@ -51,6 +51,10 @@ pub async fn transfer(
             "say why the entity moves (1 to 1000 characters)",
         ));
     }
+    if reason.contains('\0') {
+        // PostgreSQL text cannot hold NUL: refused here rather than failing the insert.
+        return Err(AppError::invalid("reason", "remove the NUL character from the reason"));
+    }
     let to = team_key(ctx, to.trim()).await.map_err(|e| match e {
         AppError::Invalid { message, .. } => AppError::invalid("to", message),
         other => other,
