@@ -459,7 +459,11 @@ mod tests {
     #[test]
     fn out_of_the_box_no_group_name_grants_anything() {
         let settings = AuthSettings::default();
-        let (roles, lead_of) = grant(&settings, &[], &user("i", "s", &["admins", "auditors", "payments-leads"]));
+        let (roles, lead_of) = grant(
+            &settings,
+            &[],
+            &user("i", "s", &["admins", "auditors", "payments-leads"]),
+        );
         assert_eq!(roles, vec![Role::Viewer]);
         assert!(lead_of.is_empty());
     }

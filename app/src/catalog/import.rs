@@ -315,7 +315,11 @@ pub async fn apply(
     // A transfer asked for by the team the import just took an entity from is void.
     super::edit::service::cancel_transfers_after_import(&mut tx, audit, caller, &keys)
         .await
-        .map_err(|_| ImportError::Problems(vec!["could not cancel the transfers of moved entities; nothing was imported".into()]))?;
+        .map_err(|_| {
+            ImportError::Problems(vec![
+                "could not cancel the transfers of moved entities; nothing was imported".into(),
+            ])
+        })?;
 
     if dry_run {
         tx.rollback().await?;

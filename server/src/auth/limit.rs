@@ -95,7 +95,9 @@ impl Limits {
         let limiter = self.token_failures.as_ref()?;
         let key = client_key(client);
         let not_until = limiter.check_key(&key).err()?;
-        let wait = not_until.wait_time_from(limiter.clock().now()).max(Duration::from_secs(1));
+        let wait = not_until
+            .wait_time_from(limiter.clock().now())
+            .max(Duration::from_secs(1));
         let mut blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         blocked.retain(|_, until| *until > now);
@@ -147,7 +149,10 @@ mod tests {
 
     #[test]
     fn ipv6_clients_count_per_64_and_mapped_ipv4_as_ipv4() {
-        assert_eq!(client_key(ip("2001:db8:1:2:aaaa::1")), client_key(ip("2001:db8:1:2:bbbb::2")));
+        assert_eq!(
+            client_key(ip("2001:db8:1:2:aaaa::1")),
+            client_key(ip("2001:db8:1:2:bbbb::2"))
+        );
         assert_ne!(client_key(ip("2001:db8:1:2::1")), client_key(ip("2001:db8:1:3::1")));
         assert_eq!(client_key(ip("::ffff:192.0.2.7")), client_key(ip("192.0.2.7")));
     }
@@ -160,7 +165,10 @@ mod tests {
         }
         let wait = limits.check_auth(ip("192.0.2.1")).unwrap_err();
         assert!(wait > Duration::ZERO && wait <= Duration::from_secs(20), "{wait:?}");
-        assert!(limits.check_auth(ip("192.0.2.2")).is_ok(), "another client is not affected");
+        assert!(
+            limits.check_auth(ip("192.0.2.2")).is_ok(),
+            "another client is not affected"
+        );
     }
 
     #[test]

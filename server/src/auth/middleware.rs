@@ -64,10 +64,14 @@ pub async fn resolve_caller(State(state): State<AppState>, session: Session, mut
             return too_many_requests(wait, "too many sign-in requests from your address");
         }
     }
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("").trim().to_owned());
+    let bearer = req.headers().get(header::AUTHORIZATION).map(|v| {
+        v.to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("")
+            .trim()
+            .to_owned()
+    });
     if let Some(token) = bearer {
         if let Some(wait) = state.auth.limits.token_blocked(client_ip) {
             metrics::counter!("bearing_rate_limited_total", "limit" => "token").increment(1);

@@ -112,7 +112,10 @@ impl KeyRefresh {
 
     /// Whether a refresh may start at `now`; if so, it counts as started.
     fn try_begin(&mut self, now: std::time::Instant) -> bool {
-        if self.last.is_some_and(|last| now.duration_since(last) < Self::MIN_INTERVAL) {
+        if self
+            .last
+            .is_some_and(|last| now.duration_since(last) < Self::MIN_INTERVAL)
+        {
             return false;
         }
         self.last = Some(now);

@@ -45,8 +45,7 @@ pub fn load_mapping_file(path: &Path) -> anyhow::Result<Vec<RoleMapping>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the role-mapping file {}", path.display()))?;
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    parse_mappings(&text, ext.as_deref())
-        .map_err(|e| anyhow::anyhow!("role-mapping file {}: {e}", path.display()))
+    parse_mappings(&text, ext.as_deref()).map_err(|e| anyhow::anyhow!("role-mapping file {}: {e}", path.display()))
 }
 
 /// Parses the text of a mapping file of type `ext` (`json` or `toml`).
@@ -65,8 +64,12 @@ fn parse_mappings(text: &str, ext: Option<&str>) -> Result<Vec<RoleMapping>, Str
                 "{at}: `group` must be the provider's group name, 1 to 200 printable characters"
             ));
         }
-        let role = Role::parse(m.role.trim())
-            .ok_or_else(|| format!("{at}: unknown role `{}`; use viewer, lead, auditor or admin", m.role.escape_debug()))?;
+        let role = Role::parse(m.role.trim()).ok_or_else(|| {
+            format!(
+                "{at}: unknown role `{}`; use viewer, lead, auditor or admin",
+                m.role.escape_debug()
+            )
+        })?;
         let team = match (role, m.team.as_deref().map(str::trim).filter(|t| !t.is_empty())) {
             (Role::Lead, Some(team)) => team_ref(team)
                 .ok_or_else(|| format!("{at}: `team` must name a catalog Group, such as team-checkout"))?,
@@ -144,16 +147,24 @@ mod tests {
         let cases = [
             ("[[mapping]]\ngroup = \"x\"\nrole = \"owner\"\n", "unknown role `owner`"),
             ("[[mapping]]\ngroup = \"x\"\nrole = \"lead\"\n", "needs `team`"),
-            ("[[mapping]]\ngroup = \"x\"\nrole = \"admin\"\nteam = \"t\"\n", "only lead mappings"),
+            (
+                "[[mapping]]\ngroup = \"x\"\nrole = \"admin\"\nteam = \"t\"\n",
+                "only lead mappings",
+            ),
             ("[[mapping]]\ngroup = \"\"\nrole = \"admin\"\n", "`group` must be"),
-            ("[[mapping]]\ngroup = \"x\"\nrole = \"admin\"\nextra = 1\n", "unknown field"),
+            (
+                "[[mapping]]\ngroup = \"x\"\nrole = \"admin\"\nextra = 1\n",
+                "unknown field",
+            ),
             ("[[mapping]\n", "line 1"),
         ];
         for (text, want) in cases {
             let err = parse_mappings(text, Some("toml")).unwrap_err();
             assert!(err.contains(want), "{text:?}: {err}");
         }
-        assert!(parse_mappings("{}", Some("yaml")).unwrap_err().contains("*.json or *.toml"));
+        assert!(parse_mappings("{}", Some("yaml"))
+            .unwrap_err()
+            .contains("*.json or *.toml"));
     }
 
     #[test]
@@ -164,7 +175,11 @@ mod tests {
             ok,
             [("https://idp.example:8443/realms/acme".to_owned(), "a:b".to_owned())]
         );
-        for bad in ["https://other.example:u1", "https://idp.example:8443/realms/acme:", "u1"] {
+        for bad in [
+            "https://other.example:u1",
+            "https://idp.example:8443/realms/acme:",
+            "u1",
+        ] {
             let err = parse_bootstrap_admins(&[bad.into()], issuer).unwrap_err().to_string();
             assert!(err.contains("ISSUER:SUBJECT"), "{bad}: {err}");
         }

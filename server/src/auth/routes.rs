@@ -13,9 +13,9 @@ use tower_sessions::{Expiry, Session};
 
 use super::oidc::{LoginError, PendingLogin};
 use super::session::{SessionAuth, AUTH_KEY, PENDING_KEY, PRE_LOGIN_TTL};
-use app::text::printable;
 use crate::http::error::ApiError;
 use crate::http::AppState;
+use app::text::printable;
 
 /// The sign-in routes.
 pub fn router() -> Router<AppState> {
@@ -114,7 +114,10 @@ async fn callback(
         (_, why) => {
             let why = why.unwrap_or("unknown");
             metrics::counter!("bearing_auth_callback_unmatched_total", "reason" => why).increment(1);
-            tracing::debug!(callback.unmatched = why, "sign-in callback matches no sign-in in progress");
+            tracing::debug!(
+                callback.unmatched = why,
+                "sign-in callback matches no sign-in in progress"
+            );
             forget_pre_login(&session).await?;
             return Ok(Redirect::to("/login?error=state").into_response());
         }
@@ -124,7 +127,9 @@ async fn callback(
         (None, ..) => Err(LoginError::Unavailable),
         (_, Some(error), _, _) => Err(LoginError::Provider(printable(&error).chars().take(100).collect())),
         (Some(provider), None, Some(code), Some(st)) => provider.finish(pending, &st, &code).await,
-        _ => Err(LoginError::Exchange("the provider sent neither a code nor an error".into())),
+        _ => Err(LoginError::Exchange(
+            "the provider sent neither a code nor an error".into(),
+        )),
     };
     let login = match outcome {
         Ok(login) => login,

@@ -500,7 +500,11 @@ async fn issue_10_callbacks_that_match_no_sign_in_write_no_audit_rows() {
         let (status, _) = app.get(uri).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{uri}");
     }
-    assert_eq!(audit_count(&app).await, rows_before, "no audit rows for anonymous callbacks");
+    assert_eq!(
+        audit_count(&app).await,
+        rows_before,
+        "no audit rows for anonymous callbacks"
+    );
     let counted = counter_total("bearing_auth_callback_unmatched_total") - counted_before;
     assert!(counted >= 25.0, "counted {counted}");
     let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions")
@@ -623,7 +627,9 @@ async fn issue_10_token_expiry_is_bounded_and_defaults_to_90_days() {
             .unwrap()
     };
     for days in ["4294967295", "3651", "99999999999999999999", "-1", "0"] {
-        let (status, body) = app.send(create(format!("name=big{days}&role=viewer&expires_days={days}"))).await;
+        let (status, body) = app
+            .send(create(format!("name=big{days}&role=viewer&expires_days={days}")))
+            .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{days}: {body}");
         assert!(body.contains("expires_days"), "{days}: {body}");
     }

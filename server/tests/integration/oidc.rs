@@ -479,7 +479,10 @@ async fn me(p: &Portal, session: &str) -> serde_json::Value {
 async fn issue_10_a_fresh_install_grants_privileges_only_as_configured() {
     let idp = start_idp(600).await;
     let bootstrap = format!("{}:u-1001", idp.issuer);
-    let p = portal_with(&idp.issuer, ORIGIN, true, |args| args.bootstrap_admins = vec![bootstrap]).await;
+    let p = portal_with(&idp.issuer, ORIGIN, true, |args| {
+        args.bootstrap_admins = vec![bootstrap]
+    })
+    .await;
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM role_mappings")
         .fetch_one(&p.app.pool)
         .await
@@ -529,12 +532,18 @@ async fn issue_10_the_role_mapping_file_grants_the_demo_roles() {
         .await
         .unwrap();
     let status = remove.status();
-    let body = http_body_util::BodyExt::collect(remove.into_body()).await.unwrap().to_bytes();
+    let body = http_body_util::BodyExt::collect(remove.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
     let body = String::from_utf8_lossy(&body);
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(body.contains("role-mappings.toml"), "{body}");
     let (_, _, session) = sign_in(&p, &idp, "grace-ndlovu").await;
-    assert_eq!(me(&p, &session).await["roles"], serde_json::json!(["viewer", "auditor"]));
+    assert_eq!(
+        me(&p, &session).await["roles"],
+        serde_json::json!(["viewer", "auditor"])
+    );
 }
 
 /// Issue 10, item 8: someone whose provider lets them claim any email, unverified, is not linked
@@ -667,7 +676,8 @@ async fn issue_10_provider_error_text_is_stripped_of_control_characters() {
         .unwrap()
         .to_owned();
     let marker = format!("FORGED{}", uuid::Uuid::new_v4().simple());
-    let uri = format!("/auth/callback?state={state}&error=access_denied%0D%0A2026-01-01T00:00:00Z%20INFO%20{marker}%1B%5B2J");
+    let uri =
+        format!("/auth/callback?state={state}&error=access_denied%0D%0A2026-01-01T00:00:00Z%20INFO%20{marker}%1B%5B2J");
     let refused = send(&p.router, "GET", &uri, Some(&pre)).await;
     assert_eq!(refused.location, "/login?error=provider");
     let reason: String = sqlx::query_scalar("SELECT reason FROM audit_log WHERE action = 'auth.login_failed'")

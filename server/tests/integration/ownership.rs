@@ -289,10 +289,12 @@ async fn issue_10_deciding_a_transfer_checks_the_requesting_team_still_owns_the_
     assert_eq!(status, StatusCode::OK, "{body}");
     let id = body["transfer"]["id"].as_i64().unwrap();
     // Moved behind the request's back (a writer that does not know about transfers).
-    sqlx::query("UPDATE entities SET owner_ref = 'group:default/team-storefront' WHERE ref = 'component:default/checkout'")
-        .execute(&app.superuser)
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE entities SET owner_ref = 'group:default/team-storefront' WHERE ref = 'component:default/checkout'",
+    )
+    .execute(&app.superuser)
+    .await
+    .unwrap();
 
     let (status, body) = app
         .call(

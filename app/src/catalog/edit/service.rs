@@ -96,7 +96,14 @@ pub async fn transfer(
             .reason(reason);
         record(&mut tx, &ctx.audit, caller, event).await?;
         let cause = format!("a direct transfer by {actor}");
-        cancel_stale(&mut tx, &ctx.audit, caller, std::slice::from_ref(&row.entity_ref), &cause).await?;
+        cancel_stale(
+            &mut tx,
+            &ctx.audit,
+            caller,
+            std::slice::from_ref(&row.entity_ref),
+            &cause,
+        )
+        .await?;
     } else {
         let event = Event::new("transfer.request", key)
             .change(None, serde_json::to_value(&view).ok())
