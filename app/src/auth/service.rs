@@ -243,15 +243,17 @@ pub const MAX_TOKEN_EXPIRY_DAYS: u32 = 3650;
 /// When a token made now expires: after `days`, or after `default_days` when none is given.
 fn token_expiry(days: Option<u32>, default_days: u32) -> Result<OffsetDateTime, AppError> {
     let days = days.unwrap_or(default_days);
+    let out_of_range = || {
+        AppError::BadRequest(format!(
+            "expires_days must be a number of days from 1 to {MAX_TOKEN_EXPIRY_DAYS}, got {days}"
+        ))
+    };
     if !(1..=MAX_TOKEN_EXPIRY_DAYS).contains(&days) {
-        return Err(AppError::invalid(
-            "expires_days",
-            format!("give a number of days from 1 to {MAX_TOKEN_EXPIRY_DAYS}, got {days}"),
-        ));
+        return Err(out_of_range());
     }
     OffsetDateTime::now_utc()
         .checked_add(time::Duration::days(i64::from(days)))
-        .ok_or_else(|| AppError::invalid("expires_days", "that date is out of range"))
+        .ok_or_else(out_of_range)
 }
 
 fn new_token_secret() -> String {
@@ -436,7 +438,7 @@ mod tests {
         assert!((6..=7).contains(&in_7.whole_days()), "{in_7}");
         for bad in [Some(0), Some(MAX_TOKEN_EXPIRY_DAYS + 1), Some(u32::MAX)] {
             assert!(
-                matches!(token_expiry(bad, 90), Err(AppError::Invalid { ref field, .. }) if field == "expires_days"),
+                matches!(token_expiry(bad, 90), Err(AppError::BadRequest(ref m)) if m.contains("expires_days")),
                 "{bad:?}"
             );
         }

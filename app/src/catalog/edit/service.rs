@@ -53,7 +53,9 @@ pub async fn transfer(
     }
     if reason.contains('\0') {
         // PostgreSQL text cannot hold NUL: refused here rather than failing the insert.
-        return Err(AppError::invalid("reason", "remove the NUL character from the reason"));
+        return Err(AppError::BadRequest(
+            "the reason must not contain NUL (\\0) characters".into(),
+        ));
     }
     let to = team_key(ctx, to.trim()).await.map_err(|e| match e {
         AppError::Invalid { message, .. } => AppError::invalid("to", message),
