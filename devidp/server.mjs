@@ -84,11 +84,15 @@ function loadUsers(file) {
     if (!Array.isArray(u.groups) || !u.groups.every((g) => typeof g === 'string')) {
       throw new Error(`${where}: "groups" must be an array of strings`);
     }
+    if (u.email_verified !== undefined && typeof u.email_verified !== 'boolean') {
+      throw new Error(`${where}: "email_verified" must be true or false (default true)`);
+    }
     if (u.login !== u.login.toLowerCase().trim()) throw new Error(`${where}: login must be lowercase without spaces`);
     if (byLogin.has(u.login)) throw new Error(`${where}: duplicate login ${u.login}`);
     if (bySub.has(u.sub)) throw new Error(`${where}: duplicate sub ${u.sub}`);
     const user = {
-      login: u.login, sub: u.sub, name: u.name, email: u.email, groups: [...u.groups], role_hint: u.role_hint,
+      login: u.login, sub: u.sub, name: u.name, email: u.email, email_verified: u.email_verified ?? true,
+      groups: [...u.groups], role_hint: u.role_hint,
     };
     byLogin.set(user.login, user);
     bySub.set(user.sub, user);
@@ -308,7 +312,7 @@ const provider = new Provider(ISSUER, {
         return {
           sub: user.sub,
           email: user.email,
-          email_verified: true,
+          email_verified: user.email_verified,
           name: user.name,
           preferred_username: user.login,
           groups: [...user.groups],

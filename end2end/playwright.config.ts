@@ -101,6 +101,10 @@ export default defineConfig({
         BEARING_OIDC_CLIENT_SECRET: 'bearing-dev-secret',
         BEARING_PUBLIC_URL: BEARING,
         BEARING_DEV_USERS: '../devidp/users.json',
+        // The demo users' roles (Bearing maps no group to a role by itself).
+        BEARING_ROLE_MAPPING_FILE: '../devidp/role-mappings.toml',
+        // Every test signs in from 127.0.0.1: far more sign-ins a minute than one person makes.
+        BEARING_AUTH_RATE_LIMIT: '1000',
         // Poll often so a change in the simulator shows within seconds.
         BEARING_KUMA_URL: KUMA,
         BEARING_KUMA_POLL_INTERVAL: '1s',

@@ -16,6 +16,8 @@ export BEARING_OIDC_ISSUER="${BEARING_OIDC_ISSUER:-http://127.0.0.1:4010}"
 export BEARING_OIDC_CLIENT_ID="${BEARING_OIDC_CLIENT_ID:-bearing-dev}"
 export BEARING_OIDC_CLIENT_SECRET="${BEARING_OIDC_CLIENT_SECRET:-bearing-dev-secret}"
 export BEARING_DEV_USERS="${BEARING_DEV_USERS:-devidp/users.json}"
+# The demo users' groups grant roles only through this mapping (Bearing has no built-in one).
+export BEARING_ROLE_MAPPING_FILE="${BEARING_ROLE_MAPPING_FILE:-devidp/role-mappings.toml}"
 export BEARING_KUMA_URL="${BEARING_KUMA_URL:-http://127.0.0.1:5681}"
 export BEARING_PUBLIC_URL="${BEARING_PUBLIC_URL:-http://127.0.0.1:3000}"
 

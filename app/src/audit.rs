@@ -18,6 +18,10 @@ pub struct AuditEntry {
     pub at: String,
     pub actor: String,
     pub actor_kind: String,
+    /// For a person (`user:<issuer>#<subject>`): their name and email as last signed in, for
+    /// display only; the actor is what identifies them.
+    #[serde(default)]
+    pub actor_display: Option<String>,
     pub action: String,
     pub target: Option<String>,
     pub before: Option<serde_json::Value>,

@@ -87,8 +87,16 @@ pub struct CurrentUser {
     pub roles: Vec<Role>,
     /// Catalog Groups this caller leads, as reference keys (`group:default/payments`).
     pub lead_of: Vec<String>,
-    /// The catalog User linked to this person (same email), as a reference key.
+    /// The catalog User linked to this person (same email, verified by the identity provider),
+    /// as a reference key.
     pub catalog_ref: Option<String>,
+    /// People: the identity provider's issuer. With [`CurrentUser::subject`] it names the person
+    /// in the audit log; the email is for display only (a provider may let people choose it).
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// People: the identity provider's subject (`sub`), stable and unique per issuer.
+    #[serde(default)]
+    pub subject: Option<String>,
 }
 
 impl CurrentUser {
@@ -112,10 +120,16 @@ impl CurrentUser {
         self.has(Role::Lead) && self.lead_of.iter().any(|t| t == group_key)
     }
 
-    /// How the caller is named in the audit log: `user:<email or id>` or `token:<name>`.
+    /// How the caller is named in the audit log and on transfers and overrides:
+    /// `user:<issuer>#<subject>` (an issuer has no `#`, so the split is unambiguous),
+    /// `token:<name>` or `system:<name>`. Never the email, which the identity provider may let
+    /// anyone set.
     pub fn actor(&self) -> String {
         match self.kind {
-            ActorKind::User => format!("user:{}", self.email.as_deref().unwrap_or(&self.id)),
+            ActorKind::User => match (&self.issuer, &self.subject) {
+                (Some(issuer), Some(subject)) => format!("user:{issuer}#{subject}"),
+                _ => format!("user:{}", self.id),
+            },
             ActorKind::Token => format!("token:{}", self.name),
             ActorKind::System => format!("system:{}", self.name),
         }
@@ -157,6 +171,24 @@ pub fn roles_from_groups(groups: &[String], mappings: &[RoleMapping], lead_suffi
     lead_of.sort();
     lead_of.dedup();
     (roles, lead_of)
+}
+
+/// The reference key of the catalog Group `team` (`payments`, `default/payments` or
+/// `group:default/payments`, any case), or `None` when it names another kind.
+pub fn team_ref(team: &str) -> Option<String> {
+    let team = team.trim().to_ascii_lowercase();
+    let key = if team.contains(':') {
+        team
+    } else if team.contains('/') {
+        format!("group:{team}")
+    } else {
+        format!("group:default/{team}")
+    };
+    let name_ok = key
+        .strip_prefix("group:")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(ns, name)| !ns.is_empty() && !name.is_empty() && !name.contains('/'));
+    name_ok.then_some(key)
 }
 
 /// A demo account of the development identity provider, listed on the login page.
@@ -216,6 +248,9 @@ pub struct TokenRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserView {
     pub id: String,
+    /// `ISSUER:SUBJECT`, as `--bootstrap-admin` takes it.
+    #[serde(default)]
+    pub principal: String,
     pub name: Option<String>,
     pub email: Option<String>,
     pub groups: Vec<String>,
@@ -225,10 +260,20 @@ pub struct UserView {
     pub last_login_at: String,
 }
 
-/// How groups become roles, for the settings page.
+/// How people get privileges, for the settings page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleSettings {
+    /// Mappings admins added on /admin (stored in the database).
     pub mappings: Vec<RoleMapping>,
+    /// Mappings from the role-mapping file (`--role-mapping-file`); changed only in the file.
+    #[serde(default)]
+    pub file_mappings: Vec<RoleMapping>,
+    /// The role-mapping file, if one is configured.
+    #[serde(default)]
+    pub mapping_file: Option<String>,
+    /// People who are admins through `--bootstrap-admin`, as `ISSUER:SUBJECT`.
+    #[serde(default)]
+    pub bootstrap_admins: Vec<String>,
     /// Groups named `<team><suffix>` make leads of `<team>`; empty when switched off.
     pub lead_group_suffix: String,
     pub anonymous_read: bool,
@@ -289,10 +334,12 @@ mod tests {
             roles,
             lead_of,
             catalog_ref: None,
+            issuer: Some("https://idp.example".into()),
+            subject: Some("u-42".into()),
         };
         assert!(user.leads("group:default/payments"));
         assert!(!user.leads("group:default/search"));
         assert!(!user.is_admin());
-        assert_eq!(user.actor(), "user:pat@example.com");
+        assert_eq!(user.actor(), "user:https://idp.example#u-42", "never the email");
     }
 }

@@ -13,6 +13,8 @@ pub mod mesh;
 mod routes;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(feature = "ssr")]
+pub mod text;
 pub mod ui;
 
 pub use routes::{shell, App};

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use sqlx::PgPool;
 
 use crate::audit::service::AuditSettings;
-use crate::auth::DevUser;
+use crate::auth::{DevUser, RoleMapping};
 use crate::cache::ReadCache;
 use crate::error::AppError;
 use crate::mesh::service::MeshSettings;
@@ -28,8 +28,11 @@ pub struct ServerCtx {
     pub mesh: MeshSettings,
 }
 
+/// Days an API token lives when whoever creates it gives no expiry.
+pub const DEFAULT_TOKEN_EXPIRY_DAYS: u32 = 90;
+
 /// Authentication settings the pages and services need.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct AuthSettings {
     /// Anonymous visitors may read the catalog (`BEARING_ANONYMOUS_READ`).
     pub anonymous_read: bool,
@@ -41,6 +44,33 @@ pub struct AuthSettings {
     pub provider_ready: AtomicBool,
     /// Demo users of the development identity provider, shown on the login page.
     pub dev_users: Vec<DevUser>,
+    /// People who are admins because the operator said so (`--bootstrap-admin`), as
+    /// (issuer, subject): how a fresh install gets its first admin.
+    pub bootstrap_admins: Vec<(String, String)>,
+    /// Group-to-role mappings from `--role-mapping-file`, read at startup. They add to the
+    /// mappings admins edit on /admin and cannot be changed there.
+    pub file_mappings: Vec<RoleMapping>,
+    /// The role-mapping file, to say on /admin where [`AuthSettings::file_mappings`] come from.
+    pub mapping_file: Option<String>,
+    /// Days an API token lives when whoever creates it gives no expiry.
+    pub token_expiry_days: u32,
+}
+
+impl Default for AuthSettings {
+    /// Nothing privileged: no anonymous reads, no lead convention, no mappings, no admins.
+    fn default() -> Self {
+        AuthSettings {
+            anonymous_read: false,
+            lead_group_suffix: String::new(),
+            issuer: None,
+            provider_ready: AtomicBool::new(false),
+            dev_users: Vec::new(),
+            bootstrap_admins: Vec::new(),
+            file_mappings: Vec::new(),
+            mapping_file: None,
+            token_expiry_days: DEFAULT_TOKEN_EXPIRY_DAYS,
+        }
+    }
 }
 
 impl AuthSettings {

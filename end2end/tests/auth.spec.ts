@@ -191,9 +191,11 @@ test.describe('roles', () => {
     const entries = grace.locator('table[data-test="audit-entries"]');
     await expect(entries).toBeVisible();
     await expect(entries.locator('tr[data-test-action="auth.login"]').first()).toBeVisible();
-    // Her own sign-in is the newest entry; actors are named by email.
+    // Her own sign-in is the newest entry; actors are named by issuer and subject (never by
+    // the email, which a provider may let anyone choose), with her name and email for display.
     await expect(entries.locator('tbody tr').first()).toHaveAttribute('data-test-action', 'auth.login');
-    await expect(entries.locator('tbody tr').first()).toContainText('user:grace.ndlovu@acme-retail.example');
+    await expect(entries.locator('tbody tr').first()).toContainText(`user:${IDP}#u-1004`);
+    await expect(entries.locator('tbody tr').first().locator('[data-test="actor-display"]')).toHaveText('Grace Ndlovu (grace.ndlovu@acme-retail.example)');
 
     const liam = await signedIn(browser, 'liam-chen');
     const res = await liam.goto('/audit');

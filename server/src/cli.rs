@@ -54,7 +54,7 @@ pub struct TokenCreateArgs {
     /// For lead tokens: the team (catalog Group) it leads.
     #[arg(long, env = "BEARING_TOKEN_TEAM")]
     pub team: Option<String>,
-    /// Days until the token expires (default: never).
+    /// Days until the token expires (1 to 3650; default 90).
     #[arg(long, env = "BEARING_TOKEN_EXPIRES_DAYS")]
     pub expires_days: Option<u32>,
     #[command(flatten)]

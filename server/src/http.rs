@@ -47,6 +47,8 @@ pub struct AuthRuntime {
     pub session_lifetime: time::Duration,
     /// `scheme://host[:port]` of the public URL: the only origin allowed to change state.
     pub public_origin: String,
+    /// Per-client limits on sign-in requests and failed token authentications.
+    pub limits: crate::auth::limit::Limits,
 }
 
 impl AppState {

@@ -35,8 +35,8 @@ pub async fn refuse_cross_origin(State(state): State<AppState>, req: Request, ne
     };
     if !allowed {
         tracing::warn!(
-            origin = origin.unwrap_or("-"),
-            path = req.uri().path(),
+            origin = %app::text::printable(origin.unwrap_or("-")),
+            path = %app::text::printable(req.uri().path()),
             "cross-origin request refused"
         );
         let body = serde_json::json!({ "errors": [{ "detail": format!(

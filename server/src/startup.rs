@@ -190,27 +190,11 @@ async fn serve_metrics(addr: std::net::SocketAddr, state: AppState) -> anyhow::R
     Ok(())
 }
 
-/// The server context and sign-in runtime for `args`: auth settings (with the demo users of
-/// the development provider, if configured), the audit signing key (generated on first start)
-/// and the identity provider.
+/// The server context and sign-in runtime for `args`: auth settings (see [`auth_settings`]),
+/// the audit signing key (generated on first start) and the identity provider.
 pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(ServerCtx, AuthRuntime)> {
     let a = &args.auth;
-    let dev_users = match &a.dev_users {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read BEARING_DEV_USERS file {}", path.display()))?;
-            serde_json::from_str::<Vec<app::auth::DevUser>>(&text)
-                .with_context(|| format!("{} is not a JSON list of {{login, name, role_hint}}", path.display()))?
-        }
-        None => Vec::new(),
-    };
-    let settings = AuthSettings {
-        anonymous_read: a.anonymous_read,
-        lead_group_suffix: a.lead_group_suffix.clone(),
-        issuer: a.oidc_issuer.clone(),
-        provider_ready: Default::default(),
-        dev_users,
-    };
+    let settings = auth_settings(a)?;
     let audit = args.audit.load(&args.db.data_dir)?;
     tracing::info!(
         key.fingerprint = %audit.key.fingerprint(),
@@ -227,8 +211,45 @@ pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(Se
         provider,
         session_lifetime: time::Duration::try_from(a.session_lifetime)?,
         public_origin: a.public_origin(),
+        limits: crate::auth::limit::Limits::from_args(a),
     };
     Ok((ctx, runtime))
+}
+
+/// Who may read and how people get privileges, from the flags: the demo users of the
+/// development provider (if configured), the role-mapping file and the bootstrap admins. Fails,
+/// naming the flag, on a file or value that cannot be used.
+pub fn auth_settings(a: &crate::config::AuthArgs) -> anyhow::Result<AuthSettings> {
+    let dev_users = match &a.dev_users {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read BEARING_DEV_USERS file {}", path.display()))?;
+            serde_json::from_str::<Vec<app::auth::DevUser>>(&text)
+                .with_context(|| format!("{} is not a JSON list of {{login, name, role_hint}}", path.display()))?
+        }
+        None => Vec::new(),
+    };
+    let file_mappings = match &a.role_mapping_file {
+        Some(path) => crate::auth::roles::load_mapping_file(path)?,
+        None => Vec::new(),
+    };
+    let bootstrap_admins = crate::auth::roles::parse_bootstrap_admins(&a.bootstrap_admins, a.oidc_issuer.as_deref())?;
+    if file_mappings.is_empty() && bootstrap_admins.is_empty() {
+        tracing::info!(
+            "no --role-mapping-file and no --bootstrap-admin: signed-in people are viewers until an admin maps groups on /admin"
+        );
+    }
+    Ok(AuthSettings {
+        anonymous_read: a.anonymous_read,
+        lead_group_suffix: a.lead_group_suffix.trim().to_owned(),
+        issuer: a.oidc_issuer.clone(),
+        provider_ready: Default::default(),
+        dev_users,
+        bootstrap_admins,
+        file_mappings,
+        mapping_file: a.role_mapping_file.as_ref().map(|p| p.display().to_string()),
+        token_expiry_days: a.token_expiry_days,
+    })
 }
 
 async fn seed_if_empty(

@@ -91,7 +91,10 @@ pub fn AuditPage() -> impl IntoView {
                                         <tr data-test-action=e.action.clone() data-test-seq=e.seq>
                                             <td class=cell>{e.seq}</td>
                                             <td class=cell>{e.at}</td>
-                                            <td class=cell>{e.actor}<br/><span class="text-xs text-slate-500">{e.client_addr.unwrap_or_default()}</span></td>
+                                            <td class=cell>
+                                                {e.actor_display.map(|d| view! { <span class="font-medium" data-test="actor-display">{d}</span><br/> })}
+                                                <span class="break-all">{e.actor}</span><br/><span class="text-xs text-slate-500">{e.client_addr.unwrap_or_default()}</span>
+                                            </td>
                                             <td class=cell><code>{e.action.clone()}</code></td>
                                             <td class=cell>{e.target.unwrap_or_default()}</td>
                                             <td class="border-b border-slate-100 px-2 py-1.5 align-top font-mono text-xs">

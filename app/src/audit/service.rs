@@ -14,6 +14,7 @@ use super::{repo, AuditEntry, AuditKeyInfo, AuditPage, AuditQuery, ChainStatus};
 use crate::auth::guard::Caller;
 use crate::error::AppError;
 use crate::ssr::ServerCtx;
+use crate::text::printable;
 
 /// How checkpoints of the chain head are signed.
 #[derive(Clone, Debug)]
@@ -85,9 +86,12 @@ pub async fn record(
     event: Event,
 ) -> Result<i64, AppError> {
     let (actor, actor_kind) = match &caller.user {
-        Some(u) => (u.actor(), u.kind.as_str().to_owned()),
+        Some(u) => (printable(&u.actor()).into_owned(), u.kind.as_str().to_owned()),
         None => ("anonymous".to_owned(), "anonymous".to_owned()),
     };
+    // The text columns are shown as they are (page, CLI, exports): no caller's control
+    // characters get in. Before/after are JSON, which escapes them.
+    let clean = |t: Option<String>| t.map(|t| printable(&t).into_owned());
     let (head_seq, head_hash) = repo::lock_head(tx).await?;
     let prev: [u8; 32] = head_hash.as_slice().try_into().map_err(|_| {
         tracing::error!("audit_head.hash is not 32 bytes");
@@ -95,12 +99,12 @@ pub async fn record(
     })?;
     let seq = head_seq + 1;
     let mut body = EntryBody::new(seq, OffsetDateTime::now_utc(), actor, actor_kind, event.action);
-    body.target = event.target;
+    body.target = clean(event.target);
     body.before = event.before;
     body.after = event.after;
-    body.reason = event.reason;
-    body.request_id = caller.request_id.clone();
-    body.client_addr = caller.client_addr.clone();
+    body.reason = clean(event.reason);
+    body.request_id = clean(caller.request_id.clone());
+    body.client_addr = clean(caller.client_addr.clone());
     let hash = entry_hash(&prev, &body);
     repo::append(
         tx,
@@ -270,7 +274,8 @@ pub async fn list(ctx: &ServerCtx, caller: &Caller, q: AuditQuery) -> Result<Aud
     };
     let rows = repo::list(&ctx.pool, &filter, limit + 1).await?;
     let more = rows.len() as i64 > limit;
-    let items: Vec<AuditEntry> = rows.into_iter().take(limit as usize).map(to_view).collect();
+    let mut items: Vec<AuditEntry> = rows.into_iter().take(limit as usize).map(to_view).collect();
+    name_people(ctx, &mut items).await?;
     let next_cursor = more.then(|| items.last().map(|e| e.seq.to_string())).flatten();
     Ok(AuditPage { items, next_cursor })
 }
@@ -284,6 +289,29 @@ pub async fn chain_status(ctx: &ServerCtx, caller: &Caller) -> Result<ChainStatu
     verify(&ctx.pool, &ctx.audit.key.verifying_key()).await
 }
 
+/// Fills in who the people among the actors are (name and email from their last sign-in).
+async fn name_people(ctx: &ServerCtx, items: &mut [AuditEntry]) -> Result<(), AppError> {
+    let person = |actor: &str| {
+        actor
+            .strip_prefix("user:")
+            .and_then(|rest| rest.split_once('#'))
+            .map(|(issuer, subject)| (issuer.to_owned(), subject.to_owned()))
+    };
+    let mut people: Vec<(String, String)> = items.iter().filter_map(|e| person(&e.actor)).collect();
+    people.sort();
+    people.dedup();
+    if people.is_empty() {
+        return Ok(());
+    }
+    let names = crate::auth::repo::display_names(&ctx.pool, &people).await?;
+    for e in items.iter_mut() {
+        if let Some(p) = person(&e.actor) {
+            e.actor_display = names.get(&p).cloned();
+        }
+    }
+    Ok(())
+}
+
 fn to_view(row: repo::Row) -> AuditEntry {
     let hash = hex_of(&row.hash);
     AuditEntry {
@@ -294,6 +322,7 @@ fn to_view(row: repo::Row) -> AuditEntry {
             .unwrap_or_default(),
         actor: row.actor,
         actor_kind: row.actor_kind,
+        actor_display: None,
         action: row.action,
         target: row.target,
         before: row.before,

@@ -54,10 +54,13 @@ pub async fn create_token(
         async move {
             let ctx = crate::ssr::ctx()?;
             let expires_days = match expires_days.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-                Some(d) => Some(
-                    d.parse()
-                        .map_err(|_| AppError::invalid("expires_days", "a whole number of days"))?,
-                ),
+                Some(d) => Some(d.parse::<u32>().map_err(|e| match e.kind() {
+                    std::num::IntErrorKind::PosOverflow => AppError::BadRequest(format!(
+                        "expires_days must be a number of days from 1 to {}, got {d}",
+                        super::service::MAX_TOKEN_EXPIRY_DAYS
+                    )),
+                    _ => AppError::invalid("expires_days", "a whole number of days"),
+                })?),
                 None => None,
             };
             let request = TokenRequest {

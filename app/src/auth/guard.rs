@@ -32,6 +32,8 @@ impl Caller {
                 roles: super::Role::ALL.to_vec(),
                 lead_of: Vec::new(),
                 catalog_ref: None,
+                issuer: None,
+                subject: None,
             }),
             request_id: None,
             client_addr: None,

@@ -93,14 +93,50 @@ pub fn AdminPage() -> impl IntoView {
                     <h2 id="roles-h" class="mb-2 text-lg font-semibold">"Roles from identity-provider groups"</h2>
                     {move || Suspend::new(async move {
                         settings.await.map(|s| view! {
-                            <p class="mb-2 text-sm text-slate-600">
-                                "Everyone signed in is a viewer. "
-                                {if s.lead_group_suffix.is_empty() { "The lead-group convention is off.".to_owned() } else {
-                                    format!("A group named <team>{} makes a lead of catalog Group <team>.", s.lead_group_suffix)
-                                }}
-                                {if s.anonymous_read { " Anonymous visitors may read the catalog." } else { " Anonymous visitors must sign in." }}
-                            </p>
+                            <div class="mb-4 max-w-3xl rounded border border-slate-200 bg-slate-50 p-3 text-sm text-slate-700" data-test="privileges-how">
+                                <p class="font-medium">"How privileges are granted"</p>
+                                <p class="mt-1">
+                                    "Bearing grants nothing because of a group's name. Everyone signed in is a viewer; a person gets more only from:"
+                                </p>
+                                <ul class="mt-1 list-disc pl-5">
+                                    <li data-test="bootstrap-admins">
+                                        {if s.bootstrap_admins.is_empty() {
+                                            "Bootstrap admins: none. Start Bearing with --bootstrap-admin ISSUER:SUBJECT (the person's issuer and `sub`) to name the first admin of a fresh install.".to_owned()
+                                        } else {
+                                            format!("Bootstrap admins (--bootstrap-admin): {}.", s.bootstrap_admins.join(", "))
+                                        }}
+                                    </li>
+                                    <li data-test="mapping-file">
+                                        {match &s.mapping_file {
+                                            None => "Role-mapping file: none. --role-mapping-file FILE (JSON or TOML) maps groups to roles from configuration.".to_owned(),
+                                            Some(f) => format!("Role-mapping file {f}: {} mapping(s), listed below; change them in the file and restart.", s.file_mappings.len()),
+                                        }}
+                                    </li>
+                                    <li>"Mappings admins add on this page (below)."</li>
+                                    <li>
+                                        {if s.lead_group_suffix.is_empty() {
+                                            "The lead-group convention is off (--lead-group-suffix).".to_owned()
+                                        } else {
+                                            format!("A group named <team>{} makes a lead of catalog Group <team> (--lead-group-suffix).", s.lead_group_suffix)
+                                        }}
+                                    </li>
+                                    <li>"API tokens, which carry the role they were created with."</li>
+                                </ul>
+                                <p class="mt-1">{if s.anonymous_read { "Anonymous visitors may read the catalog." } else { "Anonymous visitors must sign in." }}</p>
+                            </div>
+                            {(!s.file_mappings.is_empty()).then(|| view! {
+                                <table class="mb-4 w-full max-w-2xl text-sm" data-test="file-role-mappings">
+                                    <caption class="text-left text-sm font-medium">{format!("From {}", s.mapping_file.clone().unwrap_or_default())}</caption>
+                                    <thead><tr><th class=cell>"Group"</th><th class=cell>"Role"</th><th class=cell>"Team"</th></tr></thead>
+                                    <tbody>
+                                        {s.file_mappings.into_iter().map(|m| view! {
+                                            <tr><td class=cell>{m.idp_group}</td><td class=cell>{m.role.as_str()}</td><td class=cell>{m.team}</td></tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            })}
                             <table class="w-full max-w-2xl text-sm" data-test="role-mappings">
+                                <caption class="text-left text-sm font-medium">"Added on this page"</caption>
                                 <thead><tr><th class=cell>"Group"</th><th class=cell>"Role"</th><th class=cell>"Team"</th><th class=cell></th></tr></thead>
                                 <tbody>
                                     {s.mappings.into_iter().map(|m| view! {
@@ -209,7 +245,7 @@ pub fn AdminPage() -> impl IntoView {
                                 <tbody>
                                     {list.into_iter().map(|u| view! {
                                         <tr>
-                                            <td class=cell>{u.name.unwrap_or_default()}<br/><span class="text-slate-500">{u.email.unwrap_or_default()}</span></td>
+                                            <td class=cell>{u.name.unwrap_or_default()}<br/><span class="text-slate-500">{u.email.unwrap_or_default()}</span><br/><code class="break-all text-xs text-slate-500" title="issuer:subject, as --bootstrap-admin takes it">{u.principal}</code></td>
                                             <td class=cell>{u.groups.join(", ")}</td>
                                             <td class=cell>{u.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")}{(!u.lead_of.is_empty()).then(|| format!(" ({})", u.lead_of.join(", ")))}</td>
                                             <td class=cell>{u.last_login_at}</td>

@@ -22,33 +22,65 @@ pub struct UserRow {
 
 const USER_COLUMNS: &str = "id, issuer, subject, email, name, groups, catalog_ref, last_login_at, sessions_valid_after";
 
+/// What a login writes about the person.
+pub struct LoginUser<'a> {
+    pub issuer: &'a str,
+    pub subject: &'a str,
+    /// Shown to admins and in the header; never used to identify the person.
+    pub email: Option<&'a str>,
+    /// The email to link a catalog User by: `Some` only when the provider verified it.
+    pub link_email: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub groups: &'a [String],
+}
+
 /// Creates or updates the user (issuer, subject) at login, linking the catalog User whose
-/// profile email matches.
-pub async fn upsert_user(
-    db: impl PgExecutor<'_>,
-    issuer: &str,
-    subject: &str,
-    email: Option<&str>,
-    name: Option<&str>,
-    groups: &[String],
-) -> sqlx::Result<UserRow> {
+/// profile email is `link_email` (none when it is `None`).
+pub async fn upsert_user(db: impl PgExecutor<'_>, u: &LoginUser<'_>) -> sqlx::Result<UserRow> {
     sqlx::query_as(&format!(
         "INSERT INTO users (issuer, subject, email, name, groups, catalog_ref)
          VALUES ($1, $2, $3, $4, $5,
-                 (SELECT ref FROM entities WHERE kind = 'user' AND $3::text IS NOT NULL
-                    AND lower(body #>> '{{spec,profile,email}}') = lower($3) ORDER BY ref LIMIT 1))
+                 (SELECT ref FROM entities WHERE kind = 'user' AND $6::text IS NOT NULL
+                    AND lower(body #>> '{{spec,profile,email}}') = lower($6) ORDER BY ref LIMIT 1))
          ON CONFLICT (issuer, subject) DO UPDATE
            SET email = EXCLUDED.email, name = EXCLUDED.name, groups = EXCLUDED.groups,
                catalog_ref = EXCLUDED.catalog_ref, last_login_at = now()
          RETURNING {USER_COLUMNS}"
     ))
-    .bind(issuer)
-    .bind(subject)
-    .bind(email)
-    .bind(name)
-    .bind(groups)
+    .bind(u.issuer)
+    .bind(u.subject)
+    .bind(u.email)
+    .bind(u.name)
+    .bind(u.groups)
+    .bind(u.link_email)
     .fetch_one(db)
     .await
+}
+
+/// "Name (email)" of the people named by (issuer, subject), for showing audit actors.
+pub async fn display_names(
+    db: impl PgExecutor<'_>,
+    people: &[(String, String)],
+) -> sqlx::Result<std::collections::HashMap<(String, String), String>> {
+    let (issuers, subjects): (Vec<&str>, Vec<&str>) = people.iter().map(|(i, s)| (i.as_str(), s.as_str())).unzip();
+    let rows: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT u.issuer, u.subject, u.name, u.email FROM users u
+         JOIN UNNEST($1::text[], $2::text[]) AS p(issuer, subject) ON p.issuer = u.issuer AND p.subject = u.subject",
+    )
+    .bind(issuers)
+    .bind(subjects)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(issuer, subject, name, email)| {
+            let label = match (name, email) {
+                (Some(n), Some(e)) => format!("{n} ({e})"),
+                (n, e) => n.or(e)?,
+            };
+            Some(((issuer, subject), label))
+        })
+        .collect())
 }
 
 /// One user by id.

@@ -10,12 +10,12 @@ use uuid::Uuid;
 use super::guard::Caller;
 use super::repo::{self, TokenRow, UserRow};
 use super::{
-    roles_from_groups, ActorKind, CreatedToken, CurrentUser, Role, RoleMapping, RoleSettings, TokenRequest, TokenView,
-    UserView,
+    roles_from_groups, team_ref, ActorKind, CreatedToken, CurrentUser, Role, RoleMapping, RoleSettings, TokenRequest,
+    TokenView, UserView,
 };
 use crate::audit::service::{record, record_alone, Event};
 use crate::error::AppError;
-use crate::ssr::ServerCtx;
+use crate::ssr::{AuthSettings, ServerCtx};
 
 /// Prefix of every API token, so leaked tokens are recognisable (and scannable).
 pub const TOKEN_PREFIX: &str = "brg_";
@@ -26,21 +26,28 @@ pub struct LoginClaims {
     pub issuer: String,
     pub subject: String,
     pub email: Option<String>,
+    /// The provider vouches for the email (`email_verified`). Only then does the email link the
+    /// person to a catalog User.
+    pub email_verified: bool,
     pub name: Option<String>,
     pub groups: Vec<String>,
 }
 
 /// Records a successful login: upserts the user with their groups and writes the audit row.
-/// Returns the user's id.
+/// The row names the person by issuer and subject and records the email and name they came
+/// with, so the log can be read by people's names without trusting them.
 pub async fn login(ctx: &ServerCtx, caller: &Caller, claims: &LoginClaims) -> Result<CurrentUser, AppError> {
     let mut tx = ctx.pool.begin().await?;
     let row = repo::upsert_user(
         &mut *tx,
-        &claims.issuer,
-        &claims.subject,
-        claims.email.as_deref(),
-        claims.name.as_deref(),
-        &claims.groups,
+        &repo::LoginUser {
+            issuer: &claims.issuer,
+            subject: &claims.subject,
+            email: claims.email.as_deref(),
+            link_email: claims.email.as_deref().filter(|_| claims.email_verified),
+            name: claims.name.as_deref(),
+            groups: &claims.groups,
+        },
     )
     .await?;
     let user = to_current_user(ctx, &row).await?;
@@ -50,7 +57,11 @@ pub async fn login(ctx: &ServerCtx, caller: &Caller, claims: &LoginClaims) -> Re
     };
     let event = Event::new("auth.login", user.actor()).change(
         None,
-        Some(json!({"groups": user.groups, "roles": user.roles, "lead_of": user.lead_of})),
+        Some(json!({
+            "email": user.email, "email_verified": claims.email_verified, "name": user.name,
+            "groups": user.groups, "roles": user.roles, "lead_of": user.lead_of,
+            "catalog_ref": user.catalog_ref,
+        })),
     );
     record(&mut tx, &ctx.audit, &as_user, event).await?;
     tx.commit().await?;
@@ -94,7 +105,7 @@ pub async fn session_user(
 
 async fn to_current_user(ctx: &ServerCtx, row: &UserRow) -> Result<CurrentUser, AppError> {
     let mappings = repo::role_mappings(&ctx.pool).await?;
-    let (roles, lead_of) = roles_from_groups(&row.groups, &mappings, &ctx.auth.lead_group_suffix);
+    let (roles, lead_of) = grant(&ctx.auth, &mappings, row);
     Ok(CurrentUser {
         kind: ActorKind::User,
         id: row.id.to_string(),
@@ -108,7 +119,26 @@ async fn to_current_user(ctx: &ServerCtx, row: &UserRow) -> Result<CurrentUser, 
         roles,
         lead_of,
         catalog_ref: row.catalog_ref.clone(),
+        issuer: Some(row.issuer.clone()),
+        subject: Some(row.subject.clone()),
     })
+}
+
+/// A person's roles and led teams: from their groups through the mapping file's and the
+/// admin-edited mappings (and the lead-group convention, when switched on), plus admin for a
+/// bootstrap admin. Nothing is granted by a group's name alone.
+fn grant(settings: &AuthSettings, stored: &[RoleMapping], row: &UserRow) -> (Vec<Role>, Vec<String>) {
+    let mappings: Vec<RoleMapping> = settings.file_mappings.iter().chain(stored).cloned().collect();
+    let (mut roles, lead_of) = roles_from_groups(&row.groups, &mappings, &settings.lead_group_suffix);
+    let bootstrap = settings
+        .bootstrap_admins
+        .iter()
+        .any(|(issuer, subject)| *issuer == row.issuer && *subject == row.subject);
+    if bootstrap && !roles.contains(&Role::Admin) {
+        roles.push(Role::Admin);
+        roles.sort();
+    }
+    (roles, lead_of)
 }
 
 /// The caller an `Authorization: Bearer` token stands for, or `None` if it is unknown, revoked
@@ -134,6 +164,8 @@ pub async fn token_user(ctx: &ServerCtx, token: &str) -> Result<Option<CurrentUs
         roles,
         lead_of: row.team.into_iter().collect(),
         catalog_ref: None,
+        issuer: None,
+        subject: None,
     }))
 }
 
@@ -164,11 +196,7 @@ pub async fn create_token(ctx: &ServerCtx, caller: &Caller, req: TokenRequest) -
         (_, Some(_)) => return Err(AppError::invalid("team", "only lead tokens name a team")),
         (_, None) => None,
     };
-    let expires_at = match req.expires_days {
-        Some(0) => return Err(AppError::invalid("expires_days", "must be at least 1")),
-        Some(days) => Some(OffsetDateTime::now_utc() + time::Duration::days(i64::from(days))),
-        None => None,
-    };
+    let expires_at = Some(token_expiry(req.expires_days, ctx.auth.token_expiry_days)?);
     let token = new_token_secret();
     let mut tx = ctx.pool.begin().await?;
     let row = repo::insert_token(
@@ -200,21 +228,32 @@ pub async fn create_token(ctx: &ServerCtx, caller: &Caller, req: TokenRequest) -
 /// A reference key for the catalog Group `team` (`payments` or `group:default/payments`), which
 /// must exist.
 pub async fn team_key(ctx: &ServerCtx, team: &str) -> Result<String, AppError> {
-    let key = if team.contains(':') {
-        team.to_ascii_lowercase()
-    } else if team.contains('/') {
-        format!("group:{}", team.to_ascii_lowercase())
-    } else {
-        format!("group:default/{}", team.to_ascii_lowercase())
-    };
-    if !key.starts_with("group:") {
-        return Err(AppError::invalid("team", format!("{team} is not a Group reference")));
-    }
+    let key = team_ref(team).ok_or_else(|| AppError::invalid("team", format!("{team} is not a Group reference")))?;
     let exists = crate::catalog::repo::entity_exists(&ctx.pool, &key).await?;
     if !exists {
         return Err(AppError::invalid("team", format!("no team {key} in the catalog")));
     }
     Ok(key)
+}
+
+/// Tokens live at most this many days (ten years): long enough for any real use, and far
+/// inside the range of dates the database and `time` can hold.
+pub const MAX_TOKEN_EXPIRY_DAYS: u32 = 3650;
+
+/// When a token made now expires: after `days`, or after `default_days` when none is given.
+fn token_expiry(days: Option<u32>, default_days: u32) -> Result<OffsetDateTime, AppError> {
+    let days = days.unwrap_or(default_days);
+    let out_of_range = || {
+        AppError::BadRequest(format!(
+            "expires_days must be a number of days from 1 to {MAX_TOKEN_EXPIRY_DAYS}, got {days}"
+        ))
+    };
+    if !(1..=MAX_TOKEN_EXPIRY_DAYS).contains(&days) {
+        return Err(out_of_range());
+    }
+    OffsetDateTime::now_utc()
+        .checked_add(time::Duration::days(i64::from(days)))
+        .ok_or_else(out_of_range)
 }
 
 fn new_token_secret() -> String {
@@ -282,9 +321,10 @@ pub async fn list_users(ctx: &ServerCtx, caller: &Caller) -> Result<Vec<UserView
         .await?
         .into_iter()
         .map(|u| {
-            let (roles, lead_of) = roles_from_groups(&u.groups, &mappings, &ctx.auth.lead_group_suffix);
+            let (roles, lead_of) = grant(&ctx.auth, &mappings, &u);
             UserView {
                 id: u.id.to_string(),
+                principal: format!("{}:{}", u.issuer, u.subject),
                 name: u.name,
                 email: u.email,
                 groups: u.groups,
@@ -317,6 +357,14 @@ pub async fn role_settings(ctx: &ServerCtx, caller: &Caller) -> Result<RoleSetti
     caller.require_admin()?;
     Ok(RoleSettings {
         mappings: repo::role_mappings(&ctx.pool).await?,
+        file_mappings: ctx.auth.file_mappings.clone(),
+        mapping_file: ctx.auth.mapping_file.clone(),
+        bootstrap_admins: ctx
+            .auth
+            .bootstrap_admins
+            .iter()
+            .map(|(issuer, subject)| format!("{issuer}:{subject}"))
+            .collect(),
         lead_group_suffix: ctx.auth.lead_group_suffix.clone(),
         anonymous_read: ctx.auth.anonymous_read,
     })
@@ -346,6 +394,12 @@ pub async fn change_role_mapping(
         role: m.role,
         team,
     };
+    if ctx.auth.file_mappings.contains(&m) {
+        let file = ctx.auth.mapping_file.as_deref().unwrap_or("the role-mapping file");
+        return Err(AppError::Conflict(format!(
+            "{file} grants this mapping; change it in that file and restart Bearing"
+        )));
+    }
     let mut tx = ctx.pool.begin().await?;
     let changed = if add {
         repo::insert_role_mapping(&mut *tx, &m).await?
@@ -375,6 +429,72 @@ pub async fn change_role_mapping(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_expire_by_default_and_never_overflow() {
+        let in_90 = token_expiry(None, 90).unwrap() - OffsetDateTime::now_utc();
+        assert!((89..=90).contains(&in_90.whole_days()), "{in_90}");
+        let in_7 = token_expiry(Some(7), 90).unwrap() - OffsetDateTime::now_utc();
+        assert!((6..=7).contains(&in_7.whole_days()), "{in_7}");
+        for bad in [Some(0), Some(MAX_TOKEN_EXPIRY_DAYS + 1), Some(u32::MAX)] {
+            assert!(
+                matches!(token_expiry(bad, 90), Err(AppError::BadRequest(ref m)) if m.contains("expires_days")),
+                "{bad:?}"
+            );
+        }
+    }
+
+    fn user(issuer: &str, subject: &str, groups: &[&str]) -> UserRow {
+        UserRow {
+            id: Uuid::nil(),
+            issuer: issuer.into(),
+            subject: subject.into(),
+            email: None,
+            name: None,
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            catalog_ref: None,
+            last_login_at: OffsetDateTime::UNIX_EPOCH,
+            sessions_valid_after: None,
+        }
+    }
+
+    #[test]
+    fn out_of_the_box_no_group_name_grants_anything() {
+        let settings = AuthSettings::default();
+        let (roles, lead_of) = grant(
+            &settings,
+            &[],
+            &user("i", "s", &["admins", "auditors", "payments-leads"]),
+        );
+        assert_eq!(roles, vec![Role::Viewer]);
+        assert!(lead_of.is_empty());
+    }
+
+    #[test]
+    fn bootstrap_admins_and_file_mappings_grant_what_they_name() {
+        let settings = AuthSettings {
+            bootstrap_admins: vec![("https://idp".into(), "root".into())],
+            file_mappings: vec![RoleMapping {
+                idp_group: "sec".into(),
+                role: Role::Auditor,
+                team: String::new(),
+            }],
+            ..AuthSettings::default()
+        };
+        assert_eq!(
+            grant(&settings, &[], &user("https://idp", "root", &[])).0,
+            vec![Role::Viewer, Role::Admin]
+        );
+        assert_eq!(
+            grant(&settings, &[], &user("https://other-idp", "root", &[])).0,
+            vec![Role::Viewer],
+            "the subject counts only at its issuer"
+        );
+        assert_eq!(
+            grant(&settings, &[], &user("https://idp", "x", &["sec"])).0,
+            vec![Role::Viewer, Role::Auditor]
+        );
+    }
 
     #[test]
     fn tokens_are_random_prefixed_and_hashed() {

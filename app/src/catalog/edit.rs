@@ -26,7 +26,7 @@ pub struct TransferView {
     pub to: String,
     pub reason: String,
     pub requested_by: String,
-    /// `pending`, `accepted` or `rejected`.
+    /// `pending`, `accepted`, `rejected` or `cancelled` (the entity changed owner meanwhile).
     pub status: String,
     pub created_at: String,
 }

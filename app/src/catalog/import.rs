@@ -312,6 +312,14 @@ pub async fn apply(
             .extend(repo::write::orphan_unread_sources(&mut *tx, scanned_dirs, &ids).await?);
     }
     report.orphaned.sort();
+    // A transfer asked for by the team the import just took an entity from is void.
+    super::edit::service::cancel_transfers_after_import(&mut tx, audit, caller, &keys)
+        .await
+        .map_err(|_| {
+            ImportError::Problems(vec![
+                "could not cancel the transfers of moved entities; nothing was imported".into(),
+            ])
+        })?;
 
     if dry_run {
         tx.rollback().await?;

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
+use super::limit::too_many_requests;
 use super::session::{SessionAuth, AUTH_KEY};
 use crate::http::error::ApiError;
 use crate::http::AppState;
@@ -44,29 +45,47 @@ pub async fn resolve_caller(State(state): State<AppState>, session: Session, mut
         .filter(|v| !v.is_empty() && v.len() <= 100 && v.chars().all(|c| c.is_ascii_graphic()))
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let client_addr = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+    let client_ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let mut caller = Caller {
         user: None,
         request_id: Some(request_id.clone()),
-        client_addr,
+        client_addr: client_ip.map(|ip| ip.to_string()),
     };
     // Static assets are the same for everyone: no session or token lookups for them.
     if req.uri().path().starts_with("/pkg/") {
         req.extensions_mut().insert(caller);
         return next.run(req).await;
     }
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.strip_prefix("Bearer ").unwrap_or("").trim().to_owned());
+    // Anyone can start sign-ins and hit the callback: each costs a session row, a provider
+    // round trip or an audit row, so each client gets a budget.
+    if req.uri().path().starts_with("/auth/") {
+        if let Err(wait) = state.auth.limits.check_auth(client_ip) {
+            metrics::counter!("bearing_rate_limited_total", "limit" => "auth").increment(1);
+            return too_many_requests(wait, "too many sign-in requests from your address");
+        }
+    }
+    let bearer = req.headers().get(header::AUTHORIZATION).map(|v| {
+        v.to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("")
+            .trim()
+            .to_owned()
+    });
     if let Some(token) = bearer {
+        if let Some(wait) = state.auth.limits.token_blocked(client_ip) {
+            metrics::counter!("bearing_rate_limited_total", "limit" => "token").increment(1);
+            return too_many_requests(wait, "too many failed API-token authentications from your address");
+        }
         match service::token_user(&state.ctx, &token).await {
             Ok(Some(user)) => caller.user = Some(user),
-            Ok(None) => return refuse("the API token is invalid, revoked or expired"),
+            Ok(None) => {
+                if let Some(wait) = state.auth.limits.token_failed(client_ip) {
+                    metrics::counter!("bearing_rate_limited_total", "limit" => "token").increment(1);
+                    return too_many_requests(wait, "too many failed API-token authentications from your address");
+                }
+                return refuse("the API token is invalid, revoked or expired");
+            }
             Err(err) => return ApiError::App(err).into_response(),
         }
     } else {

@@ -1,7 +1,9 @@
 //! The OpenID Connect client: discovery (retried with backoff while the provider is down),
 //! the authorization URL with PKCE (S256), nonce and state, and full verification of the
 //! ID token (issuer, audience, signature against an algorithm allow-list, expiry, nonce, and
-//! `at_hash` when present).
+//! `at_hash` when present). A token signed with a key Bearing has not seen makes it fetch the
+//! provider's keys again (rate-limited), so a key rotation at the provider does not lock
+//! everyone out until the hourly re-discovery.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
@@ -17,7 +19,7 @@ use openidconnect::{
     AccessTokenHash, AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields,
     EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields, IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse,
     PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope,
-    StandardErrorResponse, StandardTokenResponse, TokenResponse,
+    SignatureVerificationError, StandardErrorResponse, StandardTokenResponse, TokenResponse,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -93,6 +95,32 @@ pub struct Provider {
     http: openidconnect::reqwest::Client,
     ready: RwLock<Option<Arc<Ready>>>,
     settings: Arc<AuthSettings>,
+    /// When an ID token last made Bearing fetch the provider's keys again.
+    key_refresh: tokio::sync::Mutex<KeyRefresh>,
+}
+
+/// An ID token signed with a key Bearing does not know makes it discover the provider again
+/// (the provider rotated its keys), at most once per [`KeyRefresh::MIN_INTERVAL`]: a token
+/// with an unknown `kid` must not become a way to make Bearing hammer the provider.
+#[derive(Debug, Default)]
+struct KeyRefresh {
+    last: Option<std::time::Instant>,
+}
+
+impl KeyRefresh {
+    const MIN_INTERVAL: Duration = Duration::from_secs(60);
+
+    /// Whether a refresh may start at `now`; if so, it counts as started.
+    fn try_begin(&mut self, now: std::time::Instant) -> bool {
+        if self
+            .last
+            .is_some_and(|last| now.duration_since(last) < Self::MIN_INTERVAL)
+        {
+            return false;
+        }
+        self.last = Some(now);
+        true
+    }
 }
 
 /// What the browser must remember between `/auth/login` and `/auth/callback` (kept in the
@@ -103,6 +131,22 @@ pub struct PendingLogin {
     pub nonce: String,
     pub pkce_verifier: String,
     pub return_to: String,
+    /// Unix seconds when the sign-in started (0 for one stored before this was recorded, which
+    /// then counts as expired).
+    #[serde(default)]
+    pub started_at: i64,
+}
+
+impl PendingLogin {
+    /// Whether a callback's `state` is this sign-in's (compared in constant time).
+    pub fn matches(&self, state: &str) -> bool {
+        constant_time_eq(self.state.as_bytes(), state.as_bytes())
+    }
+
+    /// Whether the sign-in started more than `ttl` before `now` (Unix seconds).
+    pub fn expired(&self, now: i64, ttl: time::Duration) -> bool {
+        now.saturating_sub(self.started_at) > ttl.whole_seconds()
+    }
 }
 
 /// A verified sign-in.
@@ -111,6 +155,8 @@ pub struct VerifiedLogin {
     pub issuer: String,
     pub subject: String,
     pub email: Option<String>,
+    /// The provider's `email_verified`; `false` when it does not say.
+    pub email_verified: bool,
     pub name: Option<String>,
     pub groups: Vec<String>,
     /// The raw ID token, kept in the session as the logout hint.
@@ -155,6 +201,7 @@ impl Provider {
             http,
             ready: RwLock::new(None),
             settings,
+            key_refresh: tokio::sync::Mutex::new(KeyRefresh::default()),
         })))
     }
 
@@ -235,6 +282,7 @@ impl Provider {
                 nonce: nonce.secret().clone(),
                 pkce_verifier: verifier.secret().clone(),
                 return_to,
+                started_at: time::OffsetDateTime::now_utc().unix_timestamp(),
             },
         ))
     }
@@ -242,7 +290,7 @@ impl Provider {
     /// Completes a sign-in: checks `state`, exchanges the code with the PKCE verifier and
     /// verifies the ID token.
     pub async fn finish(&self, pending: PendingLogin, state: &str, code: &str) -> Result<VerifiedLogin, LoginError> {
-        if !constant_time_eq(pending.state.as_bytes(), state.as_bytes()) {
+        if !pending.matches(state) {
             return Err(LoginError::StateMismatch);
         }
         let ready = self.current().ok_or(LoginError::Unavailable)?;
@@ -257,17 +305,62 @@ impl Provider {
         let id_token = response
             .id_token()
             .ok_or_else(|| LoginError::InvalidToken("the provider returned no ID token".into()))?;
-        verify_id_token(&ready.client, id_token, &pending.nonce, Some(response.access_token()))
+        self.verify(ready, id_token, &pending.nonce, Some(response.access_token()))
+            .await
     }
 
     /// Verifies a raw ID token as [`Provider::finish`] does (without `at_hash`, which needs the
-    /// access token). For tests of token substitution.
-    pub fn verify_raw_id_token(&self, raw: &str, nonce: &str) -> Result<VerifiedLogin, LoginError> {
+    /// access token). For tests of token substitution and key rotation.
+    pub async fn verify_raw_id_token(&self, raw: &str, nonce: &str) -> Result<VerifiedLogin, LoginError> {
         let ready = self.current().ok_or(LoginError::Unavailable)?;
         let token: IdToken = raw
             .parse()
             .map_err(|e: serde_json::Error| LoginError::InvalidToken(e.to_string()))?;
-        verify_id_token(&ready.client, &token, nonce, None)
+        self.verify(ready, &token, nonce, None).await
+    }
+
+    /// Verifies an ID token with the provider's keys; when it is signed with a key not among
+    /// them (the provider rotated its keys since discovery), discovers the provider again, if
+    /// the last such refresh was long enough ago, and verifies with the keys now known.
+    async fn verify(
+        &self,
+        ready: Arc<Ready>,
+        id_token: &IdToken,
+        nonce: &str,
+        access_token: Option<&openidconnect::AccessToken>,
+    ) -> Result<VerifiedLogin, LoginError> {
+        let unknown_key = matches!(
+            id_token.signing_key(&ready.client.id_token_verifier()),
+            Err(SignatureVerificationError::NoMatchingKey)
+        );
+        let ready = if unknown_key {
+            self.refresh_keys().await;
+            self.current().unwrap_or(ready)
+        } else {
+            ready
+        };
+        verify_id_token(&ready.client, id_token, nonce, access_token)
+    }
+
+    /// Discovers the provider again (new signing keys), unless that happened for an unknown key
+    /// less than [`KeyRefresh::MIN_INTERVAL`] ago. Concurrent callers wait for one refresh.
+    async fn refresh_keys(&self) {
+        let mut gate = self.key_refresh.lock().await;
+        if !gate.try_begin(std::time::Instant::now()) {
+            tracing::debug!(issuer = %self.issuer, "ID token signed with an unknown key; keys were refreshed recently");
+            return;
+        }
+        match self.discover().await {
+            Ok(ready) => {
+                tracing::info!(issuer = %self.issuer, "ID token signed with an unknown key: fetched the provider's keys again");
+                if let Ok(mut slot) = self.ready.write() {
+                    *slot = Some(Arc::new(ready));
+                }
+            }
+            Err(err) => {
+                tracing::warn!(issuer = %self.issuer, error = %err, "ID token signed with an unknown key, and the provider's keys could not be fetched again");
+            }
+        }
     }
 
     /// Where to send the browser to end the provider's session too (RP-initiated logout), if the
@@ -324,6 +417,7 @@ fn verify_id_token(
         issuer: claims.issuer().to_string(),
         subject: claims.subject().to_string(),
         email: claims.email().map(|e| e.to_string()),
+        email_verified: claims.email_verified().unwrap_or(false),
         name: claims
             .name()
             .and_then(|n| n.get(None))
@@ -348,4 +442,35 @@ fn describe_token_error<E: std::error::Error>(err: &E) -> String {
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_refreshes_are_rate_limited() {
+        let start = std::time::Instant::now();
+        let mut gate = KeyRefresh::default();
+        assert!(gate.try_begin(start), "the first unknown key refreshes at once");
+        assert!(!gate.try_begin(start + Duration::from_secs(1)));
+        assert!(!gate.try_begin(start + KeyRefresh::MIN_INTERVAL - Duration::from_millis(1)));
+        assert!(gate.try_begin(start + KeyRefresh::MIN_INTERVAL));
+    }
+
+    #[test]
+    fn a_pending_sign_in_matches_its_state_and_expires() {
+        let p = PendingLogin {
+            state: "abc".into(),
+            nonce: "n".into(),
+            pkce_verifier: "v".into(),
+            return_to: "/".into(),
+            started_at: 1_000,
+        };
+        assert!(p.matches("abc"));
+        assert!(!p.matches("abd") && !p.matches("ab") && !p.matches(""));
+        let ttl = time::Duration::minutes(10);
+        assert!(!p.expired(1_000 + 600, ttl));
+        assert!(p.expired(1_000 + 601, ttl));
+    }
 }

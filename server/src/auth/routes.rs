@@ -9,12 +9,13 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use serde::Deserialize;
 use time::OffsetDateTime;
-use tower_sessions::Session;
+use tower_sessions::{Expiry, Session};
 
 use super::oidc::{LoginError, PendingLogin};
-use super::session::{SessionAuth, AUTH_KEY, PENDING_KEY};
+use super::session::{SessionAuth, AUTH_KEY, PENDING_KEY, PRE_LOGIN_TTL};
 use crate::http::error::ApiError;
 use crate::http::AppState;
+use app::text::printable;
 
 /// The sign-in routes.
 pub fn router() -> Router<AppState> {
@@ -49,9 +50,19 @@ async fn login(
     let Some(provider) = &state.auth.provider else {
         return Ok(Redirect::to("/login?error=unavailable").into_response());
     };
-    let hint = q.login_hint.as_deref().filter(|h| !h.is_empty() && h.len() <= 200);
+    let hint = q
+        .login_hint
+        .as_deref()
+        .filter(|h| !h.is_empty() && h.len() <= 200 && !h.chars().any(char::is_control));
     match provider.start(return_to, hint) {
         Ok((url, pending)) => {
+            // Anyone can start a sign-in: a session that holds only a sign-in in progress
+            // lives minutes, not the signed-in idle time. (Signing in stores the long expiry
+            // again; a signed-in session starting another sign-in keeps its own.)
+            let signed_in: Option<SessionAuth> = session.get(AUTH_KEY).await.map_err(session_error)?;
+            if signed_in.is_none() {
+                session.set_expiry(Some(Expiry::OnInactivity(PRE_LOGIN_TTL)));
+            }
             session.insert(PENDING_KEY, pending).await.map_err(session_error)?;
             Ok(Redirect::to(&url).into_response())
         }
@@ -79,6 +90,10 @@ struct CallbackQuery {
 
 /// Completes a sign-in. The pending login is removed before anything else, so a replayed
 /// callback finds nothing to complete.
+///
+/// Only a callback that matches the sign-in this browser started (its `state`, within
+/// [`PRE_LOGIN_TTL`]) can fail into the audit log; any other is anonymous noise that anyone can
+/// send, and is only counted (`bearing_auth_callback_unmatched_total` in /metrics).
 async fn callback(
     State(state): State<AppState>,
     session: Session,
@@ -86,21 +101,43 @@ async fn callback(
     Query(q): Query<CallbackQuery>,
 ) -> Result<Response, ApiError> {
     let pending: Option<PendingLogin> = session.remove(PENDING_KEY).await.map_err(session_error)?;
-    let return_to = pending
-        .as_ref()
-        .map(|p| p.return_to.clone())
-        .unwrap_or_else(|| "/".into());
-    let outcome = match (&state.auth.provider, pending, q.error, q.code, q.state) {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let unmatched = match (&pending, q.state.as_deref()) {
+        (None, _) => Some("no_pending_sign_in"),
+        (Some(_), None) => Some("no_state"),
+        (Some(p), Some(st)) if !p.matches(st) => Some("state_mismatch"),
+        (Some(p), _) if p.expired(now, PRE_LOGIN_TTL) => Some("expired"),
+        _ => None,
+    };
+    let pending = match (pending, unmatched) {
+        (Some(p), None) => p,
+        (_, why) => {
+            let why = why.unwrap_or("unknown");
+            metrics::counter!("bearing_auth_callback_unmatched_total", "reason" => why).increment(1);
+            tracing::debug!(
+                callback.unmatched = why,
+                "sign-in callback matches no sign-in in progress"
+            );
+            forget_pre_login(&session).await?;
+            return Ok(Redirect::to("/login?error=state").into_response());
+        }
+    };
+    let return_to = pending.return_to.clone();
+    let outcome = match (&state.auth.provider, q.error, q.code, q.state) {
         (None, ..) => Err(LoginError::Unavailable),
-        (_, _, Some(error), _, _) => Err(LoginError::Provider(error.chars().take(100).collect())),
-        (Some(provider), Some(pending), None, Some(code), Some(st)) => provider.finish(pending, &st, &code).await,
-        _ => Err(LoginError::StateMismatch),
+        (_, Some(error), _, _) => Err(LoginError::Provider(printable(&error).chars().take(100).collect())),
+        (Some(provider), None, Some(code), Some(st)) => provider.finish(pending, &st, &code).await,
+        _ => Err(LoginError::Exchange(
+            "the provider sent neither a code nor an error".into(),
+        )),
     };
     let login = match outcome {
         Ok(login) => login,
         Err(err) => {
-            tracing::warn!(error = %err, "sign-in refused");
-            service::record_failed_login(&state.ctx, &caller, &err.to_string()).await?;
+            let why = printable(&err.to_string()).into_owned();
+            tracing::warn!(error = %why, "sign-in refused");
+            service::record_failed_login(&state.ctx, &caller, &why).await?;
+            forget_pre_login(&session).await?;
             let code = match err {
                 LoginError::Unavailable => "unavailable",
                 LoginError::StateMismatch => "state",
@@ -115,6 +152,7 @@ async fn callback(
         issuer: login.issuer.clone(),
         subject: login.subject.clone(),
         email: login.email.clone(),
+        email_verified: login.email_verified,
         name: login.name.clone(),
         groups: login.groups.clone(),
     };
@@ -131,6 +169,16 @@ async fn callback(
     };
     session.insert(AUTH_KEY, auth).await.map_err(session_error)?;
     Ok(Redirect::to(&return_to).into_response())
+}
+
+/// Deletes a session that held only a sign-in in progress (a signed-in one stays), so a
+/// finished or refused sign-in leaves no row behind.
+async fn forget_pre_login(session: &Session) -> Result<(), ApiError> {
+    let signed_in: Option<SessionAuth> = session.get(AUTH_KEY).await.map_err(session_error)?;
+    if signed_in.is_none() {
+        session.flush().await.map_err(session_error)?;
+    }
+    Ok(())
 }
 
 /// Ends the session here and, when the provider supports it, at the provider too.

@@ -1,7 +1,8 @@
 //! Sessions in PostgreSQL (tower-sessions). The cookie is `__Host-bearing` over https (Secure,
 //! HttpOnly, SameSite=Lax, Path=/) and `bearing` on plain-http localhost. A session ends after
 //! the idle timeout (the store's expiry, renewed on use) or the absolute lifetime (checked
-//! against the login time kept in the session).
+//! against the login time kept in the session). A session holding only a sign-in in progress
+//! expires after [`PRE_LOGIN_TTL`].
 
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -17,6 +18,10 @@ use crate::config::AuthArgs;
 pub const AUTH_KEY: &str = "auth";
 /// Session key of a sign-in in progress.
 pub const PENDING_KEY: &str = "pending_login";
+
+/// How long a sign-in in progress (and a session holding nothing else) lives: anyone can start
+/// one, so it must not cost a row for the signed-in idle time.
+pub const PRE_LOGIN_TTL: time::Duration = time::Duration::minutes(10);
 
 /// What a signed-in session holds.
 #[derive(Clone, Debug, Serialize, Deserialize)]

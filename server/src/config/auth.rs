@@ -34,10 +34,40 @@ pub struct AuthArgs {
     #[arg(long, env = "BEARING_ANONYMOUS_READ", default_value_t = false)]
     pub anonymous_read: bool,
 
-    /// Identity-provider groups named `<team><suffix>` make leads of catalog Group `<team>`.
-    /// Empty switches the convention off.
-    #[arg(long, env = "BEARING_LEAD_GROUP_SUFFIX", default_value = "-leads")]
+    /// Identity-provider groups named `<team><suffix>` (e.g. `-leads`) make leads of catalog
+    /// Group `<team>`. Off (empty) by default: with it on, whoever can create such a group at the
+    /// provider leads that team.
+    #[arg(long, env = "BEARING_LEAD_GROUP_SUFFIX", default_value = "")]
     pub lead_group_suffix: String,
+
+    /// Makes one person an admin, named as `ISSUER:SUBJECT` (ISSUER exactly as
+    /// --oidc-issuer, SUBJECT the ID token's `sub`). Repeatable; comma-separated in the
+    /// environment. How a fresh install gets its first admin: no group grants anything unless
+    /// configured.
+    #[arg(long = "bootstrap-admin", env = "BEARING_BOOTSTRAP_ADMIN", value_delimiter = ',')]
+    pub bootstrap_admins: Vec<String>,
+
+    /// A JSON or TOML file mapping identity-provider groups to roles (`[[mapping]]` entries with
+    /// `group`, `role` and, for leads, `team`), read at start. Adds to the mappings admins edit
+    /// on /admin.
+    #[arg(long, env = "BEARING_ROLE_MAPPING_FILE")]
+    pub role_mapping_file: Option<PathBuf>,
+
+    /// Days an API token lives when whoever creates it gives no expiry (1 to 3650).
+    #[arg(long, env = "BEARING_TOKEN_EXPIRY_DAYS", default_value_t = app::ssr::DEFAULT_TOKEN_EXPIRY_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub token_expiry_days: u32,
+
+    /// Requests to `/auth/*` allowed per minute from one client address (an IPv6 /64 counts
+    /// as one address); more get 429. 0 switches the limit off (e.g. behind a proxy that
+    /// limits already: every client then has the proxy's address).
+    #[arg(long, env = "BEARING_AUTH_RATE_LIMIT", default_value_t = 60)]
+    pub auth_rate_limit: u32,
+
+    /// Failed API-token authentications allowed per minute from one client address; past
+    /// that, every token request from it gets 429 until the minute is over. 0 switches it off.
+    #[arg(long, env = "BEARING_TOKEN_FAILURE_LIMIT", default_value_t = 20)]
+    pub token_failure_limit: u32,
 
     /// A session ends after this long without requests.
     #[arg(long, env = "BEARING_SESSION_IDLE", default_value = "8h", value_parser = humantime::parse_duration)]

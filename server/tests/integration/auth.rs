@@ -455,3 +455,201 @@ async fn prepare(
         other => panic!("unknown route {other}"),
     }
 }
+
+/// The sum of a Prometheus counter over all its label sets (the recorder is process-wide:
+/// compare before and after).
+fn counter_total(name: &str) -> f64 {
+    let rendered = server::http::metrics::recorder().expect("metrics recorder").render();
+    rendered
+        .lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+async fn audit_count(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM audit_log")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// A request from `ip` (as the server's `ConnectInfo` would record the peer).
+fn from(ip: &str, req: axum::http::request::Builder) -> Request<Body> {
+    let mut req = req.body(Body::empty()).unwrap();
+    let addr: std::net::SocketAddr = format!("{ip}:40000").parse().unwrap();
+    req.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+    req
+}
+
+/// Issue 10, item 5: a callback that matches no sign-in in progress (no pending login, a
+/// provider `error=`, any text) is anonymous noise. It is counted in /metrics, and writes
+/// nothing to the permanent audit log (before: one `auth.login_failed` row each, every one
+/// taking the chain-head lock).
+#[tokio::test]
+async fn issue_10_callbacks_that_match_no_sign_in_write_no_audit_rows() {
+    let app = TestApp::strict().await;
+    let rows_before = audit_count(&app).await;
+    let counted_before = counter_total("bearing_auth_callback_unmatched_total");
+    for i in 0..25 {
+        let uri = match i % 3 {
+            0 => "/auth/callback?error=access_denied%0D%0A2026-01-01T00:00:00Z%20INFO%20forged%1B%5B2J",
+            1 => "/auth/callback?code=abc&state=def",
+            _ => "/auth/callback",
+        };
+        let (status, _) = app.get(uri).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{uri}");
+    }
+    assert_eq!(
+        audit_count(&app).await,
+        rows_before,
+        "no audit rows for anonymous callbacks"
+    );
+    let counted = counter_total("bearing_auth_callback_unmatched_total") - counted_before;
+    assert!(counted >= 25.0, "counted {counted}");
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 0, "and no session rows");
+}
+
+/// Issue 10, item 5: caller text reaches the audit log without control characters (CR/LF, ESC,
+/// NUL), whichever text column it lands in: a reason, a token's name in the actor.
+#[tokio::test]
+async fn issue_10_control_characters_never_reach_the_audit_log() {
+    let app = TestApp::strict_with_demo().await;
+    let token = app::auth::service::create_token(
+        &app.ctx,
+        &app::auth::guard::Caller::system("test"),
+        app::auth::TokenRequest {
+            name: "ci\r\n2026-01-01 INFO forged".into(),
+            role: "lead".into(),
+            team: Some("team-checkout".into()),
+            expires_days: None,
+        },
+    )
+    .await
+    .unwrap()
+    .token;
+    let (status, body) = app
+        .call(
+            "POST",
+            "/api/v1/entities/component/default/checkout/transfer",
+            Some(&token),
+            Some(json!({"to": "team-fulfilment", "reason": "reorg\r\n\u{1b}[31mforged line\u{7f}\u{9b}"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (actor, reason): (String, String) =
+        sqlx::query_as("SELECT actor, reason FROM audit_log WHERE action = 'transfer.request'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(actor, "token:ci  2026-01-01 INFO forged");
+    assert_eq!(reason, "reorg  [31mforged line");
+    let dirty: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE concat(actor, target, reason, request_id, client_addr) ~ '[[:cntrl:]]'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(dirty, 0);
+    // NUL cannot be stored at all: refused with a message, not a database error.
+    let (status, body) = app
+        .call(
+            "POST",
+            "/api/v1/entities/component/default/cart/transfer",
+            Some(&token),
+            Some(json!({"to": "team-fulfilment", "reason": "nul\u{0}byte"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.to_string().contains("NUL"), "{body}");
+}
+
+/// Issue 10, item 5: each client address gets a budget of `/auth/*` requests a minute (60 by
+/// default); past it, 429 with Retry-After, while other clients go on.
+#[tokio::test]
+async fn issue_10_sign_in_routes_are_rate_limited_per_client() {
+    let app = TestApp::strict().await;
+    for i in 0..60 {
+        let (status, _) = app.send(from("192.0.2.10", Request::get("/auth/login"))).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "request {i}");
+    }
+    let resp = tower::ServiceExt::oneshot(app.router.clone(), from("192.0.2.10", Request::get("/auth/callback")))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let (status, _) = app.send(from("192.0.2.11", Request::get("/auth/login"))).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "another client is not limited");
+    let (status, _) = app.send(from("192.0.2.10", Request::get("/healthz"))).await;
+    assert_eq!(status, StatusCode::OK, "only /auth/* is limited");
+}
+
+/// Issue 10, item 5: after 20 failed token authentications in a minute a client's token
+/// requests get 429, even with a valid token (the answers stop telling a guesser anything);
+/// other clients are not affected.
+#[tokio::test]
+async fn issue_10_failed_token_authentications_are_rate_limited_per_client() {
+    let app = TestApp::strict_with_demo().await;
+    let viewer = app.token("viewer", None).await;
+    let with = |ip: &str, token: &str| {
+        from(
+            ip,
+            Request::get("/api/v1/me").header("authorization", format!("Bearer {token}")),
+        )
+    };
+    for i in 0..20 {
+        let (status, _) = app.send(with("198.51.100.7", &format!("brg_guess{i}"))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "guess {i}");
+    }
+    let (status, body) = app.send(with("198.51.100.7", "brg_guess-over")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let (status, _) = app.send(with("198.51.100.7", &viewer)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "blocked, whatever the token");
+    let (status, body) = app.send(with("198.51.100.8", &viewer)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// Issue 10, item 9: an overflowing `expires_days` is refused (400) with a message naming the field
+/// (before: a panic on the date arithmetic, answered 500), and a token created without one
+/// expires in 90 days (before: never).
+#[tokio::test]
+async fn issue_10_token_expiry_is_bounded_and_defaults_to_90_days() {
+    let app = TestApp::strict().await;
+    let create = |form: String| {
+        Request::post("/api/fn/create_token")
+            .header("authorization", format!("Bearer {}", app.admin_token))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(form))
+            .unwrap()
+    };
+    for days in ["4294967295", "3651", "99999999999999999999", "0"] {
+        let (status, body) = app
+            .send(create(format!("name=big{days}&role=viewer&expires_days={days}")))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{days}: {body}");
+        assert!(body.contains("expires_days") && body.contains("3650"), "{days}: {body}");
+    }
+    let (status, body) = app.send(create("name=neg&role=viewer&expires_days=-1".into())).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "not a number of days: {body}");
+    let refused: i64 = sqlx::query_scalar("SELECT count(*) FROM api_tokens WHERE name LIKE 'big%' OR name = 'neg'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(refused, 0, "nothing was created");
+    let (status, body) = app.send(create("name=plain&role=viewer".into())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let days: f64 = sqlx::query_scalar(
+        "SELECT (extract(epoch FROM expires_at - now()) / 86400)::float8 FROM api_tokens WHERE name = 'plain'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!((89.9..=90.0).contains(&days), "{days}");
+    let (status, body) = app.send(create("name=week&role=viewer&expires_days=7".into())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

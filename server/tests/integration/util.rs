@@ -168,6 +168,7 @@ pub fn router_with(
         provider: None,
         session_lifetime: time::Duration::hours(24),
         public_origin: ORIGIN.into(),
+        limits: Default::default(),
     };
     let args = auth_args();
     let mut state = server::http::AppState::new(ctx, options, runtime).expect("state");

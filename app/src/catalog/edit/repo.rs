@@ -266,7 +266,7 @@ pub async fn lock_pending_transfer(db: &mut PgConnection, id: i64) -> sqlx::Resu
     .await
 }
 
-/// Accepts or rejects a transfer.
+/// Accepts, rejects or cancels a transfer.
 pub async fn decide_transfer(db: impl PgExecutor<'_>, id: i64, status: &str, by: &str) -> sqlx::Result<()> {
     sqlx::query("UPDATE transfers SET status = $2, decided_by = $3, decided_at = now() WHERE id = $1")
         .bind(id)
@@ -275,6 +275,37 @@ pub async fn decide_transfer(db: impl PgExecutor<'_>, id: i64, status: &str, by:
         .execute(db)
         .await?;
     Ok(())
+}
+
+/// A pending transfer cancelled because its entity changed owner.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct StaleTransfer {
+    #[sqlx(flatten)]
+    pub transfer: TransferRow,
+    /// The entity's owner now.
+    pub owner_now: Option<String>,
+}
+
+/// Cancels the pending transfers of the entities `keys` whose entity is no longer owned by the
+/// team that asked for it (an import or a direct transfer moved it since), recording `by` as
+/// who cancelled them.
+pub async fn cancel_stale_transfers(
+    db: impl PgExecutor<'_>,
+    keys: &[String],
+    by: &str,
+) -> sqlx::Result<Vec<StaleTransfer>> {
+    sqlx::query_as(
+        "UPDATE transfers t SET status = 'cancelled', decided_by = $1, decided_at = now()
+         FROM entities e
+         WHERE e.id = t.entity_id AND t.status = 'pending' AND t.entity_ref = ANY($2)
+           AND e.owner_ref IS DISTINCT FROM t.from_team
+         RETURNING t.id, t.entity_id, t.entity_ref, t.from_team, t.to_team, t.reason, t.requested_by, t.status,
+                   t.created_at, e.owner_ref AS owner_now",
+    )
+    .bind(by)
+    .bind(keys)
+    .fetch_all(db)
+    .await
 }
 
 /// Teams (Groups of type team, or all Groups) as (key, title or name), by name.

@@ -33,8 +33,9 @@ async fn lock_editable(tx: &mut PgConnection, key: &str) -> Result<EditableRow, 
     Ok(row)
 }
 
-/// Moves an entity to team `to`: at once for admins, as a pending request (the receiving lead
-/// accepts) for the lead of the current owner.
+/// Moves an entity to team `to`: at once for admins (audited as `entity.transfer`; a request
+/// pending for the entity is cancelled), as a pending request (the receiving lead accepts) for
+/// the lead of the current owner.
 pub async fn transfer(
     ctx: &ServerCtx,
     caller: &Caller,
@@ -48,6 +49,12 @@ pub async fn transfer(
         return Err(AppError::invalid(
             "reason",
             "say why the entity moves (1 to 1000 characters)",
+        ));
+    }
+    if reason.contains('\0') {
+        // PostgreSQL text cannot hold NUL: refused here rather than failing the insert.
+        return Err(AppError::BadRequest(
+            "the reason must not contain NUL (\\0) characters".into(),
         ));
     }
     let to = team_key(ctx, to.trim()).await.map_err(|e| match e {
@@ -64,13 +71,15 @@ pub async fn transfer(
     if row.owner_ref.as_deref() == Some(to.as_str()) {
         return Err(AppError::invalid("to", format!("{key} is already owned by {to}")));
     }
-    if repo::pending_for_entity(&mut *tx, key).await?.is_some() {
+    let applied = user.is_admin();
+    // An admin's direct transfer goes ahead and cancels a pending request (below); a lead's
+    // request waits for the one already pending.
+    if !applied && repo::pending_for_entity(&mut *tx, key).await?.is_some() {
         return Err(AppError::Conflict(format!(
-            "{key} already has a pending transfer; accept or reject it first"
+            "{key} already has a pending transfer; it must be accepted or rejected first"
         )));
     }
     let actor = user.actor();
-    let applied = user.is_admin();
     let transfer = repo::insert_transfer(
         &mut *tx,
         &row,
@@ -88,6 +97,15 @@ pub async fn transfer(
             .change(Some(before), Some(after))
             .reason(reason);
         record(&mut tx, &ctx.audit, caller, event).await?;
+        let cause = format!("a direct transfer by {actor}");
+        cancel_stale(
+            &mut tx,
+            &ctx.audit,
+            caller,
+            std::slice::from_ref(&row.entity_ref),
+            &cause,
+        )
+        .await?;
     } else {
         let event = Event::new("transfer.request", key)
             .change(None, serde_json::to_value(&view).ok())
@@ -105,7 +123,11 @@ pub async fn transfer(
     })
 }
 
-/// Accepts (`accept`) or rejects a pending transfer: the receiving team's lead, or an admin.
+/// Accepts (`accept`) or rejects a pending transfer: the receiving team's lead, or an admin,
+/// never the person (or token) who asked for it. A transfer whose entity is no longer owned by
+/// the team that asked (an import or an admin moved it since) is cancelled instead, and the
+/// decision refused: accepting it would let the receiving team take an entity from a team that
+/// never offered it.
 pub async fn decide(ctx: &ServerCtx, caller: &Caller, id: i64, accept: bool) -> Result<TransferView, AppError> {
     let user = caller.require_user()?;
     let mut tx = ctx.pool.begin().await?;
@@ -118,13 +140,38 @@ pub async fn decide(ctx: &ServerCtx, caller: &Caller, id: i64, accept: bool) -> 
             t.to_team
         )));
     }
+    if is_requester(user, &t.requested_by) {
+        return Err(AppError::forbidden(format!(
+            "you asked for this transfer; another lead of {} or an admin decides it",
+            t.to_team
+        )));
+    }
     let actor = user.actor();
+    let mut row = lock_editable(&mut tx, &t.entity_ref).await?;
+    if row.owner_ref != t.from_team {
+        let now = row.owner_ref.clone().unwrap_or_else(|| "no team".into());
+        let why = format!(
+            "{} is now owned by {now}, not by {} who asked for the transfer; the request is cancelled",
+            t.entity_ref,
+            t.from_team.as_deref().unwrap_or("no team"),
+        );
+        repo::decide_transfer(&mut *tx, id, "cancelled", &actor).await?;
+        let mut view = transfer_view(&t);
+        view.status = "cancelled".to_owned();
+        let event = Event::new("transfer.cancel", &t.entity_ref)
+            .change(serde_json::to_value(&view).ok(), None)
+            .reason(why.clone());
+        record(&mut tx, &ctx.audit, caller, event).await?;
+        notify_changed(&mut *tx).await?;
+        tx.commit().await?;
+        ctx.cache.invalidate();
+        return Err(AppError::Conflict(why));
+    }
     let status = if accept { "accepted" } else { "rejected" };
     repo::decide_transfer(&mut *tx, id, status, &actor).await?;
     let mut view = transfer_view(&t);
     view.status = status.to_owned();
     if accept {
-        let mut row = lock_editable(&mut tx, &t.entity_ref).await?;
         let (before, after) = set_fields(
             &mut tx,
             &mut row,
@@ -145,6 +192,66 @@ pub async fn decide(ctx: &ServerCtx, caller: &Caller, id: i64, accept: bool) -> 
     tx.commit().await?;
     ctx.cache.invalidate();
     Ok(view)
+}
+
+/// Whether `user` asked for a transfer recorded as `requested_by`. Besides today's actor name,
+/// a person is matched by the `user:<email>` name the audit used before actors were named by
+/// issuer and subject, so a request from before an upgrade cannot be accepted by its author.
+fn is_requester(user: &CurrentUser, requested_by: &str) -> bool {
+    requested_by == user.actor()
+        || (user.kind == crate::auth::ActorKind::User
+            && user
+                .email
+                .as_deref()
+                .is_some_and(|email| requested_by.eq_ignore_ascii_case(&format!("user:{email}"))))
+}
+
+/// Cancels, inside an import's transaction, the pending transfers of the entities `keys` that the
+/// import moved to another team, each with its own audit row by `system:import` (the reason
+/// names who ran the import). Returns how many were cancelled.
+pub async fn cancel_transfers_after_import(
+    tx: &mut PgConnection,
+    audit: &crate::audit::service::AuditSettings,
+    importer: &Caller,
+    keys: &[String],
+) -> Result<usize, AppError> {
+    let import = Caller {
+        user: Caller::system("import").user,
+        ..importer.clone()
+    };
+    let who = importer
+        .user
+        .as_ref()
+        .map(CurrentUser::actor)
+        .unwrap_or_else(|| "anonymous".into());
+    cancel_stale(tx, audit, &import, keys, &format!("an import by {who}")).await
+}
+
+/// Cancels the pending transfers of `keys` whose entity is no longer owned by the team that
+/// asked for it, auditing each as `transfer.cancel` by `by`; `cause` says what moved the entity.
+async fn cancel_stale(
+    tx: &mut PgConnection,
+    audit: &crate::audit::service::AuditSettings,
+    by: &Caller,
+    keys: &[String],
+    cause: &str,
+) -> Result<usize, AppError> {
+    let actor = by.user.as_ref().map(CurrentUser::actor).unwrap_or_default();
+    let stale = repo::cancel_stale_transfers(&mut *tx, keys, &actor).await?;
+    for s in &stale {
+        let t = &s.transfer;
+        let why = format!(
+            "{cause} changed the owner of {} to {}; {} no longer owns it",
+            t.entity_ref,
+            s.owner_now.as_deref().unwrap_or("no team"),
+            t.from_team.as_deref().unwrap_or("the requesting team"),
+        );
+        let event = Event::new("transfer.cancel", &t.entity_ref)
+            .change(serde_json::to_value(transfer_view(t)).ok(), None)
+            .reason(why);
+        record(&mut *tx, audit, by, event).await?;
+    }
+    Ok(stale.len())
 }
 
 /// Pending transfers the caller may act on or asked for (admins: all).
