@@ -70,7 +70,9 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         let err = match value {
             // The caller sent arguments the function cannot read: their fault, not ours.
-            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) | ServerFnErrorErr::Deserialization(msg) => {
+            ServerFnErrorErr::Args(msg)
+            | ServerFnErrorErr::MissingArg(msg)
+            | ServerFnErrorErr::Deserialization(msg) => {
                 AppError::BadRequest(format!("the arguments could not be read: {msg}"))
             }
             other => AppError::ServerFn(other.to_string()),
@@ -151,7 +153,9 @@ pub fn ErrorTemplate(error: AppError) -> impl IntoView {
         AppError::Unauthenticated => ("Sign in to continue", "Your session may have ended."),
         AppError::Forbidden(_) => ("Not allowed", "Ask an admin if you need this."),
         AppError::NotFound(_) => ("Not found", "Check the address, or search the catalog."),
-        AppError::Invalid { .. } | AppError::BadRequest(_) => ("That request is not valid", "Fix the input and try again."),
+        AppError::Invalid { .. } | AppError::BadRequest(_) => {
+            ("That request is not valid", "Fix the input and try again.")
+        }
         AppError::Conflict(_) => ("That could not be done", "See the message above."),
         AppError::Internal | AppError::ServerFn(_) => ("Something went wrong", "Try again in a moment."),
     };

@@ -112,7 +112,8 @@ fn page_policy(nonce: &str, issuer: Option<&str>) -> String {
 /// replaces).
 pub fn provide_request_nonce() {
     use leptos::prelude::{provide_context, use_context};
-    if let Some(nonce) = use_context::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<Nonce>().cloned()) {
+    if let Some(nonce) = use_context::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<Nonce>().cloned())
+    {
         provide_context(nonce);
     }
 }
@@ -124,8 +125,14 @@ mod tests {
     #[test]
     fn page_policy_names_the_nonce_and_the_provider_origin() {
         let policy = page_policy("AbC_1-x", Some("https://idp.example:8443/realms/x"));
-        assert!(policy.contains("script-src 'self' 'nonce-AbC_1-x' 'wasm-unsafe-eval';"), "{policy}");
-        assert!(policy.contains("form-action 'self' https://idp.example:8443;"), "{policy}");
+        assert!(
+            policy.contains("script-src 'self' 'nonce-AbC_1-x' 'wasm-unsafe-eval';"),
+            "{policy}"
+        );
+        assert!(
+            policy.contains("form-action 'self' https://idp.example:8443;"),
+            "{policy}"
+        );
         assert!(policy.contains("base-uri 'none'"), "{policy}");
         let without = page_policy("n", None);
         assert!(without.contains("form-action 'self';"), "{without}");

@@ -178,9 +178,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 /// Serves `/metrics` alone on `addr` (`--metrics-listen`), until the process ends.
 async fn serve_metrics(addr: std::net::SocketAddr, state: AppState) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr} for metrics (set --metrics-listen / BEARING_METRICS_LISTEN)"))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr} for metrics (set --metrics-listen / BEARING_METRICS_LISTEN)")
+    })?;
     tracing::info!("metrics are served on http://{addr}/metrics");
     tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, http::metrics::standalone(state)).await {

@@ -35,7 +35,10 @@ mod tests {
     #[test]
     fn closing_tags_cannot_end_the_element() {
         let escaped = raw_text("a </title><h1>x</h1> </textarea> & b".to_owned());
-        assert_eq!(escaped, "a &lt;/title&gt;&lt;h1&gt;x&lt;/h1&gt; &lt;/textarea&gt; &amp; b");
+        assert_eq!(
+            escaped,
+            "a &lt;/title&gt;&lt;h1&gt;x&lt;/h1&gt; &lt;/textarea&gt; &amp; b"
+        );
         assert_eq!(raw_text("plain".to_owned()), "plain");
     }
 }

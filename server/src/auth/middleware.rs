@@ -38,13 +38,24 @@ fn is_public(path: &str) -> bool {
 
 /// The middleware: puts a [`Caller`] in the request's extensions and enforces sign-in.
 pub async fn resolve_caller(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
-    let request_id = req
+    // Our own id, always: it names this request in the audit log and the server log, so a
+    // client must not choose it (and make two requests, or another's, look like one). A
+    // client's own `x-request-id` is kept as such: logged beside ours and echoed back as
+    // `x-client-request-id`.
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let client_request_id = req
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 100 && v.chars().all(|c| c.is_ascii_graphic()))
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        .map(str::to_owned);
+    if let Some(client_id) = &client_request_id {
+        tracing::debug!(
+            request_id,
+            client_request_id = client_id,
+            "the client names this request"
+        );
+    }
     let client_ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let mut caller = Caller {
         user: None,
@@ -110,6 +121,9 @@ pub async fn resolve_caller(State(state): State<AppState>, session: Session, mut
     let mut response = next.run(req).await;
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", v);
+    }
+    if let Some(v) = client_request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        response.headers_mut().insert("x-client-request-id", v);
     }
     response
 }

@@ -232,7 +232,10 @@ async fn malformed_input_is_a_client_error_never_a_server_error() {
             "GET {uri}: {status} {body}"
         );
         if status.is_client_error() && uri.starts_with("/api/") {
-            assert!(body.to_string().len() > 20, "GET {uri}: the error says what is wrong: {body}");
+            assert!(
+                body.to_string().len() > 20,
+                "GET {uri}: the error says what is wrong: {body}"
+            );
         }
     }
     let (status, body) = app
@@ -243,7 +246,10 @@ async fn malformed_input_is_a_client_error_never_a_server_error() {
             Some(serde_json::json!({"entityRefs": ["component:default/a\u{0}"]})),
         )
         .await;
-    assert!(status.is_client_error() || status.is_success(), "by-refs with NUL: {status} {body}");
+    assert!(
+        status.is_client_error() || status.is_success(),
+        "by-refs with NUL: {status} {body}"
+    );
     let (status, body) = app
         .call(
             "PATCH",
@@ -256,7 +262,11 @@ async fn malformed_input_is_a_client_error_never_a_server_error() {
     assert!(body.to_string().contains("NUL"), "{body}");
 
     // A server function called with arguments it cannot read.
-    for form in ["entity=", "nonsense", "entity=component%3Adefault%2Fcheckout&to[]=x&reason=%00"] {
+    for form in [
+        "entity=",
+        "nonsense",
+        "entity=component%3Adefault%2Fcheckout&to[]=x&reason=%00",
+    ] {
         let req = axum::http::Request::post("/api/fn/transfer_entity")
             .header("authorization", format!("Bearer {}", app.admin_token))
             .header("content-type", "application/x-www-form-urlencoded")

@@ -653,3 +653,31 @@ async fn issue_10_token_expiry_is_bounded_and_defaults_to_90_days() {
     let (status, body) = app.send(create("name=week&role=viewer&expires_days=7".into())).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// Issue 10, item 9: a client's `x-request-id` is kept as the client's, never as the id the
+/// audit log and the server log use for the request.
+#[tokio::test]
+async fn a_clients_request_id_is_never_the_audit_request_id() {
+    let app = TestApp::with_demo().await;
+    let req = Request::builder()
+        .method("PATCH")
+        .uri("/api/v1/entities/component/default/checkout")
+        .header("authorization", format!("Bearer {}", app.admin_token))
+        .header("content-type", "application/json")
+        .header("x-request-id", "forged-request-id")
+        .body(Body::from(
+            json!({"lifecycle": "deprecated", "reason": "ids"}).to_string(),
+        ))
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(app.router.clone(), req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let ours = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(resp.headers()["x-client-request-id"], "forged-request-id");
+    assert!(uuid::Uuid::parse_str(&ours).is_ok(), "the server's own id: {ours}");
+    let ids: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT request_id FROM audit_log WHERE action = 'entity.update'")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(ids, vec![Some(ours)], "the audit row carries the server's id");
+}

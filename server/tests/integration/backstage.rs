@@ -147,11 +147,11 @@ async fn entities_without_a_limit_are_paged_with_a_next_link() {
         .await
         .unwrap();
         assert_eq!(resp.status(), 200, "{uri}");
-        let link = resp
-            .headers()
-            .get("link")
-            .map(|v| v.to_str().unwrap().to_owned());
-        let body = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
+        let link = resp.headers().get("link").map(|v| v.to_str().unwrap().to_owned());
+        let body = http_body_util::BodyExt::collect(resp.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
         let items: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
         assert!(items.len() <= 1_000, "a page holds at most the server maximum");
         names.extend(items.iter().map(|e| e["metadata"]["name"].as_str().unwrap().to_owned()));

@@ -31,8 +31,15 @@ async fn metrics_need_the_metrics_token() {
     let app = TestApp::new().await;
     let (status, body) = app.get("/metrics").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "anonymous: {body}");
-    assert!(body.contains("--metrics-token") && body.contains("--metrics-listen"), "{body}");
-    for wrong in [app.admin_token.as_str(), "test-metrics-toke", "test-metrics-token-and-more"] {
+    assert!(
+        body.contains("--metrics-token") && body.contains("--metrics-listen"),
+        "{body}"
+    );
+    for wrong in [
+        app.admin_token.as_str(),
+        "test-metrics-toke",
+        "test-metrics-token-and-more",
+    ] {
         let (status, body) = app.call("GET", "/metrics", Some(wrong), None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{wrong}: {body}");
     }

@@ -72,7 +72,15 @@ fn injected(html: &str) -> Vec<String> {
     let titles = doc.select(&Selector::parse("head > title").expect("selector")).count();
     for el in doc.select(&all) {
         let name = el.value().name();
-        let tag = || format!("<{name}{}>", el.value().attrs().map(|(k, v)| format!(" {k}=\"{v}\"")).collect::<String>());
+        let tag = || {
+            format!(
+                "<{name}{}>",
+                el.value()
+                    .attrs()
+                    .map(|(k, v)| format!(" {k}=\"{v}\""))
+                    .collect::<String>()
+            )
+        };
         if name == "base" || (name == "meta" && el.value().attr("http-equiv").is_some()) {
             found.push(tag());
         }
@@ -80,9 +88,14 @@ fn injected(html: &str) -> Vec<String> {
             let is_url = matches!(attr, "href" | "src" | "action" | "formaction" | "xlink:href");
             // Where a URL attribute points (a same-origin link may carry the text in its query).
             let target = value.trim_start().to_ascii_lowercase();
-            let points_away = ["javascript:", "https://evil.example", "http://evil.example", "//evil.example"]
-                .iter()
-                .any(|p| target.starts_with(p));
+            let points_away = [
+                "javascript:",
+                "https://evil.example",
+                "http://evil.example",
+                "//evil.example",
+            ]
+            .iter()
+            .any(|p| target.starts_with(p));
             if attr.starts_with("on")
                 || (attr == "id" && value.starts_with("pwn"))
                 || (is_url && points_away)
@@ -153,7 +166,11 @@ async fn catalog_and_audit_strings_cannot_inject_markup_into_any_page() {
     ];
     let privileged = ["/audit", "/admin", "/transfers"];
     let mut checked = 0;
-    for (viewer, token) in [("anonymous", None), ("lead", Some(lead.as_str())), ("admin", Some(admin.as_str()))] {
+    for (viewer, token) in [
+        ("anonymous", None),
+        ("lead", Some(lead.as_str())),
+        ("admin", Some(admin.as_str())),
+    ] {
         let pages = entities
             .iter()
             .chain(&lists)
@@ -185,7 +202,10 @@ async fn catalog_and_audit_strings_cannot_inject_markup_into_any_page() {
         .next()
         .map(|t| t.text().collect::<String>())
         .expect("the edit panel's description field");
-    assert!(description.contains(&format!("edited {PAYLOAD}")), "textarea text: {description}");
+    assert!(
+        description.contains(&format!("edited {PAYLOAD}")),
+        "textarea text: {description}"
+    );
     let svg_text: String = doc
         .select(&Selector::parse("svg text").expect("selector"))
         .flat_map(|t| t.text())

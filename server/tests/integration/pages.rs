@@ -380,9 +380,13 @@ async fn every_inline_script_carries_its_responses_nonce() {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        let html = String::from_utf8(resp.into_body().collect().await.expect("body").to_bytes().to_vec()).expect("utf-8");
+        let html =
+            String::from_utf8(resp.into_body().collect().await.expect("body").to_bytes().to_vec()).expect("utf-8");
         let expected = nonce(&policy);
-        assert!(nonces.insert(expected.clone()), "{uri} (round {round}): nonce {expected} used twice");
+        assert!(
+            nonces.insert(expected.clone()),
+            "{uri} (round {round}): nonce {expected} used twice"
+        );
         let doc = Html::parse_document(&html);
         for script in doc.select(&inline) {
             scripts += 1;
@@ -393,6 +397,12 @@ async fn every_inline_script_carries_its_responses_nonce() {
             );
         }
     }
-    assert!(scripts >= nonces.len(), "every page has inline scripts ({scripts} checked)");
-    assert!(app.pages.stats().hits > 0, "the cached router served some pages from its cache");
+    assert!(
+        scripts >= nonces.len(),
+        "every page has inline scripts ({scripts} checked)"
+    );
+    assert!(
+        app.pages.stats().hits > 0,
+        "the cached router served some pages from its cache"
+    );
 }
