@@ -681,3 +681,61 @@ async fn a_clients_request_id_is_never_the_audit_request_id() {
             .unwrap();
     assert_eq!(ids, vec![Some(ours)], "the audit row carries the server's id");
 }
+
+/// Issue 10, item 9: pages and API answers are never stored by browsers or proxies (they may
+/// show what only this caller may see); static assets may be; HSTS only when the public URL
+/// is https.
+#[tokio::test]
+async fn private_answers_are_not_stored_and_https_servers_send_hsts() {
+    let app = TestApp::with_demo().await;
+    for uri in [
+        "/catalog",
+        "/catalog/component/default/checkout",
+        "/api/v1/entities?limit=1",
+        "/api/v1/me",
+    ] {
+        let req = Request::get(uri)
+            .header("authorization", format!("Bearer {}", app.admin_token))
+            .body(Body::empty())
+            .unwrap();
+        let resp = tower::ServiceExt::oneshot(app.router.clone(), req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{uri}");
+        assert_eq!(resp.headers()["cache-control"], "no-store", "{uri}");
+        assert!(
+            !resp.headers().contains_key("strict-transport-security"),
+            "{uri}: plain http"
+        );
+    }
+
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(site.path().join("pkg")).unwrap();
+    std::fs::write(site.path().join("pkg/bearing.css"), "a{}").unwrap();
+    let options = server::startup::leptos_options(Some(site.path().to_owned())).unwrap();
+    let https = crate::util::router_at(
+        "https://bearing.test",
+        app.ctx.clone(),
+        options,
+        server::page_cache::PageCache::new(&Default::default()),
+        Default::default(),
+    );
+    for uri in ["/catalog", "/healthz"] {
+        let resp = tower::ServiceExt::oneshot(https.clone(), Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert!(
+            resp.headers()["strict-transport-security"]
+                .to_str()
+                .unwrap()
+                .starts_with("max-age="),
+            "{uri}"
+        );
+    }
+    let resp = tower::ServiceExt::oneshot(https, Request::get("/pkg/bearing.css").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        !resp.headers().contains_key("cache-control"),
+        "static assets may be cached"
+    );
+}

@@ -163,14 +163,25 @@ pub fn router_with(
     pages: PageCache,
     import_limits: bearing_catalog::import::Limits,
 ) -> Router {
+    router_at(ORIGIN, ctx, options, pages, import_limits)
+}
+
+/// [`router_with`] for a server whose public URL is `origin` (e.g. an https one).
+pub fn router_at(
+    origin: &str,
+    ctx: app::ssr::ServerCtx,
+    options: leptos::config::LeptosOptions,
+    pages: PageCache,
+    import_limits: bearing_catalog::import::Limits,
+) -> Router {
     let pool = ctx.pool.clone();
     let runtime = server::http::AuthRuntime {
         provider: None,
         session_lifetime: time::Duration::hours(24),
-        public_origin: ORIGIN.into(),
+        public_origin: origin.into(),
         limits: Default::default(),
     };
-    let args = auth_args();
+    let args = auth_args_at(origin);
     let mut state = server::http::AppState::new(ctx, options, runtime).expect("state");
     state.pages = pages;
     state.metrics_token = Some(std::sync::Arc::new(METRICS_TOKEN.to_owned().into()));
@@ -180,13 +191,18 @@ pub fn router_with(
 
 /// Default auth flags with the test origin.
 pub fn auth_args() -> server::config::AuthArgs {
+    auth_args_at(ORIGIN)
+}
+
+/// Default auth flags with the public URL `origin`.
+pub fn auth_args_at(origin: &str) -> server::config::AuthArgs {
     use clap::Parser;
     #[derive(Parser)]
     struct P {
         #[command(flatten)]
         a: server::config::AuthArgs,
     }
-    P::parse_from(["test", "--public-url", ORIGIN]).a
+    P::parse_from(["test", "--public-url", origin]).a
 }
 
 /// The real router on a fresh database.
