@@ -20,6 +20,7 @@ use crate::http::error::ApiError;
 use crate::http::AppState;
 
 /// Routes anyone may reach: signing in, static assets, probes and the API description.
+/// (`/metrics` is not here: it sits outside this middleware with a check of its own.)
 fn is_public(path: &str) -> bool {
     path == "/login"
         || path.starts_with("/auth/")
@@ -28,7 +29,6 @@ fn is_public(path: &str) -> bool {
             path,
             "/healthz"
                 | "/readyz"
-                | "/metrics"
                 | "/favicon.svg"
                 | "/favicon.ico"
                 | "/api/openapi.json"
