@@ -27,12 +27,7 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/pkg/")
         || matches!(
             path,
-            "/healthz"
-                | "/readyz"
-                | "/favicon.svg"
-                | "/favicon.ico"
-                | "/api/openapi.json"
-                | "/api/fn/login_info"
+            "/healthz" | "/readyz" | "/favicon.svg" | "/favicon.ico" | "/api/openapi.json" | "/api/fn/login_info"
         )
 }
 

@@ -226,6 +226,23 @@ pub async fn ensure_server_role(conn: &mut PgConnection, passwords: &Passwords) 
             .execute(&mut *tx)
             .await?;
     }
+    // The owner (who runs the migrations) may act as the application role. Migration
+    // 20261123000002 grants this too, but roles belong to the whole cluster: when several
+    // databases are migrated at once (the tests), their first grants race on
+    // `pg_auth_members` and all but one fail. Granted here, under the lock, theirs are no-ops.
+    // (A direct look at the grants: `pg_has_role` says yes for any superuser.)
+    let owner_is_member: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+         WHERE g.rolname = $1 AND m.member = (SELECT oid FROM pg_roles WHERE rolname = CURRENT_USER))",
+    )
+    .bind(app)
+    .fetch_one(&mut *tx)
+    .await?;
+    if !owner_is_member {
+        sqlx::query(&format!("GRANT {app} TO CURRENT_USER"))
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
     Ok(())
 }
