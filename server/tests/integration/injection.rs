@@ -47,7 +47,7 @@ fn hostile_catalog() -> String {
         json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
             "metadata": {"name": "evil", "title": p, "description": p,
                 "links": [{"url": "https://ok.example/?a=\"><h1 id=pwn-href>", "title": p}],
-                "annotations": {"example.com/note": p},
+                "annotations": {"example.com/note": p, "kuma.io/service": p},
                 "labels": {"example.com/label": p},
                 "tags": ["evil"]},
             "spec": {"type": p, "lifecycle": p, "owner": "team-evil", "system": "evil-system",
@@ -142,8 +142,45 @@ async fn catalog_and_audit_strings_cannot_inject_markup_into_any_page() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // Mesh state whose control-plane, mesh and service names are the payload, as a hostile
+    // control plane would report them (one service mapped to the component by its annotation).
+    let control_plane = &PAYLOAD[..90];
+    app::mesh::repo::upsert_control_plane(&app.pool, control_plane, "http://kuma.test:5681")
+        .await
+        .expect("control plane");
+    let snapshot = app::mesh::repo::Snapshot {
+        services: vec![app::mesh::repo::ServiceRow {
+            mesh: PAYLOAD.into(),
+            service: PAYLOAD.into(),
+            status: "online".into(),
+            total: 1,
+            online: 1,
+            offline: 0,
+            partially_degraded: 0,
+        }],
+        ..Default::default()
+    };
+    app::mesh::repo::replace_state(&app.pool, control_plane, &snapshot, time::OffsetDateTime::now_utc())
+        .await
+        .expect("mesh state");
+
+    // Callers named by the payload (the header shows the caller's name; /admin lists tokens):
+    // names, like the identity provider's claims, come from outside.
     let admin = app.admin_token.clone();
     let lead = app.token("lead", Some("team-evil")).await;
+    let named = app::auth::service::create_token(
+        &app.ctx,
+        &app::auth::guard::Caller::system("test"),
+        app::auth::TokenRequest {
+            name: PAYLOAD[..100].to_owned(),
+            role: "admin".into(),
+            team: None,
+            expires_days: None,
+        },
+    )
+    .await
+    .expect("a token named by the payload")
+    .token;
 
     let entities = [
         "/catalog/component/default/evil",
@@ -170,11 +207,13 @@ async fn catalog_and_audit_strings_cannot_inject_markup_into_any_page() {
         ("anonymous", None),
         ("lead", Some(lead.as_str())),
         ("admin", Some(admin.as_str())),
+        ("payload-named admin", Some(named.as_str())),
     ] {
-        let pages = entities
-            .iter()
-            .chain(&lists)
-            .chain(if viewer == "admin" { &privileged[..] } else { &[] });
+        let pages = entities.iter().chain(&lists).chain(if viewer.ends_with("admin") {
+            &privileged[..]
+        } else {
+            &[]
+        });
         for uri in pages {
             let (status, html) = get_page(&app, uri, token).await;
             assert!(
@@ -186,7 +225,7 @@ async fn catalog_and_audit_strings_cannot_inject_markup_into_any_page() {
             checked += 1;
         }
     }
-    assert!(checked >= 40, "{checked} pages checked");
+    assert!(checked >= 60, "{checked} pages checked");
 
     // The payload is on the pages, as text: shown, not interpreted.
     let (_, html) = get_page(&app, "/catalog/component/default/evil", Some(&admin)).await;
@@ -210,6 +249,16 @@ async fn catalog_and_audit_strings_cannot_inject_markup_into_any_page() {
         .select(&Selector::parse("svg text").expect("selector"))
         .flat_map(|t| t.text())
         .collect();
+    let (_, mesh) = get_page(&app, "/mesh", Some(&named)).await;
+    let mesh_text: String = Html::parse_document(&mesh).root_element().text().collect();
+    assert!(
+        mesh_text.contains("Control plane </title><h1 id=pwn-title>"),
+        "the control plane's name shows, as text"
+    );
+    assert!(
+        mesh_text.contains(&PAYLOAD[..100]),
+        "the caller's name is shown, as text"
+    );
     // Graph labels are shortened, so only the payload's start shows, as text.
     assert!(svg_text.contains("</title><h1 id=pwn"), "graph labels: {svg_text}");
 }
