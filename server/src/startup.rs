@@ -59,7 +59,15 @@ pub fn app_router(
     state: AppState,
     session_layer: tower_sessions::SessionManagerLayer<tower_sessions_sqlx_store::PostgresStore>,
 ) -> Router {
-    let ctx = state.ctx.clone();
+    // What every rendered page (routes and the 404 fallback alike) finds in its context: the
+    // server context and the nonce the security middleware chose for this request.
+    let page_context = {
+        let ctx = state.ctx.clone();
+        move || {
+            provide_context(ctx.clone());
+            crate::security::provide_request_nonce();
+        }
+    };
     let routes = route_list();
     let options = state.leptos_options.clone();
     // The wasm bundle, JS and CSS, gzip-compressed for the browser (the wasm shrinks to about
@@ -73,28 +81,14 @@ pub fn app_router(
                 .layer(CompressionLayer::new())
                 .service(assets),
         )
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            {
-                let ctx = ctx.clone();
-                move || {
-                    provide_context(ctx.clone());
-                    crate::security::provide_request_nonce();
-                }
-            },
-            move || shell(options.clone()),
-        )
+        .leptos_routes_with_context(&state, routes, page_context.clone(), move || shell(options.clone()))
         // Inside the caller middleware below: the cache key needs to know who is asking.
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::page_cache::serve,
         ))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            move || {
-                provide_context(ctx.clone());
-                crate::security::provide_request_nonce();
-            },
+            page_context,
             shell,
         ));
     http::router()

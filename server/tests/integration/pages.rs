@@ -15,13 +15,16 @@ const CHECKOUT_PAGE: &str = "/catalog/component/default/checkout";
 
 /// A GET as `token` (anonymous without one): status, Content-Security-Policy and body.
 async fn page(app: &TestApp, uri: &str, token: Option<&str>) -> (StatusCode, String, String) {
+    page_from(app.router.clone(), uri, token).await
+}
+
+/// [`page`] from `router`.
+async fn page_from(router: axum::Router, uri: &str, token: Option<&str>) -> (StatusCode, String, String) {
     let mut req = Request::get(uri);
     if let Some(t) = token {
         req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
     }
-    let resp = app
-        .router
-        .clone()
+    let resp = router
         .oneshot(req.body(Body::empty()).expect("request"))
         .await
         .expect("infallible");
@@ -359,12 +362,8 @@ async fn every_inline_script_carries_its_responses_nonce() {
         for token in &tokens {
             for uri in pages {
                 for router in [&app.router, &uncached] {
-                    let req = Request::get(uri)
-                        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                        .body(Body::empty())
-                        .expect("request");
                     let router = router.clone();
-                    requests.push(async move { (round, uri, router.oneshot(req).await.expect("infallible")) });
+                    requests.push(async move { (round, uri, page_from(router, uri, Some(token)).await) });
                 }
             }
         }
@@ -373,15 +372,7 @@ async fn every_inline_script_carries_its_responses_nonce() {
     let inline = Selector::parse("script:not([src])").expect("selector");
     let mut nonces = std::collections::HashSet::new();
     let mut scripts = 0;
-    for (round, uri, resp) in responses {
-        let policy = resp
-            .headers()
-            .get(header::CONTENT_SECURITY_POLICY)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let html =
-            String::from_utf8(resp.into_body().collect().await.expect("body").to_bytes().to_vec()).expect("utf-8");
+    for (round, uri, (_, policy, html)) in responses {
         let expected = nonce(&policy);
         assert!(
             nonces.insert(expected.clone()),
