@@ -1,16 +1,16 @@
 //! Server-side context handed to every page render and server function.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+mod settings;
+
 use std::sync::Arc;
 
 use leptos::prelude::*;
 use sqlx::PgPool;
 
-use crate::audit::service::AuditSettings;
-use crate::auth::{DevUser, RoleMapping};
+pub use settings::{AuditSettings, AuthSettings, MeshSettings, DEFAULT_TOKEN_EXPIRY_DAYS};
+
 use crate::cache::ReadCache;
 use crate::error::AppError;
-use crate::mesh::service::MeshSettings;
 
 /// What server functions and API handlers need from the running server. Built once at
 /// startup and provided to the page renderer, the server-function handler and the HTTP API.
@@ -26,58 +26,6 @@ pub struct ServerCtx {
     pub audit: AuditSettings,
     /// How mesh state is judged (staleness) and shown.
     pub mesh: MeshSettings,
-}
-
-/// Days an API token lives when whoever creates it gives no expiry.
-pub const DEFAULT_TOKEN_EXPIRY_DAYS: u32 = 90;
-
-/// Authentication settings the pages and services need.
-#[derive(Debug)]
-pub struct AuthSettings {
-    /// Anonymous visitors may read the catalog (`BEARING_ANONYMOUS_READ`).
-    pub anonymous_read: bool,
-    /// Identity-provider groups named `<team><suffix>` make leads of `<team>`.
-    pub lead_group_suffix: String,
-    /// The identity provider's issuer, if one is configured.
-    pub issuer: Option<String>,
-    /// Set once discovery succeeded: sign-in can start.
-    pub provider_ready: AtomicBool,
-    /// Demo users of the development identity provider, shown on the login page.
-    pub dev_users: Vec<DevUser>,
-    /// People who are admins because the operator said so (`--bootstrap-admin`), as
-    /// (issuer, subject): how a fresh install gets its first admin.
-    pub bootstrap_admins: Vec<(String, String)>,
-    /// Group-to-role mappings from `--role-mapping-file`, read at startup. They add to the
-    /// mappings admins edit on /admin and cannot be changed there.
-    pub file_mappings: Vec<RoleMapping>,
-    /// The role-mapping file, to say on /admin where [`AuthSettings::file_mappings`] come from.
-    pub mapping_file: Option<String>,
-    /// Days an API token lives when whoever creates it gives no expiry.
-    pub token_expiry_days: u32,
-}
-
-impl Default for AuthSettings {
-    /// Nothing privileged: no anonymous reads, no lead convention, no mappings, no admins.
-    fn default() -> Self {
-        AuthSettings {
-            anonymous_read: false,
-            lead_group_suffix: String::new(),
-            issuer: None,
-            provider_ready: AtomicBool::new(false),
-            dev_users: Vec::new(),
-            bootstrap_admins: Vec::new(),
-            file_mappings: Vec::new(),
-            mapping_file: None,
-            token_expiry_days: DEFAULT_TOKEN_EXPIRY_DAYS,
-        }
-    }
-}
-
-impl AuthSettings {
-    /// Whether sign-in can start now.
-    pub fn ready(&self) -> bool {
-        self.provider_ready.load(Ordering::Acquire)
-    }
 }
 
 impl ServerCtx {

@@ -1,46 +1,14 @@
-//! `bearing import`: read files, check them, apply them, print what changed.
+//! Importing catalog files from disk: read within the limits (off the async workers), check,
+//! apply all or nothing. Used by `bearing import` and by `bearing serve --seed-catalog`.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use app::audit::service::AuditSettings;
 use app::auth::guard::Caller;
 use app::catalog::import::{apply, known_ids, ImportError};
 use app::catalog::ImportReport;
+use app::ssr::AuditSettings;
 use bearing_catalog::import::Limits;
 use sqlx::PgPool;
-
-/// The caller for commands run from the command line: `system:cli:<os user>` in the audit log.
-pub fn cli_caller() -> Caller {
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-    Caller::system(&format!("cli:{user}"))
-}
-
-/// Imports paths and prints the report, or every problem. Exit code 1 on problems.
-pub async fn run_cli(
-    pool: &PgPool,
-    paths: &[PathBuf],
-    dry_run: bool,
-    audit: &AuditSettings,
-    limits: &Limits,
-) -> anyhow::Result<ExitCode> {
-    match import_paths(pool, paths, dry_run, audit, &cli_caller(), limits).await {
-        Ok(report) => {
-            print_report(&report);
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(ImportError::Problems(problems)) => {
-            for p in &problems {
-                eprintln!("{p}");
-            }
-            eprintln!("import rejected: {} problem(s); nothing was changed", problems.len());
-            Ok(ExitCode::from(1))
-        }
-        Err(ImportError::Database(err)) => {
-            Err(anyhow::Error::new(err).context("the import failed; nothing was changed"))
-        }
-    }
-}
 
 /// Parses and applies files and directories, reading within `limits`.
 pub async fn import_paths(
@@ -76,30 +44,4 @@ pub async fn import_paths(
         "import checked and written"
     );
     Ok(report)
-}
-
-fn print_report(r: &ImportReport) {
-    for w in &r.warnings {
-        eprintln!("warning: {w}");
-    }
-    for c in &r.override_conflicts {
-        eprintln!("conflict: {c}");
-    }
-    for c in &r.overrides_cleared {
-        println!("  agreed {c} (the file now says what was edited in Bearing)");
-    }
-    for (label, items) in [("added", &r.added), ("updated", &r.updated), ("orphaned", &r.orphaned)] {
-        for item in items.iter() {
-            println!("{label:>9} {item}");
-        }
-    }
-    println!(
-        "{}{} added, {} updated, {} unchanged, {} orphaned{}",
-        if r.dry_run { "dry run: " } else { "" },
-        r.added.len(),
-        r.updated.len(),
-        r.unchanged.len(),
-        r.orphaned.len(),
-        if r.dry_run { " (nothing was written)" } else { "" }
-    );
 }

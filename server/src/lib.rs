@@ -1,17 +1,22 @@
-//! Bearing's server: configuration, the embedded PostgreSQL, startup, the HTTP API and the CLI.
+//! Bearing's server: the command line (`cli`, `commands/`), the route table (`router`) and the
+//! state it serves (`state`), the embedded PostgreSQL (`db`), sign-in (`auth`), the HTTP API
+//! (`http`), background work (`mesh` poller, `changes`, `import`) and the security layers.
 //! `main.rs` is a thin wrapper so integration tests reuse everything here.
 
-pub mod admin;
 pub mod auth;
+pub mod changes;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod db;
 pub mod http;
 pub mod import;
 pub mod mesh;
 pub mod page_cache;
+pub mod router;
 pub mod security;
-pub mod startup;
+pub mod site;
+pub mod state;
 pub mod telemetry;
 
 /// The database migrations in `migrations/`, embedded in the binary.

@@ -13,7 +13,7 @@
 //! - **the catalog, overrides and transfers**: the read cache's generation is part of the key;
 //!   it moves on every import (in any process, through `NOTIFY`) and every edit or transfer;
 //! - **mesh state**: every write of it notifies [`app::mesh::repo::CHANGED_CHANNEL`], and
-//!   [`crate::startup::follow_changes`] moves this cache's mesh generation, also in the key;
+//!   [`crate::changes::follow_changes`] moves this cache's mesh generation, also in the key;
 //! - **the clock** (relative times such as "last read 20 s ago"): bounded by the time to live
 //!   (`--page-cache-ttl`, 5 s by default);
 //! - **the CSP nonce**: each response still gets its own, chosen for the request by
@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use app::auth::guard::Caller;
+use app::ssr::ServerCtx;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -38,7 +39,6 @@ use axum::response::{IntoResponse, Response};
 use leptos::nonce::Nonce;
 
 use crate::config::PageCacheArgs;
-use crate::http::AppState;
 
 /// Pages larger than this are not cached (nor expected: the largest are a few hundred kB).
 const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
@@ -120,7 +120,7 @@ pub fn is_cacheable(path: &str) -> bool {
 }
 
 /// The cache key of `req`, or `None` if it must be rendered.
-fn key(state: &AppState, req: &Request) -> Option<String> {
+fn key(pages: &PageCache, ctx: &ServerCtx, req: &Request) -> Option<String> {
     if req.method() != Method::GET || !is_cacheable(req.uri().path()) {
         return None;
     }
@@ -132,8 +132,8 @@ fn key(state: &AppState, req: &Request) -> Option<String> {
     };
     Some(format!(
         "{}.{}\n{}\n{}",
-        state.ctx.cache.generation(),
-        state.pages.0.mesh_generation.load(Ordering::SeqCst),
+        ctx.cache.generation(),
+        pages.0.mesh_generation.load(Ordering::SeqCst),
         req.uri().path_and_query().map_or("", |p| p.as_str()),
         viewer,
     ))
@@ -148,18 +148,18 @@ fn key(state: &AppState, req: &Request) -> Option<String> {
 /// polls futures once and resumes them from other tasks, the pattern under which moka's
 /// waiters can stall (moka-rs/moka#240). We saw exactly that: about one test run in two had an
 /// entity page wait out the 30 s request timeout.
-pub async fn serve(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn serve(State(pages): State<PageCache>, State(ctx): State<ServerCtx>, req: Request, next: Next) -> Response {
     // The request's nonce, set by the security middleware outside; without one, nothing is
     // cached (a page could not be given a fresh nonce).
     let nonce = req.extensions().get::<Nonce>().cloned();
-    let (Some(entries), Some(key), Some(nonce)) = (state.pages.0.entries.as_ref(), key(&state, &req), nonce) else {
+    let (Some(entries), Some(key), Some(nonce)) = (pages.0.entries.as_ref(), key(&pages, &ctx, &req), nonce) else {
         return next.run(req).await;
     };
     if let Some(page) = entries.get(&key).await {
-        state.pages.count(true);
+        pages.count(true);
         return page.respond(&nonce);
     }
-    state.pages.count(false);
+    pages.count(false);
     let response = next.run(req).await;
     match CachedPage::from_response(response, &nonce).await {
         Ok(page) => {

@@ -14,13 +14,17 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use leptos::nonce::Nonce;
 
-use crate::http::AppState;
+use std::sync::Arc;
+
+use app::ssr::ServerCtx;
+
+use crate::state::AuthRuntime;
 
 /// Refuses a state-changing request (anything but GET/HEAD/OPTIONS) that a browser sent from
 /// another origin. Browsers send `Origin` on such requests; without it, `Sec-Fetch-Site` must say
 /// the request is same-origin. Requests without cookies (API clients with a token) cannot ride
 /// on a user's session and are let through.
-pub async fn refuse_cross_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn refuse_cross_origin(State(auth): State<Arc<AuthRuntime>>, req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
@@ -29,7 +33,7 @@ pub async fn refuse_cross_origin(State(state): State<AppState>, req: Request, ne
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     let allowed = match (origin, fetch_site) {
-        (Some(origin), _) => origin == state.auth.public_origin,
+        (Some(origin), _) => origin == auth.public_origin,
         (None, Some(site)) => site == "same-origin" || site == "none",
         (None, None) => !has_cookie,
     };
@@ -40,7 +44,7 @@ pub async fn refuse_cross_origin(State(state): State<AppState>, req: Request, ne
             "cross-origin request refused"
         );
         let body = serde_json::json!({ "errors": [{ "detail": format!(
-            "cross-origin request refused: state changes must come from {}", state.auth.public_origin) }] });
+            "cross-origin request refused: state changes must come from {}", auth.public_origin) }] });
         return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
     }
     next.run(req).await
@@ -50,7 +54,12 @@ pub async fn refuse_cross_origin(State(state): State<AppState>, req: Request, ne
 /// `X-Frame-Options`, the Content-Security-Policy (with that nonce on HTML pages),
 /// `Strict-Transport-Security` when the public URL is https, and `Cache-Control: no-store` on
 /// pages and API answers, which may show what only this caller may see.
-pub async fn security_headers(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn security_headers(
+    State(auth): State<Arc<AuthRuntime>>,
+    State(ctx): State<ServerCtx>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let nonce = Nonce::new();
     req.extensions_mut().insert(nonce.clone());
     let mut response = next.run(req).await;
@@ -58,7 +67,7 @@ pub async fn security_headers(State(state): State<AppState>, mut req: Request, n
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    if state.auth.public_origin.starts_with("https://") {
+    if auth.public_origin.starts_with("https://") {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),
@@ -74,7 +83,7 @@ pub async fn security_headers(State(state): State<AppState>, mut req: Request, n
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     let policy = if is_html {
-        page_policy(&nonce, state.ctx.auth.issuer.as_deref())
+        page_policy(&nonce, ctx.auth.issuer.as_deref())
     } else {
         "default-src 'none'; frame-ancestors 'none'".to_owned()
     };

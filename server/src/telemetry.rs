@@ -1,6 +1,10 @@
-//! Logging: human-readable lines on stderr, filtered by `RUST_LOG` (default `info`).
+//! Logging (human-readable lines on stderr, filtered by `RUST_LOG`, default `info`) and the
+//! process-wide Prometheus recorder behind `/metrics`.
 
 use std::io::IsTerminal;
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use tracing_subscriber::EnvFilter;
 
@@ -12,4 +16,23 @@ pub fn init() {
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// The process-wide recorder (metrics are global; tests build several apps, on several threads
+/// at once: the first call installs it, the others wait for that and share it).
+pub fn metrics_recorder() -> anyhow::Result<PrometheusHandle> {
+    static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("http_request_duration_seconds".into()),
+                    &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
+                )
+                .map_err(|e| format!("invalid histogram buckets: {e}"))?
+                .install_recorder()
+                .map_err(|e| format!("cannot install the metrics recorder: {e}"))
+        })
+        .clone()
+        .map_err(anyhow::Error::msg)
 }

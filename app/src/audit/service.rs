@@ -2,10 +2,9 @@
 //! transaction that makes the change, so a change and its audit row commit together or not
 //! at all.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use bearing_audit::{entry_hash, verify_chain_reaching, ChainHead, EntryBody, SigningKey, StoredEntry, VerifyingKey};
+use bearing_audit::{entry_hash, verify_chain_reaching, ChainHead, EntryBody, StoredEntry, VerifyingKey};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
@@ -13,32 +12,8 @@ use time::OffsetDateTime;
 use super::{repo, AuditEntry, AuditKeyInfo, AuditPage, AuditQuery, ChainStatus};
 use crate::auth::guard::Caller;
 use crate::error::AppError;
-use crate::ssr::ServerCtx;
+use crate::ssr::{AuditSettings, ServerCtx};
 use crate::text::printable;
-
-/// How checkpoints of the chain head are signed.
-#[derive(Clone, Debug)]
-pub struct AuditSettings {
-    /// Signs checkpoints (Ed25519).
-    pub key: Arc<SigningKey>,
-    /// A checkpoint is signed in the appending transaction every this many rows...
-    pub checkpoint_rows: i64,
-    /// ...and every row is covered by a checkpoint at most about this long after it was
-    /// appended ([`keep_checkpointed`]). Rows after the last checkpoint are protected by the
-    /// hash chain alone: someone with write access could delete them undetected.
-    pub checkpoint_interval: Duration,
-}
-
-impl AuditSettings {
-    /// Settings with a fresh key, for tests.
-    pub fn ephemeral() -> AuditSettings {
-        AuditSettings {
-            key: Arc::new(SigningKey::generate()),
-            checkpoint_rows: 100,
-            checkpoint_interval: Duration::from_secs(60),
-        }
-    }
-}
 
 /// What happened, for [`record`].
 #[derive(Debug, Default)]

@@ -11,8 +11,9 @@ use bearing_catalog::{Entity, EntityRef, Kind, Problem, Relation, RelationType};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
-use crate::audit::service::{record, AuditSettings, Event};
+use crate::audit::service::{record, Event};
 use crate::auth::guard::Caller;
+use crate::ssr::AuditSettings;
 use uuid::Uuid;
 
 use super::edit::repo::{self as edit_repo, OverrideRow};

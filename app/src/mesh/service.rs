@@ -13,29 +13,7 @@ use time::OffsetDateTime;
 use super::repo::{self, StoredService};
 use super::*;
 use crate::error::AppError;
-use crate::ssr::ServerCtx;
-
-/// How mesh data is judged and shown.
-#[derive(Clone, Copy, Debug)]
-pub struct MeshSettings {
-    /// The poll interval: data older than 3 of them is stale.
-    pub poll_interval: Duration,
-    /// The stats interval (`--kuma-stats-interval`): a traffic sample older than 3 of them is
-    /// no longer a current rate.
-    pub stats_interval: Duration,
-    /// How far back the component page's traffic chart goes.
-    pub history: Duration,
-}
-
-impl Default for MeshSettings {
-    fn default() -> Self {
-        MeshSettings {
-            poll_interval: Duration::from_secs(15),
-            stats_interval: Duration::from_secs(60),
-            history: Duration::from_secs(6 * 3600),
-        }
-    }
-}
+use crate::ssr::{MeshSettings, ServerCtx};
 
 /// Whether data last polled at `last_success` is stale at `now`: older than 3 poll intervals.
 pub fn is_stale(last_success: Option<OffsetDateTime>, now: OffsetDateTime, poll_interval: Duration) -> bool {

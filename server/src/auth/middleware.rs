@@ -17,7 +17,7 @@ use tower_sessions::Session;
 use super::limit::too_many_requests;
 use super::session::{SessionAuth, AUTH_KEY};
 use crate::http::error::ApiError;
-use crate::http::AppState;
+use crate::state::AppState;
 
 /// Routes anyone may reach: signing in, static assets, probes and the API description.
 /// (`/metrics` is not here: it sits outside this middleware with a check of its own.)

@@ -5,8 +5,7 @@ use app::auth::service::{self, LoginClaims};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Router};
+use axum::Extension;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use tower_sessions::{Expiry, Session};
@@ -14,26 +13,19 @@ use tower_sessions::{Expiry, Session};
 use super::oidc::{LoginError, PendingLogin};
 use super::session::{SessionAuth, AUTH_KEY, PENDING_KEY, PRE_LOGIN_TTL};
 use crate::http::error::ApiError;
-use crate::http::AppState;
+use crate::state::AppState;
 use app::text::printable;
 
-/// The sign-in routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", get(login))
-        .route("/auth/callback", get(callback))
-        .route("/auth/logout", post(logout))
-}
-
+/// Query of `/auth/login`: where to go after signing in, and a login hint for the provider.
 #[derive(Deserialize)]
-struct LoginQuery {
+pub struct LoginQuery {
     return_to: Option<String>,
     login_hint: Option<String>,
 }
 
 /// Starts a sign-in: remembers state, nonce and PKCE verifier in the (pre-login) session and
 /// sends the browser to the provider.
-async fn login(
+pub async fn login(
     State(state): State<AppState>,
     session: Session,
     Query(q): Query<LoginQuery>,
@@ -81,8 +73,9 @@ pub fn safe_return_to(path: &str) -> Option<String> {
     ok.then(|| path.to_owned())
 }
 
+/// Query of `/auth/callback`, as the identity provider sends it.
 #[derive(Deserialize)]
-struct CallbackQuery {
+pub struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
@@ -94,7 +87,7 @@ struct CallbackQuery {
 /// Only a callback that matches the sign-in this browser started (its `state`, within
 /// [`PRE_LOGIN_TTL`]) can fail into the audit log; any other is anonymous noise that anyone can
 /// send, and is only counted (`bearing_auth_callback_unmatched_total` in /metrics).
-async fn callback(
+pub async fn callback(
     State(state): State<AppState>,
     session: Session,
     Extension(caller): Extension<Caller>,
@@ -182,7 +175,7 @@ async fn forget_pre_login(session: &Session) -> Result<(), ApiError> {
 }
 
 /// Ends the session here and, when the provider supports it, at the provider too.
-async fn logout(
+pub async fn logout(
     State(state): State<AppState>,
     session: Session,
     Extension(caller): Extension<Caller>,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use app::audit::service::AuditSettings;
+use app::ssr::AuditSettings;
 use bearing_audit::SigningKey;
 use clap::Args;
 

@@ -10,25 +10,11 @@ use app::catalog::repo::{self, EntityRow};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 
-use super::AppState;
+use crate::state::AppState;
 pub use params::{parse_filter, project, QueryCursor};
-
-/// Backstage-compatible routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/catalog/entities", get(list_entities))
-        .route("/api/catalog/entities/by-name/{kind}/{namespace}/{name}", get(by_name))
-        .route(
-            "/api/catalog/entities/by-query",
-            get(by_query).post(predicates_unsupported),
-        )
-        .route("/api/catalog/entities/by-refs", post(by_refs))
-        .route("/api/catalog/entity-facets", get(facets).post(predicates_unsupported))
-}
 
 /// An error in Backstage's shape: `{error: {name, message}, request, response: {statusCode}}`.
 #[derive(Clone, Debug)]
@@ -115,7 +101,7 @@ fn relation_json(kind: &str, target: &str) -> serde_json::Value {
     serde_json::json!({ "type": kind, "targetRef": target, "target": { "kind": k, "namespace": ns, "name": n } })
 }
 
-async fn by_name(
+pub async fn by_name(
     State(state): State<AppState>,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> BsResult<Json<serde_json::Value>> {
@@ -135,7 +121,7 @@ async fn by_name(
     found.map(Json).ok_or_else(not_found)
 }
 
-async fn by_query(State(state): State<AppState>, uri: Uri) -> BsResult<Json<serde_json::Value>> {
+pub async fn by_query(State(state): State<AppState>, uri: Uri) -> BsResult<Json<serde_json::Value>> {
     let query = uri.query().unwrap_or("").to_owned();
     let key = format!("by-query|{query}");
     state
@@ -195,7 +181,7 @@ async fn query_page(state: &AppState, query: String) -> BsResult<serde_json::Val
 /// `GET /entities`: one page (at most `limit`, or the server maximum without one); when more
 /// follow, a `Link: <...>; rel="next"` header gives the next page's address, as Backstage's
 /// paginated answers do.
-async fn list_entities(State(state): State<AppState>, RawQuery(q): RawQuery) -> BsResult<Response> {
+pub async fn list_entities(State(state): State<AppState>, RawQuery(q): RawQuery) -> BsResult<Response> {
     let q = q.unwrap_or_default();
     let p = params::ListParams::parse(&q)?;
     let mut conn = state.ctx.pool.acquire().await?;
@@ -220,9 +206,10 @@ async fn list_entities(State(state): State<AppState>, RawQuery(q): RawQuery) -> 
     Ok(response)
 }
 
+/// Body of `POST /api/catalog/entities/by-refs`.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ByRefs {
+pub struct ByRefs {
     entity_refs: Vec<String>,
     #[serde(default)]
     fields: Vec<String>,
@@ -232,13 +219,13 @@ struct ByRefs {
 
 /// Backstage's predicate queries (`POST` with `{query: {$all: ...}}`) are not supported yet;
 /// say so clearly instead of answering 405 or ignoring the predicate.
-async fn predicates_unsupported() -> BackstageError {
+pub async fn predicates_unsupported() -> BackstageError {
     BackstageError::input(
         "predicate queries (`query` in a POST body) are not supported; use the `filter` query parameter",
     )
 }
 
-async fn by_refs(
+pub async fn by_refs(
     State(state): State<AppState>,
     RawQuery(q): RawQuery,
     body: Json<ByRefs>,
@@ -284,7 +271,7 @@ async fn by_refs(
     Ok(Json(serde_json::json!({ "items": items })))
 }
 
-async fn facets(State(state): State<AppState>, RawQuery(q): RawQuery) -> BsResult<Json<serde_json::Value>> {
+pub async fn facets(State(state): State<AppState>, RawQuery(q): RawQuery) -> BsResult<Json<serde_json::Value>> {
     let q = q.unwrap_or_default();
     state
         .ctx

@@ -3,21 +3,11 @@
 use app::auth::guard::Caller;
 use app::catalog::edit::{service, EntityPatch, TransferOutcome, TransferView};
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiResult;
-use super::AppState;
-
-/// Edit routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/entities/{kind}/{namespace}/{name}/transfer", post(transfer))
-        .route("/api/v1/transfers", get(list))
-        .route("/api/v1/transfers/{id}/accept", post(accept))
-        .route("/api/v1/transfers/{id}/reject", post(reject))
-}
+use crate::state::AppState;
 
 /// `PATCH /api/v1/entities/{kind}/{namespace}/{name}`, merged into the entity route.
 pub async fn patch(
@@ -32,13 +22,14 @@ pub async fn patch(
     Ok(Json(serde_json::to_value(entity).unwrap_or_default()))
 }
 
+/// Body of a transfer request.
 #[derive(Deserialize)]
-struct TransferBody {
+pub struct TransferBody {
     to: String,
     reason: String,
 }
 
-async fn transfer(
+pub async fn transfer(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((kind, namespace, name)): Path<(String, String, String)>,
@@ -50,18 +41,22 @@ async fn transfer(
     ))
 }
 
+/// The transfers the caller may see.
 #[derive(Serialize)]
-struct TransferList {
+pub struct TransferList {
     items: Vec<TransferView>,
 }
 
-async fn list(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<Json<TransferList>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<Json<TransferList>> {
     Ok(Json(TransferList {
         items: service::pending(&state.ctx, &caller).await?,
     }))
 }
 
-async fn accept(
+pub async fn accept(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,
@@ -69,7 +64,7 @@ async fn accept(
     Ok(Json(service::decide(&state.ctx, &caller, id, true).await?))
 }
 
-async fn reject(
+pub async fn reject(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,

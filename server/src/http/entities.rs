@@ -3,21 +3,12 @@
 use app::catalog::{repo, service, EntitySummary, ListQuery, Sort};
 use app::error::AppError;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiResult;
-use super::AppState;
-
-/// Entity routes.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/entities", get(list)).route(
-        "/api/v1/entities/{kind}/{namespace}/{name}",
-        get(find).patch(super::edit::patch),
-    )
-}
+use crate::state::AppState;
 
 /// Query string of the list route.
 #[derive(Debug, Default, Deserialize)]
@@ -59,7 +50,7 @@ pub fn decode_cursor(cursor: &str) -> Result<i64, AppError> {
         .ok_or_else(|| AppError::invalid("cursor", "not a cursor returned by this API; start again without it"))
 }
 
-async fn list(State(state): State<AppState>, Query(p): Query<ListParams>) -> ApiResult<Json<ListResponse>> {
+pub async fn list(State(state): State<AppState>, Query(p): Query<ListParams>) -> ApiResult<Json<ListResponse>> {
     let offset = p.cursor.as_deref().map(decode_cursor).transpose()?.unwrap_or(0);
     let limit = p.limit.unwrap_or(50);
     let query = ListQuery {
@@ -82,7 +73,7 @@ async fn list(State(state): State<AppState>, Query(p): Query<ListParams>) -> Api
     }))
 }
 
-async fn find(
+pub async fn find(
     State(state): State<AppState>,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> ApiResult<Json<serde_json::Value>> {

@@ -4,26 +4,18 @@ use app::audit::{AuditPage, AuditQuery};
 use app::auth::guard::Caller;
 use app::auth::CurrentUser;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 
 use super::error::ApiResult;
-use super::AppState;
-
-/// Identity routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/me", get(me))
-        .route("/api/v1/audit", get(audit))
-}
+use crate::state::AppState;
 
 /// The caller: user (or token), groups, roles.
-async fn me(Extension(caller): Extension<Caller>) -> ApiResult<Json<CurrentUser>> {
+pub async fn me(Extension(caller): Extension<Caller>) -> ApiResult<Json<CurrentUser>> {
     Ok(Json(caller.require_user()?.clone()))
 }
 
 /// Audit entries, newest first (admins and auditors).
-async fn audit(
+pub async fn audit(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Query(q): Query<AuditQuery>,

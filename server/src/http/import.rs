@@ -13,26 +13,21 @@ use app::error::AppError;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde::Deserialize;
 
 use super::error::{ApiError, ApiResult};
-use super::AppState;
+use crate::state::AppState;
 
-/// Import route.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/import", post(import))
-}
-
+/// Query of `POST /api/v1/import`.
 #[derive(Debug, Deserialize)]
-struct Params {
+pub struct Params {
     #[serde(default)]
     dry_run: bool,
     source: Option<String>,
 }
 
-async fn import(
+pub async fn import(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Query(p): Query<Params>,

@@ -5,31 +5,22 @@ use app::auth::guard::Caller;
 use app::mesh::service;
 use app::mesh::MeshCard;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde_json::{json, Value};
 
 use super::error::ApiResult;
-use super::AppState;
+use crate::state::AppState;
 
-/// Mesh routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/mesh/services", get(list_services))
-        .route("/api/v1/mesh/status", get(get_status))
-        .route(
-            "/api/v1/entities/{kind}/{namespace}/{name}/mesh",
-            get(get_component_mesh),
-        )
-}
-
-async fn list_services(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<Json<Value>> {
+pub async fn list_services(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<Json<Value>> {
     caller.require_reader(&state.ctx)?;
     let items = service::list_services(&state.ctx).await?;
     Ok(Json(json!({ "items": items })))
 }
 
-async fn get_status(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<Json<Value>> {
+pub async fn get_status(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<Json<Value>> {
     caller.require_reader(&state.ctx)?;
     let items: Vec<Value> = service::control_planes(&state.ctx)
         .await?
@@ -47,7 +38,7 @@ async fn get_status(State(state): State<AppState>, Extension(caller): Extension<
     Ok(Json(json!({ "items": items })))
 }
 
-async fn get_component_mesh(
+pub async fn get_component_mesh(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((kind, namespace, name)): Path<(String, String, String)>,

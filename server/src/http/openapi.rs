@@ -7,20 +7,13 @@
 
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
-
-use super::AppState;
 
 /// The document, embedded at build time.
 pub const DOCUMENT: &str = include_str!("openapi.json");
 
-/// OpenAPI route.
-pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/api/openapi.json",
-        get(|| async { ([(header::CONTENT_TYPE, "application/json")], DOCUMENT).into_response() }),
-    )
+/// `GET /api/openapi.json`.
+pub async fn document() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], DOCUMENT)
 }
 
 #[cfg(test)]

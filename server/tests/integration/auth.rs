@@ -459,7 +459,9 @@ async fn prepare(
 /// The sum of a Prometheus counter over all its label sets (the recorder is process-wide:
 /// compare before and after).
 fn counter_total(name: &str) -> f64 {
-    let rendered = server::http::metrics::recorder().expect("metrics recorder").render();
+    let rendered = server::telemetry::metrics_recorder()
+        .expect("metrics recorder")
+        .render();
     rendered
         .lines()
         .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
@@ -710,7 +712,7 @@ async fn private_answers_are_not_stored_and_https_servers_send_hsts() {
     let site = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(site.path().join("pkg")).unwrap();
     std::fs::write(site.path().join("pkg/bearing.css"), "a{}").unwrap();
-    let options = server::startup::leptos_options(Some(site.path().to_owned())).unwrap();
+    let options = server::site::leptos_options(Some(site.path().to_owned())).unwrap();
     let https = crate::util::router_at(
         "https://bearing.test",
         app.ctx.clone(),

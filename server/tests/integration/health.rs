@@ -65,7 +65,7 @@ async fn static_assets_are_served_gzip_compressed() {
     std::fs::create_dir_all(site.path().join("pkg")).unwrap();
     std::fs::write(site.path().join("pkg/bearing.css"), ".a { color: red; }\n".repeat(500)).unwrap();
     let pool = crate::util::fresh_pool().await;
-    let options = server::startup::leptos_options(Some(site.path().to_owned())).unwrap();
+    let options = server::site::leptos_options(Some(site.path().to_owned())).unwrap();
     let router = crate::util::router(crate::util::context(pool, true), options);
     let req = axum::http::Request::get("/pkg/bearing.css")
         .header("accept-encoding", "gzip")

@@ -123,7 +123,7 @@ async fn portal_with(
     args.oidc_client_id = "bearing-dev".into();
     args.oidc_client_secret = Some(secrecy::SecretString::from("bearing-dev-secret".to_owned()));
     configure(&mut args);
-    let settings = server::startup::auth_settings(&args).expect("auth settings from the flags");
+    let settings = server::commands::serve::auth_settings(&args).expect("auth settings from the flags");
     let mut ctx = app::ssr::ServerCtx::new(app.pool.clone(), settings, app.ctx.audit.clone());
     // The cache the test app keeps in step with the database.
     ctx.cache = app.ctx.cache.clone();
@@ -138,15 +138,15 @@ async fn portal_with(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(ctx.auth.ready(), wait, "discovery");
-    let runtime = server::http::AuthRuntime {
+    let runtime = server::state::AuthRuntime {
         provider: Some(provider.clone()),
         session_lifetime: time::Duration::hours(24),
         public_origin: args.public_origin(),
         limits: Default::default(),
     };
-    let options = server::startup::leptos_options(None).unwrap();
-    let state = server::http::AppState::new(ctx.clone(), options, runtime).unwrap();
-    let router = server::startup::app_router(state, server::auth::session::layer(app.pool.clone(), &args).unwrap());
+    let options = server::site::leptos_options(None).unwrap();
+    let state = server::state::AppState::new(ctx.clone(), options, runtime).unwrap();
+    let router = server::router::build(state, server::auth::session::layer(app.pool.clone(), &args).unwrap());
     Portal {
         app,
         ctx,

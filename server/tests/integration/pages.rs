@@ -326,7 +326,7 @@ async fn every_inline_script_carries_its_responses_nonce() {
     let app = TestApp::strict_with_demo().await;
     let uncached = crate::util::router_with_pages(
         app.ctx.clone(),
-        server::startup::leptos_options(None).expect("options"),
+        server::site::leptos_options(None).expect("options"),
         server::page_cache::PageCache::new(&server::config::PageCacheArgs {
             page_cache_ttl: Duration::ZERO,
             ..Default::default()

@@ -142,7 +142,7 @@ pub fn context(pool: PgPool, anonymous_read: bool) -> app::ssr::ServerCtx {
         lead_group_suffix: "-leads".into(),
         ..Default::default()
     };
-    app::ssr::ServerCtx::new(pool, auth, app::audit::service::AuditSettings::ephemeral())
+    app::ssr::ServerCtx::new(pool, auth, app::ssr::AuditSettings::ephemeral())
 }
 
 /// The real router for `ctx`, with sessions in the same database and the default page cache.
@@ -175,18 +175,18 @@ pub fn router_at(
     import_limits: bearing_catalog::import::Limits,
 ) -> Router {
     let pool = ctx.pool.clone();
-    let runtime = server::http::AuthRuntime {
+    let runtime = server::state::AuthRuntime {
         provider: None,
         session_lifetime: time::Duration::hours(24),
         public_origin: origin.into(),
         limits: Default::default(),
     };
     let args = auth_args_at(origin);
-    let mut state = server::http::AppState::new(ctx, options, runtime).expect("state");
+    let mut state = server::state::AppState::new(ctx, options, runtime).expect("state");
     state.pages = pages;
     state.metrics_token = Some(std::sync::Arc::new(METRICS_TOKEN.to_owned().into()));
     state.import_limits = import_limits;
-    server::startup::app_router(state, server::auth::session::layer(pool, &args).expect("session layer"))
+    server::router::build(state, server::auth::session::layer(pool, &args).expect("session layer"))
 }
 
 /// Default auth flags with the test origin.
@@ -235,7 +235,7 @@ impl TestApp {
     async fn build(anonymous_read: bool) -> TestApp {
         crate::logs::install();
         let (pool, superuser) = fresh_db().await;
-        let options = server::startup::leptos_options(None).expect("leptos options");
+        let options = server::site::leptos_options(None).expect("leptos options");
         let ctx = context(pool.clone(), anonymous_read);
         let cache = ctx.cache.clone();
         let pages = PageCache::new(&server::config::PageCacheArgs {
@@ -245,7 +245,7 @@ impl TestApp {
         let router = router_with_pages(ctx.clone(), options, pages.clone());
         // What `bearing serve` runs beside the router: imports, edits and mesh writes from any
         // process empty the caches.
-        server::startup::follow_changes(pool.clone(), cache.clone(), pages.clone()).await;
+        server::changes::follow_changes(pool.clone(), cache.clone(), pages.clone()).await;
         let mut app = TestApp {
             router,
             pages,
@@ -281,7 +281,7 @@ impl TestApp {
             &[repo_root().join("examples")],
             false,
             &self.ctx.audit,
-            &server::import::cli_caller(),
+            &server::commands::cli_caller(),
             &Default::default(),
         )
         .await
@@ -321,7 +321,7 @@ impl TestApp {
             paths,
             false,
             &self.ctx.audit,
-            &server::import::cli_caller(),
+            &server::commands::cli_caller(),
             limits,
         )
         .await
@@ -330,7 +330,7 @@ impl TestApp {
     /// This app with `POST /api/v1/import` reading within `limits`, as `bearing serve
     /// --import-max-file-size` would.
     pub fn with_import_limits(mut self, limits: bearing_catalog::import::Limits) -> TestApp {
-        let options = server::startup::leptos_options(None).expect("leptos options");
+        let options = server::site::leptos_options(None).expect("leptos options");
         self.router = router_with(self.ctx.clone(), options, self.pages.clone(), limits);
         self
     }

@@ -211,7 +211,7 @@ fn is_requester(user: &CurrentUser, requested_by: &str) -> bool {
 /// names who ran the import). Returns how many were cancelled.
 pub async fn cancel_transfers_after_import(
     tx: &mut PgConnection,
-    audit: &crate::audit::service::AuditSettings,
+    audit: &crate::ssr::AuditSettings,
     importer: &Caller,
     keys: &[String],
 ) -> Result<usize, AppError> {
@@ -231,7 +231,7 @@ pub async fn cancel_transfers_after_import(
 /// asked for it, auditing each as `transfer.cancel` by `by`; `cause` says what moved the entity.
 async fn cancel_stale(
     tx: &mut PgConnection,
-    audit: &crate::audit::service::AuditSettings,
+    audit: &crate::ssr::AuditSettings,
     by: &Caller,
     keys: &[String],
     cause: &str,

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use app::mesh::repo::{self, ServiceRow, Snapshot, TrafficRow};
-use app::mesh::service::MeshSettings;
+use app::ssr::MeshSettings;
 use time::OffsetDateTime;
 
 use super::{find, import_small_catalog, services};
@@ -14,7 +14,7 @@ use crate::util::TestApp;
 /// `--kuma-stats-interval` set them at startup. The database stays the same.
 fn configure(app: &mut TestApp, mesh: MeshSettings) {
     app.ctx.mesh = mesh;
-    let options = server::startup::leptos_options(None).expect("leptos options");
+    let options = server::site::leptos_options(None).expect("leptos options");
     app.router = crate::util::router_with_pages(app.ctx.clone(), options, app.pages.clone());
 }
 

@@ -1,57 +1,73 @@
-//! Administrative commands: `bearing token create`, `bearing audit verify` and
-//! `bearing audit checkpoints`.
+//! `bearing audit verify` and `bearing audit checkpoints`: checking the tamper-evident log, and
+//! shipping its signed checkpoints somewhere the database's operators cannot change them.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use app::audit::service::AuditSettings;
-use app::auth::TokenRequest;
-use app::ssr::{AuthSettings, ServerCtx};
+use clap::{Args, Subcommand};
 use sqlx::PgPool;
 
-use crate::cli::{AuditVerifyArgs, TokenCreateArgs};
+use crate::config::DatabaseArgs;
+use crate::db::Database;
 
-/// Creates a token as the command-line user (an admin by virtue of running the binary against
-/// the database) and prints it once.
-pub async fn create_token(pool: &PgPool, audit: AuditSettings, args: &TokenCreateArgs) -> anyhow::Result<ExitCode> {
-    let ctx = ServerCtx::new(pool.clone(), AuthSettings::default(), audit);
-    let request = TokenRequest {
-        name: args.name.clone(),
-        role: args.role.clone(),
-        team: args.team.clone(),
-        expires_days: args.expires_days,
-    };
-    match app::auth::service::create_token(&ctx, &crate::import::cli_caller(), request).await {
-        Ok(created) => {
-            eprintln!(
-                "created token {:?} ({}{}), id {}; it is shown only now:",
-                created.info.name,
-                created.info.role.as_str(),
-                created
-                    .info
-                    .team
-                    .as_deref()
-                    .map(|t| format!(" of {t}"))
-                    .unwrap_or_default(),
-                created.info.id
-            );
-            println!("{}", created.token);
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(err) => {
-            eprintln!("error: {err}");
-            Ok(ExitCode::from(2))
-        }
-    }
+/// `bearing audit ...`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the whole hash chain and every signed checkpoint; name the first row that does not
+    /// verify. Exit code 0 when the log is intact, 1 when it is not.
+    Verify(VerifyArgs),
+    /// Print the signed checkpoints after a row, one JSON object per line, to keep them
+    /// somewhere the database's operators cannot change.
+    Checkpoints(CheckpointsArgs),
 }
 
-/// Signs a checkpoint of whatever a command appended, before it exits: no server may run to
-/// sign it later, and rows after the last checkpoint could be deleted undetected.
-pub async fn sign_checkpoint(pool: &PgPool, audit: &AuditSettings) -> anyhow::Result<()> {
-    app::audit::service::checkpoint_if_due(pool, audit)
-        .await
-        .map(|_| ())
-        .map_err(|e| anyhow::anyhow!("cannot sign an audit checkpoint: {e}"))
+/// Flags of `bearing audit verify`.
+#[derive(Clone, Debug, Args)]
+pub struct VerifyArgs {
+    /// Verify checkpoints with this public key (SPKI PEM, a copy of the `.pub` file beside the
+    /// signing key, kept where the database's operators cannot change it). This is how an
+    /// auditor verifies; without it the tool trusts the local signing key.
+    #[arg(long, env = "BEARING_AUDIT_PUBLIC_KEY")]
+    pub public_key: Option<PathBuf>,
+    /// A chain head recorded earlier, `SEQ:HASH` (as printed by `audit verify`, or a shipped
+    /// checkpoint's `seq` and `head_hash`): fail unless the chain still reaches it. Catches the
+    /// newest rows deleted together with their checkpoints. May be given several times.
+    #[arg(long, env = "BEARING_AUDIT_EXPECT_HEAD", value_delimiter = ',')]
+    pub expect_head: Vec<bearing_audit::ChainHead>,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    #[command(flatten)]
+    pub audit: crate::config::AuditArgs,
+}
+
+/// Flags of `bearing audit checkpoints`.
+#[derive(Clone, Debug, Args)]
+pub struct CheckpointsArgs {
+    /// Print checkpoints of rows after this one (0: all). Pass the last `seq` shipped to get
+    /// only newer ones.
+    #[arg(long, env = "BEARING_AUDIT_SINCE", default_value_t = 0)]
+    pub since: i64,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// Runs `bearing audit ...`.
+pub async fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        AuditCommand::Verify(args) => {
+            let db = Database::open(&args.db, true).await?;
+            let result = verify(&db.pool, &args).await;
+            db.close().await?;
+            result
+        }
+        AuditCommand::Checkpoints(args) => {
+            let db = Database::open(&args.db, true).await?;
+            let result = print_checkpoints(&db.pool, args.since).await;
+            db.close().await?;
+            result
+        }
+    }
 }
 
 /// Verifies the audit chain and checkpoints (and that the chain reaches every `--expect-head`);
@@ -59,7 +75,7 @@ pub async fn sign_checkpoint(pool: &PgPool, audit: &AuditSettings) -> anyhow::Re
 ///
 /// With `--public-key` the key comes from the auditor; without it, from the server's own key
 /// file, and the output says that this only shows the log agrees with whatever key is there.
-pub async fn verify_audit(pool: &PgPool, args: &AuditVerifyArgs) -> anyhow::Result<ExitCode> {
+async fn verify(pool: &PgPool, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let (key, source) = match &args.public_key {
         Some(path) => (
             bearing_audit::VerifyingKey::from_pem_file(path)
@@ -114,7 +130,7 @@ pub async fn verify_audit(pool: &PgPool, args: &AuditVerifyArgs) -> anyhow::Resu
 
 /// Prints the checkpoints of rows after `since`, one JSON object per line (the format of
 /// [`bearing_audit::Checkpoint`]).
-pub async fn print_checkpoints(pool: &PgPool, since: i64) -> anyhow::Result<ExitCode> {
+async fn print_checkpoints(pool: &PgPool, since: i64) -> anyhow::Result<ExitCode> {
     use std::io::Write;
     let checkpoints = app::audit::repo::checkpoints_after(pool, since)
         .await

@@ -1,0 +1,231 @@
+//! `bearing serve`: start the background work (sessions, audit checkpoints, the Kuma poller,
+//! change notifications), build the application and serve it until SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use app::ssr::{AuthSettings, ServerCtx};
+use clap::Args;
+
+use crate::config::DatabaseArgs;
+use crate::db::Database;
+use crate::state::{AppState, AuthRuntime};
+
+/// Flags of `bearing serve`.
+#[derive(Clone, Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "BEARING_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+
+    /// Catalog files imported at start when the catalog is empty (e.g. the demo in examples/).
+    #[arg(long, env = "BEARING_SEED_CATALOG")]
+    pub seed_catalog: Option<PathBuf>,
+
+    /// Directory with the built site (pkg/ with wasm, JS and CSS). Defaults to cargo-leptos'
+    /// `target/site`.
+    #[arg(long, env = "BEARING_SITE_ROOT")]
+    pub site_root: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+
+    #[command(flatten)]
+    pub auth: crate::config::AuthArgs,
+
+    #[command(flatten)]
+    pub audit: crate::config::AuditArgs,
+
+    #[command(flatten)]
+    pub kuma: crate::config::KumaArgs,
+
+    #[command(flatten)]
+    pub pages: crate::config::PageCacheArgs,
+
+    #[command(flatten)]
+    pub metrics: crate::config::MetricsArgs,
+
+    #[command(flatten)]
+    pub import: crate::config::ImportLimitArgs,
+}
+
+/// `bearing serve`.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let options = crate::site::leptos_options(args.site_root.clone())?;
+    let db = Database::open(&args.db, true).await?;
+    let (ctx, runtime) = build_context(&args, db.pool.clone())?;
+    if let Some(seed) = &args.seed_catalog {
+        seed_if_empty(&db, seed, &ctx.audit, &args.import.limits()).await?;
+    }
+    tokio::spawn(crate::auth::session::delete_expired(db.pool.clone()));
+    tokio::spawn(app::audit::service::keep_checkpointed(
+        ctx.pool.clone(),
+        ctx.audit.clone(),
+    ));
+    crate::mesh::poller::spawn_all(db.pool.clone(), &args.kuma).await?;
+    if let Some(provider) = &runtime.provider {
+        tokio::spawn(provider.clone().keep_discovered());
+    }
+    let session_layer = crate::auth::session::layer(db.pool.clone(), &args.auth)?;
+    let mut state = AppState::new(ctx, options, runtime)?;
+    state.pages = crate::page_cache::PageCache::new(&args.pages);
+    state.metrics_token = args.metrics.metrics_token.clone().map(std::sync::Arc::new);
+    state.import_limits = args.import.limits();
+    crate::changes::follow_changes(db.pool.clone(), state.ctx.cache.clone(), state.pages.clone()).await;
+    if let Some(addr) = args.metrics.metrics_listen {
+        serve_metrics(addr, state.clone()).await?;
+    }
+    let app = crate::router::build(state, session_layer);
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {}; is another server using it? (set --listen / BEARING_LISTEN)",
+            args.listen
+        )
+    })?;
+    tracing::info!("Bearing is listening on http://{}", args.listen);
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("the HTTP server failed");
+    tracing::info!("shutting down");
+    db.close().await?;
+    served
+}
+
+/// Serves `/metrics` alone on `addr` (`--metrics-listen`), until the process ends.
+async fn serve_metrics(addr: std::net::SocketAddr, state: AppState) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr} for metrics (set --metrics-listen / BEARING_METRICS_LISTEN)")
+    })?;
+    tracing::info!("metrics are served on http://{addr}/metrics");
+    tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, crate::router::metrics_only(state)).await {
+            tracing::error!(error = %err, "the metrics listener failed");
+        }
+    });
+    Ok(())
+}
+
+/// The server context and sign-in runtime for `args`: auth settings (see [`auth_settings`]),
+/// the audit signing key (generated on first start) and the identity provider.
+pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(ServerCtx, AuthRuntime)> {
+    let a = &args.auth;
+    let settings = auth_settings(a)?;
+    let audit = args.audit.load(&args.db.data_dir)?;
+    tracing::info!(
+        key.fingerprint = %audit.key.fingerprint(),
+        "audit checkpoints are signed with this key (SHA-256 fingerprint)"
+    );
+    let mut ctx = ServerCtx::new(pool, settings, audit);
+    ctx.mesh.poll_interval = args.kuma.kuma_poll_interval;
+    ctx.mesh.stats_interval = args.kuma.kuma_stats_interval;
+    let provider = crate::auth::oidc::Provider::new(a, ctx.auth.clone())?;
+    if provider.is_none() {
+        tracing::warn!("no identity provider configured (BEARING_OIDC_ISSUER): nobody can sign in");
+    }
+    let runtime = AuthRuntime {
+        provider,
+        session_lifetime: time::Duration::try_from(a.session_lifetime)?,
+        public_origin: a.public_origin(),
+        limits: crate::auth::limit::Limits::from_args(a),
+    };
+    Ok((ctx, runtime))
+}
+
+/// Who may read and how people get privileges, from the flags: the demo users of the
+/// development provider (if configured), the role-mapping file and the bootstrap admins. Fails,
+/// naming the flag, on a file or value that cannot be used.
+pub fn auth_settings(a: &crate::config::AuthArgs) -> anyhow::Result<AuthSettings> {
+    let dev_users = match &a.dev_users {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read BEARING_DEV_USERS file {}", path.display()))?;
+            serde_json::from_str::<Vec<app::auth::DevUser>>(&text)
+                .with_context(|| format!("{} is not a JSON list of {{login, name, role_hint}}", path.display()))?
+        }
+        None => Vec::new(),
+    };
+    let file_mappings = match &a.role_mapping_file {
+        Some(path) => crate::auth::roles::load_mapping_file(path)?,
+        None => Vec::new(),
+    };
+    let bootstrap_admins = crate::auth::roles::parse_bootstrap_admins(&a.bootstrap_admins, a.oidc_issuer.as_deref())?;
+    if file_mappings.is_empty() && bootstrap_admins.is_empty() {
+        tracing::info!(
+            "no --role-mapping-file and no --bootstrap-admin: signed-in people are viewers until an admin maps groups on /admin"
+        );
+    }
+    Ok(AuthSettings {
+        anonymous_read: a.anonymous_read,
+        lead_group_suffix: a.lead_group_suffix.trim().to_owned(),
+        issuer: a.oidc_issuer.clone(),
+        provider_ready: Default::default(),
+        dev_users,
+        bootstrap_admins,
+        file_mappings,
+        mapping_file: a.role_mapping_file.as_ref().map(|p| p.display().to_string()),
+        token_expiry_days: a.token_expiry_days,
+    })
+}
+
+async fn seed_if_empty(
+    db: &Database,
+    seed: &std::path::Path,
+    audit: &app::ssr::AuditSettings,
+    limits: &bearing_catalog::import::Limits,
+) -> anyhow::Result<()> {
+    let count: i64 = app::catalog::repo::count_by_kind(&db.pool)
+        .await?
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    if count > 0 {
+        return Ok(());
+    }
+    tracing::info!(path = %seed.display(), "catalog is empty: importing the seed catalog");
+    match crate::import::import_paths(
+        &db.pool,
+        &[seed.to_owned()],
+        false,
+        audit,
+        &app::auth::guard::Caller::system("seed"),
+        limits,
+    )
+    .await
+    {
+        Ok(r) => {
+            tracing::info!(added = r.added.len(), "seed catalog imported");
+            Ok(())
+        }
+        Err(app::catalog::import::ImportError::Problems(p)) => {
+            anyhow::bail!("the seed catalog {} has problems:\n{}", seed.display(), p.join("\n"))
+        }
+        Err(app::catalog::import::ImportError::Database(e)) => Err(e.into()),
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+}

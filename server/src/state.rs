@@ -1,0 +1,78 @@
+//! The state every handler, middleware and page render shares, built once by `bearing serve`.
+
+use std::sync::Arc;
+
+use app::ssr::ServerCtx;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// Database and read cache, shared with pages and server functions.
+    pub ctx: ServerCtx,
+    /// Where the built site lives, and other rendering options.
+    pub leptos_options: LeptosOptions,
+    /// Renders the Prometheus metrics.
+    pub metrics: PrometheusHandle,
+    /// Sign-in: the identity provider and session rules.
+    pub auth: Arc<AuthRuntime>,
+    /// Rendered pages, served again to the same viewer until something they show changes.
+    pub pages: crate::page_cache::PageCache,
+    /// The secret a scraper sends to read `/metrics` on the main address (none: refused).
+    pub metrics_token: Option<Arc<secrecy::SecretString>>,
+    /// How much `POST /api/v1/import` reads (`--import-max-file-size`).
+    pub import_limits: bearing_catalog::import::Limits,
+}
+
+/// What the sign-in routes and the auth middleware need besides [`ServerCtx`].
+pub struct AuthRuntime {
+    /// The identity provider; `None` when none is configured.
+    pub provider: Option<Arc<crate::auth::oidc::Provider>>,
+    /// A session ends this long after sign-in.
+    pub session_lifetime: time::Duration,
+    /// `scheme://host[:port]` of the public URL: the only origin allowed to change state.
+    pub public_origin: String,
+    /// Per-client limits on sign-in requests and failed token authentications.
+    pub limits: crate::auth::limit::Limits,
+}
+
+impl AppState {
+    /// State for a server with context `ctx` and a page cache with the default settings.
+    pub fn new(ctx: ServerCtx, leptos_options: LeptosOptions, auth: AuthRuntime) -> anyhow::Result<AppState> {
+        Ok(AppState {
+            ctx,
+            leptos_options,
+            metrics: crate::telemetry::metrics_recorder()?,
+            auth: Arc::new(auth),
+            pages: crate::page_cache::PageCache::new(&crate::config::PageCacheArgs::default()),
+            metrics_token: None,
+            import_limits: bearing_catalog::import::Limits::default(),
+        })
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl FromRef<AppState> for ServerCtx {
+    fn from_ref(state: &AppState) -> Self {
+        state.ctx.clone()
+    }
+}
+
+impl FromRef<AppState> for crate::page_cache::PageCache {
+    fn from_ref(state: &AppState) -> Self {
+        state.pages.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<AuthRuntime> {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
+}
