@@ -11,6 +11,10 @@ use crate::commands::{audit, import, migrate, serve, token};
 #[derive(Debug, Parser)]
 #[command(name = "bearing", version, about)]
 pub struct Cli {
+    /// How log lines on standard error are written: `text` for people, `json` (one object per
+    /// line, with the request's id, route and status) for log shippers.
+    #[arg(long, global = true, env = "BEARING_LOG_FORMAT", value_enum, default_value_t)]
+    pub log_format: crate::telemetry::LogFormat,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

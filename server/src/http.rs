@@ -5,6 +5,7 @@ pub mod backstage;
 pub mod edit;
 pub mod entities;
 pub mod error;
+pub mod extract;
 pub mod health;
 pub mod identity;
 pub mod import;

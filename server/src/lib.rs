@@ -18,6 +18,7 @@ pub mod security;
 pub mod site;
 pub mod state;
 pub mod telemetry;
+pub mod trace;
 
 /// The database migrations in `migrations/`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");

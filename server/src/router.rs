@@ -18,7 +18,7 @@ use tower_sessions_sqlx_store::PostgresStore;
 use crate::auth::{middleware as caller, routes as sign_in};
 use crate::http::{backstage, edit, entities, health, identity, import, mesh, metrics, openapi};
 use crate::state::AppState;
-use crate::{page_cache, security, site};
+use crate::{page_cache, security, site, trace};
 
 /// The whole application: the JSON APIs, sign-in, pages and server functions, static files,
 /// behind sessions, the caller middleware and the security layers. `sessions` comes from
@@ -95,7 +95,8 @@ pub fn build(state: AppState, sessions: SessionManagerLayer<PostgresStore>) -> R
         // Scrapers authenticate with the metrics token, not as a user: outside sign-in.
         .route("/metrics", get(metrics::render_for_token))
         // Then, for everything: cross-origin refusal, security headers, metrics, a time limit,
-        // and a 500 (counted in /metrics) instead of a dropped connection when a bug panics.
+        // a 500 (counted in /metrics) instead of a dropped connection when a bug panics, and
+        // outermost the request's id and span, so that everything inside logs with them.
         .layer(from_fn_with_state(state.clone(), security::refuse_cross_origin))
         .layer(from_fn_with_state(state.clone(), security::security_headers))
         .layer(from_fn(metrics::track))
@@ -103,7 +104,9 @@ pub fn build(state: AppState, sessions: SessionManagerLayer<PostgresStore>) -> R
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
         ))
-        .layer(CatchPanicLayer::new())
+        .layer(CatchPanicLayer::custom(crate::http::error::panicked))
+        .layer(trace::layer())
+        .layer(from_fn(trace::assign_request_id))
         .with_state(state)
 }
 

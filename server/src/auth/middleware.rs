@@ -18,6 +18,7 @@ use super::limit::too_many_requests;
 use super::session::{SessionAuth, AUTH_KEY};
 use crate::http::error::ApiError;
 use crate::state::AppState;
+use crate::trace::RequestId;
 
 /// Routes anyone may reach: signing in, static assets, probes and the API description.
 /// (`/metrics` is not here: it sits outside this middleware with a check of its own.)
@@ -33,28 +34,12 @@ fn is_public(path: &str) -> bool {
 
 /// The middleware: puts a [`Caller`] in the request's extensions and enforces sign-in.
 pub async fn resolve_caller(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
-    // Our own id, always: it names this request in the audit log and the server log, so a
-    // client must not choose it (and make two requests, or another's, look like one). A
-    // client's own `x-request-id` is kept as such: logged beside ours and echoed back as
-    // `x-client-request-id`.
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let client_request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 100 && v.chars().all(|c| c.is_ascii_graphic()))
-        .map(str::to_owned);
-    if let Some(client_id) = &client_request_id {
-        tracing::debug!(
-            request_id,
-            client_request_id = client_id,
-            "the client names this request"
-        );
-    }
+    // Given by `crate::trace::assign_request_id`, outside this middleware.
+    let request_id = req.extensions().get::<RequestId>().map(|id| id.0.clone());
     let client_ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let mut caller = Caller {
         user: None,
-        request_id: Some(request_id.clone()),
+        request_id,
         client_addr: client_ip.map(|ip| ip.to_string()),
     };
     // Static assets are the same for everyone: no session or token lookups for them.
@@ -113,14 +98,7 @@ pub async fn resolve_caller(State(state): State<AppState>, session: Session, mut
     }
 
     req.extensions_mut().insert(caller);
-    let mut response = next.run(req).await;
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert("x-request-id", v);
-    }
-    if let Some(v) = client_request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
-        response.headers_mut().insert("x-client-request-id", v);
-    }
-    response
+    next.run(req).await
 }
 
 /// The signed-in user of the session, if the session is still valid. Sessions past their

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
+use super::extract::BackstageJson;
 use crate::state::AppState;
 pub use params::{parse_filter, project, QueryCursor};
 
@@ -31,6 +32,17 @@ impl BackstageError {
             name: "InputError",
             message: message.into(),
         }
+    }
+
+    /// A request axum could not read (a body that is not JSON, or not sent as JSON): Backstage
+    /// calls a client's malformed input an `InputError`.
+    pub fn rejected(status: StatusCode, message: String) -> Self {
+        let name = if status.is_client_error() && status != StatusCode::UNSUPPORTED_MEDIA_TYPE {
+            "InputError"
+        } else {
+            "Error"
+        };
+        BackstageError { status, name, message }
     }
 }
 
@@ -228,7 +240,7 @@ pub async fn predicates_unsupported() -> BackstageError {
 pub async fn by_refs(
     State(state): State<AppState>,
     RawQuery(q): RawQuery,
-    body: Json<ByRefs>,
+    BackstageJson(body): BackstageJson<ByRefs>,
 ) -> BsResult<Json<serde_json::Value>> {
     if body.query.is_some() {
         return Err(predicates_unsupported().await);

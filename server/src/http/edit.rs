@@ -2,11 +2,12 @@
 
 use app::auth::guard::Caller;
 use app::catalog::edit::{service, EntityPatch, TransferOutcome, TransferView};
-use axum::extract::{Path, State};
-use axum::{Extension, Json};
+use axum::extract::State;
+use axum::Extension;
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiResult;
+use super::extract::{Json, Path};
 use crate::state::AppState;
 
 /// `PATCH /api/v1/entities/{kind}/{namespace}/{name}`, merged into the entity route.

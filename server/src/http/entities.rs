@@ -2,12 +2,12 @@
 
 use app::catalog::{repo, service, EntitySummary, ListQuery, Sort};
 use app::error::AppError;
-use axum::extract::{Path, Query, State};
-use axum::Json;
+use axum::extract::State;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiResult;
+use super::extract::{Json, Path, Query};
 use crate::state::AppState;
 
 /// Query string of the list route.

@@ -56,3 +56,15 @@ impl IntoResponse for ApiError {
 
 /// Result of an API handler.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The answer to a request whose handler panicked (a bug): logged once, inside the request's
+/// span, and a 500 in the API's error shape instead of a dropped connection.
+pub fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(not a string)".to_owned());
+    tracing::error!(panic = %app::text::printable(&message), "a request handler panicked");
+    ApiError::App(AppError::Internal).into_response()
+}

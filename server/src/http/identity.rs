@@ -3,10 +3,11 @@
 use app::audit::{AuditPage, AuditQuery};
 use app::auth::guard::Caller;
 use app::auth::CurrentUser;
-use axum::extract::{Query, State};
-use axum::{Extension, Json};
+use axum::extract::State;
+use axum::Extension;
 
 use super::error::ApiResult;
+use super::extract::{Json, Query};
 use crate::state::AppState;
 
 /// The caller: user (or token), groups, roles.

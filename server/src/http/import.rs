@@ -11,12 +11,13 @@ use app::catalog::import::{apply, known_ids, ImportError};
 use app::catalog::ImportReport;
 use app::error::AppError;
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::{Extension, Json};
+use axum::Extension;
 use serde::Deserialize;
 
 use super::error::{ApiError, ApiResult};
+use super::extract::{Json, Query};
 use crate::state::AppState;
 
 /// Query of `POST /api/v1/import`.

@@ -4,11 +4,12 @@
 use app::auth::guard::Caller;
 use app::mesh::service;
 use app::mesh::MeshCard;
-use axum::extract::{Path, State};
-use axum::{Extension, Json};
+use axum::extract::State;
+use axum::Extension;
 use serde_json::{json, Value};
 
 use super::error::ApiResult;
+use super::extract::{Json, Path};
 use crate::state::AppState;
 
 pub async fn list_services(

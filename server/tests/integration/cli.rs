@@ -71,13 +71,26 @@ async fn import_uses_a_cluster_that_is_already_running_and_leaves_it_running() {
     // Plays the running server: starts the cluster and keeps it.
     let cluster = server::db::embedded::Embedded::ensure(&data, None).await.unwrap();
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_bearing"))
-        .args(["import", "--data-dir"])
+        .args(["--log-format", "json", "import", "--data-dir"])
         .arg(&data)
         .arg(crate::util::repo_root().join("examples/domains.yaml"))
+        .env_remove("RUST_LOG")
         .output()
         .await
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // `--log-format json`: every log line is one JSON object, for log shippers.
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["level"] == "INFO" && l["fields"]["message"] == "import checked and written"),
+        "{stderr}"
+    );
     // Still up: the import did not stop a cluster it did not start.
     use sqlx::ConnectOptions;
     let mut conn = cluster

@@ -34,6 +34,15 @@ impl Captured {
             .filter(|l| l.contains(message) && l.contains(field))
             .count()
     }
+
+    /// Every captured line holding `text` (say, a request id).
+    pub fn lines_with(&self, text: &str) -> Vec<String> {
+        String::from_utf8_lossy(&self.0.lock().expect("log buffer"))
+            .lines()
+            .filter(|l| l.contains(text))
+            .map(str::to_owned)
+            .collect()
+    }
 }
 
 /// Installs the subscriber (once per process) and returns the capture.
