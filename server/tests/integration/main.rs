@@ -18,3 +18,4 @@ mod mesh;
 mod oidc;
 mod ownership;
 mod pages;
+mod services;
