@@ -3,15 +3,17 @@
 //! People sign in through the identity provider (OIDC, see `server/src/auth`); machines send an
 //! API token. Either way a request carries at most one [`CurrentUser`], whose roles come from the
 //! identity provider's groups ([`roles_from_groups`]) or from the token. The server is the
-//! authority: every page, server function and API route checks with [`guard`]; the UI only hides
+//! authority: every service checks its caller with [`guard`]; the UI only hides
 //! what the user could not do anyway.
 
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod guard;
 pub mod pages;
+/// SQL, for this crate's services only: the server reads through the services, which check
+/// the caller.
 #[cfg(feature = "ssr")]
-pub mod repo;
+pub(crate) mod repo;
 #[cfg(feature = "ssr")]
 pub mod service;
 

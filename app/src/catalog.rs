@@ -6,10 +6,14 @@ pub mod edit;
 #[cfg(feature = "ssr")]
 pub mod import;
 pub mod pages;
+/// SQL, for this crate's services only: the server reads through the services, which check
+/// the caller.
 #[cfg(feature = "ssr")]
-pub mod repo;
+pub(crate) mod repo;
 #[cfg(feature = "ssr")]
 pub mod service;
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -257,6 +261,38 @@ pub struct EntityDetail {
     pub profile: Vec<(String, String)>,
     /// `spec.definition` of APIs: the OpenAPI, AsyncAPI, gRPC or GraphQL text.
     pub definition: Option<String>,
+}
+
+/// A link as the catalog file declares it (`metadata.links`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Link {
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// A well-known icon id such as `github` or `dashboard`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon: Option<String>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub link_type: Option<String>,
+}
+
+/// One entity as the JSON API shows it (`GET /api/v1/entities/{kind}/{namespace}/{name}`, and
+/// the answer to an edit): the summary's fields, the details, `spec` as written and the
+/// relations in both directions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entity {
+    #[serde(flatten)]
+    pub summary: EntitySummary,
+    pub system: Option<String>,
+    pub domain: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub links: Vec<Link>,
+    /// The kind-specific `spec`, as the catalog file wrote it.
+    pub spec: serde_json::Value,
+    /// Where it was imported from.
+    pub source: Option<String>,
+    pub relations: Vec<RelationView>,
 }
 
 /// What an import did (or, in a dry run, would do).

@@ -16,6 +16,8 @@ pub mod ssr;
 #[cfg(feature = "ssr")]
 pub mod text;
 pub mod ui;
+#[cfg(feature = "ssr")]
+pub mod wire;
 
 pub use routes::{shell, App};
 

@@ -14,6 +14,7 @@ use crate::auth::guard::Caller;
 use crate::error::AppError;
 use crate::ssr::{AuditSettings, ServerCtx};
 use crate::text::printable;
+use crate::wire::rfc3339;
 
 /// What happened, for [`record`].
 #[derive(Debug, Default)]
@@ -291,10 +292,7 @@ fn to_view(row: repo::Row) -> AuditEntry {
     let hash = hex_of(&row.hash);
     AuditEntry {
         seq: row.seq,
-        at: row
-            .at
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
+        at: rfc3339(row.at),
         actor: row.actor,
         actor_kind: row.actor_kind,
         actor_display: None,

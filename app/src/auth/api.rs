@@ -1,5 +1,5 @@
-//! Server functions for the login page, the header and the admin page. Adapters only: get the
-//! context and the caller, call the service.
+//! Server functions for the login page, the header and the admin page. Thin adapters: the
+//! service checks the caller.
 
 use leptos::prelude::*;
 
@@ -11,35 +11,19 @@ use crate::error::AppError;
 /// What the login page shows. Public: it is how anonymous visitors sign in.
 #[server(prefix = "/api/fn", endpoint = "login_info")]
 pub async fn get_login_info() -> Result<LoginInfo, AppError> {
-    crate::ssr::respond(
-        async move {
-            let ctx = crate::ssr::ctx()?;
-            Ok(LoginInfo {
-                provider_ready: ctx.auth.ready(),
-                issuer: ctx.auth.issuer.clone(),
-                dev_users: ctx.auth.dev_users.clone(),
-            })
-        }
-        .await,
-    )
+    crate::ssr::call(|ctx, _caller| async move { Ok(super::service::login_info(&ctx)) }).await
 }
 
-/// The signed-in caller, if any.
+/// The signed-in caller; `None` when anonymous.
 #[server(prefix = "/api/fn", endpoint = "me")]
 pub async fn get_me() -> Result<Option<CurrentUser>, AppError> {
-    crate::ssr::respond(async move { Ok(super::guard::caller().await?.user) }.await)
+    crate::ssr::call(|_ctx, caller| async move { Ok(super::service::me(&caller).ok()) }).await
 }
 
 /// Every API token (admins).
 #[server(prefix = "/api/fn", endpoint = "list_tokens")]
 pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
-    crate::ssr::respond(
-        async move {
-            let ctx = crate::ssr::ctx()?;
-            super::service::list_tokens(&ctx, &super::guard::caller().await?).await
-        }
-        .await,
-    )
+    crate::ssr::call(|ctx, caller| async move { super::service::list_tokens(&ctx, &caller).await }).await
 }
 
 /// Creates an API token (admins); the secret is in the answer, once.
@@ -50,77 +34,50 @@ pub async fn create_token(
     team: Option<String>,
     expires_days: Option<String>,
 ) -> Result<CreatedToken, AppError> {
-    crate::ssr::respond(
-        async move {
-            let ctx = crate::ssr::ctx()?;
-            let expires_days = match expires_days.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-                Some(d) => Some(d.parse::<u32>().map_err(|e| match e.kind() {
-                    std::num::IntErrorKind::PosOverflow => AppError::BadRequest(format!(
-                        "expires_days must be a number of days from 1 to {}, got {d}",
-                        super::service::MAX_TOKEN_EXPIRY_DAYS
-                    )),
-                    _ => AppError::invalid("expires_days", "a whole number of days"),
-                })?),
-                None => None,
-            };
-            let request = TokenRequest {
-                name,
-                role,
-                team,
-                expires_days,
-            };
-            super::service::create_token(&ctx, &super::guard::caller().await?, request).await
-        }
-        .await,
-    )
+    crate::ssr::call(|ctx, caller| async move {
+        let expires_days = match expires_days.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => Some(d.parse::<u32>().map_err(|e| match e.kind() {
+                std::num::IntErrorKind::PosOverflow => AppError::BadRequest(format!(
+                    "expires_days must be a number of days from 1 to {}, got {d}",
+                    super::service::MAX_TOKEN_EXPIRY_DAYS
+                )),
+                _ => AppError::invalid("expires_days", "a whole number of days"),
+            })?),
+            None => None,
+        };
+        let request = TokenRequest {
+            name,
+            role,
+            team,
+            expires_days,
+        };
+        super::service::create_token(&ctx, &caller, request).await
+    })
+    .await
 }
 
 /// Revokes an API token (admins).
 #[server(prefix = "/api/fn", endpoint = "revoke_token")]
 pub async fn revoke_token(id: String) -> Result<TokenView, AppError> {
-    crate::ssr::respond(
-        async move {
-            let ctx = crate::ssr::ctx()?;
-            super::service::revoke_token(&ctx, &super::guard::caller().await?, &id).await
-        }
-        .await,
-    )
+    crate::ssr::call(|ctx, caller| async move { super::service::revoke_token(&ctx, &caller, &id).await }).await
 }
 
 /// Everyone who has signed in (admins).
 #[server(prefix = "/api/fn", endpoint = "list_users")]
 pub async fn list_users() -> Result<Vec<UserView>, AppError> {
-    crate::ssr::respond(
-        async move {
-            let ctx = crate::ssr::ctx()?;
-            super::service::list_users(&ctx, &super::guard::caller().await?).await
-        }
-        .await,
-    )
+    crate::ssr::call(|ctx, caller| async move { super::service::list_users(&ctx, &caller).await }).await
 }
 
 /// Ends every session of a user (admins).
 #[server(prefix = "/api/fn", endpoint = "end_user_sessions")]
 pub async fn end_user_sessions(id: String) -> Result<(), AppError> {
-    crate::ssr::respond(
-        async move {
-            let ctx = crate::ssr::ctx()?;
-            super::service::end_sessions(&ctx, &super::guard::caller().await?, &id).await
-        }
-        .await,
-    )
+    crate::ssr::call(|ctx, caller| async move { super::service::end_sessions(&ctx, &caller, &id).await }).await
 }
 
 /// How groups become roles (admins).
 #[server(prefix = "/api/fn", endpoint = "get_role_settings")]
 pub async fn get_role_settings() -> Result<RoleSettings, AppError> {
-    crate::ssr::respond(
-        async move {
-            let ctx = crate::ssr::ctx()?;
-            super::service::role_settings(&ctx, &super::guard::caller().await?).await
-        }
-        .await,
-    )
+    crate::ssr::call(|ctx, caller| async move { super::service::role_settings(&ctx, &caller).await }).await
 }
 
 /// Adds or removes a group-to-role mapping (admins).
@@ -131,14 +88,11 @@ pub async fn change_role_mapping(
     team: String,
     add: bool,
 ) -> Result<RoleSettings, AppError> {
-    crate::ssr::respond(
-        async move {
-            let ctx = crate::ssr::ctx()?;
-            let role = Role::parse(&role)
-                .ok_or_else(|| AppError::invalid("role", "must be viewer, lead, auditor or admin"))?;
-            let mapping = RoleMapping { idp_group, role, team };
-            super::service::change_role_mapping(&ctx, &super::guard::caller().await?, mapping, add).await
-        }
-        .await,
-    )
+    crate::ssr::call(|ctx, caller| async move {
+        let role =
+            Role::parse(&role).ok_or_else(|| AppError::invalid("role", "must be viewer, lead, auditor or admin"))?;
+        let mapping = RoleMapping { idp_group, role, team };
+        super::service::change_role_mapping(&ctx, &caller, mapping, add).await
+    })
+    .await
 }

@@ -1,5 +1,6 @@
 //! The caller of the current request, as the server's auth middleware resolved it, and the
-//! checks every server function and handler starts with.
+//! checks every service starts with: adapters (server functions, HTTP handlers) hand the
+//! caller to one service, and the service decides what it may do.
 
 use axum::Extension;
 
@@ -75,11 +76,4 @@ pub async fn caller() -> Result<Caller, AppError> {
             Err(AppError::Internal)
         }
     }
-}
-
-/// The caller, checked to be allowed to read the catalog.
-pub async fn reader(ctx: &ServerCtx) -> Result<Caller, AppError> {
-    let caller = caller().await?;
-    caller.require_reader(ctx)?;
-    Ok(caller)
 }

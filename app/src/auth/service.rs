@@ -10,12 +10,13 @@ use uuid::Uuid;
 use super::guard::Caller;
 use super::repo::{self, TokenRow, UserRow};
 use super::{
-    roles_from_groups, team_ref, ActorKind, CreatedToken, CurrentUser, Role, RoleMapping, RoleSettings, TokenRequest,
-    TokenView, UserView,
+    roles_from_groups, team_ref, ActorKind, CreatedToken, CurrentUser, LoginInfo, Role, RoleMapping, RoleSettings,
+    TokenRequest, TokenView, UserView,
 };
 use crate::audit::service::{record, record_alone, Event};
 use crate::error::AppError;
 use crate::ssr::{AuthSettings, ServerCtx};
+use crate::wire::rfc3339;
 
 /// Prefix of every API token, so leaked tokens are recognisable (and scannable).
 pub const TOKEN_PREFIX: &str = "brg_";
@@ -31,6 +32,20 @@ pub struct LoginClaims {
     pub email_verified: bool,
     pub name: Option<String>,
     pub groups: Vec<String>,
+}
+
+/// What the login page shows. Public, without a check: it is how anonymous visitors sign in.
+pub fn login_info(ctx: &ServerCtx) -> LoginInfo {
+    LoginInfo {
+        provider_ready: ctx.auth.ready(),
+        issuer: ctx.auth.issuer.clone(),
+        dev_users: ctx.auth.dev_users.clone(),
+    }
+}
+
+/// The signed-in caller (a person or a token), or `Unauthenticated`.
+pub fn me(caller: &Caller) -> Result<CurrentUser, AppError> {
+    caller.require_user().cloned()
 }
 
 /// Records a successful login: upserts the user with their groups and writes the audit row.
@@ -227,7 +242,7 @@ pub async fn create_token(ctx: &ServerCtx, caller: &Caller, req: TokenRequest) -
 
 /// A reference key for the catalog Group `team` (`payments` or `group:default/payments`), which
 /// must exist.
-pub async fn team_key(ctx: &ServerCtx, team: &str) -> Result<String, AppError> {
+pub(crate) async fn team_key(ctx: &ServerCtx, team: &str) -> Result<String, AppError> {
     let key = team_ref(team).ok_or_else(|| AppError::invalid("team", format!("{team} is not a Group reference")))?;
     let exists = crate::catalog::repo::entity_exists(&ctx.pool, &key).await?;
     if !exists {
@@ -305,12 +320,6 @@ fn token_view(t: TokenRow) -> TokenView {
         revoked_at: t.revoked_at.map(rfc3339),
         revoked_by: t.revoked_by,
     }
-}
-
-/// Formats a time as RFC 3339.
-pub fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// Every user who has signed in (admins).

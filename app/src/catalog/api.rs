@@ -1,4 +1,4 @@
-//! Server functions for the catalog pages. Thin adapters: get the context, call the service.
+//! Server functions for the catalog pages. Thin adapters: the service checks the caller.
 
 use leptos::prelude::*;
 
@@ -9,52 +9,29 @@ use crate::graph::GraphView;
 /// Home page data.
 #[server(prefix = "/api/fn", endpoint = "get_home")]
 pub async fn get_home() -> Result<HomeView, AppError> {
-    crate::ssr::respond(
-        async move {
-            let ctx = crate::ssr::ctx()?;
-            crate::auth::guard::reader(&ctx).await?;
-            super::service::home(&ctx).await
-        }
-        .await,
-    )
+    crate::ssr::call(|ctx, caller| async move { super::service::home(&ctx, &caller).await }).await
 }
 
 /// A page of the catalog with facet counts.
 #[server(prefix = "/api/fn", endpoint = "get_catalog")]
 pub async fn get_catalog(query: ListQuery) -> Result<CatalogView, AppError> {
-    crate::ssr::respond(
-        async move {
-            let ctx = crate::ssr::ctx()?;
-            crate::auth::guard::reader(&ctx).await?;
-            super::service::catalog_view(&ctx, query).await
-        }
-        .await,
-    )
+    crate::ssr::call(|ctx, caller| async move { super::service::catalog_view(&ctx, &caller, query).await }).await
 }
 
 /// One entity with its relations.
 #[server(prefix = "/api/fn", endpoint = "get_entity")]
 pub async fn get_entity(kind: String, namespace: String, name: String) -> Result<EntityDetail, AppError> {
-    crate::ssr::respond(
-        async move {
-            let ctx = crate::ssr::ctx()?;
-            crate::auth::guard::reader(&ctx).await?;
-            super::service::entity_detail(&ctx, &kind, &namespace, &name).await
-        }
-        .await,
-    )
+    crate::ssr::call(|ctx, caller| async move {
+        super::service::entity_detail(&ctx, &caller, &kind, &namespace, &name).await
+    })
+    .await
 }
 
 /// The dependency graph around one entity.
 #[server(prefix = "/api/fn", endpoint = "get_entity_graph")]
 pub async fn get_entity_graph(kind: String, namespace: String, name: String, depth: u8) -> Result<GraphView, AppError> {
-    crate::ssr::respond(
-        async move {
-            let ctx = crate::ssr::ctx()?;
-            crate::auth::guard::reader(&ctx).await?;
-            let key = super::service::ref_key(&kind, &namespace, &name)?;
-            crate::graph::service::cached_entity_graph(&ctx, key, depth).await
-        }
-        .await,
-    )
+    crate::ssr::call(|ctx, caller| async move {
+        crate::graph::service::entity_graph(&ctx, &caller, &kind, &namespace, &name, depth).await
+    })
+    .await
 }

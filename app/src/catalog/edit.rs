@@ -5,8 +5,10 @@
 
 pub mod api;
 pub mod panel;
+/// SQL, for this crate's services only: the server reads through the services, which check
+/// the caller.
 #[cfg(feature = "ssr")]
-pub mod repo;
+pub(crate) mod repo;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod transfers;

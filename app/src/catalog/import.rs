@@ -6,14 +6,15 @@
 
 use std::collections::{HashMap, HashSet};
 
-use bearing_catalog::import::{ImportSet, KnownIds};
+use bearing_catalog::import::{import_documents, ImportSet, KnownIds, Limits};
 use bearing_catalog::{Entity, EntityRef, Kind, Problem, Relation, RelationType};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use crate::audit::service::{record, Event};
 use crate::auth::guard::Caller;
-use crate::ssr::AuditSettings;
+use crate::error::AppError;
+use crate::ssr::{AuditSettings, ServerCtx};
 use uuid::Uuid;
 
 use super::edit::repo::{self as edit_repo, OverrideRow};
@@ -28,6 +29,9 @@ pub enum ImportError {
     /// The database failed; nothing was written.
     #[error("database error during import")]
     Database(#[from] sqlx::Error),
+    /// The importer itself failed (the details are in the server log); nothing was written.
+    #[error("the importer failed; nothing was changed")]
+    Internal,
 }
 
 impl From<Vec<Problem>> for ImportError {
@@ -47,6 +51,12 @@ pub async fn known_ids(pool: &PgPool) -> sqlx::Result<KnownIds> {
         };
     }
     Ok(known)
+}
+
+/// Whether the catalog holds no entity at all: a server seeds only an empty catalog.
+pub async fn catalog_is_empty(pool: &PgPool) -> sqlx::Result<bool> {
+    let counts = repo::count_by_kind(pool).await?;
+    Ok(counts.iter().all(|(_, n)| *n == 0))
 }
 
 fn parse_key(key: &str) -> Option<EntityRef> {
@@ -349,6 +359,47 @@ pub async fn apply(
         tx.commit().await?;
     }
     Ok(report)
+}
+
+/// An admin's permission to import through the API, checked before anything they send is read:
+/// [`Importer::for_caller`] is the only way to get one.
+pub struct Importer<'a> {
+    ctx: &'a ServerCtx,
+    caller: &'a Caller,
+}
+
+impl<'a> Importer<'a> {
+    /// The caller's importer: admins only (`Unauthenticated` or `Forbidden` otherwise).
+    pub fn for_caller(ctx: &'a ServerCtx, caller: &'a Caller) -> Result<Self, AppError> {
+        caller.require_admin()?;
+        Ok(Importer { ctx, caller })
+    }
+
+    /// Imports `text` (one or more YAML documents, named `source` in problems and orphan
+    /// detection), all or nothing. It is parsed on a blocking thread within `limits`: a hostile
+    /// document costs one thread for a bounded time and memory, never an async worker. This
+    /// server's read cache is emptied at once; other servers hear the import's `NOTIFY`.
+    pub async fn import_text(
+        &self,
+        source: &str,
+        text: String,
+        limits: &Limits,
+        dry_run: bool,
+    ) -> Result<ImportReport, ImportError> {
+        let known = known_ids(&self.ctx.pool).await?;
+        let (name, limits) = (source.to_owned(), limits.clone());
+        let set = tokio::task::spawn_blocking(move || import_documents(&name, &text, &known, &limits))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "the importer failed");
+                ImportError::Internal
+            })??;
+        let report = apply(&self.ctx.pool, set, &[], dry_run, &self.ctx.audit, self.caller).await?;
+        if !report.dry_run {
+            self.ctx.cache.invalidate();
+        }
+        Ok(report)
+    }
 }
 
 /// What the parsed source says for an editable field, as stored in overrides.

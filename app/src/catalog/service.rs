@@ -1,5 +1,10 @@
-//! Catalog reads: turns rows into the wire types pages and the API show. Validation of list
-//! parameters lives here, so pages and the HTTP API enforce the same limits.
+//! Catalog reads: turns rows into the wire types pages and the API show. Every read checks
+//! that its caller may read the catalog, whoever calls it (a page, a server function, a JSON
+//! or Backstage handler). Validation of list parameters lives here, so pages and the HTTP API
+//! enforce the same limits.
+
+pub mod backstage;
+mod entity;
 
 use std::collections::{HashMap, HashSet};
 
@@ -8,33 +13,12 @@ use sqlx::PgPool;
 
 use super::repo::{self, FacetColumn, SummaryRow};
 use super::*;
+use crate::auth::guard::Caller;
 use crate::error::AppError;
 use crate::ssr::ServerCtx;
 
 /// Largest page a caller may ask for.
 pub const MAX_LIMIT: i64 = 500;
-
-impl From<SummaryRow> for EntitySummary {
-    fn from(r: SummaryRow) -> Self {
-        EntitySummary {
-            entity_ref: r.entity_ref,
-            kind: r.kind,
-            namespace: r.namespace,
-            name: r.name,
-            title: r.title,
-            description: r.description,
-            entity_type: r.entity_type,
-            lifecycle: r.lifecycle,
-            owner: r.owner_ref,
-            tags: r.tags,
-            orphaned: r.orphaned,
-            updated_at: r
-                .updated_at
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
-        }
-    }
-}
 
 /// Normalises a list query: blank filters dropped, limits checked.
 pub fn normalise(mut q: ListQuery) -> Result<ListQuery, AppError> {
@@ -93,7 +77,8 @@ pub fn prefix_tsquery(text: &str) -> Option<String> {
 }
 
 /// One page of the catalog.
-pub async fn list(ctx: &ServerCtx, q: ListQuery) -> Result<EntityPageResult, AppError> {
+pub async fn list(ctx: &ServerCtx, caller: &Caller, q: ListQuery) -> Result<EntityPageResult, AppError> {
+    caller.require_reader(ctx)?;
     let q = normalise(q)?;
     ctx.cache.get_or_load(format!("{q:?}"), load_list(&ctx.pool, q)).await
 }
@@ -108,7 +93,8 @@ async fn load_list(pool: &PgPool, q: ListQuery) -> Result<EntityPageResult, AppE
 }
 
 /// A page of the catalog plus the facet counts for its side bar.
-pub async fn catalog_view(ctx: &ServerCtx, q: ListQuery) -> Result<CatalogView, AppError> {
+pub async fn catalog_view(ctx: &ServerCtx, caller: &Caller, q: ListQuery) -> Result<CatalogView, AppError> {
+    caller.require_reader(ctx)?;
     let q = normalise(q)?;
     ctx.cache
         .get_or_load(format!("{q:?}"), load_catalog_view(&ctx.pool, q))
@@ -155,7 +141,8 @@ async fn load_catalog_view(pool: &PgPool, q: ListQuery) -> Result<CatalogView, A
 }
 
 /// The home page: counts per kind and the latest changes.
-pub async fn home(ctx: &ServerCtx) -> Result<HomeView, AppError> {
+pub async fn home(ctx: &ServerCtx, caller: &Caller) -> Result<HomeView, AppError> {
+    caller.require_reader(ctx)?;
     ctx.cache.get_or_load(String::new(), load_home(&ctx.pool)).await
 }
 
@@ -190,7 +177,7 @@ pub fn ref_key(kind: &str, namespace: &str, name: &str) -> Result<String, AppErr
 }
 
 /// Relations of one entity as seen from it, with resolution against the catalog.
-pub async fn relation_views(pool: &PgPool, key: &str) -> Result<Vec<RelationView>, AppError> {
+async fn relation_views(pool: &PgPool, key: &str) -> Result<Vec<RelationView>, AppError> {
     let rows = repo::relations_of(pool, key).await?;
     let mut seen = HashSet::new();
     let mut views: Vec<(String, String)> = Vec::new();
@@ -222,8 +209,36 @@ pub fn is_safe_url(url: &str) -> bool {
     ["http://", "https://", "mailto:"].iter().any(|p| lower.starts_with(p))
 }
 
+/// One entity as the JSON API shows it.
+pub async fn entity(
+    ctx: &ServerCtx,
+    caller: &Caller,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<Entity, AppError> {
+    caller.require_reader(ctx)?;
+    let key = ref_key(kind, namespace, name)?;
+    ctx.cache.get_or_load(key.clone(), load_entity(&ctx.pool, key)).await
+}
+
+async fn load_entity(pool: &PgPool, key: String) -> Result<Entity, AppError> {
+    let row = repo::find_by_ref(pool, &key)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("entity {key}")))?;
+    let relations = relation_views(pool, &key).await?;
+    Ok(entity::entity(row, relations))
+}
+
 /// Everything the entity page shows.
-pub async fn entity_detail(ctx: &ServerCtx, kind: &str, namespace: &str, name: &str) -> Result<EntityDetail, AppError> {
+pub async fn entity_detail(
+    ctx: &ServerCtx,
+    caller: &Caller,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<EntityDetail, AppError> {
+    caller.require_reader(ctx)?;
     let key = ref_key(kind, namespace, name)?;
     ctx.cache
         .get_or_load(key.clone(), load_entity_detail(&ctx.pool, key))
@@ -231,52 +246,17 @@ pub async fn entity_detail(ctx: &ServerCtx, kind: &str, namespace: &str, name: &
 }
 
 async fn load_entity_detail(pool: &PgPool, key: String) -> Result<EntityDetail, AppError> {
-    let row = repo::find_by_ref(pool, &key)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("entity {key}")))?;
-    let relations = relation_views(pool, &key).await?;
-    let group = if row.summary.kind == "group" {
+    let found = load_entity(pool, key.clone()).await?;
+    let group = if found.summary.kind == "group" {
         Some(group_view(pool, &key).await?)
     } else {
         None
     };
-    let spec = row.body.0.get("spec").cloned().unwrap_or_default();
-    Ok(EntityDetail {
-        system: row.system_ref,
-        domain: row.domain_ref,
-        labels: row.labels.0.into_iter().collect(),
-        annotations: row.annotations.0.into_iter().collect(),
-        links: row
-            .links
-            .0
-            .into_iter()
-            .map(|l| LinkView {
-                safe: is_safe_url(&l.url),
-                url: l.url,
-                title: l.title,
-                link_type: l.link_type,
-            })
-            .collect(),
-        spec_json: serde_json::to_string_pretty(&spec).unwrap_or_default(),
-        profile: spec
-            .get("profile")
-            .and_then(|p| p.as_object())
-            .map(|p| {
-                p.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        definition: spec.get("definition").and_then(|d| d.as_str()).map(str::to_owned),
-        source: row.source,
-        relations,
-        group,
-        summary: row.summary.into(),
-    })
+    Ok(entity::detail(found, group))
 }
 
 /// Members, child teams, owned entities and coverage of a Group.
-pub async fn group_view(pool: &PgPool, key: &str) -> Result<GroupView, AppError> {
+async fn group_view(pool: &PgPool, key: &str) -> Result<GroupView, AppError> {
     let (members, children, owned, cov) = tokio::try_join!(
         repo::sources_related_to(pool, RelationType::MemberOf.as_str(), key),
         repo::sources_related_to(pool, RelationType::ChildOf.as_str(), key),

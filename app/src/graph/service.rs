@@ -7,14 +7,28 @@ use sqlx::PgPool;
 
 use super::layout::{layout, PlacedNode};
 use super::{GraphEdge, GraphView};
+use crate::auth::guard::Caller;
+use crate::catalog::service::ref_key;
 use crate::catalog::{repo, split_ref};
 use crate::error::AppError;
+use crate::ssr::ServerCtx;
 
-/// [`entity_graph`] through the read cache.
-pub async fn cached_entity_graph(ctx: &crate::ssr::ServerCtx, key: String, depth: u8) -> Result<GraphView, AppError> {
-    let cache_key = format!("{key}|{depth}");
+/// The graph around the entity `kind:namespace/name`, `depth` steps (1 to 3) along dependency
+/// relations: what it depends on (transitively, to the right) and what depends on it (to the
+/// left). A node reached downstream is only walked further downstream, and likewise upstream,
+/// so the graph shows chains rather than everything within `depth` hops.
+pub async fn entity_graph(
+    ctx: &ServerCtx,
+    caller: &Caller,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+    depth: u8,
+) -> Result<GraphView, AppError> {
+    caller.require_reader(ctx)?;
+    let key = ref_key(kind, namespace, name)?;
     ctx.cache
-        .get_or_load(cache_key, async move { entity_graph(&ctx.pool, &key, depth).await })
+        .get_or_load(format!("{key}|{depth}"), walk(&ctx.pool, &key, depth))
         .await
 }
 
@@ -29,11 +43,8 @@ const GRAPH_RELATIONS: [RelationType; 4] = [
     RelationType::PartOf,
 ];
 
-/// The graph around `key`, `depth` steps (1 to 3) along dependency relations: what it
-/// depends on (transitively, to the right) and what depends on it (to the left). A node
-/// reached downstream is only walked further downstream, and likewise upstream, so the
-/// graph shows chains rather than everything within `depth` hops.
-pub async fn entity_graph(pool: &PgPool, key: &str, depth: u8) -> Result<GraphView, AppError> {
+/// Walks the graph of [`entity_graph`] around the reference key `key`.
+async fn walk(pool: &PgPool, key: &str, depth: u8) -> Result<GraphView, AppError> {
     if !(1..=3).contains(&depth) {
         return Err(AppError::invalid("depth", format!("must be 1, 2 or 3, got {depth}")));
     }

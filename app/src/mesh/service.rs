@@ -1,19 +1,21 @@
 //! Mesh reads for pages and the API: the stored state turned into what users see, with
 //! staleness judged against the configured poll interval and callers evaluated by Kuma's rules
-//! (`bearing_kuma::permissions`) from the stored policies.
+//! (`bearing_kuma::permissions`) from the stored policies. Every read checks that its caller
+//! may read the catalog.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bearing_kuma::model::{GatewayType, MeshService, MeshTrafficPermission, TrafficPermission};
 use bearing_kuma::permissions::{self, MeshPolicies, Reason, Workload};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::repo::{self, StoredService};
 use super::*;
+use crate::auth::guard::Caller;
 use crate::error::AppError;
 use crate::ssr::{MeshSettings, ServerCtx};
+use crate::wire::rfc3339;
 
 /// Whether data last polled at `last_success` is stale at `now`: older than 3 poll intervals.
 pub fn is_stale(last_success: Option<OffsetDateTime>, now: OffsetDateTime, poll_interval: Duration) -> bool {
@@ -30,11 +32,6 @@ pub fn is_stale(last_success: Option<OffsetDateTime>, now: OffsetDateTime, poll_
 pub fn traffic_cutoff(now: OffsetDateTime, settings: &MeshSettings) -> OffsetDateTime {
     let period = settings.stats_interval.max(settings.poll_interval) * 3;
     now - time::Duration::try_from(period).unwrap_or(time::Duration::MAX)
-}
-
-/// RFC 3339, the wire form of every time.
-pub fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
 }
 
 fn freshness(last_success: Option<OffsetDateTime>, now: OffsetDateTime, settings: &MeshSettings) -> Freshness {
@@ -71,7 +68,8 @@ fn summary(s: &StoredService, now: OffsetDateTime, settings: &MeshSettings) -> S
 }
 
 /// Every Kuma service seen, for `GET /api/v1/mesh/services`.
-pub async fn list_services(ctx: &ServerCtx) -> Result<Vec<ServiceSummary>, AppError> {
+pub async fn list_services(ctx: &ServerCtx, caller: &Caller) -> Result<Vec<ServiceSummary>, AppError> {
+    caller.require_reader(ctx)?;
     let now = OffsetDateTime::now_utc();
     Ok(repo::list_services(&ctx.pool, traffic_cutoff(now, &ctx.mesh))
         .await?
@@ -81,7 +79,8 @@ pub async fn list_services(ctx: &ServerCtx) -> Result<Vec<ServiceSummary>, AppEr
 }
 
 /// Every control plane's poll record without its meshes, for `GET /api/v1/mesh/status`.
-pub async fn control_planes(ctx: &ServerCtx) -> Result<Vec<ControlPlaneOverview>, AppError> {
+pub async fn control_planes(ctx: &ServerCtx, caller: &Caller) -> Result<Vec<ControlPlaneOverview>, AppError> {
+    caller.require_reader(ctx)?;
     let now = OffsetDateTime::now_utc();
     Ok(repo::list_control_planes(&ctx.pool)
         .await?
@@ -97,7 +96,14 @@ pub async fn control_planes(ctx: &ServerCtx) -> Result<Vec<ControlPlaneOverview>
 }
 
 /// The mesh card of the component `kind:namespace/name`.
-pub async fn component_card(ctx: &ServerCtx, kind: &str, namespace: &str, name: &str) -> Result<MeshCard, AppError> {
+pub async fn component_card(
+    ctx: &ServerCtx,
+    caller: &Caller,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<MeshCard, AppError> {
+    caller.require_reader(ctx)?;
     let entity_ref = crate::catalog::service::ref_key(kind, namespace, name)?;
     let Some((kuma_service, kuma_mesh, polling)) = repo::component_mapping(&ctx.pool, &entity_ref).await? else {
         return Err(AppError::NotFound(format!("component {entity_ref}")));
@@ -295,11 +301,12 @@ fn status_rank(status: &str) -> usize {
 }
 
 /// The mesh overview page.
-pub async fn overview(ctx: &ServerCtx) -> Result<MeshOverview, AppError> {
+pub async fn overview(ctx: &ServerCtx, caller: &Caller) -> Result<MeshOverview, AppError> {
+    caller.require_reader(ctx)?;
     let since = traffic_cutoff(OffsetDateTime::now_utc(), &ctx.mesh);
     let services = repo::list_services(&ctx.pool, since).await?;
     let meshes = repo::list_meshes(&ctx.pool).await?;
-    let mut control_planes = control_planes(ctx).await?;
+    let mut control_planes = control_planes(ctx, caller).await?;
     for cp in &mut control_planes {
         let expiring = repo::expiring_certificates(&ctx.pool, &cp.name, 200).await?;
         let all_proxies = repo::list_proxies(&ctx.pool, &cp.name).await?;
@@ -378,7 +385,8 @@ fn oldest_read(services: &[&StoredService]) -> Option<OffsetDateTime> {
 }
 
 /// Mesh health of the components a team owns, worst first.
-pub async fn team(ctx: &ServerCtx, namespace: &str, name: &str) -> Result<Vec<TeamMeshRow>, AppError> {
+pub async fn team(ctx: &ServerCtx, caller: &Caller, namespace: &str, name: &str) -> Result<Vec<TeamMeshRow>, AppError> {
+    caller.require_reader(ctx)?;
     let owner = crate::catalog::service::ref_key("group", namespace, name)?;
     let now = OffsetDateTime::now_utc();
     let services = repo::services_of_owner(&ctx.pool, traffic_cutoff(now, &ctx.mesh), &owner).await?;

@@ -62,6 +62,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         Err(ImportError::Database(err)) => {
             Err(anyhow::Error::new(err).context("the import failed; nothing was changed"))
         }
+        Err(err @ ImportError::Internal) => Err(err.into()),
     };
     let signed = super::sign_checkpoint(&db.pool, &audit).await;
     db.close().await?;

@@ -178,12 +178,7 @@ async fn seed_if_empty(
     audit: &app::ssr::AuditSettings,
     limits: &bearing_catalog::import::Limits,
 ) -> anyhow::Result<()> {
-    let count: i64 = app::catalog::repo::count_by_kind(&db.pool)
-        .await?
-        .iter()
-        .map(|(_, n)| n)
-        .sum();
-    if count > 0 {
+    if !app::catalog::import::catalog_is_empty(&db.pool).await? {
         return Ok(());
     }
     tracing::info!(path = %seed.display(), "catalog is empty: importing the seed catalog");
@@ -205,6 +200,7 @@ async fn seed_if_empty(
             anyhow::bail!("the seed catalog {} has problems:\n{}", seed.display(), p.join("\n"))
         }
         Err(app::catalog::import::ImportError::Database(e)) => Err(e.into()),
+        Err(e @ app::catalog::import::ImportError::Internal) => Err(e.into()),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use app::auth::guard::Caller;
 use app::catalog::edit::{service, EntityPatch, TransferOutcome, TransferView};
+use app::catalog::Entity;
 use axum::extract::State;
 use axum::Extension;
 use serde::{Deserialize, Serialize};
@@ -10,17 +11,17 @@ use super::error::ApiResult;
 use super::extract::{Json, Path};
 use crate::state::AppState;
 
-/// `PATCH /api/v1/entities/{kind}/{namespace}/{name}`, merged into the entity route.
+/// `PATCH /api/v1/entities/{kind}/{namespace}/{name}`, merged into the entity route: the entity
+/// as `GET` shows it after the edit.
 pub async fn patch(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((kind, namespace, name)): Path<(String, String, String)>,
     Json(body): Json<EntityPatch>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let key = app::catalog::service::ref_key(&kind, &namespace, &name)?;
-    service::patch(&state.ctx, &caller, &key, body).await?;
-    let entity = app::catalog::service::entity_detail(&state.ctx, &kind, &namespace, &name).await?;
-    Ok(Json(serde_json::to_value(entity).unwrap_or_default()))
+) -> ApiResult<Json<Entity>> {
+    Ok(Json(
+        service::patch_entity(&state.ctx, &caller, &kind, &namespace, &name, body).await?,
+    ))
 }
 
 /// Body of a transfer request.

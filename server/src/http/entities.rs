@@ -1,8 +1,10 @@
 //! `GET /api/v1/entities` and `GET /api/v1/entities/{kind}/{namespace}/{name}`.
 
-use app::catalog::{repo, service, EntitySummary, ListQuery, Sort};
+use app::auth::guard::Caller;
+use app::catalog::{service, Entity, EntitySummary, ListQuery, Sort};
 use app::error::AppError;
 use axum::extract::State;
+use axum::Extension;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
@@ -50,7 +52,11 @@ pub fn decode_cursor(cursor: &str) -> Result<i64, AppError> {
         .ok_or_else(|| AppError::invalid("cursor", "not a cursor returned by this API; start again without it"))
 }
 
-pub async fn list(State(state): State<AppState>, Query(p): Query<ListParams>) -> ApiResult<Json<ListResponse>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(p): Query<ListParams>,
+) -> ApiResult<Json<ListResponse>> {
     let offset = p.cursor.as_deref().map(decode_cursor).transpose()?.unwrap_or(0);
     let limit = p.limit.unwrap_or(50);
     let query = ListQuery {
@@ -64,7 +70,7 @@ pub async fn list(State(state): State<AppState>, Query(p): Query<ListParams>) ->
         offset,
         limit,
     };
-    let page = service::list(&state.ctx, query).await?;
+    let page = service::list(&state.ctx, &caller, query).await?;
     let next = offset + page.items.len() as i64;
     Ok(Json(ListResponse {
         next_cursor: (next < page.total && !page.items.is_empty()).then(|| encode_cursor(next)),
@@ -75,33 +81,12 @@ pub async fn list(State(state): State<AppState>, Query(p): Query<ListParams>) ->
 
 pub async fn find(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path((kind, namespace, name)): Path<(String, String, String)>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let key = service::ref_key(&kind, &namespace, &name)?;
-    let pool = state.ctx.pool.clone();
-    let entity = state.ctx.cache.get_or_load(key.clone(), load_entity(pool, key)).await?;
-    Ok(Json(entity))
-}
-
-/// The entity as this API shows it: summary fields, details, spec and relations both ways.
-async fn load_entity(pool: sqlx::PgPool, key: String) -> Result<serde_json::Value, AppError> {
-    let row = repo::find_by_ref(&pool, &key)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("entity {key}")))?;
-    let relations = service::relation_views(&pool, &key).await?;
-    let summary = EntitySummary::from(row.summary);
-    let mut out = serde_json::to_value(&summary).map_err(|_| AppError::Internal)?;
-    if let Some(map) = out.as_object_mut() {
-        map.insert("system".into(), row.system_ref.into());
-        map.insert("domain".into(), row.domain_ref.into());
-        map.insert("labels".into(), serde_json::json!(row.labels.0));
-        map.insert("annotations".into(), serde_json::json!(row.annotations.0));
-        map.insert("links".into(), serde_json::json!(row.links.0));
-        map.insert("spec".into(), row.body.0.get("spec").cloned().unwrap_or_default());
-        map.insert("source".into(), row.source.into());
-        map.insert("relations".into(), serde_json::json!(relations));
-    }
-    Ok(out)
+) -> ApiResult<Json<Entity>> {
+    Ok(Json(
+        service::entity(&state.ctx, &caller, &kind, &namespace, &name).await?,
+    ))
 }
 
 #[cfg(test)]

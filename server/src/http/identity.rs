@@ -12,7 +12,7 @@ use crate::state::AppState;
 
 /// The caller: user (or token), groups, roles.
 pub async fn me(Extension(caller): Extension<Caller>) -> ApiResult<Json<CurrentUser>> {
-    Ok(Json(caller.require_user()?.clone()))
+    Ok(Json(app::auth::service::me(&caller)?))
 }
 
 /// Audit entries, newest first (admins and auditors).

@@ -7,7 +7,7 @@
 //! an async worker, and never the process.
 
 use app::auth::guard::Caller;
-use app::catalog::import::{apply, known_ids, ImportError};
+use app::catalog::import::{ImportError, Importer};
 use app::catalog::ImportReport;
 use app::error::AppError;
 use axum::body::Body;
@@ -34,7 +34,8 @@ pub async fn import(
     Query(p): Query<Params>,
     body: Body,
 ) -> ApiResult<Json<ImportReport>> {
-    caller.require_admin()?;
+    // Admins only, checked before the body is read.
+    let importer = Importer::for_caller(&state.ctx, &caller)?;
     let source = format!("api:{}", p.source.as_deref().unwrap_or("default"));
     let limits = state.import_limits.clone();
     let max = usize::try_from(limits.max_file_bytes).unwrap_or(usize::MAX);
@@ -57,31 +58,10 @@ pub async fn import(
             )],
         )
     })?;
-    let text = text.to_owned();
-    let known = known_ids(&state.ctx.pool).await?;
-    let name = source.clone();
-    let parsed =
-        tokio::task::spawn_blocking(move || bearing_catalog::import::import_documents(&name, &text, &known, &limits))
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "the importer failed");
-                ApiError::App(AppError::Internal)
-            })?;
-    let set = parsed.map_err(|problems| {
-        ApiError::Problems(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            problems.iter().map(ToString::to_string).collect(),
-        )
-    })?;
-    match apply(&state.ctx.pool, set, &[], p.dry_run, &state.ctx.audit, &caller).await {
-        Ok(report) => {
-            // This server's cache now; other servers hear the import's NOTIFY.
-            if !report.dry_run {
-                state.ctx.cache.invalidate();
-            }
-            Ok(Json(report))
-        }
+    match importer.import_text(&source, text.to_owned(), &limits, p.dry_run).await {
+        Ok(report) => Ok(Json(report)),
         Err(ImportError::Problems(problems)) => Err(ApiError::Problems(StatusCode::UNPROCESSABLE_ENTITY, problems)),
         Err(ImportError::Database(e)) => Err(e.into()),
+        Err(ImportError::Internal) => Err(AppError::Internal.into()),
     }
 }

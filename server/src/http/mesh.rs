@@ -16,14 +16,12 @@ pub async fn list_services(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> ApiResult<Json<Value>> {
-    caller.require_reader(&state.ctx)?;
-    let items = service::list_services(&state.ctx).await?;
+    let items = service::list_services(&state.ctx, &caller).await?;
     Ok(Json(json!({ "items": items })))
 }
 
 pub async fn get_status(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<Json<Value>> {
-    caller.require_reader(&state.ctx)?;
-    let items: Vec<Value> = service::control_planes(&state.ctx)
+    let items: Vec<Value> = service::control_planes(&state.ctx, &caller)
         .await?
         .into_iter()
         .map(|c| {
@@ -44,8 +42,7 @@ pub async fn get_component_mesh(
     Extension(caller): Extension<Caller>,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> ApiResult<Json<MeshCard>> {
-    caller.require_reader(&state.ctx)?;
     Ok(Json(
-        service::component_card(&state.ctx, &kind, &namespace, &name).await?,
+        service::component_card(&state.ctx, &caller, &kind, &namespace, &name).await?,
     ))
 }

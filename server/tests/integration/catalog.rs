@@ -213,7 +213,8 @@ async fn the_graph_walks_upstream_and_downstream_chains() {
     .concat();
     let (s, _) = app.post("/api/v1/import", "application/yaml", docs).await;
     assert_eq!(s, axum::http::StatusCode::OK);
-    let g = app::graph::service::entity_graph(&app.pool, "component:default/a", 2)
+    let reader = app::auth::guard::Caller::system("test");
+    let g = app::graph::service::entity_graph(&app.ctx, &reader, "component", "default", "a", 2)
         .await
         .unwrap();
     let keys: Vec<&str> = g.nodes.iter().map(|n| n.key.as_str()).collect();
@@ -229,7 +230,7 @@ async fn the_graph_walks_upstream_and_downstream_chains() {
     let x = |k: &str| g.nodes.iter().find(|n| n.key == k).unwrap().x;
     assert!(x("component:default/a") < x("component:default/b") && x("component:default/b") < x("component:default/c"));
 
-    let g = app::graph::service::entity_graph(&app.pool, "component:default/b", 1)
+    let g = app::graph::service::entity_graph(&app.ctx, &reader, "component", "default", "b", 1)
         .await
         .unwrap();
     let x = |k: &str| g.nodes.iter().find(|n| n.key == k).map(|n| n.x);
@@ -243,9 +244,11 @@ async fn the_graph_walks_upstream_and_downstream_chains() {
         "downstream to the right"
     );
     assert_eq!(g.edges.len(), 3);
-    assert!(app::graph::service::entity_graph(&app.pool, "component:default/b", 4)
-        .await
-        .is_err());
+    assert!(
+        app::graph::service::entity_graph(&app.ctx, &reader, "component", "default", "b", 4)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]

@@ -18,4 +18,5 @@ mod mesh;
 mod oidc;
 mod ownership;
 mod pages;
+mod services;
 mod trace;

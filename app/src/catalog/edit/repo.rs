@@ -187,7 +187,6 @@ pub async fn replace_search_rows(
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct TransferRow {
     pub id: i64,
-    pub entity_id: Uuid,
     pub entity_ref: String,
     pub from_team: Option<String>,
     pub to_team: String,

@@ -8,12 +8,14 @@ use super::repo::{self, EditableRow, OverrideRow, TransferRow};
 use super::{EditState, EntityPatch, OverrideView, TransferOutcome, TransferView, EDITABLE_KINDS};
 use crate::audit::service::{record, Event};
 use crate::auth::guard::Caller;
-use crate::auth::service::{rfc3339, team_key};
+use crate::auth::service::team_key;
 use crate::auth::CurrentUser;
 use crate::catalog::import::{etag, search_rows};
 use crate::catalog::repo::write::notify_changed;
+use crate::catalog::Entity;
 use crate::error::AppError;
 use crate::ssr::ServerCtx;
+use crate::wire::rfc3339;
 
 /// Whether `user` may edit an entity owned by `owner`: its team's lead, or an admin.
 pub fn may_edit(user: &CurrentUser, owner: Option<&str>) -> bool {
@@ -329,6 +331,21 @@ pub async fn patch(ctx: &ServerCtx, caller: &Caller, key: &str, patch: EntityPat
     tx.commit().await?;
     ctx.cache.invalidate();
     Ok(())
+}
+
+/// [`patch`] for the JSON API, which answers with the entity as it reads after the edit (the
+/// same shape as `GET /api/v1/entities/{kind}/{namespace}/{name}`).
+pub async fn patch_entity(
+    ctx: &ServerCtx,
+    caller: &Caller,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+    changes: EntityPatch,
+) -> Result<Entity, AppError> {
+    let key = crate::catalog::service::ref_key(kind, namespace, name)?;
+    patch(ctx, caller, &key, changes).await?;
+    crate::catalog::service::entity(ctx, caller, kind, namespace, name).await
 }
 
 /// Applies field changes to a locked entity, keeping overrides: the source file's value is

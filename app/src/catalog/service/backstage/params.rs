@@ -1,11 +1,21 @@
 //! Parsing Backstage's query parameters (`filter`, `fields`, `orderField`, `cursor`, ...) and
 //! projecting entities onto `fields`.
 
-use app::catalog::repo::backstage::{Condition, Filter, Order};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use super::{form_pairs, BackstageError};
+use super::{Condition, Filter, Order};
+use crate::error::AppError;
+
+/// Malformed parameters: Backstage answers them as an `InputError` (400).
+fn input(message: impl Into<String>) -> AppError {
+    AppError::BadRequest(message.into())
+}
+
+/// Query-string pairs, decoded (`+` as space, percent escapes).
+pub fn form_pairs(q: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+}
 
 /// Default and largest page sizes.
 const DEFAULT_LIMIT: i64 = 20;
@@ -13,7 +23,7 @@ const MAX_LIMIT: i64 = 1000;
 
 /// Parses repeated `filter` parameters: `kind=component,spec.type=service` (AND within one,
 /// OR across several). A key without `=` means "has the key".
-pub fn parse_filter(values: &[String]) -> Result<Filter, BackstageError> {
+pub fn parse_filter(values: &[String]) -> Result<Filter, AppError> {
     let mut groups = Vec::new();
     for v in values {
         let mut group: Vec<Condition> = Vec::new();
@@ -23,9 +33,7 @@ pub fn parse_filter(values: &[String]) -> Result<Filter, BackstageError> {
                 None => (part, None),
             };
             if key.is_empty() {
-                return Err(BackstageError::input(format!(
-                    "invalid filter `{part}`: the key is empty"
-                )));
+                return Err(input(format!("invalid filter `{part}`: the key is empty")));
             }
             let key = key.to_ascii_lowercase();
             // Repeating a key inside one filter means any of its values.
@@ -46,7 +54,7 @@ pub fn parse_filter(values: &[String]) -> Result<Filter, BackstageError> {
 }
 
 /// The `filter` parameters of a query string.
-pub fn filters_from_query(q: &str) -> Result<Filter, BackstageError> {
+pub fn filters_from_query(q: &str) -> Result<Filter, AppError> {
     let values: Vec<String> = form_pairs(q)
         .into_iter()
         .filter(|(k, _)| k == "filter")
@@ -73,12 +81,12 @@ impl QueryCursor {
     }
 
     /// Reads a cursor made by [`QueryCursor::encode`].
-    pub fn decode(s: &str) -> Result<Self, BackstageError> {
+    pub fn decode(s: &str) -> Result<Self, AppError> {
         base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(s)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| BackstageError::input("malformed cursor; start again without one"))
+            .ok_or_else(|| input("malformed cursor; start again without one"))
     }
 }
 
@@ -89,14 +97,14 @@ pub struct QueryParams {
     pub fields: Vec<String>,
 }
 
-fn limit_of(pairs: &[(String, String)]) -> Result<i64, BackstageError> {
+fn limit_of(pairs: &[(String, String)]) -> Result<i64, AppError> {
     match pairs.iter().find(|(k, _)| k == "limit") {
         None => Ok(DEFAULT_LIMIT),
         Some((_, v)) => v
             .parse::<i64>()
             .ok()
             .filter(|n| (0..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| BackstageError::input(format!("invalid limit `{v}`: use a number from 0 to {MAX_LIMIT}"))),
+            .ok_or_else(|| input(format!("invalid limit `{v}`: use a number from 0 to {MAX_LIMIT}"))),
     }
 }
 
@@ -110,14 +118,14 @@ pub fn with_offset(q: &str, offset: i64) -> String {
     out.finish()
 }
 
-fn offset_of(pairs: &[(String, String)]) -> Result<i64, BackstageError> {
+fn offset_of(pairs: &[(String, String)]) -> Result<i64, AppError> {
     match pairs.iter().find(|(k, _)| k == "offset") {
         None => Ok(0),
         Some((_, v)) => v
             .parse()
             .ok()
             .filter(|n: &i64| *n >= 0)
-            .ok_or_else(|| BackstageError::input(format!("invalid offset `{v}`: use a number from 0"))),
+            .ok_or_else(|| input(format!("invalid offset `{v}`: use a number from 0"))),
     }
 }
 
@@ -131,12 +139,12 @@ fn fields_of(pairs: &[(String, String)]) -> Vec<String> {
 }
 
 /// `orderField=field,asc|desc` (by-query).
-fn order_fields_of(pairs: &[(String, String)]) -> Result<Vec<Order>, BackstageError> {
+fn order_fields_of(pairs: &[(String, String)]) -> Result<Vec<Order>, AppError> {
     order_of(pairs, "orderField", |v| v.split_once(',').unwrap_or((v, "asc")))
 }
 
 /// `order=asc|desc:field` (the older `/entities` listing).
-fn legacy_order_of(pairs: &[(String, String)]) -> Result<Vec<Order>, BackstageError> {
+fn legacy_order_of(pairs: &[(String, String)]) -> Result<Vec<Order>, AppError> {
     order_of(pairs, "order", |v| match v.split_once(':') {
         Some((dir, field)) => (field, dir),
         None => (v, "asc"),
@@ -147,7 +155,7 @@ fn order_of(
     pairs: &[(String, String)],
     key: &str,
     split: impl Fn(&str) -> (&str, &str),
-) -> Result<Vec<Order>, BackstageError> {
+) -> Result<Vec<Order>, AppError> {
     pairs
         .iter()
         .filter(|(k, _)| k == key)
@@ -162,9 +170,7 @@ fn order_of(
                     field: field.trim().to_ascii_lowercase(),
                     desc: true,
                 }),
-                other => Err(BackstageError::input(format!(
-                    "invalid order `{other}` in `{v}`: use asc or desc"
-                ))),
+                other => Err(input(format!("invalid order `{other}` in `{v}`: use asc or desc"))),
             }
         })
         .collect()
@@ -172,7 +178,7 @@ fn order_of(
 
 impl QueryParams {
     /// Parses a query string. With `cursor`, the cursor's filter and order win, as in Backstage.
-    pub fn parse(q: &str) -> Result<Self, BackstageError> {
+    pub fn parse(q: &str) -> Result<Self, AppError> {
         let pairs = form_pairs(q);
         let limit = limit_of(&pairs)?;
         let fields = fields_of(&pairs);
@@ -222,16 +228,16 @@ pub struct ListParams {
 
 impl ListParams {
     /// Parses `filter`, `fields`, `order`, `offset`, `limit`.
-    pub fn parse(q: &str) -> Result<Self, BackstageError> {
+    pub fn parse(q: &str) -> Result<Self, AppError> {
         let pairs = form_pairs(q);
         let offset = offset_of(&pairs)?;
         let limit = match pairs.iter().any(|(k, _)| k == "limit") {
             true => Some(limit_of(&pairs)?)
                 .filter(|l| *l > 0)
-                .ok_or_else(|| BackstageError::input("limit must be at least 1"))?,
+                .ok_or_else(|| input("limit must be at least 1"))?,
             // Backstage answers everything without a limit; a catalog of 100,000 entities
             // would then be one response. Pages stop at the server maximum instead, and the
-            // answer links to the next page (see `list_entities`).
+            // answer links to the next page (see [`super::list`]).
             false => MAX_LIMIT,
         };
         Ok(ListParams {

@@ -1,0 +1,242 @@
+//! The services own the access checks: every read service refuses an anonymous caller when
+//! anonymous reads are off, whoever calls it (a page, a server function, a JSON or Backstage
+//! handler), without relying on the sign-in middleware. The services are called directly here,
+//! with no router in front of them.
+//!
+//! [`READS`] lists every read service. A completeness check reads `app/src` and fails when a
+//! public function taking the server context is in none of the lists below, so a new service
+//! has to be placed, and a new read service tested, before the suite passes.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use app::auth::guard::Caller;
+use app::catalog::service::backstage::ByRefsRequest;
+use app::catalog::ListQuery;
+use app::error::AppError;
+use app::ssr::ServerCtx;
+
+use crate::util::{context, repo_root, TestApp};
+
+/// Every read service: anyone who may read the catalog may call them.
+const READS: [&str; 17] = [
+    "catalog::service::home",
+    "catalog::service::list",
+    "catalog::service::catalog_view",
+    "catalog::service::entity",
+    "catalog::service::entity_detail",
+    "catalog::service::backstage::by_name",
+    "catalog::service::backstage::by_query",
+    "catalog::service::backstage::list",
+    "catalog::service::backstage::by_refs",
+    "catalog::service::backstage::facets",
+    "catalog::edit::service::edit_state",
+    "graph::service::entity_graph",
+    "mesh::service::list_services",
+    "mesh::service::control_planes",
+    "mesh::service::component_card",
+    "mesh::service::overview",
+    "mesh::service::team",
+];
+
+/// Services with a stricter check of their own (a signed-in caller, a role, a team): the role
+/// matrix (`auth::matrix_of_mutating_routes_and_roles`) and the auth, audit, oidc and ownership
+/// tests prove them.
+const STRICTER: [&str; 19] = [
+    "auth::service::login",
+    "auth::service::record_failed_login",
+    "auth::service::record_logout",
+    "auth::service::create_token",
+    "auth::service::list_tokens",
+    "auth::service::revoke_token",
+    "auth::service::list_users",
+    "auth::service::end_sessions",
+    "auth::service::role_settings",
+    "auth::service::change_role_mapping",
+    "audit::service::list",
+    "audit::service::chain_status",
+    "audit::service::key_info",
+    "catalog::edit::service::transfer",
+    "catalog::edit::service::decide",
+    "catalog::edit::service::pending",
+    "catalog::edit::service::patch",
+    "catalog::edit::service::patch_entity",
+    "catalog::import::for_caller",
+];
+
+/// Public functions that take the server context but have no caller to check, and why.
+const NO_CALLER: [(&str, &str); 6] = [
+    ("ssr::ctx", "gets the context itself"),
+    ("ssr::call", "runs a server function's service with the caller"),
+    ("auth::guard::require_reader", "the check itself"),
+    (
+        "auth::service::login_info",
+        "the login page: how anonymous visitors sign in",
+    ),
+    (
+        "auth::service::token_user",
+        "resolves the caller (the sign-in middleware)",
+    ),
+    (
+        "auth::service::session_user",
+        "resolves the caller (the sign-in middleware)",
+    ),
+];
+
+/// Calls the read service `name` with arguments that succeed for a reader on the demo catalog.
+async fn call(name: &str, ctx: &ServerCtx, caller: &Caller) -> Result<(), AppError> {
+    use app::catalog::service::{self as catalog, backstage};
+    use app::mesh::service as mesh;
+    let query = || ListQuery {
+        limit: 20,
+        ..Default::default()
+    };
+    let refs = ByRefsRequest {
+        entity_refs: vec!["component:default/checkout".into()],
+        fields: Vec::new(),
+        query: None,
+    };
+    match name {
+        "catalog::service::home" => catalog::home(ctx, caller).await.map(drop),
+        "catalog::service::list" => catalog::list(ctx, caller, query()).await.map(drop),
+        "catalog::service::catalog_view" => catalog::catalog_view(ctx, caller, query()).await.map(drop),
+        "catalog::service::entity" => catalog::entity(ctx, caller, "component", "default", "checkout")
+            .await
+            .map(drop),
+        "catalog::service::entity_detail" => catalog::entity_detail(ctx, caller, "component", "default", "checkout")
+            .await
+            .map(drop),
+        "catalog::service::backstage::by_name" => {
+            match backstage::by_name(ctx, caller, "component", "default", "checkout").await? {
+                Some(_) => Ok(()),
+                None => panic!("by_name found no checkout"),
+            }
+        }
+        "catalog::service::backstage::by_query" => backstage::by_query(ctx, caller, "limit=5").await.map(drop),
+        "catalog::service::backstage::list" => backstage::list(ctx, caller, "limit=5").await.map(drop),
+        "catalog::service::backstage::by_refs" => backstage::by_refs(ctx, caller, "", &refs).await.map(drop),
+        "catalog::service::backstage::facets" => backstage::facets(ctx, caller, "facet=kind").await.map(drop),
+        "catalog::edit::service::edit_state" => {
+            app::catalog::edit::service::edit_state(ctx, caller, "component:default/checkout")
+                .await
+                .map(drop)
+        }
+        "graph::service::entity_graph" => {
+            app::graph::service::entity_graph(ctx, caller, "component", "default", "checkout", 1)
+                .await
+                .map(drop)
+        }
+        "mesh::service::list_services" => mesh::list_services(ctx, caller).await.map(drop),
+        "mesh::service::control_planes" => mesh::control_planes(ctx, caller).await.map(drop),
+        "mesh::service::component_card" => mesh::component_card(ctx, caller, "component", "default", "checkout")
+            .await
+            .map(drop),
+        "mesh::service::overview" => mesh::overview(ctx, caller).await.map(drop),
+        "mesh::service::team" => mesh::team(ctx, caller, "default", "team-checkout").await.map(drop),
+        other => panic!("{other} is in READS but not in `call`"),
+    }
+}
+
+#[tokio::test]
+async fn every_read_service_checks_its_caller_itself() {
+    let app = TestApp::strict_with_demo().await;
+    let anonymous = Caller::default();
+    let token = app.token("viewer", None).await;
+    let viewer = Caller {
+        user: app::auth::service::token_user(&app.ctx, &token)
+            .await
+            .expect("token lookup"),
+        ..Caller::default()
+    };
+    assert!(viewer.user.is_some(), "the viewer token resolves");
+    // A context with anonymous reads on, over the same database (its own read cache).
+    let open = context(app.pool.clone(), true);
+    for name in READS {
+        assert_eq!(
+            call(name, &app.ctx, &anonymous).await,
+            Err(AppError::Unauthenticated),
+            "{name} must refuse an anonymous caller when anonymous reads are off"
+        );
+        assert_eq!(call(name, &app.ctx, &viewer).await, Ok(()), "{name} as a viewer");
+        assert_eq!(
+            call(name, &open, &anonymous).await,
+            Ok(()),
+            "{name} for an anonymous caller when anonymous reads are on"
+        );
+        // Still refused after a reader filled the read cache: the check comes before it.
+        assert_eq!(
+            call(name, &app.ctx, &anonymous).await,
+            Err(AppError::Unauthenticated),
+            "{name} must refuse an anonymous caller even when the answer is cached"
+        );
+    }
+    assert_eq!(app::auth::service::me(&anonymous), Err(AppError::Unauthenticated));
+    assert!(app::auth::service::me(&viewer).is_ok());
+}
+
+#[test]
+fn every_service_is_in_a_list() {
+    let listed: BTreeSet<&str> = READS
+        .iter()
+        .copied()
+        .chain(STRICTER.iter().copied())
+        .chain(NO_CALLER.iter().map(|(n, _)| *n))
+        .collect();
+    assert_eq!(
+        listed.len(),
+        READS.len() + STRICTER.len() + NO_CALLER.len(),
+        "a service is listed twice"
+    );
+    let mut found = BTreeSet::new();
+    public_fns_taking_the_context(&repo_root().join("app/src"), "", &mut found);
+    let found: BTreeSet<&str> = found.iter().map(String::as_str).collect();
+    let unlisted: Vec<_> = found.difference(&listed).collect();
+    assert!(
+        unlisted.is_empty(),
+        "public functions taking the server context that no list here names: {unlisted:?}; \
+         a read service goes into READS (and `call`), one with a stricter check into STRICTER, \
+         one without a caller into NO_CALLER with the reason"
+    );
+    let stale: Vec<_> = listed.difference(&found).collect();
+    assert!(stale.is_empty(), "listed but no longer in app/src: {stale:?}");
+}
+
+/// Adds `module::function` for every `pub fn` / `pub async fn` under `dir` whose signature
+/// mentions `ServerCtx` (methods count under their module).
+fn public_fns_taking_the_context(dir: &Path, module: &str, out: &mut BTreeSet<String>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("read app/src")
+        .map(|e| e.expect("dir entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let stem = path.file_stem().and_then(|s| s.to_str()).expect("file name").to_owned();
+        let child = if module.is_empty() {
+            stem
+        } else {
+            format!("{module}::{stem}")
+        };
+        if path.is_dir() {
+            public_fns_taking_the_context(&path, &child, out);
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read source");
+        for (at, _) in text.match_indices("pub ") {
+            let rest = &text[at + 4..];
+            let rest = rest.strip_prefix("async ").unwrap_or(rest);
+            let Some(rest) = rest.strip_prefix("fn ") else { continue };
+            let end = rest.find(['{', ';']).unwrap_or(rest.len());
+            let signature = &rest[..end];
+            if signature.contains("ServerCtx") {
+                let name: String = signature
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                out.insert(format!("{child}::{name}"));
+            }
+        }
+    }
+}
