@@ -112,7 +112,7 @@ impl From<sqlx::Error> for AppError {
 }
 
 /// A part of a page that failed while the rest of it rendered: a short notice in its place.
-/// The failed server function has already set the response status (see `ssr::call`); the
+/// The failed server function has already set the response status (see `server_call::call`); the
 /// page is also marked as not to be stored, so no cache keeps a page with a hole in it.
 #[component]
 pub fn SectionError(

@@ -12,6 +12,8 @@ pub mod graph;
 pub mod mesh;
 mod routes;
 #[cfg(feature = "ssr")]
+pub mod server_call;
+#[cfg(feature = "ssr")]
 pub mod ssr;
 #[cfg(feature = "ssr")]
 pub mod text;

@@ -11,19 +11,19 @@ use crate::error::AppError;
 /// What the login page shows. Public: it is how anonymous visitors sign in.
 #[server(prefix = "/api/fn", endpoint = "login_info")]
 pub async fn get_login_info() -> Result<LoginInfo, AppError> {
-    crate::ssr::call(|ctx, _caller| async move { Ok(super::service::login_info(&ctx)) }).await
+    crate::server_call::call(|ctx, _caller| async move { Ok(super::service::login_info(&ctx)) }).await
 }
 
 /// The signed-in caller; `None` when anonymous.
 #[server(prefix = "/api/fn", endpoint = "me")]
 pub async fn get_me() -> Result<Option<CurrentUser>, AppError> {
-    crate::ssr::call(|_ctx, caller| async move { Ok(super::service::me(&caller).ok()) }).await
+    crate::server_call::call(|_ctx, caller| async move { Ok(super::service::me(&caller).ok()) }).await
 }
 
 /// Every API token (admins).
 #[server(prefix = "/api/fn", endpoint = "list_tokens")]
 pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
-    crate::ssr::call(|ctx, caller| async move { super::service::list_tokens(&ctx, &caller).await }).await
+    crate::server_call::call(|ctx, caller| async move { super::service::list_tokens(&ctx, &caller).await }).await
 }
 
 /// Creates an API token (admins); the secret is in the answer, once.
@@ -34,7 +34,7 @@ pub async fn create_token(
     team: Option<String>,
     expires_days: Option<String>,
 ) -> Result<CreatedToken, AppError> {
-    crate::ssr::call(|ctx, caller| async move {
+    crate::server_call::call(|ctx, caller| async move {
         let expires_days = match expires_days.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
             Some(d) => Some(d.parse::<u32>().map_err(|e| match e.kind() {
                 std::num::IntErrorKind::PosOverflow => AppError::BadRequest(format!(
@@ -59,25 +59,25 @@ pub async fn create_token(
 /// Revokes an API token (admins).
 #[server(prefix = "/api/fn", endpoint = "revoke_token")]
 pub async fn revoke_token(id: String) -> Result<TokenView, AppError> {
-    crate::ssr::call(|ctx, caller| async move { super::service::revoke_token(&ctx, &caller, &id).await }).await
+    crate::server_call::call(|ctx, caller| async move { super::service::revoke_token(&ctx, &caller, &id).await }).await
 }
 
 /// Everyone who has signed in (admins).
 #[server(prefix = "/api/fn", endpoint = "list_users")]
 pub async fn list_users() -> Result<Vec<UserView>, AppError> {
-    crate::ssr::call(|ctx, caller| async move { super::service::list_users(&ctx, &caller).await }).await
+    crate::server_call::call(|ctx, caller| async move { super::service::list_users(&ctx, &caller).await }).await
 }
 
 /// Ends every session of a user (admins).
 #[server(prefix = "/api/fn", endpoint = "end_user_sessions")]
 pub async fn end_user_sessions(id: String) -> Result<(), AppError> {
-    crate::ssr::call(|ctx, caller| async move { super::service::end_sessions(&ctx, &caller, &id).await }).await
+    crate::server_call::call(|ctx, caller| async move { super::service::end_sessions(&ctx, &caller, &id).await }).await
 }
 
 /// How groups become roles (admins).
 #[server(prefix = "/api/fn", endpoint = "get_role_settings")]
 pub async fn get_role_settings() -> Result<RoleSettings, AppError> {
-    crate::ssr::call(|ctx, caller| async move { super::service::role_settings(&ctx, &caller).await }).await
+    crate::server_call::call(|ctx, caller| async move { super::service::role_settings(&ctx, &caller).await }).await
 }
 
 /// Adds or removes a group-to-role mapping (admins).
@@ -88,7 +88,7 @@ pub async fn change_role_mapping(
     team: String,
     add: bool,
 ) -> Result<RoleSettings, AppError> {
-    crate::ssr::call(|ctx, caller| async move {
+    crate::server_call::call(|ctx, caller| async move {
         let role =
             Role::parse(&role).ok_or_else(|| AppError::invalid("role", "must be viewer, lead, auditor or admin"))?;
         let mapping = RoleMapping { idp_group, role, team };

@@ -8,13 +8,13 @@ use crate::error::AppError;
 /// The mesh overview page.
 #[server(prefix = "/api/fn", endpoint = "get_mesh_overview")]
 pub async fn get_mesh_overview() -> Result<MeshOverview, AppError> {
-    crate::ssr::call(|ctx, caller| async move { super::service::overview(&ctx, &caller).await }).await
+    crate::server_call::call(|ctx, caller| async move { super::service::overview(&ctx, &caller).await }).await
 }
 
 /// A component's mesh card.
 #[server(prefix = "/api/fn", endpoint = "get_component_mesh")]
 pub async fn get_component_mesh(kind: String, namespace: String, name: String) -> Result<MeshCard, AppError> {
-    crate::ssr::call(|ctx, caller| async move {
+    crate::server_call::call(|ctx, caller| async move {
         super::service::component_card(&ctx, &caller, &kind, &namespace, &name).await
     })
     .await
@@ -23,5 +23,6 @@ pub async fn get_component_mesh(kind: String, namespace: String, name: String) -
 /// Mesh health of a team's components.
 #[server(prefix = "/api/fn", endpoint = "get_team_mesh")]
 pub async fn get_team_mesh(namespace: String, name: String) -> Result<Vec<TeamMeshRow>, AppError> {
-    crate::ssr::call(|ctx, caller| async move { super::service::team(&ctx, &caller, &namespace, &name).await }).await
+    crate::server_call::call(|ctx, caller| async move { super::service::team(&ctx, &caller, &namespace, &name).await })
+        .await
 }

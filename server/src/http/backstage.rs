@@ -6,12 +6,12 @@
 use app::auth::guard::Caller;
 use app::catalog::service::backstage::{self as service, ByRefsRequest, PREDICATES_UNSUPPORTED};
 use app::error::AppError;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 
-use super::extract::BackstageJson;
 use crate::state::AppState;
 
 /// An error in Backstage's shape: `{error: {name, message}, request, response: {statusCode}}`.
@@ -72,6 +72,17 @@ impl IntoResponse for BackstageError {
             "response": { "statusCode": self.status.as_u16() },
         });
         (self.status, Json(body)).into_response()
+    }
+}
+
+/// A JSON body of a Backstage-compatible route: rejected in Backstage's shape.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(BackstageError))]
+pub struct BackstageJson<T>(pub T);
+
+impl From<JsonRejection> for BackstageError {
+    fn from(rejection: JsonRejection) -> Self {
+        BackstageError::rejected(rejection.status(), rejection.body_text())
     }
 }
 

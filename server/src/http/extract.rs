@@ -2,14 +2,13 @@
 //! and `Path` reject a bad body, query string or path segment with a plain-text message; a
 //! client of Bearing's API reads `{"errors":[{"detail": …}]}` from every other failure, so these
 //! wrap axum's with [`ApiError`] as the rejection (axum's `customize-extractor-error` example).
-//! The Backstage-compatible routes use [`BackstageJson`], which answers in Backstage's shape.
+//! The Backstage-compatible routes have their own, answering in Backstage's shape.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::backstage::BackstageError;
 use super::error::ApiError;
 
 /// A JSON body (`Content-Type: application/json`), or a JSON response.
@@ -33,11 +32,6 @@ pub struct Query<T>(pub T);
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct Path<T>(pub T);
 
-/// A JSON body of a Backstage-compatible route.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(BackstageError))]
-pub struct BackstageJson<T>(pub T);
-
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         ApiError::Problems(rejection.status(), vec![rejection.body_text()])
@@ -53,11 +47,5 @@ impl From<QueryRejection> for ApiError {
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
         ApiError::Problems(rejection.status(), vec![rejection.body_text()])
-    }
-}
-
-impl From<JsonRejection> for BackstageError {
-    fn from(rejection: JsonRejection) -> Self {
-        BackstageError::rejected(rejection.status(), rejection.body_text())
     }
 }

@@ -67,7 +67,7 @@ const STRICTER: [&str; 19] = [
 /// Public functions that take the server context but have no caller to check, and why.
 const NO_CALLER: [(&str, &str); 6] = [
     ("ssr::ctx", "gets the context itself"),
-    ("ssr::call", "runs a server function's service with the caller"),
+    ("server_call::call", "runs a server function's service with the caller"),
     ("auth::guard::require_reader", "the check itself"),
     (
         "auth::service::login_info",

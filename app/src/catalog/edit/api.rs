@@ -10,7 +10,7 @@ use crate::error::AppError;
 /// What the caller may do on an entity page.
 #[server(prefix = "/api/fn", endpoint = "get_edit_state")]
 pub async fn get_edit_state(kind: String, namespace: String, name: String) -> Result<EditState, AppError> {
-    crate::ssr::call(|ctx, caller| async move {
+    crate::server_call::call(|ctx, caller| async move {
         let key = crate::catalog::service::ref_key(&kind, &namespace, &name)?;
         super::service::edit_state(&ctx, &caller, &key).await
     })
@@ -20,8 +20,10 @@ pub async fn get_edit_state(kind: String, namespace: String, name: String) -> Re
 /// Moves an entity to another team (admins: at once; leads: pending acceptance).
 #[server(prefix = "/api/fn", endpoint = "transfer_entity")]
 pub async fn transfer_entity(entity: String, to: String, reason: String) -> Result<TransferOutcome, AppError> {
-    crate::ssr::call(|ctx, caller| async move { super::service::transfer(&ctx, &caller, &entity, &to, &reason).await })
-        .await
+    crate::server_call::call(|ctx, caller| async move {
+        super::service::transfer(&ctx, &caller, &entity, &to, &reason).await
+    })
+    .await
 }
 
 /// Changes lifecycle, description and links. `links` is one `url title` per line.
@@ -54,17 +56,18 @@ pub async fn edit_entity(
         links: Some(links),
         reason,
     };
-    crate::ssr::call(|ctx, caller| async move { super::service::patch(&ctx, &caller, &entity, patch).await }).await
+    crate::server_call::call(|ctx, caller| async move { super::service::patch(&ctx, &caller, &entity, patch).await })
+        .await
 }
 
 /// Pending transfers the caller may decide or asked for.
 #[server(prefix = "/api/fn", endpoint = "get_transfers")]
 pub async fn get_transfers() -> Result<Vec<TransferView>, AppError> {
-    crate::ssr::call(|ctx, caller| async move { super::service::pending(&ctx, &caller).await }).await
+    crate::server_call::call(|ctx, caller| async move { super::service::pending(&ctx, &caller).await }).await
 }
 
 /// Accepts or rejects a transfer.
 #[server(prefix = "/api/fn", endpoint = "decide_transfer")]
 pub async fn decide_transfer(id: i64, accept: bool) -> Result<TransferView, AppError> {
-    crate::ssr::call(|ctx, caller| async move { super::service::decide(&ctx, &caller, id, accept).await }).await
+    crate::server_call::call(|ctx, caller| async move { super::service::decide(&ctx, &caller, id, accept).await }).await
 }
