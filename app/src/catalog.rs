@@ -2,9 +2,9 @@
 
 pub mod api;
 pub mod components;
-pub mod edit;
 #[cfg(feature = "ssr")]
 pub mod import;
+pub mod ownership;
 pub mod pages;
 /// SQL, for this crate's services only: the server reads through the services, which check
 /// the caller.

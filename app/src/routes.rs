@@ -9,7 +9,7 @@ use leptos_router::{
 
 use crate::audit::page::AuditPage;
 use crate::auth::pages::{AdminPage, LoginPage};
-use crate::catalog::edit::transfers::TransfersPage;
+use crate::catalog::ownership::transfers::TransfersPage;
 use crate::catalog::pages::{CatalogPage, EntityPage, HomePage, SearchPage};
 use crate::error::{AppError, ErrorTemplate};
 use crate::mesh::pages::MeshOverviewPage;

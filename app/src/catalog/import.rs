@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::ssr::{AuditSettings, ServerCtx};
 use uuid::Uuid;
 
-use super::edit::repo::{self as edit_repo, OverrideRow};
+use super::ownership::repo::{self as edit_repo, OverrideRow};
 use super::{repo, ImportReport};
 
 /// Why an import was refused.
@@ -324,7 +324,7 @@ pub async fn apply(
     }
     report.orphaned.sort();
     // A transfer asked for by the team the import just took an entity from is void.
-    super::edit::service::cancel_transfers_after_import(&mut tx, audit, caller, &keys)
+    super::ownership::service::cancel_transfers_after_import(&mut tx, audit, caller, &keys)
         .await
         .map_err(|_| {
             ImportError::Problems(vec![

@@ -1,7 +1,7 @@
 //! Ownership and field edits as JSON: transfer, transfers list, accept/reject, PATCH.
 
 use app::auth::guard::Caller;
-use app::catalog::edit::{service, EntityPatch, TransferOutcome, TransferView};
+use app::catalog::ownership::{service, EntityPatch, TransferOutcome, TransferView};
 use app::catalog::Entity;
 use axum::extract::State;
 use axum::Extension;

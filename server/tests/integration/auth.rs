@@ -342,7 +342,7 @@ async fn prepare(
             .await
             .unwrap();
     if owner.as_deref() != Some("group:default/team-checkout") {
-        app::catalog::edit::service::transfer(
+        app::catalog::ownership::service::transfer(
             &app.ctx,
             &app::auth::guard::Caller::system("reset"),
             "component:default/checkout",

@@ -347,7 +347,7 @@ fn lead_of_both() -> app::auth::guard::Caller {
 async fn issue_10_the_requester_cannot_decide_their_own_transfer() {
     let app = TestApp::strict_with_demo().await;
     let both = lead_of_both();
-    let outcome = app::catalog::edit::service::transfer(
+    let outcome = app::catalog::ownership::service::transfer(
         &app.ctx,
         &both,
         "component:default/checkout",
@@ -359,7 +359,7 @@ async fn issue_10_the_requester_cannot_decide_their_own_transfer() {
     assert!(!outcome.applied);
     let id = outcome.transfer.id;
     for accept in [true, false] {
-        let err = app::catalog::edit::service::decide(&app.ctx, &both, id, accept)
+        let err = app::catalog::ownership::service::decide(&app.ctx, &both, id, accept)
             .await
             .unwrap_err();
         assert!(

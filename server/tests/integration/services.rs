@@ -30,7 +30,7 @@ const READS: [&str; 17] = [
     "catalog::service::backstage::list",
     "catalog::service::backstage::by_refs",
     "catalog::service::backstage::facets",
-    "catalog::edit::service::edit_state",
+    "catalog::ownership::service::edit_state",
     "graph::service::entity_graph",
     "mesh::service::list_services",
     "mesh::service::control_planes",
@@ -56,11 +56,11 @@ const STRICTER: [&str; 19] = [
     "audit::service::list",
     "audit::service::chain_status",
     "audit::service::key_info",
-    "catalog::edit::service::transfer",
-    "catalog::edit::service::decide",
-    "catalog::edit::service::pending",
-    "catalog::edit::service::patch",
-    "catalog::edit::service::patch_entity",
+    "catalog::ownership::service::transfer",
+    "catalog::ownership::service::decide",
+    "catalog::ownership::service::pending",
+    "catalog::ownership::service::patch",
+    "catalog::ownership::service::patch_entity",
     "catalog::import::for_caller",
 ];
 
@@ -116,8 +116,8 @@ async fn call(name: &str, ctx: &ServerCtx, caller: &Caller) -> Result<(), AppErr
         "catalog::service::backstage::list" => backstage::list(ctx, caller, "limit=5").await.map(drop),
         "catalog::service::backstage::by_refs" => backstage::by_refs(ctx, caller, "", &refs).await.map(drop),
         "catalog::service::backstage::facets" => backstage::facets(ctx, caller, "facet=kind").await.map(drop),
-        "catalog::edit::service::edit_state" => {
-            app::catalog::edit::service::edit_state(ctx, caller, "component:default/checkout")
+        "catalog::ownership::service::edit_state" => {
+            app::catalog::ownership::service::edit_state(ctx, caller, "component:default/checkout")
                 .await
                 .map(drop)
         }

@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 
-use crate::catalog::edit::api::{get_edit_state, DecideTransfer, EditEntity, TransferEntity};
-use crate::catalog::edit::panel::EditPanel;
+use crate::catalog::ownership::api::{get_edit_state, DecideTransfer, EditEntity, TransferEntity};
+use crate::catalog::ownership::panel::EditPanel;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 
