@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use super::client::{ClientError, KumaClient};
 use super::snapshot::{self, MeshRead, ProxyDigest};
 use crate::config::kuma::{ControlPlane, KumaArgs};
-use app::mesh::repo::{self, TrafficRow};
+use app::mesh::repo::write::{self, TrafficRow};
 
 /// Hourly traffic averages older than this are deleted.
 pub const HOURLY_RETENTION: time::Duration = time::Duration::days(90);
@@ -46,7 +46,7 @@ impl Poller {
     pub async fn new(pool: PgPool, cp: &ControlPlane, args: &KumaArgs) -> anyhow::Result<Poller> {
         let client = KumaClient::new(&cp.url, cp.token.clone(), args.kuma_timeout, args.kuma_max_body_size)
             .with_context(|| format!("Kuma control plane {:?}", cp.name))?;
-        repo::upsert_control_plane(&pool, &cp.name, &cp.url).await?;
+        write::upsert_control_plane(&pool, &cp.name, &cp.url).await?;
         Ok(Poller {
             name: cp.name.clone(),
             client,
@@ -70,7 +70,7 @@ impl Poller {
         match self.read_all(now).await {
             Ok(reads) => {
                 let snap = snapshot::snapshot(reads);
-                repo::replace_state(&self.pool, &self.name, &snap, now).await?;
+                write::replace_state(&self.pool, &self.name, &snap, now).await?;
                 self.online = snap
                     .proxies
                     .iter()
@@ -84,7 +84,7 @@ impl Poller {
                 Ok(())
             }
             Err(err) => {
-                repo::record_error(&self.pool, &self.name, &err.to_string(), now).await?;
+                write::record_error(&self.pool, &self.name, &err.to_string(), now).await?;
                 if !self.failing {
                     tracing::warn!(control_plane = %self.name, error = %err, "polling the Kuma control plane failed; keeping the last state");
                     self.failing = true;
@@ -220,9 +220,9 @@ impl Poller {
         let rows: Vec<TrafficRow> = agg.into_values().collect();
         let now = OffsetDateTime::now_utc();
         if !rows.is_empty() {
-            repo::insert_traffic(&self.pool, &self.name, now, &rows).await?;
+            write::insert_traffic(&self.pool, &self.name, now, &rows).await?;
         }
-        repo::downsample_traffic(&self.pool, now - self.traffic_retention, now - HOURLY_RETENTION).await?;
+        write::downsample_traffic(&self.pool, now - self.traffic_retention, now - HOURLY_RETENTION).await?;
         Ok(rows.len())
     }
 
@@ -269,7 +269,7 @@ impl Poller {
 async fn keep_lease(pool: PgPool, name: String, holder: String, interval: Duration, holding: Arc<AtomicBool>) {
     let ttl = interval.max(Duration::from_millis(200));
     while !pool.is_closed() {
-        let holds = match repo::acquire_lease(&pool, &name, &holder, ttl).await {
+        let holds = match write::acquire_lease(&pool, &name, &holder, ttl).await {
             Ok(h) => h,
             Err(err) => {
                 tracing::warn!(error = %err, control_plane = %name, "cannot renew the Kuma poll lease");

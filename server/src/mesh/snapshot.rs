@@ -7,7 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use app::mesh::repo::{MeshRow, ProxyRow, ResourceRow, ServiceRow, Snapshot};
+use app::mesh::repo::write::{MeshRow, ResourceRow, ServiceRow, Snapshot};
+use app::mesh::repo::ProxyRow;
 use bearing_kuma::model::{
     DataplaneOverview, Mesh, MeshInsight, MeshService, MeshTrafficPermission, ServiceInsight, TrafficPermission,
 };
@@ -47,9 +48,9 @@ impl ProxyDigest {
                 name: dp.meta.name.clone(),
                 services: dp.services().into_iter().map(str::to_owned).collect(),
                 gateway: health.gateway.map(|g| g.as_str().to_owned()),
-                status: health.status.as_str(),
+                status: health.status.as_str().to_owned(),
                 cert_expires_at: cert.expires_at(),
-                cert_state: cert.as_str(),
+                cert_state: cert.as_str().to_owned(),
             });
             self.rollups.add(dp);
         }

@@ -145,11 +145,11 @@ async fn catalog_and_audit_strings_cannot_inject_markup_into_any_page() {
     // Mesh state whose control-plane, mesh and service names are the payload, as a hostile
     // control plane would report them (one service mapped to the component by its annotation).
     let control_plane = &PAYLOAD[..90];
-    app::mesh::repo::upsert_control_plane(&app.pool, control_plane, "http://kuma.test:5681")
+    app::mesh::repo::write::upsert_control_plane(&app.pool, control_plane, "http://kuma.test:5681")
         .await
         .expect("control plane");
-    let snapshot = app::mesh::repo::Snapshot {
-        services: vec![app::mesh::repo::ServiceRow {
+    let snapshot = app::mesh::repo::write::Snapshot {
+        services: vec![app::mesh::repo::write::ServiceRow {
             mesh: PAYLOAD.into(),
             service: PAYLOAD.into(),
             status: "online".into(),
@@ -160,7 +160,7 @@ async fn catalog_and_audit_strings_cannot_inject_markup_into_any_page() {
         }],
         ..Default::default()
     };
-    app::mesh::repo::replace_state(&app.pool, control_plane, &snapshot, time::OffsetDateTime::now_utc())
+    app::mesh::repo::write::replace_state(&app.pool, control_plane, &snapshot, time::OffsetDateTime::now_utc())
         .await
         .expect("mesh state");
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::mesh::repo;
+use app::mesh::repo::{self, write};
 use kuma_sim::clock::{Clock, ManualClock, SystemClock};
 use kuma_sim::{Sim, WorldSpec};
 use server::config::kuma::ControlPlane;
@@ -325,7 +325,7 @@ async fn stats_become_rates_and_the_card_shows_callers_and_traffic() {
 #[tokio::test]
 async fn old_traffic_is_folded_into_hourly_averages() {
     let app = TestApp::new().await;
-    repo::upsert_control_plane(&app.pool, "cp", "http://x")
+    write::upsert_control_plane(&app.pool, "cp", "http://x")
         .await
         .expect("cp");
     let now = time::OffsetDateTime::now_utc();
@@ -335,7 +335,7 @@ async fn old_traffic_is_folded_into_hourly_averages() {
         .and_then(|t| t.replace_second(0))
         .expect("a valid time");
     for (at, rps) in [(old, 10.0), (old + time::Duration::minutes(1), 20.0), (now, 5.0)] {
-        let row = repo::TrafficRow {
+        let row = write::TrafficRow {
             mesh: "m".into(),
             service: "s".into(),
             peer: String::new(),
@@ -344,9 +344,11 @@ async fn old_traffic_is_folded_into_hourly_averages() {
             errors_per_s: 0.0,
             p99_ms: None,
         };
-        repo::insert_traffic(&app.pool, "cp", at, &[row]).await.expect("insert");
+        write::insert_traffic(&app.pool, "cp", at, &[row])
+            .await
+            .expect("insert");
     }
-    let folded = repo::downsample_traffic(&app.pool, now - time::Duration::days(7), now - time::Duration::days(90))
+    let folded = write::downsample_traffic(&app.pool, now - time::Duration::days(7), now - time::Duration::days(90))
         .await
         .expect("downsample");
     assert_eq!(folded, 2);
@@ -365,18 +367,18 @@ async fn old_traffic_is_folded_into_hourly_averages() {
 #[tokio::test]
 async fn only_the_lease_holder_polls() {
     let app = TestApp::new().await;
-    repo::upsert_control_plane(&app.pool, "cp", "http://x")
+    write::upsert_control_plane(&app.pool, "cp", "http://x")
         .await
         .expect("cp");
     let ttl = Duration::from_secs(30);
-    assert!(repo::acquire_lease(&app.pool, "cp", "a", ttl).await.expect("a"));
-    assert!(!repo::acquire_lease(&app.pool, "cp", "b", ttl).await.expect("b"));
-    assert!(repo::acquire_lease(&app.pool, "cp", "a", ttl).await.expect("a renews"));
+    assert!(write::acquire_lease(&app.pool, "cp", "a", ttl).await.expect("a"));
+    assert!(!write::acquire_lease(&app.pool, "cp", "b", ttl).await.expect("b"));
+    assert!(write::acquire_lease(&app.pool, "cp", "a", ttl).await.expect("a renews"));
     sqlx::query("UPDATE mesh_poll_leases SET expires_at = now() - interval '1 second'")
         .execute(&app.superuser)
         .await
         .expect("expire");
-    assert!(repo::acquire_lease(&app.pool, "cp", "b", ttl)
+    assert!(write::acquire_lease(&app.pool, "cp", "b", ttl)
         .await
         .expect("b takes over"));
 }
@@ -503,11 +505,11 @@ async fn a_second_replica_takes_over_when_the_poller_dies() {
 #[tokio::test]
 async fn a_service_without_proxies_leaves_its_component_not_in_the_mesh() {
     let app = TestApp::with_demo().await;
-    repo::upsert_control_plane(&app.pool, "default", "http://kuma.test:5681")
+    write::upsert_control_plane(&app.pool, "default", "http://kuma.test:5681")
         .await
         .expect("control plane");
-    let snapshot = |proxies: i32| repo::Snapshot {
-        services: vec![repo::ServiceRow {
+    let snapshot = |proxies: i32| write::Snapshot {
+        services: vec![write::ServiceRow {
             mesh: "default".into(),
             service: "checkout".into(),
             status: if proxies > 0 { "online" } else { "offline" }.into(),
@@ -521,13 +523,13 @@ async fn a_service_without_proxies_leaves_its_component_not_in_the_mesh() {
     let checkout = "component:default/checkout".to_owned();
 
     let now = time::OffsetDateTime::now_utc();
-    repo::replace_state(&app.pool, "default", &snapshot(0), now)
+    write::replace_state(&app.pool, "default", &snapshot(0), now)
         .await
         .expect("state");
     let missing = repo::components_not_in_mesh(&app.pool).await.expect("query");
     assert!(missing.contains(&checkout), "no proxies: not in the mesh: {missing:?}");
 
-    repo::replace_state(&app.pool, "default", &snapshot(1), now)
+    write::replace_state(&app.pool, "default", &snapshot(1), now)
         .await
         .expect("state");
     let missing = repo::components_not_in_mesh(&app.pool).await.expect("query");

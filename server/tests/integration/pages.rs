@@ -265,10 +265,10 @@ async fn an_import_by_another_process_shows_on_the_next_pages() {
 async fn mesh_writes_drop_rendered_pages() {
     let app = TestApp::with_demo().await;
     let now = time::OffsetDateTime::now_utc();
-    app::mesh::repo::upsert_control_plane(&app.pool, "default", "http://kuma.test:5681")
+    app::mesh::repo::write::upsert_control_plane(&app.pool, "default", "http://kuma.test:5681")
         .await
         .expect("control plane");
-    app::mesh::repo::replace_state(&app.pool, "default", &Default::default(), now)
+    app::mesh::repo::write::replace_state(&app.pool, "default", &Default::default(), now)
         .await
         .expect("state");
     assert!(
@@ -291,7 +291,7 @@ async fn mesh_writes_drop_rendered_pages() {
     assert_eq!(app.pages.stats().hits, hits + 1);
 
     // The poller's own write notifies every server.
-    app::mesh::repo::record_error(&app.pool, "default", "boom-2", now)
+    app::mesh::repo::write::record_error(&app.pool, "default", "boom-2", now)
         .await
         .expect("record error");
     assert!(

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use app::mesh::repo::{self, ServiceRow, Snapshot, TrafficRow};
+use app::mesh::repo::write::{self, ServiceRow, Snapshot, TrafficRow};
 use app::ssr::MeshSettings;
 use time::OffsetDateTime;
 
@@ -21,7 +21,7 @@ fn configure(app: &mut TestApp, mesh: MeshSettings) {
 /// Stores the Kuma service `backend` (claimed by `backend-api`) as control plane `default` read
 /// it just now.
 async fn store_backend(app: &TestApp) {
-    repo::upsert_control_plane(&app.pool, "default", "http://kuma.test")
+    write::upsert_control_plane(&app.pool, "default", "http://kuma.test")
         .await
         .expect("control plane");
     let snap = Snapshot {
@@ -36,7 +36,7 @@ async fn store_backend(app: &TestApp) {
         }],
         ..Snapshot::default()
     };
-    repo::replace_state(&app.pool, "default", &snap, OffsetDateTime::now_utc())
+    write::replace_state(&app.pool, "default", &snap, OffsetDateTime::now_utc())
         .await
         .expect("store");
 }
@@ -52,7 +52,7 @@ async fn sample(app: &TestApp, at: OffsetDateTime, requests_per_s: f64, p99_ms: 
         errors_per_s: requests_per_s / 10.0,
         p99_ms: Some(p99_ms),
     };
-    repo::insert_traffic(&app.pool, "default", at, &[row])
+    write::insert_traffic(&app.pool, "default", at, &[row])
         .await
         .expect("sample");
 }
