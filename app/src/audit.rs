@@ -2,7 +2,8 @@
 //! checkpoints (see crates/audit for the format). Admins and auditors read it here.
 
 pub mod api;
-pub mod page;
+pub mod components;
+pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod repo;
 #[cfg(feature = "ssr")]

@@ -1,9 +1,9 @@
 //! The mesh domain: what the Kuma control planes say about each service, as the poller stored it.
 //! Wire types shared by pages, server functions and the HTTP API; the poller itself (network,
-//! lease, backoff) lives in the server crate and writes through [`repo`].
+//! lease, backoff) lives in the server crate and writes through [`repo::write`].
 
 pub mod api;
-pub mod card;
+pub mod components;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod repo;

@@ -7,9 +7,9 @@ use leptos_router::{
     path, SsrMode,
 };
 
-use crate::audit::page::AuditPage;
+use crate::audit::pages::AuditPage;
 use crate::auth::pages::{AdminPage, LoginPage};
-use crate::catalog::ownership::transfers::TransfersPage;
+use crate::catalog::ownership::pages::TransfersPage;
 use crate::catalog::pages::{CatalogPage, EntityPage, HomePage, SearchPage};
 use crate::error::{AppError, ErrorTemplate};
 use crate::mesh::pages::MeshOverviewPage;

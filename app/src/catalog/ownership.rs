@@ -4,14 +4,14 @@
 //! file says, until a later import agrees with it.
 
 pub mod api;
-pub mod panel;
+pub mod components;
+pub mod pages;
 /// SQL, for this crate's services only: the server reads through the services, which check
 /// the caller.
 #[cfg(feature = "ssr")]
 pub(crate) mod repo;
 #[cfg(feature = "ssr")]
 pub mod service;
-pub mod transfers;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,9 +1,13 @@
-//! SVG rendering of a laid-out [`GraphView`]: nodes are links to their entity pages.
+//! SVG rendering of a laid-out [`GraphView`] (nodes are links to their entity pages), and the
+//! entity page's section around it.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_location;
 
 use super::{GraphView, NODE_HEIGHT, NODE_WIDTH};
 use crate::catalog::ref_href;
+use crate::error::{error_fallback, AppError};
+use crate::ui::Loading;
 
 fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -97,4 +101,31 @@ pub fn DependencyGraph(graph: GraphView) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// The entity page's dependency graph with its depth switch (links that set `?depth=`).
+#[component]
+pub fn GraphSection(graph: Resource<Result<GraphView, AppError>>, depth: Signal<u8>) -> impl IntoView {
+    let path = use_location().pathname;
+    view! {
+        <section class="mt-6 rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="graph-heading">
+            <div class="mb-2 flex items-center justify-between">
+                <h2 id="graph-heading" class="font-semibold">"Dependency graph"</h2>
+                <nav aria-label="Graph depth" class="flex gap-1 text-sm">
+                    {(1..=3u8).map(|d| view! {
+                        <a href=move || format!("{}?depth={d}", path.get())
+                            aria-current=move || (depth.get() == d).then_some("true")
+                            class=move || if depth.get() == d { "rounded bg-indigo-600 px-2 py-0.5 text-white" } else { "rounded px-2 py-0.5 text-slate-600 hover:bg-slate-100" }>
+                            {format!("depth {d}")}
+                        </a>
+                    }).collect_view()}
+                </nav>
+            </div>
+            <Transition fallback=Loading>
+                <ErrorBoundary fallback=error_fallback>
+                    {move || Suspend::new(async move { graph.await.map(|g| view! { <DependencyGraph graph=g/> }) })}
+                </ErrorBoundary>
+            </Transition>
+        </section>
+    }
 }

@@ -5,11 +5,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::api::get_mesh_overview;
-use super::card::{CertBadge, MeshStatusBadge, StaleNotice};
+use super::components::StaleNotice;
 use super::{format_age, ControlPlaneOverview, MeshOverview, MeshOverviewRow};
 use crate::catalog::ref_href;
 use crate::error::error_fallback;
-use crate::ui::{EmptyState, Loading};
+use crate::ui::{CertBadge, EmptyState, Loading, MeshStatusBadge};
 
 /// How many names a list shows before folding the rest away.
 const SHOWN: usize = 30;

@@ -1,4 +1,4 @@
-//! Small labels for kinds, lifecycles and orphaned entities.
+//! Small labels: kinds, lifecycles and orphaned entities; Kuma statuses and certificate states.
 
 use leptos::prelude::*;
 
@@ -37,4 +37,30 @@ pub fn OrphanBadge() -> impl IntoView {
         <span class="rounded bg-red-100 px-1.5 py-0.5 text-xs font-medium text-red-800" data-test-orphan=""
             title="This entity is no longer in the source it was imported from">"orphaned"</span>
     }
+}
+
+/// Kuma's status as a coloured label.
+#[component]
+pub fn MeshStatusBadge(#[prop(into)] status: String) -> impl IntoView {
+    let (color, label) = match status.as_str() {
+        "online" => ("bg-green-50 text-green-700", "online"),
+        "offline" => ("bg-red-100 text-red-800", "offline"),
+        "partially_degraded" => ("bg-amber-100 text-amber-800", "partially degraded"),
+        "not_available" => ("bg-slate-100 text-slate-600", "not available"),
+        _ => ("bg-slate-100 text-slate-600", "unknown"),
+    };
+    view! { <span class=format!("rounded px-1.5 py-0.5 text-xs font-medium {color}") data-test-mesh-status=status.clone()>{label}</span> }
+}
+
+/// A certificate's state as a label.
+#[component]
+pub fn CertBadge(#[prop(into)] state: String) -> impl IntoView {
+    let (color, label) = match state.as_str() {
+        "valid" => ("bg-green-50 text-green-700", "valid"),
+        "expires_soon" => ("bg-amber-100 text-amber-800", "expires soon"),
+        "expired" => ("bg-red-100 text-red-800", "expired"),
+        "managed_externally" => ("bg-slate-100 text-slate-600", "managed externally"),
+        _ => ("bg-slate-100 text-slate-600", "no mTLS"),
+    };
+    view! { <span class=format!("rounded px-1.5 py-0.5 text-xs {color}") data-test-cert=state.clone()>{label}</span> }
 }

@@ -5,18 +5,23 @@ use leptos::prelude::*;
 
 use super::api::{DecideTransfer, EditEntity, TransferEntity};
 use super::EditState;
-use crate::catalog::{ref_href, EntityDetail};
+use crate::catalog::{ref_href, LinkView};
 
-/// Overrides, the pending transfer, and (when allowed) the edit and transfer forms.
+/// Overrides, the pending transfer, and (when allowed) the edit and transfer forms, filled with
+/// the entity's current lifecycle, description and links.
 #[component]
 pub fn EditPanel(
     state: EditState,
-    entity: EntityDetail,
+    /// The entity's reference key.
+    entity_ref: String,
+    lifecycle: Option<String>,
+    description: Option<String>,
+    links: Vec<LinkView>,
     edit: ServerAction<EditEntity>,
     transfer: ServerAction<TransferEntity>,
     decide: ServerAction<DecideTransfer>,
 ) -> impl IntoView {
-    let key = entity.summary.entity_ref.clone();
+    let key = entity_ref;
     let input = "rounded border border-slate-300 px-2 py-1";
     let overrides = state
         .overrides
@@ -50,8 +55,7 @@ pub fn EditPanel(
     });
     let teams = state.teams.clone();
     let forms = state.can_edit.then(|| {
-        let links_text = entity
-            .links
+        let links_text = links
             .iter()
             .map(|l| match &l.title {
                 Some(t) => format!("{} {t}", l.url),
@@ -83,10 +87,10 @@ pub fn EditPanel(
                     <h3 class="font-semibold">"Edit"</h3>
                     <input type="hidden" name="entity" value=key.clone()/>
                     <label class="flex flex-col text-sm">"Lifecycle"
-                        <input name="lifecycle" required class=input value=entity.summary.lifecycle.clone().unwrap_or_default()/>
+                        <input name="lifecycle" required class=input value=lifecycle.unwrap_or_default()/>
                     </label>
                     <label class="flex flex-col text-sm">"Description"
-                        <textarea name="description" rows="3" class=input>{crate::ui::raw_text(entity.summary.description.clone().unwrap_or_default())}</textarea>
+                        <textarea name="description" rows="3" class=input>{crate::ui::raw_text(description.unwrap_or_default())}</textarea>
                     </label>
                     <label class="flex flex-col text-sm">"Links (one per line: URL, then an optional title)"
                         <textarea name="links" rows="3" class=input>{crate::ui::raw_text(links_text)}</textarea>

@@ -10,22 +10,33 @@ use leptos_router::hooks::use_query_map;
 
 use crate::catalog::api::get_catalog;
 use crate::catalog::components::{CatalogParams, EntityTable, FacetSidebar, PER_PAGE};
-use crate::catalog::Sort;
-use crate::error::error_fallback;
+use crate::catalog::{CatalogView, Sort};
+use crate::error::{error_fallback, AppError};
 use crate::ui::{EmptyState, Loading, Pagination};
+
+/// What both list pages request when they are entered: the list parameters in the query string
+/// and the page of entities (with facet counts) they select.
+fn list_data() -> (Memo<CatalogParams>, Resource<Result<CatalogView, AppError>>) {
+    let query = use_query_map();
+    let params = Memo::new(move |_| CatalogParams::from_map(&query.read()));
+    let data = Resource::new(move || params.get(), |p| get_catalog(p.to_query()));
+    (params, data)
+}
 
 /// The catalog list.
 #[component]
 pub fn CatalogPage() -> impl IntoView {
+    let (params, data) = list_data();
     view! {
         <h1 class="mb-4 text-2xl font-semibold">"Catalog"</h1>
-        <CatalogBrowser base="/catalog"/>
+        <CatalogBrowser base="/catalog" params=params data=data/>
     }
 }
 
 /// Search results.
 #[component]
 pub fn SearchPage() -> impl IntoView {
+    let (params, data) = list_data();
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
     view! {
@@ -36,16 +47,17 @@ pub fn SearchPage() -> impl IntoView {
                 class="flex-1 rounded border border-slate-300 px-3 py-2"/>
             <button type="submit" class="rounded bg-indigo-600 px-4 py-2 text-white hover:bg-indigo-700">"Search"</button>
         </Form>
-        <CatalogBrowser base="/search"/>
+        <CatalogBrowser base="/search" params=params data=data/>
     }
 }
 
-/// Facets, sort control, table and pagination, driven by the query string.
+/// Facets, sort control, table and pagination of the entities `data` holds for `params`.
 #[component]
-fn CatalogBrowser(base: &'static str) -> impl IntoView {
-    let query = use_query_map();
-    let params = Memo::new(move |_| CatalogParams::from_map(&query.read()));
-    let data = Resource::new(move || params.get(), |p| get_catalog(p.to_query()));
+fn CatalogBrowser(
+    base: &'static str,
+    params: Memo<CatalogParams>,
+    data: Resource<Result<CatalogView, AppError>>,
+) -> impl IntoView {
     view! {
         <Transition fallback=Loading>
             <ErrorBoundary fallback=error_fallback>

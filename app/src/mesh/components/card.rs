@@ -1,97 +1,13 @@
-//! Mesh views placed on catalog pages: the component's mesh card and the team's mesh health,
-//! plus the small badges and chart they share with the overview.
+//! The component page's mesh card: every Kuma service the component maps to, with its proxies,
+//! certificates, traffic and who may call it.
 
 use leptos::prelude::*;
 
-use super::api::{get_component_mesh, get_team_mesh};
-use super::{format_age, format_rate, CallerView, Freshness, MeshCard, ServiceCard, TeamMeshRow, TrafficPoint};
+use super::{day, StaleNotice, TrafficChart};
 use crate::catalog::ref_href;
-use crate::error::error_fallback;
-use crate::ui::Loading;
-
-/// Kuma's status as a coloured label.
-#[component]
-pub fn MeshStatusBadge(#[prop(into)] status: String) -> impl IntoView {
-    let (color, label) = match status.as_str() {
-        "online" => ("bg-green-50 text-green-700", "online"),
-        "offline" => ("bg-red-100 text-red-800", "offline"),
-        "partially_degraded" => ("bg-amber-100 text-amber-800", "partially degraded"),
-        "not_available" => ("bg-slate-100 text-slate-600", "not available"),
-        _ => ("bg-slate-100 text-slate-600", "unknown"),
-    };
-    view! { <span class=format!("rounded px-1.5 py-0.5 text-xs font-medium {color}") data-test-mesh-status=status.clone()>{label}</span> }
-}
-
-/// A certificate's state as a label.
-#[component]
-pub fn CertBadge(#[prop(into)] state: String) -> impl IntoView {
-    let (color, label) = match state.as_str() {
-        "valid" => ("bg-green-50 text-green-700", "valid"),
-        "expires_soon" => ("bg-amber-100 text-amber-800", "expires soon"),
-        "expired" => ("bg-red-100 text-red-800", "expired"),
-        "managed_externally" => ("bg-slate-100 text-slate-600", "managed externally"),
-        _ => ("bg-slate-100 text-slate-600", "no mTLS"),
-    };
-    view! { <span class=format!("rounded px-1.5 py-0.5 text-xs {color}") data-test-cert=state.clone()>{label}</span> }
-}
-
-/// "Stale: last read 5 min ago" when the data is old; nothing when it is fresh.
-#[component]
-pub fn StaleNotice(freshness: Freshness) -> impl IntoView {
-    freshness.stale.then(|| {
-        let age = freshness
-            .age_s
-            .map(|a| format!("the last successful read was {} ago", format_age(a)))
-            .unwrap_or_else(|| "the control plane has not been read successfully yet".into());
-        view! {
-            <p class="rounded border border-amber-200 bg-amber-50 px-3 py-1.5 text-sm text-amber-900" role="status" data-test-stale="">
-                {format!("Stale: {age}. Showing the last known state.")}
-            </p>
-        }
-    })
-}
-
-/// The date part of an RFC 3339 time.
-fn day(t: &str) -> String {
-    t.get(..10).unwrap_or(t).to_owned()
-}
-
-/// Requests per second (and 5xx per second, in red) as a small line chart.
-#[component]
-pub fn TrafficChart(points: Vec<TrafficPoint>) -> impl IntoView {
-    if points.len() < 2 {
-        return view! { <p class="text-sm text-slate-500">"Not enough traffic samples yet for a chart."</p> }
-            .into_any();
-    }
-    let (w, h) = (320.0_f64, 60.0_f64);
-    let max = points
-        .iter()
-        .map(|p| p.requests_per_s)
-        .fold(0.0_f64, f64::max)
-        .max(0.001);
-    let step = w / (points.len() - 1) as f64;
-    let line = |value: fn(&TrafficPoint) -> f64| {
-        points
-            .iter()
-            .enumerate()
-            .map(|(i, p)| format!("{:.1},{:.1}", i as f64 * step, h - value(p) / max * (h - 4.0) - 2.0))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let label = format!(
-        "Inbound requests per second from {} to {}, peak {}",
-        points.first().map(|p| p.at.as_str()).unwrap_or_default(),
-        points.last().map(|p| p.at.as_str()).unwrap_or_default(),
-        format_rate(max)
-    );
-    view! {
-        <svg viewBox=format!("0 0 {w} {h}") class="h-16 w-full max-w-sm" role="img" aria-label=label data-test-traffic-chart="">
-            <polyline points=line(|p| p.requests_per_s) fill="none" class="stroke-indigo-500" stroke-width="1.5"/>
-            <polyline points=line(|p| p.errors_per_s) fill="none" class="stroke-red-500" stroke-width="1"/>
-        </svg>
-    }
-    .into_any()
-}
+use crate::error::{error_fallback, AppError};
+use crate::mesh::{format_rate, CallerView, MeshCard, ServiceCard};
+use crate::ui::{CertBadge, Loading, MeshStatusBadge};
 
 /// A caller, linked to its component when the catalog has one.
 fn caller_item(c: CallerView) -> impl IntoView {
@@ -194,13 +110,9 @@ fn ServiceCardView(card: ServiceCard) -> impl IntoView {
     }
 }
 
-/// The component page's mesh card.
+/// The component page's mesh card. `card` is `None` when the page is not a component's.
 #[component]
-pub fn MeshCardSection(kind: String, namespace: String, name: String) -> impl IntoView {
-    let card = Resource::new(
-        move || (kind.clone(), namespace.clone(), name.clone()),
-        |(k, ns, n)| get_component_mesh(k, ns, n),
-    );
+pub fn MeshCardSection(card: Resource<Result<Option<MeshCard>, AppError>>) -> impl IntoView {
     view! {
         <section class="mt-6 rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="mesh-heading" data-test-mesh-card="">
             <div class="flex items-center justify-between">
@@ -209,7 +121,7 @@ pub fn MeshCardSection(kind: String, namespace: String, name: String) -> impl In
             </div>
             <Transition fallback=Loading>
                 <ErrorBoundary fallback=error_fallback>
-                    {move || Suspend::new(async move { card.await.map(|c: MeshCard| card_body(c)) })}
+                    {move || Suspend::new(async move { card.await.map(|c| c.map(card_body)) })}
                 </ErrorBoundary>
             </Transition>
         </section>
@@ -235,79 +147,4 @@ fn card_body(c: MeshCard) -> AnyView {
         .map(|s| view! { <ServiceCardView card=s/> })
         .collect_view()
         .into_any()
-}
-
-/// A team's components with their mesh health.
-#[component]
-pub fn TeamMeshSection(namespace: String, name: String) -> impl IntoView {
-    let rows = Resource::new(
-        move || (namespace.clone(), name.clone()),
-        |(ns, n)| get_team_mesh(ns, n),
-    );
-    view! {
-        <section class="mt-6 rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="team-mesh-heading" data-test-team-mesh="">
-            <h2 id="team-mesh-heading" class="font-semibold">"Mesh health"</h2>
-            <Transition fallback=Loading>
-                <ErrorBoundary fallback=error_fallback>
-                    {move || Suspend::new(async move { rows.await.map(team_table) })}
-                </ErrorBoundary>
-            </Transition>
-        </section>
-    }
-}
-
-/// The team row's stale label with the data's age, e.g. "stale, 12 min": a row stale for a
-/// minute and one stale for a day must not look the same.
-fn stale_label(age_s: Option<i64>) -> String {
-    match age_s {
-        Some(a) => format!("stale, {}", format_age(a)),
-        None => "stale, never read".into(),
-    }
-}
-
-fn team_table(rows: Vec<TeamMeshRow>) -> AnyView {
-    if rows.is_empty() {
-        return view! { <p class="mt-2 text-sm text-slate-500">"This team owns no components."</p> }.into_any();
-    }
-    let body = rows
-        .into_iter()
-        .map(|r| {
-            let name = crate::catalog::split_ref(&r.entity_ref).map(|(_, _, n)| n.to_owned()).unwrap_or_default();
-            view! {
-                <tr class="border-t border-slate-100" data-test-team-mesh-row=r.entity_ref.clone()>
-                    <td class="py-1.5 pr-3"><a href=ref_href(&r.entity_ref) class="text-indigo-700 hover:underline">{name}</a></td>
-                    <td class="py-1.5 pr-3">{match r.status.clone() {
-                        Some(s) => view! { <MeshStatusBadge status=s/> }.into_any(),
-                        None => view! { <span class="text-xs text-slate-500">"not in the mesh"</span> }.into_any(),
-                    }}{r.stale.then(|| view! { <span class="ml-1 text-xs text-amber-700" data-test-stale="">{stale_label(r.age_s)}</span> })}</td>
-                    <td class="py-1.5 pr-3">{(r.proxies.total > 0).then(|| format!("{} / {}", r.proxies.online, r.proxies.total))}</td>
-                    <td class="py-1.5 pr-3">{r.status.as_ref().map(|_| if r.mtls_enabled { "on" } else { "off" })}</td>
-                    <td class="py-1.5 pr-3 text-xs">{r.earliest_expiry.as_deref().map(day)}</td>
-                    <td class="py-1.5">{r.requests_per_s.map(format_rate)}</td>
-                </tr>
-            }
-        })
-        .collect_view();
-    view! {
-        <table class="mt-2 w-full text-left text-sm">
-            <thead><tr class="text-xs uppercase tracking-wide text-slate-500">
-                <th class="pr-3 font-medium">"Component"</th><th class="pr-3 font-medium">"Status"</th>
-                <th class="pr-3 font-medium">"Proxies online"</th><th class="pr-3 font-medium">"mTLS"</th>
-                <th class="pr-3 font-medium">"First cert expiry"</th><th class="font-medium">"Requests"</th>
-            </tr></thead>
-            <tbody>{body}</tbody>
-        </table>
-    }
-    .into_any()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stale_team_rows_say_how_old() {
-        assert_eq!(stale_label(Some(720)), "stale, 12 min");
-        assert_eq!(stale_label(None), "stale, never read");
-    }
 }
