@@ -70,3 +70,42 @@ test('the mesh overview shows each mesh, and the team page its services', async 
   await expect(page.locator('[data-test-team-mesh]')).toBeVisible();
   await expect(page.locator('[data-test-team-mesh-row]').first()).toBeVisible();
 });
+
+// A page requests every section's data when it is entered: the mesh section's request goes out
+// while the entity's own request is still unanswered. (When the mesh section created its request
+// only once the entity had rendered, this waited for the entity: a waterfall.)
+for (const { name, entity, meshFn, section } of [
+  { name: 'a component', entity: 'component:default/orders', meshFn: 'get_component_mesh', section: '[data-test-mesh-card]' },
+  { name: 'a team', entity: 'group:default/team-checkout', meshFn: 'get_team_mesh', section: '[data-test-team-mesh]' },
+]) {
+  test(`${name}'s mesh section loads alongside the entity, not after it`, async ({ page }) => {
+    const [kind, rest] = entity.split(':');
+    const [, entityName] = rest.split('/');
+    await page.goto(`/catalog?kind=${kind}&q=${entityName}`);
+    await hydrated(page);
+
+    // Hold the entity's server function until the test lets it go.
+    let release = () => {};
+    const released = new Promise<void>(resolve => (release = resolve));
+    let entityAsked = false;
+    await page.route('**/api/fn/get_entity', async route => {
+      entityAsked = true;
+      await released;
+      await route.continue();
+    });
+    try {
+      const meshAsked = page.waitForRequest(`**/api/fn/${meshFn}`, { timeout: 10_000 });
+      // Client-side navigation: the router, not a page load, enters the entity page.
+      await page.locator(`[data-test-entity-row="${entity}"] a`).first().click();
+      await meshAsked;
+      expect(entityAsked, 'the entity was requested too').toBe(true);
+      await expect(page.locator(section), 'asked before the entity rendered').toHaveCount(0);
+    } finally {
+      release();
+    }
+    await expect(page).toHaveURL(new RegExp(`/catalog/${kind}/default/${entityName}$`));
+    await expect(page.locator(section)).toBeVisible();
+    await expect(page.locator('[data-test-section-error]')).toHaveCount(0);
+    await page.unroute('**/api/fn/get_entity');
+  });
+}
