@@ -183,6 +183,34 @@ SCENARIOS=(
   "api_search|/api/v1/entities?kind=component&q=$TERM_Q&limit=20"
 )
 
+# Many different URLs (wrk only, through bench/paths.lua): what browsing users do. Each request
+# picks one of 2,000 entity pages, 2,000 entities by name or 500 searches at random, so most
+# answers are rendered or read afresh rather than served from the caches. Paths come from the
+# manifest's component count; the same seed gives the same lists.
+if [ -n "$MANIFEST" ] && [ "$TOOL" = wrk ]; then
+  python3 - "$MANIFEST" "$RAW" <<'PY'
+import json, random, sys
+m = json.load(open(sys.argv[1]))
+n = m["params"]["components"]
+rng = random.Random(11)
+picks = rng.sample(range(n), min(n, 2000))
+words = ["ledger", "payment", "search", "billing", "comp-0", "team", "api", "stream", "cache", "report"]
+with open(f"{sys.argv[2]}/entity-pages.txt", "w") as f:
+    f.writelines(f"/catalog/component/default/comp-{i:05d}\n" for i in picks)
+with open(f"{sys.argv[2]}/api-entities.txt", "w") as f:
+    f.writelines(f"/api/v1/entities/component/default/comp-{i:05d}\n" for i in picks)
+with open(f"{sys.argv[2]}/search-pages.txt", "w") as f:
+    f.writelines(f"/search?q={rng.choice(words)}{rng.randrange(100)}\n" for _ in range(500))
+PY
+  SCENARIOS+=(
+    "entity_pages_many|@$RAW/entity-pages.txt"
+    "api_entities_many|@$RAW/api-entities.txt"
+    "search_pages_many|@$RAW/search-pages.txt"
+  )
+elif [ "$TOOL" != wrk ]; then
+  log "the many-URL scenarios need wrk (BENCH_TOOL=wrk); skipped"
+fi
+
 # ---------------------------------------------------------------- load
 if [ -n "$RSS_PID" ]; then
   python3 "$HERE/report.py" sample-rss --pid "$RSS_PID" --interval 0.5 --out "$RAW/rss.jsonl" &
@@ -195,6 +223,12 @@ for entry in "${SCENARIOS[@]}"; do
   sc=${entry%%|*}
   path=${entry#*|}
   if [ -n "$ONLY" ] && [[ ",$ONLY," != *",$sc,"* ]]; then continue; fi
+  WRK_SCRIPT=()
+  if [[ $path == @* ]]; then
+    export BENCH_PATHS=${path#@}
+    WRK_SCRIPT=(-s "$HERE/paths.lua")
+    path=$(head -1 "$BENCH_PATHS")
+  fi
   url=$BASE_URL$path
   # One plain request first: status and size, so a 404 doesn't pass as a fast result.
   probe=$(curl -sS -o "$RAW/$sc.body" -w '%{http_code} %{size_download}' --max-time 30 "$url" 2>/dev/null || true)
@@ -203,7 +237,7 @@ for entry in "${SCENARIOS[@]}"; do
   [ "$status" = 200 ] || log "warning: $sc: GET $path answered $status"
   if [ "$WARMUP" != 0 ]; then
     if [ "$TOOL" = oha ]; then oha -z "$WARMUP" -c "$CONNECTIONS" "${OHA_ARGS[@]}" "$url" >/dev/null 2>&1 || true
-    else wrk -t "$(nproc)" -c "$CONNECTIONS" -d "$WARMUP" "$url" >/dev/null 2>&1 || true; fi
+    else wrk -t "$(nproc)" -c "$CONNECTIONS" -d "$WARMUP" "${WRK_SCRIPT[@]}" "$url" >/dev/null 2>&1 || true; fi
   fi
   log "$sc: GET $path ($CONNECTIONS connections, $DURATION)"
   if [ "$TOOL" = oha ]; then
@@ -211,7 +245,7 @@ for entry in "${SCENARIOS[@]}"; do
     oha -z "$DURATION" -c "$CONNECTIONS" "${OHA_ARGS[@]}" "$url" >"$raw" 2>"$RAW/$sc.err" || log "warning: oha exited $? for $sc"
   else
     raw=$RAW/$sc.wrk.txt
-    wrk -t "$(nproc)" -c "$CONNECTIONS" -d "$DURATION" --latency "$url" >"$raw" 2>"$RAW/$sc.err" || log "warning: wrk exited $? for $sc"
+    wrk -t "$(nproc)" -c "$CONNECTIONS" -d "$DURATION" --latency "${WRK_SCRIPT[@]}" "$url" >"$raw" 2>"$RAW/$sc.err" || log "warning: wrk exited $? for $sc"
   fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$sc" "$url" "$TOOL" "$raw" "$status" "${probe#* }" >>"$TSV"
 done

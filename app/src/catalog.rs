@@ -4,6 +4,8 @@ pub mod api;
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod import;
+#[cfg(feature = "ssr")]
+pub mod index;
 pub mod ownership;
 pub mod pages;
 /// SQL, for this crate's services only: the server reads through the services, which check

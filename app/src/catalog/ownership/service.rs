@@ -10,7 +10,7 @@ use crate::audit::service::{record, Event};
 use crate::auth::guard::Caller;
 use crate::auth::service::team_key;
 use crate::auth::CurrentUser;
-use crate::catalog::import::{etag, search_rows};
+use crate::catalog::index::{etag, search_rows};
 use crate::catalog::repo::write::notify_changed;
 use crate::catalog::Entity;
 use crate::error::AppError;
