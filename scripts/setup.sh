@@ -45,8 +45,9 @@ else
   say "wasm-bindgen-cli $WASM_BINDGEN_VERSION present"
 fi
 
-if [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x node_modules/.bin/wasm-opt ]; then
-  say "installing npm build tools (Tailwind CLI, binaryen)"
+if [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x node_modules/.bin/wasm-opt ] \
+  || [ ! -f node_modules/swagger-ui-dist/swagger-ui-bundle.js ]; then
+  say "installing npm build tools and assets (Tailwind CLI, binaryen, Swagger UI for /api/docs)"
   npm install --no-audit --no-fund
 else
   say "npm build tools present"

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// One row of the audit log, as shown and exported.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub seq: i64,
     /// RFC 3339, UTC.
@@ -36,12 +37,23 @@ pub struct AuditEntry {
 
 /// Filters of the audit list (`GET /api/v1/audit` and the audit page). Times are RFC 3339.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
 pub struct AuditQuery {
+    /// RFC 3339 time or date (inclusive).
+    #[cfg_attr(feature = "ssr", param(example = "2026-01-01"))]
     pub from: Option<String>,
+    /// RFC 3339 time or date (exclusive).
     pub to: Option<String>,
+    /// Substring of the actor.
     pub actor: Option<String>,
+    /// Prefix of the action, e.g. `transfer`.
+    #[cfg_attr(feature = "ssr", param(example = "transfer"))]
     pub action: Option<String>,
+    /// Substring of the target.
     pub target: Option<String>,
+    /// Entries per page, 1-500 (default 50).
+    #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 500))]
     pub limit: Option<u32>,
     /// Continue below this sequence number (from `next_cursor`).
     pub cursor: Option<String>,
@@ -49,6 +61,7 @@ pub struct AuditQuery {
 
 /// A page of audit entries, newest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     pub items: Vec<AuditEntry>,
     pub next_cursor: Option<String>,

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a signed-in person or a token may do. Everyone signed in is at least a viewer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Reads the catalog.
@@ -55,6 +56,7 @@ impl Role {
 
 /// A person (signed in through the identity provider) or a machine (API token).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ActorKind {
     User,
@@ -76,6 +78,7 @@ impl ActorKind {
 
 /// The caller of the current request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CurrentUser {
     pub kind: ActorKind,
     /// Users: Bearing's user id; tokens: the token id.
@@ -88,6 +91,7 @@ pub struct CurrentUser {
     /// Roles, sorted, always including [`Role::Viewer`].
     pub roles: Vec<Role>,
     /// Catalog Groups this caller leads, as reference keys (`group:default/payments`).
+    #[cfg_attr(feature = "ssr", schema(example = json!(["group:default/payments"])))]
     pub lead_of: Vec<String>,
     /// The catalog User linked to this person (same email, verified by the identity provider),
     /// as a reference key.

@@ -48,12 +48,17 @@ pub fn ref_href(key: &str) -> String {
 
 /// One row of a list: enough to show and link an entity.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EntitySummary {
     /// `component:default/checkout`, lower case.
     #[serde(rename = "ref")]
+    #[cfg_attr(feature = "ssr", schema(example = "component:default/checkout"))]
     pub entity_ref: String,
+    #[cfg_attr(feature = "ssr", schema(example = "component"))]
     pub kind: String,
+    #[cfg_attr(feature = "ssr", schema(example = "default"))]
     pub namespace: String,
+    #[cfg_attr(feature = "ssr", schema(example = "checkout"))]
     pub name: String,
     pub title: Option<String>,
     pub description: Option<String>,
@@ -61,11 +66,14 @@ pub struct EntitySummary {
     pub entity_type: Option<String>,
     pub lifecycle: Option<String>,
     /// Owner reference key, when declared.
+    #[cfg_attr(feature = "ssr", schema(example = "group:default/team-checkout"))]
     pub owner: Option<String>,
+    #[cfg_attr(feature = "ssr", schema(example = json!(["payments", "kafka"])))]
     pub tags: Vec<String>,
     /// The entity disappeared from the source it came from.
     pub orphaned: bool,
     /// RFC 3339.
+    #[cfg_attr(feature = "ssr", schema(example = "2026-03-01T12:00:00Z"))]
     pub updated_at: String,
 }
 
@@ -83,6 +91,7 @@ impl EntitySummary {
 
 /// How a list is ordered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Sort {
     /// By search rank when searching, else by name.
@@ -188,6 +197,7 @@ pub struct HomeView {
 
 /// A relation as seen from one entity: direction-specific name and the other end.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RelationView {
     /// Name in this direction, e.g. `dependsOn` or its inverse `dependencyOf`.
     #[serde(rename = "type")]
@@ -267,7 +277,9 @@ pub struct EntityDetail {
 
 /// A link as the catalog file declares it (`metadata.links`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Link {
+    #[cfg_attr(feature = "ssr", schema(example = "https://github.com/acme/checkout"))]
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -282,15 +294,19 @@ pub struct Link {
 /// the answer to an edit): the summary's fields, the details, `spec` as written and the
 /// relations in both directions.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Entity {
     #[serde(flatten)]
     pub summary: EntitySummary,
+    /// The System it belongs to, as a reference key.
     pub system: Option<String>,
+    /// The Domain it belongs to, as a reference key.
     pub domain: Option<String>,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     pub links: Vec<Link>,
     /// The kind-specific `spec`, as the catalog file wrote it.
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub spec: serde_json::Value,
     /// Where it was imported from.
     pub source: Option<String>,
@@ -299,6 +315,7 @@ pub struct Entity {
 
 /// What an import did (or, in a dry run, would do).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ImportReport {
     pub dry_run: bool,
     pub added: Vec<String>,

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// Proxy counts of a service or mesh.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ProxyCounts {
     pub total: i32,
     pub online: i32,
@@ -23,6 +24,7 @@ pub struct ProxyCounts {
 
 /// A service's mTLS at a glance.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MtlsSummary {
     pub enabled: bool,
     /// Name of the enabled backend.
@@ -33,6 +35,7 @@ pub struct MtlsSummary {
 
 /// One Kuma service as `GET /api/v1/mesh/services` lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ServiceSummary {
     pub control_plane: String,
     pub mesh: String,
@@ -56,6 +59,7 @@ pub struct ServiceSummary {
 
 /// When a control plane was last read, and whether that is too long ago.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Freshness {
     /// RFC 3339; null before the first successful poll.
     pub last_success_at: Option<String>,
@@ -67,6 +71,7 @@ pub struct Freshness {
 
 /// One proxy of a service.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ProxyView {
     pub name: String,
     /// `online`, `offline`, `partially_degraded`.
@@ -81,6 +86,7 @@ pub struct ProxyView {
 
 /// One caller's verdict.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CallerView {
     /// The caller's Kuma service.
     pub service: String,
@@ -94,6 +100,7 @@ pub struct CallerView {
 
 /// Who may call a service, as Kuma enforces it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CallersView {
     /// False when nothing is enforced (mTLS off, or a gateway).
     pub enforced: bool,
@@ -105,6 +112,7 @@ pub struct CallersView {
 
 /// One point of the traffic chart.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TrafficPoint {
     /// Start of the bucket (RFC 3339).
     pub at: String,
@@ -114,6 +122,7 @@ pub struct TrafficPoint {
 
 /// Everything the component page's mesh card shows about one Kuma service.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ServiceCard {
     pub summary: ServiceSummary,
     /// `PERMISSIVE` or `STRICT` when mTLS is on.
@@ -132,6 +141,7 @@ pub struct ServiceCard {
 
 /// A component's mesh card: every Kuma service it maps to.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MeshCard {
     #[serde(rename = "ref")]
     pub entity_ref: String,

@@ -1,7 +1,8 @@
 //! The HTTP API: Bearing's own JSON API under `/api/v1`, Backstage-compatible catalog reads
-//! under `/api/catalog`, the OpenAPI document, health and metrics.
+//! under `/api/catalog`, the OpenAPI document and its reference page, health and metrics.
 
 pub mod backstage;
+pub mod docs;
 pub mod edit;
 pub mod entities;
 pub mod error;

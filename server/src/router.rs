@@ -2,21 +2,30 @@
 //! answers this URL". Handlers live in their modules (`http/`, `auth/routes.rs`); pages are the
 //! app's route table (`app/src/routes.rs`), and server functions are the `#[server]` functions
 //! in `app/src/*/api.rs`, all under `/api/fn/`.
+//!
+//! The API routes are registered with `routes!(module::handler)`, which takes the path and
+//! method from the handler's `#[utoipa::path]` and adds its description to the OpenAPI document
+//! ([`api_document`], served at `/api/openapi.json`): what is served and what is described
+//! cannot differ. What the document leaves out is named in [`UNDOCUMENTED`].
 
 use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use leptos_axum::LeptosRoutes;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_sessions::SessionManagerLayer;
 use tower_sessions_sqlx_store::PostgresStore;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::{middleware as caller, routes as sign_in};
-use crate::http::{backstage, edit, entities, health, identity, import, mesh, metrics, openapi};
+use crate::http::{backstage, docs, edit, entities, health, identity, import, mesh, metrics, openapi};
 use crate::state::AppState;
 use crate::{page_cache, security, site, trace};
 
@@ -26,52 +35,11 @@ use crate::{page_cache, security, site, trace};
 pub fn build(state: AppState, sessions: SessionManagerLayer<PostgresStore>) -> Router {
     let options = state.leptos_options.clone();
 
-    let api = Router::new()
-        // Health: always public.
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        // Sign-in with the identity provider.
-        .route("/auth/login", get(sign_in::login))
-        .route("/auth/callback", get(sign_in::callback))
-        .route("/auth/logout", post(sign_in::logout))
-        // Bearing's JSON API.
-        .route("/api/openapi.json", get(openapi::document))
-        .route("/api/v1/me", get(identity::me))
-        .route("/api/v1/audit", get(identity::audit))
-        .route("/api/v1/entities", get(entities::list))
-        .route(
-            "/api/v1/entities/{kind}/{namespace}/{name}",
-            get(entities::find).patch(edit::patch),
-        )
-        .route(
-            "/api/v1/entities/{kind}/{namespace}/{name}/transfer",
-            post(edit::transfer),
-        )
-        .route(
-            "/api/v1/entities/{kind}/{namespace}/{name}/mesh",
-            get(mesh::get_component_mesh),
-        )
-        .route("/api/v1/transfers", get(edit::list))
-        .route("/api/v1/transfers/{id}/accept", post(edit::accept))
-        .route("/api/v1/transfers/{id}/reject", post(edit::reject))
-        .route("/api/v1/import", post(import::import))
-        .route("/api/v1/mesh/services", get(mesh::list_services))
-        .route("/api/v1/mesh/status", get(mesh::get_status))
-        // The Backstage-compatible catalog API (`@backstage/catalog-client`).
-        .route("/api/catalog/entities", get(backstage::list_entities))
-        .route(
-            "/api/catalog/entities/by-name/{kind}/{namespace}/{name}",
-            get(backstage::by_name),
-        )
-        .route(
-            "/api/catalog/entities/by-query",
-            get(backstage::by_query).post(backstage::predicates_unsupported),
-        )
-        .route("/api/catalog/entities/by-refs", post(backstage::by_refs))
-        .route(
-            "/api/catalog/entity-facets",
-            get(backstage::facets).post(backstage::predicates_unsupported),
-        );
+    let (api, _) = api().split_for_parts();
+    // The reference: a page for people, showing the document rather than described in it.
+    let api = api
+        .route("/api/docs", get(docs::page))
+        .route("/api/docs/{file}", get(docs::asset).layer(CompressionLayer::new()));
 
     let pages = Router::new()
         .nest_service(&format!("/{}", options.site_pkg_dir), site::assets(&options))
@@ -93,7 +61,7 @@ pub fn build(state: AppState, sessions: SessionManagerLayer<PostgresStore>) -> R
         .layer(from_fn_with_state(state.clone(), caller::resolve_caller))
         .layer(sessions)
         // Scrapers authenticate with the metrics token, not as a user: outside sign-in.
-        .route("/metrics", get(metrics::render_for_token))
+        .merge(scrape().split_for_parts().0)
         // Then, for everything: cross-origin refusal, security headers, metrics, a time limit,
         // a 500 (counted in /metrics) instead of a dropped connection when a bug panics, and
         // outermost the request's id and span, so that everything inside logs with them.
@@ -109,6 +77,58 @@ pub fn build(state: AppState, sessions: SessionManagerLayer<PostgresStore>) -> R
         .layer(from_fn(trace::assign_request_id))
         .with_state(state)
 }
+
+/// The API: health, sign-in, Bearing's JSON API and the Backstage-compatible catalog API, each
+/// handler registered with its OpenAPI description. Behind sessions and the caller middleware.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        // Health: always public.
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        // Sign-in with the identity provider.
+        .routes(routes!(sign_in::login))
+        .routes(routes!(sign_in::callback))
+        .routes(routes!(sign_in::logout))
+        // Bearing's JSON API.
+        .routes(routes!(openapi::get_document))
+        .routes(routes!(identity::me))
+        .routes(routes!(identity::audit))
+        .routes(routes!(entities::list))
+        .routes(routes!(entities::find, edit::patch))
+        .routes(routes!(edit::transfer))
+        .routes(routes!(mesh::get_component_mesh))
+        .routes(routes!(edit::list))
+        .routes(routes!(edit::accept))
+        .routes(routes!(edit::reject))
+        .routes(routes!(import::import))
+        .routes(routes!(mesh::list_services))
+        .routes(routes!(mesh::get_status))
+        // The Backstage-compatible catalog API (`@backstage/catalog-client`).
+        .routes(routes!(backstage::list_entities))
+        .routes(routes!(backstage::by_name))
+        .routes(routes!(backstage::by_query, backstage::query_by_predicate))
+        .routes(routes!(backstage::by_refs))
+        .routes(routes!(backstage::facets, backstage::facets_by_predicate))
+}
+
+/// `/metrics` for a scraper with the metrics token: outside sessions and sign-in.
+fn scrape() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(metrics::render_for_token))
+}
+
+/// The OpenAPI document of every route in [`api`] and [`scrape`].
+pub fn api_document() -> utoipa::openapi::OpenApi {
+    let mut document = api().into_openapi();
+    document.merge(scrape().into_openapi());
+    document
+}
+
+/// Routes the API document leaves out, by path prefix, besides the pages of the app's route
+/// table: the built site (`/pkg`), server functions (`/api/fn/`: the app's calls to itself,
+/// whose shapes follow its pages) and the reference page showing the document (`/api/docs`).
+/// Everything else is in [`api`] or [`scrape`]; the integration test
+/// `openapi::the_document_and_the_router_agree` holds the router to that.
+pub const UNDOCUMENTED: [&str; 3] = ["/pkg", "/api/fn/", "/api/docs"];
 
 /// `/metrics` alone and without credentials, for the address given by `--metrics-listen`.
 pub fn metrics_only(state: AppState) -> Router {

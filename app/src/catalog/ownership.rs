@@ -20,21 +20,28 @@ pub const EDITABLE_KINDS: [&str; 4] = ["component", "api", "resource", "system"]
 
 /// A request to move an entity to another team.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TransferView {
     pub id: i64,
     /// The entity's reference key.
+    #[cfg_attr(feature = "ssr", schema(example = "component:default/checkout"))]
     pub entity: String,
+    #[cfg_attr(feature = "ssr", schema(example = "group:default/team-checkout"))]
     pub from: Option<String>,
+    #[cfg_attr(feature = "ssr", schema(example = "group:default/team-payments"))]
     pub to: String,
     pub reason: String,
     pub requested_by: String,
     /// `pending`, `accepted`, `rejected` or `cancelled` (the entity changed owner meanwhile).
+    #[cfg_attr(feature = "ssr", schema(example = "pending"))]
     pub status: String,
+    /// RFC 3339.
     pub created_at: String,
 }
 
 /// The answer to a transfer request: applied at once (admins) or waiting for the receiving lead.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TransferOutcome {
     pub applied: bool,
     pub transfer: TransferView,
@@ -42,6 +49,7 @@ pub struct TransferOutcome {
 
 /// A link as edited (`PATCH` body and the edit form).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LinkInput {
     pub url: String,
     #[serde(default)]
@@ -50,6 +58,7 @@ pub struct LinkInput {
 
 /// Fields a lead may change (`PATCH /api/v1/entities/...`). Absent fields stay as they are.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EntityPatch {
     pub lifecycle: Option<String>,

@@ -20,12 +20,15 @@ use crate::http::error::ApiError;
 use crate::state::AppState;
 use crate::trace::RequestId;
 
-/// Routes anyone may reach: signing in, static assets, probes and the API description.
-/// (`/metrics` is not here: it sits outside this middleware with a check of its own.)
+/// Routes anyone may reach: signing in, static assets, probes and the API description with its
+/// reference page. (`/metrics` is not here: it sits outside this middleware with a check of its
+/// own.)
 fn is_public(path: &str) -> bool {
     path == "/login"
         || path.starts_with("/auth/")
         || path.starts_with("/pkg/")
+        || path == "/api/docs"
+        || path.starts_with("/api/docs/")
         || matches!(
             path,
             "/healthz" | "/readyz" | "/favicon.svg" | "/favicon.ico" | "/api/openapi.json" | "/api/fn/login_info"

@@ -9,6 +9,7 @@ use axum::Extension;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use tower_sessions::{Expiry, Session};
+use utoipa::IntoParams;
 
 use super::oidc::{LoginError, PendingLogin};
 use super::session::{SessionAuth, AUTH_KEY, PENDING_KEY, PRE_LOGIN_TTL};
@@ -17,14 +18,32 @@ use crate::state::AppState;
 use app::text::printable;
 
 /// Query of `/auth/login`: where to go after signing in, and a login hint for the provider.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LoginQuery {
+    /// Local path to return to (default `/`).
+    #[param(example = "/catalog")]
     return_to: Option<String>,
+    /// Passed to the identity provider.
     login_hint: Option<String>,
 }
 
 /// Starts a sign-in: remembers state, nonce and PKCE verifier in the (pre-login) session and
 /// sends the browser to the provider.
+#[utoipa::path(
+    get,
+    path = "/auth/login",
+    operation_id = "login",
+    summary = "Start signing in (browser)",
+    description = "`return_to` must be a local path.",
+    tag = "identity",
+    security(),
+    params(LoginQuery),
+    responses(
+        (status = 303, description = "To the identity provider, or to /login?error=unavailable without one"),
+        (status = 422, description = "`return_to` is not a local path", body = crate::http::openapi::schemas::ApiErrors),
+    ),
+)]
 pub async fn login(
     State(state): State<AppState>,
     session: Session,
@@ -74,10 +93,14 @@ pub fn safe_return_to(path: &str) -> Option<String> {
 }
 
 /// Query of `/auth/callback`, as the identity provider sends it.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
+    /// The authorization code.
     code: Option<String>,
+    /// The `state` of the sign-in this browser started.
     state: Option<String>,
+    /// The provider's error code, when it refused.
     error: Option<String>,
 }
 
@@ -87,6 +110,16 @@ pub struct CallbackQuery {
 /// Only a callback that matches the sign-in this browser started (its `state`, within
 /// [`PRE_LOGIN_TTL`]) can fail into the audit log; any other is anonymous noise that anyone can
 /// send, and is only counted (`bearing_auth_callback_unmatched_total` in /metrics).
+#[utoipa::path(
+    get,
+    path = "/auth/callback",
+    operation_id = "callback",
+    summary = "The identity provider's redirect back (browser)",
+    tag = "identity",
+    security(),
+    params(CallbackQuery),
+    responses((status = 303, description = "To `return_to`, or to /login?error=... when refused")),
+)]
 pub async fn callback(
     State(state): State<AppState>,
     session: Session,
@@ -175,6 +208,17 @@ async fn forget_pre_login(session: &Session) -> Result<(), ApiError> {
 }
 
 /// Ends the session here and, when the provider supports it, at the provider too.
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    operation_id = "logout",
+    summary = "End the session here and, when supported, at the identity provider",
+    tag = "identity",
+    responses(
+        (status = 303, description = "To the provider's end-session endpoint or /login"),
+        (status = 403, description = "A cross-origin request", body = crate::http::openapi::schemas::ApiErrors),
+    ),
+)]
 pub async fn logout(
     State(state): State<AppState>,
     session: Session,

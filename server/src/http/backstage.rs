@@ -12,6 +12,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 
+use super::openapi::schemas::{self, EntityPath};
 use crate::state::AppState;
 
 /// An error in Backstage's shape: `{error: {name, message}, request, response: {statusCode}}`.
@@ -88,6 +89,19 @@ impl From<JsonRejection> for BackstageError {
 
 type BsResult<T> = Result<T, BackstageError>;
 
+/// Backstage: one entity by kind, namespace and name.
+#[utoipa::path(
+    get,
+    path = "/api/catalog/entities/by-name/{kind}/{namespace}/{name}",
+    operation_id = "backstageGetEntityByName",
+    tag = "backstage",
+    params(EntityPath),
+    responses(
+        (status = 200, description = "The entity", body = schemas::BackstageEntity),
+        (status = 401, description = "Not signed in (when anonymous reading is off)", body = schemas::ApiErrors),
+        (status = 404, description = "No such entity", body = schemas::BackstageError),
+    ),
+)]
 pub async fn by_name(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -103,6 +117,19 @@ pub async fn by_name(
         })
 }
 
+/// Backstage: entities matching a filter, with cursor paging and full-text search.
+#[utoipa::path(
+    get,
+    path = "/api/catalog/entities/by-query",
+    operation_id = "backstageQueryEntities",
+    tag = "backstage",
+    params(schemas::QueryEntitiesParams),
+    responses(
+        (status = 200, description = "A page", body = schemas::BackstageQueryPage),
+        (status = 400, description = "A parameter is not valid", body = schemas::BackstageError),
+        (status = 401, description = "Not signed in (when anonymous reading is off)", body = schemas::ApiErrors),
+    ),
+)]
 pub async fn by_query(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -114,6 +141,20 @@ pub async fn by_query(
 
 /// `GET /entities`: one page; when more follow, a `Link: <...>; rel="next"` header gives the
 /// next page's address, as Backstage's paginated answers do.
+#[utoipa::path(
+    get,
+    path = "/api/catalog/entities",
+    operation_id = "backstageGetEntities",
+    summary = "Backstage: list entities (legacy)",
+    tag = "backstage",
+    params(schemas::ListEntitiesParams),
+    responses(
+        (status = 200, description = "Entities", body = Vec<schemas::BackstageEntity>,
+         headers(("Link" = String, description = "`</api/catalog/entities?...>; rel=\"next\"` when more follow"))),
+        (status = 400, description = "A parameter is not valid", body = schemas::BackstageError),
+        (status = 401, description = "Not signed in (when anonymous reading is off)", body = schemas::ApiErrors),
+    ),
+)]
 pub async fn list_entities(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -135,6 +176,45 @@ pub async fn predicates_unsupported() -> BackstageError {
     BackstageError::input(PREDICATES_UNSUPPORTED)
 }
 
+/// Backstage: entities matching a predicate query, which Bearing does not support yet.
+#[utoipa::path(
+    post,
+    path = "/api/catalog/entities/by-query",
+    operation_id = "backstageQueryEntitiesByPredicate",
+    tag = "backstage",
+    responses((status = 400, description = "Always: use `GET` with `filter`", body = schemas::BackstageError)),
+)]
+pub async fn query_by_predicate() -> BackstageError {
+    predicates_unsupported().await
+}
+
+/// Backstage: facets of the entities matching a predicate query, which Bearing does not
+/// support yet.
+#[utoipa::path(
+    post,
+    path = "/api/catalog/entity-facets",
+    operation_id = "backstageGetEntityFacetsByPredicate",
+    tag = "backstage",
+    responses((status = 400, description = "Always: use `GET` with `filter`", body = schemas::BackstageError)),
+)]
+pub async fn facets_by_predicate() -> BackstageError {
+    predicates_unsupported().await
+}
+
+/// Backstage: entities by reference, in request order (null where missing).
+#[utoipa::path(
+    post,
+    path = "/api/catalog/entities/by-refs",
+    operation_id = "backstageGetEntitiesByRefs",
+    tag = "backstage",
+    params(schemas::FilterParams),
+    request_body = ByRefsRequest,
+    responses(
+        (status = 200, description = "One item per reference", body = schemas::ByRefsResponse),
+        (status = 400, description = "A parameter is not valid", body = schemas::BackstageError),
+        (status = 401, description = "Not signed in (when anonymous reading is off)", body = schemas::ApiErrors),
+    ),
+)]
 pub async fn by_refs(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -145,6 +225,19 @@ pub async fn by_refs(
     Ok(Json(serde_json::json!({ "items": items })))
 }
 
+/// Backstage: how many entities have each value of some fields.
+#[utoipa::path(
+    get,
+    path = "/api/catalog/entity-facets",
+    operation_id = "backstageGetEntityFacets",
+    tag = "backstage",
+    params(schemas::FacetParams),
+    responses(
+        (status = 200, description = "Value counts by field", body = schemas::FacetsResponse),
+        (status = 400, description = "A parameter is not valid", body = schemas::BackstageError),
+        (status = 401, description = "Not signed in (when anonymous reading is off)", body = schemas::ApiErrors),
+    ),
+)]
 pub async fn facets(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

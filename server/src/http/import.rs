@@ -15,19 +15,52 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Extension;
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Query};
+use super::openapi::schemas::ApiErrors;
 use crate::state::AppState;
 
 /// Query of `POST /api/v1/import`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Params {
+    /// Check and report without writing.
     #[serde(default)]
+    #[param(required = false)]
     dry_run: bool,
+    /// Name of this source (default `default`); entities that disappear from it are orphaned.
+    #[param(example = "team-payments-repo")]
     source: Option<String>,
 }
 
+/// Imports catalog-as-code YAML, all or nothing (admins).
+///
+/// One or more YAML documents (Backstage descriptors or Compass `compass.yml`). Problems are
+/// reported as `source:line:column: message`, every one of them, and nothing is written.
+#[utoipa::path(
+    post,
+    path = "/api/v1/import",
+    operation_id = "importCatalog",
+    tag = "catalog",
+    params(Params),
+    request_body(
+        description = "YAML, one or more documents",
+        content(
+            (String = "application/yaml", example = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: checkout\nspec:\n  type: service\n  lifecycle: production\n  owner: team-checkout\n"),
+            (String = "text/plain"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "What changed (or, in a dry run, would change)", body = ImportReport),
+        (status = 401, description = "Not signed in", body = ApiErrors),
+        (status = 403, description = "Not an admin", body = ApiErrors),
+        (status = 413, description = "Body larger than the server's `--import-max-file-size` (default 16 MiB)", body = ApiErrors),
+        (status = 422, description = "Every problem found; nothing was written", body = ApiErrors,
+         example = json!({"errors": [{"detail": "api:default:3:3: duplicate key `name` (first at line 2, column 3); keys in a mapping must be unique"}]})),
+    ),
+)]
 pub async fn import(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -10,8 +10,20 @@ use serde_json::{json, Value};
 
 use super::error::ApiResult;
 use super::extract::{Json, Path};
+use super::openapi::schemas::{ApiErrors, EntityPath, MeshServices, MeshStatus};
 use crate::state::AppState;
 
+/// Every Kuma service seen, with proxies, mTLS, mapped component and traffic.
+#[utoipa::path(
+    get,
+    path = "/api/v1/mesh/services",
+    operation_id = "listMeshServices",
+    tag = "mesh",
+    responses(
+        (status = 200, description = "Every service of every control plane", body = MeshServices),
+        (status = 401, description = "Not signed in", body = ApiErrors),
+    ),
+)]
 pub async fn list_services(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -20,6 +32,17 @@ pub async fn list_services(
     Ok(Json(json!({ "items": items })))
 }
 
+/// Per control plane: last successful poll, last error, stale.
+#[utoipa::path(
+    get,
+    path = "/api/v1/mesh/status",
+    operation_id = "getMeshStatus",
+    tag = "mesh",
+    responses(
+        (status = 200, description = "One item per configured control plane", body = MeshStatus),
+        (status = 401, description = "Not signed in", body = ApiErrors),
+    ),
+)]
 pub async fn get_status(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<Json<Value>> {
     let items: Vec<Value> = service::control_planes(&state.ctx, &caller)
         .await?
@@ -37,6 +60,20 @@ pub async fn get_status(State(state): State<AppState>, Extension(caller): Extens
     Ok(Json(json!({ "items": items })))
 }
 
+/// One component's mesh card: each Kuma service it maps to, with its proxies, mTLS, allowed
+/// and denied callers, current traffic and recent history.
+#[utoipa::path(
+    get,
+    path = "/api/v1/entities/{kind}/{namespace}/{name}/mesh",
+    operation_id = "getComponentMesh",
+    tag = "mesh",
+    params(EntityPath),
+    responses(
+        (status = 200, description = "The card; `services` is empty when the component is not in the mesh", body = MeshCard),
+        (status = 401, description = "Not signed in", body = ApiErrors),
+        (status = 404, description = "No such component", body = ApiErrors),
+    ),
+)]
 pub async fn get_component_mesh(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -36,6 +36,22 @@ pub async fn track(req: Request, next: Next) -> Response {
     response
 }
 
+/// Prometheus metrics, for a scraper with the metrics token.
+///
+/// Not public: send the metrics token (`--metrics-token`) as a bearer token, or read it without
+/// credentials on the `--metrics-listen` address.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "meta",
+    security(("metricsToken" = [])),
+    responses(
+        (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain; version=0.0.4",
+         example = "http_requests_total{method=\"GET\",route=\"/api/v1/entities\",status=\"200\"} 12\n"),
+        (status = 401, description = "No metrics token, or a wrong one", body = crate::http::openapi::schemas::ApiErrors),
+    ),
+)]
 pub async fn render_for_token(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let sent = headers
         .get(header::AUTHORIZATION)
@@ -59,6 +75,7 @@ pub async fn render_for_token(State(state): State<AppState>, headers: HeaderMap)
     render(State(state)).await.into_response()
 }
 
+/// Prometheus metrics, without credentials: only on the `--metrics-listen` address.
 pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("db_pool_connections").set(f64::from(state.ctx.pool.size()));
     metrics::gauge!("db_pool_idle_connections").set(state.ctx.pool.num_idle() as f64);

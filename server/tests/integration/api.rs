@@ -1,4 +1,5 @@
-//! Bearing's own JSON API: filters, paging with cursors, errors, OpenAPI coverage, pages.
+//! Bearing's own JSON API: filters, paging with cursors, errors, pages. (The OpenAPI document:
+//! `openapi.rs`.)
 
 use axum::http::StatusCode;
 
@@ -68,27 +69,6 @@ async fn bad_parameters_get_clear_errors() {
     let (status, body) = app.get("/api/v1/entities/component/default/nope").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body.contains("component:default/nope"), "{body}");
-}
-
-#[tokio::test]
-async fn openapi_documents_every_route() {
-    let app = TestApp::new().await;
-    let doc = app.get_json("/api/openapi.json").await;
-    let paths = doc["paths"].as_object().unwrap();
-    let source = std::fs::read_to_string(crate::util::repo_root().join("server/src/router.rs")).unwrap();
-    let mut routes = 0;
-    // Whitespace removed so formatting cannot hide a `.route(` call from the scan.
-    let source: String = source.split_whitespace().collect();
-    for part in source.split(".route(\"").skip(1) {
-        let route = part.split('"').next().unwrap();
-        // Sign-in is a browser flow, not an API.
-        if route.starts_with("/auth/") {
-            continue;
-        }
-        routes += 1;
-        assert!(paths.contains_key(route), "route {route} is not in openapi.json");
-    }
-    assert!(routes >= 12, "found {routes} routes");
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ mod import_limits;
 mod injection;
 mod mesh;
 mod oidc;
+mod openapi;
 mod ownership;
 mod pages;
 mod services;

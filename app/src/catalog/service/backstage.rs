@@ -31,8 +31,9 @@ pub const PREDICATES_UNSUPPORTED: &str =
     "predicate queries (`query` in a POST body) are not supported; use the `filter` query parameter";
 
 /// The body of `POST /entities/by-refs`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"entityRefs": ["component:default/checkout", "api:checkout-api"], "fields": ["metadata.name"]}))]
 pub struct ByRefsRequest {
     /// Entity references (`kind:namespace/name`, namespace and kind defaults as Backstage's).
     pub entity_refs: Vec<String>,
@@ -40,6 +41,7 @@ pub struct ByRefsRequest {
     #[serde(default)]
     pub fields: Vec<String>,
     /// Backstage's predicate query; refused rather than silently ignored.
+    #[schema(value_type = Option<Object>)]
     pub query: Option<Value>,
 }
 
