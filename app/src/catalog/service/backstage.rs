@@ -35,7 +35,8 @@ pub const PREDICATES_UNSUPPORTED: &str =
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"entityRefs": ["component:default/checkout", "api:checkout-api"], "fields": ["metadata.name"]}))]
 pub struct ByRefsRequest {
-    /// Entity references (`kind:namespace/name`, namespace and kind defaults as Backstage's).
+    /// Entity references (`kind:namespace/name`, namespace and kind defaults as Backstage's),
+    /// at most 1000 (`MAX_REFS`).
     pub entity_refs: Vec<String>,
     /// Dotted paths to keep of each entity (all of it when empty).
     #[serde(default)]
