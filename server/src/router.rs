@@ -74,7 +74,7 @@ pub fn build(state: AppState, sessions: SessionManagerLayer<PostgresStore>) -> R
         ))
         .layer(CatchPanicLayer::custom(crate::http::error::panicked))
         .layer(trace::layer())
-        .layer(from_fn(trace::assign_request_id))
+        .layer(trace::RequestIdLayer)
         .with_state(state)
 }
 

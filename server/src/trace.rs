@@ -1,7 +1,7 @@
 //! Requests you can trace: each gets an id of ours, and everything logged while it is handled
 //! is inside one span that names it.
 //!
-//! [`assign_request_id`] runs first. Our id is always a fresh UUID: it names the request in the
+//! [`RequestIdLayer`] runs first. Our id is always a fresh UUID: it names the request in the
 //! audit log and in the server's log, so a client must not choose it (and make two requests,
 //! or someone else's, look like one). A client's own `x-request-id` is kept beside it as
 //! `client_request_id` and echoed back as `x-client-request-id`; ours is sent back as
@@ -15,9 +15,13 @@
 
 use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderValue, Response};
-use axum::middleware::Next;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::extract::MatchedPath;
+use axum::http::{HeaderValue, Request, Response};
+use tower::{Layer, Service};
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::trace::{MakeSpan, OnResponse, TraceLayer};
 use tracing::Span;
@@ -33,29 +37,93 @@ pub struct ClientRequestId(pub String);
 /// Longest client request id kept.
 const MAX_CLIENT_ID: usize = 100;
 
-/// The middleware that gives each request its [`RequestId`] (and keeps the client's
+/// The layer that gives each request its [`RequestId`] (and keeps the client's
 /// [`ClientRequestId`]), and names both in the response headers.
-pub async fn assign_request_id(mut req: Request, next: Next) -> axum::response::Response {
-    let id = uuid::Uuid::new_v4().to_string();
-    let client_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= MAX_CLIENT_ID && v.chars().all(|c| c.is_ascii_graphic()))
-        .map(str::to_owned);
-    req.extensions_mut().insert(RequestId(id.clone()));
-    if let Some(client_id) = &client_id {
-        req.extensions_mut().insert(ClientRequestId(client_id.clone()));
+///
+/// A plain tower layer rather than `axum::middleware::from_fn`: the outermost layer runs for
+/// every request, and a `from_fn` middleware clones the whole stack of services inside it on
+/// each call.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RequestIdLayer;
+
+impl<S> Layer<S> for RequestIdLayer {
+    type Service = RequestIds<S>;
+
+    fn layer(&self, inner: S) -> RequestIds<S> {
+        RequestIds { inner }
     }
-    let mut response = next.run(req).await;
-    let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        headers.insert("x-request-id", v);
+}
+
+/// The service of [`RequestIdLayer`].
+#[derive(Clone, Debug)]
+pub struct RequestIds<S> {
+    inner: S,
+}
+
+impl<S, B, ResBody> Service<Request<B>> for RequestIds<S>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = WithRequestIds<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
     }
-    if let Some(v) = client_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
-        headers.insert("x-client-request-id", v);
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        let id = uuid::Uuid::new_v4().to_string();
+        let client_id = req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() <= MAX_CLIENT_ID && v.chars().all(|c| c.is_ascii_graphic()))
+            .map(str::to_owned);
+        let headers = (
+            HeaderValue::from_str(&id).ok(),
+            client_id.as_deref().and_then(|v| HeaderValue::from_str(v).ok()),
+        );
+        req.extensions_mut().insert(RequestId(id));
+        if let Some(client_id) = client_id {
+            req.extensions_mut().insert(ClientRequestId(client_id));
+        }
+        WithRequestIds {
+            inner: self.inner.call(req),
+            headers: Some(headers),
+        }
     }
-    response
+}
+
+pin_project_lite::pin_project! {
+    /// The response of [`RequestIds`], with `x-request-id` (and `x-client-request-id`) set.
+    pub struct WithRequestIds<F> {
+        #[pin]
+        inner: F,
+        headers: Option<(Option<HeaderValue>, Option<HeaderValue>)>,
+    }
+}
+
+impl<F, ResBody, E> Future for WithRequestIds<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = std::task::ready!(this.inner.poll(cx))?;
+        if let Some((id, client_id)) = this.headers.take() {
+            let headers = response.headers_mut();
+            if let Some(id) = id {
+                headers.insert("x-request-id", id);
+            }
+            if let Some(client_id) = client_id {
+                headers.insert("x-client-request-id", client_id);
+            }
+        }
+        Poll::Ready(Ok(response))
+    }
 }
 
 /// The request span and what is logged when a response is sent.

@@ -37,7 +37,7 @@ fn is_public(path: &str) -> bool {
 
 /// The middleware: puts a [`Caller`] in the request's extensions and enforces sign-in.
 pub async fn resolve_caller(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
-    // Given by `crate::trace::assign_request_id`, outside this middleware.
+    // Given by `crate::trace::RequestIdLayer`, outside this middleware.
     let request_id = req.extensions().get::<RequestId>().map(|id| id.0.clone());
     let client_ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let mut caller = Caller {
