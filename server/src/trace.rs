@@ -13,11 +13,10 @@
 //! again here: an internal error is logged once, where it is turned into a 500, and that line
 //! carries the span and so the id the client saw.
 
-use std::time::Duration;
-
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::extract::MatchedPath;
 use axum::http::{HeaderValue, Request, Response};
@@ -142,7 +141,7 @@ pub fn layer() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, RequestSp
 pub struct RequestSpan;
 
 impl<B> MakeSpan<B> for RequestSpan {
-    fn make_span(&mut self, req: &axum::http::Request<B>) -> Span {
+    fn make_span(&mut self, req: &Request<B>) -> Span {
         let id = req.extensions().get::<RequestId>().map_or("", |id| id.0.as_str());
         let client_id = req.extensions().get::<ClientRequestId>().map(|id| id.0.as_str());
         let route = req
