@@ -252,6 +252,9 @@ pub struct RequestCounters {
     pub rq_4xx: u64,
     /// `upstream_rq_5xx`.
     pub rq_5xx: u64,
+    /// `upstream_rq_403`: on an outbound cluster, calls the destination's RBAC (its traffic
+    /// permissions) refused, since Envoy answers a denied request with 403.
+    pub rq_403: u64,
     /// `upstream_rq_completed`.
     pub rq_completed: u64,
     /// `upstream_rq_timeout`.
@@ -266,15 +269,19 @@ pub struct RequestCounters {
     pub tx_bytes: u64,
 }
 
+/// How many counters [`RequestCounters`] holds.
+const N_COUNTERS: usize = 12;
+
 /// Accessor of one counter field, so the stat names and fields are listed once.
 type CounterField = fn(&mut RequestCounters) -> &mut u64;
 
-const COUNTERS: [(&str, CounterField); 11] = [
+const COUNTERS: [(&str, CounterField); N_COUNTERS] = [
     ("upstream_rq_total", |c| &mut c.rq_total),
     ("upstream_rq_2xx", |c| &mut c.rq_2xx),
     ("upstream_rq_3xx", |c| &mut c.rq_3xx),
     ("upstream_rq_4xx", |c| &mut c.rq_4xx),
     ("upstream_rq_5xx", |c| &mut c.rq_5xx),
+    ("upstream_rq_403", |c| &mut c.rq_403),
     ("upstream_rq_completed", |c| &mut c.rq_completed),
     ("upstream_rq_timeout", |c| &mut c.rq_timeout),
     ("upstream_cx_connect_fail", |c| &mut c.cx_connect_fail),
@@ -284,12 +291,12 @@ const COUNTERS: [(&str, CounterField); 11] = [
 ];
 
 impl RequestCounters {
-    fn pairs(&self) -> [u64; 11] {
+    fn pairs(&self) -> [u64; N_COUNTERS] {
         let mut copy = *self;
         COUNTERS.map(|(_, field)| *field(&mut copy))
     }
 
-    fn from_pairs(values: [u64; 11]) -> Self {
+    fn from_pairs(values: [u64; N_COUNTERS]) -> Self {
         let mut out = RequestCounters::default();
         for ((_, field), value) in COUNTERS.iter().zip(values) {
             *field(&mut out) = value;
@@ -435,6 +442,9 @@ pub struct ClusterRates {
     pub rq_4xx_per_s: f64,
     /// 5xx responses per second: the error rate.
     pub rq_5xx_per_s: f64,
+    /// 403 responses per second: on an outbound cluster, calls the destination's traffic
+    /// permissions denied.
+    pub denied_per_s: f64,
     /// Request timeouts per second.
     pub timeouts_per_s: f64,
     /// Connection failures per second.
@@ -504,7 +514,7 @@ pub fn rates(prev: &Sample, cur: &Sample, elapsed: Duration) -> Rates {
                     if b.iter().zip(&n).any(|(b, n)| n < b) {
                         (now.counters, true)
                     } else {
-                        let mut d = [0u64; 11];
+                        let mut d = [0u64; N_COUNTERS];
                         for (i, slot) in d.iter_mut().enumerate() {
                             *slot = n[i] - b[i];
                         }
@@ -519,6 +529,7 @@ pub fn rates(prev: &Sample, cur: &Sample, elapsed: Duration) -> Rates {
                 rq_3xx_per_s: per_s(delta.rq_3xx),
                 rq_4xx_per_s: per_s(delta.rq_4xx),
                 rq_5xx_per_s: per_s(delta.rq_5xx),
+                denied_per_s: per_s(delta.rq_403),
                 timeouts_per_s: per_s(delta.rq_timeout),
                 connect_failures_per_s: per_s(delta.cx_connect_fail),
                 rx_bytes_per_s: per_s(delta.rx_bytes),

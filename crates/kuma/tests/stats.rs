@@ -218,3 +218,18 @@ fn envoy_json_format() {
         (LatencyWindow::Interval, Some(3.0), None, Some(7.0))
     );
 }
+
+#[test]
+fn denied_calls_are_the_outbound_403s() {
+    let redis = "cluster.redis_kuma-demo_svc_6379";
+    let prev = fixture("envoy-stats.txt");
+    // Envoy creates a per-code counter on first use: absent before, 120 after.
+    let cur = format!("{prev}\n{redis}.upstream_rq_403: 120\n{redis}.upstream_rq_4xx: 120\n");
+    let (prev, cur) = (Sample::parse(&prev).unwrap(), Sample::parse(&cur).unwrap());
+    assert_eq!(prev.clusters["redis_kuma-demo_svc_6379"].counters.rq_403, 0);
+    let r = rates(&prev, &cur, Duration::from_secs(60));
+    let outbound = &r.clusters["redis_kuma-demo_svc_6379"];
+    assert_eq!(outbound.delta.rq_403, 120);
+    assert_eq!(outbound.denied_per_s, 2.0);
+    assert_eq!(r.clusters["localhost_5000"].denied_per_s, 0.0);
+}
