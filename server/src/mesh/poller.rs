@@ -191,10 +191,14 @@ impl Poller {
                             direction,
                             requests_per_s: 0.0,
                             errors_per_s: 0.0,
+                            denied_per_s: 0.0,
                             p99_ms: None,
                         });
                     row.requests_per_s += c.requests_per_s;
                     row.errors_per_s += c.rq_5xx_per_s;
+                    if direction == "outbound" {
+                        row.denied_per_s += c.denied_per_s;
+                    }
                     if let Some(p99) = c.latency.and_then(|l| l.p99_ms) {
                         row.p99_ms = Some(row.p99_ms.map_or(p99, |v: f64| v.max(p99)));
                     }

@@ -342,6 +342,7 @@ async fn old_traffic_is_folded_into_hourly_averages() {
             direction: "inbound",
             requests_per_s: rps,
             errors_per_s: 0.0,
+            denied_per_s: 0.0,
             p99_ms: None,
         };
         write::insert_traffic(&app.pool, "cp", at, &[row])

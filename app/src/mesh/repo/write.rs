@@ -65,6 +65,8 @@ pub struct TrafficRow {
     pub direction: &'static str,
     pub requests_per_s: f64,
     pub errors_per_s: f64,
+    /// Calls refused by the destination's traffic permissions (403s); outbound rows only.
+    pub denied_per_s: f64,
     pub p99_ms: Option<f64>,
 }
 
@@ -264,10 +266,12 @@ pub async fn insert_traffic(
 ) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
     sqlx::query(
-        "INSERT INTO mesh_traffic (control_plane, mesh, service, peer, direction, at, requests_per_s, errors_per_s, p99_ms)
-         SELECT $1, u.mesh, u.service, u.peer, u.direction, $2, u.rps, u.eps, u.p99
-           FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::float8[])
-                AS u(mesh, service, peer, direction, rps, eps, p99)",
+        "INSERT INTO mesh_traffic
+                (control_plane, mesh, service, peer, direction, at, requests_per_s, errors_per_s, denied_per_s, p99_ms)
+         SELECT $1, u.mesh, u.service, u.peer, u.direction, $2, u.rps, u.eps, u.dps, u.p99
+           FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::float8[],
+                       $10::float8[])
+                AS u(mesh, service, peer, direction, rps, eps, p99, dps)",
     )
     .bind(control_plane)
     .bind(at)
@@ -278,6 +282,7 @@ pub async fn insert_traffic(
     .bind(rows.iter().map(|r| r.requests_per_s).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.errors_per_s).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.p99_ms).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.denied_per_s).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;
     notify_changed(&mut *tx).await?;
@@ -297,14 +302,17 @@ pub async fn downsample_traffic(
         "WITH old AS (DELETE FROM mesh_traffic WHERE at < $1 RETURNING *),
               hours AS (
                 INSERT INTO mesh_traffic_hourly AS h
-                       (control_plane, mesh, service, peer, direction, hour, requests_per_s, errors_per_s, p99_ms, samples)
+                       (control_plane, mesh, service, peer, direction, hour, requests_per_s, errors_per_s, denied_per_s,
+                        p99_ms, samples)
                 SELECT control_plane, mesh, service, peer, direction, date_trunc('hour', at),
-                       avg(requests_per_s), avg(errors_per_s), max(p99_ms), count(*)
+                       avg(requests_per_s), avg(errors_per_s), avg(denied_per_s), max(p99_ms), count(*)
                   FROM old GROUP BY 1, 2, 3, 4, 5, 6
                 ON CONFLICT (control_plane, mesh, service, peer, direction, hour) DO UPDATE SET
                    requests_per_s = (h.requests_per_s * h.samples + EXCLUDED.requests_per_s * EXCLUDED.samples)
                                     / (h.samples + EXCLUDED.samples),
                    errors_per_s = (h.errors_per_s * h.samples + EXCLUDED.errors_per_s * EXCLUDED.samples)
+                                  / (h.samples + EXCLUDED.samples),
+                   denied_per_s = (h.denied_per_s * h.samples + EXCLUDED.denied_per_s * EXCLUDED.samples)
                                   / (h.samples + EXCLUDED.samples),
                    p99_ms = GREATEST(h.p99_ms, EXCLUDED.p99_ms),
                    samples = h.samples + EXCLUDED.samples

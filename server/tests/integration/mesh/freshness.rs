@@ -50,6 +50,7 @@ async fn sample(app: &TestApp, at: OffsetDateTime, requests_per_s: f64, p99_ms: 
         direction: "inbound",
         requests_per_s,
         errors_per_s: requests_per_s / 10.0,
+        denied_per_s: 0.0,
         p99_ms: Some(p99_ms),
     };
     write::insert_traffic(&app.pool, "default", at, &[row])
