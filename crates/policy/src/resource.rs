@@ -98,3 +98,28 @@ pub fn kubernetes_yaml(kind: &str, mesh: &str, name: &str, labels: &Tags, spec: 
     out.insert("spec".into(), spec.clone());
     to_yaml(&Value::Object(out))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::{from_yaml, Limits};
+
+    #[test]
+    fn yaml_reads_back_as_the_resource() {
+        let spec = json!({
+            "targetRef": {"kind": "Dataplane", "labels": {"app": "payments"}},
+            "rules": [{"default": {"allow": [{"spiffeID": {"type": "Exact", "value": "spiffe://td/ns/a/sa/b"}}]}}]
+        });
+        let labels: Tags = [(COMPONENT_LABEL.to_string(), "payments".to_string())].into();
+        let proposal = Proposal::new("MeshTrafficPermission", "default", "bearing-payments".into(), labels, spec);
+        let limits = Limits {
+            max_depth: 32,
+            max_nodes: 10_000,
+        };
+        assert_eq!(from_yaml(&proposal.universal_yaml, limits).unwrap(), proposal.resource_json());
+        let k8s = from_yaml(&proposal.kubernetes_yaml, limits).unwrap();
+        assert_eq!(k8s["spec"], proposal.spec);
+        assert_eq!(k8s["metadata"]["labels"]["kuma.io/mesh"], json!("default"));
+        assert_eq!(k8s["metadata"]["namespace"], json!(KUBERNETES_NAMESPACE));
+    }
+}
