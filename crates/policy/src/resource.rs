@@ -111,12 +111,21 @@ mod tests {
             "rules": [{"default": {"allow": [{"spiffeID": {"type": "Exact", "value": "spiffe://td/ns/a/sa/b"}}]}}]
         });
         let labels: Tags = [(COMPONENT_LABEL.to_string(), "payments".to_string())].into();
-        let proposal = Proposal::new("MeshTrafficPermission", "default", "bearing-payments".into(), labels, spec);
+        let proposal = Proposal::new(
+            "MeshTrafficPermission",
+            "default",
+            "bearing-payments".into(),
+            labels,
+            spec,
+        );
         let limits = Limits {
             max_depth: 32,
             max_nodes: 10_000,
         };
-        assert_eq!(from_yaml(&proposal.universal_yaml, limits).unwrap(), proposal.resource_json());
+        assert_eq!(
+            from_yaml(&proposal.universal_yaml, limits).unwrap(),
+            proposal.resource_json()
+        );
         let k8s = from_yaml(&proposal.kubernetes_yaml, limits).unwrap();
         assert_eq!(k8s["spec"], proposal.spec);
         assert_eq!(k8s["metadata"]["labels"]["kuma.io/mesh"], json!("default"));

@@ -60,7 +60,12 @@ fn examples_select_by_tier_and_lifecycle() {
     let tier1 = meta(&selector, &tags);
     assert_eq!(
         names(&for_component(&templates, &tier1)),
-        ["accesslog-production", "metrics-production", "retries-tier1", "timeouts-tier1"]
+        [
+            "accesslog-production",
+            "metrics-production",
+            "retries-tier1",
+            "timeouts-tier1"
+        ]
     );
     let tier3_experimental = ComponentMeta {
         tier: Some("3"),
@@ -111,7 +116,10 @@ fn each_selector_field() {
         ("  system: system:default/checkout", true),
         ("  system: [search, default/checkout]", true),
         ("  system: checkout-v2", false),
-        ("  type: service\n  tier: 1\n  tags: [pci]\n  system: checkout\n  lifecycle: production", true),
+        (
+            "  type: service\n  tier: 1\n  tags: [pci]\n  system: checkout\n  lifecycle: production",
+            true,
+        ),
         ("  type: service\n  tier: 2", false),
     ] {
         assert_eq!(selected(select, &m), want, "{select}");
@@ -152,15 +160,25 @@ fn output_shapes() {
     assert_eq!(p.labels[COMPONENT_LABEL], "payments");
     assert_eq!(p.labels[TEMPLATE_LABEL], "timeouts-tier1");
     assert_eq!(p.labels[SPEC_HASH_LABEL], spec_hash(&p.spec));
-    assert_eq!(p.spec["targetRef"], json!({"kind": "Dataplane", "labels": {"app": "payments"}}));
+    assert_eq!(
+        p.spec["targetRef"],
+        json!({"kind": "Dataplane", "labels": {"app": "payments"}})
+    );
     assert_eq!(p.spec["to"][0]["default"]["http"]["requestTimeout"], json!("3s"));
     let resource = p.resource_json();
     assert_eq!(resource["type"], json!("MeshTimeout"));
     assert_eq!(resource["mesh"], json!("default"));
-    assert!(p.universal_yaml.starts_with("type: MeshTimeout\nmesh: default\nname: bearing-timeouts-tier1--payments\n"));
-    assert!(p.kubernetes_yaml.starts_with("apiVersion: kuma.io/v1alpha1\nkind: MeshTimeout\n"));
+    assert!(p
+        .universal_yaml
+        .starts_with("type: MeshTimeout\nmesh: default\nname: bearing-timeouts-tier1--payments\n"));
+    assert!(p
+        .kubernetes_yaml
+        .starts_with("apiVersion: kuma.io/v1alpha1\nkind: MeshTimeout\n"));
     let metric = policies.iter().find(|p| p.kind == PolicyKind::MeshMetric).unwrap();
-    assert_eq!(metric.proposal.spec["default"]["backends"][0]["prometheus"]["port"], json!(5670));
+    assert_eq!(
+        metric.proposal.spec["default"]["backends"][0]["prometheus"]["port"],
+        json!(5670)
+    );
     assert!(metric.proposal.universal_yaml.contains("\n          port: 5670\n"));
 }
 
@@ -176,10 +194,22 @@ const SPEC: &str = "policy:\n  kind: MeshRetry\n  spec:\n    to: []\n";
 #[test]
 fn bad_files_are_refused_with_the_fix() {
     let cases = [
-        (format!("name: t\n{}", SPEC.replace("MeshRetry", "MeshTrafficPermission")), "is not one of MeshTimeout"),
-        (format!("name: t\nselect:\n  owner: team-a\n{SPEC}"), "unknown field `select.owner`"),
-        (format!("name: t\nselect:\n  tier: []\n{SPEC}"), "`select.tier` must be a value or a non-empty list"),
-        (format!("name: t\nselect:\n  tags: {{a: b}}\n{SPEC}"), "`select.tags` must be"),
+        (
+            format!("name: t\n{}", SPEC.replace("MeshRetry", "MeshTrafficPermission")),
+            "is not one of MeshTimeout",
+        ),
+        (
+            format!("name: t\nselect:\n  owner: team-a\n{SPEC}"),
+            "unknown field `select.owner`",
+        ),
+        (
+            format!("name: t\nselect:\n  tier: []\n{SPEC}"),
+            "`select.tier` must be a value or a non-empty list",
+        ),
+        (
+            format!("name: t\nselect:\n  tags: {{a: b}}\n{SPEC}"),
+            "`select.tags` must be",
+        ),
         (format!("name: t\nselect: [a]\n{SPEC}"), "`select` must be a mapping"),
         (format!("name: Timeouts_Tier1\n{SPEC}"), "lower-case letters and digits"),
         (format!("name: {}\n{SPEC}", "a".repeat(25)), "at most 24 characters"),
@@ -190,9 +220,18 @@ fn bad_files_are_refused_with_the_fix() {
             "name: t\npolicy:\n  kind: MeshRetry\n  spec:\n    targetRef: {kind: Mesh}\n    to: []\n".to_string(),
             "filled in by Bearing",
         ),
-        ("name: t\npolicy:\n  kind: MeshRetry\n  spec:\n    from: []\n".to_string(), "unknown field `policy.spec.from`"),
-        ("name: t\npolicy:\n  kind: MeshMetric\n  spec: {}\n".to_string(), "needs `default`"),
-        ("name: t\npolicy:\n  kind: MeshMetric\n".to_string(), "`policy.spec` is missing"),
+        (
+            "name: t\npolicy:\n  kind: MeshRetry\n  spec:\n    from: []\n".to_string(),
+            "unknown field `policy.spec.from`",
+        ),
+        (
+            "name: t\npolicy:\n  kind: MeshMetric\n  spec: {}\n".to_string(),
+            "needs `default`",
+        ),
+        (
+            "name: t\npolicy:\n  kind: MeshMetric\n".to_string(),
+            "`policy.spec` is missing",
+        ),
         ("name: [t\n".to_string(), "bad.yaml:"),
         ("name: t\nname: u\n".to_string(), "bad.yaml:2: duplicate key `name`"),
         ("name: &a t\n".to_string(), "anchors"),
@@ -207,9 +246,17 @@ fn bad_files_are_refused_with_the_fix() {
 
 #[test]
 fn oversized_and_deep_files_are_refused() {
-    let big = format!("name: t\ndescription: \"{}\"\n{SPEC}", "x".repeat(MAX_FILE_BYTES as usize));
+    let big = format!(
+        "name: t\ndescription: \"{}\"\n{SPEC}",
+        "x".repeat(MAX_FILE_BYTES as usize)
+    );
     assert!(rejected(&big).contains("larger than 64 KiB"));
-    let deep = format!("name: t\n{}  \n    to: {}{}\n", SPEC.trim_end_matches("    to: []\n"), "[".repeat(40), "]".repeat(40));
+    let deep = format!(
+        "name: t\n{}  \n    to: {}{}\n",
+        SPEC.trim_end_matches("    to: []\n"),
+        "[".repeat(40),
+        "]".repeat(40)
+    );
     assert!(rejected(&deep).contains("deeper than"), "{}", rejected(&deep));
     let many = format!("name: t\n{SPEC}    extra: [{}]\n", vec!["0"; 6000].join(","));
     assert!(rejected(&many).contains("nodes"));
@@ -224,7 +271,10 @@ fn directory_bounds_and_duplicates() {
     write("notes.txt", "not a template");
     write(".hidden.yaml", "garbage: [");
     let err = load_dir(dir.path()).unwrap_err().to_string();
-    assert!(err.contains("b.yml") && err.contains("already used by") && err.contains("a.yaml"), "{err}");
+    assert!(
+        err.contains("b.yml") && err.contains("already used by") && err.contains("a.yaml"),
+        "{err}"
+    );
     std::fs::remove_file(dir.path().join("b.yml")).unwrap();
     assert_eq!(load_dir(dir.path()).unwrap().len(), 1);
 
