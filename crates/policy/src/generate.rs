@@ -110,20 +110,21 @@ pub fn generate(request: &Request<'_>) -> Result<Proposal, Error> {
         return Err(Error::SelectorMissesProvider {
             service: provider.service.clone(),
             selector: match request.selector {
-                DataplaneSelector::Labels(labels) => {
-                    labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
-                }
+                DataplaneSelector::Labels(labels) => labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(","),
                 DataplaneSelector::ServiceTag => format!("{SERVICE_TAG}={}", provider.service),
             },
         });
     }
-    let target_ref = serde_json::to_value(request.selector.target_ref(&provider.service)).map_err(|source| {
-        Error::Model {
+    let target_ref =
+        serde_json::to_value(request.selector.target_ref(&provider.service)).map_err(|source| Error::Model {
             kind: KIND,
             name: proposal_name(request.component),
             source,
-        }
-    })?;
+        })?;
     let body = match request.form {
         Form::From => from_entries(request),
         Form::Rules => rules(request)?,
@@ -137,7 +138,13 @@ pub fn generate(request: &Request<'_>) -> Result<Proposal, Error> {
     spec.insert(key.into(), body);
     let mut labels = Tags::new();
     labels.insert(COMPONENT_LABEL.to_string(), component_label(request.component));
-    let proposal = Proposal::new(KIND, request.mesh, proposal_name(request.component), labels, Value::Object(spec));
+    let proposal = Proposal::new(
+        KIND,
+        request.mesh,
+        proposal_name(request.component),
+        labels,
+        Value::Object(spec),
+    );
     // The invariant the server relies on: what is proposed reads back through Kuma's model.
     to_mesh_traffic_permission(&proposal)?;
     Ok(proposal)
@@ -153,11 +160,19 @@ pub fn to_mesh_traffic_permission(proposal: &Proposal) -> Result<MeshTrafficPerm
 }
 
 fn consumer_services(consumers: &[Workload]) -> BTreeSet<&str> {
-    consumers.iter().map(|c| c.service.as_str()).filter(|s| !s.is_empty()).collect()
+    consumers
+        .iter()
+        .map(|c| c.service.as_str())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn from_entries(request: &Request<'_>) -> Value {
-    let others = if request.shadow.is_some() { "AllowWithShadowDeny" } else { "Deny" };
+    let others = if request.shadow.is_some() {
+        "AllowWithShadowDeny"
+    } else {
+        "Deny"
+    };
     let mut entries = vec![json!({"targetRef": {"kind": "Mesh"}, "default": {"action": others}})];
     for service in consumer_services(request.consumers) {
         entries.push(json!({
@@ -205,7 +220,10 @@ fn rules(request: &Request<'_>) -> Result<Value, Error> {
     }
     match request.shadow {
         Some(shadow) => {
-            default.insert("allowWithShadowDeny".into(), Value::Array(prefixes(&shadow.trust_domains)?));
+            default.insert(
+                "allowWithShadowDeny".into(),
+                Value::Array(prefixes(&shadow.trust_domains)?),
+            );
         }
         None if ids.is_empty() => {
             default.insert("deny".into(), Value::Array(prefixes(&[])?));

@@ -80,7 +80,10 @@ pub fn component_token(component_ref: &str, max_len: usize) -> String {
 
 /// The name of the MeshTrafficPermission generated for a provider: `bearing-<token>`.
 pub fn proposal_name(component_ref: &str) -> String {
-    format!("{NAME_PREFIX}{}", component_token(component_ref, MAX_NAME_LEN - NAME_PREFIX.len()))
+    format!(
+        "{NAME_PREFIX}{}",
+        component_token(component_ref, MAX_NAME_LEN - NAME_PREFIX.len())
+    )
 }
 
 /// The name of a template's policy for a component: `bearing-<template>--<token>`.
@@ -106,7 +109,9 @@ pub fn is_valid_resource_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     !bytes.is_empty()
         && bytes.len() <= MAX_NAME_LEN
-        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
         && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
         && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
 }
@@ -126,8 +131,7 @@ pub fn is_valid_label_value(value: &str) -> bool {
 /// `^[a-z0-9]+(-[a-z0-9]+)*$`.
 fn is_dns_label_single_dash(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .split('-')
+        && s.split('-')
             .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
 }
 

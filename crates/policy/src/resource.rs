@@ -14,9 +14,11 @@ pub const COMPONENT_LABEL: &str = "bearing.dev/component";
 pub const SPEC_HASH_LABEL: &str = "bearing.dev/spec-hash";
 /// Label naming the template a policy came from.
 pub const TEMPLATE_LABEL: &str = "bearing.dev/template";
-/// Namespace of generated policies on Kubernetes: Kuma's system namespace, where a policy
-/// applies to the whole mesh (Kuma docs, "Policies in the system namespace"), like the universal
-/// resources Bearing also proposes.
+/// Namespace of generated policies on Kubernetes: Kuma's system namespace, so that, like the
+/// universal resources Bearing also proposes, they are mesh-level policies with policy role
+/// `system` (kuma-website `app/_src/policies/introduction.md`: "system: Policies defined on
+/// global or in the zone's system namespace"), which owners' policies in their own namespaces
+/// can still override.
 pub const KUBERNETES_NAMESPACE: &str = "kuma-system";
 
 /// A Kuma policy Bearing proposes: what to show, diff and apply.
@@ -111,12 +113,21 @@ mod tests {
             "rules": [{"default": {"allow": [{"spiffeID": {"type": "Exact", "value": "spiffe://td/ns/a/sa/b"}}]}}]
         });
         let labels: Tags = [(COMPONENT_LABEL.to_string(), "payments".to_string())].into();
-        let proposal = Proposal::new("MeshTrafficPermission", "default", "bearing-payments".into(), labels, spec);
+        let proposal = Proposal::new(
+            "MeshTrafficPermission",
+            "default",
+            "bearing-payments".into(),
+            labels,
+            spec,
+        );
         let limits = Limits {
             max_depth: 32,
             max_nodes: 10_000,
         };
-        assert_eq!(from_yaml(&proposal.universal_yaml, limits).unwrap(), proposal.resource_json());
+        assert_eq!(
+            from_yaml(&proposal.universal_yaml, limits).unwrap(),
+            proposal.resource_json()
+        );
         let k8s = from_yaml(&proposal.kubernetes_yaml, limits).unwrap();
         assert_eq!(k8s["spec"], proposal.spec);
         assert_eq!(k8s["metadata"]["labels"]["kuma.io/mesh"], json!("default"));

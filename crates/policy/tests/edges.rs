@@ -59,7 +59,11 @@ fn every_class() {
 #[test]
 fn not_an_edge() {
     assert_eq!(class(false, false, &strict(DENY, false)), None);
-    assert_eq!(class(false, false, &strict(ALLOW, false)), None, "named grant, nobody uses or declares it");
+    assert_eq!(
+        class(false, false, &strict(ALLOW, false)),
+        None,
+        "named grant, nobody uses or declares it"
+    );
     assert_eq!(class(false, false, &strict(SHADOW, false)), None);
     assert_eq!(class(false, false, &strict(DENY, true)), None, "broad but denied");
 }
@@ -77,7 +81,10 @@ fn precedence() {
     assert_eq!(class(true, true, &strict(ALLOW, true)), Some(Healthy));
     assert_eq!(class(true, false, &strict(ALLOW, true)), Some(UnusedGrant));
     // Denials outrank everything, whatever the other flags say.
-    assert_eq!(class(true, true, &permitted(false, true, true, true)), Some(DeclaredDenied));
+    assert_eq!(
+        class(true, true, &permitted(false, true, true, true)),
+        Some(DeclaredDenied)
+    );
     // Severity order is the declaration order, worst first.
     let mut all = EdgeClass::ALL.to_vec();
     all.reverse();
@@ -123,20 +130,26 @@ fn mtp(value: serde_json::Value) -> MeshTrafficPermission {
 #[test]
 fn permitted_from_real_evaluation() {
     let policies = vec![
-        mtp(json!({"type": "MeshTrafficPermission", "mesh": "default", "name": "allow-all",
-            "spec": {"targetRef": {"kind": "Mesh"}, "from": [{"targetRef": {"kind": "Mesh"}, "default": {"action": "Allow"}}]}})),
-        mtp(json!({"type": "MeshTrafficPermission", "mesh": "default", "name": "payments",
+        mtp(
+            json!({"type": "MeshTrafficPermission", "mesh": "default", "name": "allow-all",
+            "spec": {"targetRef": {"kind": "Mesh"}, "from": [{"targetRef": {"kind": "Mesh"}, "default": {"action": "Allow"}}]}}),
+        ),
+        mtp(
+            json!({"type": "MeshTrafficPermission", "mesh": "default", "name": "payments",
             "spec": {"targetRef": {"kind": "MeshSubset", "tags": {"kuma.io/service": "payments"}},
                 "from": [
                     {"targetRef": {"kind": "Mesh"}, "default": {"action": "AllowWithShadowDeny"}},
                     {"targetRef": {"kind": "MeshSubset", "tags": {"kuma.io/service": "orders"}}, "default": {"action": "Allow"}},
                     {"targetRef": {"kind": "MeshSubset", "tags": {"kuma.io/service": "legacy"}}, "default": {"action": "Deny"}}
-                ]}})),
-        mtp(json!({"type": "MeshTrafficPermission", "mesh": "default", "name": "ledger",
+                ]}}),
+        ),
+        mtp(
+            json!({"type": "MeshTrafficPermission", "mesh": "default", "name": "ledger",
             "spec": {"targetRef": {"kind": "MeshSubset", "tags": {"kuma.io/service": "ledger"}},
                 "rules": [{"default": {
                     "allow": [{"spiffeID": {"type": "Exact", "value": "spiffe://default/payments"}},
-                              {"spiffeID": {"type": "Prefix", "value": "spiffe://default/batch"}}]}}]}})),
+                              {"spiffeID": {"type": "Prefix", "value": "spiffe://default/batch"}}]}}]}}),
+        ),
     ];
     let tps: Vec<TrafficPermission> = Vec::new();
     let mesh = MeshPolicies {
@@ -154,7 +167,10 @@ fn permitted_from_real_evaluation() {
 
     let p = check("orders", "payments");
     assert!(p.allowed && !p.shadow && !p.broad && p.enforced);
-    assert_eq!((p.policy.as_deref(), p.rule.as_deref()), (Some("payments"), Some("from[1]")));
+    assert_eq!(
+        (p.policy.as_deref(), p.rule.as_deref()),
+        (Some("payments"), Some("from[1]"))
+    );
     let p = check("web", "payments");
     assert!(p.allowed && p.shadow && p.broad);
     let p = check("legacy", "payments");
@@ -202,7 +218,10 @@ fn ownership_drift_findings() {
         team_label: "owner",
         ..input
     };
-    assert!(ownership_drift(&custom).is_empty(), "no dataplane has the configured label");
+    assert!(
+        ownership_drift(&custom).is_empty(),
+        "no dataplane has the configured label"
+    );
     let unmapped = DriftInput { service: None, ..input };
     assert_eq!(
         ownership_drift(&unmapped),

@@ -10,7 +10,9 @@ use bearing_policy::{diff, spec_hash, Error, Proposal, COMPONENT_LABEL, SPEC_HAS
 use serde_json::json;
 
 const MESH: &str = "default";
-const UNIVERSE: [&str; 8] = ["orders", "web", "search", "batch", "ledger", "billing", "fraud", "admin"];
+const UNIVERSE: [&str; 8] = [
+    "orders", "web", "search", "batch", "ledger", "billing", "fraud", "admin",
+];
 
 /// A workload as the server knows it: service tag, dataplane labels, a MeshIdentity SPIFFE ID.
 fn workload(service: &str) -> Workload {
@@ -60,7 +62,14 @@ fn subsets() -> Vec<Vec<&'static str>> {
     for _ in 0..20 {
         seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
         let bits = seed >> 8;
-        out.push(UNIVERSE.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, s)| *s).collect());
+        out.push(
+            UNIVERSE
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| bits & (1 << i) != 0)
+                .map(|(_, s)| *s)
+                .collect(),
+        );
     }
     out
 }
@@ -85,8 +94,15 @@ fn allows_exactly_the_declared_consumers() {
                 let mesh = policies(&mtps, &[]);
                 for caller in UNIVERSE {
                     let access = evaluate(&mesh, &workload(caller), &provider());
-                    let want = if declared.contains(&caller) { Decision::Allow } else { Decision::Deny };
-                    assert_eq!(access.decision, want, "{form:?} {selector:?} {declared:?} caller {caller}: {access:?}");
+                    let want = if declared.contains(&caller) {
+                        Decision::Allow
+                    } else {
+                        Decision::Deny
+                    };
+                    assert_eq!(
+                        access.decision, want,
+                        "{form:?} {selector:?} {declared:?} caller {caller}: {access:?}"
+                    );
                     assert!(access.unresolved.is_empty(), "{:?}", access.unresolved);
                 }
             }
@@ -98,7 +114,12 @@ fn allows_exactly_the_declared_consumers() {
 fn shadow_phase_lets_the_others_through_as_shadow_deny() {
     let consumers = vec![workload("orders")];
     for form in [Form::From, Form::Rules] {
-        let proposal = propose(&consumers, form, &DataplaneSelector::ServiceTag, Some(&Shadow::default()));
+        let proposal = propose(
+            &consumers,
+            form,
+            &DataplaneSelector::ServiceTag,
+            Some(&Shadow::default()),
+        );
         let mtps = vec![to_mesh_traffic_permission(&proposal).unwrap()];
         let mesh = policies(&mtps, &[]);
         let orders = evaluate(&mesh, &workload("orders"), &provider()).decision;
@@ -106,14 +127,23 @@ fn shadow_phase_lets_the_others_through_as_shadow_deny() {
         assert_eq!(web, Decision::AllowWithShadowDeny, "{form:?}");
         // from[]: the consumer stays a plain Allow. rules[]: Kuma's shadow matcher covers
         // every request (module docs), so the consumer is let in with shadow logging too.
-        let want = if form == Form::From { Decision::Allow } else { Decision::AllowWithShadowDeny };
+        let want = if form == Form::From {
+            Decision::Allow
+        } else {
+            Decision::AllowWithShadowDeny
+        };
         assert_eq!(orders, want, "{form:?}");
     }
 }
 
 #[test]
 fn from_form_shape() {
-    let proposal = propose(&[workload("web"), workload("orders"), workload("orders")], Form::From, &DataplaneSelector::ServiceTag, None);
+    let proposal = propose(
+        &[workload("web"), workload("orders"), workload("orders")],
+        Form::From,
+        &DataplaneSelector::ServiceTag,
+        None,
+    );
     assert_eq!(proposal.name, "bearing-payments");
     assert_eq!(
         proposal.spec,
@@ -128,7 +158,11 @@ fn from_form_shape() {
     );
     let hash = &proposal.labels[SPEC_HASH_LABEL];
     // A leading digit is quoted, so that an all-digit hash stays a string.
-    let hash = if hash.starts_with(|c: char| c.is_ascii_digit()) { format!("\"{hash}\"") } else { hash.clone() };
+    let hash = if hash.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("\"{hash}\"")
+    } else {
+        hash.clone()
+    };
     assert_eq!(
         proposal.universal_yaml,
         format!(
@@ -220,26 +254,67 @@ fn would_change_names_the_callers() {
     let change = would_change(&policies(&mtps, &[]), &proposal, &provider(), &observed).unwrap();
     assert_eq!(change.would_deny.len(), 1);
     assert_eq!(change.would_deny[0].service, "web");
-    assert_eq!((change.would_deny[0].before, change.would_deny[0].after), (Decision::Allow, Decision::Deny));
+    assert_eq!(
+        (change.would_deny[0].before, change.would_deny[0].after),
+        (Decision::Allow, Decision::Deny)
+    );
     assert!(change.would_allow.is_empty());
 
     // Replacing an earlier Bearing policy of the same name that let everyone in (rules form).
-    let mut earlier = to_mesh_traffic_permission(&propose(&[], Form::Rules, &DataplaneSelector::ServiceTag, Some(&Shadow::default()))).unwrap();
+    let mut earlier = to_mesh_traffic_permission(&propose(
+        &[],
+        Form::Rules,
+        &DataplaneSelector::ServiceTag,
+        Some(&Shadow::default()),
+    ))
+    .unwrap();
     earlier.meta.labels.insert("kuma.io/origin".into(), "zone".into());
     let mtps = vec![earlier];
-    let shadowed = would_change(&policies(&mtps, &[]), &propose(&consumers, Form::Rules, &DataplaneSelector::ServiceTag, None), &provider(), &observed).unwrap();
-    assert_eq!(shadowed.would_deny.iter().map(|c| c.service.as_str()).collect::<Vec<_>>(), ["web"]);
+    let shadowed = would_change(
+        &policies(&mtps, &[]),
+        &propose(&consumers, Form::Rules, &DataplaneSelector::ServiceTag, None),
+        &provider(),
+        &observed,
+    )
+    .unwrap();
+    assert_eq!(
+        shadowed
+            .would_deny
+            .iter()
+            .map(|c| c.service.as_str())
+            .collect::<Vec<_>>(),
+        ["web"]
+    );
 
     // Nothing selects the target yet (mTLS on: deny-all): the proposal lets the consumer in.
     let change = would_change(&policies(&[], &[]), &proposal, &provider(), &observed).unwrap();
-    assert_eq!(change.would_allow.iter().map(|c| c.service.as_str()).collect::<Vec<_>>(), ["orders"]);
+    assert_eq!(
+        change
+            .would_allow
+            .iter()
+            .map(|c| c.service.as_str())
+            .collect::<Vec<_>>(),
+        ["orders"]
+    );
     assert!(change.would_deny.is_empty());
 
     // Moving to a shadow phase: the undeclared caller keeps working but is logged.
-    let shadow = propose(&consumers, Form::From, &DataplaneSelector::ServiceTag, Some(&Shadow::default()));
+    let shadow = propose(
+        &consumers,
+        Form::From,
+        &DataplaneSelector::ServiceTag,
+        Some(&Shadow::default()),
+    );
     let mtps = vec![allow_all()];
     let change = would_change(&policies(&mtps, &[]), &shadow, &provider(), &observed).unwrap();
-    assert_eq!(change.would_shadow.iter().map(|c| c.service.as_str()).collect::<Vec<_>>(), ["web"]);
+    assert_eq!(
+        change
+            .would_shadow
+            .iter()
+            .map(|c| c.service.as_str())
+            .collect::<Vec<_>>(),
+        ["web"]
+    );
 }
 
 #[test]
@@ -264,7 +339,11 @@ fn names_and_labels_for_odd_components() {
             shadow: None,
         })
         .unwrap();
-        assert!(is_valid_resource_name(&proposal.name), "{component} -> {}", proposal.name);
+        assert!(
+            is_valid_resource_name(&proposal.name),
+            "{component} -> {}",
+            proposal.name
+        );
         assert!(proposal.name.starts_with("bearing-"));
         for (key, value) in &proposal.labels {
             assert!(is_valid_label_value(value), "{component}: {key}={value}");
@@ -275,21 +354,38 @@ fn names_and_labels_for_odd_components() {
 
 #[test]
 fn hash_is_stable_across_key_order() {
-    let a: serde_json::Value = serde_json::from_str(r#"{"b": {"y": 1, "x": [1, {"q": 2, "p": 3}]}, "a": "z"}"#).unwrap();
-    let b: serde_json::Value = serde_json::from_str(r#"{"a": "z", "b": {"x": [1, {"p": 3, "q": 2}], "y": 1}}"#).unwrap();
+    let a: serde_json::Value =
+        serde_json::from_str(r#"{"b": {"y": 1, "x": [1, {"q": 2, "p": 3}]}, "a": "z"}"#).unwrap();
+    let b: serde_json::Value =
+        serde_json::from_str(r#"{"a": "z", "b": {"x": [1, {"p": 3, "q": 2}], "y": 1}}"#).unwrap();
     assert_eq!(spec_hash(&a), spec_hash(&b));
     assert_eq!(spec_hash(&a).len(), 16);
     assert_ne!(spec_hash(&a), spec_hash(&json!({"a": "z"})));
     // Same consumers in another order: same proposal.
-    let one = propose(&[workload("web"), workload("orders")], Form::Rules, &DataplaneSelector::ServiceTag, None);
-    let two = propose(&[workload("orders"), workload("web")], Form::Rules, &DataplaneSelector::ServiceTag, None);
+    let one = propose(
+        &[workload("web"), workload("orders")],
+        Form::Rules,
+        &DataplaneSelector::ServiceTag,
+        None,
+    );
+    let two = propose(
+        &[workload("orders"), workload("web")],
+        Form::Rules,
+        &DataplaneSelector::ServiceTag,
+        None,
+    );
     assert_eq!(one, two);
 }
 
 #[test]
 fn diff_is_unified() {
     let old = propose(&[workload("orders")], Form::From, &DataplaneSelector::ServiceTag, None);
-    let new = propose(&[workload("orders"), workload("web")], Form::From, &DataplaneSelector::ServiceTag, None);
+    let new = propose(
+        &[workload("orders"), workload("web")],
+        Form::From,
+        &DataplaneSelector::ServiceTag,
+        None,
+    );
     let text = diff(Some(&old.universal_yaml), &new.universal_yaml);
     assert!(text.starts_with("--- applied\n+++ proposed\n@@"), "{text}");
     assert!(text.contains("+          kuma.io/service: web\n"), "{text}");
@@ -301,13 +397,28 @@ fn diff_is_unified() {
 
 #[test]
 fn selector_choice() {
-    let pay1: Tags = [("app", "payments"), ("k8s.kuma.io/namespace", "shop")].map(|(k, v)| (k.to_string(), v.to_string())).into();
+    let pay1: Tags = [("app", "payments"), ("k8s.kuma.io/namespace", "shop")]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .into();
     let pay2 = pay1.clone();
-    let other_ns: Tags = [("app", "payments"), ("k8s.kuma.io/namespace", "test")].map(|(k, v)| (k.to_string(), v.to_string())).into();
-    let orders: Tags = [("app", "orders"), ("k8s.kuma.io/namespace", "shop")].map(|(k, v)| (k.to_string(), v.to_string())).into();
-    assert_eq!(DataplaneSelector::choose(&[&pay1, &pay2], &[&orders, &other_ns]), DataplaneSelector::Labels(pay1.clone()));
+    let other_ns: Tags = [("app", "payments"), ("k8s.kuma.io/namespace", "test")]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .into();
+    let orders: Tags = [("app", "orders"), ("k8s.kuma.io/namespace", "shop")]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .into();
+    assert_eq!(
+        DataplaneSelector::choose(&[&pay1, &pay2], &[&orders, &other_ns]),
+        DataplaneSelector::Labels(pay1.clone())
+    );
     // Two dataplanes disagree on the namespace: `app` alone would select the other namespace's too.
-    assert_eq!(DataplaneSelector::choose(&[&pay1, &other_ns], &[&other_ns]), DataplaneSelector::ServiceTag);
+    assert_eq!(
+        DataplaneSelector::choose(&[&pay1, &other_ns], &[&other_ns]),
+        DataplaneSelector::ServiceTag
+    );
     assert_eq!(DataplaneSelector::choose(&[], &[]), DataplaneSelector::ServiceTag);
-    assert_eq!(DataplaneSelector::choose(&[&Tags::new()], &[]), DataplaneSelector::ServiceTag);
+    assert_eq!(
+        DataplaneSelector::choose(&[&Tags::new()], &[]),
+        DataplaneSelector::ServiceTag
+    );
 }

@@ -22,7 +22,9 @@ impl<'a> PolicyIndex<'a> {
     pub fn new(policies: &MeshPolicies<'a>) -> PolicyIndex<'a> {
         let mut mesh_traffic_permissions = HashMap::with_capacity(policies.mesh_traffic_permissions.len());
         for policy in policies.mesh_traffic_permissions {
-            mesh_traffic_permissions.entry(policy.meta.display_name()).or_insert(policy);
+            mesh_traffic_permissions
+                .entry(policy.meta.display_name())
+                .or_insert(policy);
         }
         let mut traffic_permissions = HashMap::with_capacity(policies.traffic_permissions.len());
         for policy in policies.traffic_permissions {
@@ -44,7 +46,7 @@ impl<'a> PolicyIndex<'a> {
         let allowed = access.decision.allows();
         let (policy, rule, broad) = match &access.reason {
             Reason::FromEntry { policy, index } => {
-                let broad = allowed && self.from_is_broad(policy, *index, caller);
+                let broad = allowed && self.entry_is_broad(policy, *index, caller);
                 (Some(policy.clone()), Some(format!("from[{index}]")), broad)
             }
             Reason::RuleAllow { policy, rule } => {
@@ -80,7 +82,7 @@ impl<'a> PolicyIndex<'a> {
             .is_none_or(|t| t.kind == TargetRefKind::Mesh)
     }
 
-    fn from_is_broad(&self, name: &str, index: usize, caller: &Workload) -> bool {
+    fn entry_is_broad(&self, name: &str, index: usize, caller: &Workload) -> bool {
         let Some(policy) = self.mesh_traffic_permissions.get(name) else {
             return false;
         };

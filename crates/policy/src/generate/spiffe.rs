@@ -16,7 +16,9 @@ pub(crate) fn check_id(service: &str, id: &str) -> Result<(), Error> {
         value: id.to_string(),
         reason,
     };
-    let rest = id.strip_prefix("spiffe://").ok_or_else(|| fail("it must start with `spiffe://`"))?;
+    let rest = id
+        .strip_prefix("spiffe://")
+        .ok_or_else(|| fail("it must start with `spiffe://`"))?;
     let (domain, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     if !is_trust_domain(domain) {
         return Err(fail(
@@ -37,7 +39,9 @@ pub(crate) fn check_id(service: &str, id: &str) -> Result<(), Error> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
         {
-            return Err(fail("a path segment has a character other than letters, digits, `.`, `-` or `_`"));
+            return Err(fail(
+                "a path segment has a character other than letters, digits, `.`, `-` or `_`",
+            ));
         }
     }
     Ok(())

@@ -49,7 +49,10 @@ impl DataplaneSelector {
         };
         let shared = |key: &str| {
             let value = first.get(key)?;
-            provider.iter().all(|dp| dp.get(key) == Some(value)).then(|| value.clone())
+            provider
+                .iter()
+                .all(|dp| dp.get(key) == Some(value))
+                .then(|| value.clone())
         };
         for key in APP_LABEL_KEYS {
             let Some(value) = shared(key) else { continue };

@@ -82,7 +82,10 @@ fn read_bounded(path: &Path, file: &str) -> Result<String, Error> {
         return Err(fail(
             file,
             None,
-            format!("larger than {} KiB; a template is one policy, keep it short", MAX_FILE_BYTES / 1024),
+            format!(
+                "larger than {} KiB; a template is one policy, keep it short",
+                MAX_FILE_BYTES / 1024
+            ),
         ));
     }
     String::from_utf8(bytes).map_err(|_| fail(file, None, "not UTF-8 text; save the file as UTF-8"))
@@ -94,7 +97,10 @@ pub fn parse(file: &str, text: &str) -> Result<Template, Error> {
         return Err(fail(
             file,
             None,
-            format!("larger than {} KiB; a template is one policy, keep it short", MAX_FILE_BYTES / 1024),
+            format!(
+                "larger than {} KiB; a template is one policy, keep it short",
+                MAX_FILE_BYTES / 1024
+            ),
         ));
     }
     let limits = Limits {
@@ -128,9 +134,13 @@ pub fn parse(file: &str, text: &str) -> Result<Template, Error> {
         None | Some(Value::Null) => Selector::default(),
         Some(value) => selector(file, value)?,
     };
-    let policy = top
-        .get("policy")
-        .ok_or_else(|| fail(file, None, "`policy` is missing; add `policy: {kind: MeshTimeout, spec: {...}}`"))?;
+    let policy = top.get("policy").ok_or_else(|| {
+        fail(
+            file,
+            None,
+            "`policy` is missing; add `policy: {kind: MeshTimeout, spec: {...}}`",
+        )
+    })?;
     let policy = object(file, policy, "`policy`", "`kind` and `spec`")?;
     known_fields(file, policy, "policy.", &POLICY_FIELDS)?;
     let kind_name = policy.get("kind").and_then(Value::as_str).unwrap_or("");
@@ -141,9 +151,13 @@ pub fn parse(file: &str, text: &str) -> Result<Template, Error> {
             format!("`policy.kind: {kind_name}` is not one of MeshTimeout, MeshRetry, MeshAccessLog, MeshMetric"),
         )
     })?;
-    let spec = policy
-        .get("spec")
-        .ok_or_else(|| fail(file, None, "`policy.spec` is missing; write the Kuma spec without its top-level targetRef"))?;
+    let spec = policy.get("spec").ok_or_else(|| {
+        fail(
+            file,
+            None,
+            "`policy.spec` is missing; write the Kuma spec without its top-level targetRef",
+        )
+    })?;
     let spec_map = object(file, spec, "`policy.spec`", "Kuma's spec for the kind")?;
     if spec_map.contains_key("targetRef") {
         return Err(fail(
@@ -157,7 +171,11 @@ pub fn parse(file: &str, text: &str) -> Result<Template, Error> {
         return Err(fail(
             file,
             None,
-            format!("`policy.spec` of a {} needs `{}`", kind.as_str(), kind.sections().join("` or `")),
+            format!(
+                "`policy.spec` of a {} needs `{}`",
+                kind.as_str(),
+                kind.sections().join("` or `")
+            ),
         ));
     }
     Ok(Template {
@@ -181,7 +199,10 @@ fn known_fields(file: &str, map: &Map<String, Value>, prefix: &str, known: &[&st
         Some(unknown) => Err(fail(
             file,
             None,
-            format!("unknown field `{prefix}{unknown}`; expected one of: {}", known.join(", ")),
+            format!(
+                "unknown field `{prefix}{unknown}`; expected one of: {}",
+                known.join(", ")
+            ),
         )),
         None => Ok(()),
     }

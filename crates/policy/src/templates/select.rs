@@ -64,7 +64,10 @@ pub fn matches(selector: &Selector, meta: &ComponentMeta<'_>) -> bool {
             .tags
             .iter()
             .any(|w| meta.tags.iter().any(|t| t.eq_ignore_ascii_case(w)));
-    let system = selector.systems.is_empty() || meta.system.is_some_and(|s| selector.systems.iter().any(|w| same_ref(w, s)));
+    let system = selector.systems.is_empty()
+        || meta
+            .system
+            .is_some_and(|s| selector.systems.iter().any(|w| same_ref(w, s)));
     field(&selector.types, meta.entity_type)
         && field(&selector.lifecycles, meta.lifecycle)
         && field(&selector.tiers, meta.tier)
