@@ -5,15 +5,15 @@
 //! the same verdicts Kuma gives, with Kuma's field paths and wording, so they are here, pure.
 //! Sources (kumahq/kuma v2.14.3):
 //!
-//! - [`spec_violations`]: `MeshTrafficPermissionResource.validate()`
+//! - [`spec_violations`] follows `MeshTrafficPermissionResource.validate()`
 //!   (`pkg/plugins/policies/meshtrafficpermission/api/v1alpha1/validator.go`) with
 //!   `mesh.ValidateTargetRef` / `mesh.ValidateMatch` (`pkg/core/resources/apis/mesh/validators.go`);
 //!   SPIFFE IDs parsed like go-spiffe v2.6.0 `spiffeid.FromString`. Other kinds: none yet (their
 //!   Kuma validators are not reproduced; the schema still applies).
-//! - [`request_violations`]: `validateResourceRequest` in `pkg/api-server/resource_endpoints.go`:
+//! - [`request_violations`] follows `validateResourceRequest` in `pkg/api-server/resource_endpoints.go`:
 //!   name and mesh from the URL against the body, labels (k8s label rules, wording from Kuma's
 //!   golden `put_mtp_02.golden.json`), `ValidateMeta` (`pkg/core/resources/apis/mesh/meta_validator.go`).
-//! - [`warnings`]: each type's `Deprecations()` (`api/v1alpha1/deprecated.go`) and
+//! - [`warnings`] follows each type's `Deprecations()` (`api/v1alpha1/deprecated.go`) and
 //!   `TopLevelTargetRefDeprecations` (`pkg/plugins/policies/core/jsonpatch/validators/validator.go`).
 
 use serde_json::Value;
@@ -445,10 +445,8 @@ pub fn warnings(kind: &str, resource: &Value) -> Vec<String> {
                 }
             }
         }
-        "MeshTimeout" => {
-            if !from.is_empty() {
-                out.push("'from' field is deprecated, use 'rules' instead".to_string());
-            }
+        "MeshTimeout" if !from.is_empty() => {
+            out.push("'from' field is deprecated, use 'rules' instead".to_string());
         }
         "MeshAccessLog" => {
             if !from.is_empty() {
