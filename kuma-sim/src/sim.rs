@@ -10,11 +10,13 @@
 //!   cluster named after `to`;
 //! - it is received, split evenly, by `to`'s connected proxies on their inbound cluster
 //!   `localhost_<port>` (a gateway has no inbound cluster);
-//! - if `to` has no connected proxy the caller gets `503` (no healthy upstream); if the mesh's
-//!   traffic permissions refuse the caller (evaluated by `bearing_kuma::permissions`, which applies
-//!   only with mTLS on) Kuma's network RBAC filter closes the connection and the caller also records
-//!   `503`, and the target's inbound cluster sees nothing; otherwise `errorRatio` of the requests
-//!   are answered `500` by the application and the rest `200`.
+//! - if `to` has no connected proxy the caller gets `503` (no healthy upstream); otherwise, when
+//!   the call is mutual TLS ([`State::verdict`]: mTLS STRICT, PERMISSIVE towards a TLS-ready
+//!   service, or a MeshIdentity mesh), the mesh's policies decide through
+//!   `bearing_kuma::permissions`: a denied HTTP call is the callee's RBAC filter's `403`
+//!   (`http.<prefix>.rbac.denied` on the callee), a denied TCP call a closed connection (`503`),
+//!   `AllowWithShadowDeny` lets it through counting `rbac.shadow_denied`; delivered calls are
+//!   answered `500` for `errorRatio` of them and `200` otherwise.
 //!
 //! A proxy coming back online is a restarted Envoy: its counters and `server.uptime` start from
 //! zero, as a poller must expect.
