@@ -1,9 +1,12 @@
 //! The HTTP API: Kuma's read endpoints plus the simulator's `/_sim/` control endpoints.
 
+use crate::policies::Writable;
 use crate::sim::{Fault, FaultMode, Sim, SimError, State as SimState};
 use crate::spec::{ProxyState, TrafficSpec};
 use crate::wire::{self, list_body, ApiError, Index};
-use axum::extract::{Path, Request, State};
+use crate::writes::{read_only_refusal, Refusal};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -40,17 +43,32 @@ pub fn router(sim: Shared) -> Router {
         .route("/meshes/{mesh}/service-insights", get(service_insights))
         .route("/meshes/{mesh}/service-insights/{name}", get(service_insight))
         .route("/meshes/{mesh}/meshservices", get(mesh_services))
-        .route("/meshes/{mesh}/meshtrafficpermissions", get(mtps))
-        .route("/meshes/{mesh}/meshtrafficpermissions/{name}", get(mtp))
         .route("/meshes/{mesh}/traffic-permissions", get(tps))
-        .route("/meshes/{mesh}/traffic-permissions/{name}", get(tp))
+        .route("/meshes/{mesh}/traffic-permissions/{name}", get(tp));
+    let kuma = crate::policies::WRITABLE
+        .iter()
+        .fold(kuma, |router, w| {
+            router
+                .route(
+                    &format!("/meshes/{{mesh}}/{}", w.path),
+                    get(move |st, path, uri, headers| list_kind(st, path, uri, headers, w)),
+                )
+                .route(
+                    &format!("/meshes/{{mesh}}/{}/{{name}}", w.path),
+                    get(move |st, path| get_kind(st, path, w))
+                        .put(move |st, path, body| put_kind(st, path, body, w))
+                        .delete(move |st, path| delete_kind(st, path, w)),
+                )
+        })
         .fallback(not_found)
+        .layer(DefaultBodyLimit::max(crate::writes::MAX_BODY))
         .layer(middleware::from_fn_with_state(sim.clone(), faults));
     let control = Router::new()
         .route("/_sim/proxies/{mesh}/{name}/{action}", post(proxy_action))
         .route("/_sim/meshes/{mesh}/mtls", post(set_mtls))
         .route("/_sim/traffic", post(set_traffic))
         .route("/_sim/fault", post(set_fault).get(get_fault))
+        .route("/_sim/read-only", post(set_read_only))
         .route("/_sim/reset", post(reset))
         .route("/_sim/world", get(world));
     control.merge(kuma).with_state(sim)
@@ -67,7 +85,7 @@ fn json_response(status: StatusCode, body: String) -> Response {
     response
 }
 
-fn kuma_error(status: u16, title: &str, detail: &str, invalid: &[(&str, String)]) -> Response {
+pub(crate) fn kuma_error(status: u16, title: &str, detail: &str, invalid: &[(&str, String)]) -> Response {
     let body = serde_json::to_string(&ApiError::new(status, title, detail, invalid)).expect("serialisable");
     json_response(
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -221,15 +239,21 @@ async fn index(State(sim): State<Shared>) -> Response {
     json_response(StatusCode::OK, body)
 }
 
+/// `GET /_resources`: the types the simulator serves, with Kuma's entries (golden
+/// `_resources.golden.json`), sorted by name like `MapResourceTypeDescription`. With the API
+/// read-only every entry says `readOnly: true` (Kuma passes `cfg.ApiServer.ReadOnly` into each).
 async fn resources(State(sim): State<Shared>) -> Response {
-    let mesh_services = sim.lock().cp.mesh_services_api;
+    let (mesh_services, service_insights, read_only) = {
+        let st = sim.lock();
+        (st.cp.mesh_services_api, st.cp.service_insights_api, st.cp.read_only)
+    };
     let policy = |from: bool, to: bool, rules: bool, target_ref: bool| {
         json!({"hasFromTargetRef": from, "hasRulesTargetRef": rules, "hasToTargetRef": to,
                "isFromAsRules": false, "isTargetRef": target_ref})
     };
     let entry = |name: &str, path: &str, plural: &str, scope: &str, short: &str, fed: bool, singular: &str| {
         json!({"includeInFederation": fed, "name": name, "path": path, "pluralDisplayName": plural,
-               "readOnly": false, "scope": scope, "shortName": short, "singularDisplayName": singular})
+               "readOnly": read_only, "scope": scope, "shortName": short, "singularDisplayName": singular})
     };
     let mut list = vec![
         entry(
@@ -254,17 +278,21 @@ async fn resources(State(sim): State<Shared>) -> Response {
             "Mesh Service",
         ));
     }
-    let mut mtp = entry(
-        "MeshTrafficPermission",
-        "meshtrafficpermissions",
-        "Mesh Traffic Permissions",
-        "Mesh",
-        "mtp",
-        true,
-        "Mesh Traffic Permission",
-    );
-    mtp["policy"] = policy(true, false, true, true);
-    list.push(mtp);
+    if service_insights {
+        // An insight is read-only whatever the setting.
+        let mut si = entry(
+            "ServiceInsight",
+            "service-insights",
+            "Service Insights",
+            "Mesh",
+            "",
+            false,
+            "Service Insight",
+        );
+        si["readOnly"] = json!(true);
+        list.push(si);
+    }
+    list.extend(crate::policies::WRITABLE.iter().map(|w| w.resource_entry(read_only)));
     let mut tp = entry(
         "TrafficPermission",
         "traffic-permissions",
@@ -276,6 +304,7 @@ async fn resources(State(sim): State<Shared>) -> Response {
     );
     tp["policy"] = policy(false, false, false, false);
     list.push(tp);
+    list.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
     json_response(StatusCode::OK, json!({ "resources": list }).to_string())
 }
 
@@ -395,6 +424,9 @@ async fn service_insights(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    if !sim.lock().cp.service_insights_api {
+        return not_found().await;
+    }
     let views = sim.lock().views();
     let all = views.service_insights.get(&mesh).map(Vec::as_slice).unwrap_or(&[]);
     let pairs = query_pairs(&uri);
@@ -421,6 +453,9 @@ fn find_named<'a>(items: &'a [String], name: &str) -> Option<&'a String> {
 }
 
 async fn service_insight(State(sim): State<Shared>, Path((mesh, name)): Path<(String, String)>) -> Response {
+    if !sim.lock().cp.service_insights_api {
+        return not_found().await;
+    }
     let views = sim.lock().views();
     let item = views
         .service_insights
@@ -443,16 +478,65 @@ async fn mesh_services(State(sim): State<Shared>, Path(mesh): Path<String>, uri:
     list_response(&uri, &headers, items)
 }
 
-async fn mtps(State(sim): State<Shared>, Path(mesh): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
-    let items = wire::mtps_json(&sim.lock(), &mesh);
+async fn list_kind(
+    State(sim): State<Shared>,
+    Path(mesh): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    w: &'static Writable,
+) -> Response {
+    let items = wire::resources_json(&sim.lock(), &mesh, w.kind);
     list_response(&uri, &headers, &items)
 }
 
-async fn mtp(State(sim): State<Shared>, Path((mesh, name)): Path<(String, String)>) -> Response {
-    let items = wire::mtps_json(&sim.lock(), &mesh);
+async fn get_kind(
+    State(sim): State<Shared>,
+    Path((mesh, name)): Path<(String, String)>,
+    w: &'static Writable,
+) -> Response {
+    let items = wire::resources_json(&sim.lock(), &mesh, w.kind);
     match find_named(&items, &name) {
         Some(item) => json_response(StatusCode::OK, item.clone()),
         None => not_found_resource(),
+    }
+}
+
+fn refusal(r: &Refusal) -> Response {
+    let body = serde_json::to_string(&r.body()).expect("serialisable");
+    json_response(StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST), body)
+}
+
+async fn put_kind(
+    State(sim): State<Shared>,
+    Path((mesh, name)): Path<(String, String)>,
+    body: Bytes,
+    w: &'static Writable,
+) -> Response {
+    if sim.lock().cp.read_only {
+        return refusal(&read_only_refusal());
+    }
+    match sim.change(|st, t| Ok(st.put_resource(w, &mesh, &name, &body, t))) {
+        Ok(Ok(written)) => json_response(
+            StatusCode::from_u16(written.status).unwrap_or(StatusCode::OK),
+            written.body().to_string(),
+        ),
+        Ok(Err(r)) => refusal(&r),
+        Err(e) => control_error(e),
+    }
+}
+
+async fn delete_kind(
+    State(sim): State<Shared>,
+    Path((mesh, name)): Path<(String, String)>,
+    w: &'static Writable,
+) -> Response {
+    if sim.lock().cp.read_only {
+        return refusal(&read_only_refusal());
+    }
+    match sim.change(|st, _| Ok(st.delete_resource(w, &mesh, &name))) {
+        Ok(Ok(())) => json_response(StatusCode::OK, "{}".to_string()),
+        Ok(Err(r)) => refusal(&r),
+        Err(e) => control_error(e),
     }
 }
 
@@ -594,6 +678,18 @@ async fn set_traffic(State(sim): State<Shared>, body: Json<TrafficBody>) -> Resp
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReadOnlyBody {
+    enabled: bool,
+}
+
+/// `POST /_sim/read-only {"enabled": bool}`: a Kubernetes control plane (writes 405) or not.
+async fn set_read_only(State(sim): State<Shared>, body: Json<ReadOnlyBody>) -> Response {
+    sim.lock().cp.read_only = body.enabled;
+    (StatusCode::OK, Json(json!({"readOnly": body.enabled}))).into_response()
+}
+
 async fn set_fault(State(sim): State<Shared>, body: Json<Fault>) -> Response {
     sim.set_fault(body.0);
     (StatusCode::OK, Json(body.0)).into_response()
@@ -637,7 +733,8 @@ async fn world(State(sim): State<Shared>) -> Response {
         .traffic
         .iter()
         .map(|x| {
-            let allowed = st.allowed(&x.mesh, x.from, x.to);
+            let verdict = st.verdict(&x.mesh, x.from, x.to);
+            let allowed = verdict.delivers();
             let receivers = st.services[x.to]
                 .proxies
                 .iter()
@@ -647,6 +744,7 @@ async fn world(State(sim): State<Shared>) -> Response {
                 "mesh": x.mesh, "from": x.spec.from, "to": x.spec.to, "rps": x.spec.rps,
                 "errorRatio": x.spec.error_ratio, "declared": x.spec.declared,
                 "allowed": allowed, "delivered": allowed && receivers > 0,
+                "verdict": format!("{verdict:?}").to_lowercase(),
             })
         })
         .collect();

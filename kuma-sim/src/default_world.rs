@@ -361,15 +361,18 @@ pub fn world() -> WorldSpec {
                     cert_lifetime: "30d".to_string(),
                 }),
                 mesh_services: Some("Everywhere".to_string()),
+                mesh_identity: None,
             },
             MeshSpec {
                 name: "legacy".to_string(),
                 mtls: None,
                 mesh_services: None,
+                mesh_identity: None,
             },
         ],
         services: specs,
         mesh_traffic_permissions: permissions(&edges),
+        policies: Vec::new(),
         traffic_permissions: vec![TpEntry {
             name: "invoicing-to-legacy-erp".to_string(),
             mesh: "legacy".to_string(),

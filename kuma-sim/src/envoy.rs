@@ -12,7 +12,10 @@
 //! too. Status-class counters (`upstream_rq_5xx`, `upstream_rq_503`, ...) appear once non-zero,
 //! like Envoy creates them on first use.
 
-use crate::sim::{ClusterRt, ProxyRt, State, ACC_2XX, ACC_500, ACC_503, ACC_CX, ACC_RX, ACC_TX};
+use crate::sim::{
+    ClusterRt, ProxyRt, State, ACC_2XX, ACC_403, ACC_500, ACC_503, ACC_CX, ACC_RBAC_ALLOWED, ACC_RBAC_DENIED, ACC_RX,
+    ACC_SHADOW_DENIED, ACC_TX,
+};
 use std::collections::BTreeMap;
 
 const PERCENTILES: [(&str, f64); 10] = [
@@ -56,8 +59,8 @@ impl Body {
 
 fn cluster_stats(body: &mut Body, name: &str, c: &ClusterRt, t: f64, checkpoint: f64) {
     let v = |slot| c.value(slot, t, checkpoint);
-    let (ok, e500, e503) = (v(ACC_2XX), v(ACC_500), v(ACC_503));
-    let total = ok + e500 + e503;
+    let (ok, e500, e503, e403) = (v(ACC_2XX), v(ACC_500), v(ACC_503), v(ACC_403));
+    let total = ok + e500 + e503 + e403;
     let cx = v(ACC_CX).max(u64::from(total > 0));
     let p = |stat: &str| format!("cluster.{name}.{stat}");
     for stat in [
@@ -142,7 +145,12 @@ fn cluster_stats(body: &mut Body, name: &str, c: &ClusterRt, t: f64, checkpoint:
     body.n(p("upstream_rq_rx_reset"), if c.inbound { 0 } else { e503 - e503 / 4 });
     body.n(p("upstream_rq_total"), total);
     body.n(p("upstream_rq_completed"), total);
-    let codes = [(ok, "200", "2xx"), (e500, "500", "5xx"), (e503, "503", "5xx")];
+    let codes = [
+        (ok, "200", "2xx"),
+        (e403, "403", "4xx"),
+        (e500, "500", "5xx"),
+        (e503, "503", "5xx"),
+    ];
     for (count, code, _) in codes {
         if count > 0 {
             body.n(p(&format!("upstream_rq_{code}")), count);
@@ -153,6 +161,10 @@ fn cluster_stats(body: &mut Body, name: &str, c: &ClusterRt, t: f64, checkpoint:
     }
     if ok > 0 {
         body.n(p("upstream_rq_2xx"), ok);
+    }
+    // A request the destination's RBAC refused: Envoy's 403 "RBAC: access denied".
+    if e403 > 0 {
+        body.n(p("upstream_rq_4xx"), e403);
     }
     if e500 + e503 > 0 {
         body.n(p("upstream_rq_5xx"), e500 + e503);
@@ -174,8 +186,11 @@ fn cluster_stats(body: &mut Body, name: &str, c: &ClusterRt, t: f64, checkpoint:
     body.histogram(p("upstream_cx_connect_ms"), (cx > 0).then_some(0.8), c.active());
     body.histogram(p("upstream_cx_length_ms"), (cx > 0).then_some(30_000.0), c.active());
 
-    // The HTTP connection manager in front of the cluster (`http.<stat_prefix>.*`).
+    // The HTTP connection manager in front of the cluster (`http.<stat_prefix>.*`). On an inbound
+    // it also answers the requests its RBAC filter refuses (403), which never reach the cluster.
     let h = |stat: &str| format!("http.{name}.{stat}");
+    let refused = if c.inbound { v(ACC_RBAC_DENIED) } else { 0 };
+    let (total, cx) = (total + refused, cx.max(u64::from(refused > 0)));
     body.n(h("downstream_cx_total"), cx);
     body.n(h("downstream_cx_destroy"), cx);
     body.n(h("downstream_cx_active"), 0);
@@ -183,7 +198,19 @@ fn cluster_stats(body: &mut Body, name: &str, c: &ClusterRt, t: f64, checkpoint:
     body.n(h("downstream_rq_total"), total);
     body.n(h("downstream_rq_completed"), total);
     body.n(h("downstream_rq_2xx"), ok);
+    body.n(h("downstream_rq_4xx"), e403 + refused);
     body.n(h("downstream_rq_5xx"), e500 + e503);
+    // Kuma's HTTP RBAC filter (`envoy.filters.http.rbac`, set without its own stat prefix by
+    // `meshtrafficpermission/xds/rbac_configurer.go`): Envoy counts `http.<stat_prefix>.rbac.
+    // {allowed,denied,shadow_allowed,shadow_denied}` (Envoy docs, HTTP RBAC filter, "Statistics":
+    // https://www.envoyproxy.io/docs/envoy/v1.36.2/configuration/http/http_filters/rbac_filter).
+    if c.inbound && c.rbac {
+        let shadow_denied = v(ACC_SHADOW_DENIED);
+        body.n(h("rbac.allowed"), v(ACC_RBAC_ALLOWED));
+        body.n(h("rbac.denied"), refused);
+        body.n(h("rbac.shadow_allowed"), 0);
+        body.n(h("rbac.shadow_denied"), shadow_denied);
+    }
     body.n(h("downstream_cx_rx_bytes_total"), v(ACC_TX));
     body.n(h("downstream_cx_tx_bytes_total"), v(ACC_RX));
     body.n(h("rq_total"), total);

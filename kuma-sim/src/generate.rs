@@ -133,10 +133,12 @@ pub fn world(proxies: usize, services: usize, seed: u64) -> WorldSpec {
                 cert_lifetime: "30d".to_string(),
             }),
             mesh_services: Some("Everywhere".to_string()),
+            mesh_identity: None,
         }],
         services: service_specs,
         mesh_traffic_permissions: mtps,
         traffic_permissions: Vec::new(),
+        policies: Vec::new(),
         traffic,
     }
 }

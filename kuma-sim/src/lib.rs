@@ -19,9 +19,11 @@ pub mod clock;
 pub mod default_world;
 pub mod envoy;
 pub mod generate;
+pub mod policies;
 pub mod sim;
 pub mod spec;
 pub mod wire;
+pub mod writes;
 pub mod yaml;
 
 pub use api::router;

@@ -10,22 +10,24 @@
 //!   cluster named after `to`;
 //! - it is received, split evenly, by `to`'s connected proxies on their inbound cluster
 //!   `localhost_<port>` (a gateway has no inbound cluster);
-//! - if `to` has no connected proxy the caller gets `503` (no healthy upstream); if the mesh's
-//!   traffic permissions refuse the caller (evaluated by `bearing_kuma::permissions`, which applies
-//!   only with mTLS on) Kuma's network RBAC filter closes the connection and the caller also records
-//!   `503`, and the target's inbound cluster sees nothing; otherwise `errorRatio` of the requests
-//!   are answered `500` by the application and the rest `200`.
+//! - if `to` has no connected proxy the caller gets `503` (no healthy upstream); otherwise, when
+//!   the call is mutual TLS ([`State::verdict`]: mTLS STRICT, PERMISSIVE towards a TLS-ready
+//!   service, or a MeshIdentity mesh), the mesh's policies decide through
+//!   `bearing_kuma::permissions`: a denied HTTP call is the callee's RBAC filter's `403`
+//!   (`http.<prefix>.rbac.denied` on the callee), a denied TCP call a closed connection (`503`),
+//!   `AllowWithShadowDeny` lets it through counting `rbac.shadow_denied`; delivered calls are
+//!   answered `500` for `errorRatio` of them and `200` otherwise.
 //!
 //! A proxy coming back online is a restarted Envoy: its counters and `server.uptime` start from
 //! zero, as a poller must expect.
 
 use crate::clock::Clock;
 use crate::spec::{
-    check_rates, parse_offset, GatewayKind, MeshSpec, MtlsSpec, MtpEntry, ProxySpec, ProxyState, ServiceSpec, TpEntry,
-    TrafficSpec, WorldError, WorldSpec,
+    check_rates, parse_offset, GatewayKind, MeshSpec, MtlsSpec, MtpEntry, PolicyEntry, ProxySpec, ProxyState,
+    ServiceSpec, TpEntry, TrafficSpec, WorldError, WorldSpec,
 };
 use bearing_kuma::model::{DataplaneOverview, GatewayType, MeshTrafficPermission, Meta, MtpSpec, TrafficPermission};
-use bearing_kuma::permissions::{evaluate, MeshPolicies, Workload};
+use bearing_kuma::permissions::{evaluate, Decision, MeshPolicies, Workload};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -43,8 +45,16 @@ pub const ACC_CX: usize = 3;
 pub const ACC_RX: usize = 4;
 /// Bytes sent upstream.
 pub const ACC_TX: usize = 5;
+/// 403s: the destination's HTTP RBAC filter refused the request (caller's outbound cluster).
+pub const ACC_403: usize = 6;
+/// Requests the destination's HTTP RBAC filter let in (`http.<prefix>.rbac.allowed`, inbound).
+pub const ACC_RBAC_ALLOWED: usize = 7;
+/// Requests the destination's HTTP RBAC filter refused (`http.<prefix>.rbac.denied`, inbound).
+pub const ACC_RBAC_DENIED: usize = 8;
+/// Requests let in by `AllowWithShadowDeny` (`http.<prefix>.rbac.shadow_denied`, inbound).
+pub const ACC_SHADOW_DENIED: usize = 9;
 /// Number of slots.
-pub const N_ACC: usize = 6;
+pub const N_ACC: usize = 10;
 
 /// Requests per upstream connection (HTTP keep-alive), for `upstream_cx_total`.
 pub const REQUESTS_PER_CONNECTION: f64 = 40.0;
@@ -79,6 +89,9 @@ pub struct ClusterRt {
     pub members: u32,
     /// HTTP/2 upstream (gRPC) rather than HTTP/1.1.
     pub http2: bool,
+    /// An inbound cluster behind Kuma's HTTP RBAC filter (mesh mTLS or MeshIdentity, an HTTP
+    /// protocol): `http.<prefix>.rbac.*` stats exist.
+    pub rbac: bool,
 }
 
 impl ClusterRt {
@@ -90,6 +103,7 @@ impl ClusterRt {
             healthy: 0,
             members: 0,
             http2,
+            rbac: false,
         }
     }
 
@@ -101,7 +115,7 @@ impl ClusterRt {
 
     /// Whether requests are flowing now.
     pub fn active(&self) -> bool {
-        self.acc[ACC_2XX].rate + self.acc[ACC_500].rate + self.acc[ACC_503].rate > 0.0
+        self.acc[ACC_2XX].rate + self.acc[ACC_500].rate + self.acc[ACC_503].rate + self.acc[ACC_403].rate > 0.0
     }
 }
 
@@ -186,8 +200,19 @@ impl ServiceRt {
         format!("localhost_{}", self.spec.port)
     }
 
-    fn workload(&self) -> Workload {
+    /// Whether requests to it go through an HTTP connection manager (Kuma then puts the RBAC
+    /// filter inside it and a denied request gets a 403; for TCP the network RBAC filter closes
+    /// the connection). `meshtrafficpermission/xds/rbac_configurer.go`.
+    pub fn http(&self) -> bool {
+        matches!(self.spec.protocol.as_str(), "http" | "http2" | "grpc")
+    }
+
+    /// The workload as `bearing_kuma::permissions` sees it; `spiffe` set in MeshIdentity meshes.
+    pub fn workload(&self, spiffe: Option<String>) -> Workload {
         let mut w = Workload::service(self.spec.name.clone());
+        if let Some(id) = spiffe {
+            w = w.with_spiffe_id(id);
+        }
         for (k, v) in &self.spec.tags {
             w = w.with_tag(k.clone(), v.clone());
         }
@@ -209,12 +234,61 @@ pub struct MeshRt {
     pub mtps: Vec<(MtpEntry, MeshTrafficPermission)>,
     /// Legacy TrafficPermissions: as configured and parsed.
     pub tps: Vec<(TpEntry, TrafficPermission)>,
+    /// Other policies (MeshTimeout, MeshRetry, MeshAccessLog, MeshMetric, MeshIdentity), sorted by
+    /// (kind, name).
+    pub policies: Vec<PolicyEntry>,
+    /// `(creationTime, modificationTime)` of resources written through the API, by (kind, name).
+    pub stamps: BTreeMap<(String, String), (OffsetDateTime, OffsetDateTime)>,
 }
 
 impl MeshRt {
     /// Whether mTLS is enabled.
     pub fn mtls_enabled(&self) -> bool {
         self.spec.mtls.as_ref().is_some_and(|m| m.enabled)
+    }
+
+    /// Whether mesh traffic is mutual TLS with Kuma's RBAC on the receiving side: mTLS enabled, or
+    /// a MeshIdentity (Kuma's MTP plugin skips RBAC only when `!MTLSEnabled() && WorkloadIdentity
+    /// == nil`, `meshtrafficpermission/plugin/v1alpha1/plugin.go`).
+    pub fn rbac_configured(&self) -> bool {
+        self.mtls_enabled() || self.spec.mesh_identity.is_some()
+    }
+
+    /// The MeshIdentity trust domain (Kuma's default template `{{ .Mesh }}.{{ .Zone }}.mesh.local`).
+    pub fn trust_domain(&self, zone: &str) -> Option<String> {
+        let id = self.spec.mesh_identity.as_ref()?;
+        Some(
+            id.trust_domain
+                .clone()
+                .unwrap_or_else(|| format!("{}.{zone}.mesh.local", self.spec.name)),
+        )
+    }
+
+    /// A service's SPIFFE ID under the MeshIdentity: Kuma's Universal default path template
+    /// `/workload/{{ .Workload }}` (`meshidentity/api/v1alpha1/helpers.go`).
+    pub fn spiffe_id(&self, zone: &str, service: &str) -> Option<String> {
+        self.trust_domain(zone)
+            .map(|td| format!("spiffe://{td}/workload/{service}"))
+    }
+}
+
+/// What Envoy does with one caller → callee pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// No RBAC on the way (mTLS off, PERMISSIVE plaintext, a gateway): delivered.
+    Open,
+    /// RBAC let it in.
+    Allowed,
+    /// RBAC let it in under `AllowWithShadowDeny` (counted `shadow_denied`).
+    ShadowDenied,
+    /// RBAC refused it.
+    Denied,
+}
+
+impl Verdict {
+    /// Whether the request reaches the destination.
+    pub fn delivers(self) -> bool {
+        self != Verdict::Denied
     }
 }
 
@@ -343,6 +417,8 @@ impl State {
                 created: epoch - Duration::days(30),
                 mtps: Vec::new(),
                 tps: Vec::new(),
+                policies: Vec::new(),
+                stamps: BTreeMap::new(),
             })
             .collect();
         meshes.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
@@ -376,7 +452,13 @@ impl State {
             let mesh = meshes.iter_mut().find(|m| m.spec.name == tp.mesh).expect("validated");
             mesh.tps.push((tp.clone(), model));
         }
+        for p in &spec.policies {
+            let mesh = meshes.iter_mut().find(|m| m.spec.name == p.mesh).expect("validated");
+            mesh.policies.push(p.clone());
+        }
         for mesh in &mut meshes {
+            mesh.policies
+                .sort_by(|a, b| (&a.kind, &a.name).cmp(&(&b.kind, &b.name)));
             mesh.mtps.sort_by(|a, b| a.0.name.cmp(&b.0.name));
             mesh.tps.sort_by(|a, b| a.0.name.cmp(&b.0.name));
         }
@@ -638,26 +720,61 @@ impl State {
         }
     }
 
-    /// Whether `mesh`'s policies let `from` call `to`.
+    /// Whether `mesh`'s policies let `from` call `to` (requests get through).
     pub fn allowed(&self, mesh: &str, from: usize, to: usize) -> bool {
-        let Some(m) = self.mesh(mesh) else {
+        self.verdict(mesh, from, to).delivers()
+    }
+
+    /// Whether a caller's requests to `to` are mutual TLS, so the callee's RBAC sees them. With a
+    /// PERMISSIVE backend a caller uses TLS only towards a service whose every proxy has a
+    /// certificate from the backend (Kuma's `ClientSideMTLSConfigurer` and `resolveTLSReadiness`
+    /// in `pkg/xds/context/mesh_context_builder.go`: `issuedBackends[backend] == online +
+    /// offline`); otherwise it sends plaintext, which Kuma's RBAC (on the TLS filter chain only)
+    /// never sees.
+    fn mutual_tls_to(&self, m: &MeshRt, to: usize) -> bool {
+        if m.spec.mesh_identity.is_some() {
+            return true;
+        }
+        let Some(mtls) = m.spec.mtls.as_ref().filter(|x| x.enabled) else {
             return false;
         };
+        if mtls.mode.as_deref() != Some("PERMISSIVE") {
+            return true;
+        }
+        self.services[to]
+            .proxies
+            .iter()
+            .all(|&i| matches!(self.proxies[i].cert, Cert::Issued { .. } | Cert::External))
+    }
+
+    /// The workload of service `index` as a caller or callee in mesh `m`.
+    pub fn workload_of(&self, m: &MeshRt, index: usize) -> Workload {
+        let service = &self.services[index];
+        service.workload(m.spiffe_id(&self.cp.zone, &service.spec.name))
+    }
+
+    /// What the callee's RBAC does with `from → to`, evaluated by `bearing_kuma::permissions`
+    /// (the evaluation Bearing uses) over the mesh's current policies.
+    pub fn verdict(&self, mesh: &str, from: usize, to: usize) -> Verdict {
+        let Some(m) = self.mesh(mesh) else {
+            return Verdict::Denied;
+        };
+        if !self.mutual_tls_to(m, to) || self.services[to].spec.gateway.is_some() {
+            return Verdict::Open;
+        }
         let mtps: Vec<MeshTrafficPermission> = m.mtps.iter().map(|(_, model)| model.clone()).collect();
         let tps: Vec<TrafficPermission> = m.tps.iter().map(|(_, model)| model.clone()).collect();
         let policies = MeshPolicies {
             mesh,
-            mtls_enabled: m.mtls_enabled(),
+            mtls_enabled: true,
             mesh_traffic_permissions: &mtps,
             traffic_permissions: &tps,
         };
-        evaluate(
-            &policies,
-            &self.services[from].workload(),
-            &self.services[to].workload(),
-        )
-        .decision
-        .allows()
+        match evaluate(&policies, &self.workload_of(m, from), &self.workload_of(m, to)).decision {
+            Decision::Allow => Verdict::Allowed,
+            Decision::AllowWithShadowDeny => Verdict::ShadowDenied,
+            Decision::Deny => Verdict::Denied,
+        }
     }
 
     /// Recomputes every counter's rate from the traffic matrix and the world.
@@ -669,35 +786,12 @@ impl State {
                 }
             }
         }
-        // Decisions per mesh, with the policies parsed once.
-        let mut decisions = Vec::with_capacity(self.traffic.len());
-        let mut by_mesh: HashMap<&str, (Vec<MeshTrafficPermission>, Vec<TrafficPermission>, bool)> = HashMap::new();
-        for m in &self.meshes {
-            by_mesh.insert(
-                m.spec.name.as_str(),
-                (
-                    m.mtps.iter().map(|(_, x)| x.clone()).collect(),
-                    m.tps.iter().map(|(_, x)| x.clone()).collect(),
-                    m.mtls_enabled(),
-                ),
-            );
-        }
-        for t in &self.traffic {
-            let (mtps, tps, mtls) = &by_mesh[t.mesh.as_str()];
-            let policies = MeshPolicies {
-                mesh: &t.mesh,
-                mtls_enabled: *mtls,
-                mesh_traffic_permissions: mtps,
-                traffic_permissions: tps,
-            };
-            let decision = evaluate(
-                &policies,
-                &self.services[t.from].workload(),
-                &self.services[t.to].workload(),
-            );
-            decisions.push(decision.decision.allows());
-        }
-        for (t, allowed) in self.traffic.iter().zip(decisions) {
+        let verdicts: Vec<Verdict> = self
+            .traffic
+            .iter()
+            .map(|t| self.verdict(&t.mesh, t.from, t.to))
+            .collect();
+        for (t, verdict) in self.traffic.iter().zip(verdicts) {
             let from = &self.services[t.from];
             let to = &self.services[t.to];
             let senders: Vec<usize> = from
@@ -721,7 +815,11 @@ impl State {
             if t.spec.rps <= 0.0 || senders.is_empty() {
                 continue;
             }
-            let delivered = allowed && !receivers.is_empty();
+            // No healthy upstream: 503 whatever the permissions. A denial over HTTP is the RBAC
+            // filter's 403; over TCP the network RBAC filter closes the connection (503).
+            let reaches = !receivers.is_empty();
+            let delivered = reaches && verdict.delivers();
+            let http_denied = reaches && !verdict.delivers() && to.http();
             let err = t.spec.error_ratio;
             let r = t.spec.rps / senders.len() as f64;
             for &i in &senders {
@@ -733,6 +831,9 @@ impl State {
                     c.acc[ACC_2XX].rate += r * (1.0 - err);
                     c.acc[ACC_500].rate += r * err;
                     c.acc[ACC_RX].rate += r * ((1.0 - err) * RESPONSE_BYTES + err * ERROR_BYTES);
+                } else if http_denied {
+                    c.acc[ACC_403].rate += r;
+                    c.acc[ACC_RX].rate += r * ERROR_BYTES;
                 } else {
                     c.acc[ACC_503].rate += r;
                     c.acc[ACC_RX].rate += r * ERROR_BYTES;
@@ -740,29 +841,48 @@ impl State {
                 c.acc[ACC_CX].rate += r / REQUESTS_PER_CONNECTION;
                 c.acc[ACC_TX].rate += r * REQUEST_BYTES;
             }
-            if delivered && to.spec.gateway.is_none() {
-                let rr = t.spec.rps / receivers.len() as f64;
-                let cluster = to.inbound_cluster();
-                for &i in &receivers {
-                    let c = self.proxies[i]
-                        .clusters
-                        .get_mut(&cluster)
-                        .expect("ensure_clusters adds inbound clusters");
-                    c.acc[ACC_2XX].rate += rr * (1.0 - err);
-                    c.acc[ACC_500].rate += rr * err;
-                    c.acc[ACC_RX].rate += rr * ((1.0 - err) * RESPONSE_BYTES + err * ERROR_BYTES);
-                    c.acc[ACC_CX].rate += rr / REQUESTS_PER_CONNECTION;
-                    c.acc[ACC_TX].rate += rr * REQUEST_BYTES;
+            if !reaches || to.spec.gateway.is_some() {
+                continue;
+            }
+            let rr = t.spec.rps / receivers.len() as f64;
+            let cluster = to.inbound_cluster();
+            for &i in &receivers {
+                let c = self.proxies[i]
+                    .clusters
+                    .get_mut(&cluster)
+                    .expect("ensure_clusters adds inbound clusters");
+                if to.http() {
+                    match verdict {
+                        Verdict::Open => {}
+                        Verdict::Allowed => c.acc[ACC_RBAC_ALLOWED].rate += rr,
+                        Verdict::ShadowDenied => {
+                            c.acc[ACC_RBAC_ALLOWED].rate += rr;
+                            c.acc[ACC_SHADOW_DENIED].rate += rr;
+                        }
+                        Verdict::Denied => c.acc[ACC_RBAC_DENIED].rate += rr,
+                    }
                 }
+                if !verdict.delivers() {
+                    continue;
+                }
+                c.acc[ACC_2XX].rate += rr * (1.0 - err);
+                c.acc[ACC_500].rate += rr * err;
+                c.acc[ACC_RX].rate += rr * ((1.0 - err) * RESPONSE_BYTES + err * ERROR_BYTES);
+                c.acc[ACC_CX].rate += rr / REQUESTS_PER_CONNECTION;
+                c.acc[ACC_TX].rate += rr * REQUEST_BYTES;
             }
         }
-        for s in &self.services {
+        for si in 0..self.services.len() {
+            let s = &self.services[si];
             let cluster = s.inbound_cluster();
+            let rbac =
+                s.http() && s.spec.gateway.is_none() && self.mesh(&s.spec.mesh).is_some_and(MeshRt::rbac_configured);
             for &i in &s.proxies {
                 let connected = self.proxies[i].state.connected();
                 if let Some(c) = self.proxies[i].clusters.get_mut(&cluster) {
                     c.healthy = u32::from(connected);
                     c.members = 1;
+                    c.rbac = rbac;
                 }
             }
         }
@@ -907,6 +1027,7 @@ impl State {
                 .iter()
                 .flat_map(|m| m.tps.iter().map(|x| x.0.clone()))
                 .collect(),
+            policies: self.meshes.iter().flat_map(|m| m.policies.iter().cloned()).collect(),
             traffic: self.traffic.iter().map(|t| t.spec.clone()).collect(),
         }
     }

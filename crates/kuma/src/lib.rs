@@ -12,11 +12,16 @@
 //! - [`permissions`]: effective allow/deny between services under MeshTrafficPermission and the
 //!   legacy TrafficPermission.
 //! - [`stats`]: Envoy `/stats` parsing and counter differencing into rates.
+//! - [`checks`]: Kuma's API-server rules beyond the schema (MeshTrafficPermission, labels, URL
+//!   against body) and the deprecation warnings it answers.
+//! - [`schema`]: Kuma's JSON schemas for the policies Bearing writes, and validation against them.
 
 #![deny(missing_docs)]
 
+pub mod checks;
 pub mod model;
 pub mod permissions;
+pub mod schema;
 pub mod stats;
 pub mod status;
 

@@ -10,3 +10,4 @@ mod scale;
 mod spec;
 mod stats;
 mod world;
+mod writes;
