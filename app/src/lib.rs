@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod error;
 pub mod graph;
 pub mod mesh;
+pub mod policy;
 mod routes;
 #[cfg(feature = "ssr")]
 pub mod server_call;

@@ -13,3 +13,4 @@ pub mod import;
 pub mod mesh;
 pub mod metrics;
 pub mod openapi;
+pub mod policy;

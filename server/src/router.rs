@@ -25,7 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{middleware as caller, routes as sign_in};
-use crate::http::{backstage, docs, edit, entities, health, identity, import, mesh, metrics, openapi};
+use crate::http::{backstage, docs, edit, entities, health, identity, import, mesh, metrics, openapi, policy};
 use crate::state::AppState;
 use crate::{page_cache, security, site, trace};
 
@@ -103,6 +103,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(import::import))
         .routes(routes!(mesh::list_services))
         .routes(routes!(mesh::get_status))
+        .routes(routes!(policy::list_edges))
         // The Backstage-compatible catalog API (`@backstage/catalog-client`).
         .routes(routes!(backstage::list_entities))
         .routes(routes!(backstage::by_name))

@@ -17,7 +17,28 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
-/// Draws the graph. Unresolved nodes are dashed and not linked.
+/// One edge's mesh layers in words: the tooltip, and what a screen reader or keyboard user gets.
+fn traffic_description(from: &str, to: &str, t: &super::TrafficLayer) -> String {
+    let observed = match t.requests_per_s {
+        Some(rps) => format!("{rps:.1} req/s observed"),
+        None => "not observed".to_owned(),
+    };
+    let declared = if t.declared { "declared" } else { "not declared" };
+    let verdict = match (t.allowed, t.enforced) {
+        (true, _) => "permitted",
+        (false, true) => "denied",
+        (false, false) => "would be denied (not enforced)",
+    };
+    let mtls = if t.mtls { "mTLS" } else { "no mTLS" };
+    format!(
+        "{from} → {to}: {} ({}); {declared}, {observed}, {verdict} by {}; {mtls}",
+        crate::policy::class_label(&t.class),
+        crate::policy::class_meaning(&t.class),
+        t.decided_by
+    )
+}
+
+/// Draws the graph. Unresolved nodes are dashed and not linked; mesh edges are coloured by class.
 #[component]
 pub fn DependencyGraph(graph: GraphView) -> impl IntoView {
     let GraphView {
@@ -34,12 +55,22 @@ pub fn DependencyGraph(graph: GraphView) -> impl IntoView {
         }
         .into_any();
     }
+    let classes_drawn: std::collections::BTreeSet<usize> = edges
+        .iter()
+        .filter_map(|e| e.traffic.as_ref())
+        .map(|t| {
+            crate::policy::CLASSES
+                .iter()
+                .position(|c| *c == t.class)
+                .unwrap_or(usize::MAX)
+        })
+        .collect();
     let paths = edges
         .iter()
         .filter_map(|e| {
-            let (a, b) = (nodes.get(e.from)?, nodes.get(e.to)?);
+            let (from, to) = (nodes.get(e.from)?, nodes.get(e.to)?);
             // Leave the right edge of the left box, enter the left edge of the right box.
-            let (a, b) = if a.x <= b.x { (a, b) } else { (b, a) };
+            let (a, b) = if from.x <= to.x { (from, to) } else { (to, from) };
             let (x1, y1) = (a.x + NODE_WIDTH, a.y + NODE_HEIGHT / 2);
             let (x2, y2) = (b.x, b.y + NODE_HEIGHT / 2);
             let mid = (x1 + x2) / 2;
@@ -49,12 +80,30 @@ pub fn DependencyGraph(graph: GraphView) -> impl IntoView {
             } else {
                 format!("M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}")
             };
-            let dashed = e.relation != "dependsOn";
+            let Some(t) = e.traffic.as_ref() else {
+                let dashed = e.relation != "dependsOn";
+                return Some(view! {
+                    <path d=d fill="none" stroke="#94a3b8" stroke-width="1.5" stroke-dasharray=if dashed { "4 3" } else { "" }>
+                        <title>{e.relation.clone()}</title>
+                    </path>
+                }.into_any());
+            };
+            // Observed: solid; declared (or permitted) only: dashed.
+            let dashed = t.requests_per_s.is_none();
+            let color = crate::policy::class_color(&t.class);
+            let description = traffic_description(&from.label, &to.label, t);
+            let (lx, ly) = ((x1 + x2) / 2, (y1 + y2) / 2);
             Some(view! {
-                <path d=d fill="none" stroke="#94a3b8" stroke-width="1.5" stroke-dasharray=if dashed { "4 3" } else { "" }>
-                    <title>{e.relation.clone()}</title>
-                </path>
-            })
+                <g tabindex="0" role="img" aria-label=description.clone() class="graph-edge focus:outline-none"
+                    data-test-graph-edge=format!("{}|{}", from.key, to.key) data-test-class=t.class.clone()>
+                    <path d=d.clone() fill="none" stroke="transparent" stroke-width="10"/>
+                    <path d=d fill="none" stroke=color stroke-width="2.5" stroke-dasharray=if dashed { "6 4" } else { "" }/>
+                    {t.mtls.then(|| view! {
+                        <text x=lx y=ly + 4 font-size="11" text-anchor="middle" aria-hidden="true">"🔒"</text>
+                    })}
+                    <title>{description.clone()}</title>
+                </g>
+            }.into_any())
         })
         .collect_view();
     let boxes = nodes
@@ -71,11 +120,16 @@ pub fn DependencyGraph(graph: GraphView) -> impl IntoView {
             let stroke = if n.resolved { "#6366f1" } else { "#94a3b8" };
             let label = truncate(&n.label, 24);
             let kind = n.kind.clone();
+            let caption = if n.resolved || n.summary || kind == "kuma service" {
+                kind
+            } else {
+                format!("{kind} · unresolved")
+            };
             let body = view! {
                 <rect x=n.x y=n.y width=NODE_WIDTH height=NODE_HEIGHT rx="6" fill=fill stroke=stroke
                     stroke-dasharray=if n.resolved { "" } else { "4 3" }/>
                 <text x=n.x + 10 y=n.y + 15 font-size="10" fill=if n.root { "#c7d2fe" } else { "#64748b" }>
-                    {if n.resolved { kind } else { format!("{kind} · unresolved") }}
+                    {caption}
                 </text>
                 <text x=n.x + 10 y=n.y + 30 font-size="13" fill=text>{label}</text>
                 <title>{n.key.clone()}</title>
@@ -88,6 +142,24 @@ pub fn DependencyGraph(graph: GraphView) -> impl IntoView {
             }
         })
         .collect_view();
+    let legend = (!classes_drawn.is_empty()).then(|| {
+        let items = classes_drawn
+            .into_iter()
+            .filter_map(|i| crate::policy::CLASSES.get(i).copied())
+            .map(|class| view! {
+                <li class="flex items-center gap-1" title=crate::policy::class_meaning(class)>
+                    <span class="inline-block h-0.5 w-5" style=format!("background:{}", crate::policy::class_color(class))></span>
+                    {crate::policy::class_label(class)}
+                </li>
+            })
+            .collect_view();
+        view! {
+            <div class="mt-2 text-xs text-slate-600" data-test-graph-legend="">
+                <ul class="flex flex-wrap gap-x-4 gap-y-1">{items}</ul>
+                <p class="mt-1">"Solid: calls observed · dashed: declared or permitted only · 🔒 mTLS · grey: catalog relation. Hover or focus an edge for the deciding policy."</p>
+            </div>
+        }
+    });
     view! {
         <div class="overflow-x-auto">
             <svg role="img" aria-label="Dependency graph" width=width height=height viewBox=format!("0 0 {width} {height}")
@@ -95,6 +167,7 @@ pub fn DependencyGraph(graph: GraphView) -> impl IntoView {
                 {paths}
                 {boxes}
             </svg>
+            {legend}
             {truncated.then(|| view! {
                 <p class="mt-1 text-xs text-slate-500">"Showing the first 60 entities; lower the depth to see fewer."</p>
             })}

@@ -10,13 +10,15 @@ const ROW_GAP: i32 = 18;
 const MARGIN: i32 = 12;
 
 /// A node before layout: its key, label, kind, signed layer and whether it resolves.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct PlacedNode {
     pub key: String,
     pub label: String,
     pub kind: String,
     pub layer: i32,
     pub resolved: bool,
+    /// Stands for the nodes left out above the node limit.
+    pub summary: bool,
 }
 
 /// Positions nodes by layer (columns) and, within a layer, by kind then label (rows).
@@ -53,6 +55,7 @@ pub fn layout(nodes: Vec<PlacedNode>, edges: Vec<GraphEdge>, depth: u8, truncate
                 x: pos[i].0,
                 y: pos[i].1,
                 resolved: n.resolved,
+                summary: n.summary,
             })
             .collect(),
         edges,
@@ -74,6 +77,7 @@ mod tests {
             kind: "component".into(),
             layer,
             resolved: true,
+            summary: false,
         }
     }
 
@@ -85,6 +89,7 @@ mod tests {
                 from: 0,
                 to: 1,
                 relation: "dependsOn".into(),
+                traffic: None,
             }],
             1,
             false,

@@ -1,11 +1,13 @@
-//! Walks declared relations outward from one entity, breadth first, up to a depth.
+//! Walks declared relations outward from one entity, breadth first, up to a depth, then lays
+//! the mesh's edges over them: what was observed and what the traffic permissions decide
+//! between the components drawn (and the callers and destinations the catalog does not name).
 
 use std::collections::{HashMap, HashSet};
 
 use bearing_catalog::RelationType;
 use sqlx::PgPool;
 
-use super::layout::{layout, PlacedNode};
+use super::layout::PlacedNode;
 use super::{GraphEdge, GraphView};
 use crate::auth::guard::Caller;
 use crate::catalog::service::ref_key;
@@ -27,9 +29,19 @@ pub async fn entity_graph(
 ) -> Result<GraphView, AppError> {
     caller.require_reader(ctx)?;
     let key = ref_key(kind, namespace, name)?;
-    ctx.cache
+    // The catalog part is cached until the catalog changes; the mesh part follows the poller.
+    let walked = ctx
+        .cache
         .get_or_load(format!("{key}|{depth}"), walk(&ctx.pool, &key, depth))
-        .await
+        .await?;
+    let components: Vec<String> = walked
+        .nodes
+        .iter()
+        .filter(|n| n.kind == "component" && n.resolved)
+        .map(|n| n.key.clone())
+        .collect();
+    let traffic = crate::policy::edges::around(ctx, caller, &components).await?;
+    Ok(super::overlay::overlay(walked, &traffic, depth))
 }
 
 /// Most nodes a graph shows; beyond it the graph says it was truncated.
@@ -43,8 +55,18 @@ const GRAPH_RELATIONS: [RelationType; 4] = [
     RelationType::PartOf,
 ];
 
+/// The catalog's part of a graph, before layout: nodes with their layers (`nodes[0]` is the
+/// root) and the relations between them.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Walked {
+    pub nodes: Vec<PlacedNode>,
+    pub edges: Vec<GraphEdge>,
+    /// More entities were reachable than [`MAX_NODES`].
+    pub truncated: bool,
+}
+
 /// Walks the graph of [`entity_graph`] around the reference key `key`.
-async fn walk(pool: &PgPool, key: &str, depth: u8) -> Result<GraphView, AppError> {
+async fn walk(pool: &PgPool, key: &str, depth: u8) -> Result<Walked, AppError> {
     if !(1..=3).contains(&depth) {
         return Err(AppError::invalid("depth", format!("must be 1, 2 or 3, got {depth}")));
     }
@@ -102,13 +124,23 @@ async fn walk(pool: &PgPool, key: &str, depth: u8) -> Result<GraphView, AppError
                 resolved: titles.contains_key(&k),
                 layer,
                 key: k,
+                summary: false,
             }
         })
         .collect();
     let mut edges: Vec<GraphEdge> = edges
         .into_iter()
-        .map(|(from, to, relation)| GraphEdge { from, to, relation })
+        .map(|(from, to, relation)| GraphEdge {
+            from,
+            to,
+            relation,
+            traffic: None,
+        })
         .collect();
     edges.sort_by(|a, b| (a.from, a.to, &a.relation).cmp(&(b.from, b.to, &b.relation)));
-    Ok(layout(nodes, edges, depth, truncated))
+    Ok(Walked {
+        nodes,
+        edges,
+        truncated,
+    })
 }

@@ -161,7 +161,7 @@ async fn service_card(ctx: &ServerCtx, s: &StoredService, now: OffsetDateTime) -
 
 /// Parses stored resources, skipping (and logging) any that no longer parse: a resource Bearing
 /// cannot read must not take the whole card down.
-fn parse_all<T: serde::de::DeserializeOwned>(bodies: Vec<serde_json::Value>, what: &str) -> Vec<T> {
+pub(crate) fn parse_all<T: serde::de::DeserializeOwned>(bodies: Vec<serde_json::Value>, what: &str) -> Vec<T> {
     bodies
         .into_iter()
         .filter_map(|b| match serde_json::from_value(b) {
@@ -205,7 +205,7 @@ async fn callers(ctx: &ServerCtx, s: &StoredService) -> Result<CallersView, AppE
 
 /// A service as a workload: its tags, its gateway kind, and the SPIFFE identity and SNIs its
 /// MeshService declares (when the control plane has MeshServices).
-fn workload(service: &str, gateway: Option<&str>, mesh_services: &[MeshService]) -> Workload {
+pub(crate) fn workload(service: &str, gateway: Option<&str>, mesh_services: &[MeshService]) -> Workload {
     let mut w = Workload::service(service);
     if let Some(kind) = gateway.and_then(|g| serde_json::from_value::<GatewayType>(serde_json::json!(g)).ok()) {
         w = w.as_gateway(kind);

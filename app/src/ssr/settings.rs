@@ -96,6 +96,9 @@ pub struct MeshSettings {
     pub stats_interval: Duration,
     /// How far back the component page's traffic chart goes.
     pub history: Duration,
+    /// A caller -> destination pair that carried no request for this long counts as not observed
+    /// (`--kuma-observed-window`).
+    pub observed_window: Duration,
 }
 
 impl Default for MeshSettings {
@@ -104,6 +107,7 @@ impl Default for MeshSettings {
             poll_interval: Duration::from_secs(15),
             stats_interval: Duration::from_secs(60),
             history: Duration::from_secs(6 * 3600),
+            observed_window: Duration::from_secs(7 * 86_400),
         }
     }
 }

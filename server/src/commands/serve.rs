@@ -123,6 +123,7 @@ pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(Se
     let mut ctx = ServerCtx::new(pool, settings, audit);
     ctx.mesh.poll_interval = args.kuma.kuma_poll_interval;
     ctx.mesh.stats_interval = args.kuma.kuma_stats_interval;
+    ctx.mesh.observed_window = args.kuma.kuma_observed_window;
     let provider = crate::auth::oidc::Provider::new(a, ctx.auth.clone())?;
     if provider.is_none() {
         tracing::warn!("no identity provider configured (BEARING_OIDC_ISSUER): nobody can sign in");

@@ -64,6 +64,11 @@ pub struct KumaArgs {
     /// 90 days).
     #[arg(long, env = "BEARING_KUMA_TRAFFIC_RETENTION", default_value = "7d", value_parser = humantime::parse_duration)]
     pub kuma_traffic_retention: Duration,
+
+    /// A caller -> destination pair that carried no request for this long counts as "not
+    /// observed" on the policy map (a declared dependency nobody calls, a grant nobody uses).
+    #[arg(long, env = "BEARING_KUMA_OBSERVED_WINDOW", default_value = "7d", value_parser = humantime::parse_duration)]
+    pub kuma_observed_window: Duration,
 }
 
 /// The default of `--kuma-max-body-size`: a page of 1,000 dataplanes with insights is about
@@ -84,6 +89,7 @@ impl Default for KumaArgs {
             kuma_expires_soon: Duration::from_secs(7 * 86_400),
             kuma_traffic_retention: Duration::from_secs(7 * 86_400),
             kuma_max_body_size: DEFAULT_MAX_BODY_SIZE,
+            kuma_observed_window: Duration::from_secs(7 * 86_400),
         }
     }
 }

@@ -12,6 +12,7 @@ use server::mesh::poller::Poller;
 
 use crate::util::TestApp;
 
+mod edges;
 mod faults;
 mod freshness;
 mod front;

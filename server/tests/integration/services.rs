@@ -19,7 +19,7 @@ use app::ssr::ServerCtx;
 use crate::util::{context, repo_root, TestApp};
 
 /// Every read service: anyone who may read the catalog may call them.
-const READS: [&str; 17] = [
+const READS: [&str; 20] = [
     "catalog::service::home",
     "catalog::service::list",
     "catalog::service::catalog_view",
@@ -37,6 +37,9 @@ const READS: [&str; 17] = [
     "mesh::service::component_card",
     "mesh::service::overview",
     "mesh::service::team",
+    "policy::edges::list",
+    "policy::edges::matching",
+    "policy::edges::around",
 ];
 
 /// Services with a stricter check of their own (a signed-in caller, a role, a team): the role
@@ -133,6 +136,15 @@ async fn call(name: &str, ctx: &ServerCtx, caller: &Caller) -> Result<(), AppErr
             .map(drop),
         "mesh::service::overview" => mesh::overview(ctx, caller).await.map(drop),
         "mesh::service::team" => mesh::team(ctx, caller, "default", "team-checkout").await.map(drop),
+        "policy::edges::list" => app::policy::edges::list(ctx, caller, &Default::default(), 0, None)
+            .await
+            .map(drop),
+        "policy::edges::matching" => app::policy::edges::matching(ctx, caller, &Default::default())
+            .await
+            .map(drop),
+        "policy::edges::around" => app::policy::edges::around(ctx, caller, &["component:default/checkout".into()])
+            .await
+            .map(drop),
         other => panic!("{other} is in READS but not in `call`"),
     }
 }

@@ -285,8 +285,46 @@ pub async fn insert_traffic(
     .bind(rows.iter().map(|r| r.denied_per_s).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;
+    upsert_observed_edges(&mut *tx, control_plane, at, rows).await?;
     notify_changed(&mut *tx).await?;
     tx.commit().await
+}
+
+/// Keeps `mesh_observed_edges` current with the outbound rows of one stats round: the latest
+/// rates of each caller -> destination pair, and `last_seen` moved only by a sample that carried
+/// requests.
+async fn upsert_observed_edges(
+    db: impl PgExecutor<'_>,
+    control_plane: &str,
+    at: OffsetDateTime,
+    rows: &[TrafficRow],
+) -> sqlx::Result<()> {
+    let outbound: Vec<&TrafficRow> = rows.iter().filter(|r| r.direction == "outbound").collect();
+    if outbound.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO mesh_observed_edges AS e
+                (control_plane, mesh, caller, callee, at, requests_per_s, errors_per_s, denied_per_s, last_seen)
+         SELECT $1, u.mesh, u.caller, u.callee, $2, u.rps, u.eps, u.dps, CASE WHEN u.rps > 0 THEN $2 END
+           FROM UNNEST($3::text[], $4::text[], $5::text[], $6::float8[], $7::float8[], $8::float8[])
+                AS u(mesh, caller, callee, rps, eps, dps)
+         ON CONFLICT (control_plane, mesh, caller, callee) DO UPDATE SET
+            at = EXCLUDED.at, requests_per_s = EXCLUDED.requests_per_s, errors_per_s = EXCLUDED.errors_per_s,
+            denied_per_s = EXCLUDED.denied_per_s, last_seen = COALESCE(EXCLUDED.last_seen, e.last_seen)
+          WHERE e.at <= EXCLUDED.at",
+    )
+    .bind(control_plane)
+    .bind(at)
+    .bind(outbound.iter().map(|r| r.mesh.clone()).collect::<Vec<_>>())
+    .bind(outbound.iter().map(|r| r.service.clone()).collect::<Vec<_>>())
+    .bind(outbound.iter().map(|r| r.peer.clone()).collect::<Vec<_>>())
+    .bind(outbound.iter().map(|r| r.requests_per_s).collect::<Vec<_>>())
+    .bind(outbound.iter().map(|r| r.errors_per_s).collect::<Vec<_>>())
+    .bind(outbound.iter().map(|r| r.denied_per_s).collect::<Vec<_>>())
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// Folds raw samples older than `raw_before` into hourly averages, deletes them, and deletes
@@ -323,6 +361,11 @@ pub async fn downsample_traffic(
     .fetch_one(&mut *tx)
     .await?;
     sqlx::query("DELETE FROM mesh_traffic_hourly WHERE hour < $1")
+        .bind(hourly_before)
+        .execute(&mut *tx)
+        .await?;
+    // A pair nobody has called, nor measured, for as long as the history is kept.
+    sqlx::query("DELETE FROM mesh_observed_edges WHERE COALESCE(last_seen, at) < $1")
         .bind(hourly_before)
         .execute(&mut *tx)
         .await?;

@@ -1,0 +1,161 @@
+//! Policy follows the catalog: each caller -> destination edge of a mesh as the catalog
+//! declares it, as Envoy observed it and as the mesh's traffic permissions decide it, with one
+//! class saying what is wrong with it (if anything). Wire types shared by pages, server
+//! functions and `GET /api/v1/mesh/edges`.
+
+#[cfg(feature = "ssr")]
+pub mod edges;
+#[cfg(feature = "ssr")]
+pub mod repo;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One end of an edge: the Kuma service, and the component claiming it (null: not in the
+/// catalog). `service` is `*` on the caller side of an `over_permitted` edge: any service of the
+/// mesh that is neither declared nor observed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct EdgeEnd {
+    pub service: String,
+    pub component: Option<String>,
+}
+
+/// Traffic Envoy saw on the caller's outbound cluster to the destination.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ObservedTraffic {
+    /// Requests per second at the latest stats read.
+    pub requests_per_s: f64,
+    /// 5xx responses per second at the latest stats read.
+    pub errors_per_s: f64,
+    /// Calls the destination's traffic permissions refused (403s) per second, latest read.
+    pub denied_per_s: f64,
+    /// When the pair last carried requests (RFC 3339).
+    pub last_seen: String,
+}
+
+/// What the mesh's traffic permissions decide for the edge.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Permission {
+    /// Whether the caller's requests get through (true for shadow-deny too).
+    pub allowed: bool,
+    /// Whether Kuma enforces anything here: false when mTLS is off or PERMISSIVE, or the
+    /// destination is a gateway; then every call gets through whatever the policies say.
+    pub enforced: bool,
+    /// The deciding policy, when one decides.
+    pub policy: Option<String>,
+    /// The deciding entry in it: `from[0]`, `rules[1]`, `sources` (legacy).
+    pub rule: Option<String>,
+    /// The decision in words, e.g. `allow-web, from[0]` or `no policy selects this service`.
+    pub reason: String,
+}
+
+/// One caller -> destination edge of a mesh.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Edge {
+    pub control_plane: String,
+    pub mesh: String,
+    pub from: EdgeEnd,
+    pub to: EdgeEnd,
+    /// The catalog declares that the caller depends on the destination.
+    pub declared: bool,
+    /// How: `dependsOn`, or `consumesApi api:default/orders-api` (the destination provides it).
+    pub declared_via: Vec<String>,
+    /// Null when the pair carried no request within the observation window.
+    pub observed: Option<ObservedTraffic>,
+    pub permitted: Permission,
+    /// Mesh mTLS is on (the lock on the map).
+    pub mtls: bool,
+    /// One of [`CLASSES`].
+    pub class: String,
+}
+
+/// Edge classes, worst first: the order of the drift panel and of the edge list.
+pub const CLASSES: [&str; 8] = [
+    "declared_denied",
+    "denied_unknown",
+    "will_break",
+    "shadow_denied",
+    "undeclared",
+    "over_permitted",
+    "unused_grant",
+    "healthy",
+];
+
+/// `GET /api/v1/mesh/edges`: the matching edges (one page, worst first) and, over all of them,
+/// how many are in each class.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct EdgeList {
+    pub items: Vec<Edge>,
+    /// Matching edges per class (classes with none are left out).
+    pub counts: BTreeMap<String, u64>,
+    /// Matching edges in all.
+    pub total: u64,
+    /// Offset of the next page, null on the last.
+    pub next_offset: Option<u64>,
+}
+
+/// Which edges to list: every filter given must match.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EdgeFilter {
+    /// Only this mesh.
+    pub mesh: Option<String>,
+    /// Edges from or to this Kuma service.
+    pub service: Option<String>,
+    /// Edges from or to a component this team owns (`group:default/payments` or `payments`).
+    pub team: Option<String>,
+    /// Only these classes (comma-separated).
+    pub class: Option<String>,
+    /// Edges from or to this component (`component:default/orders`).
+    pub component: Option<String>,
+}
+
+/// How a class reads on the map and in lists.
+pub fn class_label(class: &str) -> &'static str {
+    match class {
+        "declared_denied" => "Declared, denied",
+        "denied_unknown" => "Denied, undeclared",
+        "will_break" => "Will break",
+        "shadow_denied" => "Shadow-denied",
+        "undeclared" => "Undeclared",
+        "over_permitted" => "Over-permitted",
+        "unused_grant" => "Unused grant",
+        "healthy" => "Healthy",
+        _ => "Unknown",
+    }
+}
+
+/// What a class means, for legends and tooltips.
+pub fn class_meaning(class: &str) -> &'static str {
+    match class {
+        "declared_denied" => "declared and called, but the mesh denies it",
+        "denied_unknown" => "called and denied, and the catalog does not declare it",
+        "will_break" => "declared, not called yet, and not permitted: the first call will fail",
+        "shadow_denied" => "allowed only through AllowWithShadowDeny: denied once the policy is enforced",
+        "undeclared" => "called and permitted, but the catalog does not declare it",
+        "over_permitted" => "permitted by a mesh-wide or prefix rule, neither declared nor called",
+        "unused_grant" => "declared and permitted, but not called within the window",
+        "healthy" => "declared, called and permitted",
+        _ => "",
+    }
+}
+
+/// The stroke colour of a class on the map (SVG attribute, so a hex value, not a class name).
+pub fn class_color(class: &str) -> &'static str {
+    match class {
+        "declared_denied" => "#dc2626",
+        "denied_unknown" => "#ea580c",
+        "will_break" => "#be123c",
+        "shadow_denied" => "#9333ea",
+        "undeclared" => "#d97706",
+        "over_permitted" => "#a16207",
+        "unused_grant" => "#64748b",
+        "healthy" => "#16a34a",
+        _ => "#94a3b8",
+    }
+}
