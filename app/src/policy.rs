@@ -6,6 +6,8 @@
 #[cfg(feature = "ssr")]
 pub mod edges;
 #[cfg(feature = "ssr")]
+pub mod proposal;
+#[cfg(feature = "ssr")]
 pub mod repo;
 
 use std::collections::BTreeMap;
@@ -113,6 +115,121 @@ pub struct EdgeFilter {
     pub class: Option<String>,
     /// Edges from or to this component (`component:default/orders`).
     pub component: Option<String>,
+}
+
+/// The MeshTrafficPermission that governs who may call a provider, as it is in the mesh.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CurrentPolicy {
+    pub name: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub spec: serde_json::Value,
+    /// Universal YAML of the policy as it is.
+    pub yaml: String,
+    /// Bearing created it (it carries `bearing.dev/component`).
+    pub managed: bool,
+    /// The `bearing.dev/spec-hash` it carries, if any.
+    pub hash: Option<String>,
+    /// Managed, but its spec no longer matches its hash: someone edited it outside Bearing.
+    pub edited_outside: bool,
+}
+
+/// The policy Bearing proposes for a provider: exactly its declared consumers may call it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProposedPolicy {
+    pub name: String,
+    /// Kuma universal YAML (`kumactl apply -f`).
+    pub yaml: String,
+    /// The Kubernetes manifest (`kubectl apply -f`), for a read-only control plane.
+    pub kubernetes_yaml: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub spec: serde_json::Value,
+    /// Hash of the spec: send it back as `expected_hash` to apply exactly what was previewed.
+    pub hash: String,
+}
+
+/// A caller whose access the proposal changes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CallerChange {
+    pub service: String,
+    pub component: Option<String>,
+    /// `allow`, `allow_with_shadow_deny` or `deny`, now and after applying.
+    pub before: String,
+    pub after: String,
+}
+
+/// One change Bearing made to a policy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PolicyChange {
+    /// `apply` or `rollback`.
+    pub action: String,
+    pub actor: String,
+    pub reason: String,
+    /// RFC 3339.
+    pub at: String,
+}
+
+/// `GET /api/v1/entities/{kind}/{namespace}/{name}/policy` and the entity page's Policy tab.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PolicyPreview {
+    pub control_plane: String,
+    pub mesh: String,
+    /// The provider's Kuma service.
+    pub service: String,
+    /// `rules` (SPIFFE IDs, meshes with MeshIdentity) or `from` (meshes with `Mesh.mtls`).
+    pub form: String,
+    /// The declared consumers the proposal allows.
+    pub consumers: Vec<EdgeEnd>,
+    pub current: Option<CurrentPolicy>,
+    pub proposed: ProposedPolicy,
+    /// Unified diff from the current policy's YAML to the proposal's.
+    pub diff: String,
+    /// Callers (observed or declared) let in now and denied once applied.
+    pub would_deny: Vec<CallerChange>,
+    /// Callers denied now and let in once applied.
+    pub would_allow: Vec<CallerChange>,
+    /// `api` (Bearing writes it) or `read_only` (download the YAML and apply it with kubectl
+    /// or GitOps).
+    pub write_path: String,
+    /// The caller may apply and roll back (a lead of the owning team, or an admin).
+    pub can_apply: bool,
+    /// There is an applied change to roll back.
+    pub can_rollback: bool,
+    /// Bearing's changes to this policy, newest first.
+    pub history: Vec<PolicyChange>,
+}
+
+/// `POST .../policy/apply`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ApplyRequest {
+    /// Why (kept in the audit log).
+    pub reason: String,
+    /// `proposed.hash` of the preview being applied; a different proposal by now is refused
+    /// (409) instead of applying something nobody saw.
+    pub expected_hash: String,
+}
+
+/// `POST .../policy/rollback`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RollbackRequest {
+    pub reason: String,
+}
+
+/// What an apply or a rollback did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PolicyWriteResult {
+    pub name: String,
+    /// `created`, `updated` or `deleted`.
+    pub outcome: String,
+    /// Kuma's warnings about the resource.
+    pub warnings: Vec<String>,
 }
 
 /// How a class reads on the map and in lists.

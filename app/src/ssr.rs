@@ -1,5 +1,6 @@
 //! Server-side context handed to every page render and server function.
 
+pub mod control_plane;
 mod settings;
 
 use std::sync::Arc;
@@ -26,6 +27,9 @@ pub struct ServerCtx {
     pub audit: AuditSettings,
     /// How mesh state is judged (staleness) and shown.
     pub mesh: MeshSettings,
+    /// Writes to the Kuma control planes (policies); none when the server configured none, and
+    /// then every control plane counts as read-only.
+    pub control_planes: Option<Arc<dyn control_plane::ControlPlaneWriter>>,
 }
 
 impl ServerCtx {
@@ -37,6 +41,7 @@ impl ServerCtx {
             auth: Arc::new(auth),
             audit,
             mesh: MeshSettings::default(),
+            control_planes: None,
         }
     }
 }

@@ -6,3 +6,4 @@
 pub mod client;
 pub mod poller;
 pub mod snapshot;
+pub mod writer;

@@ -104,6 +104,9 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(mesh::list_services))
         .routes(routes!(mesh::get_status))
         .routes(routes!(policy::list_edges))
+        .routes(routes!(policy::get_policy))
+        .routes(routes!(policy::apply_policy))
+        .routes(routes!(policy::rollback_policy))
         // The Backstage-compatible catalog API (`@backstage/catalog-client`).
         .routes(routes!(backstage::list_entities))
         .routes(routes!(backstage::by_name))

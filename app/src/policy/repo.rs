@@ -77,3 +77,113 @@ pub async fn observed_pairs(
     .fetch_all(db)
     .await
 }
+
+/// Key of one Kuma policy: control plane, mesh, kind, name.
+pub type PolicyKey<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+/// A change Bearing made to a policy, as stored.
+#[derive(Debug, Clone, FromRow)]
+pub struct StoredChange {
+    pub action: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    pub actor: String,
+    pub reason: String,
+    pub at: OffsetDateTime,
+}
+
+/// Most changes of one policy read back (history and rollback).
+pub const MAX_CHANGES: i64 = 200;
+
+/// Bearing's changes to one policy, newest first.
+pub async fn changes(db: impl PgExecutor<'_>, key: PolicyKey<'_>) -> sqlx::Result<Vec<StoredChange>> {
+    let (control_plane, mesh, kind, name) = key;
+    sqlx::query_as(
+        "SELECT action, before, after, actor, reason, at FROM mesh_policy_changes
+          WHERE control_plane = $1 AND mesh = $2 AND kind = $3 AND name = $4
+          ORDER BY id DESC LIMIT $5",
+    )
+    .bind(control_plane)
+    .bind(mesh)
+    .bind(kind)
+    .bind(name)
+    .bind(MAX_CHANGES)
+    .fetch_all(db)
+    .await
+}
+
+/// A change to record.
+pub struct NewChange<'a> {
+    pub key: PolicyKey<'a>,
+    pub component: &'a str,
+    pub action: &'a str,
+    pub before: Option<&'a serde_json::Value>,
+    pub after: Option<&'a serde_json::Value>,
+    pub actor: &'a str,
+    pub reason: &'a str,
+}
+
+/// Records a change (in the transaction that also writes its audit row).
+pub async fn insert_change(db: impl PgExecutor<'_>, change: &NewChange<'_>) -> sqlx::Result<()> {
+    let (control_plane, mesh, kind, name) = change.key;
+    sqlx::query(
+        "INSERT INTO mesh_policy_changes (control_plane, mesh, kind, name, component, action, before, after, actor, reason)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(control_plane)
+    .bind(mesh)
+    .bind(kind)
+    .bind(name)
+    .bind(change.component)
+    .bind(change.action)
+    .bind(change.before)
+    .bind(change.after)
+    .bind(change.actor)
+    .bind(change.reason)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Makes the stored copy of a policy what was just written (or removes it), so pages show the
+/// change before the next poll reads it back from the control plane.
+pub async fn store_written(
+    db: impl PgExecutor<'_>,
+    key: PolicyKey<'_>,
+    resource: Option<&serde_json::Value>,
+) -> sqlx::Result<()> {
+    let (control_plane, mesh, kind, name) = key;
+    match resource {
+        Some(body) => sqlx::query(
+            "INSERT INTO mesh_resources (control_plane, mesh, kind, name, body) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (control_plane, mesh, kind, name) DO UPDATE SET body = EXCLUDED.body",
+        )
+        .bind(control_plane)
+        .bind(mesh)
+        .bind(kind)
+        .bind(name)
+        .bind(body)
+        .execute(db)
+        .await
+        .map(drop),
+        None => {
+            sqlx::query("DELETE FROM mesh_resources WHERE control_plane = $1 AND mesh = $2 AND kind = $3 AND name = $4")
+                .bind(control_plane)
+                .bind(mesh)
+                .bind(kind)
+                .bind(name)
+                .execute(db)
+                .await
+                .map(drop)
+        }
+    }
+}
+
+/// The owner of a component (reference key), if it exists and has one: `None` when there is no
+/// such component, `Some(None)` when it has no owner.
+pub async fn component_owner(db: impl PgExecutor<'_>, component: &str) -> sqlx::Result<Option<Option<String>>> {
+    sqlx::query_scalar("SELECT owner_ref FROM entities WHERE ref = $1 AND kind = 'component'")
+        .bind(component)
+        .fetch_optional(db)
+        .await
+}

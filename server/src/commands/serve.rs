@@ -124,6 +124,11 @@ pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(Se
     ctx.mesh.poll_interval = args.kuma.kuma_poll_interval;
     ctx.mesh.stats_interval = args.kuma.kuma_stats_interval;
     ctx.mesh.observed_window = args.kuma.kuma_observed_window;
+    // Policy writes go to the same control planes the poller reads.
+    let control_planes = args.kuma.control_planes()?;
+    if !control_planes.is_empty() {
+        ctx.control_planes = Some(crate::mesh::writer::Writer::new(&control_planes, &args.kuma)?);
+    }
     let provider = crate::auth::oidc::Provider::new(a, ctx.auth.clone())?;
     if provider.is_none() {
         tracing::warn!("no identity provider configured (BEARING_OIDC_ISSUER): nobody can sign in");

@@ -1,8 +1,11 @@
 //! Policy follows the catalog: `GET /api/v1/mesh/edges`, every caller -> destination edge as
-//! declared, observed and permitted, with its class; as JSON or CSV.
+//! declared, observed and permitted, with its class (JSON or CSV); and a component's
+//! MeshTrafficPermission previewed, applied and rolled back.
 
 use app::auth::guard::Caller;
-use app::policy::{edges, Edge, EdgeFilter, EdgeList};
+use app::policy::{
+    edges, proposal, ApplyRequest, Edge, EdgeFilter, EdgeList, PolicyPreview, PolicyWriteResult, RollbackRequest,
+};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -11,8 +14,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{Json, Query};
-use super::openapi::schemas::ApiErrors;
+use super::extract::{Json, Path, Query};
+use super::openapi::schemas::{ApiErrors, EntityPath};
 use crate::state::AppState;
 
 /// Query string of `GET /api/v1/mesh/edges`.
@@ -181,4 +184,96 @@ mod tests {
         assert_eq!(defuse("orders"), "orders");
         assert_eq!(defuse("0.5"), "0.5");
     }
+}
+
+/// The component's MeshTrafficPermission: as it is in the mesh, the one Bearing proposes
+/// (exactly the declared consumers may call it), the diff, whom it would deny or let in, and
+/// whether Bearing can write it (`write_path`) or the Kubernetes manifest must be applied
+/// instead.
+#[utoipa::path(
+    get,
+    path = "/api/v1/entities/{kind}/{namespace}/{name}/policy",
+    operation_id = "getComponentPolicy",
+    tag = "mesh",
+    params(EntityPath),
+    responses(
+        (status = 200, description = "The preview", body = PolicyPreview),
+        (status = 401, description = "Not signed in", body = ApiErrors),
+        (status = 404, description = "No such component, or it is not in the mesh", body = ApiErrors),
+        (status = 422, description = "Not a component", body = ApiErrors),
+    ),
+)]
+pub async fn get_policy(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+) -> ApiResult<Json<PolicyPreview>> {
+    Ok(Json(
+        proposal::preview(&state.ctx, &caller, &kind, &namespace, &name).await?,
+    ))
+}
+
+/// Applies the proposed policy to the control plane (a lead of the owning team, or an admin):
+/// only if it is still the one previewed (`expected_hash`). The previous policy is kept for
+/// rollback and the change is audited with before and after.
+#[utoipa::path(
+    post,
+    path = "/api/v1/entities/{kind}/{namespace}/{name}/policy/apply",
+    operation_id = "applyComponentPolicy",
+    tag = "mesh",
+    params(EntityPath),
+    request_body(content = ApplyRequest, example = json!({
+        "reason": "only the declared consumers may call payments",
+        "expected_hash": "3f9a0c1d2e4b5a69"
+    })),
+    responses(
+        (status = 200, description = "Written; Kuma's warnings, if any", body = PolicyWriteResult),
+        (status = 401, description = "Not signed in", body = ApiErrors),
+        (status = 403, description = "Not a lead of the owning team, nor an admin", body = ApiErrors),
+        (status = 404, description = "No such component, or it is not in the mesh", body = ApiErrors),
+        (status = 409, description = "The proposal changed since the preview, the control plane is read-only \
+          (apply the Kubernetes manifest instead) or refused the policy", body = ApiErrors),
+        (status = 422, description = "No reason given", body = ApiErrors),
+    ),
+)]
+pub async fn apply_policy(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+    Json(body): Json<ApplyRequest>,
+) -> ApiResult<Json<PolicyWriteResult>> {
+    let entity = (kind.as_str(), namespace.as_str(), name.as_str());
+    Ok(Json(
+        proposal::apply(&state.ctx, &caller, entity, &body.reason, &body.expected_hash).await?,
+    ))
+}
+
+/// Puts back the policy the latest apply replaced, or deletes it if that apply created it (a
+/// lead of the owning team, or an admin). Audited with before and after.
+#[utoipa::path(
+    post,
+    path = "/api/v1/entities/{kind}/{namespace}/{name}/policy/rollback",
+    operation_id = "rollbackComponentPolicy",
+    tag = "mesh",
+    params(EntityPath),
+    request_body = RollbackRequest,
+    responses(
+        (status = 200, description = "Restored or deleted", body = PolicyWriteResult),
+        (status = 401, description = "Not signed in", body = ApiErrors),
+        (status = 403, description = "Not a lead of the owning team, nor an admin", body = ApiErrors),
+        (status = 404, description = "No such component, or it is not in the mesh", body = ApiErrors),
+        (status = 409, description = "Nothing to roll back, or the control plane is read-only", body = ApiErrors),
+        (status = 422, description = "No reason given", body = ApiErrors),
+    ),
+)]
+pub async fn rollback_policy(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+    Json(body): Json<RollbackRequest>,
+) -> ApiResult<Json<PolicyWriteResult>> {
+    let entity = (kind.as_str(), namespace.as_str(), name.as_str());
+    Ok(Json(
+        proposal::rollback(&state.ctx, &caller, entity, &body.reason).await?,
+    ))
 }

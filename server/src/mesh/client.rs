@@ -302,6 +302,36 @@ impl KumaClient {
         Ok(url)
     }
 
+    /// `method <segments>` with an optional JSON body (a write): the status and the body,
+    /// whatever the status, so the caller can read Kuma's error document. Bodies are capped like
+    /// reads; redirects are not followed for writes (the client's policy stops at other origins,
+    /// and a write answered with a redirect is reported as its status).
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        segments: Segments<'_>,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, String), ClientError> {
+        let url = self.url(segments)?;
+        let path = shown_path(&url);
+        let mut req = self.http.request(method, url);
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token.expose_secret());
+        }
+        if let Some(body) = body {
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+        }
+        let res = req.send().await.map_err(|source| ClientError::Transport {
+            path: path.clone(),
+            source,
+        })?;
+        let status = res.status().as_u16();
+        let body = self.read_body(&path, res).await?;
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+
     fn foreign(&self, path: &str, target: &Url) -> ClientError {
         ClientError::ForeignOrigin {
             path: path.to_owned(),

@@ -19,7 +19,7 @@ use app::ssr::ServerCtx;
 use crate::util::{context, repo_root, TestApp};
 
 /// Every read service: anyone who may read the catalog may call them.
-const READS: [&str; 20] = [
+const READS: [&str; 21] = [
     "catalog::service::home",
     "catalog::service::list",
     "catalog::service::catalog_view",
@@ -40,12 +40,13 @@ const READS: [&str; 20] = [
     "policy::edges::list",
     "policy::edges::matching",
     "policy::edges::around",
+    "policy::proposal::preview",
 ];
 
 /// Services with a stricter check of their own (a signed-in caller, a role, a team): the role
 /// matrix (`auth::matrix_of_mutating_routes_and_roles`) and the auth, audit, oidc and ownership
 /// tests prove them.
-const STRICTER: [&str; 19] = [
+const STRICTER: [&str; 21] = [
     "auth::service::login",
     "auth::service::record_failed_login",
     "auth::service::record_logout",
@@ -65,6 +66,8 @@ const STRICTER: [&str; 19] = [
     "catalog::ownership::service::patch",
     "catalog::ownership::service::patch_entity",
     "catalog::import::for_caller",
+    "policy::proposal::apply",
+    "policy::proposal::rollback",
 ];
 
 /// Public functions that take the server context but have no caller to check, and why.
@@ -145,6 +148,13 @@ async fn call(name: &str, ctx: &ServerCtx, caller: &Caller) -> Result<(), AppErr
         "policy::edges::around" => app::policy::edges::around(ctx, caller, &["component:default/checkout".into()])
             .await
             .map(drop),
+        // No mesh state here: a reader gets "not in the mesh", which is past the check.
+        "policy::proposal::preview" => {
+            match app::policy::proposal::preview(ctx, caller, "component", "default", "checkout").await {
+                Err(AppError::NotFound(_)) => Ok(()),
+                other => other.map(drop),
+            }
+        }
         other => panic!("{other} is in READS but not in `call`"),
     }
 }

@@ -335,6 +335,17 @@ impl TestApp {
         self
     }
 
+    /// This app writing policies to `writer`, as `bearing serve` does to its control planes.
+    pub fn with_control_planes(
+        mut self,
+        writer: std::sync::Arc<dyn app::ssr::control_plane::ControlPlaneWriter>,
+    ) -> TestApp {
+        self.ctx.control_planes = Some(writer);
+        let options = server::site::leptos_options(None).expect("leptos options");
+        self.router = router_with_pages(self.ctx.clone(), options, self.pages.clone());
+        self
+    }
+
     /// Creates an API token with `role` (and `team` for leads).
     pub async fn token(&self, role: &str, team: Option<&str>) -> String {
         let req = app::auth::TokenRequest {
