@@ -3,6 +3,8 @@
 //! class saying what is wrong with it (if anything). Wire types shared by pages, server
 //! functions and `GET /api/v1/mesh/edges`.
 
+pub mod api;
+pub mod components;
 #[cfg(feature = "ssr")]
 pub mod edges;
 #[cfg(feature = "ssr")]

@@ -195,9 +195,11 @@ mod tests {
     path = "/api/v1/entities/{kind}/{namespace}/{name}/policy",
     operation_id = "getComponentPolicy",
     tag = "mesh",
-    params(EntityPath),
+    params(EntityPath, PolicyFormat),
     responses(
-        (status = 200, description = "The preview", body = PolicyPreview),
+        (status = 200, description = "The preview; with `format=kubernetes` or `format=universal`, the proposed \
+          policy as a YAML file to apply with kubectl or kumactl",
+         content((PolicyPreview = "application/json"), (String = "application/yaml"))),
         (status = 401, description = "Not signed in", body = ApiErrors),
         (status = 404, description = "No such component, or it is not in the mesh", body = ApiErrors),
         (status = 422, description = "Not a component", body = ApiErrors),

@@ -19,6 +19,9 @@ use crate::graph::components::GraphSection;
 use crate::mesh::api::{get_component_mesh, get_team_mesh};
 use crate::mesh::components::{MeshCardSection, TeamMeshSection};
 use crate::mesh::{MeshCard, TeamMeshRow};
+use crate::policy::api::{get_component_policy, ApplyPolicy, RollbackPolicy};
+use crate::policy::components::PolicySection;
+use crate::policy::PolicyPreview;
 use crate::ui::Loading;
 
 /// An entity's address: kind, namespace and name as the URL gives them.
@@ -56,8 +59,12 @@ pub fn EntityPage() -> impl IntoView {
         move || (key(), depth()),
         |((k, ns, n), d)| get_entity_graph(k, ns, n, d),
     );
-    let mesh_card = Resource::new(key, component_mesh);
+    let apply_policy = ServerAction::<ApplyPolicy>::new();
+    let rollback_policy = ServerAction::<RollbackPolicy>::new();
+    let policy_writes = move || apply_policy.version().get() + rollback_policy.version().get();
+    let mesh_card = Resource::new(move || (key(), policy_writes()), |(k, _)| component_mesh(k));
     let team_mesh = Resource::new(key, team_mesh);
+    let policy = Resource::new(move || (key(), policy_writes()), |(k, _)| component_policy(k));
     view! {
         <Suspense fallback=Loading>
             <ErrorBoundary fallback=error_fallback>
@@ -66,7 +73,14 @@ pub fn EntityPage() -> impl IntoView {
                     entity.await.map(|mut e| {
                         let group = e.group.take();
                         let mesh = match e.summary.kind.as_str() {
-                            "component" => Some(view! { <MeshCardSection card=mesh_card/> }.into_any()),
+                            "component" => {
+                                let (namespace, name) = (e.summary.namespace.clone(), e.summary.name.clone());
+                                Some(view! {
+                                    <MeshCardSection card=mesh_card/>
+                                    <PolicySection preview=policy namespace=namespace name=name
+                                        apply=apply_policy rollback=rollback_policy/>
+                                }.into_any())
+                            }
                             "group" => Some(view! { <TeamMeshSection rows=team_mesh/> }.into_any()),
                             _ => None,
                         };
@@ -100,6 +114,14 @@ async fn component_mesh((kind, namespace, name): EntityKey) -> Result<Option<Mes
         return Ok(None);
     }
     get_component_mesh(kind, namespace, name).await.map(Some)
+}
+
+/// The traffic-policy preview when the URL names a component; nothing to request otherwise.
+async fn component_policy((kind, namespace, name): EntityKey) -> Result<Option<PolicyPreview>, AppError> {
+    if !kind.eq_ignore_ascii_case("component") {
+        return Ok(None);
+    }
+    get_component_policy(kind, namespace, name).await
 }
 
 /// The team's mesh health when the URL names a group; nothing to request otherwise.

@@ -1,0 +1,57 @@
+// A lead previews the traffic policy Bearing proposes for a component of their team, applies
+// it from the entity page, sees it in the control plane and, after the next poll, as Bearing's
+// policy in the mesh; then rolls it back. Signed in as Priya (lead of team-checkout) in a fresh
+// browser context.
+import { test, expect } from '@playwright/test';
+
+import { collectErrors, hydrated, signIn } from './auth-helpers';
+
+const KUMA = 'http://127.0.0.1:5781';
+const POLICY = `${KUMA}/meshes/default/meshtrafficpermissions/bearing-payments`;
+
+test('a lead previews, applies and rolls back a traffic policy from the entity page', async ({ browser, request }) => {
+  const context = await browser.newContext({ storageState: { cookies: [], origins: [] } });
+  const page = await context.newPage();
+  const errors = collectErrors(page);
+  try {
+    await signIn(page, 'priya-raman');
+    const section = page.locator('[data-test="policy-section"]');
+    // The first poll may still be on its way when the suite starts.
+    await expect(async () => {
+      await page.goto('/catalog/component/default/payments');
+      await expect(section.locator('[data-test="policy-apply-form"]')).toBeVisible({ timeout: 1_000 });
+    }).toPass({ timeout: 30_000 });
+    await hydrated(page);
+    await expect(section.locator('[data-test="policy-current"]')).toContainText('bearing-payments');
+    await section.getByText('Diff from the policy in the mesh').click();
+    await expect(section.locator('[data-test="policy-diff"]')).toContainText('+name: bearing-payments');
+
+    // Apply: the reason is required, then the control plane has the policy.
+    const apply = section.locator('[data-test="policy-apply-form"]');
+    await apply.getByLabel(/Reason/).fill('only declared consumers may call payments');
+    await apply.getByRole('button', { name: 'Apply policy' }).click();
+    await expect(section.locator('[data-test="policy-written"]')).toContainText('bearing-payments created');
+    const inKuma = await request.get(POLICY);
+    expect(inKuma.status()).toBe(200);
+    expect((await inKuma.json()).labels['bearing.dev/component']).toBeTruthy();
+
+    // After the next poll the page shows it as Bearing's policy in the mesh.
+    await expect(async () => {
+      await page.reload();
+      await expect(section.locator('[data-test="policy-current"]')).toContainText('applied by Bearing', { timeout: 1_000 });
+    }).toPass({ timeout: 20_000 });
+    await hydrated(page);
+
+    // Roll back: Bearing created it, so it is deleted again.
+    const rollback = section.locator('[data-test="policy-rollback-form"]');
+    await rollback.getByLabel(/Reason/).fill('end of the test');
+    await rollback.getByRole('button', { name: 'Roll back' }).click();
+    await expect(section.locator('[data-test="policy-written"]')).toContainText('bearing-payments deleted');
+    expect((await request.get(POLICY)).status()).toBe(404);
+    expect(errors, 'errors in the browser console').toEqual([]);
+  } finally {
+    // Never leave the policy behind for the other tests, whatever failed.
+    await request.delete(POLICY);
+    await context.close();
+  }
+});
