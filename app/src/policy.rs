@@ -166,7 +166,7 @@ pub struct CallerChange {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PolicyChange {
-    /// `apply` or `rollback`.
+    /// `apply`, `adopt` or `rollback`.
     pub action: String,
     pub actor: String,
     pub reason: String,
@@ -216,7 +216,7 @@ pub struct ApplyRequest {
     pub expected_hash: String,
 }
 
-/// `POST .../policy/rollback`.
+/// `POST .../policy/rollback` and `POST .../policy/adopt`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RollbackRequest {

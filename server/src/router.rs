@@ -107,6 +107,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(policy::get_policy))
         .routes(routes!(policy::apply_policy))
         .routes(routes!(policy::rollback_policy))
+        .routes(routes!(policy::adopt_policy))
         // The Backstage-compatible catalog API (`@backstage/catalog-client`).
         .routes(routes!(backstage::list_entities))
         .routes(routes!(backstage::by_name))

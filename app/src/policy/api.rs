@@ -46,3 +46,12 @@ pub async fn rollback_policy(namespace: String, name: String, reason: String) ->
     })
     .await
 }
+
+/// Keeps an edit made outside Bearing to the component's policy.
+#[server(prefix = "/api/fn", endpoint = "adopt_policy")]
+pub async fn adopt_policy(namespace: String, name: String, reason: String) -> Result<PolicyWriteResult, AppError> {
+    crate::server_call::call(|ctx, caller| async move {
+        super::proposal::adopt(&ctx, &caller, ("component", &namespace, &name), &reason).await
+    })
+    .await
+}

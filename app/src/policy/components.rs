@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use super::api::{ApplyPolicy, RollbackPolicy};
+use super::api::{AdoptPolicy, ApplyPolicy, RollbackPolicy};
 use super::{CallerChange, PolicyPreview, PolicyWriteResult};
 use crate::catalog::ref_href;
 use crate::error::{AppError, SectionError};
@@ -19,6 +19,7 @@ pub fn PolicySection(
     name: String,
     apply: ServerAction<ApplyPolicy>,
     rollback: ServerAction<RollbackPolicy>,
+    adopt: ServerAction<AdoptPolicy>,
 ) -> impl IntoView {
     view! {
         <section class="mt-6 rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="policy-heading" data-test="policy-section">
@@ -28,6 +29,7 @@ pub fn PolicySection(
             </p>
             {move || written(apply.value().get(), "Applied")}
             {move || written(rollback.value().get(), "Rolled back")}
+            {move || written(adopt.value().get(), "Adopted")}
             <Transition fallback=Loading>
                 {
                     let (namespace, name) = (namespace.clone(), name.clone());
@@ -35,7 +37,7 @@ pub fn PolicySection(
                         let (namespace, name) = (namespace.clone(), name.clone());
                         Suspend::new(async move {
                             match preview.await {
-                                Ok(Some(p)) => body(p, namespace, name, apply, rollback).into_any(),
+                                Ok(Some(p)) => body(p, namespace, name, (apply, rollback, adopt)).into_any(),
                                 Ok(None) => view! {
                                     <p class="mt-2 text-sm text-slate-500" data-test="policy-not-in-mesh">"Not in the mesh: no traffic policy applies."</p>
                                 }.into_any(),
@@ -88,13 +90,14 @@ fn callers(list: Vec<CallerChange>, empty: &'static str) -> AnyView {
     .into_any()
 }
 
-fn body(
-    p: PolicyPreview,
-    namespace: String,
-    name: String,
-    apply: ServerAction<ApplyPolicy>,
-    rollback: ServerAction<RollbackPolicy>,
-) -> impl IntoView {
+/// The section's three writes.
+type Writes = (
+    ServerAction<ApplyPolicy>,
+    ServerAction<RollbackPolicy>,
+    ServerAction<AdoptPolicy>,
+);
+
+fn body(p: PolicyPreview, namespace: String, name: String, (apply, rollback, adopt): Writes) -> impl IntoView {
     let input = "rounded border border-slate-300 px-2 py-1";
     let read_only = p.write_path == "read_only";
     let current = match &p.current {
@@ -105,7 +108,7 @@ fn body(
                 {if c.managed { " — applied by Bearing" } else { " — not created by Bearing" }}
                 {c.edited_outside.then(|| view! {
                     <span class="ml-2 rounded bg-amber-100 px-1.5 py-0.5 text-xs text-amber-900" data-test="policy-edited-outside">
-                        "edited outside Bearing: apply to revert it, or adopt the change in the catalog"
+                        "edited outside Bearing: apply the proposal to revert it, or adopt the edit"
                     </span>
                 })}
             </p>
@@ -124,8 +127,10 @@ fn body(
     };
     // The preview succeeded, so the name is a valid catalog name: safe as path segments.
     let manifest_href = format!("/api/v1/entities/component/{namespace}/{name}/policy?format=kubernetes");
+    let edited_outside = p.current.as_ref().is_some_and(|c| c.edited_outside);
     let forms = p.can_apply.then(|| {
         let (ns2, n2) = (namespace.clone(), name.clone());
+        let (ns3, n3) = (namespace.clone(), name.clone());
         view! {
             <div class="mt-4 grid gap-4 lg:grid-cols-2">
                 {(!read_only).then(|| view! {
@@ -138,6 +143,18 @@ fn body(
                             <input name="reason" required maxlength="1000" class=input/>
                         </label>
                         <button class="rounded bg-indigo-600 px-3 py-1.5 text-sm text-white">"Apply policy"</button>
+                    </ActionForm>
+                })}
+                {(edited_outside && !read_only).then(|| view! {
+                    <ActionForm action=adopt attr:class="space-y-2" attr:data-test="policy-adopt-form">
+                        <h3 class="font-semibold">"Adopt the edit made outside Bearing"</h3>
+                        <p class="text-sm text-slate-600">"Keeps the policy as it is in the mesh. To revert the edit, apply the proposal instead."</p>
+                        <input type="hidden" name="namespace" value=ns3/>
+                        <input type="hidden" name="name" value=n3/>
+                        <label class="flex flex-col text-sm">"Reason (required)"
+                            <input name="reason" required maxlength="1000" class=input/>
+                        </label>
+                        <button class="rounded border border-slate-300 bg-white px-3 py-1.5 text-sm">"Adopt"</button>
                     </ActionForm>
                 })}
                 {p.can_rollback.then(|| view! {
@@ -154,15 +171,17 @@ fn body(
             </div>
         }
     });
-    let history = (!p.history.is_empty()).then(|| view! {
-        <details class="mt-3 text-sm">
-            <summary class="cursor-pointer text-slate-700">"Bearing's changes to this policy"</summary>
-            <ul class="mt-1 space-y-1">
-                {p.history.into_iter().map(|h| view! {
-                    <li>{format!("{} · {} by {}: {}", h.at, h.action, h.actor, h.reason)}</li>
-                }).collect_view()}
-            </ul>
-        </details>
+    let history = (!p.history.is_empty()).then(|| {
+        view! {
+            <details class="mt-3 text-sm">
+                <summary class="cursor-pointer text-slate-700">"Bearing's changes to this policy"</summary>
+                <ul class="mt-1 space-y-1">
+                    {p.history.into_iter().map(|h| view! {
+                        <li>{format!("{} · {} by {}: {}", h.at, h.action, h.actor, h.reason)}</li>
+                    }).collect_view()}
+                </ul>
+            </details>
+        }
     });
     view! {
         <div class="mt-3 space-y-3" data-test-policy-form=p.form.clone()>

@@ -141,8 +141,43 @@ pub async fn apply(
     ))
 }
 
-/// Puts back what the latest apply not yet rolled back replaced, or deletes the policy if that
-/// apply created it.
+/// Keeps an edit made outside Bearing to Bearing's policy: the policy in the mesh is written back
+/// with its spec unchanged and the hash label of that spec, so it no longer shows as edited
+/// outside (until the catalog changes the proposal). The opposite, reverting the edit, is
+/// [`apply`].
+pub async fn adopt(
+    ctx: &ServerCtx,
+    caller: &Caller,
+    entity: (&str, &str, &str),
+    reason: &str,
+) -> Result<PolicyWriteResult, AppError> {
+    let user = caller.require_user()?;
+    let reason = checked_reason(reason)?;
+    let s = situation(ctx, entity.0, entity.1, entity.2).await?;
+    if !may_edit(user, s.owner.as_deref()) {
+        return Err(AppError::forbidden(
+            "only a lead of the owning team or an admin can adopt this component's policy",
+        ));
+    }
+    let Some(current) = s.current.as_ref().filter(|c| current_view(c).edited_outside) else {
+        return Err(AppError::Conflict(
+            "the policy in the mesh is not an edited copy of Bearing's: nothing to adopt".into(),
+        ));
+    };
+    let spec = current.get("spec").cloned().unwrap_or(Value::Null);
+    let mut resource = writable(current);
+    if let Some(labels) = resource.get_mut("labels").and_then(Value::as_object_mut) {
+        labels.insert(SPEC_HASH_LABEL.to_owned(), Value::String(spec_hash(&spec)));
+    }
+    refuse_invalid(&resource)?;
+    let writer = writer(ctx, &s)?;
+    let written = writer.put(&s.control_plane, &resource).await.map_err(write_error)?;
+    record_change(ctx, caller, &s, "adopt", Some(current), Some(&resource), &reason).await?;
+    Ok(result(&s.proposal.name, &written, "updated"))
+}
+
+/// Puts back what the latest apply (or adopt) not yet rolled back replaced, or deletes the
+/// policy if that apply created it.
 pub async fn rollback(
     ctx: &ServerCtx,
     caller: &Caller,
@@ -167,7 +202,10 @@ pub async fn rollback(
     let restore = target.before.clone();
     let (written, outcome) = match &restore {
         Some(previous) => {
-            let w = writer.put(&s.control_plane, previous).await.map_err(write_error)?;
+            let w = writer
+                .put(&s.control_plane, &writable(previous))
+                .await
+                .map_err(write_error)?;
             (w, "updated")
         }
         None => match writer.delete(&s.control_plane, &s.mesh, KIND, &s.proposal.name).await {
@@ -190,19 +228,35 @@ pub async fn rollback(
     Ok(result(&s.proposal.name, &written, outcome))
 }
 
-/// The apply a rollback undoes: walking newest first, each rollback cancels the next older
-/// apply; the first apply left over is it.
+/// The write a rollback undoes: walking newest first, each rollback cancels the next older
+/// apply or adopt; the first one left over is it.
 fn rollback_target(history: &[repo::StoredChange]) -> Option<&repo::StoredChange> {
     let mut pending = 0usize;
     for change in history {
         match change.action.as_str() {
             "rollback" => pending += 1,
-            "apply" if pending > 0 => pending -= 1,
-            "apply" => return Some(change),
+            "apply" | "adopt" if pending > 0 => pending -= 1,
+            "apply" | "adopt" => return Some(change),
             _ => {}
         }
     }
     None
+}
+
+/// A resource as the control plane served it, made fit to be written back: only `type`, `mesh`,
+/// `name`, `labels` and `spec`, without the labels Kuma sets itself (`kuma.io/*`: mesh, origin,
+/// display name, ...), which a write may not set or change.
+fn writable(served: &Value) -> Value {
+    let text = |key: &str| served.get(key).and_then(Value::as_str).unwrap_or_default();
+    let labels: Tags = served
+        .get("labels")
+        .and_then(|l| serde_json::from_value::<Tags>(l.clone()).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("kuma.io/"))
+        .collect();
+    let spec = served.get("spec").cloned().unwrap_or(Value::Null);
+    bearing_policy::resource_json(text("type"), text("mesh"), text("name"), &labels, &spec)
 }
 
 fn result(name: &str, written: &Written, outcome: &str) -> PolicyWriteResult {
@@ -470,4 +524,52 @@ async fn situation(ctx: &ServerCtx, kind: &str, namespace: &str, name: &str) -> 
         components,
         read_only,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rollback_target;
+    use crate::policy::repo::StoredChange;
+
+    fn change(action: &str, n: i64) -> StoredChange {
+        StoredChange {
+            action: action.to_owned(),
+            before: Some(serde_json::json!(n)),
+            after: None,
+            actor: "t".into(),
+            reason: "r".into(),
+            at: time::OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn each_rollback_undoes_the_next_older_write() {
+        let target = |h: &[StoredChange]| rollback_target(h).and_then(|c| c.before.clone());
+        // Newest first.
+        assert_eq!(target(&[]), None);
+        assert_eq!(target(&[change("apply", 1)]), Some(serde_json::json!(1)));
+        assert_eq!(target(&[change("rollback", 0), change("apply", 1)]), None);
+        assert_eq!(
+            target(&[change("rollback", 0), change("apply", 2), change("apply", 1)]),
+            Some(serde_json::json!(1))
+        );
+        assert_eq!(
+            target(&[
+                change("adopt", 3),
+                change("rollback", 0),
+                change("apply", 2),
+                change("apply", 1)
+            ]),
+            Some(serde_json::json!(3))
+        );
+        assert_eq!(
+            target(&[
+                change("rollback", 0),
+                change("rollback", 0),
+                change("apply", 2),
+                change("apply", 1)
+            ]),
+            None
+        );
+    }
 }

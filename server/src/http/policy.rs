@@ -279,3 +279,32 @@ pub async fn rollback_policy(
         proposal::rollback(&state.ctx, &caller, entity, &body.reason).await?,
     ))
 }
+
+/// Keeps an edit made outside Bearing to Bearing's policy (a lead of the owning team, or an
+/// admin): written back unchanged with the hash of its spec, so it no longer shows as edited
+/// outside. Reverting the edit instead is `apply`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/entities/{kind}/{namespace}/{name}/policy/adopt",
+    operation_id = "adoptComponentPolicy",
+    tag = "mesh",
+    params(EntityPath),
+    request_body = RollbackRequest,
+    responses(
+        (status = 200, description = "Adopted", body = PolicyWriteResult),
+        (status = 401, description = "Not signed in", body = ApiErrors),
+        (status = 403, description = "Not a lead of the owning team, nor an admin", body = ApiErrors),
+        (status = 404, description = "No such component, or it is not in the mesh", body = ApiErrors),
+        (status = 409, description = "Nothing edited outside Bearing, or the control plane is read-only", body = ApiErrors),
+        (status = 422, description = "No reason given", body = ApiErrors),
+    ),
+)]
+pub async fn adopt_policy(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+    Json(body): Json<RollbackRequest>,
+) -> ApiResult<Json<PolicyWriteResult>> {
+    let entity = (kind.as_str(), namespace.as_str(), name.as_str());
+    Ok(Json(proposal::adopt(&state.ctx, &caller, entity, &body.reason).await?))
+}

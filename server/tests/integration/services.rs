@@ -46,7 +46,7 @@ const READS: [&str; 21] = [
 /// Services with a stricter check of their own (a signed-in caller, a role, a team): the role
 /// matrix (`auth::matrix_of_mutating_routes_and_roles`) and the auth, audit, oidc and ownership
 /// tests prove them.
-const STRICTER: [&str; 21] = [
+const STRICTER: [&str; 22] = [
     "auth::service::login",
     "auth::service::record_failed_login",
     "auth::service::record_logout",
@@ -68,6 +68,7 @@ const STRICTER: [&str; 21] = [
     "catalog::import::for_caller",
     "policy::proposal::apply",
     "policy::proposal::rollback",
+    "policy::proposal::adopt",
 ];
 
 /// Public functions that take the server context but have no caller to check, and why.

@@ -19,7 +19,7 @@ use crate::graph::components::GraphSection;
 use crate::mesh::api::{get_component_mesh, get_team_mesh};
 use crate::mesh::components::{MeshCardSection, TeamMeshSection};
 use crate::mesh::{MeshCard, TeamMeshRow};
-use crate::policy::api::{get_component_policy, ApplyPolicy, RollbackPolicy};
+use crate::policy::api::{get_component_policy, AdoptPolicy, ApplyPolicy, RollbackPolicy};
 use crate::policy::components::PolicySection;
 use crate::policy::PolicyPreview;
 use crate::ui::Loading;
@@ -61,7 +61,9 @@ pub fn EntityPage() -> impl IntoView {
     );
     let apply_policy = ServerAction::<ApplyPolicy>::new();
     let rollback_policy = ServerAction::<RollbackPolicy>::new();
-    let policy_writes = move || apply_policy.version().get() + rollback_policy.version().get();
+    let adopt_policy = ServerAction::<AdoptPolicy>::new();
+    let policy_writes =
+        move || apply_policy.version().get() + rollback_policy.version().get() + adopt_policy.version().get();
     let mesh_card = Resource::new(move || (key(), policy_writes()), |(k, _)| component_mesh(k));
     let team_mesh = Resource::new(key, team_mesh);
     let policy = Resource::new(move || (key(), policy_writes()), |(k, _)| component_policy(k));
@@ -78,7 +80,7 @@ pub fn EntityPage() -> impl IntoView {
                                 Some(view! {
                                     <MeshCardSection card=mesh_card/>
                                     <PolicySection preview=policy namespace=namespace name=name
-                                        apply=apply_policy rollback=rollback_policy/>
+                                        apply=apply_policy rollback=rollback_policy adopt=adopt_policy/>
                                 }.into_any())
                             }
                             "group" => Some(view! { <TeamMeshSection rows=team_mesh/> }.into_any()),

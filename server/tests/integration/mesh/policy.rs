@@ -208,6 +208,41 @@ async fn preview_apply_enforce_reclassify_detect_outside_edits_and_roll_back() {
     assert!(res.status().is_success(), "{}", res.status());
     observer.poller.poll_once().await.expect("poll");
     assert_eq!(app.get_json_as(POLICY, &lead).await["current"]["edited_outside"], true);
+    let (code, page) = app.get("/catalog/component/default/backend").await;
+    assert_eq!(code, 200);
+    assert!(
+        page.contains(r#"data-test="policy-edited-outside""#),
+        "the page says so"
+    );
+
+    // Adopt keeps the edit (written back with its own hash); rolling that back restores the edit.
+    let (code, _) = post(&app, &format!("{POLICY}/adopt"), &other_lead, json!({"reason": "mine"})).await;
+    assert_eq!(code, 403);
+    let (code, body) = post(
+        &app,
+        &format!("{POLICY}/adopt"),
+        &lead,
+        json!({"reason": "keep the shadow phase"}),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let adopted = app.get_json_as(POLICY, &lead).await;
+    assert_eq!(adopted["current"]["edited_outside"], false);
+    assert_eq!(
+        adopted["current"]["spec"]["from"][1]["default"]["action"], "AllowWithShadowDeny",
+        "the edit is kept"
+    );
+    let (code, _) = post(&app, &format!("{POLICY}/adopt"), &lead, json!({"reason": "again"})).await;
+    assert_eq!(code, 409, "nothing left to adopt");
+    let (code, body) = post(
+        &app,
+        &format!("{POLICY}/rollback"),
+        &lead,
+        json!({"reason": "undo the adopt"}),
+    )
+    .await;
+    assert_eq!((code, body["outcome"].as_str()), (200, Some("updated")), "{body}");
+    assert_eq!(app.get_json_as(POLICY, &lead).await["current"]["edited_outside"], true);
 
     // Rollback: Bearing created it, so it is deleted; the mesh-wide policy lets stranger in again.
     let (code, body) = post(&app, &format!("{POLICY}/rollback"), &lead, json!({"reason": "undo"})).await;
@@ -217,7 +252,8 @@ async fn preview_apply_enforce_reclassify_detect_outside_edits_and_roll_back() {
         .await
         .expect("sim");
     assert_eq!(gone.status(), 404);
-    assert_eq!(audit_rows(&app, "mesh.policy.rollback").await.len(), 1);
+    assert_eq!(audit_rows(&app, "mesh.policy.rollback").await.len(), 2);
+    assert_eq!(audit_rows(&app, "mesh.policy.adopt").await.len(), 1);
     observer.round().await;
     assert_eq!(class_of(&app, "stranger", "backend").await, "undeclared");
     let (code, _) = post(&app, &format!("{POLICY}/rollback"), &lead, json!({"reason": "again"})).await;
