@@ -773,7 +773,11 @@ impl State {
         if !self.mutual_tls_to(m, to) || self.services[to].spec.gateway.is_some() {
             return Verdict::Open;
         }
-        let mtps: Vec<MeshTrafficPermission> = m.mtps.iter().map(|(_, model)| model.clone()).collect();
+        let mut mtps: Vec<MeshTrafficPermission> = m.mtps.iter().map(|(_, model)| model.clone()).collect();
+        if m.identity_initialized() {
+            // Proxies with a workload identity are judged by rules[] only.
+            mtps = bearing_kuma::identity::rules_only(&mtps);
+        }
         let tps: Vec<TrafficPermission> = m.tps.iter().map(|(_, model)| model.clone()).collect();
         let policies = MeshPolicies {
             mesh,

@@ -21,7 +21,7 @@ pub const CHANGED_CHANNEL: &str = "bearing_mesh_changed";
 /// Columns of a stored service with its mTLS, component and latest inbound traffic.
 const SERVICE_COLUMNS: &str = "
     s.control_plane, s.mesh, s.service, s.status, s.total, s.online, s.offline, s.partially_degraded,
-    COALESCE(m.mtls_enabled, false) AS mtls_enabled, m.mtls_backend, m.mtls_type, m.mtls_mode,
+    COALESCE(m.mtls_enabled, false) AS mtls_enabled, m.mtls_backend, m.mtls_type, m.mtls_mode, m.identity,
     (SELECT min(p.cert_expires_at) FROM mesh_proxies p
       WHERE p.control_plane = s.control_plane AND p.mesh = s.mesh AND s.service = ANY (p.services)) AS earliest_expiry,
     mesh_component_for(s.mesh, s.service) AS component,
@@ -59,6 +59,8 @@ pub struct StoredService {
     pub mtls_backend: Option<String>,
     pub mtls_type: Option<String>,
     pub mtls_mode: Option<String>,
+    /// `mesh_mtls`, `mesh_identity` or none (see [`StoredMesh::identity`]).
+    pub identity: Option<String>,
     pub earliest_expiry: Option<OffsetDateTime>,
     pub component: Option<String>,
     pub requests_per_s: Option<f64>,

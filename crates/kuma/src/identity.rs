@@ -20,7 +20,7 @@
 //! MeshTrafficPermissions' `rules[]` decide: `from[]` is not applied
 //! (`apply-workload-identity-ignores-from.golden.yaml`).
 
-use crate::model::{Meta, Tags};
+use crate::model::{MeshTrafficPermission, Meta, Tags};
 use serde::{Deserialize, Serialize};
 
 /// `GET /meshes/{mesh}/meshidentities` items (spec `MeshIdentityItem`): a new-style resource.
@@ -153,6 +153,21 @@ pub fn best_match<'a>(labels: &Tags, identities: &'a [MeshIdentity]) -> Option<&
 /// best match, when it is initialized.
 pub fn workload_identity<'a>(labels: &Tags, identities: &'a [MeshIdentity]) -> Option<&'a MeshIdentity> {
     best_match(labels, identities).filter(|mi| mi.is_initialized())
+}
+
+/// The MeshTrafficPermissions as a proxy with a workload identity is judged by: their `rules[]`
+/// only. Kuma 2.14.3 configures RBAC from a proxy's inbound rules whenever it has a workload
+/// identity and falls back to `from[]` only without one (`plugin.go`: `(!ok || len(inboundRules)
+/// == 0) && proxy.WorkloadIdentity == nil`); Kuma 3.0 has no `from[]`. Pass the result to
+/// `permissions` for a mesh whose proxies have workload identities.
+pub fn rules_only(mtps: &[MeshTrafficPermission]) -> Vec<MeshTrafficPermission> {
+    mtps.iter()
+        .cloned()
+        .map(|mut mtp| {
+            mtp.spec.from.clear();
+            mtp
+        })
+        .collect()
 }
 
 #[cfg(test)]
