@@ -178,7 +178,10 @@ pub fn snapshot(reads: Vec<MeshRead>) -> Snapshot {
         policies.insert("MeshTrafficPermission".into(), read.mtps.len() as u64);
         policies.insert("TrafficPermission".into(), read.tps.len() as u64);
         policies.insert("MeshService".into(), read.mesh_services.len() as u64);
-        policies.insert("MeshIdentity".into(), read.identities.len() as u64);
+        if !read.identities.is_empty() {
+            // Not a policy in Kuma (`is_policy=false`): listed only where there is one.
+            policies.insert("MeshIdentity".into(), read.identities.len() as u64);
+        }
         out.resources
             .extend(resources(&name, "MeshTrafficPermission", &read.mtps, |p| &p.meta.name));
         out.resources
