@@ -318,6 +318,7 @@ pub fn world() -> WorldSpec {
             protocol: protocol.to_string(),
             gateway: (name == "api-gateway").then_some(GatewayKind::Delegated),
             tags,
+            labels: BTreeMap::new(),
             latency_ms: Some(latency_ms(name)),
             replicas: None,
             proxies: special_proxies(name, count),

@@ -62,6 +62,7 @@ pub fn world(proxies: usize, services: usize, seed: u64) -> WorldSpec {
             name: None,
             status,
             certificate: Some(certificate),
+            labels: BTreeMap::new(),
         });
     }
 
@@ -98,6 +99,7 @@ pub fn world(proxies: usize, services: usize, seed: u64) -> WorldSpec {
             protocol: "http".to_string(),
             gateway: (i == 0).then_some(GatewayKind::Delegated),
             tags: BTreeMap::new(),
+            labels: BTreeMap::new(),
             latency_ms: Some(2.0 + (i % 50) as f64),
             replicas: None,
             proxies,

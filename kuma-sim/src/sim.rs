@@ -12,7 +12,7 @@
 //!   `localhost_<port>` (a gateway has no inbound cluster);
 //! - if `to` has no connected proxy the caller gets `503` (no healthy upstream); otherwise, when
 //!   the call is mutual TLS ([`State::verdict`]: mTLS STRICT, PERMISSIVE towards a TLS-ready
-//!   service, or a MeshIdentity mesh), the mesh's policies decide through
+//!   service, or an initialized MeshIdentity), the mesh's policies decide through
 //!   `bearing_kuma::permissions`: a denied HTTP call is the callee's RBAC filter's `403`
 //!   (`http.<prefix>.rbac.denied` on the callee), a denied TCP call a closed connection (`503`),
 //!   `AllowWithShadowDeny` lets it through counting `rbac.shadow_denied`; delivered calls are
@@ -171,6 +171,8 @@ pub struct ProxyRt {
     pub clusters: BTreeMap<String, ClusterRt>,
     /// `networking.address`.
     pub address: String,
+    /// Its own labels as configured (the service's are added when served).
+    pub labels: BTreeMap<String, String>,
 }
 
 /// A service.
@@ -251,7 +253,15 @@ impl MeshRt {
     /// a MeshIdentity (Kuma's MTP plugin skips RBAC only when `!MTLSEnabled() && WorkloadIdentity
     /// == nil`, `meshtrafficpermission/plugin/v1alpha1/plugin.go`).
     pub fn rbac_configured(&self) -> bool {
-        self.mtls_enabled() || self.spec.mesh_identity.is_some()
+        self.mtls_enabled() || self.identity_initialized()
+    }
+
+    /// Whether the mesh's MeshIdentity is initialized, so its proxies have a workload identity:
+    /// Kuma's reconciler initializes one only in a mesh whose MeshServices are `Exclusive`
+    /// (`pkg/core/resources/apis/meshidentity/status/updater.go`), and a proxy gets an identity
+    /// only from an initialized one (`IsInitialized` in `providers/manager.go`).
+    pub fn identity_initialized(&self) -> bool {
+        self.spec.mesh_identity.is_some() && self.spec.mesh_services.as_deref() == Some("Exclusive")
     }
 
     /// The MeshIdentity trust domain (Kuma's default template `{{ .Mesh }}.{{ .Zone }}.mesh.local`).
@@ -554,6 +564,7 @@ impl State {
                 envoy_start_s: epoch_s,
                 clusters: BTreeMap::new(),
                 address: format!("10.{}.{}.{}", 40 + mesh_index, (pi / 250) % 256, pi % 250 + 1),
+                labels: proxy.labels.clone(),
             });
             services[si].proxies.push(pi);
         }
@@ -732,7 +743,7 @@ impl State {
     /// offline`); otherwise it sends plaintext, which Kuma's RBAC (on the TLS filter chain only)
     /// never sees.
     fn mutual_tls_to(&self, m: &MeshRt, to: usize) -> bool {
-        if m.spec.mesh_identity.is_some() {
+        if m.identity_initialized() {
             return true;
         }
         let Some(mtls) = m.spec.mtls.as_ref().filter(|x| x.enabled) else {
@@ -762,7 +773,11 @@ impl State {
         if !self.mutual_tls_to(m, to) || self.services[to].spec.gateway.is_some() {
             return Verdict::Open;
         }
-        let mtps: Vec<MeshTrafficPermission> = m.mtps.iter().map(|(_, model)| model.clone()).collect();
+        let mut mtps: Vec<MeshTrafficPermission> = m.mtps.iter().map(|(_, model)| model.clone()).collect();
+        if m.identity_initialized() {
+            // Proxies with a workload identity are judged by rules[] only.
+            mtps = bearing_kuma::identity::rules_only(&mtps);
+        }
         let tps: Vec<TrafficPermission> = m.tps.iter().map(|(_, model)| model.clone()).collect();
         let policies = MeshPolicies {
             mesh,
@@ -1007,6 +1022,7 @@ impl State {
                                 Cert::External => "external".into(),
                                 Cert::None => "none".into(),
                             }),
+                            labels: p.labels.clone(),
                         }
                     })
                     .collect();

@@ -245,6 +245,11 @@ pub struct ServiceSpec {
     /// Extra inbound tags (`version`, `team`, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// Labels of each of its Dataplanes (`app`, `team`, `k8s.kuma.io/namespace`, ...), served in
+    /// the resource's top-level `labels` beside Kuma's own `kuma.io/mesh` and `kuma.io/origin`.
+    /// Not checked: a world may serve labels Kuma would refuse, to test what reads them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
     /// Median request latency in milliseconds (Envoy `upstream_rq_time`); derived from the name
     /// when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -297,6 +302,9 @@ pub struct ProxySpec {
     /// no mTLS enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<String>,
+    /// Labels of this Dataplane on top of its service's `labels` (a key here wins).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// A proxy's connection and readiness.

@@ -515,7 +515,9 @@ pub fn overview_json(st: &State, index: usize) -> String {
             _ => None,
         },
     });
-    let mut labels = BTreeMap::new();
+    // The world's labels, then Kuma's own, which a Dataplane cannot set otherwise.
+    let mut labels = service.spec.labels.clone();
+    labels.extend(p.labels.clone());
     labels.insert("kuma.io/mesh".to_string(), p.mesh.clone());
     labels.insert("kuma.io/origin".to_string(), "zone".to_string());
     let out = OverviewOut {
@@ -583,6 +585,41 @@ pub fn world_identity_spec(m: &crate::sim::MeshRt) -> Option<(String, Value)> {
     Some((id.name.clone(), spec))
 }
 
+/// The status Kuma's reconciler gives the world's MeshIdentity (`meshidentity/status/updater.go`):
+/// with MeshServices `Exclusive`, the Bundled provider initialized, its MeshTrust created and
+/// `Ready`; otherwise the dependency missing and not ready.
+fn identity_status(initialized: bool) -> Value {
+    let condition = |t: &str, s: &str, reason: &str, message: &str| serde_json::json!({"type": t, "status": s, "reason": reason, "message": message});
+    let conditions = if initialized {
+        vec![
+            condition(
+                "Provider",
+                "True",
+                "ProviderInitialized",
+                "Provider successfully initialized",
+            ),
+            condition(
+                "MeshTrustCreated",
+                "True",
+                "MeshTrustCreated",
+                "MeshTrust has been successfully created",
+            ),
+            condition("Ready", "True", "Ready", "Successfully initialized"),
+        ]
+    } else {
+        vec![
+            condition(
+                "DependenciesReady",
+                "False",
+                "MeshServicesDisabled",
+                "MeshIdentity requires MeshServices to be enabled on the mesh. To enable, set `spec.meshServices.mode: Exclusive` on the mesh.",
+            ),
+            condition("Ready", "False", "Failure", "One of initialization steps failed"),
+        ]
+    };
+    serde_json::json!({ "conditions": conditions })
+}
+
 /// A mesh's resources of a writable `kind` (MeshTrafficPermission from the policy list, the others
 /// from the generic store plus, for MeshIdentity, the mesh's own), sorted by name, in Kuma's
 /// new-style shape: metadata, `kri`, `spec`, and `status: {}` for types that have one.
@@ -590,6 +627,7 @@ pub fn resources_json(st: &State, mesh: &str, kind: &str) -> Vec<String> {
     let (Some(m), Some(w)) = (st.mesh(mesh), crate::policies::by_kind(kind)) else {
         return Vec::new();
     };
+    let world_identity = world_identity_spec(m).map(|(name, _)| name);
     let mut entries: Vec<(String, BTreeMap<String, String>, Value)> = if kind == "MeshTrafficPermission" {
         m.mtps
             .iter()
@@ -621,6 +659,11 @@ pub fn resources_json(st: &State, mesh: &str, kind: &str) -> Vec<String> {
                 .copied()
                 .unwrap_or((default_time, default_time));
             let kri = w.kri(mesh, labels.get("kuma.io/zone").map(String::as_str), &name);
+            let status = if kind == "MeshIdentity" && world_identity.as_deref() == Some(name.as_str()) {
+                Some(identity_status(m.identity_initialized()))
+            } else {
+                w.has_status.then(|| serde_json::json!({}))
+            };
             serde_json::to_string(&PolicyOut {
                 meta: Meta {
                     resource_type: w.kind,
@@ -632,7 +675,7 @@ pub fn resources_json(st: &State, mesh: &str, kind: &str) -> Vec<String> {
                     kri: Some(kri),
                 },
                 spec,
-                status: w.has_status.then(|| serde_json::json!({})),
+                status,
             })
             .expect("serialisable")
         })

@@ -6,6 +6,9 @@
 //! service queries share their columns and joins as text, which the compile-time macros cannot
 //! express, and `server/tests/integration/mesh*` run every function here against PostgreSQL.
 
+use std::collections::BTreeMap;
+
+use bearing_kuma::model::Tags;
 use sqlx::{FromRow, PgExecutor};
 use time::OffsetDateTime;
 
@@ -18,7 +21,7 @@ pub const CHANGED_CHANNEL: &str = "bearing_mesh_changed";
 /// Columns of a stored service with its mTLS, component and latest inbound traffic.
 const SERVICE_COLUMNS: &str = "
     s.control_plane, s.mesh, s.service, s.status, s.total, s.online, s.offline, s.partially_degraded,
-    COALESCE(m.mtls_enabled, false) AS mtls_enabled, m.mtls_backend, m.mtls_type, m.mtls_mode,
+    COALESCE(m.mtls_enabled, false) AS mtls_enabled, m.mtls_backend, m.mtls_type, m.mtls_mode, m.identity,
     (SELECT min(p.cert_expires_at) FROM mesh_proxies p
       WHERE p.control_plane = s.control_plane AND p.mesh = s.mesh AND s.service = ANY (p.services)) AS earliest_expiry,
     mesh_component_for(s.mesh, s.service) AS component,
@@ -56,6 +59,8 @@ pub struct StoredService {
     pub mtls_backend: Option<String>,
     pub mtls_type: Option<String>,
     pub mtls_mode: Option<String>,
+    /// `mesh_mtls`, `mesh_identity` or none (see [`StoredMesh::identity`]).
+    pub identity: Option<String>,
     pub earliest_expiry: Option<OffsetDateTime>,
     pub component: Option<String>,
     pub requests_per_s: Option<f64>,
@@ -137,13 +142,16 @@ pub struct StoredMesh {
     pub mtls_backend: Option<String>,
     pub mtls_type: Option<String>,
     pub mtls_mode: Option<String>,
+    /// `mesh_mtls`, `mesh_identity` or none: which identity system (and so which
+    /// MeshTrafficPermission form, `from[]` or `rules[]`) the mesh uses.
+    pub identity: Option<String>,
     pub policy_counts: serde_json::Value,
 }
 
 /// Every stored mesh.
 pub async fn list_meshes(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<StoredMesh>> {
     sqlx::query_as(
-        "SELECT control_plane, mesh, mtls_enabled, mtls_backend, mtls_type, mtls_mode, policy_counts
+        "SELECT control_plane, mesh, mtls_enabled, mtls_backend, mtls_type, mtls_mode, identity, policy_counts
            FROM mesh_meshes ORDER BY control_plane, mesh",
     )
     .fetch_all(db)
@@ -160,9 +168,12 @@ pub struct ProxyRow {
     pub status: String,
     pub cert_expires_at: Option<OffsetDateTime>,
     pub cert_state: String,
+    /// The Dataplane's labels, bounded by the poller.
+    #[sqlx(json)]
+    pub labels: Tags,
 }
 
-const PROXY_COLUMNS: &str = "mesh, name, services, gateway, status, cert_expires_at, cert_state";
+const PROXY_COLUMNS: &str = "mesh, name, services, gateway, status, cert_expires_at, cert_state, labels";
 
 /// Every stored proxy of a control plane.
 pub async fn list_proxies(db: impl PgExecutor<'_>, control_plane: &str) -> sqlx::Result<Vec<ProxyRow>> {
@@ -190,6 +201,59 @@ pub async fn proxies_of(
     .bind(service)
     .fetch_all(db)
     .await
+}
+
+/// One proxy's labels, with the services it serves.
+#[derive(Debug, Clone, FromRow)]
+pub struct ProxyLabels {
+    pub name: String,
+    pub services: Vec<String>,
+    #[sqlx(json)]
+    pub labels: Tags,
+}
+
+/// The labels of each proxy of one service, by proxy name: the provider's dataplane labels for
+/// `Dataplane` selectors, and the `team` label for ownership drift.
+pub async fn labels_of_service(
+    db: impl PgExecutor<'_>,
+    control_plane: &str,
+    mesh: &str,
+    service: &str,
+) -> sqlx::Result<Vec<Tags>> {
+    let rows: Vec<ProxyLabels> = sqlx::query_as(
+        "SELECT name, services, labels FROM mesh_proxies
+          WHERE control_plane = $1 AND mesh = $2 AND $3 = ANY (services) ORDER BY name",
+    )
+    .bind(control_plane)
+    .bind(mesh)
+    .bind(service)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.labels).collect())
+}
+
+/// The labels of every proxy of a mesh, by service (a proxy serving several services is listed
+/// under each; a proxy serving none is left out), proxies by name: the other dataplanes a
+/// `Dataplane` selector must not match.
+pub async fn labels_of_mesh(
+    db: impl PgExecutor<'_>,
+    control_plane: &str,
+    mesh: &str,
+) -> sqlx::Result<BTreeMap<String, Vec<Tags>>> {
+    let rows: Vec<ProxyLabels> = sqlx::query_as(
+        "SELECT name, services, labels FROM mesh_proxies WHERE control_plane = $1 AND mesh = $2 ORDER BY name",
+    )
+    .bind(control_plane)
+    .bind(mesh)
+    .fetch_all(db)
+    .await?;
+    let mut out: BTreeMap<String, Vec<Tags>> = BTreeMap::new();
+    for row in rows {
+        for service in &row.services {
+            out.entry(service.clone()).or_default().push(row.labels.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// The `limit` certificates of a control plane's meshes that expire soonest (expired first).

@@ -177,10 +177,14 @@ pub(crate) fn parse_all<T: serde::de::DeserializeOwned>(bodies: Vec<serde_json::
 /// Every service of the target's mesh as a caller, judged by the mesh's permissions.
 async fn callers(ctx: &ServerCtx, s: &StoredService) -> Result<CallersView, AppError> {
     let (cp, mesh) = (s.control_plane.as_str(), s.mesh.as_str());
-    let mtps: Vec<MeshTrafficPermission> = parse_all(
+    let mut mtps: Vec<MeshTrafficPermission> = parse_all(
         repo::resources(&ctx.pool, cp, mesh, "MeshTrafficPermission").await?,
         "MeshTrafficPermission",
     );
+    if s.mtls_enabled && s.identity.as_deref() == Some("mesh_identity") {
+        // Its proxies have workload identities: Kuma applies rules[] only.
+        mtps = bearing_kuma::identity::rules_only(&mtps);
+    }
     let tps: Vec<TrafficPermission> = parse_all(
         repo::resources(&ctx.pool, cp, mesh, "TrafficPermission").await?,
         "TrafficPermission",

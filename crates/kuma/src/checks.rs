@@ -328,6 +328,14 @@ fn label_key_problems(key: &str) -> Vec<String> {
     out
 }
 
+/// Whether Kuma's API server would accept this label (`IsQualifiedName` key, `IsValidLabelValue`
+/// value; `pkg/api-server/resource_endpoints.go`): a key of at most 63 characters after an
+/// optional DNS-subdomain prefix of at most 253, a value of at most 63. A control plane never
+/// serves others, so a reader may drop them.
+pub fn label_ok(key: &str, value: &str) -> bool {
+    label_key_problems(key).is_empty() && label_value_problems(value).is_empty()
+}
+
 /// k8s `IsValidLabelValue`, in the wording of Kuma's golden `put_mtp_02`.
 fn label_value_problems(value: &str) -> Vec<String> {
     let mut out = Vec::new();

@@ -9,6 +9,7 @@
 //!
 //! - [`model`]: response types for Kuma 2.x as released, tolerant of the next major's shapes.
 //! - [`status`]: proxy, service, mesh-mTLS and certificate status exactly as Kuma computes them.
+//! - [`identity`]: MeshIdentity (Kuma 2.12+, 3.0): which proxies get a workload identity.
 //! - [`permissions`]: effective allow/deny between services under MeshTrafficPermission and the
 //!   legacy TrafficPermission.
 //! - [`stats`]: Envoy `/stats` parsing and counter differencing into rates.
@@ -19,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod checks;
+pub mod identity;
 pub mod model;
 pub mod permissions;
 pub mod schema;

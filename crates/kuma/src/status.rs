@@ -299,7 +299,9 @@ pub struct MeshMtlsState {
 
 /// Reads a mesh's mTLS state. A mesh without `mtls` (Kuma 2.x with mTLS off, or any mesh from the
 /// next major, where identity moved to MeshIdentity) reads as disabled: per-proxy certificates
-/// ([`certificate_state`]) remain the ground truth for what proxies actually hold.
+/// ([`certificate_state`]) remain the ground truth for what proxies actually hold, and whether a
+/// MeshIdentity gives proxies a workload identity (which enforces permissions without
+/// `Mesh.mtls`) is [`crate::identity`]'s question.
 pub fn mesh_mtls(mesh: &Mesh) -> MeshMtlsState {
     let enabled_backend = mesh
         .mtls

@@ -346,3 +346,57 @@ fn readme_world_example_parses() {
     let sim = TestSim::new(world);
     assert!(sim.sim.has_service("default", "backend"));
 }
+
+/// Dataplane labels from the world: the service's, the proxy's on top, Kuma's own last; served in
+/// the overview's top-level `labels` (Kuma's `Meta`), valid against the spec, kept by `/_sim/world`.
+#[tokio::test]
+async fn dataplane_labels_are_served_and_round_trip() {
+    let world = kuma_sim::WorldSpec::parse(
+        r#"{
+        "meshes": [{"name": "default"}],
+        "services": [{"name": "web", "labels": {"app": "web", "team": "team-a", "k8s.kuma.io/namespace": "shop"},
+                      "proxies": [{"name": "web-1"}, {"name": "web-2", "labels": {"team": "team-b", "kuma.io/mesh": "other"}}]}]
+    }"#,
+    )
+    .expect("world");
+    let sim = TestSim::new(world);
+    let page = sim.get_json("/meshes/default/dataplanes+insights").await;
+    let doc = spec(Doc::Kuma, Mode::Goldens);
+    assert_valid(
+        &doc,
+        &response_schema(&doc, "/meshes/{mesh}/dataplanes/_overview", "200"),
+        &page,
+        "dataplanes+insights",
+    );
+    let dps = overviews(&sim, "default").await;
+    let labels = |name: &str| {
+        dps.iter()
+            .find(|d| d.meta.name == name)
+            .map(|d| d.meta.labels.clone())
+            .expect("dataplane")
+    };
+    let web1 = labels("web-1");
+    assert_eq!(web1.get("team").map(String::as_str), Some("team-a"));
+    assert_eq!(web1.get("k8s.kuma.io/namespace").map(String::as_str), Some("shop"));
+    assert_eq!(web1.get("kuma.io/origin").map(String::as_str), Some("zone"));
+    let web2 = labels("web-2");
+    assert_eq!(
+        web2.get("team").map(String::as_str),
+        Some("team-b"),
+        "the proxy's label wins"
+    );
+    assert_eq!(
+        web2.get("kuma.io/mesh").map(String::as_str),
+        Some("default"),
+        "Kuma's own label wins"
+    );
+    let again = sim.get_json("/_sim/world").await;
+    let replay: kuma_sim::WorldSpec = serde_json::from_value(again["world"].clone()).expect("world file");
+    assert_eq!(replay.services[0].labels, kuma_sim::WorldSpec::parse(
+        r#"{"meshes": [{"name": "default"}], "services": [{"name": "web", "labels": {"app": "web", "team": "team-a", "k8s.kuma.io/namespace": "shop"}}]}"#,
+    ).expect("world").services[0].labels);
+    assert_eq!(
+        replay.services[0].proxies[1].labels.get("team").map(String::as_str),
+        Some("team-b")
+    );
+}

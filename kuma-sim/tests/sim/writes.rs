@@ -409,6 +409,13 @@ async fn mesh_identity_world_enforces_rules_by_spiffe_id() {
         identities["items"][0]["spec"]["spiffeID"]["path"],
         "/workload/{{ .Workload }}"
     );
+    // Initialized as Kuma's reconciler leaves it (MeshServices Exclusive): Ready, so proxies get
+    // a workload identity.
+    let conditions = identities["items"][0]["status"]["conditions"].as_array().unwrap();
+    assert!(
+        conditions.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"),
+        "{conditions:?}"
+    );
     let services = sim.get_json("/meshes/default/meshservices").await;
     assert_valid(
         &doc,
@@ -462,6 +469,39 @@ async fn mesh_identity_world_enforces_rules_by_spiffe_id() {
     let (b3, _) = stats(&sim, "batch-1").await;
     assert_eq!(
         rates(&b2, &b3, Duration::from_secs(10)).clusters["api"].denied_per_s,
+        0.0
+    );
+}
+
+/// Kuma initializes a MeshIdentity only in a mesh whose MeshServices are `Exclusive`; until then
+/// no proxy has a workload identity and, without `Mesh.mtls`, nothing is enforced.
+#[tokio::test]
+async fn a_mesh_identity_without_exclusive_mesh_services_is_not_ready_and_not_enforced() {
+    let text =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/mesh-identity.yaml"))
+            .unwrap()
+            .replace("meshServices: Exclusive", "meshServices: Everywhere");
+    let sim = TestSim::new(WorldSpec::parse(&text).unwrap());
+    let identities = sim.get_json("/meshes/default/meshidentities").await;
+    let doc = spec(Doc::Kuma, Mode::Goldens);
+    assert_valid(
+        &doc,
+        &response_schema(&doc, "/meshes/{mesh}/meshidentities", "200"),
+        &identities,
+        "meshidentities",
+    );
+    let conditions = identities["items"][0]["status"]["conditions"].as_array().unwrap();
+    assert!(
+        conditions
+            .iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "False"),
+        "{conditions:?}"
+    );
+    let (b1, _) = stats(&sim, "batch-1").await;
+    sim.advance(10.0);
+    let (b2, _) = stats(&sim, "batch-1").await;
+    assert_eq!(
+        rates(&b1, &b2, Duration::from_secs(10)).clusters["api"].denied_per_s,
         0.0
     );
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use bearing_kuma::identity::MeshIdentity;
 use bearing_kuma::model::{Mesh, MeshInsight};
 use bearing_kuma::stats::{self, ClusterKind, Sample};
 use futures::StreamExt;
@@ -14,6 +15,7 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 
 use super::client::{ClientError, KumaClient};
+use super::labels::{self, DroppedLabels};
 use super::snapshot::{self, MeshRead, ProxyDigest};
 use crate::config::kuma::{ControlPlane, KumaArgs};
 use app::mesh::repo::write::{self, TrafficRow};
@@ -39,6 +41,9 @@ pub struct Poller {
     online: Vec<(String, String, String)>,
     /// Whether the last poll failed (to log once per change of state).
     failing: bool,
+    /// Whether the control plane has the ServiceInsight API, as the last poll found (`None`
+    /// before the first). Kuma 3.0 removes it; its 404 is expected then, not an error.
+    service_insights_api: Option<bool>,
 }
 
 impl Poller {
@@ -60,6 +65,7 @@ impl Poller {
             samples: HashMap::new(),
             online: Vec::new(),
             failing: false,
+            service_insights_api: None,
         })
     }
 
@@ -95,7 +101,7 @@ impl Poller {
         }
     }
 
-    async fn read_all(&self, now: OffsetDateTime) -> Result<Vec<MeshRead>, ClientError> {
+    async fn read_all(&mut self, now: OffsetDateTime) -> Result<Vec<MeshRead>, ClientError> {
         let meshes: Vec<Mesh> = self.client.list(&["meshes"]).await?;
         let mut insights: HashMap<String, MeshInsight> = self
             .client
@@ -104,31 +110,71 @@ impl Poller {
             .into_iter()
             .map(|i| (i.meta.name.clone(), i))
             .collect();
+        // Decided afresh each poll, at its first mesh, so an upgraded control plane is followed.
+        let mut insights_api: Option<bool> = None;
+        let mut dropped = DroppedLabels::default();
         let mut reads = Vec::with_capacity(meshes.len());
         for mesh in meshes {
             let m = mesh.meta.name.clone();
-            let mut proxies = ProxyDigest::new(&m, now, self.expires_soon);
+            // Identities first: the digest decides each proxy's workload identity by its labels.
+            let identities: Vec<MeshIdentity> = self
+                .optional_list(&["meshes", &m, "meshidentities"])
+                .await?
+                .unwrap_or_default();
+            let mut proxies = ProxyDigest::new(&m, now, self.expires_soon, identities.clone());
             self.client
                 .for_each_page(&["meshes", &m, "dataplanes+insights"], |page| proxies.add(&page))
                 .await?;
+            dropped.merge(&proxies.dropped_labels);
+            let service_insights = if insights_api == Some(false) {
+                Vec::new()
+            } else {
+                let found = self.optional_list(&["meshes", &m, "service-insights"]).await?;
+                insights_api = Some(found.is_some());
+                found.unwrap_or_default()
+            };
             reads.push(MeshRead {
                 insight: insights.remove(&m),
                 proxies,
-                service_insights: self.client.list(&["meshes", &m, "service-insights"]).await?,
+                service_insights,
                 mtps: self.client.list(&["meshes", &m, "meshtrafficpermissions"]).await?,
                 tps: self.client.list(&["meshes", &m, "traffic-permissions"]).await?,
-                mesh_services: self.mesh_services(&m).await?,
+                mesh_services: self
+                    .optional_list(&["meshes", &m, "meshservices"])
+                    .await?
+                    .unwrap_or_default(),
+                identities,
                 mesh,
             });
+        }
+        if let Some(has) = insights_api {
+            if self.service_insights_api != Some(has) {
+                if !has {
+                    tracing::info!(control_plane = %self.name,
+                        "the Kuma control plane has no ServiceInsight API (Kuma 3.0); service status comes from its dataplanes");
+                }
+                self.service_insights_api = Some(has);
+            }
+        }
+        if dropped.any() {
+            tracing::warn!(control_plane = %self.name, proxies = dropped.proxies, invalid = dropped.invalid,
+                over_limit = dropped.over_limit, first = dropped.first_proxy.as_deref().unwrap_or_default(),
+                max = labels::MAX_LABELS,
+                "dataplane labels Kuma would refuse, or beyond the limit per proxy, were not stored");
         }
         Ok(reads)
     }
 
-    /// A mesh's MeshServices; control planes older than Kuma 2.9 have none and answer 404.
-    async fn mesh_services(&self, mesh: &str) -> Result<Vec<bearing_kuma::model::MeshService>, ClientError> {
-        match self.client.list(&["meshes", mesh, "meshservices"]).await {
-            Err(ClientError::Status { status: 404, .. }) => Ok(Vec::new()),
-            other => other,
+    /// A list whose API a control plane may lack, answering 404 for it: MeshServices before Kuma
+    /// 2.9, MeshIdentities before 2.12, ServiceInsights from 3.0. `None` when it is absent. (A
+    /// list in a mesh that does not exist is empty in Kuma, not a 404.)
+    async fn optional_list<T: serde::de::DeserializeOwned>(
+        &self,
+        segments: super::client::Segments<'_>,
+    ) -> Result<Option<Vec<T>>, ClientError> {
+        match self.client.list(segments).await {
+            Err(ClientError::Status { status: 404, .. }) => Ok(None),
+            other => other.map(Some),
         }
     }
 

@@ -17,6 +17,7 @@ mod faults;
 mod freshness;
 mod front;
 mod hostile;
+mod kuma3;
 mod policy;
 
 async fn serve_sim(world: WorldSpec, clock: Arc<dyn Clock>) -> String {

@@ -19,6 +19,8 @@ pub struct MeshRow {
     pub mtls_backend: Option<String>,
     pub mtls_type: Option<String>,
     pub mtls_mode: Option<String>,
+    /// `mesh_mtls`, `mesh_identity` or none.
+    pub identity: Option<&'static str>,
     /// `{policy type: count}`.
     pub policy_counts: serde_json::Value,
 }
@@ -35,7 +37,8 @@ pub struct ServiceRow {
     pub partially_degraded: i32,
 }
 
-/// A Kuma resource kept as served (MeshTrafficPermission, TrafficPermission, MeshService).
+/// A Kuma resource kept as served (MeshTrafficPermission, TrafficPermission, MeshService,
+/// MeshIdentity).
 #[derive(Debug, Clone)]
 pub struct ResourceRow {
     pub mesh: String,
@@ -155,8 +158,9 @@ async fn insert_meshes(
     now: OffsetDateTime,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO mesh_meshes (control_plane, mesh, mtls_enabled, mtls_backend, mtls_type, mtls_mode, policy_counts, observed_at)
-         SELECT $1, * , $8 FROM UNNEST($2::text[], $3::bool[], $4::text[], $5::text[], $6::text[], $7::jsonb[])",
+        "INSERT INTO mesh_meshes
+                (control_plane, mesh, mtls_enabled, mtls_backend, mtls_type, mtls_mode, identity, policy_counts, observed_at)
+         SELECT $1, *, $9 FROM UNNEST($2::text[], $3::bool[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[])",
     )
     .bind(control_plane)
     .bind(m.iter().map(|r| r.mesh.clone()).collect::<Vec<_>>())
@@ -164,6 +168,7 @@ async fn insert_meshes(
     .bind(m.iter().map(|r| r.mtls_backend.clone()).collect::<Vec<_>>())
     .bind(m.iter().map(|r| r.mtls_type.clone()).collect::<Vec<_>>())
     .bind(m.iter().map(|r| r.mtls_mode.clone()).collect::<Vec<_>>())
+    .bind(m.iter().map(|r| r.identity).collect::<Vec<_>>())
     .bind(m.iter().map(|r| r.policy_counts.clone()).collect::<Vec<_>>())
     .bind(now)
     .execute(db)
@@ -180,11 +185,13 @@ async fn insert_proxies(
     // A proxy's services are a list of their own; arrays of arrays must be rectangular in
     // PostgreSQL, so they travel as JSON arrays.
     sqlx::query(
-        "INSERT INTO mesh_proxies (control_plane, mesh, name, services, gateway, status, cert_expires_at, cert_state, observed_at)
+        "INSERT INTO mesh_proxies
+                (control_plane, mesh, name, services, gateway, status, cert_expires_at, cert_state, labels, observed_at)
          SELECT $1, u.mesh, u.name, ARRAY(SELECT jsonb_array_elements_text(u.services)), u.gateway, u.status,
-                u.cert_expires_at, u.cert_state, $9
-           FROM UNNEST($2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])
-                AS u(mesh, name, services, gateway, status, cert_expires_at, cert_state)",
+                u.cert_expires_at, u.cert_state, u.labels, $10
+           FROM UNNEST($2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::timestamptz[], $8::text[],
+                       $9::jsonb[])
+                AS u(mesh, name, services, gateway, status, cert_expires_at, cert_state, labels)",
     )
     .bind(control_plane)
     .bind(p.iter().map(|r| r.mesh.clone()).collect::<Vec<_>>())
@@ -194,6 +201,7 @@ async fn insert_proxies(
     .bind(p.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
     .bind(p.iter().map(|r| r.cert_expires_at).collect::<Vec<_>>())
     .bind(p.iter().map(|r| r.cert_state.clone()).collect::<Vec<_>>())
+    .bind(p.iter().map(|r| serde_json::json!(r.labels)).collect::<Vec<_>>())
     .bind(now)
     .execute(db)
     .await
