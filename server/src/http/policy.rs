@@ -209,10 +209,44 @@ pub async fn get_policy(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((kind, namespace, name)): Path<(String, String, String)>,
-) -> ApiResult<Json<PolicyPreview>> {
-    Ok(Json(
-        proposal::preview(&state.ctx, &caller, &kind, &namespace, &name).await?,
-    ))
+    Query(format): Query<PolicyFormat>,
+) -> ApiResult<Response> {
+    let preview = proposal::preview(&state.ctx, &caller, &kind, &namespace, &name).await?;
+    let yaml = match format.format.as_deref() {
+        None | Some("json") => return Ok(Json(preview).into_response()),
+        Some("kubernetes") => preview.proposed.kubernetes_yaml,
+        Some("universal") => preview.proposed.yaml,
+        Some(other) => {
+            return Err(app::error::AppError::invalid(
+                "format",
+                format!(
+                    "must be json, kubernetes or universal, got {:?}",
+                    other.chars().take(20).collect::<String>()
+                ),
+            )
+            .into())
+        }
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/yaml; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}.yaml\"", preview.proposed.name),
+            ),
+        ],
+        yaml,
+    )
+        .into_response())
+}
+
+/// Query string of `GET .../policy`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PolicyFormat {
+    /// `json` (default), `kubernetes` (the manifest for kubectl or GitOps) or `universal`
+    /// (for kumactl).
+    format: Option<String>,
 }
 
 /// Applies the proposed policy to the control plane (a lead of the owning team, or an admin):

@@ -265,6 +265,17 @@ async fn preview_apply_enforce_reclassify_detect_outside_edits_and_roll_back() {
     assert_eq!(preview["write_path"], "read_only");
     let manifest = preview["proposed"]["kubernetes_yaml"].as_str().expect("manifest");
     assert!(manifest.contains("apiVersion: kuma.io/v1alpha1") && manifest.contains("kind: MeshTrafficPermission"));
+    let request = axum::http::Request::get(format!("{POLICY}?format=kubernetes"))
+        .header("authorization", format!("Bearer {lead}"))
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let (code, download) = app.send(request).await;
+    assert_eq!(code, 200);
+    assert_eq!(download, manifest, "the download is the manifest shown");
+    let (code, _) = app
+        .call("GET", &format!("{POLICY}?format=xml"), Some(&lead), None)
+        .await;
+    assert_eq!(code, 422);
     let hash = preview["proposed"]["hash"].as_str().expect("hash");
     let (code, body) = post(&app, &format!("{POLICY}/apply"), &lead, apply(hash, "try")).await;
     assert_eq!(code, 409);
