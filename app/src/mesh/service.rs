@@ -174,17 +174,30 @@ pub(crate) fn parse_all<T: serde::de::DeserializeOwned>(bodies: Vec<serde_json::
         .collect()
 }
 
+/// The MeshTrafficPermissions of a mesh as Kuma judges its callers by them: in a mesh whose
+/// proxies have workload identities (MeshIdentity), `rules[]` only.
+pub(crate) async fn traffic_permissions(
+    ctx: &ServerCtx,
+    control_plane: &str,
+    mesh: &str,
+    mtls_enabled: bool,
+    identity: Option<&str>,
+) -> Result<Vec<MeshTrafficPermission>, AppError> {
+    let mtps: Vec<MeshTrafficPermission> = parse_all(
+        repo::resources(&ctx.pool, control_plane, mesh, "MeshTrafficPermission").await?,
+        "MeshTrafficPermission",
+    );
+    Ok(if mtls_enabled && identity == Some("mesh_identity") {
+        bearing_kuma::identity::rules_only(&mtps)
+    } else {
+        mtps
+    })
+}
+
 /// Every service of the target's mesh as a caller, judged by the mesh's permissions.
 async fn callers(ctx: &ServerCtx, s: &StoredService) -> Result<CallersView, AppError> {
     let (cp, mesh) = (s.control_plane.as_str(), s.mesh.as_str());
-    let mut mtps: Vec<MeshTrafficPermission> = parse_all(
-        repo::resources(&ctx.pool, cp, mesh, "MeshTrafficPermission").await?,
-        "MeshTrafficPermission",
-    );
-    if s.mtls_enabled && s.identity.as_deref() == Some("mesh_identity") {
-        // Its proxies have workload identities: Kuma applies rules[] only.
-        mtps = bearing_kuma::identity::rules_only(&mtps);
-    }
+    let mtps = traffic_permissions(ctx, cp, mesh, s.mtls_enabled, s.identity.as_deref()).await?;
     let tps: Vec<TrafficPermission> = parse_all(
         repo::resources(&ctx.pool, cp, mesh, "TrafficPermission").await?,
         "TrafficPermission",

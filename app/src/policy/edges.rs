@@ -6,7 +6,7 @@ pub mod compute;
 
 use std::collections::{BTreeMap, HashSet};
 
-use bearing_kuma::model::{MeshService, MeshTrafficPermission, TrafficPermission};
+use bearing_kuma::model::{MeshService, TrafficPermission};
 use time::OffsetDateTime;
 
 use self::compute::{mesh_edges, MeshInputs};
@@ -14,7 +14,7 @@ use super::{repo, Edge, EdgeFilter, EdgeList, CLASSES};
 use crate::auth::guard::Caller;
 use crate::error::AppError;
 use crate::mesh::repo as mesh_repo;
-use crate::mesh::service::parse_all;
+use crate::mesh::service::{parse_all, traffic_permissions};
 use crate::ssr::ServerCtx;
 
 /// Most edges one page lists.
@@ -140,10 +140,7 @@ async fn compute_edges(ctx: &ServerCtx, mesh: Option<&str>, focus: Option<&[Stri
         }
         let focus_list: Option<Vec<String>> = focus_services.as_ref().map(|f| f.iter().cloned().collect());
         let observed = repo::observed_pairs(&ctx.pool, cp, name, since, focus_list.as_deref()).await?;
-        let mtps: Vec<MeshTrafficPermission> = parse_all(
-            mesh_repo::resources(&ctx.pool, cp, name, "MeshTrafficPermission").await?,
-            "MeshTrafficPermission",
-        );
+        let mtps = traffic_permissions(ctx, cp, name, m.mtls_enabled, m.identity.as_deref()).await?;
         let tps: Vec<TrafficPermission> = parse_all(
             mesh_repo::resources(&ctx.pool, cp, name, "TrafficPermission").await?,
             "TrafficPermission",

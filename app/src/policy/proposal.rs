@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use bearing_kuma::model::{MeshService, MeshTrafficPermission, Tags, TrafficPermission};
+use bearing_kuma::model::{MeshService, Tags, TrafficPermission};
 use bearing_kuma::permissions::{MeshPolicies, Workload};
 use bearing_policy::generate::{self, DataplaneSelector, Form, Request};
 use bearing_policy::{spec_hash, universal_yaml, Proposal, COMPONENT_LABEL, SPEC_HASH_LABEL};
@@ -19,7 +19,7 @@ use crate::auth::guard::Caller;
 use crate::catalog::ownership::service::may_edit;
 use crate::error::AppError;
 use crate::mesh::repo as mesh_repo;
-use crate::mesh::service::{parse_all, workload};
+use crate::mesh::service::{parse_all, traffic_permissions, workload};
 use crate::ssr::control_plane::{WriteError, Written};
 use crate::ssr::ServerCtx;
 use crate::wire::rfc3339;
@@ -411,10 +411,7 @@ async fn situation(ctx: &ServerCtx, kind: &str, namespace: &str, name: &str) -> 
         mesh_repo::resources(&ctx.pool, &cp, &mesh, "MeshService").await?,
         "MeshService",
     );
-    let mtps: Vec<MeshTrafficPermission> = parse_all(
-        mesh_repo::resources(&ctx.pool, &cp, &mesh, KIND).await?,
-        "MeshTrafficPermission",
-    );
+    let mtps = traffic_permissions(ctx, &cp, &mesh, stored.mtls_enabled, stored.identity.as_deref()).await?;
     let tps: Vec<TrafficPermission> = parse_all(
         mesh_repo::resources(&ctx.pool, &cp, &mesh, "TrafficPermission").await?,
         "TrafficPermission",

@@ -189,6 +189,20 @@ async fn a_mesh_identity_mesh_is_stored_enforcing_and_judged_by_its_rules() {
         page.contains(r#"data-test-caller="batch=deny""#),
         "the card shows batch denied"
     );
+
+    // The policy Bearing proposes for such a mesh is in the rules[] form (SPIFFE IDs), the only
+    // one its proxies are judged by; with no declared consumer it denies the whole trust domain.
+    let preview = app
+        .get_json_as("/api/v1/entities/component/default/api/policy", &app.admin_token)
+        .await;
+    assert_eq!(preview["form"], "rules", "{preview:#}");
+    assert!(preview["proposed"]["spec"]["rules"].is_array(), "{preview:#}");
+    assert!(preview["proposed"]["spec"].get("from").is_none());
+    assert_eq!(
+        preview["proposed"]["spec"]["rules"][0]["default"]["deny"][0]["spiffeID"]["value"],
+        "spiffe://default.default.mesh.local",
+        "{preview:#}"
+    );
 }
 
 #[tokio::test]
