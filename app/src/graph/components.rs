@@ -148,7 +148,10 @@ pub fn DependencyGraph(graph: GraphView) -> impl IntoView {
             .filter_map(|i| crate::policy::CLASSES.get(i).copied())
             .map(|class| view! {
                 <li class="flex items-center gap-1" title=crate::policy::class_meaning(class)>
-                    <span class="inline-block h-0.5 w-5" style=format!("background:{}", crate::policy::class_color(class))></span>
+                    // An SVG swatch: the page's CSP allows no inline styles.
+                    <svg width="20" height="6" aria-hidden="true">
+                        <line x1="0" y1="3" x2="20" y2="3" stroke=crate::policy::class_color(class) stroke-width="3"/>
+                    </svg>
                     {crate::policy::class_label(class)}
                 </li>
             })
