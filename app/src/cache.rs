@@ -22,7 +22,9 @@ type Entry = Arc<dyn Any + Send + Sync>;
 /// Cached catalog reads, keyed by query and invalidated by imports.
 #[derive(Clone)]
 pub struct ReadCache {
-    entries: moka::future::Cache<String, (u32, Entry)>,
+    /// Behind one `Arc`: the context is cloned for every request and server function, and a
+    /// moka cache's own clone copies several reference counts and its hasher.
+    entries: Arc<moka::future::Cache<String, (u32, Entry)>>,
     generation: Arc<AtomicU64>,
 }
 
@@ -44,7 +46,7 @@ impl ReadCache {
             .time_to_live(Duration::from_secs(600))
             .build();
         ReadCache {
-            entries,
+            entries: Arc::new(entries),
             generation: Arc::new(AtomicU64::new(0)),
         }
     }

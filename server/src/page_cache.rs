@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use app::auth::guard::Caller;
-use app::ssr::ServerCtx;
+use app::cache::ReadCache;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -120,7 +120,7 @@ pub fn is_cacheable(path: &str) -> bool {
 }
 
 /// The cache key of `req`, or `None` if it must be rendered.
-fn key(pages: &PageCache, ctx: &ServerCtx, req: &Request) -> Option<String> {
+fn key(pages: &PageCache, cache: &ReadCache, req: &Request) -> Option<String> {
     if req.method() != Method::GET || !is_cacheable(req.uri().path()) {
         return None;
     }
@@ -132,7 +132,7 @@ fn key(pages: &PageCache, ctx: &ServerCtx, req: &Request) -> Option<String> {
     };
     Some(format!(
         "{}.{}\n{}\n{}",
-        ctx.cache.generation(),
+        cache.generation(),
         pages.0.mesh_generation.load(Ordering::SeqCst),
         req.uri().path_and_query().map_or("", |p| p.as_str()),
         viewer,
@@ -148,11 +148,16 @@ fn key(pages: &PageCache, ctx: &ServerCtx, req: &Request) -> Option<String> {
 /// polls futures once and resumes them from other tasks, the pattern under which moka's
 /// waiters can stall (moka-rs/moka#240). We saw exactly that: about one test run in two had an
 /// entity page wait out the 30 s request timeout.
-pub async fn serve(State(pages): State<PageCache>, State(ctx): State<ServerCtx>, req: Request, next: Next) -> Response {
+pub async fn serve(
+    State(pages): State<PageCache>,
+    State(cache): State<ReadCache>,
+    req: Request,
+    next: Next,
+) -> Response {
     // The request's nonce, set by the security middleware outside; without one, nothing is
     // cached (a page could not be given a fresh nonce).
     let nonce = req.extensions().get::<Nonce>().cloned();
-    let (Some(entries), Some(key), Some(nonce)) = (pages.0.entries.as_ref(), key(&pages, &ctx, &req), nonce) else {
+    let (Some(entries), Some(key), Some(nonce)) = (pages.0.entries.as_ref(), key(&pages, &cache, &req), nonce) else {
         return next.run(req).await;
     };
     if let Some(page) = entries.get(&key).await {

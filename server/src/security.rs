@@ -16,7 +16,7 @@ use leptos::nonce::Nonce;
 
 use std::sync::Arc;
 
-use app::ssr::ServerCtx;
+use app::ssr::AuthSettings;
 
 use crate::state::AuthRuntime;
 
@@ -56,7 +56,7 @@ pub async fn refuse_cross_origin(State(auth): State<Arc<AuthRuntime>>, req: Requ
 /// pages and API answers, which may show what only this caller may see.
 pub async fn security_headers(
     State(auth): State<Arc<AuthRuntime>>,
-    State(ctx): State<ServerCtx>,
+    State(settings): State<Arc<AuthSettings>>,
     mut req: Request,
     next: Next,
 ) -> Response {
@@ -83,7 +83,7 @@ pub async fn security_headers(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     let policy = if is_html {
-        page_policy(&nonce, ctx.auth.issuer.as_deref())
+        page_policy(&nonce, settings.issuer.as_deref())
     } else {
         "default-src 'none'; frame-ancestors 'none'".to_owned()
     };
