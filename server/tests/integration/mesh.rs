@@ -17,6 +17,7 @@ mod faults;
 mod freshness;
 mod front;
 mod hostile;
+mod map;
 
 async fn serve_sim(world: WorldSpec, clock: Arc<dyn Clock>) -> String {
     let sim = Arc::new(Sim::new(world, clock).expect("world"));

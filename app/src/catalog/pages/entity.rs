@@ -17,7 +17,7 @@ use crate::catalog::ownership::components::EditPanel;
 use crate::error::{error_fallback, AppError, SectionError};
 use crate::graph::components::GraphSection;
 use crate::mesh::api::{get_component_mesh, get_team_mesh};
-use crate::mesh::components::{MeshCardSection, TeamMeshSection};
+use crate::mesh::components::{team_drift_for, MeshCardSection, TeamDriftSection, TeamMeshSection};
 use crate::mesh::{MeshCard, TeamMeshRow};
 use crate::ui::Loading;
 
@@ -58,6 +58,7 @@ pub fn EntityPage() -> impl IntoView {
     );
     let mesh_card = Resource::new(key, component_mesh);
     let team_mesh = Resource::new(key, team_mesh);
+    let team_drift = Resource::new(key, team_drift_for);
     view! {
         <Suspense fallback=Loading>
             <ErrorBoundary fallback=error_fallback>
@@ -67,7 +68,7 @@ pub fn EntityPage() -> impl IntoView {
                         let group = e.group.take();
                         let mesh = match e.summary.kind.as_str() {
                             "component" => Some(view! { <MeshCardSection card=mesh_card/> }.into_any()),
-                            "group" => Some(view! { <TeamMeshSection rows=team_mesh/> }.into_any()),
+                            "group" => Some(view! { <TeamMeshSection rows=team_mesh/><TeamDriftSection drift=team_drift/> }.into_any()),
                             _ => None,
                         };
                         let panel = match state {
