@@ -5,9 +5,22 @@ use leptos::prelude::*;
 use super::{MapChoices, MapQuery, MapView};
 use crate::error::AppError;
 
-/// The map the query names; none when it names nothing to draw.
+/// The map the query names; none when it names nothing to draw. The fields are arguments of
+/// their own: a struct whose fields are all absent would not survive the URL encoding of
+/// server-function arguments (the request would lack the struct, a 400).
 #[server(prefix = "/api/fn", endpoint = "get_map")]
-pub async fn get_map(query: MapQuery) -> Result<Option<MapView>, AppError> {
+pub async fn get_map(
+    team: Option<String>,
+    system: Option<String>,
+    mesh: Option<String>,
+    class: Option<String>,
+) -> Result<Option<MapView>, AppError> {
+    let query = MapQuery {
+        team,
+        system,
+        mesh,
+        class,
+    };
     crate::server_call::call(|ctx, caller| async move { super::map::map(&ctx, &caller, query).await }).await
 }
 

@@ -37,7 +37,7 @@ pub fn GraphPage() -> impl IntoView {
     });
     let sort = Memo::new(move |_| EdgeSort::parse(query.read().get("sort").as_deref()));
     // Both requests go out when the page is entered.
-    let map = Resource::new(move || params.get(), get_map);
+    let map = Resource::new(move || params.get(), |q| get_map(q.team, q.system, q.mesh, q.class));
     let choices = Resource::new(|| (), |_| get_map_choices());
     view! {
         <h1 class="mb-4 text-2xl font-semibold">"Service map"</h1>

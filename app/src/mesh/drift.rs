@@ -5,6 +5,13 @@
 use serde::{Deserialize, Serialize};
 
 use crate::policy::ClassCount;
+#[cfg(feature = "ssr")]
+use crate::{
+    auth::guard::Caller,
+    error::AppError,
+    policy::{class_counts, edges, Edge, EdgeFilter},
+    ssr::ServerCtx,
+};
 
 /// One mesh's edges per class, for the `/mesh` drift panel.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -17,14 +24,11 @@ pub struct MeshDrift {
 
 /// The drift of every mesh: edges per class, per control plane and mesh.
 #[cfg(feature = "ssr")]
-pub async fn meshes(
-    ctx: &crate::ssr::ServerCtx,
-    caller: &crate::auth::guard::Caller,
-) -> Result<Vec<MeshDrift>, crate::error::AppError> {
+pub async fn meshes(ctx: &ServerCtx, caller: &Caller) -> Result<Vec<MeshDrift>, AppError> {
     caller.require_reader(ctx)?;
-    let edges = crate::policy::edges::matching(ctx, caller, &Default::default()).await?;
-    let mut by_mesh: std::collections::BTreeMap<(String, String), Vec<crate::policy::Edge>> = Default::default();
-    for e in edges {
+    let all = edges::matching(ctx, caller, &EdgeFilter::default()).await?;
+    let mut by_mesh: std::collections::BTreeMap<(String, String), Vec<Edge>> = Default::default();
+    for e in all {
         by_mesh
             .entry((e.control_plane.clone(), e.mesh.clone()))
             .or_default()
@@ -33,7 +37,7 @@ pub async fn meshes(
     Ok(by_mesh
         .into_iter()
         .map(|((control_plane, mesh), edges)| MeshDrift {
-            counts: crate::policy::class_counts(&edges),
+            counts: class_counts(&edges),
             control_plane,
             mesh,
         })
@@ -42,17 +46,11 @@ pub async fn meshes(
 
 /// The drift of the edges from or to the components the team `namespace/name` owns.
 #[cfg(feature = "ssr")]
-pub async fn team(
-    ctx: &crate::ssr::ServerCtx,
-    caller: &crate::auth::guard::Caller,
-    namespace: &str,
-    name: &str,
-) -> Result<Vec<ClassCount>, crate::error::AppError> {
+pub async fn team(ctx: &ServerCtx, caller: &Caller, namespace: &str, name: &str) -> Result<Vec<ClassCount>, AppError> {
     caller.require_reader(ctx)?;
-    let filter = crate::policy::EdgeFilter {
+    let filter = EdgeFilter {
         team: Some(crate::catalog::service::ref_key("group", namespace, name)?),
-        ..Default::default()
+        ..EdgeFilter::default()
     };
-    let edges = crate::policy::edges::matching(ctx, caller, &filter).await?;
-    Ok(crate::policy::class_counts(&edges))
+    Ok(class_counts(&edges::matching(ctx, caller, &filter).await?))
 }
