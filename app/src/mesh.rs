@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod components;
+pub mod drift;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod repo;

@@ -234,6 +234,35 @@ pub struct PolicyWriteResult {
     pub warnings: Vec<String>,
 }
 
+/// How many edges are in one class: a line of a drift panel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassCount {
+    /// One of [`CLASSES`].
+    pub class: String,
+    pub count: u64,
+}
+
+/// Edges per class, worst first, classes with none left out: what drift panels and the map's
+/// class filters show. Counted here once so that every panel counts the same way.
+pub fn class_counts(edges: &[Edge]) -> Vec<ClassCount> {
+    let mut counts: BTreeMap<usize, u64> = BTreeMap::new();
+    for e in edges {
+        *counts.entry(class_rank(&e.class)).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|(rank, count)| ClassCount {
+            class: CLASSES.get(rank).map_or("unknown", |c| *c).to_owned(),
+            count,
+        })
+        .collect()
+}
+
+/// Position of `class` in [`CLASSES`] (worst first); unknown classes sort last.
+pub fn class_rank(class: &str) -> usize {
+    CLASSES.iter().position(|c| *c == class).unwrap_or(CLASSES.len())
+}
+
 /// How a class reads on the map and in lists.
 pub fn class_label(class: &str) -> &'static str {
     match class {

@@ -12,6 +12,7 @@ use crate::auth::pages::{AdminPage, LoginPage};
 use crate::catalog::ownership::pages::TransfersPage;
 use crate::catalog::pages::{CatalogPage, EntityPage, HomePage, SearchPage};
 use crate::error::{AppError, ErrorTemplate};
+use crate::graph::pages::GraphPage;
 use crate::mesh::pages::MeshOverviewPage;
 use crate::ui::Layout;
 
@@ -63,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/catalog") view=CatalogPage ssr=SsrMode::Async/>
                     <Route path=path!("/catalog/:kind/:namespace/:name") view=EntityPage ssr=SsrMode::Async/>
                     <Route path=path!("/mesh") view=MeshOverviewPage ssr=SsrMode::Async/>
+                    <Route path=path!("/graph") view=GraphPage ssr=SsrMode::Async/>
                     <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>

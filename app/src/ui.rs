@@ -5,7 +5,7 @@ mod escape;
 mod layout;
 mod pagination;
 
-pub use badges::{CertBadge, KindBadge, LifecycleBadge, MeshStatusBadge, OrphanBadge};
+pub use badges::{CertBadge, ClassBadge, KindBadge, LifecycleBadge, MeshStatusBadge, OrphanBadge};
 pub use escape::raw_text;
 pub use layout::Layout;
 pub use pagination::Pagination;

@@ -38,6 +38,17 @@ fn traffic_description(from: &str, to: &str, t: &super::TrafficLayer) -> String 
     )
 }
 
+/// The description (`aria-label`) of the mesh edge an event happened on, if it happened on one.
+fn edge_label(ev: &leptos::web_sys::Event) -> Option<String> {
+    use leptos::wasm_bindgen::JsCast;
+    let target = ev.target()?.dyn_into::<leptos::web_sys::Element>().ok()?;
+    target
+        .closest("[data-test-graph-edge]")
+        .ok()
+        .flatten()?
+        .get_attribute("aria-label")
+}
+
 /// Draws the graph. Unresolved nodes are dashed and not linked; mesh edges are coloured by class.
 #[component]
 pub fn DependencyGraph(graph: GraphView) -> impl IntoView {
@@ -163,13 +174,23 @@ pub fn DependencyGraph(graph: GraphView) -> impl IntoView {
             </div>
         }
     });
+    // The edge under the pointer or keyboard focus, described in words below the drawing:
+    // a sighted keyboard user gets no tooltip from `<title>`. Screen readers read the edge's
+    // own label, so the line is hidden from them.
+    let described = RwSignal::new(String::new());
+    let describe = move |ev: leptos::web_sys::Event| {
+        if let Some(text) = edge_label(&ev) {
+            described.set(text);
+        }
+    };
     view! {
-        <div class="overflow-x-auto">
+        <div class="overflow-x-auto" on:focusin=move |ev| describe(ev.into()) on:mouseover=move |ev| describe(ev.into())>
             <svg role="img" aria-label="Dependency graph" width=width height=height viewBox=format!("0 0 {width} {height}")
                 class="max-w-none" font-family="ui-sans-serif, system-ui, sans-serif">
                 {paths}
                 {boxes}
             </svg>
+            <p class="mt-1 min-h-5 text-sm text-slate-700" aria-hidden="true" data-test-edge-description="">{move || described.get()}</p>
             {legend}
             {truncated.then(|| view! {
                 <p class="mt-1 text-xs text-slate-500">"Showing the first 60 entities; lower the depth to see fewer."</p>

@@ -24,6 +24,16 @@ pub struct PlacedNode {
 /// Positions nodes by layer (columns) and, within a layer, by kind then label (rows).
 /// `nodes[0]` is the root.
 pub fn layout(nodes: Vec<PlacedNode>, edges: Vec<GraphEdge>, depth: u8, truncated: bool) -> GraphView {
+    place(nodes, edges, depth, truncated, true)
+}
+
+/// [`layout`] without a root: for maps of many services (a team's, a mesh's), where no node is
+/// the page's own and every node links to its entity.
+pub fn layout_rootless(nodes: Vec<PlacedNode>, edges: Vec<GraphEdge>) -> GraphView {
+    place(nodes, edges, 1, false, false)
+}
+
+fn place(nodes: Vec<PlacedNode>, edges: Vec<GraphEdge>, depth: u8, truncated: bool, rooted: bool) -> GraphView {
     let min_layer = nodes.iter().map(|n| n.layer).min().unwrap_or(0);
     let mut columns: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
     for (i, n) in nodes.iter().enumerate() {
@@ -42,13 +52,15 @@ pub fn layout(nodes: Vec<PlacedNode>, edges: Vec<GraphEdge>, depth: u8, truncate
             pos[i] = (x, y);
         }
     }
-    let width = MARGIN * 2 + columns.len() as i32 * NODE_WIDTH + (columns.len() as i32 - 1).max(0) * COLUMN_GAP;
+    // Columns are placed by layer, so a layer nobody is in still takes its column's width.
+    let span = columns.keys().next_back().map_or(0, |max| max - min_layer + 1);
+    let width = MARGIN * 2 + span * NODE_WIDTH + (span - 1).max(0) * COLUMN_GAP;
     GraphView {
         nodes: nodes
             .into_iter()
             .enumerate()
             .map(|(i, n)| GraphNode {
-                root: i == 0,
+                root: rooted && i == 0,
                 key: n.key,
                 label: n.label,
                 kind: n.kind,

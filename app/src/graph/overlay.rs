@@ -78,7 +78,7 @@ pub fn overlay(walked: Walked, traffic: &[Edge], depth: u8) -> GraphView {
 
 /// The node key of one end: the component, else the Kuma service (`service:<mesh>/<name>`), or
 /// for the `*` of an `over_permitted` edge, "any other service" of that mesh.
-fn end_key(e: &Edge, from: bool) -> String {
+pub fn end_key(e: &Edge, from: bool) -> String {
     let end = if from { &e.from } else { &e.to };
     match &end.component {
         Some(c) => c.clone(),
@@ -98,8 +98,16 @@ fn add_end(
     if nodes.len() >= MAX_NODES {
         return None;
     }
+    let node = end_node(e, from, layer);
+    index.insert(node.key.clone(), nodes.len());
+    nodes.push(node);
+    Some(nodes.len() - 1)
+}
+
+/// The node standing for the `from` (or `to`) end of `e` at `layer`: its component (linked),
+/// else its Kuma service, else "any other service".
+pub fn end_node(e: &Edge, from: bool, layer: i32) -> PlacedNode {
     let end = if from { &e.from } else { &e.to };
-    let key = end_key(e, from);
     let (label, kind) = match &end.component {
         Some(c) => (
             crate::catalog::split_ref(c)
@@ -110,16 +118,14 @@ fn add_end(
         None if end.service == "*" => ("any other service".to_owned(), "kuma service"),
         None => (end.service.clone(), "kuma service"),
     };
-    nodes.push(PlacedNode {
+    PlacedNode {
         resolved: end.component.is_some(),
-        key: key.clone(),
+        key: end_key(e, from),
         label,
         kind: kind.to_owned(),
         layer,
         summary: false,
-    });
-    index.insert(key, nodes.len() - 1);
-    Some(nodes.len() - 1)
+    }
 }
 
 fn note_left_out(left_out: &mut HashMap<i32, (usize, i32)>, side: i32, layer: i32) {
@@ -132,7 +138,8 @@ fn note_left_out(left_out: &mut HashMap<i32, (usize, i32)>, side: i32, layer: i3
     };
 }
 
-fn layer_of(e: &Edge) -> TrafficLayer {
+/// What the map draws of one edge: its class, the layers present and the deciding policy.
+pub fn layer_of(e: &Edge) -> TrafficLayer {
     TrafficLayer {
         class: e.class.clone(),
         declared: e.declared,

@@ -2,8 +2,10 @@
 
 use leptos::prelude::*;
 
+use super::drift::MeshDrift;
 use super::{MeshCard, MeshOverview, TeamMeshRow};
 use crate::error::AppError;
+use crate::policy::ClassCount;
 
 /// The mesh overview page.
 #[server(prefix = "/api/fn", endpoint = "get_mesh_overview")]
@@ -24,5 +26,18 @@ pub async fn get_component_mesh(kind: String, namespace: String, name: String) -
 #[server(prefix = "/api/fn", endpoint = "get_team_mesh")]
 pub async fn get_team_mesh(namespace: String, name: String) -> Result<Vec<TeamMeshRow>, AppError> {
     crate::server_call::call(|ctx, caller| async move { super::service::team(&ctx, &caller, &namespace, &name).await })
+        .await
+}
+
+/// Edges per class of every mesh, for the overview's drift panels.
+#[server(prefix = "/api/fn", endpoint = "get_mesh_drift")]
+pub async fn get_mesh_drift() -> Result<Vec<MeshDrift>, AppError> {
+    crate::server_call::call(|ctx, caller| async move { super::drift::meshes(&ctx, &caller).await }).await
+}
+
+/// Edges per class touching a team's components, for its page.
+#[server(prefix = "/api/fn", endpoint = "get_team_drift")]
+pub async fn get_team_drift(namespace: String, name: String) -> Result<Vec<ClassCount>, AppError> {
+    crate::server_call::call(|ctx, caller| async move { super::drift::team(&ctx, &caller, &namespace, &name).await })
         .await
 }

@@ -2,9 +2,11 @@
 //! the resource its page created for it: pages request everything when they are entered.
 
 mod card;
+mod drift;
 mod team;
 
 pub use card::MeshCardSection;
+pub use drift::{drift_links, team_drift_for, TeamDrift, TeamDriftSection};
 pub use team::TeamMeshSection;
 
 use leptos::prelude::*;

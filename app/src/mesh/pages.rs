@@ -1,15 +1,20 @@
 //! `/mesh`: per control plane and mesh, mTLS, proxies, services by status, certificates
-//! expiring soonest, policy counts, unmapped services, and when the data was read.
+//! expiring soonest, policy counts, unmapped services, traffic drift (edges per class), and
+//! when the data was read.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::api::get_mesh_overview;
-use super::components::StaleNotice;
+use super::api::{get_mesh_drift, get_mesh_overview};
+use super::components::{drift_links, StaleNotice};
+use super::drift::MeshDrift;
 use super::{format_age, ControlPlaneOverview, MeshOverview, MeshOverviewRow};
 use crate::catalog::ref_href;
-use crate::error::error_fallback;
-use crate::ui::{CertBadge, EmptyState, Loading, MeshStatusBadge};
+use crate::error::{error_fallback, AppError, SectionError};
+use crate::ui::{href_with, CertBadge, EmptyState, Loading, MeshStatusBadge};
+
+/// The drift of every mesh, or why it could not be counted (the rest of the page still shows).
+type Drift = Result<Vec<MeshDrift>, AppError>;
 
 /// How many names a list shows before folding the rest away.
 const SHOWN: usize = 30;
@@ -18,18 +23,23 @@ const SHOWN: usize = 30;
 #[component]
 pub fn MeshOverviewPage() -> impl IntoView {
     let overview = Resource::new(|| (), |_| get_mesh_overview());
+    // Requested alongside the overview, not after it.
+    let drift = Resource::new(|| (), |_| get_mesh_drift());
     view! {
         <Title text="Mesh"/>
         <h1 class="mb-4 text-2xl font-semibold">"Service mesh"</h1>
         <Suspense fallback=Loading>
             <ErrorBoundary fallback=error_fallback>
-                {move || Suspend::new(async move { overview.await.map(overview_body) })}
+                {move || Suspend::new(async move {
+                    let drift = drift.await;
+                    overview.await.map(|o| overview_body(o, drift))
+                })}
             </ErrorBoundary>
         </Suspense>
     }
 }
 
-fn overview_body(o: MeshOverview) -> AnyView {
+fn overview_body(o: MeshOverview, drift: Drift) -> AnyView {
     if o.control_planes.is_empty() {
         return view! {
             <EmptyState title="No Kuma control plane is configured"
@@ -41,7 +51,7 @@ fn overview_body(o: MeshOverview) -> AnyView {
     }
     let not_in_mesh = o.not_in_mesh.clone();
     view! {
-        {o.control_planes.into_iter().map(control_plane).collect_view()}
+        {o.control_planes.into_iter().map(|cp| control_plane(cp, &drift)).collect_view()}
         <section class="mt-6 rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="not-in-mesh">
             <h2 id="not-in-mesh" class="font-semibold">{format!("Catalog services not in the mesh ({})", not_in_mesh.len())}</h2>
             <p class="text-sm text-slate-500">"Service and website components that no Kuma service with proxies maps to."</p>
@@ -73,7 +83,7 @@ fn name_list(items: Vec<(String, Option<String>)>) -> AnyView {
     .into_any()
 }
 
-fn control_plane(cp: ControlPlaneOverview) -> impl IntoView {
+fn control_plane(cp: ControlPlaneOverview, drift: &Drift) -> impl IntoView {
     let read = match cp.freshness.age_s {
         Some(age) => format!("last read {} ago", format_age(age)),
         None => "not read yet".to_owned(),
@@ -94,13 +104,27 @@ fn control_plane(cp: ControlPlaneOverview) -> impl IntoView {
             {if meshes.is_empty() {
                 view! { <p class="text-sm text-slate-500">"No meshes read yet."</p> }.into_any()
             } else {
-                view! { <div class="mt-2 grid gap-4 lg:grid-cols-2">{meshes.into_iter().map(mesh_panel).collect_view()}</div> }.into_any()
+                let panels = meshes
+                    .into_iter()
+                    .map(|m| {
+                        let counts = match drift {
+                            Ok(all) => Ok(all
+                                .iter()
+                                .find(|d| d.control_plane == cp.name && d.mesh == m.mesh)
+                                .map(|d| d.counts.clone())
+                                .unwrap_or_default()),
+                            Err(e) => Err(e.clone()),
+                        };
+                        mesh_panel(m, counts)
+                    })
+                    .collect_view();
+                view! { <div class="mt-2 grid gap-4 lg:grid-cols-2">{panels}</div> }.into_any()
             }}
         </section>
     }
 }
 
-fn mesh_panel(m: MeshOverviewRow) -> impl IntoView {
+fn mesh_panel(m: MeshOverviewRow, drift: Result<Vec<crate::policy::ClassCount>, AppError>) -> impl IntoView {
     let mtls = if m.mtls_enabled {
         format!(
             "on — {} ({}){}",
@@ -148,8 +172,33 @@ fn mesh_panel(m: MeshOverviewRow) -> impl IntoView {
             <h4 class="mt-3 text-xs font-semibold uppercase tracking-wide text-slate-500">"Certificates expiring soonest"</h4>
             {if m.expiring.is_empty() { view! { <p class="text-sm text-slate-500">"No certificates with an expiry."</p> }.into_any() }
              else { view! { <table class="text-sm"><tbody>{expiring}</tbody></table> }.into_any() }}
+            {drift_panel(&m.mesh, drift)}
             <h4 class="mt-3 text-xs font-semibold uppercase tracking-wide text-slate-500">{format!("Not in the catalog ({})", m.unmapped.len())}</h4>
             <div data-test-unmapped="">{name_list(unmapped)}</div>
+        </div>
+    }
+}
+
+/// The mesh's edges per class, worst first, each linked to the map of those edges, and the
+/// CSV export of all of them.
+fn drift_panel(mesh: &str, drift: Result<Vec<crate::policy::ClassCount>, AppError>) -> impl IntoView {
+    let csv = href_with(
+        "/api/v1/mesh/edges",
+        &[("mesh", Some(mesh.to_owned())), ("format", Some("csv".to_owned()))],
+    );
+    let map = href_with("/graph", &[("mesh", Some(mesh.to_owned()))]);
+    let body = match drift {
+        Ok(counts) => drift_links(counts, ("mesh", mesh.to_owned())),
+        Err(error) => view! { <SectionError what="the drift counts" error=error/> }.into_any(),
+    };
+    view! {
+        <div class="mt-3" data-test-drift=mesh.to_owned()>
+            <h4 class="text-xs font-semibold uppercase tracking-wide text-slate-500">"Traffic drift: edges by class"</h4>
+            <div class="mt-1 max-w-sm">{body}</div>
+            <p class="mt-1 flex gap-3 text-sm">
+                <a href=map class="text-indigo-700 hover:underline" data-test-drift-map="">"Map"</a>
+                <a href=csv class="text-indigo-700 hover:underline" data-test-drift-csv="">"CSV of all edges"</a>
+            </p>
         </div>
     }
 }

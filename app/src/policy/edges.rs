@@ -171,8 +171,8 @@ pub fn severity(class: &str) -> usize {
     CLASSES.iter().position(|c| *c == class).unwrap_or(CLASSES.len())
 }
 
-/// `class=a,b`: each must be one of [`CLASSES`].
-fn parse_classes(text: Option<&str>) -> Result<Option<Vec<&'static str>>, AppError> {
+/// `class=a,b`: each must be one of [`CLASSES`]; none (or blank): every class.
+pub fn parse_classes(text: Option<&str>) -> Result<Option<Vec<&'static str>>, AppError> {
     let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
         return Ok(None);
     };
@@ -195,7 +195,7 @@ fn parse_classes(text: Option<&str>) -> Result<Option<Vec<&'static str>>, AppErr
 }
 
 /// `team=payments` or `team=group:default/payments`, as the reference key owners are stored by.
-fn team_ref(text: &str) -> Result<String, AppError> {
+pub fn team_ref(text: &str) -> Result<String, AppError> {
     let text = text.trim();
     let full = if text.contains(':') {
         text.to_owned()

@@ -1,4 +1,5 @@
-//! Small labels: kinds, lifecycles and orphaned entities; Kuma statuses and certificate states.
+//! Small labels: kinds, lifecycles and orphaned entities; Kuma statuses, certificate states and
+//! edge classes.
 
 use leptos::prelude::*;
 
@@ -63,4 +64,27 @@ pub fn CertBadge(#[prop(into)] state: String) -> impl IntoView {
         _ => ("bg-slate-100 text-slate-600", "no mTLS"),
     };
     view! { <span class=format!("rounded px-1.5 py-0.5 text-xs {color}") data-test-cert=state.clone()>{label}</span> }
+}
+
+/// An edge's class (see [`crate::policy::CLASSES`]) as a coloured label; its meaning on hover.
+/// Colours are classes, not inline styles: the pages' Content-Security-Policy refuses those.
+#[component]
+pub fn ClassBadge(#[prop(into)] class: String) -> impl IntoView {
+    let color = match class.as_str() {
+        "declared_denied" => "bg-red-100 text-red-800",
+        "denied_unknown" => "bg-orange-100 text-orange-800",
+        "will_break" => "bg-rose-100 text-rose-800",
+        "shadow_denied" => "bg-purple-100 text-purple-800",
+        "undeclared" => "bg-amber-100 text-amber-800",
+        "over_permitted" => "bg-yellow-100 text-yellow-800",
+        "unused_grant" => "bg-slate-100 text-slate-700",
+        "healthy" => "bg-green-50 text-green-700",
+        _ => "bg-slate-100 text-slate-600",
+    };
+    view! {
+        <span class=format!("whitespace-nowrap rounded px-1.5 py-0.5 text-xs font-medium {color}")
+            title=crate::policy::class_meaning(&class) data-test-class-badge=class.clone()>
+            {crate::policy::class_label(&class)}
+        </span>
+    }
 }

@@ -18,6 +18,7 @@ mod freshness;
 mod front;
 mod hostile;
 mod kuma3;
+mod map;
 mod policy;
 
 async fn serve_sim(world: WorldSpec, clock: Arc<dyn Clock>) -> String {

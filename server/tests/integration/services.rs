@@ -19,7 +19,7 @@ use app::ssr::ServerCtx;
 use crate::util::{context, repo_root, TestApp};
 
 /// Every read service: anyone who may read the catalog may call them.
-const READS: [&str; 21] = [
+const READS: [&str; 28] = [
     "catalog::service::home",
     "catalog::service::list",
     "catalog::service::catalog_view",
@@ -32,11 +32,18 @@ const READS: [&str; 21] = [
     "catalog::service::backstage::facets",
     "catalog::ownership::service::edit_state",
     "graph::service::entity_graph",
+    "graph::map::map",
+    "graph::map::team_map",
+    "graph::map::system_map",
+    "graph::map::mesh_map",
+    "graph::map::choices",
     "mesh::service::list_services",
     "mesh::service::control_planes",
     "mesh::service::component_card",
     "mesh::service::overview",
     "mesh::service::team",
+    "mesh::drift::meshes",
+    "mesh::drift::team",
     "policy::edges::list",
     "policy::edges::matching",
     "policy::edges::around",
@@ -133,6 +140,29 @@ async fn call(name: &str, ctx: &ServerCtx, caller: &Caller) -> Result<(), AppErr
                 .await
                 .map(drop)
         }
+        "graph::map::map" => {
+            let query = app::graph::MapQuery {
+                team: Some("team-checkout".into()),
+                ..Default::default()
+            };
+            app::graph::map::map(ctx, caller, query).await.map(drop)
+        }
+        "graph::map::team_map" => app::graph::map::team_map(ctx, caller, "team-checkout", None, None)
+            .await
+            .map(drop),
+        "graph::map::system_map" => app::graph::map::system_map(ctx, caller, "checkout", None, Some("healthy"))
+            .await
+            .map(drop),
+        "graph::map::mesh_map" => match app::graph::map::mesh_map(ctx, caller, "default", None).await {
+            // The demo catalog alone has no mesh: a reader is told so, not refused.
+            Err(AppError::NotFound(_)) => Ok(()),
+            other => other.map(drop),
+        },
+        "graph::map::choices" => app::graph::map::choices(ctx, caller).await.map(drop),
+        "mesh::drift::meshes" => app::mesh::drift::meshes(ctx, caller).await.map(drop),
+        "mesh::drift::team" => app::mesh::drift::team(ctx, caller, "default", "team-checkout")
+            .await
+            .map(drop),
         "mesh::service::list_services" => mesh::list_services(ctx, caller).await.map(drop),
         "mesh::service::control_planes" => mesh::control_planes(ctx, caller).await.map(drop),
         "mesh::service::component_card" => mesh::component_card(ctx, caller, "component", "default", "checkout")

@@ -13,7 +13,7 @@ use crate::util::TestApp;
 
 /// mTLS on, STRICT. `backend` admits only `web`; `audit` admits the whole mesh; nothing selects
 /// `ledger` or `stranger`, so with mTLS on they admit nobody.
-fn world() -> WorldSpec {
+pub(super) fn world() -> WorldSpec {
     WorldSpec::parse(
         r#"{
         "meshes": [{"name": "default", "mtls": {"backend": "ca-1"}}],
@@ -78,7 +78,7 @@ async fn import_catalog(app: &TestApp) {
 }
 
 /// Polls the world and reads stats twice, 60 simulated seconds apart.
-async fn observe(app: &TestApp, world: WorldSpec) -> String {
+pub(super) async fn observe(app: &TestApp, world: WorldSpec) -> String {
     let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
     let url = serve_sim(world, clock.clone()).await;
     let mut poller = poller(app, &url).await;
