@@ -2,7 +2,9 @@
 
 use leptos::prelude::*;
 
-use super::{MapChoices, MapQuery, MapView};
+#[cfg(feature = "ssr")]
+use super::MapQuery;
+use super::{MapChoices, MapView};
 use crate::error::AppError;
 
 /// The map the query names; none when it names nothing to draw. The fields are arguments of
