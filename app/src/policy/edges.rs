@@ -118,14 +118,20 @@ async fn compute_edges(ctx: &ServerCtx, mesh: Option<&str>, focus: Option<&[Stri
     if focus.is_some_and(<[String]>::is_empty) {
         return Ok(Vec::new());
     }
+    let meshes: Vec<_> = mesh_repo::list_meshes(&ctx.pool)
+        .await?
+        .into_iter()
+        .filter(|m| mesh.is_none_or(|wanted| wanted == m.mesh))
+        .collect();
+    // No mesh polled (yet): no edges, and no need to read the catalog's dependencies.
+    if meshes.is_empty() {
+        return Ok(Vec::new());
+    }
     let window = time::Duration::try_from(ctx.mesh.observed_window).unwrap_or(time::Duration::MAX);
     let since = OffsetDateTime::now_utc() - window;
     let declared = repo::declared_dependencies(&ctx.pool, focus).await?;
     let mut edges = Vec::new();
-    for m in mesh_repo::list_meshes(&ctx.pool).await? {
-        if mesh.is_some_and(|wanted| wanted != m.mesh) {
-            continue;
-        }
+    for m in meshes {
         let (cp, name) = (m.control_plane.as_str(), m.mesh.as_str());
         let services = mesh_repo::mesh_service_names(&ctx.pool, cp, name).await?;
         let focus_services: Option<HashSet<String>> = focus.map(|components| {

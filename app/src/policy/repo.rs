@@ -19,27 +19,48 @@ pub struct DeclaredDependency {
 /// Every component -> component dependency (with `focus`, only those from or to one of those
 /// components): `dependsOn` between components, and `consumesApi` joined with the components
 /// providing that API. A component consuming its own API is no edge.
+///
+/// With a focus, each way in is its own branch so that every one is an index lookup
+/// (`relations_source`, `relations_target`): an `OR` across both ends would scan the table,
+/// and an entity page asks this for its graph on every render.
 pub async fn declared_dependencies(
     db: impl PgExecutor<'_>,
     focus: Option<&[String]>,
 ) -> sqlx::Result<Vec<DeclaredDependency>> {
-    sqlx::query_as(
-        "SELECT r.source_ref AS from_ref, r.target_ref AS to_ref, 'dependsOn' AS via
-           FROM relations r
-          WHERE r.type = 'dependsOn' AND r.source_ref LIKE 'component:%' AND r.target_ref LIKE 'component:%'
-            AND ($1::text[] IS NULL OR r.source_ref = ANY ($1) OR r.target_ref = ANY ($1))
-         UNION
-         SELECT c.source_ref, p.source_ref, 'consumesApi ' || c.target_ref
-           FROM relations c
-           JOIN relations p ON p.type = 'providesApi' AND p.target_ref = c.target_ref
-          WHERE c.type = 'consumesApi' AND c.source_ref LIKE 'component:%' AND p.source_ref LIKE 'component:%'
-            AND c.source_ref <> p.source_ref
-            AND ($1::text[] IS NULL OR c.source_ref = ANY ($1) OR p.source_ref = ANY ($1))
-         ORDER BY 1, 2, 3",
-    )
-    .bind(focus)
-    .fetch_all(db)
-    .await
+    const COMPONENTS: &str = "r.source_ref LIKE 'component:%' AND r.target_ref LIKE 'component:%'";
+    const API_PAIRS: &str = "c.type = 'consumesApi' AND p.type = 'providesApi'
+        AND c.source_ref LIKE 'component:%' AND p.source_ref LIKE 'component:%' AND c.source_ref <> p.source_ref";
+    let sql = match focus {
+        None => format!(
+            "SELECT r.source_ref AS from_ref, r.target_ref AS to_ref, 'dependsOn' AS via
+               FROM relations r WHERE r.type = 'dependsOn' AND {COMPONENTS}
+             UNION
+             SELECT c.source_ref, p.source_ref, 'consumesApi ' || c.target_ref
+               FROM relations c JOIN relations p ON p.target_ref = c.target_ref WHERE {API_PAIRS}
+             ORDER BY 1, 2, 3"
+        ),
+        Some(_) => format!(
+            "SELECT r.source_ref AS from_ref, r.target_ref AS to_ref, 'dependsOn' AS via
+               FROM relations r WHERE r.type = 'dependsOn' AND r.source_ref = ANY ($1) AND {COMPONENTS}
+             UNION
+             SELECT r.source_ref, r.target_ref, 'dependsOn'
+               FROM relations r WHERE r.type = 'dependsOn' AND r.target_ref = ANY ($1) AND {COMPONENTS}
+             UNION
+             SELECT c.source_ref, p.source_ref, 'consumesApi ' || c.target_ref
+               FROM relations c JOIN relations p ON p.target_ref = c.target_ref
+              WHERE c.source_ref = ANY ($1) AND {API_PAIRS}
+             UNION
+             SELECT c.source_ref, p.source_ref, 'consumesApi ' || c.target_ref
+               FROM relations p JOIN relations c ON c.target_ref = p.target_ref
+              WHERE p.source_ref = ANY ($1) AND {API_PAIRS}
+             ORDER BY 1, 2, 3"
+        ),
+    };
+    let query = sqlx::query_as(&sql);
+    match focus {
+        Some(focus) => query.bind(focus).fetch_all(db).await,
+        None => query.fetch_all(db).await,
+    }
 }
 
 /// A caller -> destination pair's latest outbound traffic.
