@@ -331,6 +331,10 @@ pub struct ImportReport {
     /// Edits made in Bearing that the files disagree with; Bearing's value is kept.
     #[serde(default)]
     pub override_conflicts: Vec<String>,
+    /// Components that gained or lost a declared consumer: their traffic policy is looked at
+    /// again under `--kuma-policy-mode` (marked out of date, or re-applied).
+    #[serde(default)]
+    pub consumers_changed: Vec<String>,
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@ pub mod components;
 #[cfg(feature = "ssr")]
 pub mod edges;
 #[cfg(feature = "ssr")]
+pub mod follow;
+#[cfg(feature = "ssr")]
 pub mod proposal;
 #[cfg(feature = "ssr")]
 pub mod repo;
@@ -203,6 +205,73 @@ pub struct PolicyPreview {
     pub can_rollback: bool,
     /// Bearing's changes to this policy, newest first.
     pub history: Vec<PolicyChange>,
+    /// What Bearing does with this control plane's policies (`--kuma-policy-mode`): `off`,
+    /// `propose` or `apply`.
+    pub mode: PolicyMode,
+    /// An import changed the declared consumers and the policy in the mesh no longer follows
+    /// them; null when it does (or nothing changed since it was applied).
+    pub out_of_date: Option<OutOfDate>,
+}
+
+/// What Bearing does with one control plane's policies when an import changes what they follow
+/// (`--kuma-policy-mode`, or `policy_mode` per control plane in `--kuma-config`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyMode {
+    /// Bearing shows what it would propose but never writes, and marks nothing.
+    Off,
+    /// Affected providers' policies are marked out of date; a lead applies them.
+    #[default]
+    Propose,
+    /// Affected providers' policies are applied at once, as the identity that imported.
+    Apply,
+}
+
+impl PolicyMode {
+    /// Every mode, as the flag spells it.
+    pub const NAMES: [&'static str; 3] = ["off", "propose", "apply"];
+
+    /// The flag's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyMode::Off => "off",
+            PolicyMode::Propose => "propose",
+            PolicyMode::Apply => "apply",
+        }
+    }
+}
+
+impl std::str::FromStr for PolicyMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "off" => Ok(PolicyMode::Off),
+            "propose" => Ok(PolicyMode::Propose),
+            "apply" => Ok(PolicyMode::Apply),
+            other => Err(format!(
+                "{other:?} is not a policy mode: use one of {}",
+                PolicyMode::NAMES.join(", ")
+            )),
+        }
+    }
+}
+
+/// Why a policy is out of date, and (in `apply` mode) how re-applying it went.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OutOfDate {
+    /// When the first import that changed it ran (RFC 3339).
+    pub since: String,
+    /// What changed it, e.g. `import of /srv/catalog/web.yaml`.
+    pub cause: String,
+    /// Who imported (the audit log's actor).
+    pub imported_by: String,
+    /// `apply` mode: failed attempts to re-apply it so far.
+    pub attempts: i32,
+    /// `apply` mode: why the last attempt failed.
+    pub last_error: Option<String>,
 }
 
 /// `POST .../policy/apply`.

@@ -114,6 +114,7 @@ async fn main() -> anyhow::Result<()> {
         name: "bench".into(),
         url: url.clone(),
         token: None,
+        policy_mode: Default::default(),
     };
     let mut poller = Poller::new(pool.clone(), &cp, &args).await?;
 

@@ -242,6 +242,10 @@ pub async fn apply(
             source_id,
         });
     }
+    // What consumers declared around the entities written, before writing them: a provider
+    // that gains or loses one has a traffic policy that no longer follows the catalog.
+    let written_refs: Vec<String> = writes.iter().map(|w| w.entity_ref.to_owned()).collect();
+    let watch = crate::policy::follow::Watch::before(&mut tx, written_refs).await?;
     // Bounded statement sizes keep memory flat for very large catalogs.
     for chunk in writes.chunks(2000) {
         repo::write::upsert_entities(&mut *tx, chunk).await?;
@@ -259,6 +263,7 @@ pub async fn apply(
             .extend(repo::write::orphan_unread_sources(&mut *tx, scanned_dirs, &ids).await?);
     }
     report.orphaned.sort();
+    report.consumers_changed = watch.changed_providers(&mut tx).await?;
     // A transfer asked for by the team the import just took an entity from is void.
     super::ownership::service::cancel_transfers_after_import(&mut tx, audit, caller, &keys)
         .await
@@ -290,11 +295,30 @@ pub async fn apply(
                 ImportError::Problems(vec!["could not write the audit log; nothing was imported".into()])
             })?;
         }
+        crate::policy::follow::mark(&mut tx, &report.consumers_changed, &import_cause(&set.sources), caller)
+            .await
+            .map_err(|_| {
+                ImportError::Problems(vec![
+                    "could not mark the traffic policies this import changes; nothing was imported".into(),
+                ])
+            })?;
         // Delivered on commit to every server on this database, which then drops its cache.
         repo::write::notify_changed(&mut *tx).await?;
         tx.commit().await?;
     }
     Ok(report)
+}
+
+/// `import of <sources>`, naming at most three of them: what an out-of-date policy says changed it.
+fn import_cause(sources: &[String]) -> String {
+    let mut sorted: Vec<&str> = sources.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    let shown: Vec<&str> = sorted.iter().take(3).copied().collect();
+    match sorted.len() {
+        0 => "an import".to_owned(),
+        n if n <= 3 => format!("import of {}", shown.join(", ")),
+        n => format!("import of {} and {} more", shown.join(", "), n - 3),
+    }
 }
 
 /// An admin's permission to import through the API, checked before anything they send is read:

@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 
 use super::api::{AdoptPolicy, ApplyPolicy, RollbackPolicy};
-use super::{CallerChange, PolicyPreview, PolicyWriteResult};
+use super::{CallerChange, OutOfDate, PolicyMode, PolicyPreview, PolicyWriteResult};
 use crate::catalog::ref_href;
 use crate::error::{AppError, SectionError};
 use crate::ui::Loading;
@@ -66,6 +66,30 @@ fn written(result: Option<Result<PolicyWriteResult, AppError>>, done: &'static s
     })
 }
 
+/// Whether the policy follows the catalog, and what Bearing does about it in this mode.
+fn following(mode: PolicyMode, out_of_date: Option<OutOfDate>) -> Option<AnyView> {
+    if mode == PolicyMode::Off {
+        return Some(view! {
+            <p class="text-sm text-slate-600" data-test="policy-mode-off">
+                "Bearing does not write policies to this control plane (" <code>"--kuma-policy-mode off"</code> "): the proposal is for reading."
+            </p>
+        }.into_any());
+    }
+    let o = out_of_date?;
+    let next = match mode {
+        PolicyMode::Apply => "Bearing applies it on its own (--kuma-policy-mode apply).",
+        _ => "Apply the proposal to make it follow the catalog again.",
+    };
+    Some(view! {
+        <div role="status" class="rounded bg-amber-50 p-2 text-sm text-amber-900" data-test="policy-out-of-date">
+            <p>{format!("Out of date since {}: the {} changed the declared consumers (imported by {}). {next}", o.since, o.cause, o.imported_by)}</p>
+            {o.last_error.map(|e| view! {
+                <p class="mt-1 text-red-800" data-test="policy-follow-error">{format!("Applying it failed ({} attempts): {e}", o.attempts)}</p>
+            })}
+        </div>
+    }.into_any())
+}
+
 fn callers(list: Vec<CallerChange>, empty: &'static str) -> AnyView {
     if list.is_empty() {
         return view! { <p class="text-sm text-slate-500">{empty}</p> }.into_any();
@@ -115,6 +139,7 @@ fn body(p: PolicyPreview, namespace: String, name: String, (apply, rollback, ado
         }
         .into_any(),
     };
+    let follows = following(p.mode, p.out_of_date.clone());
     let consumers = if p.consumers.is_empty() {
         view! { <span class="text-slate-500">"none declared: the proposal denies every caller"</span> }.into_any()
     } else {
@@ -191,6 +216,7 @@ fn body(p: PolicyPreview, namespace: String, name: String, (apply, rollback, ado
                 ". Declared consumers: " {consumers}
             </p>
             {current}
+            {follows}
             <div class="grid gap-4 md:grid-cols-2">
                 <div>
                     <h3 class="text-sm font-semibold text-red-800">"Would be denied"</h3>

@@ -13,7 +13,10 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::repo::{self, NewChange, PolicyKey};
-use super::{CallerChange, CurrentPolicy, EdgeEnd, PolicyChange, PolicyPreview, PolicyWriteResult, ProposedPolicy};
+use super::{
+    CallerChange, CurrentPolicy, EdgeEnd, OutOfDate, PolicyChange, PolicyMode, PolicyPreview, PolicyWriteResult,
+    ProposedPolicy,
+};
 use crate::audit::service::{record, Event};
 use crate::auth::guard::Caller;
 use crate::catalog::ownership::service::may_edit;
@@ -27,23 +30,24 @@ use crate::wire::rfc3339;
 /// Longest reason kept.
 const MAX_REASON: usize = 1_000;
 
-const KIND: &str = "MeshTrafficPermission";
+/// The kind of policy this module proposes.
+pub(super) const KIND: &str = "MeshTrafficPermission";
 
 /// Everything known about one provider's policy, before any decision about it.
-struct Situation {
-    component: String,
-    owner: Option<String>,
-    control_plane: String,
-    mesh: String,
-    service: String,
-    form: Form,
-    consumers: Vec<EdgeEnd>,
-    proposal: Proposal,
+pub(super) struct Situation {
+    pub(super) component: String,
+    pub(super) owner: Option<String>,
+    pub(super) control_plane: String,
+    pub(super) mesh: String,
+    pub(super) service: String,
+    pub(super) form: Form,
+    pub(super) consumers: Vec<EdgeEnd>,
+    pub(super) proposal: Proposal,
     /// The stored resource of the proposal's name, as Kuma served it.
-    current: Option<Value>,
-    change: generate::Change,
-    components: HashMap<String, Option<String>>,
-    read_only: bool,
+    pub(super) current: Option<Value>,
+    pub(super) change: generate::Change,
+    pub(super) components: HashMap<String, Option<String>>,
+    pub(super) read_only: bool,
 }
 
 /// The preview of the entity's policy.
@@ -57,8 +61,19 @@ pub async fn preview(
     caller.require_reader(ctx)?;
     let s = situation(ctx, kind, namespace, name).await?;
     let history = repo::changes(&ctx.pool, key(&s)).await?;
-    let can_apply = caller.user.as_ref().is_some_and(|u| may_edit(u, s.owner.as_deref()));
+    let mode = mode(ctx, &s.control_plane);
+    let can_apply = mode != PolicyMode::Off && caller.user.as_ref().is_some_and(|u| may_edit(u, s.owner.as_deref()));
     let current = s.current.as_ref().map(current_view);
+    let out_of_date = match repo::out_of_date(&ctx.pool, &s.component, KIND).await? {
+        Some(mark) if mode != PolicyMode::Off && s.follows_catalog() == Some(false) => Some(OutOfDate {
+            since: rfc3339(mark.since),
+            cause: mark.cause,
+            imported_by: importer(&mark.importer).map_or_else(|| "unknown".to_owned(), |c| c.actor()),
+            attempts: mark.attempts,
+            last_error: mark.last_error,
+        }),
+        _ => None,
+    };
     let current_yaml = current.as_ref().map(|c| c.yaml.clone());
     let view = |list: &[generate::CallerChange]| {
         list.iter()
@@ -104,7 +119,30 @@ pub async fn preview(
                 at: rfc3339(c.at),
             })
             .collect(),
+        mode,
+        out_of_date,
     })
+}
+
+/// The identity an out-of-date mark names as its importer.
+pub(super) fn importer(stored: &Value) -> Option<crate::auth::CurrentUser> {
+    serde_json::from_value(stored.clone()).ok()
+}
+
+impl Situation {
+    /// Whether Bearing's policy in the mesh is its proposal: `None` when the mesh holds no
+    /// policy Bearing manages under the proposal's name (nothing to be out of date).
+    pub(super) fn follows_catalog(&self) -> Option<bool> {
+        let current = self.current.as_ref()?;
+        current_view(current)
+            .managed
+            .then(|| current.get("spec").map(spec_hash).as_deref() == Some(spec_hash(&self.proposal.spec).as_str()))
+    }
+
+    /// Bearing's policy in the mesh was edited outside Bearing since it was applied.
+    pub(super) fn edited_outside(&self) -> bool {
+        self.current.as_ref().is_some_and(|c| current_view(c).edited_outside)
+    }
 }
 
 /// Applies the proposal, if it is still the one previewed (`expected_hash`).
@@ -129,11 +167,22 @@ pub async fn apply(
             "the proposal changed since it was previewed (now {hash}); preview it again"
         )));
     }
-    let writer = writer(ctx, &s)?;
+    write_proposal(ctx, caller, &s, &reason).await
+}
+
+/// Writes the proposal of `s` to the control plane and records it, for a caller already allowed
+/// to (a lead or admin applying by hand, or the identity whose import changed it).
+pub(super) async fn write_proposal(
+    ctx: &ServerCtx,
+    caller: &Caller,
+    s: &Situation,
+    reason: &str,
+) -> Result<PolicyWriteResult, AppError> {
+    let writer = writer(ctx, s)?;
     let resource = s.proposal.resource_json();
     refuse_invalid(&resource)?;
     let written = writer.put(&s.control_plane, &resource).await.map_err(write_error)?;
-    record_change(ctx, caller, &s, "apply", s.current.as_ref(), Some(&resource), &reason).await?;
+    record_change(ctx, caller, s, "apply", s.current.as_ref(), Some(&resource), reason).await?;
     Ok(result(
         &s.proposal.name,
         &written,
@@ -282,10 +331,23 @@ fn checked_reason(reason: &str) -> Result<String, AppError> {
     Ok(reason.to_owned())
 }
 
+/// What Bearing does with the control plane's policies; `off` when it cannot write at all.
+pub(super) fn mode(ctx: &ServerCtx, control_plane: &str) -> PolicyMode {
+    ctx.control_planes
+        .as_ref()
+        .map_or(PolicyMode::Off, |w| w.policy_mode(control_plane))
+}
+
 fn writer<'a>(
     ctx: &'a ServerCtx,
     s: &Situation,
 ) -> Result<&'a dyn crate::ssr::control_plane::ControlPlaneWriter, AppError> {
+    if mode(ctx, &s.control_plane) == PolicyMode::Off {
+        return Err(AppError::Conflict(format!(
+            "Bearing does not write policies to control plane {} (--kuma-policy-mode off)",
+            s.control_plane
+        )));
+    }
     match &ctx.control_planes {
         Some(w) if !s.read_only => Ok(w.as_ref()),
         _ => Err(AppError::Conflict(format!(
@@ -351,6 +413,10 @@ async fn record_change(
     )
     .await?;
     repo::store_written(&mut *tx, key(s), after).await?;
+    if action == "apply" {
+        // The policy in the mesh is the proposal again: it follows the catalog.
+        repo::clear_out_of_date(&mut *tx, &s.component, KIND).await?;
+    }
     let event = Event::new(&format!("mesh.policy.{action}"), s.component.clone())
         .change(before.cloned(), after.cloned())
         .reason(reason);
@@ -387,7 +453,7 @@ fn current_view(body: &Value) -> CurrentPolicy {
 }
 
 /// Reads what a preview, an apply or a rollback needs.
-async fn situation(ctx: &ServerCtx, kind: &str, namespace: &str, name: &str) -> Result<Situation, AppError> {
+pub(super) async fn situation(ctx: &ServerCtx, kind: &str, namespace: &str, name: &str) -> Result<Situation, AppError> {
     if kind != "component" {
         return Err(AppError::invalid("kind", "only components have traffic policies"));
     }

@@ -208,3 +208,120 @@ pub async fn component_owner(db: impl PgExecutor<'_>, component: &str) -> sqlx::
         .fetch_optional(db)
         .await
 }
+
+/// A provider whose policy an import left out of date (`policy_out_of_date`).
+#[derive(Debug, Clone, FromRow)]
+pub struct OutOfDateRow {
+    pub component: String,
+    pub kind: String,
+    pub since: OffsetDateTime,
+    pub cause: String,
+    /// The importing identity, as `CurrentUser` JSON.
+    pub importer: serde_json::Value,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+}
+
+/// Marks the `kind` policies of `components` out of date. A component already marked keeps its
+/// `since` and takes the newest cause and importer, with its failed attempts forgotten: the
+/// situation they failed in has changed.
+pub async fn mark_out_of_date(
+    db: impl PgExecutor<'_>,
+    components: &[String],
+    kind: &str,
+    cause: &str,
+    importer: &serde_json::Value,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO policy_out_of_date (component, kind, cause, importer)
+         SELECT c, $2, $3, $4 FROM unnest($1::text[]) AS c
+         ON CONFLICT (component, kind) DO UPDATE
+            SET cause = EXCLUDED.cause, importer = EXCLUDED.importer,
+                attempts = 0, last_error = NULL, last_attempt = NULL",
+    )
+    .bind(components)
+    .bind(kind)
+    .bind(cause)
+    .bind(importer)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+const OUT_OF_DATE_COLUMNS: &str = "component, kind, since, cause, importer, attempts, last_error";
+
+/// The mark on one component's `kind` policy, if any.
+pub async fn out_of_date(db: impl PgExecutor<'_>, component: &str, kind: &str) -> sqlx::Result<Option<OutOfDateRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {OUT_OF_DATE_COLUMNS} FROM policy_out_of_date WHERE component = $1 AND kind = $2"
+    ))
+    .bind(component)
+    .bind(kind)
+    .fetch_optional(db)
+    .await
+}
+
+/// Up to `limit` marks of `kind` due for a look, oldest first. A mark whose last attempt failed
+/// waits `retry` doubled per failure (at most 64 times) before the next.
+pub async fn due_out_of_date(
+    db: impl PgExecutor<'_>,
+    kind: &str,
+    retry: std::time::Duration,
+    limit: i64,
+) -> sqlx::Result<Vec<OutOfDateRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {OUT_OF_DATE_COLUMNS} FROM policy_out_of_date
+          WHERE kind = $1
+            AND (last_attempt IS NULL
+                 OR last_attempt < now() - make_interval(secs => $2 * power(2, LEAST(attempts, 6))))
+          ORDER BY since, component LIMIT $3"
+    ))
+    .bind(kind)
+    .bind(retry.as_secs_f64())
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Removes the mark (the policy follows the catalog again, or Bearing does not manage it).
+pub async fn clear_out_of_date(db: impl PgExecutor<'_>, component: &str, kind: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM policy_out_of_date WHERE component = $1 AND kind = $2")
+        .bind(component)
+        .bind(kind)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+/// Records a failed attempt to re-apply the policy.
+pub async fn failed_attempt(db: impl PgExecutor<'_>, component: &str, kind: &str, error: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE policy_out_of_date SET attempts = attempts + 1, last_error = $3, last_attempt = now()
+          WHERE component = $1 AND kind = $2",
+    )
+    .bind(component)
+    .bind(kind)
+    .bind(error)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+/// Whether a component of that reference exists (a mark outlives the component it names).
+pub async fn component_exists(db: impl PgExecutor<'_>, component: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM entities WHERE ref = $1 AND kind = 'component' AND NOT orphaned)")
+        .bind(component)
+        .fetch_one(db)
+        .await
+}
+
+/// Takes the lock of the policy worker for the transaction `db` is in: false when another
+/// server holds it (one pass at a time across a deployment).
+pub async fn try_lock_follow(db: impl PgExecutor<'_>) -> sqlx::Result<bool> {
+    // An arbitrary constant, the same in every Bearing server: "policy follow".
+    const FOLLOW_LOCK: i64 = 0x0b0a_7001_f011;
+    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(FOLLOW_LOCK)
+        .fetch_one(db)
+        .await
+}

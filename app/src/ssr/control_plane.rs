@@ -8,6 +8,8 @@ use std::pin::Pin;
 
 use serde_json::Value;
 
+use crate::policy::PolicyMode;
+
 /// What a write answers.
 pub type WriteFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, WriteError>> + Send + 'a>>;
 
@@ -28,6 +30,10 @@ pub trait ControlPlaneWriter: Send + Sync + std::fmt::Debug {
     /// Whether the control plane takes writes (`GET /_resources` says `readOnly`, as a
     /// Kubernetes-mode or zone control plane does).
     fn read_only<'a>(&'a self, control_plane: &'a str) -> WriteFuture<'a, bool>;
+
+    /// What Bearing does with this control plane's policies (`--kuma-policy-mode`); `off` for a
+    /// control plane it does not know.
+    fn policy_mode(&self, control_plane: &str) -> PolicyMode;
 }
 
 /// A write the control plane accepted.

@@ -85,6 +85,9 @@ fn print_report(r: &ImportReport) {
             println!("{label:>9} {item}");
         }
     }
+    for c in &r.consumers_changed {
+        println!("consumers changed for {c}: its traffic policy is looked at again (--kuma-policy-mode)");
+    }
     println!(
         "{}{} added, {} updated, {} unchanged, {} orphaned{}",
         if r.dry_run { "dry run: " } else { "" },

@@ -64,6 +64,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ctx.audit.clone(),
     ));
     crate::mesh::poller::spawn_all(db.pool.clone(), &args.kuma).await?;
+    if ctx.control_planes.is_some() {
+        crate::mesh::policy_follow::spawn(ctx.clone());
+    }
     if let Some(provider) = &runtime.provider {
         tokio::spawn(provider.clone().keep_discovered());
     }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use app::policy::PolicyMode;
 use clap::Args;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -30,6 +31,14 @@ pub struct KumaArgs {
     /// (`token_env` names an environment variable instead of a file).
     #[arg(long, env = "BEARING_KUMA_CONFIG", conflicts_with = "kuma_url")]
     pub kuma_config: Option<PathBuf>,
+
+    /// What Bearing does with a control plane's traffic policies when an import changes the
+    /// declared dependencies they follow: `off` (only show proposals, never write), `propose`
+    /// (mark the affected policies out of date for their team's lead to apply) or `apply`
+    /// (apply them at once, audited as the identity that imported). `policy_mode` in
+    /// `--kuma-config` overrides it per control plane.
+    #[arg(long, env = "BEARING_KUMA_POLICY_MODE", default_value = "propose")]
+    pub kuma_policy_mode: PolicyMode,
 
     /// Time between polls of meshes, proxies and services. Data older than three intervals is
     /// shown as stale.
@@ -82,6 +91,7 @@ impl Default for KumaArgs {
             kuma_token: None,
             kuma_name: "default".into(),
             kuma_config: None,
+            kuma_policy_mode: PolicyMode::Propose,
             kuma_poll_interval: Duration::from_secs(15),
             kuma_stats_interval: Duration::from_secs(60),
             kuma_timeout: Duration::from_secs(10),
@@ -103,6 +113,8 @@ pub struct ControlPlane {
     pub url: String,
     /// Bearer token, if the API needs one.
     pub token: Option<SecretString>,
+    /// What Bearing does with its policies after an import (`--kuma-policy-mode`).
+    pub policy_mode: PolicyMode,
 }
 
 #[derive(Deserialize)]
@@ -120,13 +132,16 @@ struct ConfigEntry {
     token_file: Option<PathBuf>,
     #[serde(default)]
     token_env: Option<String>,
+    /// `off`, `propose` or `apply`; `--kuma-policy-mode` when absent.
+    #[serde(default)]
+    policy_mode: Option<String>,
 }
 
 impl KumaArgs {
     /// The control planes to poll: the config file's, or the one `--kuma-url` names, or none.
     pub fn control_planes(&self) -> anyhow::Result<Vec<ControlPlane>> {
         if let Some(path) = &self.kuma_config {
-            return read_config(path);
+            return read_config(path, self.kuma_policy_mode);
         }
         Ok(self
             .kuma_url
@@ -135,12 +150,13 @@ impl KumaArgs {
                 name: self.kuma_name.clone(),
                 url: url.clone(),
                 token: self.kuma_token.clone(),
+                policy_mode: self.kuma_policy_mode,
             })
             .collect())
     }
 }
 
-fn read_config(path: &Path) -> anyhow::Result<Vec<ControlPlane>> {
+fn read_config(path: &Path, default_mode: PolicyMode) -> anyhow::Result<Vec<ControlPlane>> {
     let text = std::fs::read_to_string(path).with_context(|| {
         format!(
             "cannot read the Kuma config file {} (BEARING_KUMA_CONFIG)",
@@ -179,10 +195,17 @@ fn read_config(path: &Path) -> anyhow::Result<Vec<ControlPlane>> {
                 }
                 (None, None) => None,
             };
+            let policy_mode = match e.policy_mode {
+                None => default_mode,
+                Some(m) => m
+                    .parse()
+                    .map_err(|err: String| anyhow::anyhow!("{at}: policy_mode: {err}"))?,
+            };
             Ok(ControlPlane {
                 name: e.name,
                 url: e.url,
                 token: token.map(SecretString::from),
+                policy_mode,
             })
         })
         .collect()
@@ -246,6 +269,23 @@ mod tests {
         assert!(format!("{:#}", url.expect_err("url")).contains("must start with http://"));
         let unknown = config(r#"{"control_planes": [{"name": "a", "url": "http://x", "tokn": "y"}]}"#);
         assert!(format!("{:#}", unknown.expect_err("unknown")).contains("is not a Kuma config"));
+    }
+
+    #[test]
+    fn policy_modes_default_to_the_flag_and_are_set_per_control_plane() {
+        let cps = config(
+            r#"{"control_planes": [{"name": "eu", "url": "http://eu", "policy_mode": "apply"},
+                                   {"name": "us", "url": "http://us"}]}"#,
+        )
+        .expect("valid");
+        assert_eq!(cps[0].policy_mode, PolicyMode::Apply);
+        assert_eq!(cps[1].policy_mode, PolicyMode::Propose, "the flag's default");
+        let bad = config(r#"{"control_planes": [{"name": "a", "url": "http://x", "policy_mode": "yolo"}]}"#);
+        let message = format!("{:#}", bad.expect_err("bad mode"));
+        assert!(
+            message.contains("control_planes[0]: policy_mode") && message.contains("off, propose, apply"),
+            "{message}"
+        );
     }
 
     #[test]

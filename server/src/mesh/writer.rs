@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use app::policy::PolicyMode;
 use app::ssr::control_plane::{ControlPlaneWriter, WriteError, WriteFuture, Written};
 use reqwest::Method;
 use serde::Deserialize;
@@ -20,13 +21,12 @@ use crate::config::KumaArgs;
 #[derive(Clone, Default)]
 pub struct Writer {
     clients: HashMap<String, KumaClient>,
+    modes: HashMap<String, PolicyMode>,
 }
 
 impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Writer")
-            .field("control_planes", &self.clients.keys().collect::<Vec<_>>())
-            .finish()
+        f.debug_struct("Writer").field("control_planes", &self.modes).finish()
     }
 }
 
@@ -34,11 +34,13 @@ impl Writer {
     /// Clients for `control_planes`, timed and capped like the poller's.
     pub fn new(control_planes: &[ControlPlane], args: &KumaArgs) -> anyhow::Result<Arc<Writer>> {
         let mut clients = HashMap::new();
+        let mut modes = HashMap::new();
         for cp in control_planes {
             let client = KumaClient::new(&cp.url, cp.token.clone(), args.kuma_timeout, args.kuma_max_body_size)?;
             clients.insert(cp.name.clone(), client);
+            modes.insert(cp.name.clone(), cp.policy_mode);
         }
-        Ok(Arc::new(Writer { clients }))
+        Ok(Arc::new(Writer { clients, modes }))
     }
 
     fn client(&self, control_plane: &str) -> Result<&KumaClient, WriteError> {
@@ -187,6 +189,10 @@ impl ControlPlaneWriter for Writer {
                 .await?
                 .read_only)
         })
+    }
+
+    fn policy_mode(&self, control_plane: &str) -> PolicyMode {
+        self.modes.get(control_plane).copied().unwrap_or(PolicyMode::Off)
     }
 }
 

@@ -14,6 +14,7 @@ use crate::util::TestApp;
 
 mod edges;
 mod faults;
+mod follow;
 mod freshness;
 mod front;
 mod hostile;
@@ -45,6 +46,7 @@ fn cp(url: &str) -> ControlPlane {
         name: "default".into(),
         url: url.to_owned(),
         token: None,
+        policy_mode: Default::default(),
     }
 }
 

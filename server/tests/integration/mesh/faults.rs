@@ -99,6 +99,7 @@ async fn a_failing_control_plane_is_logged_once_per_change_of_state() {
         name: name.clone(),
         url: url.clone(),
         token: None,
+        policy_mode: Default::default(),
     };
     let mut poller = Poller::new(app.pool.clone(), &control_plane, &args())
         .await

@@ -23,6 +23,7 @@ async fn poller_with(app: &TestApp, url: &str, args: &KumaArgs) -> Poller {
         name: "default".into(),
         url: url.to_owned(),
         token: Some(SecretString::from(TOKEN)),
+        policy_mode: Default::default(),
     };
     Poller::new(app.pool.clone(), &cp, args).await.expect("poller")
 }

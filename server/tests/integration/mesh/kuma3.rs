@@ -19,6 +19,7 @@ async fn named_poller(app: &TestApp, name: &str, url: &str) -> Poller {
         name: name.to_owned(),
         url: url.to_owned(),
         token: None,
+        policy_mode: Default::default(),
     };
     Poller::new(app.pool.clone(), &cp, &args()).await.expect("poller")
 }
