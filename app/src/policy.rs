@@ -13,6 +13,10 @@ pub mod follow;
 pub mod proposal;
 #[cfg(feature = "ssr")]
 pub mod repo;
+#[cfg(feature = "ssr")]
+pub mod templated;
+#[cfg(feature = "ssr")]
+mod write;
 
 use std::collections::BTreeMap;
 
@@ -211,6 +215,45 @@ pub struct PolicyPreview {
     /// An import changed the declared consumers and the policy in the mesh no longer follows
     /// them; null when it does (or nothing changed since it was applied).
     pub out_of_date: Option<OutOfDate>,
+}
+
+/// `GET /api/v1/entities/{kind}/{namespace}/{name}/policy/templates` and the entity page: the
+/// policies admins' templates (`--policy-templates`) give this component.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TemplatePolicies {
+    pub control_plane: String,
+    pub mesh: String,
+    /// The component's Kuma service.
+    pub service: String,
+    /// `api` or `read_only` (apply the Kubernetes manifests instead).
+    pub write_path: String,
+    pub mode: PolicyMode,
+    /// The caller may apply, adopt and roll back (a lead of the owning team, or an admin).
+    pub can_apply: bool,
+    /// One per template whose selector matches the component, in template order.
+    pub items: Vec<TemplatePolicy>,
+}
+
+/// One template's policy for one component.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TemplatePolicy {
+    /// The template's name.
+    pub template: String,
+    pub description: Option<String>,
+    /// Kuma's type: MeshTimeout, MeshRetry, MeshAccessLog or MeshMetric.
+    pub kind: String,
+    pub current: Option<CurrentPolicy>,
+    pub proposed: ProposedPolicy,
+    /// Unified diff from the policy in the mesh to the proposal.
+    pub diff: String,
+    /// Bearing's policy in the mesh is the proposal.
+    pub up_to_date: bool,
+    /// There is an applied change to roll back (and the caller may).
+    pub can_rollback: bool,
+    /// Bearing's changes to this policy, newest first.
+    pub history: Vec<PolicyChange>,
 }
 
 /// What Bearing does with one control plane's policies when an import changes what they follow

@@ -30,6 +30,8 @@ pub struct ServerCtx {
     /// Writes to the Kuma control planes (policies); none when the server configured none, and
     /// then every control plane counts as read-only.
     pub control_planes: Option<Arc<dyn control_plane::ControlPlaneWriter>>,
+    /// Admins' policy templates (`--policy-templates`), loaded and validated at start.
+    pub policy_templates: Arc<[bearing_policy::templates::Template]>,
 }
 
 impl ServerCtx {
@@ -42,6 +44,7 @@ impl ServerCtx {
             audit,
             mesh: MeshSettings::default(),
             control_planes: None,
+            policy_templates: Arc::from(Vec::new()),
         }
     }
 }

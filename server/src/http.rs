@@ -14,3 +14,4 @@ pub mod mesh;
 pub mod metrics;
 pub mod openapi;
 pub mod policy;
+pub mod policy_templates;

@@ -25,7 +25,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{middleware as caller, routes as sign_in};
-use crate::http::{backstage, docs, edit, entities, health, identity, import, mesh, metrics, openapi, policy};
+use crate::http::{
+    backstage, docs, edit, entities, health, identity, import, mesh, metrics, openapi, policy, policy_templates,
+};
 use crate::state::AppState;
 use crate::{page_cache, security, site, trace};
 
@@ -108,6 +110,10 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(policy::apply_policy))
         .routes(routes!(policy::rollback_policy))
         .routes(routes!(policy::adopt_policy))
+        .routes(routes!(policy_templates::list))
+        .routes(routes!(policy_templates::apply))
+        .routes(routes!(policy_templates::rollback))
+        .routes(routes!(policy_templates::adopt))
         // The Backstage-compatible catalog API (`@backstage/catalog-client`).
         .routes(routes!(backstage::list_entities))
         .routes(routes!(backstage::by_name))

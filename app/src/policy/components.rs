@@ -3,6 +3,8 @@
 //! the owning team or an admin) apply and roll back; the Kubernetes manifest where the control
 //! plane is read-only.
 
+pub mod templates;
+
 use leptos::prelude::*;
 
 use super::api::{AdoptPolicy, ApplyPolicy, RollbackPolicy};
@@ -51,7 +53,7 @@ pub fn PolicySection(
     }
 }
 
-fn written(result: Option<Result<PolicyWriteResult, AppError>>, done: &'static str) -> Option<AnyView> {
+pub(super) fn written(result: Option<Result<PolicyWriteResult, AppError>>, done: &'static str) -> Option<AnyView> {
     result.map(|r| match r {
         Ok(w) => view! {
             <div role="status" class="mt-2 rounded bg-emerald-50 p-2 text-sm text-emerald-900" data-test="policy-written">

@@ -23,8 +23,9 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
-use super::proposal::{self, importer, write_proposal, KIND};
+use super::proposal::{self, importer, KIND};
 use super::repo::{self, OutOfDateRow};
+use super::write::{self, write_proposal};
 use super::PolicyMode;
 use crate::auth::guard::Caller;
 use crate::error::AppError;
@@ -142,22 +143,23 @@ async fn follow_one(ctx: &ServerCtx, mark: OutOfDateRow, done: &mut Followed) ->
         }
         Err(e) => return failed(ctx, &component, &e.to_string(), done).await,
     };
-    let mode = proposal::mode(ctx, &s.control_plane);
-    let follows = s.follows_catalog();
+    let t = &s.target;
+    let mode = write::mode(ctx, &t.control_plane);
+    let follows = t.follows(&s.proposal);
     match (mode, follows) {
         (PolicyMode::Off, _) | (_, Some(true)) | (PolicyMode::Propose, None) => {
             repo::clear_out_of_date(&ctx.pool, &component, KIND).await?;
             done.cleared.push(component);
         }
         (PolicyMode::Propose, Some(false)) => done.proposed.push(component),
-        (PolicyMode::Apply, _) if s.current.is_some() && follows.is_none() => {
+        (PolicyMode::Apply, _) if t.current.is_some() && follows.is_none() => {
             let why = format!(
                 "a policy named {} that Bearing did not create is in the mesh; Bearing does not overwrite it on its own",
                 s.proposal.name
             );
             return failed(ctx, &component, &why, done).await;
         }
-        (PolicyMode::Apply, _) if s.edited_outside() => {
+        (PolicyMode::Apply, _) if t.edited_outside() => {
             let why = "the policy was edited outside Bearing: adopt or revert the edit on the Policy tab first";
             return failed(ctx, &component, why, done).await;
         }
@@ -165,7 +167,7 @@ async fn follow_one(ctx: &ServerCtx, mark: OutOfDateRow, done: &mut Followed) ->
             let Some(user) = importer(&mark.importer) else {
                 return failed(ctx, &component, "the importing identity cannot be read", done).await;
             };
-            if !crate::catalog::ownership::service::may_edit(&user, s.owner.as_deref()) {
+            if !crate::catalog::ownership::service::may_edit(&user, t.owner.as_deref()) {
                 let why = format!("{} may not change this component's policy", user.actor());
                 return failed(ctx, &component, &why, done).await;
             }
@@ -178,7 +180,7 @@ async fn follow_one(ctx: &ServerCtx, mark: OutOfDateRow, done: &mut Followed) ->
                 "{} changed the declared consumers (--kuma-policy-mode apply)",
                 mark.cause
             );
-            match write_proposal(ctx, &caller, &s, &reason).await {
+            match write_proposal(ctx, &caller, t, &s.proposal, &reason).await {
                 Ok(_) => done.applied.push(component),
                 Err(e) => return failed(ctx, &component, &e.to_string(), done).await,
             }

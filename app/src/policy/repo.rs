@@ -325,3 +325,27 @@ pub async fn try_lock_follow(db: impl PgExecutor<'_>) -> sqlx::Result<bool> {
         .fetch_one(db)
         .await
 }
+
+/// What templates select components by.
+#[derive(Debug, Clone, FromRow)]
+pub struct ComponentMeta {
+    pub entity_type: Option<String>,
+    pub lifecycle: Option<String>,
+    pub tags: Vec<String>,
+    pub system_ref: Option<String>,
+    #[sqlx(json)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    #[sqlx(json)]
+    pub annotations: std::collections::BTreeMap<String, String>,
+}
+
+/// The template-selecting metadata of a component (reference key), if it exists.
+pub async fn component_meta(db: impl PgExecutor<'_>, component: &str) -> sqlx::Result<Option<ComponentMeta>> {
+    sqlx::query_as(
+        "SELECT type AS entity_type, lifecycle, tags, system_ref, labels, annotations
+           FROM entities WHERE ref = $1 AND kind = 'component'",
+    )
+    .bind(component)
+    .fetch_optional(db)
+    .await
+}

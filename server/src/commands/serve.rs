@@ -28,6 +28,13 @@ pub struct ServeArgs {
     #[arg(long, env = "BEARING_SITE_ROOT")]
     pub site_root: Option<PathBuf>,
 
+    /// A directory of policy templates (one YAML file each; see `policy-templates/`): Kuma
+    /// policies such as timeouts by tier or access logs by lifecycle, proposed for every
+    /// component they select. Read and validated at start: a bad template stops the server
+    /// with its file and line.
+    #[arg(long, env = "BEARING_POLICY_TEMPLATES")]
+    pub policy_templates: Option<PathBuf>,
+
     #[command(flatten)]
     pub db: DatabaseArgs,
 
@@ -117,6 +124,16 @@ async fn serve_metrics(addr: std::net::SocketAddr, state: AppState) -> anyhow::R
 /// the audit signing key (generated on first start) and the identity provider.
 pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(ServerCtx, AuthRuntime)> {
     let a = &args.auth;
+    // First: a bad template is an operator's typo, reported before anything is created.
+    let templates = match &args.policy_templates {
+        Some(dir) => {
+            let loaded = bearing_policy::templates::load_dir(dir)
+                .with_context(|| format!("the policy templates in {} (--policy-templates)", dir.display()))?;
+            tracing::info!(count = loaded.len(), dir = %dir.display(), "policy templates loaded");
+            loaded
+        }
+        None => Vec::new(),
+    };
     let settings = auth_settings(a)?;
     let audit = args.audit.load(&args.db.data_dir)?;
     tracing::info!(
@@ -124,6 +141,7 @@ pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(Se
         "audit checkpoints are signed with this key (SHA-256 fingerprint)"
     );
     let mut ctx = ServerCtx::new(pool, settings, audit);
+    ctx.policy_templates = templates.into();
     ctx.mesh.poll_interval = args.kuma.kuma_poll_interval;
     ctx.mesh.stats_interval = args.kuma.kuma_stats_interval;
     ctx.mesh.observed_window = args.kuma.kuma_observed_window;

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use super::client::{ClientError, KumaClient};
 use super::labels::{self, DroppedLabels};
-use super::snapshot::{self, MeshRead, ProxyDigest};
+use super::snapshot::{self, MeshRead, ProxyDigest, TEMPLATED_KINDS};
 use crate::config::kuma::{ControlPlane, KumaArgs};
 use app::mesh::repo::write::{self, TrafficRow};
 
@@ -144,6 +144,7 @@ impl Poller {
                     .await?
                     .unwrap_or_default(),
                 identities,
+                templated: self.templated(&m).await?,
                 mesh,
             });
         }
@@ -163,6 +164,17 @@ impl Poller {
                 "dataplane labels Kuma would refuse, or beyond the limit per proxy, were not stored");
         }
         Ok(reads)
+    }
+
+    /// The mesh's policies of the kinds templates produce; a kind the control plane lacks is
+    /// empty.
+    async fn templated(&self, mesh: &str) -> Result<Vec<(&'static str, Vec<serde_json::Value>)>, ClientError> {
+        let mut out = Vec::with_capacity(TEMPLATED_KINDS.len());
+        for (kind, path) in TEMPLATED_KINDS {
+            let items = self.optional_list(&["meshes", mesh, path]).await?.unwrap_or_default();
+            out.push((kind, items));
+        }
+        Ok(out)
     }
 
     /// A list whose API a control plane may lack, answering 404 for it: MeshServices before Kuma

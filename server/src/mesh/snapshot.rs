@@ -162,7 +162,18 @@ pub struct MeshRead {
     pub mesh_services: Vec<MeshService>,
     /// MeshIdentities (empty on control planes before Kuma 2.12).
     pub identities: Vec<MeshIdentity>,
+    /// The policies admins' templates produce ([`TEMPLATED_KINDS`]), kept as served so that
+    /// Bearing's own can be compared with their proposals.
+    pub templated: Vec<(&'static str, Vec<serde_json::Value>)>,
 }
+
+/// The policy kinds templates produce, with their list path (Kuma's `/_resources`).
+pub const TEMPLATED_KINDS: [(&str, &str); 4] = [
+    ("MeshTimeout", "meshtimeouts"),
+    ("MeshRetry", "meshretries"),
+    ("MeshAccessLog", "meshaccesslogs"),
+    ("MeshMetric", "meshmetrics"),
+];
 
 /// Turns a complete poll into rows.
 pub fn snapshot(reads: Vec<MeshRead>) -> Snapshot {
@@ -190,6 +201,16 @@ pub fn snapshot(reads: Vec<MeshRead>) -> Snapshot {
             .extend(resources(&name, "MeshService", &read.mesh_services, |p| &p.meta.name));
         out.resources
             .extend(resources(&name, "MeshIdentity", &read.identities, |p| &p.meta.name));
+        for (kind, items) in &read.templated {
+            out.resources.extend(items.iter().filter_map(|item| {
+                Some(ResourceRow {
+                    mesh: name.clone(),
+                    kind: *kind,
+                    name: item.get("name")?.as_str()?.to_owned(),
+                    body: item.to_string(),
+                })
+            }));
+        }
         out.meshes.push(MeshRow {
             mesh: name.clone(),
             mtls_enabled: security.enforced,

@@ -21,6 +21,7 @@ mod hostile;
 mod kuma3;
 mod map;
 mod policy;
+mod templates;
 
 async fn serve_sim(world: WorldSpec, clock: Arc<dyn Clock>) -> String {
     let sim = Arc::new(Sim::new(world, clock).expect("world"));

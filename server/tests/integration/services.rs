@@ -19,7 +19,7 @@ use app::ssr::ServerCtx;
 use crate::util::{context, repo_root, TestApp};
 
 /// Every read service: anyone who may read the catalog may call them.
-const READS: [&str; 28] = [
+const READS: [&str; 29] = [
     "catalog::service::home",
     "catalog::service::list",
     "catalog::service::catalog_view",
@@ -48,12 +48,13 @@ const READS: [&str; 28] = [
     "policy::edges::matching",
     "policy::edges::around",
     "policy::proposal::preview",
+    "policy::templated::preview",
 ];
 
 /// Services with a stricter check of their own (a signed-in caller, a role, a team): the role
 /// matrix (`auth::matrix_of_mutating_routes_and_roles`) and the auth, audit, oidc and ownership
 /// tests prove them.
-const STRICTER: [&str; 22] = [
+const STRICTER: [&str; 25] = [
     "auth::service::login",
     "auth::service::record_failed_login",
     "auth::service::record_logout",
@@ -76,10 +77,13 @@ const STRICTER: [&str; 22] = [
     "policy::proposal::apply",
     "policy::proposal::rollback",
     "policy::proposal::adopt",
+    "policy::templated::apply",
+    "policy::templated::rollback",
+    "policy::templated::adopt",
 ];
 
 /// Public functions that take the server context but have no caller to check, and why.
-const NO_CALLER: [(&str, &str); 6] = [
+const NO_CALLER: [(&str, &str); 7] = [
     ("ssr::ctx", "gets the context itself"),
     ("server_call::call", "runs a server function's service with the caller"),
     ("auth::guard::require_reader", "the check itself"),
@@ -94,6 +98,10 @@ const NO_CALLER: [(&str, &str); 6] = [
     (
         "auth::service::session_user",
         "resolves the caller (the sign-in middleware)",
+    ),
+    (
+        "policy::follow::follow_marks",
+        "the policy worker: applies as the identity each import stored, checked per policy",
     ),
 ];
 
@@ -182,6 +190,12 @@ async fn call(name: &str, ctx: &ServerCtx, caller: &Caller) -> Result<(), AppErr
         // No mesh state here: a reader gets "not in the mesh", which is past the check.
         "policy::proposal::preview" => {
             match app::policy::proposal::preview(ctx, caller, "component", "default", "checkout").await {
+                Err(AppError::NotFound(_)) => Ok(()),
+                other => other.map(drop),
+            }
+        }
+        "policy::templated::preview" => {
+            match app::policy::templated::preview(ctx, caller, "component", "default", "checkout").await {
                 Err(AppError::NotFound(_)) => Ok(()),
                 other => other.map(drop),
             }

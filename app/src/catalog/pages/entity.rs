@@ -19,9 +19,12 @@ use crate::graph::components::GraphSection;
 use crate::mesh::api::{get_component_mesh, get_team_mesh};
 use crate::mesh::components::{team_drift_for, MeshCardSection, TeamDriftSection, TeamMeshSection};
 use crate::mesh::{MeshCard, TeamMeshRow};
-use crate::policy::api::{get_component_policy, AdoptPolicy, ApplyPolicy, RollbackPolicy};
+use crate::policy::api::{
+    get_component_policy, get_component_template_policies, AdoptPolicy, ApplyPolicy, RollbackPolicy,
+};
+use crate::policy::components::templates::{TemplatePoliciesSection, TemplateWrites};
 use crate::policy::components::PolicySection;
-use crate::policy::PolicyPreview;
+use crate::policy::{PolicyPreview, TemplatePolicies};
 use crate::ui::Loading;
 
 /// An entity's address: kind, namespace and name as the URL gives them.
@@ -67,6 +70,11 @@ pub fn EntityPage() -> impl IntoView {
     let mesh_card = Resource::new(move || (key(), policy_writes()), |(k, _)| component_mesh(k));
     let team_mesh = Resource::new(key, team_mesh);
     let policy = Resource::new(move || (key(), policy_writes()), |(k, _)| component_policy(k));
+    let template_writes = TemplateWrites::new();
+    let template_policies = Resource::new(
+        move || (key(), template_writes.version()),
+        |(k, _)| component_template_policies(k),
+    );
     let team_drift = Resource::new(key, team_drift_for);
     view! {
         <Suspense fallback=Loading>
@@ -80,8 +88,10 @@ pub fn EntityPage() -> impl IntoView {
                                 let (namespace, name) = (e.summary.namespace.clone(), e.summary.name.clone());
                                 Some(view! {
                                     <MeshCardSection card=mesh_card/>
-                                    <PolicySection preview=policy namespace=namespace name=name
+                                    <PolicySection preview=policy namespace=namespace.clone() name=name.clone()
                                         apply=apply_policy rollback=rollback_policy adopt=adopt_policy/>
+                                    <TemplatePoliciesSection list=template_policies namespace=namespace name=name
+                                        writes=template_writes/>
                                 }.into_any())
                             }
                             "group" => Some(view! { <TeamMeshSection rows=team_mesh/><TeamDriftSection drift=team_drift/> }.into_any()),
@@ -125,6 +135,14 @@ async fn component_policy((kind, namespace, name): EntityKey) -> Result<Option<P
         return Ok(None);
     }
     get_component_policy(kind, namespace, name).await
+}
+
+/// The templated policies when the URL names a component; nothing to request otherwise.
+async fn component_template_policies((kind, namespace, name): EntityKey) -> Result<Option<TemplatePolicies>, AppError> {
+    if !kind.eq_ignore_ascii_case("component") {
+        return Ok(None);
+    }
+    get_component_template_policies(kind, namespace, name).await
 }
 
 /// The team's mesh health when the URL names a group; nothing to request otherwise.

@@ -69,6 +69,24 @@ pub struct EntityPath {
     pub name: String,
 }
 
+/// The path of one template's policy for one entity.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TemplatePolicyPath {
+    /// Entity kind (`component`).
+    #[param(example = "component")]
+    pub kind: String,
+    /// Namespace, usually `default`.
+    #[param(example = "default")]
+    pub namespace: String,
+    /// Entity name.
+    #[param(example = "checkout")]
+    pub name: String,
+    /// The template's name (its file's `name:`).
+    #[param(example = "timeouts-tier1")]
+    pub template: String,
+}
+
 /// The path of one transfer.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Path)]
