@@ -5,6 +5,7 @@
 pub mod api;
 pub mod components;
 pub mod drift;
+pub mod ownership;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod repo;

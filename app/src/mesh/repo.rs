@@ -1,6 +1,6 @@
 //! SQL of the mesh state as pages and the API read it: the services with their mTLS, component
 //! and current traffic, meshes, proxies, the resources callers are judged by, and traffic
-//! history. The poller's writes are in [`write`].
+//! history. The poller's writes are in [`write`], the reads of ownership drift in [`ownership`].
 //!
 //! Like the catalog's, queries are checked at run time (`sqlx::query_as` + `FromRow`): the
 //! service queries share their columns and joins as text, which the compile-time macros cannot
@@ -12,6 +12,7 @@ use bearing_kuma::model::Tags;
 use sqlx::{FromRow, PgExecutor};
 use time::OffsetDateTime;
 
+pub mod ownership;
 pub mod write;
 
 /// The channel every write of mesh state notifies on (delivered when the transaction commits),
