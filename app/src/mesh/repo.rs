@@ -337,21 +337,6 @@ pub async fn traffic_history(
     .await
 }
 
-/// Service and website components no stored Kuma service with at least one proxy maps to.
-pub async fn components_not_in_mesh(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
-        "SELECT e.ref FROM entities e
-          WHERE e.kind = 'component' AND e.type IN ('service', 'website') AND NOT e.orphaned
-            AND NOT EXISTS (SELECT 1 FROM mesh_services s
-                             WHERE s.service = COALESCE(e.annotations ->> 'kuma.io/service', e.name)
-                               AND s.mesh = COALESCE(e.annotations ->> 'kuma.io/mesh', s.mesh)
-                               AND s.total > 0)
-          ORDER BY e.ref",
-    )
-    .fetch_all(db)
-    .await
-}
-
 /// A component's mapping: its `kuma.io/service` (else its name) and `kuma.io/mesh`, and whether
 /// any control plane is registered. None when the component does not exist.
 pub async fn component_mapping(
