@@ -19,6 +19,7 @@ mod front;
 mod hostile;
 mod kuma3;
 mod map;
+mod ownership;
 mod policy;
 
 async fn serve_sim(world: WorldSpec, clock: Arc<dyn Clock>) -> String {
