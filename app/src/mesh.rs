@@ -5,6 +5,7 @@
 pub mod api;
 pub mod components;
 pub mod drift;
+pub mod ownership;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod repo;
@@ -193,12 +194,11 @@ pub struct ControlPlaneOverview {
     pub meshes: Vec<MeshOverviewRow>,
 }
 
-/// The mesh overview page.
+/// The mesh overview page. The catalog services not in the mesh are ownership drift
+/// ([`ownership`]), requested beside it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MeshOverview {
     pub control_planes: Vec<ControlPlaneOverview>,
-    /// Service and website components no Kuma service maps to: "not in the mesh".
-    pub not_in_mesh: Vec<String>,
 }
 
 /// One of a team's components on its page.

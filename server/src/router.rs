@@ -105,6 +105,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(import::import))
         .routes(routes!(mesh::list_services))
         .routes(routes!(mesh::get_status))
+        .routes(routes!(mesh::list_ownership_drift))
         .routes(routes!(policy::list_edges))
         .routes(routes!(policy::get_policy))
         .routes(routes!(policy::apply_policy))

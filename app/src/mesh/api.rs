@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use super::drift::MeshDrift;
+use super::ownership::OwnershipDrift;
 use super::{MeshCard, MeshOverview, TeamMeshRow};
 use crate::error::AppError;
 use crate::policy::ClassCount;
@@ -40,4 +41,16 @@ pub async fn get_mesh_drift() -> Result<Vec<MeshDrift>, AppError> {
 pub async fn get_team_drift(namespace: String, name: String) -> Result<Vec<ClassCount>, AppError> {
     crate::server_call::call(|ctx, caller| async move { super::drift::team(&ctx, &caller, &namespace, &name).await })
         .await
+}
+
+/// Ownership drift, of a team's components when `team` is given (`payments` or
+/// `group:default/payments`). The filters are arguments of their own (see
+/// [`crate::graph::api::get_map`]).
+#[server(prefix = "/api/fn", endpoint = "get_ownership_drift")]
+pub async fn get_ownership_drift(team: Option<String>) -> Result<OwnershipDrift, AppError> {
+    let filter = super::ownership::OwnershipFilter {
+        team,
+        ..Default::default()
+    };
+    crate::server_call::call(|ctx, caller| async move { super::ownership::list(&ctx, &caller, &filter).await }).await
 }

@@ -3,10 +3,12 @@
 
 mod card;
 mod drift;
+mod ownership;
 mod team;
 
 pub use card::MeshCardSection;
-pub use drift::{drift_links, team_drift_for, TeamDrift, TeamDriftSection};
+pub use drift::{drift_links, team_drift_for, team_ownership_for, TeamDrift, TeamDriftSection};
+pub use ownership::{team_mismatches, without_identity};
 pub use team::TeamMeshSection;
 
 use leptos::prelude::*;

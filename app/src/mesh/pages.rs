@@ -1,20 +1,24 @@
 //! `/mesh`: per control plane and mesh, mTLS, proxies, services by status, certificates
-//! expiring soonest, policy counts, unmapped services, traffic drift (edges per class), and
-//! when the data was read.
+//! expiring soonest, policy counts, unmapped services, traffic drift (edges per class),
+//! ownership drift (dataplanes whose team label disagrees with the catalog), and when the data
+//! was read; below, the catalog services with no Kuma identity.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::api::{get_mesh_drift, get_mesh_overview};
-use super::components::{drift_links, StaleNotice};
+use super::api::{get_mesh_drift, get_mesh_overview, get_ownership_drift};
+use super::components::{drift_links, team_mismatches, without_identity, StaleNotice};
 use super::drift::MeshDrift;
+use super::ownership::{OwnershipDrift, OwnershipDriftKind};
 use super::{format_age, ControlPlaneOverview, MeshOverview, MeshOverviewRow};
-use crate::catalog::ref_href;
 use crate::error::{error_fallback, AppError, SectionError};
 use crate::ui::{href_with, CertBadge, EmptyState, Loading, MeshStatusBadge};
 
 /// The drift of every mesh, or why it could not be counted (the rest of the page still shows).
 type Drift = Result<Vec<MeshDrift>, AppError>;
+
+/// The ownership drift of every mesh, or why it could not be read.
+type Ownership = Result<OwnershipDrift, AppError>;
 
 /// How many names a list shows before folding the rest away.
 const SHOWN: usize = 30;
@@ -25,6 +29,7 @@ pub fn MeshOverviewPage() -> impl IntoView {
     let overview = Resource::new(|| (), |_| get_mesh_overview());
     // Requested alongside the overview, not after it.
     let drift = Resource::new(|| (), |_| get_mesh_drift());
+    let ownership = Resource::new(|| (), |_| get_ownership_drift(None));
     view! {
         <Title text="Mesh"/>
         <h1 class="mb-4 text-2xl font-semibold">"Service mesh"</h1>
@@ -32,14 +37,15 @@ pub fn MeshOverviewPage() -> impl IntoView {
             <ErrorBoundary fallback=error_fallback>
                 {move || Suspend::new(async move {
                     let drift = drift.await;
-                    overview.await.map(|o| overview_body(o, drift))
+                    let ownership = ownership.await;
+                    overview.await.map(|o| overview_body(o, drift, ownership))
                 })}
             </ErrorBoundary>
         </Suspense>
     }
 }
 
-fn overview_body(o: MeshOverview, drift: Drift) -> AnyView {
+fn overview_body(o: MeshOverview, drift: Drift, ownership: Ownership) -> AnyView {
     if o.control_planes.is_empty() {
         return view! {
             <EmptyState title="No Kuma control plane is configured"
@@ -49,13 +55,18 @@ fn overview_body(o: MeshOverview, drift: Drift) -> AnyView {
         }
         .into_any();
     }
-    let not_in_mesh = o.not_in_mesh.clone();
+    let not_in_mesh = match &ownership {
+        Ok(o) => without_identity(o),
+        Err(error) => {
+            view! { <SectionError what="the catalog services not in the mesh" error=error.clone()/> }.into_any()
+        }
+    };
     view! {
-        {o.control_planes.into_iter().map(|cp| control_plane(cp, &drift)).collect_view()}
-        <section class="mt-6 rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="not-in-mesh">
-            <h2 id="not-in-mesh" class="font-semibold">{format!("Catalog services not in the mesh ({})", not_in_mesh.len())}</h2>
-            <p class="text-sm text-slate-500">"Service and website components that no Kuma service with proxies maps to."</p>
-            {name_list(not_in_mesh.into_iter().map(|r| (r.clone(), Some(ref_href(&r)))).collect())}
+        {o.control_planes.into_iter().map(|cp| control_plane(cp, &drift, &ownership)).collect_view()}
+        <section class="mt-6 rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="not-in-mesh" data-test-not-in-mesh-section="">
+            <h2 id="not-in-mesh" class="font-semibold">"Catalog services not in the mesh"</h2>
+            <p class="text-sm text-slate-500">"Service and website components that no Kuma service with proxies maps to: they have no Kuma identity."</p>
+            <div class="mt-1">{not_in_mesh}</div>
         </section>
     }
     .into_any()
@@ -83,7 +94,7 @@ fn name_list(items: Vec<(String, Option<String>)>) -> AnyView {
     .into_any()
 }
 
-fn control_plane(cp: ControlPlaneOverview, drift: &Drift) -> impl IntoView {
+fn control_plane(cp: ControlPlaneOverview, drift: &Drift, ownership: &Ownership) -> impl IntoView {
     let read = match cp.freshness.age_s {
         Some(age) => format!("last read {} ago", format_age(age)),
         None => "not read yet".to_owned(),
@@ -115,7 +126,8 @@ fn control_plane(cp: ControlPlaneOverview, drift: &Drift) -> impl IntoView {
                                 .unwrap_or_default()),
                             Err(e) => Err(e.clone()),
                         };
-                        mesh_panel(m, counts)
+                        let owners = ownership_panel(&cp.name, &m.mesh, ownership);
+                        mesh_panel(m, counts, owners)
                     })
                     .collect_view();
                 view! { <div class="mt-2 grid gap-4 lg:grid-cols-2">{panels}</div> }.into_any()
@@ -124,7 +136,11 @@ fn control_plane(cp: ControlPlaneOverview, drift: &Drift) -> impl IntoView {
     }
 }
 
-fn mesh_panel(m: MeshOverviewRow, drift: Result<Vec<crate::policy::ClassCount>, AppError>) -> impl IntoView {
+fn mesh_panel(
+    m: MeshOverviewRow,
+    drift: Result<Vec<crate::policy::ClassCount>, AppError>,
+    ownership: AnyView,
+) -> impl IntoView {
     let mtls = if m.mtls_enabled {
         format!(
             "on — {} ({}){}",
@@ -173,6 +189,7 @@ fn mesh_panel(m: MeshOverviewRow, drift: Result<Vec<crate::policy::ClassCount>, 
             {if m.expiring.is_empty() { view! { <p class="text-sm text-slate-500">"No certificates with an expiry."</p> }.into_any() }
              else { view! { <table class="text-sm"><tbody>{expiring}</tbody></table> }.into_any() }}
             {drift_panel(&m.mesh, drift)}
+            {ownership}
             <h4 class="mt-3 text-xs font-semibold uppercase tracking-wide text-slate-500">{format!("Not in the catalog ({})", m.unmapped.len())}</h4>
             <div data-test-unmapped="">{name_list(unmapped)}</div>
         </div>
@@ -201,4 +218,39 @@ fn drift_panel(mesh: &str, drift: Result<Vec<crate::policy::ClassCount>, AppErro
             </p>
         </div>
     }
+}
+
+/// The mesh's dataplanes whose team label names another team than the catalog owner, one
+/// sentence each, and the JSON of them.
+fn ownership_panel(control_plane: &str, mesh: &str, ownership: &Ownership) -> AnyView {
+    let json = href_with(
+        "/api/v1/mesh/ownership-drift",
+        &[
+            ("control_plane", Some(control_plane.to_owned())),
+            ("mesh", Some(mesh.to_owned())),
+        ],
+    );
+    let body = match ownership {
+        Ok(o) => {
+            let here = || {
+                o.of(OwnershipDriftKind::TeamMismatch)
+                    .filter(|f| f.control_plane.as_deref() == Some(control_plane) && f.mesh.as_deref() == Some(mesh))
+            };
+            let listed = o.of(OwnershipDriftKind::TeamMismatch).count() as u64;
+            // Past the listing limit this mesh may have more than are listed: the JSON of this
+            // mesh alone lists them.
+            let unlisted = (o.totals.team_mismatch > listed)
+                .then(|| view! { <p class="text-xs text-slate-500">"More may not be listed here; the JSON lists this mesh's."</p> });
+            view! { {team_mismatches(here(), here().count() as u64, &o.team_label)}{unlisted} }.into_any()
+        }
+        Err(error) => view! { <SectionError what="the ownership drift" error=error.clone()/> }.into_any(),
+    };
+    view! {
+        <div class="mt-3" data-test-ownership-drift=mesh.to_owned()>
+            <h4 class="text-xs font-semibold uppercase tracking-wide text-slate-500">"Ownership drift"</h4>
+            <div class="mt-1">{body}</div>
+            <a href=json class="mt-1 inline-block text-sm text-indigo-700 hover:underline" data-test-ownership-json="">"JSON"</a>
+        </div>
+    }
+    .into_any()
 }

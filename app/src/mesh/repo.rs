@@ -1,6 +1,6 @@
 //! SQL of the mesh state as pages and the API read it: the services with their mTLS, component
 //! and current traffic, meshes, proxies, the resources callers are judged by, and traffic
-//! history. The poller's writes are in [`write`].
+//! history. The poller's writes are in [`write`], the reads of ownership drift in [`ownership`].
 //!
 //! Like the catalog's, queries are checked at run time (`sqlx::query_as` + `FromRow`): the
 //! service queries share their columns and joins as text, which the compile-time macros cannot
@@ -12,6 +12,7 @@ use bearing_kuma::model::Tags;
 use sqlx::{FromRow, PgExecutor};
 use time::OffsetDateTime;
 
+pub mod ownership;
 pub mod write;
 
 /// The channel every write of mesh state notifies on (delivered when the transaction commits),
@@ -332,21 +333,6 @@ pub async fn traffic_history(
     .bind(service)
     .bind(since)
     .bind(bucket_s as f64)
-    .fetch_all(db)
-    .await
-}
-
-/// Service and website components no stored Kuma service with at least one proxy maps to.
-pub async fn components_not_in_mesh(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
-        "SELECT e.ref FROM entities e
-          WHERE e.kind = 'component' AND e.type IN ('service', 'website') AND NOT e.orphaned
-            AND NOT EXISTS (SELECT 1 FROM mesh_services s
-                             WHERE s.service = COALESCE(e.annotations ->> 'kuma.io/service', e.name)
-                               AND s.mesh = COALESCE(e.annotations ->> 'kuma.io/mesh', s.mesh)
-                               AND s.total > 0)
-          ORDER BY e.ref",
-    )
     .fetch_all(db)
     .await
 }

@@ -388,10 +388,7 @@ pub async fn overview(ctx: &ServerCtx, caller: &Caller) -> Result<MeshOverview, 
             });
         }
     }
-    Ok(MeshOverview {
-        control_planes,
-        not_in_mesh: repo::components_not_in_mesh(&ctx.pool).await?,
-    })
+    Ok(MeshOverview { control_planes })
 }
 
 /// The oldest last successful read behind `services`: the age a row made of them shows. None

@@ -87,7 +87,7 @@ impl AuditSettings {
 }
 
 /// How mesh data is judged and shown.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct MeshSettings {
     /// The poll interval: data older than 3 of them is stale.
     pub poll_interval: Duration,
@@ -99,6 +99,10 @@ pub struct MeshSettings {
     /// A caller -> destination pair that carried no request for this long counts as not observed
     /// (`--kuma-observed-window`).
     pub observed_window: Duration,
+    /// The Dataplane label naming the team that runs a workload, compared with the catalog
+    /// owner for ownership drift (`--kuma-team-label`). Shared, as the context is cloned per
+    /// request.
+    pub team_label: Arc<str>,
 }
 
 impl Default for MeshSettings {
@@ -108,6 +112,7 @@ impl Default for MeshSettings {
             stats_interval: Duration::from_secs(60),
             history: Duration::from_secs(6 * 3600),
             observed_window: Duration::from_secs(7 * 86_400),
+            team_label: Arc::from(bearing_policy::edges::DEFAULT_TEAM_LABEL),
         }
     }
 }

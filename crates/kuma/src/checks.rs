@@ -297,8 +297,10 @@ fn dns_subdomain_ok(prefix: &str) -> bool {
         })
 }
 
-/// k8s `IsQualifiedName` for a label key, in the wording of Kuma's golden `put_mtp_02`.
-fn label_key_problems(key: &str) -> Vec<String> {
+/// k8s `IsQualifiedName` for a label key, in the wording of Kuma's golden `put_mtp_02`: empty
+/// when Kuma would accept the key. Public so that configuration naming a label (Bearing's
+/// `--kuma-team-label`) is refused at start for the same reasons Kuma would refuse the label.
+pub fn label_key_problems(key: &str) -> Vec<String> {
     let parts: Vec<&str> = key.split('/').collect();
     let mut out = Vec::new();
     let name = match parts.as_slice() {

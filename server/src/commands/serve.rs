@@ -145,6 +145,7 @@ pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(Se
     ctx.mesh.poll_interval = args.kuma.kuma_poll_interval;
     ctx.mesh.stats_interval = args.kuma.kuma_stats_interval;
     ctx.mesh.observed_window = args.kuma.kuma_observed_window;
+    ctx.mesh.team_label = args.kuma.kuma_team_label.as_str().into();
     // Policy writes go to the same control planes the poller reads.
     let control_planes = args.kuma.control_planes()?;
     if !control_planes.is_empty() {

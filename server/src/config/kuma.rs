@@ -78,6 +78,13 @@ pub struct KumaArgs {
     /// observed" on the policy map (a declared dependency nobody calls, a grant nobody uses).
     #[arg(long, env = "BEARING_KUMA_OBSERVED_WINDOW", default_value = "7d", value_parser = humantime::parse_duration)]
     pub kuma_observed_window: Duration,
+
+    /// The Dataplane label naming the team that runs a workload. A dataplane whose label names
+    /// another team than its component's catalog owner is ownership drift (on `/mesh`, team
+    /// pages and `GET /api/v1/mesh/ownership-drift`). A label key as Kubernetes and Kuma accept
+    /// it, e.g. `team` or `example.com/team`.
+    #[arg(long, env = "BEARING_KUMA_TEAM_LABEL", default_value = app::mesh::ownership::DEFAULT_TEAM_LABEL, value_parser = parse_label_key)]
+    pub kuma_team_label: String,
 }
 
 /// The default of `--kuma-max-body-size`: a page of 1,000 dataplanes with insights is about
@@ -100,6 +107,7 @@ impl Default for KumaArgs {
             kuma_traffic_retention: Duration::from_secs(7 * 86_400),
             kuma_max_body_size: DEFAULT_MAX_BODY_SIZE,
             kuma_observed_window: Duration::from_secs(7 * 86_400),
+            kuma_team_label: app::mesh::ownership::DEFAULT_TEAM_LABEL.to_owned(),
         }
     }
 }
@@ -223,6 +231,20 @@ fn parse_size(s: &str) -> Result<u64, String> {
     }
 }
 
+/// A label key Kuma would accept on a Dataplane (`team`, `example.com/team`): a key it would
+/// refuse can never be found on a dataplane, so drift would silently find nothing.
+fn parse_label_key(s: &str) -> Result<String, String> {
+    let problems = bearing_kuma::checks::label_key_problems(s);
+    if problems.is_empty() {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "{s:?} is not a Dataplane label key such as team or example.com/team: {}",
+            problems.join("; ")
+        ))
+    }
+}
+
 fn parse_secret(s: &str) -> Result<SecretString, std::convert::Infallible> {
     Ok(SecretString::from(s.to_owned()))
 }
@@ -314,6 +336,29 @@ mod tests {
         assert_eq!(serve(&["bearing", "serve"]), Ok(DEFAULT_MAX_BODY_SIZE));
         let err = serve(&["bearing", "serve", "--kuma-max-body-size", "big"]).expect_err("bad size");
         assert!(err.contains("--kuma-max-body-size") && err.contains("64MiB"), "{err}");
+    }
+
+    #[test]
+    fn the_team_label_is_a_label_key() {
+        use clap::Parser;
+        let serve = |args: &[&str]| match crate::cli::Cli::try_parse_from(args).map(|c| c.command) {
+            Ok(Some(crate::cli::Command::Serve(serve))) => Ok(serve.kuma.kuma_team_label),
+            Ok(_) => panic!("not serve"),
+            Err(e) => Err(e.to_string()),
+        };
+        assert_eq!(serve(&["bearing", "serve"]).as_deref(), Ok("team"));
+        assert_eq!(
+            serve(&["bearing", "serve", "--kuma-team-label", "example.com/owner"]).as_deref(),
+            Ok("example.com/owner")
+        );
+        for bad in ["", "team name", "a/b/c", "Example.com/team", "-team"] {
+            let flag = format!("--kuma-team-label={bad}");
+            let err = serve(&["bearing", "serve", &flag]).expect_err(bad);
+            assert!(
+                err.contains("--kuma-team-label") && err.contains("not a Dataplane label key"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -1,15 +1,19 @@
-//! The mesh state the poller stored: `GET /api/v1/mesh/services`, `GET /api/v1/mesh/status` and
-//! one component's card, `GET /api/v1/entities/{kind}/{namespace}/{name}/mesh`.
+//! The mesh state the poller stored: `GET /api/v1/mesh/services`, `GET /api/v1/mesh/status`,
+//! one component's card, `GET /api/v1/entities/{kind}/{namespace}/{name}/mesh`, and where the
+//! mesh and the catalog disagree about owners, `GET /api/v1/mesh/ownership-drift`.
 
 use app::auth::guard::Caller;
+use app::mesh::ownership::{self, OwnershipDrift, OwnershipFilter};
 use app::mesh::service;
 use app::mesh::MeshCard;
 use axum::extract::State;
 use axum::Extension;
+use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::IntoParams;
 
 use super::error::ApiResult;
-use super::extract::{Json, Path};
+use super::extract::{Json, Path, Query};
 use super::openapi::schemas::{ApiErrors, EntityPath, MeshServices, MeshStatus};
 use crate::state::AppState;
 
@@ -82,4 +86,48 @@ pub async fn get_component_mesh(
     Ok(Json(
         service::component_card(&state.ctx, &caller, &kind, &namespace, &name).await?,
     ))
+}
+
+/// Query string of `GET /api/v1/mesh/ownership-drift`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OwnershipParams {
+    /// Only the components this team owns (`payments` or `group:default/payments`).
+    team: Option<String>,
+    /// Team mismatches on this control plane's dataplanes (components without a Kuma identity
+    /// have none and are listed whatever it is).
+    control_plane: Option<String>,
+    /// Team mismatches in this mesh, and the components without a Kuma identity that could be
+    /// in it (their `kuma.io/mesh` annotation names it, or no mesh).
+    #[param(example = "default")]
+    mesh: Option<String>,
+}
+
+/// Ownership drift: dataplanes whose team label (`--kuma-team-label`, `team` by default) names
+/// another team than their component's catalog owner, and service and website components no
+/// Kuma service with proxies maps to. At most 1,000 findings of each kind; `totals` counts all.
+/// Nothing is reported while no control plane is configured.
+#[utoipa::path(
+    get,
+    path = "/api/v1/mesh/ownership-drift",
+    operation_id = "listOwnershipDrift",
+    tag = "mesh",
+    params(OwnershipParams),
+    responses(
+        (status = 200, description = "The findings, team mismatches first", body = OwnershipDrift),
+        (status = 401, description = "Not signed in", body = ApiErrors),
+        (status = 422, description = "A team that is not a group", body = ApiErrors),
+    ),
+)]
+pub async fn list_ownership_drift(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(params): Query<OwnershipParams>,
+) -> ApiResult<Json<OwnershipDrift>> {
+    let filter = OwnershipFilter {
+        team: params.team,
+        control_plane: params.control_plane,
+        mesh: params.mesh,
+    };
+    Ok(Json(ownership::list(&state.ctx, &caller, &filter).await?))
 }

@@ -20,6 +20,7 @@ mod front;
 mod hostile;
 mod kuma3;
 mod map;
+mod ownership;
 mod policy;
 mod templates;
 
@@ -508,6 +509,16 @@ async fn a_second_replica_takes_over_when_the_poller_dies() {
     cluster.stop().await.expect("stop cluster");
 }
 
+/// The service and website components without a Kuma identity.
+async fn not_in_mesh(app: &TestApp) -> Vec<String> {
+    repo::ownership::components_without_identity(&app.pool, None, None, 1_000)
+        .await
+        .expect("query")
+        .into_iter()
+        .map(|u| u.component)
+        .collect()
+}
+
 /// A Kuma service that has no proxies (a MeshService nobody runs, say) does not put its
 /// component in the mesh; one proxy does.
 #[tokio::test]
@@ -534,13 +545,13 @@ async fn a_service_without_proxies_leaves_its_component_not_in_the_mesh() {
     write::replace_state(&app.pool, "default", &snapshot(0), now)
         .await
         .expect("state");
-    let missing = repo::components_not_in_mesh(&app.pool).await.expect("query");
+    let missing = not_in_mesh(&app).await;
     assert!(missing.contains(&checkout), "no proxies: not in the mesh: {missing:?}");
 
     write::replace_state(&app.pool, "default", &snapshot(1), now)
         .await
         .expect("state");
-    let missing = repo::components_not_in_mesh(&app.pool).await.expect("query");
+    let missing = not_in_mesh(&app).await;
     assert!(!missing.contains(&checkout), "one proxy: in the mesh: {missing:?}");
     assert!(!missing.is_empty(), "other demo services are still missing");
 }

@@ -19,7 +19,7 @@ use app::ssr::ServerCtx;
 use crate::util::{context, repo_root, TestApp};
 
 /// Every read service: anyone who may read the catalog may call them.
-const READS: [&str; 29] = [
+const READS: [&str; 30] = [
     "catalog::service::home",
     "catalog::service::list",
     "catalog::service::catalog_view",
@@ -44,6 +44,7 @@ const READS: [&str; 29] = [
     "mesh::service::team",
     "mesh::drift::meshes",
     "mesh::drift::team",
+    "mesh::ownership::list",
     "policy::edges::list",
     "policy::edges::matching",
     "policy::edges::around",
@@ -171,6 +172,13 @@ async fn call(name: &str, ctx: &ServerCtx, caller: &Caller) -> Result<(), AppErr
         "mesh::drift::team" => app::mesh::drift::team(ctx, caller, "default", "team-checkout")
             .await
             .map(drop),
+        "mesh::ownership::list" => {
+            let filter = app::mesh::ownership::OwnershipFilter {
+                team: Some("team-checkout".into()),
+                ..Default::default()
+            };
+            app::mesh::ownership::list(ctx, caller, &filter).await.map(drop)
+        }
         "mesh::service::list_services" => mesh::list_services(ctx, caller).await.map(drop),
         "mesh::service::control_planes" => mesh::control_planes(ctx, caller).await.map(drop),
         "mesh::service::component_card" => mesh::component_card(ctx, caller, "component", "default", "checkout")

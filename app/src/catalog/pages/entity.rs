@@ -17,7 +17,7 @@ use crate::catalog::ownership::components::EditPanel;
 use crate::error::{error_fallback, AppError, SectionError};
 use crate::graph::components::GraphSection;
 use crate::mesh::api::{get_component_mesh, get_team_mesh};
-use crate::mesh::components::{team_drift_for, MeshCardSection, TeamDriftSection, TeamMeshSection};
+use crate::mesh::components::{team_drift_for, team_ownership_for, MeshCardSection, TeamDriftSection, TeamMeshSection};
 use crate::mesh::{MeshCard, TeamMeshRow};
 use crate::policy::api::{
     get_component_policy, get_component_template_policies, AdoptPolicy, ApplyPolicy, RollbackPolicy,
@@ -76,6 +76,7 @@ pub fn EntityPage() -> impl IntoView {
         |(k, _)| component_template_policies(k),
     );
     let team_drift = Resource::new(key, team_drift_for);
+    let team_ownership = Resource::new(key, team_ownership_for);
     view! {
         <Suspense fallback=Loading>
             <ErrorBoundary fallback=error_fallback>
@@ -94,7 +95,7 @@ pub fn EntityPage() -> impl IntoView {
                                         writes=template_writes/>
                                 }.into_any())
                             }
-                            "group" => Some(view! { <TeamMeshSection rows=team_mesh/><TeamDriftSection drift=team_drift/> }.into_any()),
+                            "group" => Some(view! { <TeamMeshSection rows=team_mesh/><TeamDriftSection drift=team_drift ownership=team_ownership/> }.into_any()),
                             _ => None,
                         };
                         let panel = match state {

@@ -1,11 +1,13 @@
 //! Drift counts: edges per class, worst first, each a link to the map of those edges. Shown per
-//! mesh on `/mesh` and for a team's components on its page.
+//! mesh on `/mesh` and for a team's components on its page, where the team's ownership drift
+//! follows them.
 
 use leptos::prelude::*;
 
 use crate::error::{error_fallback, AppError};
 use crate::graph::map_param;
-use crate::mesh::api::get_team_drift;
+use crate::mesh::api::{get_ownership_drift, get_team_drift};
+use crate::mesh::ownership::OwnershipDrift;
 use crate::policy::{class_label, class_meaning, ClassCount};
 use crate::ui::{href_with, Loading};
 
@@ -48,9 +50,25 @@ pub async fn team_drift_for((kind, namespace, name): (String, String, String)) -
     Ok(Some((team, counts)))
 }
 
-/// A team page's drift: edges per class touching the team's components, linked to its map.
+/// The team's ownership drift when the URL names a group; nothing to request otherwise.
+pub async fn team_ownership_for(
+    (kind, namespace, name): (String, String, String),
+) -> Result<Option<OwnershipDrift>, AppError> {
+    if !kind.eq_ignore_ascii_case("group") {
+        return Ok(None);
+    }
+    get_ownership_drift(Some(format!("group:{namespace}/{name}")))
+        .await
+        .map(Some)
+}
+
+/// A team page's drift: edges per class touching the team's components, linked to its map, and
+/// where the mesh and the catalog disagree about who owns them.
 #[component]
-pub fn TeamDriftSection(drift: Resource<Result<Option<TeamDrift>, AppError>>) -> impl IntoView {
+pub fn TeamDriftSection(
+    drift: Resource<Result<Option<TeamDrift>, AppError>>,
+    ownership: Resource<Result<Option<OwnershipDrift>, AppError>>,
+) -> impl IntoView {
     view! {
         <section class="mt-6 rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="team-drift-heading" data-test-team-drift="">
             <h2 id="team-drift-heading" class="font-semibold">"Traffic drift"</h2>
@@ -66,6 +84,13 @@ pub fn TeamDriftSection(drift: Resource<Result<Option<TeamDrift>, AppError>>) ->
                             }
                         }))
                     })}
+                </ErrorBoundary>
+            </Transition>
+            <h3 class="mt-4 text-sm font-semibold">"Ownership drift"</h3>
+            <p class="text-sm text-slate-500">"Where the mesh disagrees with the catalog about this team's services."</p>
+            <Transition fallback=Loading>
+                <ErrorBoundary fallback=error_fallback>
+                    {move || Suspend::new(async move { ownership.await.map(|o| o.map(super::ownership::team_ownership)) })}
                 </ErrorBoundary>
             </Transition>
         </section>
