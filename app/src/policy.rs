@@ -194,6 +194,12 @@ pub struct PolicyPreview {
     pub consumers: Vec<EdgeEnd>,
     pub current: Option<CurrentPolicy>,
     pub proposed: ProposedPolicy,
+    /// The same policy for a shadow phase before enforcing: everyone else is still let in
+    /// (`AllowWithShadowDeny`), and Envoy logs whom the policy would deny. Apply it with
+    /// `shadow: true` and this hash.
+    pub shadow_phase: ProposedPolicy,
+    /// Bearing's policy in the mesh is in its shadow phase.
+    pub in_shadow: bool,
     /// Unified diff from the current policy's YAML to the proposal's.
     pub diff: String,
     /// Callers (observed or declared) let in now and denied once applied.
@@ -326,6 +332,10 @@ pub struct ApplyRequest {
     /// `proposed.hash` of the preview being applied; a different proposal by now is refused
     /// (409) instead of applying something nobody saw.
     pub expected_hash: String,
+    /// Apply the shadow phase (`shadow_phase` of the preview, whose hash `expected_hash` is)
+    /// instead of the enforcing policy. Templated policies have no shadow phase.
+    #[serde(default)]
+    pub shadow: bool,
 }
 
 /// `POST .../policy/rollback` and `POST .../policy/adopt`.

@@ -31,9 +31,11 @@ pub async fn apply_policy(
     name: String,
     reason: String,
     expected_hash: String,
+    shadow: Option<bool>,
 ) -> Result<PolicyWriteResult, AppError> {
     crate::server_call::call(|ctx, caller| async move {
-        super::proposal::apply(&ctx, &caller, ("component", &namespace, &name), &reason, &expected_hash).await
+        let entity = ("component", namespace.as_str(), name.as_str());
+        super::proposal::apply(&ctx, &caller, entity, &reason, &expected_hash, shadow.unwrap_or(false)).await
     })
     .await
 }

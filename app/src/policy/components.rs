@@ -132,6 +132,11 @@ fn body(p: PolicyPreview, namespace: String, name: String, (apply, rollback, ado
             <p class="text-sm" data-test="policy-current">
                 <code>{c.name.clone()}</code>
                 {if c.managed { " — applied by Bearing" } else { " — not created by Bearing" }}
+                {p.in_shadow.then(|| view! {
+                    <span class="ml-2 rounded bg-sky-100 px-1.5 py-0.5 text-xs text-sky-900" data-test="policy-in-shadow">
+                        "shadow phase: nobody is denied yet; Envoy logs whom it would deny"
+                    </span>
+                })}
                 {c.edited_outside.then(|| view! {
                     <span class="ml-2 rounded bg-amber-100 px-1.5 py-0.5 text-xs text-amber-900" data-test="policy-edited-outside">
                         "edited outside Bearing: apply the proposal to revert it, or adopt the edit"
@@ -158,6 +163,7 @@ fn body(p: PolicyPreview, namespace: String, name: String, (apply, rollback, ado
     let forms = p.can_apply.then(|| {
         let (ns2, n2) = (namespace.clone(), name.clone());
         let (ns3, n3) = (namespace.clone(), name.clone());
+        let (ns4, n4) = (namespace.clone(), name.clone());
         view! {
             <div class="mt-4 grid gap-4 lg:grid-cols-2">
                 {(!read_only).then(|| view! {
@@ -170,6 +176,20 @@ fn body(p: PolicyPreview, namespace: String, name: String, (apply, rollback, ado
                             <input name="reason" required maxlength="1000" class=input/>
                         </label>
                         <button class="rounded bg-indigo-600 px-3 py-1.5 text-sm text-white">"Apply policy"</button>
+                    </ActionForm>
+                })}
+                {(!read_only).then(|| view! {
+                    <ActionForm action=apply attr:class="space-y-2" attr:data-test="policy-shadow-form">
+                        <h3 class="font-semibold">"Start with a shadow phase"</h3>
+                        <p class="text-sm text-slate-600">"Everyone else is still let in, and Envoy logs each call the policy would deny (AllowWithShadowDeny). Apply the policy itself once the logs show nobody who should get in."</p>
+                        <input type="hidden" name="namespace" value=ns4/>
+                        <input type="hidden" name="name" value=n4/>
+                        <input type="hidden" name="expected_hash" value=p.shadow_phase.hash.clone()/>
+                        <input type="hidden" name="shadow" value="true"/>
+                        <label class="flex flex-col text-sm">"Reason (required)"
+                            <input name="reason" required maxlength="1000" class=input/>
+                        </label>
+                        <button class="rounded border border-indigo-600 bg-white px-3 py-1.5 text-sm text-indigo-700">"Apply the shadow phase"</button>
                     </ActionForm>
                 })}
                 {(edited_outside && !read_only).then(|| view! {
@@ -236,6 +256,10 @@ fn body(p: PolicyPreview, namespace: String, name: String, (apply, rollback, ado
             <details class="text-sm">
                 <summary class="cursor-pointer text-slate-700">"Proposed policy (Kuma universal YAML)"</summary>
                 <pre class="mt-1 max-h-80 overflow-auto rounded bg-slate-100 p-3 text-xs">{p.proposed.yaml}</pre>
+            </details>
+            <details class="text-sm">
+                <summary class="cursor-pointer text-slate-700">"Its shadow phase (Kuma universal YAML)"</summary>
+                <pre class="mt-1 max-h-80 overflow-auto rounded bg-slate-100 p-3 text-xs">{p.shadow_phase.yaml}</pre>
             </details>
             {read_only.then(|| view! {
                 <div class="rounded bg-amber-50 p-3 text-sm text-amber-900" data-test="policy-read-only">

@@ -145,7 +145,8 @@ async fn follow_one(ctx: &ServerCtx, mark: OutOfDateRow, done: &mut Followed) ->
     };
     let t = &s.target;
     let mode = write::mode(ctx, &t.control_plane);
-    let follows = t.follows(&s.proposal);
+    let proposal = s.in_current_phase();
+    let follows = t.follows(proposal);
     match (mode, follows) {
         (PolicyMode::Off, _) | (_, Some(true)) | (PolicyMode::Propose, None) => {
             repo::clear_out_of_date(&ctx.pool, &component, KIND).await?;
@@ -180,7 +181,7 @@ async fn follow_one(ctx: &ServerCtx, mark: OutOfDateRow, done: &mut Followed) ->
                 "{} changed the declared consumers (--kuma-policy-mode apply)",
                 mark.cause
             );
-            match write_proposal(ctx, &caller, t, &s.proposal, &reason).await {
+            match write_proposal(ctx, &caller, t, proposal, &reason).await {
                 Ok(_) => done.applied.push(component),
                 Err(e) => return failed(ctx, &component, &e.to_string(), done).await,
             }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use bearing_kuma::model::{MeshService, TrafficPermission};
 use bearing_kuma::permissions::{MeshPolicies, Workload};
-use bearing_policy::generate::{self, DataplaneSelector, Form, Request};
+use bearing_policy::generate::{self, DataplaneSelector, Form, Request, Shadow};
 use bearing_policy::{spec_hash, Proposal};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -32,6 +32,8 @@ pub(super) struct Situation {
     pub(super) form: Form,
     pub(super) consumers: Vec<EdgeEnd>,
     pub(super) proposal: Proposal,
+    /// The proposal with a shadow phase (everyone else let in, logged as denied).
+    pub(super) shadow: Proposal,
     pub(super) change: generate::Change,
     /// The mesh's services and the components claiming them.
     pub(super) components: HashMap<String, Option<String>>,
@@ -53,7 +55,7 @@ pub async fn preview(
     let can_apply = mode != PolicyMode::Off && t.may_write(caller);
     let current = t.current_view();
     let out_of_date = match repo::out_of_date(&ctx.pool, &t.component, KIND).await? {
-        Some(mark) if mode != PolicyMode::Off && t.follows(&s.proposal) == Some(false) => Some(OutOfDate {
+        Some(mark) if mode != PolicyMode::Off && t.follows(s.in_current_phase()) == Some(false) => Some(OutOfDate {
             since: rfc3339(mark.since),
             cause: mark.cause,
             imported_by: importer(&mark.importer).map_or_else(|| "unknown".to_owned(), |c| c.actor()),
@@ -85,6 +87,8 @@ pub async fn preview(
         diff: bearing_policy::diff(current.as_ref().map(|c| c.yaml.as_str()), &s.proposal.universal_yaml),
         current,
         proposed: proposed(&s.proposal),
+        shadow_phase: proposed(&s.shadow),
+        in_shadow: s.in_shadow(),
         would_deny: view(&s.change.would_deny),
         would_allow: view(&s.change.would_allow),
         write_path: if t.read_only { "read_only" } else { "api" }.to_owned(),
@@ -94,6 +98,36 @@ pub async fn preview(
         mode,
         out_of_date,
     })
+}
+
+impl Situation {
+    /// Bearing's policy in the mesh is its shadow phase (its spec is the shadow proposal's, or
+    /// was edited from it: it still lets everyone in through `AllowWithShadowDeny`).
+    pub(super) fn in_shadow(&self) -> bool {
+        let Some(spec) = self.target.current.as_ref().and_then(|c| c.get("spec")) else {
+            return false;
+        };
+        let from_shadow = spec
+            .get("from")
+            .and_then(Value::as_array)
+            .and_then(|f| f.first())
+            .is_some_and(|e| e.pointer("/default/action").and_then(Value::as_str) == Some("AllowWithShadowDeny"));
+        let rules_shadow = spec
+            .get("rules")
+            .and_then(Value::as_array)
+            .is_some_and(|r| r.iter().any(|e| e.pointer("/default/allowWithShadowDeny").is_some()));
+        from_shadow || rules_shadow
+    }
+
+    /// The proposal in the phase the mesh is in: re-applying after the catalog changes keeps a
+    /// shadow phase running.
+    pub(super) fn in_current_phase(&self) -> &Proposal {
+        if self.in_shadow() {
+            &self.shadow
+        } else {
+            &self.proposal
+        }
+    }
 }
 
 /// A proposal as shown.
@@ -112,17 +146,20 @@ pub(super) fn importer(stored: &Value) -> Option<crate::auth::CurrentUser> {
     serde_json::from_value(stored.clone()).ok()
 }
 
-/// Applies the proposal, if it is still the one previewed (`expected_hash`).
+/// Applies the proposal (or, with `shadow`, its shadow phase), if it is still the one previewed
+/// (`expected_hash`).
 pub async fn apply(
     ctx: &ServerCtx,
     caller: &Caller,
     entity: (&str, &str, &str),
     reason: &str,
     expected_hash: &str,
+    shadow: bool,
 ) -> Result<PolicyWriteResult, AppError> {
     caller.require_user()?;
     let s = situation(ctx, entity.0, entity.1, entity.2).await?;
-    write::apply(ctx, caller, &s.target, &s.proposal, reason, expected_hash).await
+    let proposal = if shadow { &s.shadow } else { &s.proposal };
+    write::apply(ctx, caller, &s.target, proposal, reason, expected_hash).await
 }
 
 /// Keeps an edit made outside Bearing (see [`write::adopt`]).
@@ -197,7 +234,7 @@ pub(super) async fn situation(ctx: &ServerCtx, kind: &str, namespace: &str, name
     } else {
         Form::From
     };
-    let proposal = generate::generate(&Request {
+    let request = Request {
         mesh: &mesh,
         component: &component,
         provider: &provider,
@@ -205,6 +242,11 @@ pub(super) async fn situation(ctx: &ServerCtx, kind: &str, namespace: &str, name
         consumers: &consumers,
         form,
         shadow: None,
+    };
+    let proposal = generate::generate(&request).map_err(|e| AppError::invalid("policy", e.to_string()))?;
+    let shadow = generate::generate(&Request {
+        shadow: Some(&Shadow::default()),
+        ..request
     })
     .map_err(|e| AppError::invalid("policy", e.to_string()))?;
     let target = place.target(KIND, &proposal.name, &place.stored(ctx, KIND).await?);
@@ -252,6 +294,7 @@ pub(super) async fn situation(ctx: &ServerCtx, kind: &str, namespace: &str, name
         service: kuma_service,
         form,
         proposal,
+        shadow,
         change,
         components,
     })

@@ -250,7 +250,8 @@ pub struct PolicyFormat {
 }
 
 /// Applies the proposed policy to the control plane (a lead of the owning team, or an admin):
-/// only if it is still the one previewed (`expected_hash`). The previous policy is kept for
+/// only if it is still the one previewed (`expected_hash`). With `shadow: true`, its shadow
+/// phase instead (`shadow_phase` of the preview): everyone else still gets in, logged as denied. The previous policy is kept for
 /// rollback and the change is audited with before and after.
 #[utoipa::path(
     post,
@@ -280,7 +281,15 @@ pub async fn apply_policy(
 ) -> ApiResult<Json<PolicyWriteResult>> {
     let entity = (kind.as_str(), namespace.as_str(), name.as_str());
     Ok(Json(
-        proposal::apply(&state.ctx, &caller, entity, &body.reason, &body.expected_hash).await?,
+        proposal::apply(
+            &state.ctx,
+            &caller,
+            entity,
+            &body.reason,
+            &body.expected_hash,
+            body.shadow,
+        )
+        .await?,
     ))
 }
 

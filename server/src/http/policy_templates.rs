@@ -55,7 +55,7 @@ pub async fn list(
         (status = 403, description = "Not a lead of the owning team, nor an admin", body = ApiErrors),
         (status = 404, description = "No such component in the mesh, or no such template applies to it", body = ApiErrors),
         (status = 409, description = "The proposal changed since the preview, or the control plane is read-only or refused it", body = ApiErrors),
-        (status = 422, description = "No reason given", body = ApiErrors),
+        (status = 422, description = "No reason given, or `shadow` asked for", body = ApiErrors),
     ),
 )]
 pub async fn apply(
@@ -64,6 +64,9 @@ pub async fn apply(
     Path((kind, namespace, name, template)): Path<(String, String, String, String)>,
     Json(body): Json<ApplyRequest>,
 ) -> ApiResult<Json<PolicyWriteResult>> {
+    if body.shadow {
+        return Err(app::error::AppError::invalid("shadow", "templated policies have no shadow phase").into());
+    }
     let entity = (kind.as_str(), namespace.as_str(), name.as_str());
     Ok(Json(
         templated::apply(

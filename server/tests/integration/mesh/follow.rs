@@ -272,3 +272,52 @@ async fn off_writes_nothing_and_keeps_no_marks() {
     let (_, page) = app.get("/catalog/component/default/backend").await;
     assert!(page.contains(r#"data-test="policy-mode-off""#));
 }
+
+#[tokio::test]
+async fn a_shadow_phase_is_applied_on_request_and_kept_when_the_catalog_changes() {
+    let (app, url, path, _dir) = setup(PolicyMode::Apply).await;
+    let preview = app.get_json_as(POLICY, &app.admin_token).await;
+    assert_ne!(preview["shadow_phase"]["hash"], preview["proposed"]["hash"]);
+    assert_eq!(preview["in_shadow"], false);
+
+    // A lead starts with the shadow phase; the enforcing hash does not apply it.
+    let apply = |hash: &Value| json!({"reason": "shadow first", "expected_hash": hash, "shadow": true});
+    let (code, _) = app
+        .call(
+            "POST",
+            &format!("{POLICY}/apply"),
+            Some(&app.admin_token),
+            Some(apply(&preview["proposed"]["hash"])),
+        )
+        .await;
+    assert_eq!(code.as_u16(), 409, "the shadow phase has its own hash");
+    let (code, body) = app
+        .call(
+            "POST",
+            &format!("{POLICY}/apply"),
+            Some(&app.admin_token),
+            Some(apply(&preview["shadow_phase"]["hash"])),
+        )
+        .await;
+    assert_eq!(code.as_u16(), 200, "{body}");
+    let policy = in_sim(&url).await.expect("applied");
+    assert_eq!(policy["spec"]["from"][0]["default"]["action"], "AllowWithShadowDeny");
+    assert_eq!(app.get_json_as(POLICY, &app.admin_token).await["in_shadow"], true);
+    let (_, page) = app.get("/catalog/component/default/backend").await;
+    assert!(page.contains(r#"data-test="policy-in-shadow""#));
+
+    // Applying by hand settled the import's mark ...
+    assert_eq!(follow_marks(&app.ctx).await.expect("pass"), Default::default());
+    // ... and when jobs declares backend, the re-applied policy keeps its shadow phase.
+    write_catalog(&path, true);
+    app.import_paths(std::slice::from_ref(&path)).await.expect("import");
+    assert_eq!(
+        follow_marks(&app.ctx).await.expect("pass").applied,
+        ["component:default/backend"]
+    );
+    let policy = in_sim(&url).await.expect("re-applied");
+    assert_eq!(policy["spec"]["from"][0]["default"]["action"], "AllowWithShadowDeny");
+    let mut callers = allowed_callers(&policy);
+    callers.sort();
+    assert_eq!(callers, ["jobs", "web"]);
+}
