@@ -295,7 +295,14 @@ pub async fn apply(
                 ImportError::Problems(vec!["could not write the audit log; nothing was imported".into()])
             })?;
         }
-        crate::policy::follow::mark(&mut tx, &report.consumers_changed, &import_cause(&set.sources), caller)
+        let added_components: Vec<String> = report
+            .added
+            .iter()
+            .filter(|r| r.starts_with("component:"))
+            .cloned()
+            .collect();
+        let cause = import_cause(&set.sources);
+        crate::policy::follow::mark(&mut tx, &report.consumers_changed, &added_components, &cause, caller)
             .await
             .map_err(|_| {
                 ImportError::Problems(vec![

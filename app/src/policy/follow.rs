@@ -25,6 +25,7 @@ use sqlx::PgConnection;
 
 use super::proposal::{self, importer, KIND};
 use super::repo::{self, OutOfDateRow};
+use super::templated;
 use super::write::{self, write_proposal};
 use super::PolicyMode;
 use crate::auth::guard::Caller;
@@ -78,16 +79,31 @@ pub fn changed_providers(before: &BTreeSet<(String, String)>, after: &BTreeSet<(
         .collect()
 }
 
-/// Marks the MeshTrafficPermissions of `providers` out of date, in the import's transaction.
-pub async fn mark(db: &mut PgConnection, providers: &[String], cause: &str, caller: &Caller) -> Result<(), AppError> {
-    if providers.is_empty() {
+/// The kind a mark has when it is about a new component's templated policies.
+pub(super) const TEMPLATES: &str = "templates";
+
+/// Marks, in the import's transaction, the MeshTrafficPermissions of `providers` out of date,
+/// and the templated policies of the components the import added as not yet there.
+pub async fn mark(
+    db: &mut PgConnection,
+    providers: &[String],
+    added: &[String],
+    cause: &str,
+    caller: &Caller,
+) -> Result<(), AppError> {
+    if providers.is_empty() && added.is_empty() {
         return Ok(());
     }
     let importer = serde_json::to_value(&caller.user).map_err(|e| {
         tracing::error!(error = %e, "the importing identity cannot be stored");
         AppError::Internal
     })?;
-    repo::mark_out_of_date(db, providers, KIND, cause, &importer).await?;
+    if !providers.is_empty() {
+        repo::mark_out_of_date(&mut *db, providers, KIND, cause, &importer).await?;
+    }
+    if !added.is_empty() {
+        repo::mark_out_of_date(&mut *db, added, TEMPLATES, cause, &importer).await?;
+    }
     Ok(())
 }
 
@@ -117,6 +133,15 @@ pub async fn follow_marks(ctx: &ServerCtx) -> Result<Followed, AppError> {
     let mut done = Followed::default();
     for mark in repo::due_out_of_date(&ctx.pool, KIND, ctx.mesh.poll_interval, BATCH).await? {
         follow_one(ctx, mark, &mut done).await?;
+    }
+    // Templated policies are only ever applied on their own in `apply` mode: without it (or
+    // without templates) a whole first import's marks go at once, not a batch per pass.
+    let applies = ctx.control_planes.as_ref().is_some_and(|w| w.applies_anywhere());
+    if !applies || ctx.policy_templates.is_empty() {
+        repo::clear_all_out_of_date(&ctx.pool, TEMPLATES).await?;
+    }
+    for mark in repo::due_out_of_date(&ctx.pool, TEMPLATES, ctx.mesh.poll_interval, BATCH).await? {
+        follow_templates(ctx, mark, &mut done).await?;
     }
     lock.rollback().await?;
     Ok(done)
@@ -191,10 +216,101 @@ async fn follow_one(ctx: &ServerCtx, mark: OutOfDateRow, done: &mut Followed) ->
 }
 
 async fn failed(ctx: &ServerCtx, component: &str, why: &str, done: &mut Followed) -> Result<(), AppError> {
-    tracing::warn!(%component, reason = %why, "a policy out of date could not be re-applied");
-    repo::failed_attempt(&ctx.pool, component, KIND, why).await?;
+    failed_kind(ctx, component, KIND, why, done).await
+}
+
+async fn failed_kind(
+    ctx: &ServerCtx,
+    component: &str,
+    kind: &str,
+    why: &str,
+    done: &mut Followed,
+) -> Result<(), AppError> {
+    tracing::warn!(%component, %kind, reason = %why, "a policy out of date could not be applied");
+    repo::failed_attempt(&ctx.pool, component, kind, why).await?;
     done.failed.push(format!("{component}: {why}"));
     Ok(())
+}
+
+/// A new component's templated policies: applied as the importer in `apply` mode (never over a
+/// policy Bearing did not create or one edited outside it); otherwise the mark is dropped, the
+/// proposals waiting on the entity page.
+async fn follow_templates(ctx: &ServerCtx, mark: OutOfDateRow, done: &mut Followed) -> Result<(), AppError> {
+    let component = mark.component.clone();
+    let Some((_, namespace, name)) = crate::catalog::split_ref(&component) else {
+        repo::clear_out_of_date(&ctx.pool, &component, TEMPLATES).await?;
+        done.cleared.push(component);
+        return Ok(());
+    };
+    let (place, items) = match templated::items(ctx, "component", namespace, name).await {
+        Ok(found) => found,
+        Err(AppError::NotFound(_)) if !repo::component_exists(&ctx.pool, &component).await? => {
+            repo::clear_out_of_date(&ctx.pool, &component, TEMPLATES).await?;
+            done.cleared.push(component);
+            return Ok(());
+        }
+        Err(AppError::NotFound(_)) => {
+            done.waiting.push(component);
+            return Ok(());
+        }
+        Err(e) => return failed_kind(ctx, &component, TEMPLATES, &e.to_string(), done).await,
+    };
+    if write::mode(ctx, &place.service.control_plane) != PolicyMode::Apply {
+        repo::clear_out_of_date(&ctx.pool, &component, TEMPLATES).await?;
+        done.cleared.push(component);
+        return Ok(());
+    }
+    let caller = match importer(&mark.importer) {
+        Some(user) => Caller {
+            user: Some(user),
+            request_id: None,
+            client_addr: None,
+        },
+        None => {
+            return failed_kind(
+                ctx,
+                &component,
+                TEMPLATES,
+                "the importing identity cannot be read",
+                done,
+            )
+            .await
+        }
+    };
+    if !place.may_write(&caller) {
+        let why = "the importing identity may not change this component's policies";
+        return failed_kind(ctx, &component, TEMPLATES, why, done).await;
+    }
+    let reason = format!("{} added the component (--kuma-policy-mode apply)", mark.cause);
+    let mut problems = Vec::new();
+    for item in &items {
+        let t = &item.target;
+        match t.follows(&item.policy.proposal) {
+            Some(true) => continue,
+            None if t.current.is_some() => {
+                problems.push(format!(
+                    "{}: a policy named {} that Bearing did not create is in the mesh",
+                    item.template, t.name
+                ));
+                continue;
+            }
+            _ if t.edited_outside() => {
+                problems.push(format!("{}: edited outside Bearing", item.template));
+                continue;
+            }
+            _ => {}
+        }
+        if let Err(e) = write_proposal(ctx, &caller, t, &item.policy.proposal, &reason).await {
+            problems.push(format!("{}: {e}", item.template));
+        }
+    }
+    if problems.is_empty() {
+        repo::clear_out_of_date(&ctx.pool, &component, TEMPLATES).await?;
+        done.applied.push(component);
+        Ok(())
+    } else {
+        failed_kind(ctx, &component, TEMPLATES, &problems.join("; "), done).await
+    }
 }
 
 #[cfg(test)]

@@ -349,3 +349,12 @@ pub async fn component_meta(db: impl PgExecutor<'_>, component: &str) -> sqlx::R
     .fetch_optional(db)
     .await
 }
+
+/// Removes every mark of `kind`.
+pub async fn clear_all_out_of_date(db: impl PgExecutor<'_>, kind: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM policy_out_of_date WHERE kind = $1")
+        .bind(kind)
+        .execute(db)
+        .await
+        .map(drop)
+}

@@ -15,11 +15,11 @@ use crate::error::AppError;
 use crate::ssr::ServerCtx;
 
 /// One matching template's policy, where it goes and what is there.
-struct Item {
-    template: String,
+pub(super) struct Item {
+    pub(super) template: String,
     description: Option<String>,
-    policy: bearing_policy::templates::TemplatePolicy,
-    target: Target,
+    pub(super) policy: bearing_policy::templates::TemplatePolicy,
+    pub(super) target: Target,
 }
 
 /// The policies the templates give `kind:namespace/name`.
@@ -112,7 +112,12 @@ async fn item(ctx: &ServerCtx, entity: (&str, &str, &str), template: &str) -> Re
 }
 
 /// Every template's policy for the component, with where it goes.
-async fn items(ctx: &ServerCtx, kind: &str, namespace: &str, name: &str) -> Result<(Place, Vec<Item>), AppError> {
+pub(super) async fn items(
+    ctx: &ServerCtx,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<(Place, Vec<Item>), AppError> {
     let place = write::locate(ctx, kind, namespace, name).await?;
     if ctx.policy_templates.is_empty() {
         return Ok((place, Vec::new()));

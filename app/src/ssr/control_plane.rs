@@ -34,6 +34,9 @@ pub trait ControlPlaneWriter: Send + Sync + std::fmt::Debug {
     /// What Bearing does with this control plane's policies (`--kuma-policy-mode`); `off` for a
     /// control plane it does not know.
     fn policy_mode(&self, control_plane: &str) -> PolicyMode;
+
+    /// Whether any control plane is in `apply` mode (else nothing is ever applied on its own).
+    fn applies_anywhere(&self) -> bool;
 }
 
 /// A write the control plane accepted.

@@ -194,6 +194,10 @@ impl ControlPlaneWriter for Writer {
     fn policy_mode(&self, control_plane: &str) -> PolicyMode {
         self.modes.get(control_plane).copied().unwrap_or(PolicyMode::Off)
     }
+
+    fn applies_anywhere(&self) -> bool {
+        self.modes.values().any(|m| *m == PolicyMode::Apply)
+    }
 }
 
 #[cfg(test)]

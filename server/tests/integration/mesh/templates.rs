@@ -242,3 +242,65 @@ async fn a_bad_template_stops_the_server_with_its_file() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn apply_mode_gives_a_new_component_its_templated_policies() {
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let url = serve_sim(world(), clock).await;
+    let mut app = TestApp::new().await;
+    app.ctx.policy_templates = bearing_policy::templates::load_dir(&templates_dir())
+        .expect("templates")
+        .into();
+    let mut control_plane = cp(&url);
+    control_plane.policy_mode = app::policy::PolicyMode::Apply;
+    let writer = server::mesh::writer::Writer::new(&[control_plane], &args()).expect("writer");
+    let app = app.with_control_planes(writer);
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("catalog-info.yaml");
+    std::fs::write(&path, CATALOG).expect("write");
+    app.import_paths(&[path]).await.expect("import");
+
+    // Not in the mesh until the poller has seen it: the marks wait.
+    let done = app::policy::follow::follow_marks(&app.ctx).await.expect("pass");
+    assert!(done.applied.is_empty() && done.waiting.len() == 2, "{done:?}");
+    poller(&app, &url).await.poll_once().await.expect("poll");
+    let mut done = app::policy::follow::follow_marks(&app.ctx).await.expect("pass");
+    done.applied.sort();
+    assert_eq!(
+        done.applied,
+        ["component:default/checkout", "component:default/lab"],
+        "{done:?}"
+    );
+
+    let list = app.get_json_as(LIST, &app.admin_token).await;
+    for template in [
+        "accesslog-production",
+        "metrics-production",
+        "retries-tier1",
+        "timeouts-tier1",
+    ] {
+        assert_eq!(item(&list, template)["up_to_date"], true, "{template}");
+    }
+    let name = item(&list, "timeouts-tier1")["proposed"]["name"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    assert_eq!(
+        sim_get(&url, &format!("/meshes/default/meshtimeouts/{name}")).await.0,
+        200
+    );
+    let actors: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT actor FROM audit_log WHERE action = 'mesh.policy.apply'")
+            .fetch_all(&app.pool)
+            .await
+            .expect("audit");
+    assert_eq!(actors.len(), 1);
+    assert!(
+        actors[0].starts_with("system:cli"),
+        "audited as the importer: {actors:?}"
+    );
+    assert_eq!(
+        app::policy::follow::follow_marks(&app.ctx).await.expect("pass"),
+        Default::default()
+    );
+}
