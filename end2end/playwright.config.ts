@@ -109,6 +109,8 @@ export default defineConfig({
         BEARING_KUMA_URL: KUMA,
         BEARING_KUMA_POLL_INTERVAL: '1s',
         BEARING_KUMA_STATS_INTERVAL: '2s',
+        // The repository's policy templates, as `make run` serves them.
+        BEARING_POLICY_TEMPLATES: '../policy-templates',
       },
       gracefulShutdown: { signal: 'SIGTERM', timeout: 20_000 },
     },

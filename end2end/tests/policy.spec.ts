@@ -55,3 +55,35 @@ test('a lead previews, applies and rolls back a traffic policy from the entity p
     await context.close();
   }
 });
+
+test('a lead applies and rolls back a policy from a template on the entity page', async ({ browser }) => {
+  const context = await browser.newContext({ storageState: { cookies: [], origins: [] } });
+  const page = await context.newPage();
+  const errors = collectErrors(page);
+  try {
+    await signIn(page, 'priya-raman');
+    const section = page.locator('[data-test="template-policies"]');
+    await expect(async () => {
+      await page.goto('/catalog/component/default/payments');
+      await expect(section).toBeVisible({ timeout: 1_000 });
+    }).toPass({ timeout: 30_000 });
+    await hydrated(page);
+    // payments is a production service: the production templates select it.
+    const metrics = section.locator('[data-test-template="metrics-production"]');
+    await expect(metrics.locator('[data-test="template-status"]')).toHaveText('not applied');
+    const apply = metrics.locator('[data-test="template-apply-form"]');
+    await apply.getByLabel('Reason').fill('production metrics for payments');
+    await apply.getByRole('button', { name: 'Apply' }).click();
+    await expect(section.locator('[data-test="policy-written"]', { hasText: 'Applied' })).toContainText('created');
+    await expect(metrics.locator('[data-test="template-status"]')).toHaveText('applied');
+
+    const rollback = metrics.locator('[data-test="template-rollback-form"]');
+    await rollback.getByLabel('Reason').fill('end of the test');
+    await rollback.getByRole('button', { name: 'Roll back' }).click();
+    await expect(section.locator('[data-test="policy-written"]', { hasText: 'Rolled back' })).toContainText('deleted');
+    await expect(metrics.locator('[data-test="template-status"]')).toHaveText('not applied');
+    expect(errors, 'errors in the browser console').toEqual([]);
+  } finally {
+    await context.close();
+  }
+});
