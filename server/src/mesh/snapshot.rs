@@ -205,7 +205,7 @@ pub fn snapshot(reads: Vec<MeshRead>) -> Snapshot {
             out.resources.extend(items.iter().filter_map(|item| {
                 Some(ResourceRow {
                     mesh: name.clone(),
-                    kind: *kind,
+                    kind,
                     name: item.get("name")?.as_str()?.to_owned(),
                     body: item.to_string(),
                 })
