@@ -163,6 +163,9 @@ async fn follow_one(ctx: &ServerCtx, mark: OutOfDateRow, done: &mut Followed) ->
             return Ok(());
         }
         Err(AppError::NotFound(_)) => {
+            // Looked at again after a poll interval, so marks that wait long do not hold up
+            // the others (each pass takes the oldest due ones).
+            repo::looked_at(&ctx.pool, &component, KIND).await?;
             done.waiting.push(component);
             return Ok(());
         }
@@ -177,7 +180,10 @@ async fn follow_one(ctx: &ServerCtx, mark: OutOfDateRow, done: &mut Followed) ->
             repo::clear_out_of_date(&ctx.pool, &component, KIND).await?;
             done.cleared.push(component);
         }
-        (PolicyMode::Propose, Some(false)) => done.proposed.push(component),
+        (PolicyMode::Propose, Some(false)) => {
+            repo::looked_at(&ctx.pool, &component, KIND).await?;
+            done.proposed.push(component);
+        }
         (PolicyMode::Apply, _) if t.current.is_some() && follows.is_none() => {
             let why = format!(
                 "a policy named {} that Bearing did not create is in the mesh; Bearing does not overwrite it on its own",
@@ -250,6 +256,7 @@ async fn follow_templates(ctx: &ServerCtx, mark: OutOfDateRow, done: &mut Follow
             return Ok(());
         }
         Err(AppError::NotFound(_)) => {
+            repo::looked_at(&ctx.pool, &component, TEMPLATES).await?;
             done.waiting.push(component);
             return Ok(());
         }

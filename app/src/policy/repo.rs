@@ -358,3 +358,14 @@ pub async fn clear_all_out_of_date(db: impl PgExecutor<'_>, kind: &str) -> sqlx:
         .await
         .map(drop)
 }
+
+/// Notes that the worker looked at a mark it keeps (waiting for the mesh, or for a lead), so it
+/// is due again only after the retry delay.
+pub async fn looked_at(db: impl PgExecutor<'_>, component: &str, kind: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE policy_out_of_date SET last_attempt = now() WHERE component = $1 AND kind = $2")
+        .bind(component)
+        .bind(kind)
+        .execute(db)
+        .await
+        .map(drop)
+}

@@ -251,6 +251,8 @@ async fn apply_mode_gives_a_new_component_its_templated_policies() {
     app.ctx.policy_templates = bearing_policy::templates::load_dir(&templates_dir())
         .expect("templates")
         .into();
+    // Marks the worker keeps are due again after a poll interval: none here, to look again at once.
+    app.ctx.mesh.poll_interval = std::time::Duration::ZERO;
     let mut control_plane = cp(&url);
     control_plane.policy_mode = app::policy::PolicyMode::Apply;
     let writer = server::mesh::writer::Writer::new(&[control_plane], &args()).expect("writer");
