@@ -200,6 +200,9 @@ pub struct PolicyPreview {
     pub shadow_phase: ProposedPolicy,
     /// Bearing's policy in the mesh is in its shadow phase.
     pub in_shadow: bool,
+    /// Policies selecting this service that Kuma ranks above the proposal (`from[]` form): for
+    /// every caller they name, they decide, not Bearing's policy.
+    pub outranked_by: Vec<String>,
     /// Unified diff from the current policy's YAML to the proposal's.
     pub diff: String,
     /// Callers (observed or declared) let in now and denied once applied.

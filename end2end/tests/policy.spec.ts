@@ -23,6 +23,9 @@ test('a lead previews, applies and rolls back a traffic policy from the entity p
     }).toPass({ timeout: 30_000 });
     await hydrated(page);
     await expect(section.locator('[data-test="policy-current"]')).toContainText('bearing-payments');
+    // The demo world's allow-payments targets the MeshService: Kuma ranks it above the proposal,
+    // and the section says so before anyone applies.
+    await expect(section.locator('[data-test="policy-outranked"]')).toContainText('allow-payments');
     await section.getByText('Diff from the policy in the mesh').click();
     await expect(section.locator('[data-test="policy-diff"]')).toContainText('+name: bearing-payments');
 

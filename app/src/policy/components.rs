@@ -239,6 +239,14 @@ fn body(p: PolicyPreview, namespace: String, name: String, (apply, rollback, ado
             </p>
             {current}
             {follows}
+            {(!p.outranked_by.is_empty()).then(|| view! {
+                <p class="rounded bg-amber-50 p-2 text-sm text-amber-900" data-test="policy-outranked">
+                    {format!(
+                        "Kuma ranks {} above Bearing's policy for this service (a more specific targetRef): for every caller named there, that policy decides, not this one. Narrow or retire it for the proposal to take full effect.",
+                        p.outranked_by.join(", ")
+                    )}
+                </p>
+            })}
             <div class="grid gap-4 md:grid-cols-2">
                 <div>
                     <h3 class="text-sm font-semibold text-red-800">"Would be denied"</h3>

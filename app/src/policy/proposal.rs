@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use bearing_kuma::model::{MeshService, TrafficPermission};
+use bearing_kuma::model::{MeshService, MeshTrafficPermission, TrafficPermission};
 use bearing_kuma::permissions::{MeshPolicies, Workload};
 use bearing_policy::generate::{self, DataplaneSelector, Form, Request, Shadow};
 use bearing_policy::{spec_hash, Proposal};
@@ -37,6 +37,8 @@ pub(super) struct Situation {
     pub(super) change: generate::Change,
     /// The mesh's services and the components claiming them.
     pub(super) components: HashMap<String, Option<String>>,
+    /// Policies Kuma ranks above the proposal for this service.
+    pub(super) outranked_by: Vec<String>,
 }
 
 /// The preview of the entity's policy.
@@ -89,6 +91,7 @@ pub async fn preview(
         proposed: proposed(&s.proposal),
         shadow_phase: proposed(&s.shadow),
         in_shadow: s.in_shadow(),
+        outranked_by: s.outranked_by.clone(),
         would_deny: view(&s.change.would_deny),
         would_allow: view(&s.change.would_allow),
         write_path: if t.read_only { "read_only" } else { "api" }.to_owned(),
@@ -280,6 +283,14 @@ pub(super) async fn situation(ctx: &ServerCtx, kind: &str, namespace: &str, name
         mesh_traffic_permissions: &mtps,
         traffic_permissions: &tps,
     };
+    // `rules[]` are additive, whatever the ranking; `from[]` entries merge by rank.
+    let outranked_by = match (
+        form,
+        serde_json::from_value::<MeshTrafficPermission>(proposal.resource_json()),
+    ) {
+        (Form::From, Ok(own)) => bearing_kuma::permissions::ranked_above(&mtps, &own, &provider),
+        _ => Vec::new(),
+    };
     let change = generate::would_change(&policies, &proposal, &provider, &callers)
         .map_err(|e| AppError::invalid("policy", e.to_string()))?;
     Ok(Situation {
@@ -297,5 +308,6 @@ pub(super) async fn situation(ctx: &ServerCtx, kind: &str, namespace: &str, name
         shadow,
         change,
         components,
+        outranked_by,
     })
 }

@@ -389,6 +389,26 @@ fn decide(policies: &MeshPolicies<'_>, caller: &Workload, target: &Workload, not
     }
 }
 
+/// The policies of `policies` that select `target` and that Kuma ranks above `policy`, by
+/// display name: their `from[]` entries merge after its own, so for every caller they name they
+/// decide, not `policy`. A generated policy is previewed with this, so a lead knows before
+/// applying it that, say, an older `MeshService`-targeted policy keeps deciding.
+pub fn ranked_above(
+    policies: &[MeshTrafficPermission],
+    policy: &MeshTrafficPermission,
+    target: &Workload,
+) -> Vec<String> {
+    let mut notes = Notes::default();
+    let own = priority(policy);
+    policies
+        .iter()
+        .filter(|p| p.meta.name != policy.meta.name && !p.spec.from.is_empty())
+        .filter(|p| selects_target(p, target, &mut notes))
+        .filter(|p| priority(p) > own)
+        .map(display_name)
+        .collect()
+}
+
 fn display_name(policy: &MeshTrafficPermission) -> String {
     policy.meta.display_name().to_string()
 }

@@ -4,7 +4,9 @@
 mod common;
 
 use bearing_kuma::model::{self, GatewayType, InboundPolicies, List, MeshTrafficPermission, TrafficPermission};
-use bearing_kuma::permissions::{callers, evaluate, evaluate_rule_confs, Decision, MeshPolicies, Reason, Workload};
+use bearing_kuma::permissions::{
+    callers, evaluate, evaluate_rule_confs, ranked_above, Decision, MeshPolicies, Reason, Workload,
+};
 use common::fixture;
 
 fn mtp(json: &str) -> MeshTrafficPermission {
@@ -390,4 +392,37 @@ fn gateways_and_unresolvable_selectors() {
     assert_eq!(access.decision, Decision::Allow);
     assert_eq!(access.unresolved.len(), 1, "{:?}", access.unresolved);
     assert!(access.unresolved[0].starts_with("lock-app:"));
+}
+
+#[test]
+fn policies_ranked_above_a_generated_one_are_named() {
+    // Bearing's proposal selects `orders` by a MeshSubset on kuma.io/service.
+    let bearing = mtp(
+        r#"{"type":"MeshTrafficPermission","mesh":"default","name":"bearing-orders",
+        "spec":{"targetRef":{"kind":"MeshSubset","tags":{"kuma.io/service":"orders"}},
+                "from":[{"targetRef":{"kind":"Mesh"},"default":{"action":"Deny"}}]}}"#,
+    );
+    let by_service = mtp(
+        r#"{"type":"MeshTrafficPermission","mesh":"default","name":"allow-orders",
+        "spec":{"targetRef":{"kind":"MeshService","name":"orders"},
+                "from":[{"targetRef":{"kind":"MeshSubset","tags":{"kuma.io/service":"web"}},"default":{"action":"Allow"}}]}}"#,
+    );
+    let other_service = mtp(r#"{"type":"MeshTrafficPermission","mesh":"default","name":"allow-cart",
+        "spec":{"targetRef":{"kind":"MeshService","name":"cart"},
+                "from":[{"targetRef":{"kind":"Mesh"},"default":{"action":"Allow"}}]}}"#);
+    let all = [mtp(ALLOW_ALL), by_service, other_service, bearing.clone()];
+    // Mesh-wide ranks below, another service's is not about orders, and the proposal itself is
+    // left out: only the MeshService-targeted policy of orders outranks it.
+    assert_eq!(ranked_above(&all, &bearing, &svc("orders")), ["allow-orders"]);
+    // And it does decide for web, whatever the proposal says.
+    let mut with_bearing = all.to_vec();
+    with_bearing.retain(|p| p.meta.name != "allow-all");
+    assert_eq!(
+        decision(&policies(&with_bearing, &[]), "web", "orders"),
+        Decision::Allow
+    );
+    assert_eq!(
+        decision(&policies(&with_bearing, &[]), "jobs", "orders"),
+        Decision::Deny
+    );
 }

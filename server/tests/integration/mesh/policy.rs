@@ -116,6 +116,11 @@ async fn preview_apply_enforce_reclassify_detect_outside_edits_and_roll_back() {
         json!([{"service": "web", "component": "component:default/web"}])
     );
     assert!(preview["current"].is_null());
+    assert_eq!(
+        preview["outranked_by"],
+        json!([]),
+        "a mesh-wide policy ranks below the proposal"
+    );
     assert_eq!(preview["write_path"], "api");
     assert_eq!(preview["can_apply"], false, "a viewer may not apply");
     let denied: Vec<&str> = preview["would_deny"]
