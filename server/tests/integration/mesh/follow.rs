@@ -150,6 +150,22 @@ async fn propose_marks_a_changed_policy_until_a_lead_applies_it() {
         page.contains(r#"data-test="policy-out-of-date""#),
         "the Policy tab says so"
     );
+    // The cause names import sources, which are file names anyone could choose: shown as text.
+    sqlx::query("UPDATE policy_out_of_date SET cause = $1")
+        .bind(r#"import of /srv/"><script>alert(1)</script><b x=".yaml"#)
+        .execute(&app.superuser)
+        .await
+        .expect("hostile cause");
+    // (A URL the page cache has not kept: the update above goes around Bearing.)
+    let (_, page) = app.get("/catalog/component/default/backend?fresh=1").await;
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "escaped as text"
+    );
+    assert!(
+        !page.contains("<script>alert(1)") && !page.contains(r#""><script>"#),
+        "no break-out"
+    );
     assert_eq!(
         allowed_callers(&in_sim(&url).await.expect("still there")),
         ["web"],
