@@ -90,3 +90,43 @@ test('a lead applies and rolls back a policy from a template on the entity page'
     await context.close();
   }
 });
+
+// The demo world has no permission for tax-calculator, so mTLS refuses checkout's declared calls
+// (declared_denied). Bearing's proposal is the only policy for it: once Priya applies it, the
+// simulated mesh lets checkout in and, after the next poll, the graph edge turns healthy and
+// names the policy that decided it.
+test('applying the proposal changes the graph after the next poll', async ({ browser, request }) => {
+  const policy = `${KUMA}/meshes/default/meshtrafficpermissions/bearing-tax-calculator`;
+  const context = await browser.newContext({ storageState: { cookies: [], origins: [] } });
+  const page = await context.newPage();
+  const errors = collectErrors(page);
+  const entity = '/catalog/component/default/tax-calculator';
+  const edge = page.locator('[data-test-graph-edge="component:default/checkout|component:default/tax-calculator"]');
+  try {
+    await signIn(page, 'priya-raman');
+    await expect(async () => {
+      await page.goto(entity);
+      await expect(edge).toHaveAttribute('data-test-class', 'declared_denied', { timeout: 1_000 });
+    }).toPass({ timeout: 30_000 });
+    await expect(edge).toHaveAttribute('aria-label', /no policy/i);
+    await hydrated(page);
+
+    const section = page.locator('[data-test="policy-section"]');
+    await expect(section.locator('[data-test="policy-outranked"]')).toHaveCount(0);
+    const apply = section.locator('[data-test="policy-apply-form"]');
+    await apply.getByLabel(/Reason/).fill('checkout is a declared consumer of tax-calculator');
+    await apply.getByRole('button', { name: 'Apply policy' }).click();
+    await expect(section.locator('[data-test="policy-written"]')).toContainText('bearing-tax-calculator created');
+
+    // The sim enforces the new policy at once; Bearing sees it, and the traffic, on its next poll.
+    await expect(async () => {
+      await page.goto(`${entity}?after-apply=${Date.now()}`);
+      await expect(edge).toHaveAttribute('data-test-class', 'healthy', { timeout: 1_000 });
+    }).toPass({ timeout: 30_000 });
+    await expect(edge).toHaveAttribute('aria-label', /bearing-tax-calculator/);
+    expect(errors, 'errors in the browser console').toEqual([]);
+  } finally {
+    await request.delete(policy);
+    await context.close();
+  }
+});

@@ -19,7 +19,8 @@
 //! - MeshTrafficPermissions `allow-<service>` letting in exactly the declared callers,
 //!   `allow-feature-flags` and `allow-currency-rates` open to the whole mesh, and the explicit
 //!   `deny-gift-cards-to-payments`; one legacy TrafficPermission `invoicing-to-legacy-erp` in
-//!   `legacy`.
+//!   `legacy`. [`UNGUARDED`] (`tax-calculator`) has no permission yet: mTLS refuses its
+//!   declared callers until someone applies one (the demo of Bearing's policy proposal).
 //! - Traffic along every declared dependency within a mesh, plus [`UNDECLARED`] traffic the
 //!   catalog does not declare (two of those calls are refused by the policies above).
 
@@ -393,13 +394,19 @@ fn selector(service: &str) -> SelectorSpec {
 /// The explicitly denied declared dependency.
 pub const DENIED: (&str, &str) = ("gift-cards", "payments");
 
+/// Services nobody wrote a permission for: with mTLS on, Kuma refuses every call to them, so
+/// their declared callers show as `declared_denied` until a lead applies Bearing's proposal, which
+/// nothing outranks (every other service's `allow-` policy targets its MeshService, ranked above
+/// the proposal's MeshSubset).
+pub const UNGUARDED: [&str; 1] = ["tax-calculator"];
+
 /// Services open to every caller in the mesh.
 pub const OPEN_TO_MESH: [&str; 2] = ["feature-flags", "currency-rates"];
 
 fn permissions(edges: &[(&str, &str)]) -> Vec<MtpEntry> {
     let mut callers: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (from, to) in edges {
-        if mesh_of(to) == "default" && *to != "api-gateway" && (*from, *to) != DENIED {
+        if mesh_of(to) == "default" && *to != "api-gateway" && (*from, *to) != DENIED && !UNGUARDED.contains(to) {
             callers.entry(to).or_default().push(from);
         }
     }
@@ -455,6 +462,16 @@ mod tests {
         }
         for name in LEFT_OUT {
             assert!(world.services.iter().all(|s| s.name != name));
+        }
+        for name in UNGUARDED {
+            assert!(world.services.iter().any(|s| s.name == name), "{name} is in the mesh");
+            assert!(
+                world
+                    .mesh_traffic_permissions
+                    .iter()
+                    .all(|p| p.spec["targetRef"]["name"] != name),
+                "no permission names {name}"
+            );
         }
     }
 }

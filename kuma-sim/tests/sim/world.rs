@@ -200,9 +200,11 @@ async fn permissions_allow_declared_dependencies_and_deny_one() {
             continue;
         }
         let access = evaluate(&policies, &workload(from), &workload(to));
-        let expect_allowed = (from, to) != default_world::DENIED;
+        let expect_allowed = (from, to) != default_world::DENIED && !default_world::UNGUARDED.contains(&to);
         assert_eq!(access.decision.allows(), expect_allowed, "{from} -> {to}: {access:?}");
     }
+    let unguarded = evaluate(&policies, &workload("checkout"), &workload("tax-calculator"));
+    assert!(format!("{:?}", unguarded.reason).contains("NoPolicy"), "{unguarded:?}");
     let denied = evaluate(&policies, &workload("gift-cards"), &workload("payments"));
     assert!(
         format!("{:?}", denied.reason).contains("deny-gift-cards-to-payments"),
