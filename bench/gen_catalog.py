@@ -97,6 +97,57 @@ def definition(kind, title, j):
             f"          type: object\n          properties:\n            id:\n              type: string\n")
 
 
+def mesh_world(out, seed, n, m, mid, comp, depends):
+    """Writes `mesh-world.json`, a kuma-sim world (`kuma-sim --world`) of the `m` components
+    around `mid`, each a Kuma service of the same name (Bearing maps them by name), two proxies
+    each. Traffic follows ~85% of the declared dependencies between them, plus one undeclared
+    call from every 20th service; each service has an `allow-<name>` MeshTrafficPermission for its
+    declared callers, except every 10th, which has none (its declared callers are refused). Its own
+    random generator: the catalog's bytes do not change. Returns the manifest's `mesh` entry."""
+    rng = random.Random(seed + 1)
+    lo = max(0, min(mid - m // 2, n - m))
+    inside = range(lo, min(n, lo + m))
+    meshed = set(inside)
+    services, traffic, callers = [], [], {}
+    for i in inside:
+        services.append({"name": comp(i), "mesh": "default", "port": 8080, "protocol": "http",
+                         "latencyMs": round(1 + rng.random() * 20, 1), "replicas": 2, "component": comp(i)})
+        for dep in depends[i]:
+            if not dep.startswith("component:"):
+                continue
+            j = int(dep.rsplit("-", 1)[1])
+            if j not in meshed:
+                continue
+            callers.setdefault(j, []).append(i)
+            if rng.random() < 0.85:
+                traffic.append({"from": comp(i), "to": comp(j), "rps": round(0.5 + rng.random() * 30, 1),
+                                "errorRatio": round(rng.random() * 0.01, 4), "declared": True})
+        if i % 20 == 0:
+            j = rng.choice(inside)
+            if j != i and comp(j) not in (d.split("/")[-1] for d in depends[i]):
+                traffic.append({"from": comp(i), "to": comp(j), "rps": 2.0, "errorRatio": 0.0, "declared": False})
+    policies = []
+    for j, froms in sorted(callers.items()):
+        if j % 10 == 0:
+            continue
+        policies.append({"name": f"allow-{comp(j)}", "mesh": "default", "spec": {
+            "targetRef": {"kind": "MeshService", "name": comp(j)},
+            "from": [{"targetRef": {"kind": "MeshService", "name": comp(f)}, "default": {"action": "Allow"}}
+                     for f in sorted(set(froms))]}})
+    world = {
+        "meshes": [{"name": "default", "mtls": {"backend": "ca-1", "type": "builtin", "enabled": True,
+                                                 "certLifetime": "30d"}, "meshServices": "Everywhere"}],
+        "services": services,
+        "meshTrafficPermissions": policies,
+        "traffic": traffic,
+    }
+    with open(os.path.join(out, "mesh-world.json"), "w") as f:
+        json.dump(world, f, indent=1)
+        f.write("\n")
+    return {"components": [comp(lo), comp(lo + len(inside) - 1)], "services": len(services),
+            "proxies": 2 * len(services), "traffic_pairs": len(traffic), "mesh_traffic_permissions": len(policies)}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--components", type=int, default=10000)
@@ -111,6 +162,8 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--out", default="bench/data/synthetic")
     ap.add_argument("--force", action="store_true", help="write into a non-empty directory not made by this script")
+    ap.add_argument("--mesh-components", type=int, default=0,
+                    help="also write mesh-world.json: a kuma-sim world of this many components around the sample one")
     a = ap.parse_args()
 
     N = a.components
@@ -337,6 +390,9 @@ def main():
         "search_term": SEARCH_TERM,
         "search_term_components": sum(1 for i in range(N) if SEARCH_TERM in words[i]),
     }
+    if a.mesh_components > 0:
+        manifest["mesh"] = mesh_world(out, a.seed, N, a.mesh_components, mid, comp, depends)
+        manifest["files"].append("mesh-world.json")
     with open(manifest_path, "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")

@@ -16,7 +16,15 @@
 # Environment: BEARING_BIN (default target/release/bearing), BENCH_LISTEN (127.0.0.1:3400),
 # BENCH_DATA (bench/data/synthetic), BENCH_PGDIR (bench/data/pg), BENCH_WARMUP (2s, 0 = none),
 # BENCH_READY_TIMEOUT (180 s), BENCH_COMPONENT / BENCH_TERM (entity and search term; default from
-# the generator's manifest.json: comp-05000 and "ledger"), BENCH_TOOL (oha|wrk).
+# the generator's manifest.json: comp-05000 and "ledger"), BENCH_TOOL (oha|wrk), BENCH_SERVE_ARGS
+# (extra `bearing serve` arguments, e.g. `--page-cache-ttl 0s` for pages rendered every time).
+#
+# Mesh: when the data holds a kuma-sim world (`gen_catalog.py --mesh-components N` writes
+# mesh-world.json), the script also starts kuma-sim with it (KUMA_SIM_BIN, default
+# target/release/kuma-sim, on BENCH_KUMA_LISTEN 127.0.0.1:5790), points Bearing at it, waits
+# until the sample component's edges have observed rates (the second stats sample, about a
+# minute) and adds the entity page with its three-layer graph at depth 2 (`entity_graph_mesh`,
+# and `entity_graphs_mesh_many` over 1,000 components in the mesh).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -105,7 +113,9 @@ log "load tool: $TOOL_VERSION"
 # ---------------------------------------------------------------- server
 SERVER_PID=""
 SAMPLER_PID=""
+SIM_PID=""
 cleanup() {
+  if [ -n "$SIM_PID" ] && kill -0 "$SIM_PID" 2>/dev/null; then kill -TERM "$SIM_PID" 2>/dev/null || true; fi
   if [ -n "$SAMPLER_PID" ] && kill -0 "$SAMPLER_PID" 2>/dev/null; then kill -TERM "$SAMPLER_PID" 2>/dev/null || true; fi
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     log "stopping the server (pid $SERVER_PID) with SIGTERM"
@@ -148,9 +158,21 @@ if [ -z "$BASE_URL" ]; then
   fi
   grep -E 'Elapsed \(wall|Maximum resident' "$IMPORT_TIME_FILE" | sed 's/^\s*/[bench]   /' >&2
 
-  log "starting bearing serve on $LISTEN"
+  SERVE_ARGS=()
+  if [ -f "$DATA/mesh-world.json" ]; then
+    SIM_BIN=${KUMA_SIM_BIN:-$ROOT/target/release/kuma-sim}
+    [ -x "$SIM_BIN" ] || die "the data has a mesh world but there is no kuma-sim at $SIM_BIN (cargo build --release -p kuma-sim)"
+    SIM_LISTEN=${BENCH_KUMA_LISTEN:-127.0.0.1:5790}
+    log "starting kuma-sim with $DATA/mesh-world.json on $SIM_LISTEN"
+    "$SIM_BIN" --world "$DATA/mesh-world.json" --listen "$SIM_LISTEN" >"$RAW/kuma-sim.log" 2>&1 &
+    SIM_PID=$!
+    SERVE_ARGS+=(--kuma-url "http://$SIM_LISTEN")
+  fi
+  # shellcheck disable=SC2206 # word splitting of the extra arguments is wanted
+  SERVE_ARGS+=(${BENCH_SERVE_ARGS:-})
+  log "starting bearing serve on $LISTEN ${SERVE_ARGS[*]}"
   # Anonymous reads: the figures measure the catalog read path, not sign-in.
-  BEARING_ANONYMOUS_READ=true "$BIN" serve --data-dir "$PGDIR" --listen "$LISTEN" >"$RAW/server.log" 2>&1 &
+  BEARING_ANONYMOUS_READ=true "$BIN" serve --data-dir "$PGDIR" --listen "$LISTEN" "${SERVE_ARGS[@]}" >"$RAW/server.log" 2>&1 &
   SERVER_PID=$!
   BASE_URL="http://$LISTEN"
   start=$(date +%s)
@@ -182,6 +204,31 @@ SCENARIOS=(
   "bs_facets|/api/catalog/entity-facets?facet=spec.type&facet=spec.lifecycle"
   "api_search|/api/v1/entities?kind=component&q=$TERM_Q&limit=20"
 )
+
+# The mesh: wait for observed rates on the sample component's edges, then draw its graph.
+if [ -n "$SIM_PID" ]; then
+  log "waiting for the mesh's first two stats samples (observed rates)"
+  start=$(date +%s)
+  until curl -fsS --max-time 10 "$BASE_URL/api/v1/mesh/edges?service=$COMPONENT" 2>/dev/null \
+      | python3 -c 'import json,sys; sys.exit(0 if any(e.get("observed") for e in json.load(sys.stdin)["items"]) else 1)'; do
+    [ $(( $(date +%s) - start )) -lt 300 ] || die "no observed rates for $COMPONENT after 300 s (see $RAW/server.log)"
+    sleep 5
+  done
+  log "observed rates after $(( $(date +%s) - start ))s"
+  SCENARIOS+=("entity_graph_mesh|/catalog/component/default/$COMPONENT?depth=2")
+  if [ "$TOOL" = wrk ]; then
+    python3 - "$MANIFEST" "$RAW" <<'PY'
+import json, random, sys
+m = json.load(open(sys.argv[1]))
+lo, hi = (int(c.rsplit("-", 1)[1]) for c in m["mesh"]["components"])
+width = len(m["mesh"]["components"][0].rsplit("-", 1)[1])
+picks = random.Random(13).sample(range(lo, hi + 1), min(1000, hi - lo + 1))
+with open(f"{sys.argv[2]}/mesh-graph-pages.txt", "w") as f:
+    f.writelines(f"/catalog/component/default/comp-{i:0{width}d}?depth=2\n" for i in picks)
+PY
+    SCENARIOS+=("entity_graphs_mesh_many|@$RAW/mesh-graph-pages.txt")
+  fi
+fi
 
 # Many different URLs (wrk only, through bench/paths.lua): what browsing users do. Each request
 # picks one of 2,000 entity pages, 2,000 entities by name or 500 searches at random, so most

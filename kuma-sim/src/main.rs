@@ -50,8 +50,13 @@ async fn main() -> anyhow::Result<()> {
         _ => kuma_sim::default_world::world(),
     };
     if args.print_world {
-        println!("{}", serde_json::to_string_pretty(&world)?);
-        return Ok(());
+        // Written, not `println!`: a closed pipe (`| head`) is an error to report, not a panic.
+        use std::io::Write;
+        let text = serde_json::to_string_pretty(&world)?;
+        return match writeln!(std::io::stdout().lock(), "{text}") {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => Ok(other?),
+        };
     }
     let proxies: usize = world.services.iter().map(|s| WorldSpec::proxy_names(s).len()).sum();
     let (meshes, services) = (world.meshes.len(), world.services.len());
