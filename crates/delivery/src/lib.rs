@@ -48,8 +48,8 @@
 mod cdevents;
 mod cloudevents;
 mod error;
-mod lineage;
 pub mod limits;
+mod lineage;
 mod model;
 mod schema;
 mod timestamp;
@@ -57,10 +57,10 @@ mod timestamp;
 pub use cdevents::TYPES as CDEVENT_TYPES;
 pub use cloudevents::parse_cloudevents;
 pub use error::{ErrorKind, EventError, Problem};
-pub use lineage::{parse_lineage, parse_lineage_batch};
 pub use limits::Truncation;
+pub use lineage::{parse_lineage, parse_lineage_batch};
 pub use model::{
-    BuildEvent, ChangeEvent, DeliveryEvent, DeploymentAction, DeploymentEvent, EventMeta, IdempotencyKey, IncidentEvent,
-    IncidentState, JobDependencies, JobDependency, NominalTime, Origin, QualifiedName, RunError, RunEvent, RunKind, RunRef,
-    RunState, SubjectRef,
+    BuildEvent, ChangeEvent, DeliveryEvent, DeploymentAction, DeploymentEvent, EventMeta, IdempotencyKey,
+    IncidentEvent, IncidentState, JobDependencies, JobDependency, NominalTime, Origin, QualifiedName, RunError,
+    RunEvent, RunKind, RunRef, RunState, SubjectRef,
 };
