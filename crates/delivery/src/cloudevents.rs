@@ -120,6 +120,13 @@ fn structured(event: Value) -> Result<DeliveryEvent, EventError> {
     }
     schema::check(&schema::CLOUDEVENT, &event, "CloudEvents 1.0 JSON format")?;
     check_attributes(&event)?;
+    if event.get("data").is_some() && event.get("data_base64").is_some() {
+        return Err(EventError::invalid(
+            "/data_base64",
+            "the CloudEvent has both data and data_base64",
+            "send the CDEvent once, as JSON in \"data\" (CloudEvents JSON format §3.1)",
+        ));
+    }
     let (data, from_base64) = match (event.get("data"), event.get("data_base64").and_then(Value::as_str)) {
         (Some(data), _) => (data.clone(), false),
         (None, Some(encoded)) => (decode_base64(encoded)?, true),

@@ -14,8 +14,8 @@
 //! storage ([`EventMeta::raw`]), an idempotency key ([`IdempotencyKey`]) and the fields the
 //! server projects into runs, deployments, changes and incidents.
 //!
-//! **Batches are judged per event.** Only a body that is not JSON, not an array, or longer
-//! than [`limits::MAX_BATCH_EVENTS`] is refused whole; otherwise each event is `Ok` or carries
+//! **Batches are judged per event.** Only a body that is not JSON, not an array, nested deeper
+//! than [`limits::MAX_DEPTH`] or longer than [`limits::MAX_BATCH_EVENTS`] is refused whole; otherwise each event is `Ok` or carries
 //! its own [`EventError`], whose pointer names its index. This matches OpenLineage's batch
 //! contract (answer `200` with `partial_success` and `failed_events[{index, reason}]`) and lets
 //! the client's retry resend only what failed. Single-event requests are all or nothing.

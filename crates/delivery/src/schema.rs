@@ -157,10 +157,10 @@ pub(crate) static CLOUDEVENT: LazyLock<Validator> = LazyLock::new(|| {
 /// Validates `instance`; the first problem, if any, as an [`EventError`]. `what` names the
 /// schema in hints ("OpenLineage 2-0-2 RunEvent").
 pub(crate) fn check(validator: &Validator, instance: &Value, what: &str) -> Result<(), EventError> {
-    match validator.iter_errors(instance).next() {
-        None => Ok(()),
-        Some(error) => Err(to_event_error(&error, what)),
-    }
+    // `validate` stops at the first error; `iter_errors` would collect them all.
+    validator
+        .validate(instance)
+        .map_err(|error| to_event_error(&error, what))
 }
 
 /// The error to report: where an `anyOf`/`oneOf` failed, the first error of the branch that

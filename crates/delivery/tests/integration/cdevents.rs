@@ -324,6 +324,9 @@ fn data_base64_carries_json() {
     let data = ce.as_object_mut().unwrap().remove("data").unwrap();
     ce["data_base64"] = json!(base64::engine::general_purpose::STANDARD.encode(bytes(&data)));
     assert!(matches!(one(STRUCTURED, &[], &bytes(&ce)), DeliveryEvent::Build(_)));
+    let mut both = ce.clone();
+    both["data"] = data;
+    assert_eq!(refused(STRUCTURED, &[], &bytes(&both)).pointer, "/data_base64");
     ce["data_base64"] = json!("%%%");
     assert_eq!(refused(STRUCTURED, &[], &bytes(&ce)).pointer, "/data_base64");
 }
