@@ -10,8 +10,8 @@
 use crate::error::EventError;
 use crate::limits::{self, Keeper, MAX_LINKS, MAX_MESSAGE_CHARS};
 use crate::model::{
-    BuildEvent, ChangeEvent, DeliveryEvent, DeploymentAction, DeploymentEvent, EventMeta, IdempotencyKey, IncidentEvent,
-    IncidentState, Origin, QualifiedName, RunError, RunEvent, RunKind, RunRef, RunState, SubjectRef,
+    BuildEvent, ChangeEvent, DeliveryEvent, DeploymentAction, DeploymentEvent, EventMeta, IdempotencyKey,
+    IncidentEvent, IncidentState, Origin, QualifiedName, RunError, RunEvent, RunKind, RunRef, RunState, SubjectRef,
 };
 use crate::schema::{self, shown};
 use crate::timestamp::{self, Leniency};
@@ -64,14 +64,25 @@ pub(crate) fn parse_cdevent(data: &Value, envelope: Envelope<'_>) -> Result<Deli
     let what = format!("CDEvents {} {ty}", cd_schema.release);
     schema::check(&cd_schema.validator, data, &what)?;
 
-    let version_field = if cd_schema.release == "0.4" { "version" } else { "specversion" };
+    let version_field = if cd_schema.release == "0.4" {
+        "version"
+    } else {
+        "specversion"
+    };
     let version_at = format!("/context/{version_field}");
     let spec_version = str_at(data, &version_at).unwrap_or_default();
     if !spec_version.starts_with(&format!("{}.", cd_schema.release)) {
         return Err(EventError::unsupported(
             version_at,
-            format!("CDEvents spec version {} does not match type {ty} (CDEvents {})", shown(&Value::from(spec_version)), cd_schema.release),
-            format!("send context.{version_field} \"{}.x\" with this type, or the type's version from your spec release", cd_schema.release),
+            format!(
+                "CDEvents spec version {} does not match type {ty} (CDEvents {})",
+                shown(&Value::from(spec_version)),
+                cd_schema.release
+            ),
+            format!(
+                "send context.{version_field} \"{}.x\" with this type, or the type's version from your spec release",
+                cd_schema.release
+            ),
         ));
     }
     for (field, outer) in [("id", envelope.id), ("source", envelope.source), ("type", envelope.ty)] {
@@ -79,7 +90,11 @@ pub(crate) fn parse_cdevent(data: &Value, envelope: Envelope<'_>) -> Result<Deli
         if inner != outer {
             return Err(EventError::invalid(
                 format!("/context/{field}"),
-                format!("context.{field} {} differs from the CloudEvent's {field} {}", shown(&Value::from(inner)), shown(&Value::from(outer))),
+                format!(
+                    "context.{field} {} differs from the CloudEvent's {field} {}",
+                    shown(&Value::from(inner)),
+                    shown(&Value::from(outer))
+                ),
                 format!("set the CloudEvent {field} to the CDEvent's context.{field} (CDEvents CloudEvents binding)"),
             ));
         }
@@ -88,7 +103,11 @@ pub(crate) fn parse_cdevent(data: &Value, envelope: Envelope<'_>) -> Result<Deli
     limits::check_id("/context/source", envelope.source)?;
     let subject_id = str_at(data, "/subject/id").unwrap_or_default();
     limits::check_id("/subject/id", subject_id)?;
-    let time = timestamp::parse("/context/timestamp", str_at(data, "/context/timestamp").unwrap_or_default(), Leniency::Rfc3339)?;
+    let time = timestamp::parse(
+        "/context/timestamp",
+        str_at(data, "/context/timestamp").unwrap_or_default(),
+        Leniency::Rfc3339,
+    )?;
 
     let mut keep = Keeper::default();
     let related: Vec<String> = data
@@ -104,8 +123,11 @@ pub(crate) fn parse_cdevent(data: &Value, envelope: Envelope<'_>) -> Result<Deli
         })
         .unwrap_or_default();
     let related = keep.list("/context/links", related, MAX_LINKS);
-    let related: Vec<String> =
-        related.into_iter().enumerate().map(|(i, r)| keep.name(&format!("/context/links/{i}"), &r)).collect();
+    let related: Vec<String> = related
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| keep.name(&format!("/context/links/{i}"), &r))
+        .collect();
     let chain_id = str_at(data, "/context/chainId").map(|c| keep.name("/context/chainId", c));
     let subject = SubjectRef {
         id: subject_id.to_string(),
@@ -113,7 +135,10 @@ pub(crate) fn parse_cdevent(data: &Value, envelope: Envelope<'_>) -> Result<Deli
     };
     let short = short_type(ty);
     let meta = move |keep: Keeper| EventMeta {
-        key: IdempotencyKey::CloudEvent { source: envelope.source.to_string(), id: envelope.id.to_string() },
+        key: IdempotencyKey::CloudEvent {
+            source: envelope.source.to_string(),
+            id: envelope.id.to_string(),
+        },
         time,
         origin: Origin::CdEvents {
             spec_version: spec_version.to_string(),
@@ -126,16 +151,27 @@ pub(crate) fn parse_cdevent(data: &Value, envelope: Envelope<'_>) -> Result<Deli
     };
     let content = |k: &mut Keeper, field: &str| {
         data.pointer(&format!("/subject/content/{field}")).map(|v| SubjectRef {
-            id: k.name(&format!("/subject/content/{field}/id"), str_at(v, "/id").unwrap_or_default()),
+            id: k.name(
+                &format!("/subject/content/{field}/id"),
+                str_at(v, "/id").unwrap_or_default(),
+            ),
             source: str_at(v, "/source").map(|s| k.name(&format!("/subject/content/{field}/source"), s)),
         })
     };
-    let artifact = |k: &mut Keeper| str_at(data, "/subject/content/artifactId").map(|a| k.name("/subject/content/artifactId", a));
+    let artifact =
+        |k: &mut Keeper| str_at(data, "/subject/content/artifactId").map(|a| k.name("/subject/content/artifactId", a));
 
     let event = match short {
-        "pipelinerun.queued" | "pipelinerun.started" | "pipelinerun.finished" | "taskrun.started" | "taskrun.finished" => {
-            let (kind, name_field) =
-                if short.starts_with("pipelinerun") { (RunKind::PipelineRun, "pipelineName") } else { (RunKind::TaskRun, "taskName") };
+        "pipelinerun.queued"
+        | "pipelinerun.started"
+        | "pipelinerun.finished"
+        | "taskrun.started"
+        | "taskrun.finished" => {
+            let (kind, name_field) = if short.starts_with("pipelinerun") {
+                (RunKind::PipelineRun, "pipelineName")
+            } else {
+                (RunKind::TaskRun, "taskName")
+            };
             let name = str_at(data, &format!("/subject/content/{name_field}")).unwrap_or(subject_id);
             let namespace = subject.source.clone().unwrap_or_else(|| envelope.source.to_string());
             let (state, error) = match short.rsplit('.').next() {
@@ -175,26 +211,58 @@ pub(crate) fn parse_cdevent(data: &Value, envelope: Envelope<'_>) -> Result<Deli
                 "service.rolledback" => DeploymentAction::RolledBack,
                 _ => DeploymentAction::Removed,
             };
-            let environment = content(&mut keep, "environment").unwrap_or(SubjectRef { id: String::new(), source: None });
+            let environment = content(&mut keep, "environment").unwrap_or(SubjectRef {
+                id: String::new(),
+                source: None,
+            });
             let artifact_id = artifact(&mut keep);
-            DeliveryEvent::Deployment(DeploymentEvent { action, service: subject, environment, artifact_id, meta: meta(keep) })
+            DeliveryEvent::Deployment(DeploymentEvent {
+                action,
+                service: subject,
+                environment,
+                artifact_id,
+                meta: meta(keep),
+            })
         }
         "change.merged" => {
             let repository = content(&mut keep, "repository");
-            DeliveryEvent::Change(ChangeEvent { change: subject, repository, meta: meta(keep) })
+            DeliveryEvent::Change(ChangeEvent {
+                change: subject,
+                repository,
+                meta: meta(keep),
+            })
         }
         "incident.detected" | "incident.resolved" => {
-            let state = if short == "incident.detected" { IncidentState::Detected } else { IncidentState::Resolved };
-            let environment = content(&mut keep, "environment").unwrap_or(SubjectRef { id: String::new(), source: None });
+            let state = if short == "incident.detected" {
+                IncidentState::Detected
+            } else {
+                IncidentState::Resolved
+            };
+            let environment = content(&mut keep, "environment").unwrap_or(SubjectRef {
+                id: String::new(),
+                source: None,
+            });
             let service = content(&mut keep, "service");
-            let description =
-                str_at(data, "/subject/content/description").map(|d| keep.text("/subject/content/description", d, MAX_MESSAGE_CHARS));
+            let description = str_at(data, "/subject/content/description")
+                .map(|d| keep.text("/subject/content/description", d, MAX_MESSAGE_CHARS));
             let artifact_id = artifact(&mut keep);
-            DeliveryEvent::Incident(IncidentEvent { state, incident: subject, description, environment, service, artifact_id, meta: meta(keep) })
+            DeliveryEvent::Incident(IncidentEvent {
+                state,
+                incident: subject,
+                description,
+                environment,
+                service,
+                artifact_id,
+                meta: meta(keep),
+            })
         }
         _ => {
             let artifact_id = artifact(&mut keep);
-            DeliveryEvent::Build(BuildEvent { build: subject, artifact_id, meta: meta(keep) })
+            DeliveryEvent::Build(BuildEvent {
+                build: subject,
+                artifact_id,
+                meta: meta(keep),
+            })
         }
     };
     Ok(event)
@@ -234,8 +302,11 @@ fn finished(keep: &mut Keeper, data: &Value) -> (RunState, Option<RunError>) {
 fn unknown_type(ty: &str) -> EventError {
     let short = short_type(ty);
     if TYPES.contains(&short) {
-        let versions: Vec<&str> =
-            schema::CDEVENT_TYPES.keys().filter(|k| short_type(k) == short).map(String::as_str).collect();
+        let versions: Vec<&str> = schema::CDEVENT_TYPES
+            .keys()
+            .filter(|k| short_type(k) == short)
+            .map(String::as_str)
+            .collect();
         EventError::unsupported(
             "/context/type",
             format!("{} is not a version of {short} Bearing knows", shown(&Value::from(ty))),
@@ -245,7 +316,10 @@ fn unknown_type(ty: &str) -> EventError {
         EventError::unsupported(
             "/context/type",
             format!("CDEvent type {} is not one Bearing records", shown(&Value::from(ty))),
-            format!("Bearing records dev.cdevents.{{{}}}; send other events elsewhere", TYPES.join(", ")),
+            format!(
+                "Bearing records dev.cdevents.{{{}}}; send other events elsewhere",
+                TYPES.join(", ")
+            ),
         )
     }
 }

@@ -65,7 +65,12 @@ pub fn parse_cloudevents(
 
 /// `application/cloudevents+json` of `Application/CloudEvents+JSON; charset=utf-8`.
 fn media_type(content_type: &str) -> String {
-    content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
 }
 
 fn is_json(media: &str) -> bool {
@@ -73,7 +78,10 @@ fn is_json(media: &str) -> bool {
 }
 
 fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
-    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 fn batch(body: &[u8]) -> Result<Vec<Result<DeliveryEvent, EventError>>, EventError> {
@@ -87,7 +95,10 @@ fn batch(body: &[u8]) -> Result<Vec<Result<DeliveryEvent, EventError>>, EventErr
     if items.len() > MAX_BATCH_EVENTS {
         return Err(EventError::limit(
             "",
-            format!("the batch has {} events; at most {MAX_BATCH_EVENTS} are taken at once", items.len()),
+            format!(
+                "the batch has {} events; at most {MAX_BATCH_EVENTS} are taken at once",
+                items.len()
+            ),
             format!("split it into batches of at most {MAX_BATCH_EVENTS}"),
         ));
     }
@@ -101,10 +112,21 @@ fn batch(body: &[u8]) -> Result<Vec<Result<DeliveryEvent, EventError>>, EventErr
 /// One event in the JSON format; errors point into it.
 fn structured(event: Value) -> Result<DeliveryEvent, EventError> {
     if !event.is_object() {
-        return Err(EventError::invalid("", "a CloudEvent must be a JSON object", MODES_HINT));
+        return Err(EventError::invalid(
+            "",
+            "a CloudEvent must be a JSON object",
+            MODES_HINT,
+        ));
     }
     schema::check(&schema::CLOUDEVENT, &event, "CloudEvents 1.0 JSON format")?;
     check_attributes(&event)?;
+    if event.get("data").is_some() && event.get("data_base64").is_some() {
+        return Err(EventError::invalid(
+            "/data_base64",
+            "the CloudEvent has both data and data_base64",
+            "send the CDEvent once, as JSON in \"data\" (CloudEvents JSON format §3.1)",
+        ));
+    }
     let (data, from_base64) = match (event.get("data"), event.get("data_base64").and_then(Value::as_str)) {
         (Some(data), _) => (data.clone(), false),
         (None, Some(encoded)) => (decode_base64(encoded)?, true),
@@ -124,8 +146,16 @@ fn structured(event: Value) -> Result<DeliveryEvent, EventError> {
     };
     cdevents::parse_cdevent(&data, envelope).map_err(|e| {
         if from_base64 {
-            let inner = if e.pointer.is_empty() { "the top".to_string() } else { e.pointer.clone() };
-            EventError { pointer: "/data_base64".into(), message: format!("in the decoded data at {inner}: {}", e.message), ..e }
+            let inner = if e.pointer.is_empty() {
+                "the top".to_string()
+            } else {
+                e.pointer.clone()
+            };
+            EventError {
+                pointer: "/data_base64".into(),
+                message: format!("in the decoded data at {inner}: {}", e.message),
+                ..e
+            }
         } else {
             e.under("/data")
         }
@@ -167,9 +197,15 @@ fn check_attributes(event: &Value) -> Result<(), EventError> {
 }
 
 fn decode_base64(encoded: &str) -> Result<Value, EventError> {
-    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|e| {
-        EventError::invalid("/data_base64", format!("data_base64 is not base64: {e}"), "encode the data as RFC 4648 base64, or send JSON in \"data\"")
-    })?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|e| {
+            EventError::invalid(
+                "/data_base64",
+                format!("data_base64 is not base64: {e}"),
+                "encode the data as RFC 4648 base64, or send JSON in \"data\"",
+            )
+        })?;
     limits::parse_json(&bytes).map_err(|e| EventError {
         pointer: "/data_base64".into(),
         message: format!("the decoded data_base64: {}", e.message),
@@ -188,14 +224,29 @@ fn binary(media: Option<&str>, headers: &[(String, String)], body: &[u8]) -> Res
     }
     let mut attributes = Map::new();
     for (name, value) in headers {
-        let Some(attribute) = name.get(..3).filter(|p| p.eq_ignore_ascii_case("ce-")).map(|_| name[3..].to_ascii_lowercase()) else {
+        let Some(attribute) = name
+            .get(..3)
+            .filter(|p| p.eq_ignore_ascii_case("ce-"))
+            .map(|_| name[3..].to_ascii_lowercase())
+        else {
             continue;
         };
         let decoded = percent_encoding::percent_decode_str(value).decode_utf8().map_err(|_| {
-            EventError::invalid("", format!("header {name}: its percent-encoding is not UTF-8"), "percent-encode header values as UTF-8 (CloudEvents HTTP binding §3.1.3.2)")
+            EventError::invalid(
+                "",
+                format!("header {name}: its percent-encoding is not UTF-8"),
+                "percent-encode header values as UTF-8 (CloudEvents HTTP binding §3.1.3.2)",
+            )
         })?;
-        if attributes.insert(attribute, Value::String(decoded.into_owned())).is_some() {
-            return Err(EventError::invalid("", format!("header {name} is given twice"), "send each ce-* header once"));
+        if attributes
+            .insert(attribute, Value::String(decoded.into_owned()))
+            .is_some()
+        {
+            return Err(EventError::invalid(
+                "",
+                format!("header {name} is given twice"),
+                "send each ce-* header once",
+            ));
         }
     }
     if let Some(m) = media {
@@ -212,7 +263,10 @@ fn binary(media: Option<&str>, headers: &[(String, String)], body: &[u8]) -> Res
 fn from_binary(e: EventError) -> EventError {
     if let Some(rest) = e.pointer.strip_prefix("/data") {
         if rest.is_empty() || rest.starts_with('/') {
-            return EventError { pointer: rest.to_string(), ..e };
+            return EventError {
+                pointer: rest.to_string(),
+                ..e
+            };
         }
     }
     let token = e.pointer.trim_start_matches('/').split('/').next().unwrap_or_default();
@@ -220,7 +274,20 @@ fn from_binary(e: EventError) -> EventError {
         return e;
     }
     let attribute = token.replace("~1", "/").replace("~0", "~");
-    let name = if attribute == "datacontenttype" { "Content-Type".to_string() } else { format!("ce-{attribute}") };
-    let hint = if e.message.starts_with("required property") { format!("send the {name} header") } else { e.hint.clone() };
-    EventError { pointer: String::new(), message: format!("header {name}: {}", e.message), hint, ..e }
+    let name = if attribute == "datacontenttype" {
+        "Content-Type".to_string()
+    } else {
+        format!("ce-{attribute}")
+    };
+    let hint = if e.message.starts_with("required property") {
+        format!("send the {name} header")
+    } else {
+        e.hint.clone()
+    };
+    EventError {
+        pointer: String::new(),
+        message: format!("header {name}: {}", e.message),
+        hint,
+        ..e
+    }
 }

@@ -25,10 +25,11 @@ pub enum ErrorKind {
 
 /// A refused request or event.
 ///
-/// `Display` reads as one sentence for an API client:
-/// `/run/runId: required property "runId" is missing (fix: add "runId" to the object at /run)`.
+/// `Display` reads as one sentence for an API client: `/run/runId: required property "runId" is
+/// missing; to fix, add "runId" to the object at /run (schema: OpenLineage 2-0-2 RunEvent)`.
+/// Without a pointer it is the message and the fix alone.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{}: {message} (fix: {hint})", where_(pointer))]
+#[error("{}{message}; to fix, {hint}", located(pointer))]
 pub struct EventError {
     /// Why, for the status code.
     pub kind: ErrorKind,
@@ -103,11 +104,11 @@ impl Serialize for EventError {
     }
 }
 
-fn where_(pointer: &str) -> &str {
+fn located(pointer: &str) -> String {
     if pointer.is_empty() {
-        "body"
+        String::new()
     } else {
-        pointer
+        format!("{pointer}: ")
     }
 }
 
@@ -123,14 +124,17 @@ mod tests {
     #[test]
     fn display_and_problem_body() {
         let e = EventError::invalid("/run/runId", "required property \"runId\" is missing", "add it");
-        assert_eq!(e.to_string(), "/run/runId: required property \"runId\" is missing (fix: add it)");
+        assert_eq!(
+            e.to_string(),
+            "/run/runId: required property \"runId\" is missing; to fix, add it"
+        );
         let body = serde_json::to_value(&e).unwrap();
         assert_eq!(
             body,
             serde_json::json!({"pointer": "/run/runId", "message": "required property \"runId\" is missing", "hint": "add it"})
         );
         let whole = EventError::new(ErrorKind::Syntax, "", "not JSON", "send JSON");
-        assert_eq!(whole.to_string(), "body: not JSON (fix: send JSON)");
+        assert_eq!(whole.to_string(), "not JSON; to fix, send JSON");
         assert_eq!(e.under("/3").pointer, "/3/run/runId");
         assert_eq!(escape_token("a/b~c"), "a~1b~0c");
     }

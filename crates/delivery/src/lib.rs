@@ -14,8 +14,8 @@
 //! storage ([`EventMeta::raw`]), an idempotency key ([`IdempotencyKey`]) and the fields the
 //! server projects into runs, deployments, changes and incidents.
 //!
-//! **Batches are judged per event.** Only a body that is not JSON, not an array, or longer
-//! than [`limits::MAX_BATCH_EVENTS`] is refused whole; otherwise each event is `Ok` or carries
+//! **Batches are judged per event.** Only a body that is not JSON, not an array, nested deeper
+//! than [`limits::MAX_DEPTH`] or longer than [`limits::MAX_BATCH_EVENTS`] is refused whole; otherwise each event is `Ok` or carries
 //! its own [`EventError`], whose pointer names its index. This matches OpenLineage's batch
 //! contract (answer `200` with `partial_success` and `failed_events[{index, reason}]`) and lets
 //! the client's retry resend only what failed. Single-event requests are all or nothing.
@@ -48,8 +48,8 @@
 mod cdevents;
 mod cloudevents;
 mod error;
-mod lineage;
 pub mod limits;
+mod lineage;
 mod model;
 mod schema;
 mod timestamp;
@@ -57,10 +57,10 @@ mod timestamp;
 pub use cdevents::TYPES as CDEVENT_TYPES;
 pub use cloudevents::parse_cloudevents;
 pub use error::{ErrorKind, EventError, Problem};
-pub use lineage::{parse_lineage, parse_lineage_batch};
 pub use limits::Truncation;
+pub use lineage::{parse_lineage, parse_lineage_batch};
 pub use model::{
-    BuildEvent, ChangeEvent, DeliveryEvent, DeploymentAction, DeploymentEvent, EventMeta, IdempotencyKey, IncidentEvent,
-    IncidentState, JobDependencies, JobDependency, NominalTime, Origin, QualifiedName, RunError, RunEvent, RunKind, RunRef,
-    RunState, SubjectRef,
+    BuildEvent, ChangeEvent, DeliveryEvent, DeploymentAction, DeploymentEvent, EventMeta, IdempotencyKey,
+    IncidentEvent, IncidentState, JobDependencies, JobDependency, NominalTime, Origin, QualifiedName, RunError,
+    RunEvent, RunKind, RunRef, RunState, SubjectRef,
 };

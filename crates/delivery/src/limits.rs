@@ -62,7 +62,11 @@ impl Keeper {
         if original <= limit {
             return s.to_string();
         }
-        self.truncated.push(Truncation { pointer: pointer.to_string(), original, kept: limit });
+        self.truncated.push(Truncation {
+            pointer: pointer.to_string(),
+            original,
+            kept: limit,
+        });
         let mut kept: String = s.chars().take(limit).collect();
         kept.push_str(TRUNCATION_MARKER);
         kept
@@ -76,7 +80,11 @@ impl Keeper {
     /// The first `limit` items of `items`.
     pub(crate) fn list<T>(&mut self, pointer: &str, mut items: Vec<T>, limit: usize) -> Vec<T> {
         if items.len() > limit {
-            self.truncated.push(Truncation { pointer: pointer.to_string(), original: items.len(), kept: limit });
+            self.truncated.push(Truncation {
+                pointer: pointer.to_string(),
+                original: items.len(),
+                kept: limit,
+            });
             items.truncate(limit);
         }
         items
@@ -156,7 +164,14 @@ mod tests {
         assert_eq!(k.text("/a", "héllo", 5), "héllo");
         assert!(k.truncated.is_empty());
         assert_eq!(k.text("/a", "héllo wörld", 4), format!("héll{TRUNCATION_MARKER}"));
-        assert_eq!(k.truncated, vec![Truncation { pointer: "/a".into(), original: 11, kept: 4 }]);
+        assert_eq!(
+            k.truncated,
+            vec![Truncation {
+                pointer: "/a".into(),
+                original: 11,
+                kept: 4
+            }]
+        );
         assert_eq!(k.list("/l", vec![1, 2, 3], 2), vec![1, 2]);
         assert_eq!(k.truncated[1].original, 3);
     }

@@ -49,7 +49,10 @@ pub fn parse_lineage_batch(body: &[u8]) -> Result<Vec<Result<RunEvent, EventErro
     if items.len() > MAX_BATCH_EVENTS {
         return Err(EventError::limit(
             "",
-            format!("the batch has {} events; at most {MAX_BATCH_EVENTS} are taken at once", items.len()),
+            format!(
+                "the batch has {} events; at most {MAX_BATCH_EVENTS} are taken at once",
+                items.len()
+            ),
             format!("split it into batches of at most {MAX_BATCH_EVENTS}"),
         ));
     }
@@ -85,7 +88,11 @@ pub(crate) fn parse_run_event(event: Value) -> Result<RunEvent, EventError> {
         ));
     };
     if !object.contains_key("run") && (object.contains_key("dataset") || object.contains_key("job")) {
-        let which = if object.contains_key("dataset") { "DatasetEvent" } else { "JobEvent" };
+        let which = if object.contains_key("dataset") {
+            "DatasetEvent"
+        } else {
+            "JobEvent"
+        };
         return Err(EventError::unsupported(
             "",
             format!("this is an OpenLineage {which}; Bearing records RunEvents only"),
@@ -127,7 +134,9 @@ fn normalise(event: Value) -> Result<RunEvent, EventError> {
     let facets = event.pointer("/run/facets").and_then(Value::as_object);
     let facet = |name: &str| facets.and_then(|f| f.get(name));
 
-    let parent = facet("parent").map(|p| run_ref(&mut keep, p, "/run/facets/parent")).transpose()?;
+    let parent = facet("parent")
+        .map(|p| run_ref(&mut keep, p, "/run/facets/parent"))
+        .transpose()?;
     let root = facet("parent")
         .and_then(|p| p.get("root"))
         .map(|r| run_ref(&mut keep, r, "/run/facets/parent/root"))
@@ -166,7 +175,11 @@ fn normalise(event: Value) -> Result<RunEvent, EventError> {
     let inputs = datasets(&mut keep, &event, "inputs");
     let outputs = datasets(&mut keep, &event, "outputs");
     let facet_names: Vec<String> = facets
-        .map(|f| f.keys().map(|k| keep.name(&format!("/run/facets/{}", escape_token(k)), k)).collect())
+        .map(|f| {
+            f.keys()
+                .map(|k| keep.name(&format!("/run/facets/{}", escape_token(k)), k))
+                .collect()
+        })
         .unwrap_or_default();
     let facet_names = keep.list("/run/facets", facet_names, MAX_LINKS);
     let producer = keep.name("/producer", str_at(&event, "/producer").unwrap_or_default());
@@ -185,7 +198,11 @@ fn normalise(event: Value) -> Result<RunEvent, EventError> {
         outputs,
         facets: facet_names,
         meta: EventMeta {
-            key: IdempotencyKey::OpenLineage { run_id, event_type, event_time: time },
+            key: IdempotencyKey::OpenLineage {
+                run_id,
+                event_type,
+                event_time: time,
+            },
             time,
             origin: Origin::OpenLineage { producer },
             truncated: keep.truncated,
@@ -206,7 +223,10 @@ fn parse_uuid(pointer: &str, text: &str) -> Result<Uuid, EventError> {
 
 /// `{run: {runId}, job: {namespace, name}}` of the parent facet or its `root`.
 fn run_ref(keep: &mut Keeper, value: &Value, at: &str) -> Result<RunRef, EventError> {
-    let run_id = parse_uuid(&format!("{at}/run/runId"), str_at(value, "/run/runId").unwrap_or_default())?;
+    let run_id = parse_uuid(
+        &format!("{at}/run/runId"),
+        str_at(value, "/run/runId").unwrap_or_default(),
+    )?;
     let job = match (str_at(value, "/job/namespace"), str_at(value, "/job/name")) {
         (Some(namespace), Some(name)) => Some(QualifiedName {
             namespace: keep.name(&format!("{at}/job/namespace"), namespace),
@@ -214,7 +234,11 @@ fn run_ref(keep: &mut Keeper, value: &Value, at: &str) -> Result<RunRef, EventEr
         }),
         _ => None,
     };
-    Ok(RunRef { run_id: run_id.to_string(), job, source: None })
+    Ok(RunRef {
+        run_id: run_id.to_string(),
+        job,
+        source: None,
+    })
 }
 
 fn dependencies(keep: &mut Keeper, facet: &Value, side: &str) -> Vec<JobDependency> {
@@ -227,8 +251,14 @@ fn dependencies(keep: &mut Keeper, facet: &Value, side: &str) -> Vec<JobDependen
         .enumerate()
         .map(|(i, d)| JobDependency {
             job: QualifiedName {
-                namespace: keep.name(&format!("{at}/{i}/job/namespace"), str_at(d, "/job/namespace").unwrap_or_default()),
-                name: keep.name(&format!("{at}/{i}/job/name"), str_at(d, "/job/name").unwrap_or_default()),
+                namespace: keep.name(
+                    &format!("{at}/{i}/job/namespace"),
+                    str_at(d, "/job/namespace").unwrap_or_default(),
+                ),
+                name: keep.name(
+                    &format!("{at}/{i}/job/name"),
+                    str_at(d, "/job/name").unwrap_or_default(),
+                ),
             },
             run_id: str_at(d, "/run/runId").map(|r| keep.name(&format!("{at}/{i}/run/runId"), r)),
         })
@@ -243,7 +273,10 @@ fn datasets(keep: &mut Keeper, event: &Value, side: &str) -> Vec<QualifiedName> 
     kept.into_iter()
         .enumerate()
         .map(|(i, d)| QualifiedName {
-            namespace: keep.name(&format!("/{side}/{i}/namespace"), str_at(d, "/namespace").unwrap_or_default()),
+            namespace: keep.name(
+                &format!("/{side}/{i}/namespace"),
+                str_at(d, "/namespace").unwrap_or_default(),
+            ),
             name: keep.name(&format!("/{side}/{i}/name"), str_at(d, "/name").unwrap_or_default()),
         })
         .collect()

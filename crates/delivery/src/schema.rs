@@ -20,10 +20,22 @@ const OPENLINEAGE: &str = include_str!("../schemas/openlineage/OpenLineage.json"
 
 /// The run facets Bearing reads, each validated against its own schema: (facet key, document).
 const FACETS: [(&str, &str); 4] = [
-    ("parent", include_str!("../schemas/openlineage/facets/ParentRunFacet.json")),
-    ("errorMessage", include_str!("../schemas/openlineage/facets/ErrorMessageRunFacet.json")),
-    ("nominalTime", include_str!("../schemas/openlineage/facets/NominalTimeRunFacet.json")),
-    ("jobDependencies", include_str!("../schemas/openlineage/facets/JobDependenciesRunFacet.json")),
+    (
+        "parent",
+        include_str!("../schemas/openlineage/facets/ParentRunFacet.json"),
+    ),
+    (
+        "errorMessage",
+        include_str!("../schemas/openlineage/facets/ErrorMessageRunFacet.json"),
+    ),
+    (
+        "nominalTime",
+        include_str!("../schemas/openlineage/facets/NominalTimeRunFacet.json"),
+    ),
+    (
+        "jobDependencies",
+        include_str!("../schemas/openlineage/facets/JobDependenciesRunFacet.json"),
+    ),
 ];
 
 macro_rules! cdevents_release {
@@ -42,10 +54,22 @@ macro_rules! cdevents_release {
             include_str!(concat!("../schemas/cdevents/", $release, "/incidentdetected.json")),
             include_str!(concat!("../schemas/cdevents/", $release, "/incidentresolved.json")),
             include_str!(concat!("../schemas/cdevents/", $release, "/buildfinished.json")),
-            include_str!(concat!("../schemas/cdevents/", $release, "/links/embeddedlinksarray.json")),
+            include_str!(concat!(
+                "../schemas/cdevents/",
+                $release,
+                "/links/embeddedlinksarray.json"
+            )),
             include_str!(concat!("../schemas/cdevents/", $release, "/links/embeddedlinkend.json")),
-            include_str!(concat!("../schemas/cdevents/", $release, "/links/embeddedlinkpath.json")),
-            include_str!(concat!("../schemas/cdevents/", $release, "/links/embeddedlinkrelation.json")),
+            include_str!(concat!(
+                "../schemas/cdevents/",
+                $release,
+                "/links/embeddedlinkpath.json"
+            )),
+            include_str!(concat!(
+                "../schemas/cdevents/",
+                $release,
+                "/links/embeddedlinkrelation.json"
+            )),
         ]
     };
 }
@@ -69,7 +93,10 @@ static REGISTRY: LazyLock<Registry<'static>> = LazyLock::new(|| {
     let mut docs = vec![document(OPENLINEAGE)];
     docs.extend(FACETS.iter().map(|(_, text)| document(text)));
     docs.extend(CDEVENTS.iter().flat_map(|(_, texts)| texts.iter().map(|t| document(t))));
-    let pairs: Vec<(String, Resource)> = docs.into_iter().map(|d| (id_of(&d), Resource::from_contents(d))).collect();
+    let pairs: Vec<(String, Resource)> = docs
+        .into_iter()
+        .map(|d| (id_of(&d), Resource::from_contents(d)))
+        .collect();
     Registry::new()
         .extend(pairs)
         .and_then(|b| b.prepare())
@@ -130,10 +157,10 @@ pub(crate) static CLOUDEVENT: LazyLock<Validator> = LazyLock::new(|| {
 /// Validates `instance`; the first problem, if any, as an [`EventError`]. `what` names the
 /// schema in hints ("OpenLineage 2-0-2 RunEvent").
 pub(crate) fn check(validator: &Validator, instance: &Value, what: &str) -> Result<(), EventError> {
-    match validator.iter_errors(instance).next() {
-        None => Ok(()),
-        Some(error) => Err(to_event_error(&error, what)),
-    }
+    // `validate` stops at the first error; `iter_errors` would collect them all.
+    validator
+        .validate(instance)
+        .map_err(|error| to_event_error(&error, what))
 }
 
 /// The error to report: where an `anyOf`/`oneOf` failed, the first error of the branch that
@@ -141,21 +168,43 @@ pub(crate) fn check(validator: &Validator, instance: &Value, what: &str) -> Resu
 /// one) is looked through. Returns (kind, pointer, offending value).
 fn located<'e>(error: &'e ValidationError<'_>) -> (&'e ValidationErrorKind, String, &'e Value) {
     if let ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } = error.kind() {
+        // A branch whose discriminator (`linkType: {enum: [RELATION]}`) failed is the wrong
+        // branch, however few its errors.
         let closest = context
             .iter()
             .filter(|branch| !branch.is_empty())
-            .min_by_key(|branch| branch.len())
+            .min_by_key(|branch| (branch.iter().any(|e| is_discriminator(e.kind())), branch.len()))
             .and_then(|branch| branch.first());
         if let Some(inner) = closest {
             return located(inner);
         }
     }
-    (error.kind(), error.instance_path().as_str().to_string(), error.instance().as_ref())
+    (
+        error.kind(),
+        error.instance_path().as_str().to_string(),
+        error.instance().as_ref(),
+    )
+}
+
+fn is_discriminator(kind: &ValidationErrorKind) -> bool {
+    matches!(
+        kind,
+        ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. }
+    )
 }
 
 fn to_event_error(error: &ValidationError<'_>, what: &str) -> EventError {
     let (kind, pointer, instance) = located(error);
     describe(kind, &pointer, instance, what)
+}
+
+/// "a string" for `string`.
+fn with_article(type_name: &str) -> String {
+    match type_name {
+        "null" => "null".to_string(),
+        "array" | "integer" | "object" => format!("an {type_name}"),
+        other => format!("a {other}"),
+    }
 }
 
 fn json_type(value: &Value) -> &'static str {
@@ -187,18 +236,22 @@ fn describe(kind: &ValidationErrorKind, pointer: &str, instance: &Value, what: &
             EventError::invalid(
                 format!("{pointer}/{}", escape_token(name)),
                 format!("required property {name:?} is missing"),
-                format!("add {name:?} to the object at {at} ({what})"),
+                format!("add {name:?} to the object at {at} (schema: {what})"),
             )
         }
         ValidationErrorKind::Type { kind } => {
             let expected = match kind {
-                TypeKind::Single(t) => t.to_string(),
-                TypeKind::Multiple(set) => set.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" or "),
+                TypeKind::Single(t) => with_article(&t.to_string()),
+                TypeKind::Multiple(set) => set
+                    .iter()
+                    .map(|t| with_article(&t.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(" or "),
             };
             EventError::invalid(
                 pointer,
-                format!("must be of type {expected}, not {}", json_type(instance)),
-                format!("send {expected} here ({what})"),
+                format!("must be {expected}, not {}", json_type(instance)),
+                format!("send {expected} here (schema: {what})"),
             )
         }
         ValidationErrorKind::Enum { options } => {
@@ -209,23 +262,27 @@ fn describe(kind: &ValidationErrorKind, pointer: &str, instance: &Value, what: &
             EventError::invalid(
                 pointer,
                 format!("{} is not one of the allowed values", shown(instance)),
-                format!("use one of {list} ({what})"),
+                format!("use one of {list} (schema: {what})"),
             )
         }
         ValidationErrorKind::MinLength { limit } => EventError::invalid(
             pointer,
             format!("must be at least {limit} character(s) long"),
-            format!("send a non-empty value ({what})"),
+            format!("send a non-empty value (schema: {what})"),
         ),
         ValidationErrorKind::AdditionalProperties { unexpected } => EventError::invalid(
             pointer,
             format!("unexpected properties {}", unexpected.join(", ")),
-            format!("remove them: the schema allows no other properties here ({what})"),
+            format!("remove them: the schema allows no other properties here (schema: {what})"),
         ),
         other => EventError::invalid(
             pointer,
-            format!("{} does not satisfy the schema's {:?} keyword", shown(instance), other.keyword()),
-            format!("see the {what} schema"),
+            format!(
+                "{} does not satisfy the schema's {:?} keyword",
+                shown(instance),
+                other.keyword()
+            ),
+            format!("see the schema: {what}"),
         ),
     }
 }
@@ -245,13 +302,18 @@ mod tests {
 
     #[test]
     fn errors_point_at_the_field() {
-        let e = check(&RUN_EVENT, &json!({"run": {}, "job": {"namespace": "n", "name": 5}}), "RunEvent").unwrap_err();
+        let e = check(
+            &RUN_EVENT,
+            &json!({"run": {}, "job": {"namespace": "n", "name": 5}}),
+            "RunEvent",
+        )
+        .unwrap_err();
         // BaseEvent's requirements come first (allOf order): eventTime.
         assert_eq!(e.pointer, "/eventTime");
         let full = json!({"eventTime": "2024-01-01T00:00:00Z", "producer": "p", "schemaURL": "s",
                            "run": {"runId": "x"}, "job": {"namespace": "n", "name": 5}});
         let e = check(&RUN_EVENT, &full, "RunEvent").unwrap_err();
         assert_eq!(e.pointer, "/job/name");
-        assert_eq!(e.message, "must be of type string, not a number");
+        assert_eq!(e.message, "must be a string, not a number");
     }
 }

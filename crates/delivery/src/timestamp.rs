@@ -56,7 +56,10 @@ mod tests {
     #[test]
     fn accepts_what_producers_send() {
         let p = |s, l| parse("/t", s, l);
-        assert_eq!(p("2020-12-28T19:51:01.641Z", Leniency::Rfc3339).unwrap(), datetime!(2020-12-28 19:51:01.641 UTC));
+        assert_eq!(
+            p("2020-12-28T19:51:01.641Z", Leniency::Rfc3339).unwrap(),
+            datetime!(2020-12-28 19:51:01.641 UTC)
+        );
         assert_eq!(
             p("2024-01-01T10:00:00+02:00", Leniency::Rfc3339).unwrap(),
             datetime!(2024-01-01 08:00:00 UTC)
@@ -67,7 +70,10 @@ mod tests {
             datetime!(2021-11-03 10:53:52.427343 UTC)
         );
         assert!(p("2020-01-01", Leniency::NaiveUtc).is_err());
-        assert_eq!(p("2020-01-01", Leniency::NaiveOrDate).unwrap(), datetime!(2020-01-01 0:00 UTC));
+        assert_eq!(
+            p("2020-01-01", Leniency::NaiveOrDate).unwrap(),
+            datetime!(2020-01-01 0:00 UTC)
+        );
         let e = p("yesterday", Leniency::NaiveOrDate).unwrap_err();
         assert_eq!(e.pointer, "/t");
         assert!(e.message.contains("\"yesterday\" is not a timestamp"));
