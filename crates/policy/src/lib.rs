@@ -24,10 +24,10 @@ pub mod edges;
 pub mod generate;
 pub mod names;
 pub mod templates;
+pub mod yaml;
 
 mod canonical;
 mod resource;
-mod yaml;
 
 pub use canonical::{canonical_json, spec_hash};
 pub use generate::diff;
