@@ -1,6 +1,6 @@
 //! Reading and validating scorecard files.
 
-use super::rule::parse_rule;
+use super::rule::{known_check_fields, parse_rule};
 use super::{
     Check, Level, Scorecard, MAX_CHECKS, MAX_DEPTH, MAX_FILE_BYTES, MAX_LEVELS, MAX_NODES, MAX_SCORECARDS,
     MAX_TEXT_CHARS,
@@ -161,16 +161,26 @@ pub(super) struct Doc<'a> {
 }
 
 impl Doc<'_> {
-    /// An error at the value at `pointer` (or its key, or the start of the file).
+    /// An error at the value at `pointer`, else at its key; a missing field's error points at
+    /// the mapping that lacks it.
     pub(super) fn fail_value(&self, pointer: &str, message: impl Into<String>) -> Error {
-        let at = self.positions.value(pointer).or_else(|| self.positions.key(pointer));
+        let at = self.locate(pointer, |p| self.positions.value(p).or_else(|| self.positions.key(p)));
         fail(self.file, at, message)
     }
 
-    /// An error at the key of the entry at `pointer`.
+    /// An error at the key of the entry at `pointer` (see [`Doc::fail_value`]).
     pub(super) fn fail_key(&self, pointer: &str, message: impl Into<String>) -> Error {
-        let at = self.positions.key(pointer).or_else(|| self.positions.value(pointer));
+        let at = self.locate(pointer, |p| self.positions.key(p).or_else(|| self.positions.value(p)));
         fail(self.file, at, message)
+    }
+
+    fn locate(&self, mut pointer: &str, find: impl Fn(&str) -> Option<Position>) -> Option<Position> {
+        loop {
+            if let Some(at) = find(pointer) {
+                return Some(at);
+            }
+            pointer = &pointer[..pointer.rfind('/')?];
+        }
     }
 
     pub(super) fn object<'v>(
@@ -334,6 +344,7 @@ impl Doc<'_> {
 
     fn check(&self, value: &Value, pointer: &str) -> Result<Check, Error> {
         let map = self.object(value, pointer, "a mapping with `id`, `title` and one rule")?;
+        known_check_fields(self, map, pointer)?;
         let id = self.text(map, pointer, "id", "`id: runbook`")?.unwrap_or_default();
         if !is_valid_resource_name(&id) {
             return Err(self.fail_value(

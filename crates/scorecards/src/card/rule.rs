@@ -27,9 +27,9 @@ const MAX_CERT_DAYS: u64 = 365;
 /// Longest deployment horizon: ten years.
 const MAX_DEPLOY_DAYS: u64 = 3650;
 
-/// The rule of the check mapping `map` at `pointer`: exactly one of [`RULE_KEYS`], and nothing
-/// besides the [`CHECK_FIELDS`].
-pub(super) fn parse_rule(doc: &Doc<'_>, map: &Map<String, Value>, pointer: &str) -> Result<Rule, Error> {
+/// Refuses any field of the check mapping `map` at `pointer` that is neither one of the
+/// [`CHECK_FIELDS`] nor a rule.
+pub(super) fn known_check_fields(doc: &Doc<'_>, map: &Map<String, Value>, pointer: &str) -> Result<(), Error> {
     if let Some(unknown) = map
         .keys()
         .find(|k| !CHECK_FIELDS.contains(&k.as_str()) && !RULE_KEYS.contains(&k.as_str()))
@@ -45,6 +45,11 @@ pub(super) fn parse_rule(doc: &Doc<'_>, map: &Map<String, Value>, pointer: &str)
             ),
         ));
     }
+    Ok(())
+}
+
+/// The rule of the check mapping `map` at `pointer`: exactly one of [`RULE_KEYS`].
+pub(super) fn parse_rule(doc: &Doc<'_>, map: &Map<String, Value>, pointer: &str) -> Result<Rule, Error> {
     let mut rules = map.iter().filter(|(k, _)| RULE_KEYS.contains(&k.as_str()));
     let Some((key, value)) = rules.next() else {
         return Err(doc.fail_value(
