@@ -62,6 +62,7 @@
 //! aliases. Unknown fields are errors, to catch typos. Every error names the file, the line and
 //! the column, and says how to fix it.
 
+mod doc;
 mod parse;
 mod rule;
 

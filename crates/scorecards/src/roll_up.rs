@@ -126,6 +126,10 @@ fn roll_up_card(card: &str, results: &[&CardResult]) -> CardRollUp {
         none,
         levels,
         checks,
-        mean_score: if components == 0 { 0.0 } else { total / components as f64 },
+        mean_score: if components == 0 {
+            0.0
+        } else {
+            total / components as f64
+        },
     }
 }

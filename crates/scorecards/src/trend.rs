@@ -48,7 +48,11 @@ pub fn trend(history: &[(Date, Option<usize>, f64)], today: Date, days: u32) -> 
         .clone()
         .filter(|(date, ..)| *date <= start)
         .max_by_key(|(date, ..)| *date)
-        .or_else(|| upto_today.filter(|(date, ..)| *date > start).min_by_key(|(date, ..)| *date))?;
+        .or_else(|| {
+            upto_today
+                .filter(|(date, ..)| *date > start)
+                .min_by_key(|(date, ..)| *date)
+        })?;
     if baseline.0 == latest.0 {
         return None;
     }

@@ -1,6 +1,7 @@
 //! Reading the one rule of a check.
 
-use super::parse::{child, display, Doc, CHECK_FIELDS};
+use super::doc::{child, display, Doc};
+use super::parse::CHECK_FIELDS;
 use super::Rule;
 use crate::Error;
 use bearing_policy::edges::EdgeClass;
@@ -64,7 +65,10 @@ pub(super) fn parse_rule(doc: &Doc<'_>, map: &Map<String, Value>, pointer: &str)
     if let Some((second, _)) = rules.next() {
         return Err(doc.fail_key(
             &child(pointer, second),
-            format!("check `{}` has both `{key}` and `{second}`; give each rule its own check", display(pointer)),
+            format!(
+                "check `{}` has both `{key}` and `{second}`; give each rule its own check",
+                display(pointer)
+            ),
         ));
     }
     let at = child(pointer, key);
@@ -75,9 +79,15 @@ pub(super) fn parse_rule(doc: &Doc<'_>, map: &Map<String, Value>, pointer: &str)
         "mtls_enabled" => r.flag(value, Rule::MtlsEnabled)?,
         "last_run_succeeded" => r.flag(value, Rule::LastRunSucceeded)?,
         "has_link" => {
-            let link = doc.object(value, &at, "a mapping with the link's `type`, e.g. `has_link: {type: runbook}`")?;
+            let link = doc.object(
+                value,
+                &at,
+                "a mapping with the link's `type`, e.g. `has_link: {type: runbook}`",
+            )?;
             doc.known_fields(link, &at, &["type"])?;
-            let link_type = doc.text(link, &at, "type", "`has_link: {type: runbook}`")?.unwrap_or_default();
+            let link_type = doc
+                .text(link, &at, "type", "`has_link: {type: runbook}`")?
+                .unwrap_or_default();
             Rule::HasLink { link_type }
         }
         "lifecycle_in" => Rule::LifecycleIn(r.texts(value, "`lifecycle_in: [production]`")?),
@@ -138,7 +148,12 @@ impl Reader<'_> {
 
     /// A value or a non-empty list of values.
     fn texts(&self, value: &Value, example: &str) -> Result<Vec<String>, Error> {
-        let bad = || self.fail(format!("`{}` must be a value or a non-empty list of values, e.g. {example}", self.key));
+        let bad = || {
+            self.fail(format!(
+                "`{}` must be a value or a non-empty list of values, e.g. {example}",
+                self.key
+            ))
+        };
         match value {
             Value::Array(items) if !items.is_empty() => items
                 .iter()

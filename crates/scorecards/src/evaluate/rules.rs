@@ -33,7 +33,10 @@ pub(super) fn judge(rule: &Rule, facts: &Facts, now: OffsetDateTime) -> (Status,
             "no description".into(),
         ),
         Rule::HasLink { link_type } => verdict(
-            facts.link_types.iter().any(|t| t.trim().eq_ignore_ascii_case(link_type)),
+            facts
+                .link_types
+                .iter()
+                .any(|t| t.trim().eq_ignore_ascii_case(link_type)),
             format!("has a {link_type} link"),
             format!("no {link_type} link"),
         ),
@@ -96,7 +99,11 @@ fn no_edges_of_class(classes: &[EdgeClass], mesh: &MeshFacts) -> (Status, String
         })
         .collect();
     let names: Vec<&str> = classes.iter().map(|c| c.as_str()).collect();
-    verdict(found.is_empty(), format!("no {} edges", names.join(" or ")), found.join(", "))
+    verdict(
+        found.is_empty(),
+        format!("no {} edges", names.join(" or ")),
+        found.join(", "),
+    )
 }
 
 fn certificates_valid_for(days: u32, mesh: &MeshFacts, now: OffsetDateTime) -> (Status, String) {

@@ -18,7 +18,11 @@ fn example_directory_loads_sorted() {
     assert_eq!(readiness.selector.types, ["service", "website"]);
     assert_eq!(readiness.selector.lifecycles, ["production"]);
     // Every rule kind but `has_tag` is used by the examples.
-    let keys: std::collections::BTreeSet<&str> = cards.iter().flat_map(|c| c.checks()).map(|(_, c)| c.rule.key()).collect();
+    let keys: std::collections::BTreeSet<&str> = cards
+        .iter()
+        .flat_map(|c| c.checks())
+        .map(|(_, c)| c.rule.key())
+        .collect();
     assert_eq!(keys.len(), 11, "{keys:?}");
 }
 
@@ -33,9 +37,15 @@ fn parses_every_rule_kind() {
                 link_type: "runbook".into(),
             },
         ),
-        ("lifecycle_in: [production, Beta]", Rule::LifecycleIn(vec!["production".into(), "Beta".into()])),
+        (
+            "lifecycle_in: [production, Beta]",
+            Rule::LifecycleIn(vec!["production".into(), "Beta".into()]),
+        ),
         ("lifecycle_in: production", Rule::LifecycleIn(vec!["production".into()])),
-        ("has_annotation: pagerduty.com/service-id", Rule::HasAnnotation("pagerduty.com/service-id".into())),
+        (
+            "has_annotation: pagerduty.com/service-id",
+            Rule::HasAnnotation("pagerduty.com/service-id".into()),
+        ),
         ("has_tag: pci", Rule::HasTag("pci".into())),
         ("mtls_enabled: true", Rule::MtlsEnabled),
         (
@@ -76,7 +86,10 @@ fn load_dir_skips_other_files_and_refuses_duplicates() {
 
     std::fs::write(dir.path().join("b.yml"), card_with_rule("has_tag: x")).unwrap();
     let error = load_dir(dir.path()).unwrap_err().to_string();
-    assert!(error.contains("b.yml: scorecard name `c` is already used by"), "{error}");
+    assert!(
+        error.contains("b.yml: scorecard name `c` is already used by"),
+        "{error}"
+    );
     assert!(error.contains("a.yaml"), "{error}");
 }
 
@@ -87,7 +100,10 @@ fn load_dir_refuses_too_many_files_and_large_ones() {
         std::fs::write(dir.path().join(format!("c{i}.yaml")), "").unwrap();
     }
     let error = load_dir(dir.path()).unwrap_err().to_string();
-    assert!(error.contains(&format!("more than {MAX_SCORECARDS} scorecard files")), "{error}");
+    assert!(
+        error.contains(&format!("more than {MAX_SCORECARDS} scorecard files")),
+        "{error}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let big = format!("# {}\n", "x".repeat(70_000)) + &card_with_rule("has_owner: true");
