@@ -12,6 +12,8 @@
 //!   and who would be denied or let in if it were applied.
 //! - [`templates`]: admin-written templates that turn catalog metadata (type, lifecycle, tier,
 //!   tags, system) into MeshTimeout, MeshRetry, MeshAccessLog and MeshMetric policies.
+//! - [`yaml`]: the bounded YAML reader the templates (and `bearing-scorecards`) are read with,
+//!   and the deterministic writer for proposals.
 //!
 //! Every generated resource is a [`Proposal`]: Kuma's `<Kind>Item` shape (`type`, `mesh`, `name`,
 //! `labels`, `spec`), a name Kuma and Kubernetes accept ([`names`]), and a `bearing.dev/spec-hash`
@@ -24,10 +26,10 @@ pub mod edges;
 pub mod generate;
 pub mod names;
 pub mod templates;
+pub mod yaml;
 
 mod canonical;
 mod resource;
-mod yaml;
 
 pub use canonical::{canonical_json, spec_hash};
 pub use generate::diff;

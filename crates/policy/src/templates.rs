@@ -42,8 +42,8 @@
 mod parse;
 mod select;
 
-pub use parse::{load_dir, parse};
-pub use select::{for_component, tier_of, ComponentMeta, TemplatePolicy, COMPASS_TIER_ANNOTATION};
+pub use parse::{load_dir, parse, parse_selector};
+pub use select::{for_component, tier_of, CatalogFields, ComponentMeta, TemplatePolicy, COMPASS_TIER_ANNOTATION};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -13,11 +13,13 @@
 //! **In**: templates are admin input, but still bounded like hostile input: read from
 //! `saphyr-parser`'s events (the YAML 1.2 parser the catalog importer and kuma-sim use) straight
 //! into JSON with a depth and node limit, one document per file, no anchors or aliases (so no
-//! "billion laughs"), no duplicate keys, and every error with its line.
+//! "billion laughs"), no duplicate keys, and every error with its line and column.
+//! [`from_yaml_with_positions`] also says where every key and value starts, for rules checked
+//! on the JSON afterwards (the scorecards crate reads its files with it).
 
 mod read;
 
-pub(crate) use read::{from_yaml, Limits};
+pub use read::{from_yaml, from_yaml_with_positions, pointer_token, Limits, Position, Positions, YamlError};
 
 use crate::canonical::push_json_string;
 use serde_json::{Map, Value};
@@ -192,6 +194,26 @@ mod tests {
             text,
             "spec:\n  from:\n    - targetRef:\n        kind: Mesh\n      default:\n        action: Deny\n"
         );
+    }
+
+    #[test]
+    fn says_where_keys_and_values_start() {
+        let text = "name: a\nlevels:\n  - name: Bronze\n    checks: [{id: x, \"a/b~\": 2}]\n";
+        let (value, at) = from_yaml_with_positions(text, LIMITS).unwrap();
+        assert_eq!(value, from_yaml(text, LIMITS).unwrap());
+        let pos = |line, column| Some(Position { line, column });
+        assert_eq!(at.key("/name"), pos(1, 1));
+        assert_eq!(at.value("/name"), pos(1, 7));
+        assert_eq!(at.key("/levels"), pos(2, 1));
+        assert_eq!(at.value("/levels/0"), pos(3, 5));
+        assert_eq!(at.key("/levels/0/checks"), pos(4, 5));
+        assert_eq!(at.value("/levels/0/checks/0"), pos(4, 14));
+        assert_eq!(at.value("/levels/0/checks/0/id"), pos(4, 19));
+        assert_eq!(at.key("/levels/0/checks/0/a~1b~0"), pos(4, 22));
+        assert_eq!(at.value("/levels/0/checks/0/a~1b~0"), pos(4, 30));
+        assert_eq!(at.value("/missing"), None);
+        let error = from_yaml_with_positions("a: 1\nb: *x\n", LIMITS).unwrap_err();
+        assert_eq!((error.line, error.column), (2, 4));
     }
 
     #[test]

@@ -132,7 +132,7 @@ pub fn parse(file: &str, text: &str) -> Result<Template, Error> {
     };
     let selector = match top.get("select") {
         None | Some(Value::Null) => Selector::default(),
-        Some(value) => selector(file, value)?,
+        Some(value) => parse_selector(file, value)?,
     };
     let policy = top.get("policy").ok_or_else(|| {
         fail(
@@ -208,7 +208,9 @@ fn known_fields(file: &str, map: &Map<String, Value>, prefix: &str, known: &[&st
     }
 }
 
-fn selector(file: &str, value: &Value) -> Result<Selector, Error> {
+/// Reads a `select` mapping (the format is in the module docs). Errors name the field but
+/// carry no line: the value is already JSON.
+pub fn parse_selector(file: &str, value: &Value) -> Result<Selector, Error> {
     let map = object(file, value, "`select`", "any of type, lifecycle, tier, tags, system")?;
     known_fields(file, map, "select.", &SELECT_FIELDS)?;
     let list = |field: &str| -> Result<Vec<String>, Error> {

@@ -54,25 +54,52 @@ pub struct TemplatePolicy {
     pub proposal: Proposal,
 }
 
-/// Whether `selector` matches the component (every field given must; a list means any of).
+/// The catalog fields a [`Selector`] looks at, without the mesh details of [`ComponentMeta`],
+/// so that other rules (scorecards) select components exactly as templates do.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CatalogFields<'a> {
+    /// `spec.type`.
+    pub entity_type: Option<&'a str>,
+    /// `spec.lifecycle`.
+    pub lifecycle: Option<&'a str>,
+    /// [`tier_of`] its annotations and labels.
+    pub tier: Option<&'a str>,
+    /// `metadata.tags`.
+    pub tags: &'a [String],
+    /// `spec.system`, as a reference (`system:default/checkout`) or a name.
+    pub system: Option<&'a str>,
+}
+
+impl Selector {
+    /// Whether the component matches (every field given must; a list means any of).
+    pub fn matches(&self, have: &CatalogFields<'_>) -> bool {
+        let field = |wanted: &[String], have: Option<&str>| {
+            wanted.is_empty() || have.is_some_and(|h| wanted.iter().any(|w| w.eq_ignore_ascii_case(h.trim())))
+        };
+        let tags = self.tags.is_empty()
+            || self
+                .tags
+                .iter()
+                .any(|w| have.tags.iter().any(|t| t.eq_ignore_ascii_case(w)));
+        let system =
+            self.systems.is_empty() || have.system.is_some_and(|s| self.systems.iter().any(|w| same_ref(w, s)));
+        field(&self.types, have.entity_type)
+            && field(&self.lifecycles, have.lifecycle)
+            && field(&self.tiers, have.tier)
+            && tags
+            && system
+    }
+}
+
+/// Whether `selector` matches the component (see [`Selector::matches`]).
 pub fn matches(selector: &Selector, meta: &ComponentMeta<'_>) -> bool {
-    let field = |wanted: &[String], have: Option<&str>| {
-        wanted.is_empty() || have.is_some_and(|h| wanted.iter().any(|w| w.eq_ignore_ascii_case(h.trim())))
-    };
-    let tags = selector.tags.is_empty()
-        || selector
-            .tags
-            .iter()
-            .any(|w| meta.tags.iter().any(|t| t.eq_ignore_ascii_case(w)));
-    let system = selector.systems.is_empty()
-        || meta
-            .system
-            .is_some_and(|s| selector.systems.iter().any(|w| same_ref(w, s)));
-    field(&selector.types, meta.entity_type)
-        && field(&selector.lifecycles, meta.lifecycle)
-        && field(&selector.tiers, meta.tier)
-        && tags
-        && system
+    selector.matches(&CatalogFields {
+        entity_type: meta.entity_type,
+        lifecycle: meta.lifecycle,
+        tier: meta.tier,
+        tags: meta.tags,
+        system: meta.system,
+    })
 }
 
 /// `checkout` matches `system:default/checkout`; a full reference must match in full (the
