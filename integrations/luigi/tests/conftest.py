@@ -187,3 +187,28 @@ def run_ids(events: list[dict[str, Any]]) -> set[str]:
 
 def facet(event: dict[str, Any], name: str) -> Optional[dict[str, Any]]:
     return (event["run"].get("facets") or {}).get(name)
+
+
+@pytest.fixture
+def configure(tmp_path):
+    """configure(url=..., token=..., ...) -> the active Integration, with a fresh state directory."""
+    import bearing_luigi
+    from bearing_luigi.config import Settings
+
+    counter = {"n": 0}
+
+    def _configure(**kw: Any):
+        counter["n"] += 1
+        state = tmp_path / f"state-{counter['n']}"
+        state.mkdir()
+        kw.setdefault("timeout", 2.0)
+        return bearing_luigi.install(Settings(**kw), state_dir=str(state))
+
+    yield _configure
+    bearing_luigi.install(Settings(enabled=False))
+
+
+def build(*tasks: Any) -> bool:
+    import luigi
+
+    return luigi.build(list(tasks), local_scheduler=True, workers=1, log_level="WARNING")

@@ -75,14 +75,17 @@ def _dispatcher(method: str) -> Any:
     return callback
 
 
-def install(settings: Optional[Settings] = None) -> Optional[Integration]:
+def install(settings: Optional[Settings] = None, state_dir: Optional[str] = None) -> Optional[Integration]:
     """Registers the handlers on luigi.Task (once). With `settings`, uses them instead of reading
     luigi.cfg and the environment, replacing any integration already set up (for tests and for
-    programmatic use). Returns the active integration, or None when disabled or unconfigured."""
+    programmatic use); `state_dir` replaces the state directory shared with task processes.
+    Returns the active integration with `settings`, else None (settings are read lazily)."""
     global _installed, _store, _integration
     import luigi
 
     with _lock:
+        if state_dir is not None:
+            _store = StateStore(state_dir)
         if _store is None:
             # Made now, in the worker, so that task processes forked or spawned later share it.
             _store = StateStore.for_this_process()
