@@ -170,9 +170,11 @@ def _clean_env(monkeypatch):
     yield
 
 
-def run_cli(args: list[str], env: dict[str, str], cwd: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Runs the real `luigi` command from the venv that runs pytest."""
-    luigi_bin = Path(sys.executable).with_name("luigi")
+def run_cli(
+    args: list[str], env: dict[str, str], cwd: str, timeout: float = 120, program: str = "luigi"
+) -> subprocess.CompletedProcess:
+    """Runs the real `luigi` command (or `luigi-bearing`) from the venv that runs pytest."""
+    luigi_bin = Path(sys.executable).with_name(program)
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("BEARING_", "OPENLINEAGE_"))}
     full_env.update(env)
     full_env["PYTHONPATH"] = os.pathsep.join([str(EXAMPLES), str(HERE)])

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 import traceback
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional
@@ -60,7 +61,8 @@ MAX_STACK = 60_000
 MAX_PARENT_DEPTH = 1_000
 
 # Status of each execution, kept in the state store.
-RUNNING, COMPLETE, FAILED = "running", "complete", "failed"
+RUNNING, COMPLETE, FAILED, LOST = "running", "complete", "failed", "lost"
+LOST_DEDUP_SECONDS = 30.0
 
 
 def _now() -> str:
@@ -187,10 +189,17 @@ class Integration:
     def _lost_child(self, task: luigi.Task, message: str) -> None:
         # The worker killed or lost the process running the task: that process announced the run
         # (START) through the state store; end the same run.
-        run_id = self.store.get(task.task_id, "run") if self.store.get(task.task_id, "state") == RUNNING else None
+        tid = task.task_id
+        state = self.store.get(tid, "state")
+        if state == LOST and time.time() - _float(self.store.get(tid, "lost_at")) < LOST_DEDUP_SECONDS:
+            # Luigi reports a dead task process on every pass of its loop until it has handled the
+            # result (PROCESS_FAILURE twice, or TIMEOUT then PROCESS_FAILURE): one FAIL is enough.
+            return
+        run_id = self.store.get(tid, "run") if state == RUNNING else None
         run_id = run_id or new_run_id()
-        self.store.put(task.task_id, "run", run_id)
-        self.store.put(task.task_id, "state", FAILED)
+        self.store.put(tid, "run", run_id)
+        self.store.put(tid, "state", LOST)
+        self.store.put(tid, "lost_at", repr(time.time()))
         facet = error_message_run.ErrorMessageRunFacet(
             message=_truncate_head(str(message), MAX_MESSAGE),
             programmingLanguage="python",
@@ -332,6 +341,13 @@ class Integration:
     def _emit(self, state: RunState, task: luigi.Task, run_id: str, **kw: Any) -> None:
         event = self.build_event(state, task, run_id, **kw)
         self.sender.send(event, f"{state.value} {task.get_task_family()}")
+
+
+def _float(value: Optional[str]) -> float:
+    try:
+        return float(value) if value else 0.0
+    except ValueError:
+        return 0.0
 
 
 def _error_facet(exc: BaseException) -> error_message_run.ErrorMessageRunFacet:
