@@ -28,7 +28,7 @@ def luigi_cfg(tmp_path):
 def test_defaults():
     s = config.load({})
     assert s.url is None and s.namespace == "luigi" and s.timeout == 3.0 and s.retries == 0
-    assert s.breaker_cooldown == 30.0 and s.enabled is True and not s.uses_client_credentials
+    assert s.breaker_cooldown == 60.0 and s.enabled is True and not s.uses_client_credentials
 
 
 def test_luigi_cfg_section(luigi_cfg):

@@ -175,3 +175,24 @@ def test_body_is_what_openlineage_python_serialises(bearing, configure, out_dir)
     event = json.loads(req["raw"])
     assert json.loads(Serde.to_json(Serde.to_dict(event))) == event
     assert integration.sender.sent == 6 and integration.sender.failed == 0
+
+
+def test_dynamic_dependencies_keep_the_yielding_task_in_one_run(bearing, configure, out_dir):
+    import luigi
+    from test_resilience import Step
+
+    class Yielder(luigi.Task):
+        def output(self):
+            return luigi.LocalTarget(out_dir + "/yielder")
+
+        def run(self):
+            yield Step(n=1, out_dir=out_dir)
+            with self.output().open("w") as f:
+                f.write("done")
+
+    configure(url=bearing.url)
+    assert build(Yielder()) is True
+    events = bearing.of("Yielder")
+    assert [e["eventType"] for e in events] == ["START", "START", "COMPLETE"]
+    assert len(run_ids(events)) == 1
+    assert bearing.types("Step") == ["START", "COMPLETE"]

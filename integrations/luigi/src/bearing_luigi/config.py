@@ -48,7 +48,7 @@ class Settings:
     # HTTP retries per event inside that limit (0 = none).
     retries: int = 0
     # After Bearing is found down (timeout, refused connection, 5xx, 401/403), skip sends this long.
-    breaker_cooldown: float = 30.0
+    breaker_cooldown: float = 60.0
     enabled: bool = True
 
     @property

@@ -3,7 +3,8 @@
 | Luigi event            | fired in          | sent                                                       |
 |------------------------|-------------------|------------------------------------------------------------|
 | DEPENDENCY_DISCOVERED  | worker (schedule) | nothing; records the edge, reserves the requirer's run id  |
-| START                  | task process      | START (fresh run id, or the one reserved for it)           |
+| START                  | task process      | START (fresh run id, or the one reserved for it; the same  |
+|                        |                   | run again when run() resumes after dynamic dependencies)   |
 | PROCESSING_TIME        | task process      | nothing; its seconds go on the COMPLETE event              |
 | SUCCESS                | task process      | COMPLETE (same run id as START)                            |
 | FAILURE                | task process      | FAIL with errorMessage (exception, traceback)              |
@@ -142,8 +143,14 @@ class Integration:
     @guarded
     def on_start(self, task: luigi.Task) -> None:
         tid = task.task_id
-        run_id = self.store.get(tid, "next") or new_run_id()
-        self.store.drop(tid, "next")
+        run_id = None
+        if self.store.get(tid, "state") == RUNNING:
+            # Still running: its run() yielded dependencies that were not complete, Luigi ran them
+            # and now calls run() again. The same execution goes on: the same run.
+            run_id = self.store.get(tid, "run")
+        if not run_id:
+            run_id = self.store.get(tid, "next") or new_run_id()
+            self.store.drop(tid, "next")
         self.store.put(tid, "run", run_id)
         self.store.put(tid, "state", RUNNING)
         with self._lock:
