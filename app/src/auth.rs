@@ -26,6 +26,9 @@ use serde::{Deserialize, Serialize};
 pub enum Role {
     /// Reads the catalog.
     Viewer,
+    /// A pipeline or deployment tool reporting runs, deployments and incidents (issue 13):
+    /// tokens only, scoped to catalog teams or components ([`CurrentUser::scopes`]).
+    Producer,
     /// Edits the entities of the teams they lead and accepts transfers to them.
     Lead,
     /// Reads the audit log and exports evidence.
@@ -36,12 +39,13 @@ pub enum Role {
 
 impl Role {
     /// Every role, in order of increasing power.
-    pub const ALL: [Role; 4] = [Role::Viewer, Role::Lead, Role::Auditor, Role::Admin];
+    pub const ALL: [Role; 5] = [Role::Viewer, Role::Producer, Role::Lead, Role::Auditor, Role::Admin];
 
     /// The name used in configuration, tokens and the API.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Viewer => "viewer",
+            Role::Producer => "producer",
             Role::Lead => "lead",
             Role::Auditor => "auditor",
             Role::Admin => "admin",
@@ -103,6 +107,9 @@ pub struct CurrentUser {
     /// People: the identity provider's subject (`sub`), stable and unique per issuer.
     #[serde(default)]
     pub subject: Option<String>,
+    /// Producers: the catalog teams and components (reference keys) they may report on.
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 impl CurrentUser {
@@ -225,6 +232,9 @@ pub struct TokenView {
     pub prefix: String,
     pub role: Role,
     pub team: Option<String>,
+    /// Producer tokens: what they may report on.
+    #[serde(default)]
+    pub scopes: Vec<String>,
     pub created_by: String,
     pub created_at: String,
     pub expires_at: Option<String>,
@@ -248,6 +258,10 @@ pub struct TokenRequest {
     /// The led team, for `lead` tokens: `payments` or `group:default/payments`.
     pub team: Option<String>,
     pub expires_days: Option<u32>,
+    /// For `producer` tokens: the teams (`group:default/payments` or `payments`) and components
+    /// (`component:default/checkout`) it may report on; at least one.
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 /// A person who has signed in, as admins see them.
@@ -342,6 +356,7 @@ mod tests {
             catalog_ref: None,
             issuer: Some("https://idp.example".into()),
             subject: Some("u-42".into()),
+            scopes: vec![],
         };
         assert!(user.leads("group:default/payments"));
         assert!(!user.leads("group:default/search"));

@@ -7,6 +7,7 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod cache;
 pub mod catalog;
+pub mod delivery;
 pub mod error;
 pub mod graph;
 pub mod mesh;

@@ -11,6 +11,7 @@ use crate::audit::pages::AuditPage;
 use crate::auth::pages::{AdminPage, LoginPage};
 use crate::catalog::ownership::pages::TransfersPage;
 use crate::catalog::pages::{CatalogPage, EntityPage, HomePage, SearchPage};
+use crate::delivery::components::RunPage;
 use crate::error::{AppError, ErrorTemplate};
 use crate::graph::pages::GraphPage;
 use crate::mesh::pages::MeshOverviewPage;
@@ -64,6 +65,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/catalog") view=CatalogPage ssr=SsrMode::Async/>
                     <Route path=path!("/catalog/:kind/:namespace/:name") view=EntityPage ssr=SsrMode::Async/>
                     <Route path=path!("/mesh") view=MeshOverviewPage ssr=SsrMode::Async/>
+                    <Route path=path!("/delivery/run") view=RunPage ssr=SsrMode::Async/>
                     <Route path=path!("/graph") view=GraphPage ssr=SsrMode::Async/>
                     <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>

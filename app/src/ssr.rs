@@ -8,7 +8,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use sqlx::PgPool;
 
-pub use settings::{AuditSettings, AuthSettings, MeshSettings, DEFAULT_TOKEN_EXPIRY_DAYS};
+pub use settings::{AuditSettings, AuthSettings, DeliverySettings, MeshSettings, DEFAULT_TOKEN_EXPIRY_DAYS};
 
 use crate::cache::ReadCache;
 use crate::error::AppError;
@@ -32,6 +32,8 @@ pub struct ServerCtx {
     pub control_planes: Option<Arc<dyn control_plane::ControlPlaneWriter>>,
     /// Admins' policy templates (`--policy-templates`), loaded and validated at start.
     pub policy_templates: Arc<[bearing_policy::templates::Template]>,
+    /// How delivery events are kept and judged.
+    pub delivery: DeliverySettings,
 }
 
 impl ServerCtx {
@@ -45,6 +47,7 @@ impl ServerCtx {
             mesh: MeshSettings::default(),
             control_planes: None,
             policy_templates: Arc::from(Vec::new()),
+            delivery: DeliverySettings::default(),
         }
     }
 }

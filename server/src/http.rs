@@ -2,6 +2,7 @@
 //! under `/api/catalog`, the OpenAPI document and its reference page, health and metrics.
 
 pub mod backstage;
+pub mod delivery;
 pub mod docs;
 pub mod edit;
 pub mod entities;

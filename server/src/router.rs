@@ -26,7 +26,8 @@ use utoipa_axum::routes;
 
 use crate::auth::{middleware as caller, routes as sign_in};
 use crate::http::{
-    backstage, docs, edit, entities, health, identity, import, mesh, metrics, openapi, policy, policy_templates,
+    backstage, delivery, docs, edit, entities, health, identity, import, mesh, metrics, openapi, policy,
+    policy_templates,
 };
 use crate::state::AppState;
 use crate::{page_cache, security, site, trace};
@@ -115,6 +116,12 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(policy_templates::apply))
         .routes(routes!(policy_templates::rollback))
         .routes(routes!(policy_templates::adopt))
+        .routes(routes!(delivery::post_lineage))
+        .routes(routes!(delivery::post_lineage_batch))
+        .routes(routes!(delivery::post_cdevents))
+        .routes(routes!(delivery::list_runs))
+        .routes(routes!(delivery::get_run))
+        .routes(routes!(delivery::list_deployments))
         // The Backstage-compatible catalog API (`@backstage/catalog-client`).
         .routes(routes!(backstage::list_entities))
         .routes(routes!(backstage::by_name))

@@ -34,6 +34,8 @@ pub struct Shared {
     pub metrics_token: Option<Arc<secrecy::SecretString>>,
     /// How much `POST /api/v1/import` reads (`--import-max-file-size`).
     pub import_limits: bearing_catalog::import::Limits,
+    /// How much delivery-event ingest reads and how many requests it takes at once.
+    pub ingest_limits: crate::http::delivery::IngestLimits,
 }
 
 /// What the sign-in routes and the auth middleware need besides [`ServerCtx`].
@@ -59,6 +61,7 @@ impl AppState {
             pages: crate::page_cache::PageCache::new(&crate::config::PageCacheArgs::default()),
             metrics_token: None,
             import_limits: bearing_catalog::import::Limits::default(),
+            ingest_limits: crate::http::delivery::IngestLimits::default(),
         })))
     }
 }

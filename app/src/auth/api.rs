@@ -33,6 +33,9 @@ pub async fn create_token(
     role: String,
     team: Option<String>,
     expires_days: Option<String>,
+    /// Producer tokens: teams and components, separated by commas or spaces.
+    #[server(default)]
+    scopes: Option<String>,
 ) -> Result<CreatedToken, AppError> {
     crate::server_call::call(|ctx, caller| async move {
         let expires_days = match expires_days.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
@@ -45,11 +48,18 @@ pub async fn create_token(
             })?),
             None => None,
         };
+        let scopes = scopes
+            .unwrap_or_default()
+            .split([',', ' ', '\n'])
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_owned)
+            .collect();
         let request = TokenRequest {
             name,
             role,
             team,
             expires_days,
+            scopes,
         };
         super::service::create_token(&ctx, &caller, request).await
     })

@@ -35,6 +35,7 @@ impl Caller {
                 catalog_ref: None,
                 issuer: None,
                 subject: None,
+                scopes: Vec::new(),
             }),
             request_id: None,
             client_addr: None,

@@ -158,6 +158,7 @@ pub struct TokenRow {
     pub prefix: String,
     pub role: String,
     pub team: Option<String>,
+    pub scopes: Vec<String>,
     pub created_by: String,
     pub created_at: OffsetDateTime,
     pub expires_at: Option<OffsetDateTime>,
@@ -167,7 +168,7 @@ pub struct TokenRow {
 }
 
 const TOKEN_COLUMNS: &str =
-    "id, name, prefix, role, team, created_by, created_at, expires_at, last_used_at, revoked_at, revoked_by";
+    "id, name, prefix, role, team, scopes, created_by, created_at, expires_at, last_used_at, revoked_at, revoked_by";
 
 /// Stores a new token by its hash.
 pub struct NewToken<'a> {
@@ -176,6 +177,7 @@ pub struct NewToken<'a> {
     pub prefix: &'a str,
     pub role: Role,
     pub team: Option<&'a str>,
+    pub scopes: &'a [String],
     pub created_by: &'a str,
     pub expires_at: Option<OffsetDateTime>,
 }
@@ -183,8 +185,8 @@ pub struct NewToken<'a> {
 /// Inserts a token.
 pub async fn insert_token(db: impl PgExecutor<'_>, t: &NewToken<'_>) -> sqlx::Result<TokenRow> {
     sqlx::query_as(&format!(
-        "INSERT INTO api_tokens (name, token_hash, prefix, role, team, created_by, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {TOKEN_COLUMNS}"
+        "INSERT INTO api_tokens (name, token_hash, prefix, role, team, created_by, expires_at, scopes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {TOKEN_COLUMNS}"
     ))
     .bind(t.name)
     .bind(t.hash)
@@ -193,6 +195,7 @@ pub async fn insert_token(db: impl PgExecutor<'_>, t: &NewToken<'_>) -> sqlx::Re
     .bind(t.team)
     .bind(t.created_by)
     .bind(t.expires_at)
+    .bind(t.scopes)
     .fetch_one(db)
     .await
 }

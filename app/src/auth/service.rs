@@ -136,6 +136,7 @@ async fn to_current_user(ctx: &ServerCtx, row: &UserRow) -> Result<CurrentUser, 
         catalog_ref: row.catalog_ref.clone(),
         issuer: Some(row.issuer.clone()),
         subject: Some(row.subject.clone()),
+        scopes: Vec::new(),
     })
 }
 
@@ -181,6 +182,7 @@ pub async fn token_user(ctx: &ServerCtx, token: &str) -> Result<Option<CurrentUs
         catalog_ref: None,
         issuer: None,
         subject: None,
+        scopes: row.scopes,
     }))
 }
 
@@ -199,7 +201,7 @@ pub async fn create_token(ctx: &ServerCtx, caller: &Caller, req: TokenRequest) -
         ));
     }
     let role = Role::parse(req.role.trim())
-        .ok_or_else(|| AppError::invalid("role", "must be one of viewer, lead, auditor, admin"))?;
+        .ok_or_else(|| AppError::invalid("role", "must be one of viewer, producer, lead, auditor, admin"))?;
     let team = match (role, req.team.as_deref().map(str::trim).filter(|t| !t.is_empty())) {
         (Role::Lead, Some(team)) => Some(team_key(ctx, team).await?),
         (Role::Lead, None) => {
@@ -211,6 +213,7 @@ pub async fn create_token(ctx: &ServerCtx, caller: &Caller, req: TokenRequest) -
         (_, Some(_)) => return Err(AppError::invalid("team", "only lead tokens name a team")),
         (_, None) => None,
     };
+    let scopes = token_scopes(ctx, role, &req.scopes).await?;
     let expires_at = Some(token_expiry(req.expires_days, ctx.auth.token_expiry_days)?);
     let token = new_token_secret();
     let mut tx = ctx.pool.begin().await?;
@@ -222,6 +225,7 @@ pub async fn create_token(ctx: &ServerCtx, caller: &Caller, req: TokenRequest) -
             prefix: &token[..TOKEN_PREFIX.len() + 6],
             role,
             team: team.as_deref(),
+            scopes: &scopes,
             created_by: &admin.actor(),
             expires_at,
         },
@@ -238,6 +242,51 @@ pub async fn create_token(ctx: &ServerCtx, caller: &Caller, req: TokenRequest) -
     .await?;
     tx.commit().await?;
     Ok(CreatedToken { token, info })
+}
+
+/// Most scopes a producer token may name: enough for a team's pipelines, small enough to show.
+pub const MAX_TOKEN_SCOPES: usize = 100;
+
+/// The reference keys a `producer` token is scoped to (teams or components that exist), or an
+/// error when another role names scopes or a producer names none.
+async fn token_scopes(ctx: &ServerCtx, role: Role, scopes: &[String]) -> Result<Vec<String>, AppError> {
+    let named: Vec<&str> = scopes.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
+    match (role, named.is_empty()) {
+        (Role::Producer, true) => {
+            return Err(AppError::invalid(
+                "scopes",
+                "a producer token needs the teams or components it reports on (--scope team-payments or --scope component:default/checkout)",
+            ))
+        }
+        (Role::Producer, false) => {}
+        (_, false) => return Err(AppError::invalid("scopes", "only producer tokens name scopes")),
+        (_, true) => return Ok(Vec::new()),
+    }
+    if named.len() > MAX_TOKEN_SCOPES {
+        return Err(AppError::invalid(
+            "scopes",
+            format!("at most {MAX_TOKEN_SCOPES} scopes; scope the token to teams instead of components"),
+        ));
+    }
+    let mut keys = Vec::with_capacity(named.len());
+    for scope in named {
+        let key = if scope.starts_with("component:") {
+            let key = scope.to_ascii_lowercase();
+            if !crate::catalog::repo::entity_exists(&ctx.pool, &key).await? {
+                return Err(AppError::invalid(
+                    "scopes",
+                    format!("no component {key} in the catalog"),
+                ));
+            }
+            key
+        } else {
+            team_key(ctx, scope).await?
+        };
+        keys.push(key);
+    }
+    keys.sort();
+    keys.dedup();
+    Ok(keys)
 }
 
 /// A reference key for the catalog Group `team` (`payments` or `group:default/payments`), which
@@ -313,6 +362,7 @@ fn token_view(t: TokenRow) -> TokenView {
         prefix: t.prefix,
         role: Role::parse(&t.role).unwrap_or(Role::Viewer),
         team: t.team,
+        scopes: t.scopes,
         created_by: t.created_by,
         created_at: rfc3339(t.created_at),
         expires_at: t.expires_at.map(rfc3339),
@@ -390,6 +440,12 @@ pub async fn change_role_mapping(
     let group = m.idp_group.trim().to_owned();
     if group.is_empty() {
         return Err(AppError::invalid("idp_group", "name the identity provider's group"));
+    }
+    if m.role == Role::Producer {
+        return Err(AppError::invalid(
+            "role",
+            "producer is a role for machines: create a producer token instead of mapping a group",
+        ));
     }
     let team = match (m.role, m.team.trim()) {
         (Role::Lead, "") => return Err(AppError::invalid("team", "a lead mapping needs the team it leads")),

@@ -360,3 +360,24 @@ pub async fn components_of_owner(db: impl PgExecutor<'_>, owner: &str) -> sqlx::
         .fetch_all(db)
         .await
 }
+
+/// The mesh status of each of `components` that is in a mesh (its `kuma.io/service`, else its
+/// name; the worst status when several meshes carry it): `online`, `partially_degraded`,
+/// `offline`, ... by component reference.
+pub async fn component_statuses(
+    db: impl PgExecutor<'_>,
+    components: &[String],
+) -> sqlx::Result<std::collections::HashMap<String, String>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT DISTINCT ON (e.ref) e.ref, s.status
+           FROM entities e
+           JOIN mesh_services s ON s.service = COALESCE(e.annotations ->> 'kuma.io/service', e.name)
+                AND (e.annotations ->> 'kuma.io/mesh' IS NULL OR s.mesh = e.annotations ->> 'kuma.io/mesh')
+          WHERE e.ref = ANY($1)
+          ORDER BY e.ref, CASE s.status WHEN 'offline' THEN 0 WHEN 'partially_degraded' THEN 1 ELSE 2 END",
+    )
+    .bind(components)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().collect())
+}

@@ -86,6 +86,25 @@ impl AuditSettings {
     }
 }
 
+/// How delivery events are kept and judged (issue 13).
+#[derive(Clone, Debug)]
+pub struct DeliverySettings {
+    /// A run with no event for this long is closed as `lost` (`--delivery-lost-after`).
+    pub lost_after: Duration,
+    /// Which refused producer/component pairs were audited lately. Shared: the context is
+    /// cloned per request.
+    pub refusals: Arc<crate::delivery::ingest::RefusalLog>,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        DeliverySettings {
+            lost_after: Duration::from_secs(24 * 3600),
+            refusals: Arc::default(),
+        }
+    }
+}
+
 /// How mesh data is judged and shown.
 #[derive(Clone, Debug)]
 pub struct MeshSettings {

@@ -70,6 +70,11 @@ fn parse_mappings(text: &str, ext: Option<&str>) -> Result<Vec<RoleMapping>, Str
                 m.role.escape_debug()
             )
         })?;
+        if role == Role::Producer {
+            return Err(format!(
+                "{at}: producer is a role for machines; create a producer token instead (bearing token create --role producer)"
+            ));
+        }
         let team = match (role, m.team.as_deref().map(str::trim).filter(|t| !t.is_empty())) {
             (Role::Lead, Some(team)) => team_ref(team)
                 .ok_or_else(|| format!("{at}: `team` must name a catalog Group, such as team-checkout"))?,

@@ -23,12 +23,16 @@ pub struct CreateArgs {
     /// A name that says what uses the token (shown to admins and in the audit log).
     #[arg(long, env = "BEARING_TOKEN_NAME")]
     pub name: String,
-    /// viewer, lead, auditor or admin.
+    /// viewer, producer, lead, auditor or admin.
     #[arg(long, env = "BEARING_TOKEN_ROLE")]
     pub role: String,
     /// For lead tokens: the team (catalog Group) it leads.
     #[arg(long, env = "BEARING_TOKEN_TEAM")]
     pub team: Option<String>,
+    /// For producer tokens: a team (`team-payments`) or component (`component:default/checkout`)
+    /// it may report on; repeat for more.
+    #[arg(long = "scope", env = "BEARING_TOKEN_SCOPES", value_delimiter = ',')]
+    pub scopes: Vec<String>,
     /// Days until the token expires (1 to 3650; default 90).
     #[arg(long, env = "BEARING_TOKEN_EXPIRES_DAYS")]
     pub expires_days: Option<u32>,
@@ -62,6 +66,7 @@ async fn create(pool: &PgPool, audit: AuditSettings, args: &CreateArgs) -> anyho
         role: args.role.clone(),
         team: args.team.clone(),
         expires_days: args.expires_days,
+        scopes: args.scopes.clone(),
     };
     match app::auth::service::create_token(&ctx, &super::cli_caller(), request).await {
         Ok(created) => {

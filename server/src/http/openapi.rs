@@ -39,6 +39,7 @@ routes under `/api/catalog` answer Backstage's `{\"error\": {\"name\", \"message
         (name = "catalog", description = "Entities of the software catalog"),
         (name = "ownership", description = "Edits and transfers of ownership between teams"),
         (name = "mesh", description = "What the Kuma service mesh says about each service"),
+        (name = "delivery", description = "Runs, deployments, changes and incidents reported by pipelines (OpenLineage, CDEvents)"),
         (name = "identity", description = "Who is calling, and signing in and out"),
         (name = "audit", description = "The audit log (admins and auditors)"),
         (name = "backstage", description = "The catalog API of Backstage, for `@backstage/catalog-client`"),

@@ -420,6 +420,7 @@ async fn prepare(
                     role: "viewer".into(),
                     team: None,
                     expires_days: None,
+                    ..Default::default()
                 },
             )
             .await
@@ -529,6 +530,7 @@ async fn issue_10_control_characters_never_reach_the_audit_log() {
             role: "lead".into(),
             team: Some("team-checkout".into()),
             expires_days: None,
+            ..Default::default()
         },
     )
     .await

@@ -176,6 +176,7 @@ async fn catalog_and_audit_strings_cannot_inject_markup_into_any_page() {
             role: "admin".into(),
             team: None,
             expires_days: None,
+            ..Default::default()
         },
     )
     .await

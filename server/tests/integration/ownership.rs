@@ -336,6 +336,7 @@ fn lead_of_both() -> app::auth::guard::Caller {
             catalog_ref: None,
             issuer: Some("http://idp.example".into()),
             subject: Some("both-teams".into()),
+            scopes: vec![],
         }),
         ..Default::default()
     }

@@ -353,6 +353,7 @@ impl TestApp {
             role: role.into(),
             team: team.map(str::to_owned),
             expires_days: None,
+            ..Default::default()
         };
         app::auth::service::create_token(&self.ctx, &app::auth::guard::Caller::system("test"), req)
             .await

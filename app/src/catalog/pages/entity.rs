@@ -14,6 +14,9 @@ use crate::catalog::api::{get_entity, get_entity_graph};
 use crate::catalog::components::{EntityView, GroupPanel};
 use crate::catalog::ownership::api::{get_edit_state, DecideTransfer, EditEntity, TransferEntity};
 use crate::catalog::ownership::components::EditPanel;
+use crate::delivery::api::get_component_delivery;
+use crate::delivery::components::DeliverySection;
+use crate::delivery::ComponentDelivery;
 use crate::error::{error_fallback, AppError, SectionError};
 use crate::graph::components::GraphSection;
 use crate::mesh::api::{get_component_mesh, get_team_mesh};
@@ -75,6 +78,7 @@ pub fn EntityPage() -> impl IntoView {
         move || (key(), template_writes.version()),
         |(k, _)| component_template_policies(k),
     );
+    let delivery = Resource::new(key, component_delivery);
     let team_drift = Resource::new(key, team_drift_for);
     let team_ownership = Resource::new(key, team_ownership_for);
     view! {
@@ -93,6 +97,7 @@ pub fn EntityPage() -> impl IntoView {
                                         apply=apply_policy rollback=rollback_policy adopt=adopt_policy/>
                                     <TemplatePoliciesSection list=template_policies namespace=namespace name=name
                                         writes=template_writes/>
+                                    <DeliverySection delivery=delivery/>
                                 }.into_any())
                             }
                             "group" => Some(view! { <TeamMeshSection rows=team_mesh/><TeamDriftSection drift=team_drift ownership=team_ownership/> }.into_any()),
@@ -136,6 +141,15 @@ async fn component_policy((kind, namespace, name): EntityKey) -> Result<Option<P
         return Ok(None);
     }
     get_component_policy(kind, namespace, name).await
+}
+
+/// The component's runs and deployments when the URL names a component; nothing to request
+/// otherwise.
+async fn component_delivery((kind, namespace, name): EntityKey) -> Result<Option<ComponentDelivery>, AppError> {
+    if !kind.eq_ignore_ascii_case("component") {
+        return Ok(None);
+    }
+    get_component_delivery(namespace, name, None, None).await.map(Some)
 }
 
 /// The templated policies when the URL names a component; nothing to request otherwise.

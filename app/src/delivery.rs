@@ -1,0 +1,165 @@
+//! Pipelines and deployments report to the catalog (issue 13): OpenLineage run events and
+//! CDEvents, sent by verified producers ([`crate::auth::Role::Producer`] tokens) and bound to
+//! the components they may report on, kept as append-only events and projected into runs,
+//! deployments, changes and incidents. Wire types shared by pages, server functions and the
+//! HTTP API (`/api/v1/lineage`, `/api/v1/cdevents`, `/api/v1/runs`, `/api/v1/deployments`).
+
+pub mod api;
+pub mod components;
+#[cfg(feature = "ssr")]
+pub mod ingest;
+#[cfg(feature = "ssr")]
+mod map;
+#[cfg(feature = "ssr")]
+pub(crate) mod repo;
+#[cfg(feature = "ssr")]
+pub mod runs;
+
+use serde::{Deserialize, Serialize};
+
+/// An OpenLineage job: `namespace` and `name`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct JobName {
+    #[cfg_attr(feature = "ssr", schema(example = "luigi"))]
+    pub namespace: String,
+    #[cfg_attr(feature = "ssr", schema(example = "Transform"))]
+    pub name: String,
+}
+
+/// One run of a job, pipeline or task, as its events left it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RunView {
+    /// OpenLineage `run.runId`, or `cdevents:<source>#<subject id>`.
+    pub run_id: String,
+    pub job: JobName,
+    /// The component it reports on (reference key); null when nothing in the catalog maps it.
+    pub component: Option<String>,
+    /// `queued`, `started`, `running`, `complete`, `fail`, `abort`, `lost` or `other`.
+    #[cfg_attr(feature = "ssr", schema(example = "fail"))]
+    pub status: String,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub duration_ms: Option<i64>,
+    /// Who sent the events: `token:<name>` or `client:<client id>`.
+    #[cfg_attr(feature = "ssr", schema(example = "token:luigi-nightly"))]
+    pub producer: String,
+    pub parent_run_id: Option<String>,
+    /// The error message of a run that failed.
+    pub error: Option<String>,
+}
+
+/// A page of runs, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RunPage {
+    pub items: Vec<RunView>,
+    /// Pass as `cursor` for the next page; null on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// Something a failed run depends on, with what is known of its health.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Upstream {
+    /// `dependsOn` (the catalog declares it) or `jobDependencies` (the run reported it).
+    pub via: String,
+    /// The component, when the catalog has one.
+    pub component: Option<String>,
+    /// The job, for reported dependencies.
+    pub job: Option<JobName>,
+    pub owner: Option<String>,
+    /// The latest run of the component or job.
+    pub latest_run: Option<RunView>,
+    /// The mesh's word on the component's service: `healthy`, `degraded`, `offline`, ... or
+    /// null when it is not in a mesh.
+    pub mesh_status: Option<String>,
+}
+
+/// A run with its tasks and what it depends on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RunDetail {
+    pub run: RunView,
+    pub error_stack: Option<String>,
+    /// Runs whose parent is this one (a pipeline's tasks).
+    pub tasks: Vec<RunView>,
+    pub upstream: Vec<Upstream>,
+}
+
+/// A deployment, upgrade, rollback or removal of a service in an environment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DeploymentView {
+    pub component: Option<String>,
+    /// The CDEvents subject id of the service.
+    pub service: String,
+    /// `deployed`, `upgraded`, `rolledback` or `removed`.
+    pub action: String,
+    pub environment: Option<String>,
+    /// The artifact (a purl) deployed.
+    pub artifact: Option<String>,
+    pub at: String,
+    pub producer: String,
+}
+
+/// What happened to one event of a request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum EventOutcome {
+    /// Stored; `component` is null when the catalog maps nothing to it (admins see these
+    /// under unmapped producers and jobs).
+    Stored { component: Option<String> },
+    /// The same event (same key) was stored before; nothing changed.
+    Duplicate,
+    /// Refused, nothing stored: `status` is the HTTP status it alone would get.
+    Refused {
+        status: u16,
+        /// JSON pointer into the event, when the problem is in one field.
+        pointer: Option<String>,
+        message: String,
+        hint: Option<String>,
+    },
+}
+
+/// The answer to a delivery-event request: one outcome per event, in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct IngestReport {
+    pub stored: usize,
+    pub duplicates: usize,
+    pub refused: usize,
+    pub items: Vec<EventOutcome>,
+}
+
+impl IngestReport {
+    /// Counts `items`.
+    pub fn new(items: Vec<EventOutcome>) -> Self {
+        let count = |f: fn(&EventOutcome) -> bool| items.iter().filter(|o| f(o)).count();
+        IngestReport {
+            stored: count(|o| matches!(o, EventOutcome::Stored { .. })),
+            duplicates: count(|o| matches!(o, EventOutcome::Duplicate)),
+            refused: count(|o| matches!(o, EventOutcome::Refused { .. })),
+            items,
+        }
+    }
+}
+
+/// Run states, worst first, as the pages colour them.
+pub fn status_color(status: &str) -> &'static str {
+    match status {
+        "fail" => "bg-red-100 text-red-800",
+        "abort" | "lost" => "bg-amber-100 text-amber-800",
+        "complete" => "bg-emerald-100 text-emerald-800",
+        _ => "bg-sky-100 text-sky-800",
+    }
+}
+
+/// A component's "Runs & deployments" section.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentDelivery {
+    pub runs: RunPage,
+    pub deployments: Vec<DeploymentView>,
+}

@@ -1,0 +1,40 @@
+//! Server functions for the delivery pages. Thin adapters: the services check the caller.
+
+use leptos::prelude::*;
+
+use super::{ComponentDelivery, RunDetail};
+use crate::error::AppError;
+
+/// A component's recent runs (optionally of one status) and deployments.
+#[server(prefix = "/api/fn", endpoint = "get_component_delivery")]
+pub async fn get_component_delivery(
+    namespace: String,
+    name: String,
+    status: Option<String>,
+    cursor: Option<String>,
+) -> Result<ComponentDelivery, AppError> {
+    crate::server_call::call(|ctx, caller| async move {
+        let component = format!(
+            "component:{}/{}",
+            namespace.to_ascii_lowercase(),
+            name.to_ascii_lowercase()
+        );
+        let query = super::runs::RunQuery {
+            component: Some(component.clone()),
+            status,
+            cursor,
+            limit: Some(20),
+            ..Default::default()
+        };
+        let runs = super::runs::list_runs(&ctx, &caller, &query).await?;
+        let deployments = super::runs::list_deployments(&ctx, &caller, Some(&component), None, Some(10)).await?;
+        Ok(ComponentDelivery { runs, deployments })
+    })
+    .await
+}
+
+/// One run with its tasks and upstream.
+#[server(prefix = "/api/fn", endpoint = "get_run")]
+pub async fn get_run(run_id: String) -> Result<RunDetail, AppError> {
+    crate::server_call::call(|ctx, caller| async move { super::runs::run_detail(&ctx, &caller, &run_id).await }).await
+}

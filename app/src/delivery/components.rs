@@ -1,0 +1,206 @@
+//! The component page's "Runs & deployments" section and the run page (`/delivery/run?id=`),
+//! where a failed run shows its error beside its upstream.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::api::get_run;
+use super::{status_color, ComponentDelivery, DeploymentView, RunDetail, RunView, Upstream};
+use crate::catalog::ref_href;
+use crate::error::{error_fallback, AppError};
+use crate::ui::{href_with, Loading, MeshStatusBadge};
+
+/// The link to a run's page.
+pub fn run_href(run_id: &str) -> String {
+    href_with("/delivery/run", &[("id", Some(run_id.to_owned()))])
+}
+
+fn duration(ms: Option<i64>) -> String {
+    match ms {
+        Some(ms) if ms < 1_000 => format!("{ms} ms"),
+        Some(ms) if ms < 120_000 => format!("{:.1} s", ms as f64 / 1_000.0),
+        Some(ms) => format!("{} min", ms / 60_000),
+        None => "—".to_owned(),
+    }
+}
+
+#[component]
+fn StatusBadge(#[prop(into)] status: String) -> impl IntoView {
+    view! {
+        <span class=format!("rounded px-1.5 py-0.5 text-xs font-medium {}", status_color(&status)) data-test-run-status=status.clone()>
+            {status.clone()}
+        </span>
+    }
+}
+
+fn run_row(r: RunView) -> impl IntoView {
+    let when = r.started_at.clone().unwrap_or_default();
+    view! {
+        <tr class="border-t border-slate-100" data-test-run=r.run_id.clone()>
+            <td class="py-1.5 pr-3"><StatusBadge status=r.status.clone()/></td>
+            <td class="py-1.5 pr-3">
+                <a class="text-indigo-700 hover:underline" href=run_href(&r.run_id)>{format!("{}/{}", r.job.namespace, r.job.name)}</a>
+            </td>
+            <td class="py-1.5 pr-3 text-slate-600"><time datetime=when.clone()>{when.clone()}</time></td>
+            <td class="py-1.5 pr-3 text-slate-600">{duration(r.duration_ms)}</td>
+            <td class="py-1.5 pr-3 text-slate-600" title="The verified identity that sent the events">{r.producer.clone()}</td>
+            <td class="py-1.5 text-red-800">{r.error.clone().unwrap_or_default()}</td>
+        </tr>
+    }
+}
+
+fn deployment_row(d: DeploymentView) -> impl IntoView {
+    view! {
+        <tr class="border-t border-slate-100" data-test-deployment="">
+            <td class="py-1.5 pr-3 font-medium">{d.action}</td>
+            <td class="py-1.5 pr-3">{d.environment.unwrap_or_default()}</td>
+            <td class="py-1.5 pr-3 break-all text-slate-600">{d.artifact.unwrap_or_default()}</td>
+            <td class="py-1.5 pr-3 text-slate-600"><time datetime=d.at.clone()>{d.at.clone()}</time></td>
+            <td class="py-1.5 text-slate-600">{d.producer}</td>
+        </tr>
+    }
+}
+
+fn section_body(d: ComponentDelivery) -> AnyView {
+    if d.runs.items.is_empty() && d.deployments.is_empty() {
+        return view! {
+            <p class="mt-2 text-sm text-slate-500" data-test-delivery-empty="">
+                "No runs or deployments reported yet. Point an OpenLineage or CDEvents producer at Bearing with a producer token, and name it in the "
+                <code>"bearing.dev/producers"</code>" annotation."
+            </p>
+        }
+        .into_any();
+    }
+    view! {
+        <table class="mt-3 w-full text-left text-sm" data-test-runs="">
+            <caption class="sr-only">"Runs, newest first"</caption>
+            <thead class="text-xs uppercase text-slate-500">
+                <tr><th class="pr-3">"Status"</th><th class="pr-3">"Job"</th><th class="pr-3">"Started"</th><th class="pr-3">"Duration"</th><th class="pr-3">"Sent by"</th><th>"Error"</th></tr>
+            </thead>
+            <tbody>{d.runs.items.into_iter().map(run_row).collect_view()}</tbody>
+        </table>
+        {(!d.deployments.is_empty()).then(|| view! {
+            <h3 class="mt-4 text-sm font-semibold">"Deployments"</h3>
+            <table class="mt-1 w-full text-left text-sm" data-test-deployments="">
+                <thead class="text-xs uppercase text-slate-500">
+                    <tr><th class="pr-3">"What"</th><th class="pr-3">"Environment"</th><th class="pr-3">"Artifact"</th><th class="pr-3">"When"</th><th>"Sent by"</th></tr>
+                </thead>
+                <tbody>{d.deployments.into_iter().map(deployment_row).collect_view()}</tbody>
+            </table>
+        })}
+    }
+    .into_any()
+}
+
+/// The component page's "Runs & deployments" section.
+#[component]
+pub fn DeliverySection(delivery: Resource<Result<Option<ComponentDelivery>, AppError>>) -> impl IntoView {
+    view! {
+        <section class="mt-6 rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="delivery-heading" data-test="delivery-section">
+            <h2 id="delivery-heading" class="font-semibold">"Runs & deployments"</h2>
+            <Transition fallback=Loading>
+                <ErrorBoundary fallback=error_fallback>
+                    {move || Suspend::new(async move { delivery.await.map(|d| d.map(section_body)) })}
+                </ErrorBoundary>
+            </Transition>
+        </section>
+    }
+}
+
+fn upstream_row(u: Upstream) -> impl IntoView {
+    let name = match (&u.component, &u.job) {
+        (Some(c), _) => {
+            view! { <a class="text-indigo-700 hover:underline" href=ref_href(c)>{c.clone()}</a> }.into_any()
+        }
+        (None, Some(j)) => view! { <span>{format!("{}/{}", j.namespace, j.name)}</span> }.into_any(),
+        (None, None) => view! { <span>"?"</span> }.into_any(),
+    };
+    let latest = match u.latest_run {
+        Some(r) => view! {
+            <a href=run_href(&r.run_id) class="inline-flex items-center gap-1"><StatusBadge status=r.status.clone()/></a>
+        }
+        .into_any(),
+        None => view! { <span class="text-slate-500">"no runs reported"</span> }.into_any(),
+    };
+    view! {
+        <tr class="border-t border-slate-100" data-test-upstream=u.component.clone().unwrap_or_default()>
+            <td class="py-1.5 pr-3">{name}</td>
+            <td class="py-1.5 pr-3 text-slate-600">{u.via}</td>
+            <td class="py-1.5 pr-3">{latest}</td>
+            <td class="py-1.5 pr-3">{match u.mesh_status {
+                Some(s) => view! { <MeshStatusBadge status=s/> }.into_any(),
+                None => view! { <span class="text-slate-500">"not in the mesh"</span> }.into_any(),
+            }}</td>
+            <td class="py-1.5">{u.owner.map(|o| view! { <a class="text-indigo-700 hover:underline" href=ref_href(&o)>{o.clone()}</a> })}</td>
+        </tr>
+    }
+}
+
+fn run_page_body(d: RunDetail) -> impl IntoView {
+    let r = d.run;
+    let title = format!("{}/{}", r.job.namespace, r.job.name);
+    view! {
+        <Title text=format!("Run of {title}")/>
+        <h1 class="text-2xl font-semibold">{format!("Run of {title}")}</h1>
+        <p class="mt-1 text-sm text-slate-600">
+            <StatusBadge status=r.status.clone()/>
+            <span class="ml-2">{format!("run {} · sent by {} · {}", r.run_id, r.producer, duration(r.duration_ms))}</span>
+            {r.component.clone().map(|c| view! { <span class="ml-2">"for "<a class="text-indigo-700 hover:underline" href=ref_href(&c)>{c.clone()}</a></span> })}
+            {r.parent_run_id.clone().map(|p| view! { <span class="ml-2">"part of "<a class="text-indigo-700 hover:underline" href=run_href(&p)>{p.clone()}</a></span> })}
+        </p>
+        <div class="mt-4 grid gap-4 lg:grid-cols-2">
+            <section class="rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="error-heading" data-test="run-error">
+                <h2 id="error-heading" class="font-semibold">"Error"</h2>
+                {match (r.error.clone(), d.error_stack) {
+                    (None, None) => view! { <p class="mt-2 text-sm text-slate-500">"The run reported no error."</p> }.into_any(),
+                    (message, stack) => view! {
+                        <p class="mt-2 text-sm text-red-800">{message.unwrap_or_default()}</p>
+                        {stack.map(|s| view! { <pre class="mt-2 max-h-96 overflow-auto rounded bg-slate-900 p-3 text-xs text-slate-100">{s}</pre> })}
+                    }.into_any(),
+                }}
+            </section>
+            <section class="rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="upstream-heading" data-test="run-upstream">
+                <h2 id="upstream-heading" class="font-semibold">"Upstream"</h2>
+                <p class="text-xs text-slate-500">"What this run depends on: declared in the catalog, or reported by the run. The real cause is often here."</p>
+                {if d.upstream.is_empty() {
+                    view! { <p class="mt-2 text-sm text-slate-500">"Nothing upstream is known."</p> }.into_any()
+                } else {
+                    view! {
+                        <table class="mt-2 w-full text-left text-sm">
+                            <thead class="text-xs uppercase text-slate-500">
+                                <tr><th class="pr-3">"Depends on"</th><th class="pr-3">"Via"</th><th class="pr-3">"Latest run"</th><th class="pr-3">"Mesh"</th><th>"Owner"</th></tr>
+                            </thead>
+                            <tbody>{d.upstream.into_iter().map(upstream_row).collect_view()}</tbody>
+                        </table>
+                    }.into_any()
+                }}
+            </section>
+        </div>
+        {(!d.tasks.is_empty()).then(|| view! {
+            <section class="mt-4 rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="tasks-heading" data-test="run-tasks">
+                <h2 id="tasks-heading" class="font-semibold">"Tasks"</h2>
+                <table class="mt-2 w-full text-left text-sm">
+                    <thead class="text-xs uppercase text-slate-500">
+                        <tr><th class="pr-3">"Status"</th><th class="pr-3">"Job"</th><th class="pr-3">"Started"</th><th class="pr-3">"Duration"</th><th class="pr-3">"Sent by"</th><th>"Error"</th></tr>
+                    </thead>
+                    <tbody>{d.tasks.into_iter().map(run_row).collect_view()}</tbody>
+                </table>
+            </section>
+        })}
+    }
+}
+
+/// `/delivery/run?id=RUN`: one run, its error, its upstream and its tasks.
+#[component]
+pub fn RunPage() -> impl IntoView {
+    let query = use_query_map();
+    let run = Resource::new(move || query.read().get("id").unwrap_or_default(), get_run);
+    view! {
+        <Suspense fallback=Loading>
+            <ErrorBoundary fallback=error_fallback>
+                {move || Suspend::new(async move { run.await.map(run_page_body) })}
+            </ErrorBoundary>
+        </Suspense>
+    }
+}
