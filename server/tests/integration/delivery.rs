@@ -1,0 +1,344 @@
+//! Issue 13: delivery events in, under verified identities, and runs and deployments out.
+//! The events are the specifications' own examples (`crates/delivery/tests/golden/`).
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{json, Value};
+
+use crate::util::{repo_root, TestApp};
+
+/// A team whose components name the producer `ci-data`, one of them claiming the golden
+/// OpenLineage job and one the golden CDEvents service; and another team's component.
+const CATALOG: &str = r#"
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata:
+  name: team-data
+  annotations:
+    bearing.dev/producers: ci-data
+spec: {type: team, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: team-other}
+spec: {type: team, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: orders-etl
+  annotations:
+    openlineage.io/job: my-scheduler-namespace/myjob.mytask
+spec: {type: pipeline, lifecycle: production, owner: team-data, dependsOn: [component:orders-db-sync]}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: orders-db-sync}
+spec: {type: service, lifecycle: production, owner: team-data}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: myapp
+  annotations:
+    cdevents.dev/service: mySubject123
+spec: {type: service, lifecycle: production, owner: team-data}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: billing}
+spec: {type: service, lifecycle: production, owner: team-other}
+"#;
+
+fn golden(path: &str) -> Value {
+    let full = repo_root().join("crates/delivery/tests/golden").join(path);
+    serde_json::from_slice(&std::fs::read(&full).expect("golden file")).expect("JSON")
+}
+
+/// The CloudEvent (structured mode) carrying `cdevent`.
+fn cloudevent(cdevent: &Value) -> Value {
+    let c = &cdevent["context"];
+    json!({"specversion": "1.0", "id": c["id"], "source": c["source"], "type": c["type"],
+           "datacontenttype": "application/json", "data": cdevent})
+}
+
+fn run_event(run_id: &str, event_type: &str, time: &str, job: &str) -> Value {
+    json!({
+        "eventType": event_type, "eventTime": time,
+        "producer": "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/client/python",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": run_id}, "job": {"namespace": "luigi", "name": job}
+    })
+}
+
+async fn setup() -> (TestApp, String) {
+    let app = TestApp::strict().await;
+    let (status, body) = app
+        .post("/api/v1/import?source=delivery", "application/yaml", CATALOG)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let producer = producer_token(&app, "ci-data", &["team-data"]).await;
+    (app, producer)
+}
+
+async fn producer_token(app: &TestApp, name: &str, scopes: &[&str]) -> String {
+    let req = app::auth::TokenRequest {
+        name: name.into(),
+        role: "producer".into(),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    app::auth::service::create_token(&app.ctx, &app::auth::guard::Caller::system("test"), req)
+        .await
+        .expect("producer token")
+        .token
+}
+
+async fn post_json(app: &TestApp, uri: &str, token: &str, content_type: &str, body: &Value) -> (StatusCode, Value) {
+    let req = Request::post(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", content_type)
+        .body(Body::from(body.to_string()))
+        .expect("request");
+    let (status, text) = app.send(req).await;
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+async fn event_count(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM delivery_events")
+        .fetch_one(&app.superuser)
+        .await
+        .expect("count")
+}
+
+#[tokio::test]
+async fn openlineage_golden_events_are_stored_once_mapped_and_projected() {
+    let (app, producer) = setup().await;
+    let full = golden("openlineage/example_full_event.json");
+    let (status, body) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &full).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["items"][0]["component"], "component:default/orders-etl", "mapped by annotation");
+
+    // A retry of the same event changes nothing.
+    let (status, body) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &full).await;
+    assert_eq!((status, body["duplicates"].clone()), (StatusCode::OK, json!(1)), "{body}");
+    assert_eq!(event_count(&app).await, 1);
+
+    let runs = app
+        .get_json_as("/api/v1/runs?component=component:default/orders-etl", &app.admin_token)
+        .await;
+    let run = &runs["items"][0];
+    assert_eq!(run["run_id"], "ea041791-68bc-4ae1-bd89-4c8106a157e4");
+    assert_eq!(run["status"], "complete");
+    assert_eq!(run["parent_run_id"], "3f5e83fa-3480-44ff-99c5-ff943904e5e8");
+    assert_eq!(run["producer"], "token:ci-data", "the verified identity, not the event's producer URI");
+
+    // The python client's own serialisation, and an unmapped job: kept, never dropped.
+    let serde = golden("openlineage/serde_example_run_event.json");
+    let (status, body) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &serde).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["items"][0]["component"], Value::Null);
+    let stored: Option<String> = sqlx::query_scalar("SELECT component FROM delivery_events ORDER BY id DESC LIMIT 1")
+        .fetch_one(&app.superuser)
+        .await
+        .expect("event");
+    assert_eq!(stored, None);
+}
+
+#[tokio::test]
+async fn a_run_only_moves_forward_and_a_failed_run_shows_its_error_and_upstream() {
+    let (app, producer) = setup().await;
+    let run_id = "0190d1c6-0c6a-7b4e-9d5e-3f1a2b3c4d5e";
+    let mut fail = run_event(run_id, "FAIL", "2026-12-01T10:05:00Z", "orders-etl");
+    fail["run"]["facets"] = json!({"errorMessage": {
+        "_producer": "https://example.com/luigi", "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet",
+        "message": "<script>alert(1)</script> upstream table missing", "programmingLanguage": "python",
+        "stackTrace": "Traceback (most recent call last):\n  ValueError"}});
+    // FAIL arrives first; the START that arrives late must not reopen the run.
+    let (status, body) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &fail).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let start = run_event(run_id, "START", "2026-12-01T10:00:00Z", "orders-etl");
+    let (status, body) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &start).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let detail = app
+        .get_json_as(&format!("/api/v1/runs/{run_id}"), &app.admin_token)
+        .await;
+    assert_eq!(detail["run"]["status"], "fail", "a late START never overwrites FAIL");
+    assert_eq!(detail["run"]["started_at"], "2026-12-01T10:00:00Z");
+    assert_eq!(detail["run"]["duration_ms"], 300_000);
+    assert_eq!(detail["run"]["component"], "component:default/orders-etl", "mapped by name");
+    assert!(detail["error_stack"].as_str().unwrap_or_default().contains("ValueError"));
+    let upstream = detail["upstream"].as_array().expect("upstream");
+    assert_eq!(upstream.len(), 1, "{upstream:?}");
+    assert_eq!(upstream[0]["component"], "component:default/orders-db-sync");
+    assert_eq!(upstream[0]["owner"], "group:default/team-data");
+
+    // The run page shows the error as text, beside the upstream.
+    let (status, page) = app
+        .call("GET", &format!("/delivery/run?id={run_id}"), Some(&app.admin_token), None)
+        .await;
+    let page = page.as_str().unwrap_or_default().to_owned();
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; upstream table missing"), "escaped error");
+    assert!(!page.contains("<script>alert(1)"));
+    assert!(page.contains(r#"data-test-upstream="component:default/orders-db-sync""#));
+
+    // The component page lists it under Runs & deployments.
+    let (_, page) = app
+        .call("GET", "/catalog/component/default/orders-etl", Some(&app.admin_token), None)
+        .await;
+    let page = page.as_str().unwrap_or_default().to_owned();
+    assert!(page.contains(&format!(r#"data-test-run="{run_id}""#)), "run listed");
+    assert!(page.contains(r#"data-test-run-status="fail""#));
+}
+
+#[tokio::test]
+async fn malformed_events_are_refused_with_a_pointer_and_change_nothing() {
+    let (app, producer) = setup().await;
+    let mut bad = run_event("0190d1c6-0c6a-7b4e-9d5e-3f1a2b3c4d5e", "BEGIN", "2026-12-01T10:00:00Z", "orders-etl");
+    let (status, body) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["pointer"], "/eventType");
+    assert!(!body["hint"].as_str().unwrap_or_default().is_empty());
+
+    bad["eventType"] = json!("START");
+    bad["run"] = json!({});
+    let (status, body) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["pointer"].as_str().unwrap_or_default().starts_with("/run"), "{body}");
+
+    let (status, _) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &json!("not an event")).await;
+    assert!(status.is_client_error());
+    assert_eq!(event_count(&app).await, 0, "nothing stored");
+
+    // A batch is judged per event.
+    let batch = json!([
+        run_event("0190d1c6-0c6a-7b4e-9d5e-000000000001", "START", "2026-12-01T10:00:00Z", "orders-etl"),
+        run_event("0190d1c6-0c6a-7b4e-9d5e-000000000002", "NOPE", "2026-12-01T10:00:00Z", "orders-etl"),
+        run_event("0190d1c6-0c6a-7b4e-9d5e-000000000003", "COMPLETE", "2026-12-01T10:00:00Z", "orders-etl"),
+    ]);
+    let (status, body) = post_json(&app, "/api/v1/lineage/batch", &producer, "application/json", &batch).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["stored"].clone(), body["refused"].clone()), (json!(2), json!(1)));
+    assert_eq!(body["partial_success"], true);
+    assert_eq!(body["failed_events"][0]["index"], 1);
+    assert!(body["failed_events"][0]["reason"].as_str().unwrap_or_default().starts_with("/1/eventType"));
+    assert_eq!(event_count(&app).await, 2);
+}
+
+#[tokio::test]
+async fn only_bound_producers_may_report_and_refusals_are_audited_once_in_a_while() {
+    let (app, producer) = setup().await;
+    // billing belongs to team-other, outside the token's scope.
+    let event = run_event("0190d1c6-0c6a-7b4e-9d5e-3f1a2b3c4d5e", "START", "2026-12-01T10:00:00Z", "billing");
+    let (status, body) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &event).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body["message"].as_str().unwrap_or_default().contains("billing"), "{body}");
+    let mut again = event.clone();
+    again["eventTime"] = json!("2026-12-01T10:01:00Z");
+    let (status, _) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &again).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(event_count(&app).await, 0);
+    let audited: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT actor, target FROM audit_log WHERE action = 'delivery.refused'")
+            .fetch_all(&app.superuser)
+            .await
+            .expect("audit");
+    assert_eq!(audited, vec![("token:ci-data".to_owned(), Some("component:default/billing".to_owned()))]);
+
+    // A producer in scope that the component does not name is refused too.
+    let scoped_elsewhere = producer_token(&app, "ci-other", &["team-other"]).await;
+    let (status, body) = post_json(&app, "/api/v1/lineage", &scoped_elsewhere, "application/json", &event).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body["message"].as_str().unwrap_or_default().contains("bearing.dev/producers"), "{body}");
+
+    // Readers, leads and admins are not producers.
+    let viewer = app.token("viewer", None).await;
+    for token in [viewer.as_str(), app.admin_token.as_str()] {
+        let (status, _) = post_json(&app, "/api/v1/lineage", token, "application/json", &event).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    let (status, _) = app.call("POST", "/api/v1/lineage", None, Some(event)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Only producer tokens name scopes, and producers must name some.
+    let err = app::auth::service::create_token(
+        &app.ctx,
+        &app::auth::guard::Caller::system("test"),
+        app::auth::TokenRequest {
+            name: "x".into(),
+            role: "producer".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect_err("no scopes");
+    assert!(err.to_string().contains("scopes"), "{err}");
+}
+
+#[tokio::test]
+async fn cdevents_in_structured_binary_and_batch_mode_become_deployments_and_incidents() {
+    let (app, producer) = setup().await;
+    let deployed = golden("cdevents/0.4.1/service_deployed.json");
+    let (status, body) = post_json(
+        &app,
+        "/api/v1/cdevents",
+        &producer,
+        "application/cloudevents+json",
+        &cloudevent(&deployed),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["items"][0]["component"], "component:default/myapp");
+
+    // Binary mode: the same event again is a duplicate (CloudEvents source + id).
+    let c = &deployed["context"];
+    let req = Request::post("/api/v1/cdevents")
+        .header("authorization", format!("Bearer {producer}"))
+        .header("content-type", "application/json")
+        .header("ce-specversion", "1.0")
+        .header("ce-id", c["id"].as_str().unwrap_or_default())
+        .header("ce-source", c["source"].as_str().unwrap_or_default())
+        .header("ce-type", c["type"].as_str().unwrap_or_default())
+        .body(Body::from(deployed.to_string()))
+        .expect("request");
+    let (status, text) = app.send(req).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(text.contains(r#""outcome":"duplicate""#), "{text}");
+
+    let deployments = app
+        .get_json_as("/api/v1/deployments?component=component:default/myapp", &app.admin_token)
+        .await;
+    assert_eq!(deployments.as_array().map(Vec::len), Some(1), "{deployments}");
+    assert_eq!(deployments[0]["action"], "deployed");
+    assert_eq!(deployments[0]["environment"], "test123");
+    assert!(deployments[0]["artifact"].as_str().unwrap_or_default().starts_with("pkg:oci/myapp@"));
+
+    // Batch mode: an incident detected and resolved meet in one row.
+    // The conformance files share one context id; a real producer gives each event its own.
+    let mut resolved = golden("cdevents/0.4.1/incident_resolved.json");
+    resolved["context"]["id"] = json!("9c2f6a1e-resolved");
+    let batch = json!([
+        cloudevent(&golden("cdevents/0.4.1/incident_detected.json")),
+        cloudevent(&resolved),
+    ]);
+    let (status, body) = post_json(
+        &app,
+        "/api/v1/cdevents",
+        &producer,
+        "application/cloudevents-batch+json",
+        &batch,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["stored"], 2, "{body}");
+    // Both golden files name incident-123 of service myApp (mapped by name to myapp).
+    let incidents: Vec<(Option<String>, bool, bool)> = sqlx::query_as(
+        "SELECT component, detected_at IS NOT NULL, resolved_at IS NOT NULL FROM delivery_incidents",
+    )
+    .fetch_all(&app.superuser)
+    .await
+    .expect("incidents");
+    assert_eq!(incidents, vec![(Some("component:default/myapp".to_owned()), true, true)]);
+}
