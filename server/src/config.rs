@@ -7,11 +7,13 @@ use clap::Args;
 
 pub mod audit;
 pub mod auth;
+pub mod delivery;
 pub mod import;
 pub mod kuma;
 
 pub use audit::AuditArgs;
 pub use auth::AuthArgs;
+pub use delivery::DeliveryArgs;
 pub use import::ImportLimitArgs;
 pub use kuma::KumaArgs;
 

@@ -376,6 +376,15 @@ pub async fn close_lost_runs(db: impl PgExecutor<'_>, before: OffsetDateTime) ->
     Ok(done.rows_affected())
 }
 
+/// Deletes events received before `before` (the projections stay); returns how many.
+pub async fn delete_events_before(db: impl PgExecutor<'_>, before: OffsetDateTime) -> sqlx::Result<u64> {
+    let done = sqlx::query("DELETE FROM delivery_events WHERE received_at < $1")
+        .bind(before)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Declared `dependsOn` targets of `component` that are components, with their owners.
 pub async fn declared_upstream(
     db: impl PgExecutor<'_>,

@@ -172,14 +172,29 @@ pub async fn list_deployments(
         .collect())
 }
 
-/// Closes runs with no event for `ctx.delivery.lost_after` as `lost`; returns how many. Run by
-/// the server's delivery worker.
-pub async fn close_lost_runs(ctx: &ServerCtx) -> Result<u64, AppError> {
-    let lost_after = time::Duration::try_from(ctx.delivery.lost_after).unwrap_or(time::Duration::MAX);
-    let before = OffsetDateTime::now_utc()
-        .checked_sub(lost_after)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    Ok(repo::close_lost_runs(&ctx.pool, before).await?)
+/// What one sweep did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Runs closed as `lost`.
+    pub lost: u64,
+    /// Events deleted for being older than the retention.
+    pub expired: u64,
+}
+
+/// Closes runs with no event for `ctx.delivery.lost_after` as `lost`, and deletes events older
+/// than the retention. Run by the server's delivery worker.
+pub async fn sweep(ctx: &ServerCtx) -> Result<Swept, AppError> {
+    let now = OffsetDateTime::now_utc();
+    let ago = |d: std::time::Duration| {
+        let d = time::Duration::try_from(d).unwrap_or(time::Duration::MAX);
+        now.checked_sub(d).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    };
+    let lost = repo::close_lost_runs(&ctx.pool, ago(ctx.delivery.lost_after)).await?;
+    let expired = match ctx.delivery.retention {
+        Some(keep) => repo::delete_events_before(&ctx.pool, ago(keep)).await?,
+        None => 0,
+    };
+    Ok(Swept { lost, expired })
 }
 
 fn view(r: RunRow) -> RunView {

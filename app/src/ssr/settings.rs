@@ -91,6 +91,8 @@ impl AuditSettings {
 pub struct DeliverySettings {
     /// A run with no event for this long is closed as `lost` (`--delivery-lost-after`).
     pub lost_after: Duration,
+    /// Events older than this are deleted (`--delivery-retention`); `None` keeps them.
+    pub retention: Option<Duration>,
     /// Which refused producer/component pairs were audited lately. Shared: the context is
     /// cloned per request.
     pub refusals: Arc<crate::delivery::ingest::RefusalLog>,
@@ -100,6 +102,7 @@ impl Default for DeliverySettings {
     fn default() -> Self {
         DeliverySettings {
             lost_after: Duration::from_secs(24 * 3600),
+            retention: Some(Duration::from_secs(400 * 86_400)),
             refusals: Arc::default(),
         }
     }

@@ -55,6 +55,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub import: crate::config::ImportLimitArgs,
+
+    #[command(flatten)]
+    pub delivery: crate::config::DeliveryArgs,
 }
 
 /// `bearing serve`.
@@ -74,6 +77,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if ctx.control_planes.is_some() {
         crate::mesh::policy_follow::spawn(ctx.clone());
     }
+    crate::delivery::spawn(ctx.clone());
     if let Some(provider) = &runtime.provider {
         tokio::spawn(provider.clone().keep_discovered());
     }
@@ -82,6 +86,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     state.pages = crate::page_cache::PageCache::new(&args.pages);
     state.metrics_token = args.metrics.metrics_token.clone().map(std::sync::Arc::new);
     state.import_limits = args.import.limits();
+    state.ingest_limits = args.delivery.ingest_limits();
     crate::changes::follow_changes(db.pool.clone(), state.ctx.cache.clone(), state.pages.clone()).await;
     if let Some(addr) = args.metrics.metrics_listen {
         serve_metrics(addr, state.clone()).await?;
@@ -146,6 +151,7 @@ pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(Se
     ctx.mesh.stats_interval = args.kuma.kuma_stats_interval;
     ctx.mesh.observed_window = args.kuma.kuma_observed_window;
     ctx.mesh.team_label = args.kuma.kuma_team_label.as_str().into();
+    ctx.delivery = args.delivery.settings();
     // Policy writes go to the same control planes the poller reads.
     let control_planes = args.kuma.control_planes()?;
     if !control_planes.is_empty() {

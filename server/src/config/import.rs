@@ -34,7 +34,7 @@ impl Default for ImportLimitArgs {
 }
 
 /// A size such as `16MiB`, `16 MiB`, `500KB` (decimal) or `1048576` (bytes); at least 1 KiB.
-fn parse_size(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     let size = text
         .trim()
         .parse::<ByteSize>()

@@ -117,11 +117,18 @@ async fn openlineage_golden_events_are_stored_once_mapped_and_projected() {
     let full = golden("openlineage/example_full_event.json");
     let (status, body) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &full).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(body["items"][0]["component"], "component:default/orders-etl", "mapped by annotation");
+    assert_eq!(
+        body["items"][0]["component"], "component:default/orders-etl",
+        "mapped by annotation"
+    );
 
     // A retry of the same event changes nothing.
     let (status, body) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &full).await;
-    assert_eq!((status, body["duplicates"].clone()), (StatusCode::OK, json!(1)), "{body}");
+    assert_eq!(
+        (status, body["duplicates"].clone()),
+        (StatusCode::OK, json!(1)),
+        "{body}"
+    );
     assert_eq!(event_count(&app).await, 1);
 
     let runs = app
@@ -131,7 +138,10 @@ async fn openlineage_golden_events_are_stored_once_mapped_and_projected() {
     assert_eq!(run["run_id"], "ea041791-68bc-4ae1-bd89-4c8106a157e4");
     assert_eq!(run["status"], "complete");
     assert_eq!(run["parent_run_id"], "3f5e83fa-3480-44ff-99c5-ff943904e5e8");
-    assert_eq!(run["producer"], "token:ci-data", "the verified identity, not the event's producer URI");
+    assert_eq!(
+        run["producer"], "token:ci-data",
+        "the verified identity, not the event's producer URI"
+    );
 
     // The python client's own serialisation, and an unmapped job: kept, never dropped.
     let serde = golden("openlineage/serde_example_run_event.json");
@@ -167,8 +177,14 @@ async fn a_run_only_moves_forward_and_a_failed_run_shows_its_error_and_upstream(
     assert_eq!(detail["run"]["status"], "fail", "a late START never overwrites FAIL");
     assert_eq!(detail["run"]["started_at"], "2026-12-01T10:00:00Z");
     assert_eq!(detail["run"]["duration_ms"], 300_000);
-    assert_eq!(detail["run"]["component"], "component:default/orders-etl", "mapped by name");
-    assert!(detail["error_stack"].as_str().unwrap_or_default().contains("ValueError"));
+    assert_eq!(
+        detail["run"]["component"], "component:default/orders-etl",
+        "mapped by name"
+    );
+    assert!(detail["error_stack"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("ValueError"));
     let upstream = detail["upstream"].as_array().expect("upstream");
     assert_eq!(upstream.len(), 1, "{upstream:?}");
     assert_eq!(upstream[0]["component"], "component:default/orders-db-sync");
@@ -176,17 +192,30 @@ async fn a_run_only_moves_forward_and_a_failed_run_shows_its_error_and_upstream(
 
     // The run page shows the error as text, beside the upstream.
     let (status, page) = app
-        .call("GET", &format!("/delivery/run?id={run_id}"), Some(&app.admin_token), None)
+        .call(
+            "GET",
+            &format!("/delivery/run?id={run_id}"),
+            Some(&app.admin_token),
+            None,
+        )
         .await;
     let page = page.as_str().unwrap_or_default().to_owned();
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; upstream table missing"), "escaped error");
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt; upstream table missing"),
+        "escaped error"
+    );
     assert!(!page.contains("<script>alert(1)"));
     assert!(page.contains(r#"data-test-upstream="component:default/orders-db-sync""#));
 
     // The component page lists it under Runs & deployments.
     let (_, page) = app
-        .call("GET", "/catalog/component/default/orders-etl", Some(&app.admin_token), None)
+        .call(
+            "GET",
+            "/catalog/component/default/orders-etl",
+            Some(&app.admin_token),
+            None,
+        )
         .await;
     let page = page.as_str().unwrap_or_default().to_owned();
     assert!(page.contains(&format!(r#"data-test-run="{run_id}""#)), "run listed");
@@ -196,7 +225,12 @@ async fn a_run_only_moves_forward_and_a_failed_run_shows_its_error_and_upstream(
 #[tokio::test]
 async fn malformed_events_are_refused_with_a_pointer_and_change_nothing() {
     let (app, producer) = setup().await;
-    let mut bad = run_event("0190d1c6-0c6a-7b4e-9d5e-3f1a2b3c4d5e", "BEGIN", "2026-12-01T10:00:00Z", "orders-etl");
+    let mut bad = run_event(
+        "0190d1c6-0c6a-7b4e-9d5e-3f1a2b3c4d5e",
+        "BEGIN",
+        "2026-12-01T10:00:00Z",
+        "orders-etl",
+    );
     let (status, body) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &bad).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["pointer"], "/eventType");
@@ -206,24 +240,52 @@ async fn malformed_events_are_refused_with_a_pointer_and_change_nothing() {
     bad["run"] = json!({});
     let (status, body) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &bad).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert!(body["pointer"].as_str().unwrap_or_default().starts_with("/run"), "{body}");
+    assert!(
+        body["pointer"].as_str().unwrap_or_default().starts_with("/run"),
+        "{body}"
+    );
 
-    let (status, _) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &json!("not an event")).await;
+    let (status, _) = post_json(
+        &app,
+        "/api/v1/lineage",
+        &producer,
+        "application/json",
+        &json!("not an event"),
+    )
+    .await;
     assert!(status.is_client_error());
     assert_eq!(event_count(&app).await, 0, "nothing stored");
 
     // A batch is judged per event.
     let batch = json!([
-        run_event("0190d1c6-0c6a-7b4e-9d5e-000000000001", "START", "2026-12-01T10:00:00Z", "orders-etl"),
-        run_event("0190d1c6-0c6a-7b4e-9d5e-000000000002", "NOPE", "2026-12-01T10:00:00Z", "orders-etl"),
-        run_event("0190d1c6-0c6a-7b4e-9d5e-000000000003", "COMPLETE", "2026-12-01T10:00:00Z", "orders-etl"),
+        run_event(
+            "0190d1c6-0c6a-7b4e-9d5e-000000000001",
+            "START",
+            "2026-12-01T10:00:00Z",
+            "orders-etl"
+        ),
+        run_event(
+            "0190d1c6-0c6a-7b4e-9d5e-000000000002",
+            "NOPE",
+            "2026-12-01T10:00:00Z",
+            "orders-etl"
+        ),
+        run_event(
+            "0190d1c6-0c6a-7b4e-9d5e-000000000003",
+            "COMPLETE",
+            "2026-12-01T10:00:00Z",
+            "orders-etl"
+        ),
     ]);
     let (status, body) = post_json(&app, "/api/v1/lineage/batch", &producer, "application/json", &batch).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!((body["stored"].clone(), body["refused"].clone()), (json!(2), json!(1)));
     assert_eq!(body["partial_success"], true);
     assert_eq!(body["failed_events"][0]["index"], 1);
-    assert!(body["failed_events"][0]["reason"].as_str().unwrap_or_default().starts_with("/1/eventType"));
+    assert!(body["failed_events"][0]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("/1/eventType"));
     assert_eq!(event_count(&app).await, 2);
 }
 
@@ -231,10 +293,18 @@ async fn malformed_events_are_refused_with_a_pointer_and_change_nothing() {
 async fn only_bound_producers_may_report_and_refusals_are_audited_once_in_a_while() {
     let (app, producer) = setup().await;
     // billing belongs to team-other, outside the token's scope.
-    let event = run_event("0190d1c6-0c6a-7b4e-9d5e-3f1a2b3c4d5e", "START", "2026-12-01T10:00:00Z", "billing");
+    let event = run_event(
+        "0190d1c6-0c6a-7b4e-9d5e-3f1a2b3c4d5e",
+        "START",
+        "2026-12-01T10:00:00Z",
+        "billing",
+    );
     let (status, body) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &event).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    assert!(body["message"].as_str().unwrap_or_default().contains("billing"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap_or_default().contains("billing"),
+        "{body}"
+    );
     let mut again = event.clone();
     again["eventTime"] = json!("2026-12-01T10:01:00Z");
     let (status, _) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &again).await;
@@ -245,13 +315,22 @@ async fn only_bound_producers_may_report_and_refusals_are_audited_once_in_a_whil
             .fetch_all(&app.superuser)
             .await
             .expect("audit");
-    assert_eq!(audited, vec![("token:ci-data".to_owned(), Some("component:default/billing".to_owned()))]);
+    assert_eq!(
+        audited,
+        vec![("token:ci-data".to_owned(), Some("component:default/billing".to_owned()))]
+    );
 
     // A producer in scope that the component does not name is refused too.
     let scoped_elsewhere = producer_token(&app, "ci-other", &["team-other"]).await;
     let (status, body) = post_json(&app, "/api/v1/lineage", &scoped_elsewhere, "application/json", &event).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    assert!(body["message"].as_str().unwrap_or_default().contains("bearing.dev/producers"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("bearing.dev/producers"),
+        "{body}"
+    );
 
     // Readers, leads and admins are not producers.
     let viewer = app.token("viewer", None).await;
@@ -308,12 +387,18 @@ async fn cdevents_in_structured_binary_and_batch_mode_become_deployments_and_inc
     assert!(text.contains(r#""outcome":"duplicate""#), "{text}");
 
     let deployments = app
-        .get_json_as("/api/v1/deployments?component=component:default/myapp", &app.admin_token)
+        .get_json_as(
+            "/api/v1/deployments?component=component:default/myapp",
+            &app.admin_token,
+        )
         .await;
     assert_eq!(deployments.as_array().map(Vec::len), Some(1), "{deployments}");
     assert_eq!(deployments[0]["action"], "deployed");
     assert_eq!(deployments[0]["environment"], "test123");
-    assert!(deployments[0]["artifact"].as_str().unwrap_or_default().starts_with("pkg:oci/myapp@"));
+    assert!(deployments[0]["artifact"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("pkg:oci/myapp@"));
 
     // Batch mode: an incident detected and resolved meet in one row.
     // The conformance files share one context id; a real producer gives each event its own.
@@ -334,11 +419,68 @@ async fn cdevents_in_structured_binary_and_batch_mode_become_deployments_and_inc
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["stored"], 2, "{body}");
     // Both golden files name incident-123 of service myApp (mapped by name to myapp).
-    let incidents: Vec<(Option<String>, bool, bool)> = sqlx::query_as(
-        "SELECT component, detected_at IS NOT NULL, resolved_at IS NOT NULL FROM delivery_incidents",
-    )
-    .fetch_all(&app.superuser)
-    .await
-    .expect("incidents");
-    assert_eq!(incidents, vec![(Some("component:default/myapp".to_owned()), true, true)]);
+    let incidents: Vec<(Option<String>, bool, bool)> =
+        sqlx::query_as("SELECT component, detected_at IS NOT NULL, resolved_at IS NOT NULL FROM delivery_incidents")
+            .fetch_all(&app.superuser)
+            .await
+            .expect("incidents");
+    assert_eq!(
+        incidents,
+        vec![(Some("component:default/myapp".to_owned()), true, true)]
+    );
+}
+
+#[tokio::test]
+async fn a_run_that_stops_reporting_is_lost_until_its_real_outcome_arrives() {
+    let (app, producer) = setup().await;
+    let run_id = "0190d1c6-0c6a-7b4e-9d5e-0000000000aa";
+    // Started days ago (the context keeps runs open for 24 hours without an event).
+    let start = run_event(run_id, "START", "2026-12-01T10:00:00Z", "orders-etl");
+    let (status, _) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &start).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let swept = app::delivery::runs::sweep(&app.ctx).await.expect("sweep");
+    assert_eq!(swept.lost, 1);
+    let status_of = |body: Value| body["run"]["status"].clone();
+    let uri = format!("/api/v1/runs/{run_id}");
+    assert_eq!(status_of(app.get_json_as(&uri, &app.admin_token).await), "lost");
+
+    let done = run_event(run_id, "COMPLETE", "2026-12-01T10:30:00Z", "orders-etl");
+    let (status, _) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &done).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        status_of(app.get_json_as(&uri, &app.admin_token).await),
+        "complete",
+        "the real outcome wins"
+    );
+    assert_eq!(
+        app::delivery::runs::sweep(&app.ctx).await.expect("sweep").lost,
+        0,
+        "a finished run stays"
+    );
+
+    // The cursor pages through runs newest first, each once.
+    for i in 0..5 {
+        let e = run_event(
+            &format!("0190d1c6-0c6a-7b4e-9d5e-00000000010{i}"),
+            "START",
+            &format!("2026-12-02T10:0{i}:00Z"),
+            "orders-etl",
+        );
+        post_json(&app, "/api/v1/lineage", &producer, "application/json", &e).await;
+    }
+    let mut seen = Vec::new();
+    let mut uri = "/api/v1/runs?component=component:default/orders-etl&limit=2".to_owned();
+    loop {
+        let page = app.get_json_as(&uri, &app.admin_token).await;
+        for r in page["items"].as_array().expect("items") {
+            seen.push(r["run_id"].as_str().unwrap_or_default().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => uri = format!("/api/v1/runs?component=component:default/orders-etl&limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 6, "{seen:?}");
+    assert_eq!(seen[0], "0190d1c6-0c6a-7b4e-9d5e-000000000104", "newest first");
+    assert_eq!(seen[5], run_id);
 }

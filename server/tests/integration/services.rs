@@ -109,8 +109,8 @@ const NO_CALLER: [(&str, &str); 8] = [
         "the policy worker: applies as the identity each import stored, checked per policy",
     ),
     (
-        "delivery::runs::close_lost_runs",
-        "the delivery worker: closes runs that stopped reporting, for nobody in particular",
+        "delivery::runs::sweep",
+        "the delivery worker: closes runs that stopped reporting and drops expired events",
     ),
 ];
 
