@@ -1,5 +1,5 @@
 # Bearing: `make run` starts the portal locally, `make test` runs every test.
-.PHONY: setup build run test test-unit test-e2e bench clean-data
+.PHONY: setup build run test test-unit test-e2e test-luigi bench clean-data
 
 # Where `make run` keeps its embedded PostgreSQL and data.
 DATA_DIR ?= .bearing
@@ -17,7 +17,7 @@ run: build
 
 test: 
 	@WANT_CHROMIUM=1 scripts/setup.sh
-	@$(MAKE) --no-print-directory test-unit test-e2e
+	@$(MAKE) --no-print-directory test-unit test-e2e test-luigi
 
 test-unit:
 	@echo "==> unit and integration tests (real PostgreSQL, started under target/test-pg)"
@@ -28,8 +28,13 @@ test-e2e:
 	@echo "==> building the portal for end-to-end tests"
 	cargo leptos build
 	cargo build -p kuma-sim
+	@LUIGI_SETUP_ONLY=1 scripts/luigi-test.sh
 	@echo "==> end-to-end tests in Chromium (and the Backstage catalog-client compatibility test)"
 	cd end2end && npx playwright test
+
+test-luigi:
+	@echo "==> Luigi integration tests (real Luigi from PyPI, venv in target/py-luigi)"
+	@scripts/luigi-test.sh
 
 bench:
 	cargo leptos build --release

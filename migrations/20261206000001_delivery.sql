@@ -121,8 +121,9 @@ CREATE TABLE delivery_bindings (
     PRIMARY KEY (component, producer)
 );
 
--- Events name jobs and services; components claim them by annotation (else by name).
-CREATE INDEX entities_openlineage_job ON entities ((annotations ->> 'openlineage.io/job'))
-    WHERE kind = 'component';
-CREATE INDEX entities_cdevents_service ON entities ((annotations ->> 'cdevents.dev/service'))
-    WHERE kind = 'component';
+-- Events name jobs and services; components claim them by annotation (a comma-separated list),
+-- else by name. Few components carry the annotations: the mapping reads those.
+CREATE INDEX entities_openlineage_job ON entities (ref)
+    WHERE kind = 'component' AND annotations ? 'openlineage.io/job';
+CREATE INDEX entities_cdevents_service ON entities (ref)
+    WHERE kind = 'component' AND annotations ? 'cdevents.dev/service';

@@ -5,7 +5,9 @@
 #
 #   scripts/luigi-test.sh [PYTEST ARGS...]     (e.g. -k cli, -x, -q)
 #
-# Environment: PYTHON (default python3, needs 3.9+), LUIGI_VENV (default target/py-luigi).
+# Environment: PYTHON (default python3, needs 3.9+), LUIGI_VENV (default target/py-luigi),
+# LUIGI_SETUP_ONLY=1 (prepare the venv and stop: the end-to-end tests run the example pipeline
+# from it against a real Bearing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +34,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ] || ! "$VENV/bin/python" 
 else
   say "bearing-luigi installed in $VENV (unchanged)"
 fi
+
+if [ "${LUIGI_SETUP_ONLY:-0}" = 1 ]; then exit 0; fi
 
 say "Luigi integration tests ($("$VENV/bin/python" -c 'import luigi, importlib.metadata as m; print("luigi", luigi.__version__, "openlineage-python", m.version("openlineage-python"))'))"
 cd "$PKG"

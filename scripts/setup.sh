@@ -15,6 +15,8 @@ want_chromium=${WANT_CHROMIUM:-0}
 apt_missing=()
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then apt_missing+=(postgresql); fi
 if [ "$want_chromium" = 1 ] && ! command -v chromium >/dev/null; then apt_missing+=(chromium); fi
+# The Luigi integration's tests make a venv: Debian's python3 needs python3-venv for that.
+if [ "$want_chromium" = 1 ] && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then apt_missing+=(python3-venv); fi
 if [ ${#apt_missing[@]} -gt 0 ]; then
   say "installing from apt: ${apt_missing[*]}"
   $SUDO apt-get update -qq

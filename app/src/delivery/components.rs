@@ -109,11 +109,13 @@ pub fn DeliverySection(delivery: Resource<Result<Option<ComponentDelivery>, AppE
 }
 
 fn upstream_row(u: Upstream) -> impl IntoView {
-    let name = match (&u.component, &u.job) {
-        (Some(c), _) => {
+    // A reported job by its name (its component may be this run's own); a declared dependency
+    // by its catalog entity.
+    let name = match (&u.job, &u.component) {
+        (Some(j), _) => view! { <span>{format!("{}/{}", j.namespace, j.name)}</span> }.into_any(),
+        (None, Some(c)) => {
             view! { <a class="text-indigo-700 hover:underline" href=ref_href(c)>{c.clone()}</a> }.into_any()
         }
-        (None, Some(j)) => view! { <span>{format!("{}/{}", j.namespace, j.name)}</span> }.into_any(),
         (None, None) => view! { <span>"?"</span> }.into_any(),
     };
     let latest = match u.latest_run {

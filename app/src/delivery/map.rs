@@ -1,7 +1,8 @@
 //! Which catalog component an event reports on, and whether its producer may report it.
 //!
-//! Mapping (issue 13 §3): a component claims an OpenLineage job with the annotation
-//! `openlineage.io/job: <namespace>/<name>` (or just `<name>`), and a CDEvents service with
+//! Mapping (issue 13 §3): a component claims OpenLineage jobs with the annotation
+//! `openlineage.io/job: <namespace>/<name>` (or just `<name>`; several separated by commas, for
+//! a pipeline whose tasks report as jobs of their own), and CDEvents services with
 //! `cdevents.dev/service: <subject id>`; failing that, the component with the job's or
 //! service's name (the default namespace first). Nothing found: the event is kept unmapped and
 //! listed for admins, never dropped.
@@ -18,10 +19,6 @@ use sqlx::PgPool;
 use super::repo;
 use crate::auth::CurrentUser;
 
-/// The annotation a component claims an OpenLineage job with.
-pub const JOB_ANNOTATION: &str = "openlineage.io/job";
-/// The annotation a component claims a CDEvents service with.
-pub const SERVICE_ANNOTATION: &str = "cdevents.dev/service";
 /// The annotation naming the producers allowed to report a component (or a team's components).
 pub const PRODUCERS_ANNOTATION: &str = "bearing.dev/producers";
 
@@ -62,7 +59,7 @@ pub async fn components(pool: &PgPool, subjects: &[Subject]) -> sqlx::Result<Has
     let jobs: HashMap<String, String> = if by_job.is_empty() {
         HashMap::new()
     } else {
-        repo::components_by_annotation(pool, JOB_ANNOTATION, &by_job)
+        repo::components_by_annotation(pool, repo::Claim::Job, &by_job)
             .await?
             .into_iter()
             .collect()
@@ -70,7 +67,7 @@ pub async fn components(pool: &PgPool, subjects: &[Subject]) -> sqlx::Result<Has
     let services: HashMap<String, String> = if by_service.is_empty() {
         HashMap::new()
     } else {
-        repo::components_by_annotation(pool, SERVICE_ANNOTATION, &by_service)
+        repo::components_by_annotation(pool, repo::Claim::Service, &by_service)
             .await?
             .into_iter()
             .collect()

@@ -4,22 +4,34 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 
-/// Components claiming any of `values` by the annotation `key`: `(value, component ref)`.
+/// Which annotation claims a subject.
+#[derive(Clone, Copy, Debug)]
+pub enum Claim {
+    /// `openlineage.io/job`.
+    Job,
+    /// `cdevents.dev/service`.
+    Service,
+}
+
+/// Components claiming any of `values` by the annotation of `claim`, whose value is one name or
+/// several separated by commas: `(value, component ref)`.
 pub async fn components_by_annotation(
     db: impl PgExecutor<'_>,
-    key: &str,
+    claim: Claim,
     values: &[String],
 ) -> sqlx::Result<Vec<(String, String)>> {
-    sqlx::query_as(
-        "SELECT annotations ->> $1, ref FROM entities
-         WHERE kind = 'component' AND NOT orphaned AND (annotations ->> $1) = ANY($2)
-         ORDER BY ref",
-    )
-    .bind(key)
-    .bind(values)
-    .fetch_all(db)
-    .await
+    // The key is a literal so the partial index on components carrying it applies.
+    let sql = match claim {
+        Claim::Job => CLAIMED.replace("KEY", "openlineage.io/job"),
+        Claim::Service => CLAIMED.replace("KEY", "cdevents.dev/service"),
+    };
+    sqlx::query_as(&sql).bind(values).fetch_all(db).await
 }
+
+const CLAIMED: &str = "SELECT btrim(v.value), e.ref FROM entities e,
+         unnest(string_to_array(e.annotations ->> 'KEY', ',')) AS v(value)
+     WHERE e.kind = 'component' AND e.annotations ? 'KEY' AND NOT e.orphaned AND btrim(v.value) = ANY($1)
+     ORDER BY e.ref";
 
 /// Components named any of `names`, in the default namespace first: `(name, ref)`.
 pub async fn components_by_name(db: impl PgExecutor<'_>, names: &[String]) -> sqlx::Result<Vec<(String, String)>> {
@@ -385,14 +397,14 @@ pub async fn delete_events_before(db: impl PgExecutor<'_>, before: OffsetDateTim
     Ok(done.rows_affected())
 }
 
-/// Declared `dependsOn` targets of `component` that are components, with their owners.
+/// Declared `dependsOn` targets of `component` (components and resources), with their owners.
 pub async fn declared_upstream(
     db: impl PgExecutor<'_>,
     component: &str,
 ) -> sqlx::Result<Vec<(String, Option<String>)>> {
     sqlx::query_as(
         "SELECT DISTINCT t.ref, t.owner_ref FROM relations r JOIN entities t ON t.ref = r.target_ref
-         WHERE r.source_ref = $1 AND r.type = 'dependsOn' AND t.kind = 'component'
+         WHERE r.source_ref = $1 AND r.type = 'dependsOn'
          ORDER BY t.ref",
     )
     .bind(component)

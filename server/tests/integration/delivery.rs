@@ -28,7 +28,7 @@ kind: Component
 metadata:
   name: orders-etl
   annotations:
-    openlineage.io/job: my-scheduler-namespace/myjob.mytask
+    openlineage.io/job: my-scheduler-namespace/myjob.mytask, luigi/Extract
 spec: {type: pipeline, lifecycle: production, owner: team-data, dependsOn: [component:orders-db-sync]}
 ---
 apiVersion: backstage.io/v1alpha1
@@ -142,6 +142,17 @@ async fn openlineage_golden_events_are_stored_once_mapped_and_projected() {
         run["producer"], "token:ci-data",
         "the verified identity, not the event's producer URI"
     );
+
+    // The second job the annotation lists.
+    let extract = run_event(
+        "0190d1c6-0c6a-7b4e-9d5e-0000000000e1",
+        "START",
+        "2026-12-01T10:00:00Z",
+        "Extract",
+    );
+    let (status, body) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &extract).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["items"][0]["component"], "component:default/orders-etl");
 
     // The python client's own serialisation, and an unmapped job: kept, never dropped.
     let serde = golden("openlineage/serde_example_run_event.json");
