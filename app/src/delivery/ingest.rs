@@ -11,6 +11,10 @@
 //!    their runs, deployments, changes and incidents projected in the same transaction. A run
 //!    only moves forward (`bearing_delivery::RunState::can_follow`): a late START never
 //!    overwrites a FAIL.
+//! 4. A stored deployment asks the mesh poller to read the control plane now
+//!    ([`crate::mesh::repo::REFRESH_CHANNEL`]), so the component's mesh card, edges and policy
+//!    preview follow it within seconds. Policies are not re-applied on a deployment: the
+//!    producer that reported it has no right to write them; the policy worker and leads do.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -266,6 +270,11 @@ async fn store(
                 producer,
             };
             repo::insert_deployment(&mut *tx, &deployment).await?;
+            // A new version may run other proxies, certificates and policies: the mesh is read
+            // again now, so its card, edges and policy preview follow the deployment.
+            if let Some(component) = component {
+                repo::request_mesh_refresh(&mut *tx, component).await?;
+            }
         }
         DeliveryEvent::Change(c) => {
             let change = repo::NewChange {

@@ -388,6 +388,16 @@ pub async fn close_lost_runs(db: impl PgExecutor<'_>, before: OffsetDateTime) ->
     Ok(done.rows_affected())
 }
 
+/// Asks the mesh poller to read the control plane now, when the transaction commits.
+pub async fn request_mesh_refresh(db: &mut PgConnection, component: &str) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(crate::mesh::repo::REFRESH_CHANNEL)
+        .bind(component)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 /// Deletes events received before `before` (the projections stay); returns how many.
 pub async fn delete_events_before(db: impl PgExecutor<'_>, before: OffsetDateTime) -> sqlx::Result<u64> {
     let done = sqlx::query("DELETE FROM delivery_events WHERE received_at < $1")

@@ -19,6 +19,10 @@ pub mod write;
 /// so each server drops the pages it rendered from the older state.
 pub const CHANGED_CHANNEL: &str = "bearing_mesh_changed";
 
+/// The channel asking the replica that polls a control plane to read it now rather than at its
+/// next interval (a deployment was reported; issue 13): the payload names the component.
+pub const REFRESH_CHANNEL: &str = "bearing_mesh_refresh";
+
 /// Columns of a stored service with its mTLS, component and latest inbound traffic.
 const SERVICE_COLUMNS: &str = "
     s.control_plane, s.mesh, s.service, s.status, s.total, s.online, s.offline, s.partially_degraded,

@@ -44,7 +44,14 @@ pub struct Poller {
     /// Whether the control plane has the ServiceInsight API, as the last poll found (`None`
     /// before the first). Kuma 3.0 removes it; its 404 is expected then, not an error.
     service_insights_api: Option<bool>,
+    /// Woken to poll before the interval is up (a deployment was reported; see
+    /// [`listen_for_refresh`]).
+    pub refresh: Arc<tokio::sync::Notify>,
 }
+
+/// A poll asked for early waits this long first, so a burst of reported deployments costs one
+/// poll, and early polls come at most this often.
+const MIN_REFRESH_GAP: Duration = Duration::from_secs(2);
 
 impl Poller {
     /// A poller for `cp`, timed and bounded by `args`.
@@ -66,6 +73,7 @@ impl Poller {
             online: Vec::new(),
             failing: false,
             service_insights_api: None,
+            refresh: Arc::default(),
         })
     }
 
@@ -320,9 +328,51 @@ impl Poller {
             } else {
                 failures = failures.saturating_add(1);
                 wait = backoff(self.poll_interval, failures);
+                tokio::time::sleep(wait).await;
+                continue;
             }
-            tokio::time::sleep(wait).await;
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = self.refresh.notified() => {
+                    tracing::debug!(control_plane = %self.name, "reading the mesh now: a deployment was reported");
+                    tokio::time::sleep(MIN_REFRESH_GAP).await;
+                }
+            }
         }
+    }
+}
+
+/// Wakes every poller of this process when someone asks for a mesh re-read
+/// ([`app::mesh::repo::REFRESH_CHANNEL`]); the one holding a control plane's lease polls it.
+async fn listen_for_refresh(pool: PgPool, pollers: Vec<Arc<tokio::sync::Notify>>) {
+    while !pool.is_closed() {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(_) if pool.is_closed() => return,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for mesh refresh requests; retrying");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                continue;
+            }
+        };
+        if let Err(err) = listener.listen(app::mesh::repo::REFRESH_CHANNEL).await {
+            tracing::warn!(error = %err, "cannot listen for mesh refresh requests; retrying");
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            continue;
+        }
+        loop {
+            match listener.try_recv().await {
+                // A permit is kept if the poller is busy, so a request during a poll is not lost.
+                Ok(Some(_)) => pollers.iter().for_each(|p| p.notify_one()),
+                Ok(None) => {}
+                Err(_) if pool.is_closed() => return,
+                Err(err) => {
+                    tracing::warn!(error = %err, "lost the mesh refresh listener; reconnecting");
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
@@ -362,12 +412,17 @@ pub fn backoff(interval: Duration, failures: u32) -> Duration {
 /// Starts one poller per configured control plane in the background; returns their names.
 pub async fn spawn_all(pool: PgPool, args: &KumaArgs) -> anyhow::Result<Vec<Arc<str>>> {
     let mut names = Vec::new();
+    let mut wakers = Vec::new();
     for cp in args.control_planes()? {
         let poller = Poller::new(pool.clone(), &cp, args).await?;
         let name: Arc<str> = poller.name.clone().into();
         tracing::info!(control_plane = %name, url = %cp.url, "polling the Kuma control plane");
+        wakers.push(poller.refresh.clone());
         tokio::spawn(poller.run());
         names.push(name);
+    }
+    if !wakers.is_empty() {
+        tokio::spawn(listen_for_refresh(pool, wakers));
     }
     Ok(names)
 }

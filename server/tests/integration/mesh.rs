@@ -555,3 +555,78 @@ async fn a_service_without_proxies_leaves_its_component_not_in_the_mesh() {
     assert!(!missing.contains(&checkout), "one proxy: in the mesh: {missing:?}");
     assert!(!missing.is_empty(), "other demo services are still missing");
 }
+
+/// Issue 13: a reported deployment makes the poller read the control plane now, not at its
+/// next interval (a minute here).
+#[tokio::test]
+async fn a_reported_deployment_makes_the_poller_read_the_mesh_now() {
+    let app = TestApp::with_demo().await;
+    let url = start_sim().await;
+    let args = KumaArgs {
+        kuma_url: Some(url.clone()),
+        kuma_poll_interval: Duration::from_secs(60),
+        kuma_timeout: Duration::from_secs(2),
+        ..KumaArgs::default()
+    };
+    server::mesh::poller::spawn_all(app.pool.clone(), &args)
+        .await
+        .expect("pollers");
+    let offline = || async {
+        let items = services(&app).await;
+        items
+            .iter()
+            .find(|s| s["service"] == "payments")
+            .and_then(|s| s["proxies"]["offline"].as_i64())
+    };
+    // The first poll waits for the lease (checked every quarter interval).
+    for _ in 0..300 {
+        if offline().await.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let before = offline().await.expect("first poll stored payments");
+    // Any change in the mesh shows: the whole control plane is read again.
+    sim_post(&url, "/_sim/proxies/default/payments-1/offline", serde_json::json!({})).await;
+
+    // The demo's orders-etl names the producer luigi-orders (team-data).
+    let token = app::auth::service::create_token(
+        &app.ctx,
+        &app::auth::guard::Caller::system("test"),
+        app::auth::TokenRequest {
+            name: "luigi-orders".into(),
+            role: "producer".into(),
+            scopes: vec!["team-data".into()],
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("token")
+    .token;
+    let deployed = serde_json::json!({
+        "specversion": "1.0", "id": "dep-1", "source": "/ci/orders-etl", "type": "dev.cdevents.service.deployed.0.2.0",
+        "data": {"context": {"version": "0.4.1", "id": "dep-1", "source": "/ci/orders-etl",
+                              "type": "dev.cdevents.service.deployed.0.2.0", "timestamp": "2026-12-05T09:00:00Z"},
+                 "subject": {"id": "orders-etl", "source": "/ci/orders-etl", "type": "service",
+                             "content": {"environment": {"id": "production"}, "artifactId": "pkg:oci/orders-etl@sha256%3Aabc"}}}
+    });
+    let req = axum::http::Request::post("/api/v1/cdevents")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/cloudevents+json")
+        .body(axum::body::Body::from(deployed.to_string()))
+        .expect("request");
+    let (status, body) = app.send(req).await;
+    assert_eq!(status, axum::http::StatusCode::CREATED, "{body}");
+
+    // Within seconds, not the minute to the next poll, the stored state has the proxy that went
+    // offline.
+    let mut now = before;
+    for _ in 0..100 {
+        now = offline().await.unwrap_or(before);
+        if now > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(now, before + 1, "the deployment made the poller read the mesh again");
+}
