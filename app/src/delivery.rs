@@ -157,6 +157,20 @@ pub fn status_color(status: &str) -> &'static str {
     }
 }
 
+/// Events no component claims, by producer and what they named (admins): kept, listed here so
+/// someone adds the annotation or renames the job.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct UnmappedSubject {
+    /// `openlineage` or `cdevents`.
+    pub spec: String,
+    pub producer: String,
+    /// `<job namespace>/<job name>` or the CDEvents subject id.
+    pub subject: String,
+    pub events: i64,
+    pub last_seen: String,
+}
+
 /// A component's "Runs & deployments" section.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ComponentDelivery {

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::{ComponentDelivery, RunDetail};
+use super::{ComponentDelivery, RunDetail, UnmappedSubject};
 use crate::error::AppError;
 
 /// A component's recent runs (optionally of one status) and deployments.
@@ -31,6 +31,12 @@ pub async fn get_component_delivery(
         Ok(ComponentDelivery { runs, deployments })
     })
     .await
+}
+
+/// Jobs and services no component claims (admins).
+#[server(prefix = "/api/fn", endpoint = "get_unmapped")]
+pub async fn get_unmapped() -> Result<Vec<UnmappedSubject>, AppError> {
+    crate::server_call::call(|ctx, caller| async move { super::runs::unmapped(&ctx, &caller).await }).await
 }
 
 /// One run with its tasks and upstream.

@@ -193,6 +193,48 @@ fn run_page_body(d: RunDetail) -> impl IntoView {
     }
 }
 
+/// The admin page's list of jobs and services no component claims.
+#[component]
+pub fn UnmappedSection() -> impl IntoView {
+    let list = Resource::new(|| (), |_| super::api::get_unmapped());
+    let cell = "border-b border-slate-100 px-2 py-1.5 text-left align-top";
+    view! {
+        <section aria-labelledby="unmapped-h" class="mb-10" data-test="unmapped-subjects">
+            <h2 id="unmapped-h" class="mb-1 text-lg font-semibold">"Reported jobs and services no component claims"</h2>
+            <p class="mb-2 text-sm text-slate-600">
+                "Their events are kept. Claim one with the annotation "<code>"openlineage.io/job"</code>" or "
+                <code>"cdevents.dev/service"</code>" on the component that owns it, or name the job after the component."
+            </p>
+            <Transition fallback=Loading>
+                <ErrorBoundary fallback=error_fallback>
+                    {move || Suspend::new(async move {
+                        list.await.map(|items| if items.is_empty() {
+                            view! { <p class="text-sm text-slate-500">"None: every event maps to a component."</p> }.into_any()
+                        } else {
+                            view! {
+                                <table class="w-full text-sm">
+                                    <thead><tr><th class=cell>"Reported by"</th><th class=cell>"Names"</th><th class=cell>"Spec"</th><th class=cell>"Events"</th><th class=cell>"Last seen"</th></tr></thead>
+                                    <tbody>
+                                        {items.into_iter().map(|u| {
+                                            let key = u.subject.clone();
+                                            view! {
+                                                <tr data-test-unmapped=key>
+                                                    <td class=cell>{u.producer}</td><td class=cell><code class="break-all">{u.subject}</code></td>
+                                                    <td class=cell>{u.spec}</td><td class=cell>{u.events}</td><td class=cell>{u.last_seen}</td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            }.into_any()
+                        })
+                    })}
+                </ErrorBoundary>
+            </Transition>
+        </section>
+    }
+}
+
 /// `/delivery/run?id=RUN`: one run, its error, its upstream and its tasks.
 #[component]
 pub fn RunPage() -> impl IntoView {

@@ -388,6 +388,20 @@ pub async fn close_lost_runs(db: impl PgExecutor<'_>, before: OffsetDateTime) ->
     Ok(done.rows_affected())
 }
 
+/// Events no component claims, grouped by spec, producer and subject, latest first.
+pub async fn unmapped(
+    db: impl PgExecutor<'_>,
+    limit: i64,
+) -> sqlx::Result<Vec<(String, String, String, i64, OffsetDateTime)>> {
+    sqlx::query_as(
+        "SELECT spec, producer, subject, count(*), max(received_at) FROM delivery_events
+         WHERE component IS NULL GROUP BY spec, producer, subject ORDER BY max(received_at) DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
 /// Asks the mesh poller to read the control plane now, when the transaction commits.
 pub async fn request_mesh_refresh(db: &mut PgConnection, component: &str) -> sqlx::Result<()> {
     sqlx::query("SELECT pg_notify($1, $2)")

@@ -5,7 +5,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::repo::{self, RunFilter, RunRow};
-use super::{DeploymentView, JobName, RunDetail, RunPage, RunView, Upstream};
+use super::{DeploymentView, JobName, RunDetail, RunPage, RunView, UnmappedSubject, Upstream};
 use crate::auth::guard::Caller;
 use crate::error::AppError;
 use crate::ssr::ServerCtx;
@@ -168,6 +168,22 @@ pub async fn list_deployments(
             artifact: d.artifact,
             at: rfc3339(d.at),
             producer: d.producer,
+        })
+        .collect())
+}
+
+/// Producers' jobs and services that no component claims (admins).
+pub async fn unmapped(ctx: &ServerCtx, caller: &Caller) -> Result<Vec<UnmappedSubject>, AppError> {
+    caller.require_admin()?;
+    Ok(repo::unmapped(&ctx.pool, i64::from(MAX_PAGE))
+        .await?
+        .into_iter()
+        .map(|(spec, producer, subject, events, last)| UnmappedSubject {
+            spec,
+            producer,
+            subject,
+            events,
+            last_seen: rfc3339(last),
         })
         .collect())
 }

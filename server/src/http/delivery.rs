@@ -14,7 +14,7 @@ use std::time::Duration;
 use app::auth::guard::Caller;
 use app::delivery::ingest::{self, status_of};
 use app::delivery::runs::{self, RunQuery};
-use app::delivery::{DeploymentView, EventOutcome, IngestReport, RunDetail, RunPage};
+use app::delivery::{DeploymentView, EventOutcome, IngestReport, RunDetail, RunPage, UnmappedSubject};
 use app::error::AppError;
 use axum::body::Body;
 use axum::extract::State;
@@ -404,6 +404,28 @@ pub async fn get_run(
     Path(run_id): Path<String>,
 ) -> ApiResult<Json<RunDetail>> {
     Ok(Json(runs::run_detail(&state.ctx, &caller, &run_id).await?))
+}
+
+/// Jobs and services producers reported that no component claims, by producer (admins).
+///
+/// Their events are kept; add `openlineage.io/job` or `cdevents.dev/service` to the component
+/// that should own them (or name the job after it).
+#[utoipa::path(
+    get,
+    path = "/api/v1/delivery/unmapped",
+    operation_id = "listUnmappedDeliverySubjects",
+    tag = "delivery",
+    responses(
+        (status = 200, description = "Unclaimed subjects, latest first", body = Vec<UnmappedSubject>),
+        (status = 401, description = "Not signed in", body = ApiErrors),
+        (status = 403, description = "Not an admin", body = ApiErrors),
+    ),
+)]
+pub async fn list_unmapped(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<Json<Vec<UnmappedSubject>>> {
+    Ok(Json(runs::unmapped(&state.ctx, &caller).await?))
 }
 
 /// Query string of `GET /api/v1/deployments`.

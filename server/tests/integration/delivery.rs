@@ -164,6 +164,22 @@ async fn openlineage_golden_events_are_stored_once_mapped_and_projected() {
         .await
         .expect("event");
     assert_eq!(stored, None);
+    let unmapped = app.get_json_as("/api/v1/delivery/unmapped", &app.admin_token).await;
+    assert_eq!(unmapped[0]["producer"], "token:ci-data", "{unmapped}");
+    assert_eq!(unmapped[0]["events"], 1);
+    let subject = unmapped[0]["subject"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        !subject.is_empty() && !subject.contains("myjob"),
+        "the unclaimed job: {subject}"
+    );
+    let (_, admin_page) = app.call("GET", "/admin", Some(&app.admin_token), None).await;
+    assert!(admin_page
+        .as_str()
+        .unwrap_or_default()
+        .contains(&format!(r#"data-test-unmapped="{subject}""#)));
+    let viewer = app.token("viewer", None).await;
+    let (status, _) = app.call("GET", "/api/v1/delivery/unmapped", Some(&viewer), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "admins only");
 }
 
 #[tokio::test]

@@ -58,7 +58,7 @@ const READS: [&str; 33] = [
 /// Services with a stricter check of their own (a signed-in caller, a role, a team): the role
 /// matrix (`auth::matrix_of_mutating_routes_and_roles`) and the auth, audit, oidc and ownership
 /// tests prove them.
-const STRICTER: [&str; 26] = [
+const STRICTER: [&str; 27] = [
     "auth::service::login",
     "auth::service::record_failed_login",
     "auth::service::record_logout",
@@ -85,6 +85,7 @@ const STRICTER: [&str; 26] = [
     "policy::templated::rollback",
     "policy::templated::adopt",
     "delivery::ingest::ingest",
+    "delivery::runs::unmapped",
 ];
 
 /// Public functions that take the server context but have no caller to check, and why.

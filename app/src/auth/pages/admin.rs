@@ -8,6 +8,7 @@ use crate::audit::components::AuditKeyPanel;
 use crate::auth::api::{
     get_role_settings, list_tokens, list_users, ChangeRoleMapping, CreateToken, EndUserSessions, RevokeToken,
 };
+use crate::delivery::components::UnmappedSection;
 use crate::error::error_fallback;
 use crate::ui::Loading;
 
@@ -122,11 +123,15 @@ pub fn AdminPage() -> impl IntoView {
                         <label class="flex flex-col">"Name"<input name="name" required class="rounded border px-2 py-1"/></label>
                         <label class="flex flex-col">"Role"
                             <select name="role" class="rounded border px-2 py-1">
-                                <option value="viewer">"viewer"</option><option value="lead">"lead"</option>
+                                <option value="viewer">"viewer"</option><option value="producer">"producer"</option>
+                                <option value="lead">"lead"</option>
                                 <option value="auditor">"auditor"</option><option value="admin">"admin"</option>
                             </select>
                         </label>
                         <label class="flex flex-col">"Team (lead tokens)"<input name="team" class="rounded border px-2 py-1"/></label>
+                        <label class="flex flex-col">"Reports on (producer tokens)"
+                            <input name="scopes" class="rounded border px-2 py-1" placeholder="team-data, component:default/orders-etl"/>
+                        </label>
                         <label class="flex flex-col">"Expires in days"<input name="expires_days" inputmode="numeric" class="w-24 rounded border px-2 py-1"/></label>
                         <button class="rounded bg-indigo-600 px-3 py-1.5 text-white">"Create token"</button>
                     </ActionForm>
@@ -153,7 +158,7 @@ pub fn AdminPage() -> impl IntoView {
                                             <tr>
                                                 <td class=cell>{t.name}</td>
                                                 <td class=cell><code>{format!("{}…", t.prefix)}</code></td>
-                                                <td class=cell>{t.role.as_str()}{t.team.map(|team| format!(" of {team}"))}</td>
+                                                <td class=cell>{t.role.as_str()}{t.team.map(|team| format!(" of {team}"))}{(!t.scopes.is_empty()).then(|| format!(" for {}", t.scopes.join(", ")))}</td>
                                                 <td class=cell>{t.created_at}" by "{t.created_by}</td>
                                                 <td class=cell>{t.last_used_at.unwrap_or_else(|| "never".into())}</td>
                                                 <td class=cell>{t.expires_at.unwrap_or_else(|| "never".into())}</td>
@@ -177,6 +182,8 @@ pub fn AdminPage() -> impl IntoView {
                         })
                     })}
                 </section>
+
+                <UnmappedSection/>
 
                 <section aria-labelledby="users-h">
                     <h2 id="users-h" class="mb-2 text-lg font-semibold">"Users"</h2>
