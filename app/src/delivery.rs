@@ -5,6 +5,8 @@
 //! HTTP API (`/api/v1/lineage`, `/api/v1/cdevents`, `/api/v1/runs`, `/api/v1/deployments`).
 
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod bindings;
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod ingest;
@@ -171,9 +173,28 @@ pub struct UnmappedSubject {
     pub last_seen: String,
 }
 
+/// A producer allowed to report a component, and what allows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProducerBinding {
+    /// `token:<name>` or `client:<id>`.
+    pub producer: String,
+    /// The annotation that names it, or who bound it in Bearing and when.
+    pub via: String,
+    /// Bound to this component in Bearing (a lead may unbind it here).
+    pub removable: bool,
+}
+
+/// The producers of a component, and whether the caller may bind more.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Producers {
+    pub items: Vec<ProducerBinding>,
+    pub may_bind: bool,
+}
+
 /// A component's "Runs & deployments" section.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ComponentDelivery {
     pub runs: RunPage,
     pub deployments: Vec<DeploymentView>,
+    pub producers: Producers,
 }

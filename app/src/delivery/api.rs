@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::{ComponentDelivery, RunDetail, UnmappedSubject};
+use super::{ComponentDelivery, Producers, RunDetail, UnmappedSubject};
 use crate::error::AppError;
 
 /// A component's recent runs (optionally of one status) and deployments.
@@ -28,7 +28,31 @@ pub async fn get_component_delivery(
         };
         let runs = super::runs::list_runs(&ctx, &caller, &query).await?;
         let deployments = super::runs::list_deployments(&ctx, &caller, Some(&component), None, Some(10)).await?;
-        Ok(ComponentDelivery { runs, deployments })
+        let producers = super::bindings::producers(&ctx, &caller, &component).await?;
+        Ok(ComponentDelivery {
+            runs,
+            deployments,
+            producers,
+        })
+    })
+    .await
+}
+
+/// Binds (or unbinds) a producer to a component (its team's lead, or an admin).
+#[server(prefix = "/api/fn", endpoint = "bind_producer")]
+pub async fn bind_producer(
+    namespace: String,
+    name: String,
+    producer: String,
+    bind: bool,
+) -> Result<Producers, AppError> {
+    crate::server_call::call(|ctx, caller| async move {
+        let component = format!(
+            "component:{}/{}",
+            namespace.to_ascii_lowercase(),
+            name.to_ascii_lowercase()
+        );
+        super::bindings::bind(&ctx, &caller, &component, &producer, bind).await
     })
     .await
 }

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::api::get_run;
-use super::{status_color, ComponentDelivery, DeploymentView, RunDetail, RunView, Upstream};
+use super::api::{get_run, BindProducer};
+use super::{status_color, ComponentDelivery, DeploymentView, Producers, RunDetail, RunView, Upstream};
 use crate::catalog::ref_href;
 use crate::error::{error_fallback, AppError};
 use crate::ui::{href_with, Loading, MeshStatusBadge};
@@ -62,17 +62,71 @@ fn deployment_row(d: DeploymentView) -> impl IntoView {
     }
 }
 
-fn section_body(d: ComponentDelivery) -> AnyView {
+/// Who may report the component, and (for its lead) a form to bind or unbind producers.
+fn producers_view(p: Producers, namespace: String, name: String, bind: ServerAction<BindProducer>) -> impl IntoView {
+    let may_bind = p.may_bind;
+    view! {
+        <div class="mt-3 text-sm" data-test="delivery-producers">
+            <h3 class="font-semibold">"Who may report it"</h3>
+            {if p.items.is_empty() {
+                view! { <p class="text-slate-500">"No producer yet: nothing reported for it is accepted."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="mt-1 space-y-0.5">
+                        {p.items.into_iter().map(|b| {
+                            let (ns, n, producer) = (namespace.clone(), name.clone(), b.producer.clone());
+                            let unbind = (may_bind && b.removable).then(move || view! {
+                                <ActionForm action=bind attr:class="inline">
+                                    <input type="hidden" name="namespace" value=ns/>
+                                    <input type="hidden" name="name" value=n/>
+                                    <input type="hidden" name="producer" value=producer/>
+                                    <input type="hidden" name="bind" value="false"/>
+                                    <button class="ml-2 text-red-700 hover:underline">"Unbind"</button>
+                                </ActionForm>
+                            });
+                            view! {
+                                <li data-test-producer=b.producer.clone()>
+                                    <code>{b.producer.clone()}</code>
+                                    <span class="ml-2 text-slate-500">{b.via}</span>
+                                    {unbind}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+            {may_bind.then(|| view! {
+                <ActionForm action=bind attr:class="mt-2 flex flex-wrap items-end gap-2" attr:data-test="bind-producer-form">
+                    <input type="hidden" name="namespace" value=namespace.clone()/>
+                    <input type="hidden" name="name" value=name.clone()/>
+                    <input type="hidden" name="bind" value="true"/>
+                    <label class="flex flex-col">"Producer (token name or client:ID)"
+                        <input name="producer" required maxlength="107" class="rounded border px-2 py-1"/>
+                    </label>
+                    <button class="rounded bg-indigo-600 px-3 py-1.5 text-white">"Bind"</button>
+                </ActionForm>
+            })}
+            {move || bind.value().get().and_then(Result::err).map(|e| view! {
+                <p class="mt-1 text-red-700" role="alert">{e.to_string()}</p>
+            })}
+        </div>
+    }
+}
+
+fn section_body(d: ComponentDelivery, namespace: String, name: String, bind: ServerAction<BindProducer>) -> AnyView {
+    let producers = producers_view(d.producers, namespace, name, bind);
     if d.runs.items.is_empty() && d.deployments.is_empty() {
         return view! {
             <p class="mt-2 text-sm text-slate-500" data-test-delivery-empty="">
                 "No runs or deployments reported yet. Point an OpenLineage or CDEvents producer at Bearing with a producer token, and name it in the "
                 <code>"bearing.dev/producers"</code>" annotation."
             </p>
+            {producers}
         }
         .into_any();
     }
     view! {
+        {producers}
         <table class="mt-3 w-full text-left text-sm" data-test-runs="">
             <caption class="sr-only">"Runs, newest first"</caption>
             <thead class="text-xs uppercase text-slate-500">
@@ -95,13 +149,23 @@ fn section_body(d: ComponentDelivery) -> AnyView {
 
 /// The component page's "Runs & deployments" section.
 #[component]
-pub fn DeliverySection(delivery: Resource<Result<Option<ComponentDelivery>, AppError>>) -> impl IntoView {
+pub fn DeliverySection(
+    delivery: Resource<Result<Option<ComponentDelivery>, AppError>>,
+    namespace: String,
+    name: String,
+    bind: ServerAction<BindProducer>,
+) -> impl IntoView {
     view! {
         <section class="mt-6 rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="delivery-heading" data-test="delivery-section">
             <h2 id="delivery-heading" class="font-semibold">"Runs & deployments"</h2>
             <Transition fallback=Loading>
                 <ErrorBoundary fallback=error_fallback>
-                    {move || Suspend::new(async move { delivery.await.map(|d| d.map(section_body)) })}
+                    {move || {
+                        let (namespace, name) = (namespace.clone(), name.clone());
+                        Suspend::new(async move {
+                            delivery.await.map(|d| d.map(|d| section_body(d, namespace, name, bind)))
+                        })
+                    }}
                 </ErrorBoundary>
             </Transition>
         </section>

@@ -435,3 +435,59 @@ pub async fn declared_upstream(
     .fetch_all(db)
     .await
 }
+
+/// A component's owner and the `bearing.dev/producers` annotations of it and its team; `None`
+/// when there is no such component.
+pub async fn producer_lists(
+    db: impl PgExecutor<'_>,
+    component: &str,
+) -> sqlx::Result<Option<(Option<String>, Option<String>, Option<String>)>> {
+    sqlx::query_as(
+        "SELECT c.owner_ref, c.annotations ->> 'bearing.dev/producers', g.annotations ->> 'bearing.dev/producers'
+         FROM entities c LEFT JOIN entities g ON g.ref = c.owner_ref
+         WHERE c.ref = $1 AND c.kind = 'component'",
+    )
+    .bind(component)
+    .fetch_optional(db)
+    .await
+}
+
+/// Producers bound in Bearing to `component` or to `team`: `(bound to, producer, set by, set at)`.
+pub async fn bindings(
+    db: impl PgExecutor<'_>,
+    component: &str,
+    team: Option<&str>,
+) -> sqlx::Result<Vec<(String, String, String, OffsetDateTime)>> {
+    sqlx::query_as(
+        "SELECT component, producer, set_by, set_at FROM delivery_bindings
+         WHERE component = $1 OR component = $2 ORDER BY producer, component",
+    )
+    .bind(component)
+    .bind(team)
+    .fetch_all(db)
+    .await
+}
+
+/// Binds `producer` to `component`; `false` if it already was.
+pub async fn insert_binding(db: &mut PgConnection, component: &str, producer: &str, by: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO delivery_bindings (component, producer, set_by) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(component)
+    .bind(producer)
+    .bind(by)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Unbinds `producer` from `component`; `false` if it was not bound.
+pub async fn delete_binding(db: &mut PgConnection, component: &str, producer: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM delivery_bindings WHERE component = $1 AND producer = $2")
+        .bind(component)
+        .bind(producer)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -511,3 +511,79 @@ async fn a_run_that_stops_reporting_is_lost_until_its_real_outcome_arrives() {
     assert_eq!(seen[0], "0190d1c6-0c6a-7b4e-9d5e-000000000104", "newest first");
     assert_eq!(seen[5], run_id);
 }
+
+#[tokio::test]
+async fn a_lead_binds_a_producer_to_a_component_of_their_team_and_it_may_report() {
+    let (app, _) = setup().await;
+    let newcomer = producer_token(&app, "ci-new", &["team-data"]).await;
+    let event = run_event(
+        "0190d1c6-0c6a-7b4e-9d5e-0000000000b1",
+        "START",
+        "2026-12-01T10:00:00Z",
+        "orders-db-sync",
+    );
+    let (status, _) = post_json(&app, "/api/v1/lineage", &newcomer, "application/json", &event).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "not named yet");
+
+    let system = app::auth::guard::Caller::system("test");
+    let as_token = |token: String| {
+        let ctx = app.ctx.clone();
+        async move {
+            app::auth::guard::Caller {
+                user: app::auth::service::token_user(&ctx, &token).await.expect("lookup"),
+                ..Default::default()
+            }
+        }
+    };
+    let other_lead = as_token(app.token("lead", Some("team-other")).await).await;
+    let component = "component:default/orders-db-sync";
+    let refused = app::delivery::bindings::bind(&app.ctx, &other_lead, component, "ci-new", true).await;
+    assert!(
+        matches!(refused, Err(app::error::AppError::Forbidden(_))),
+        "{refused:?}"
+    );
+    let viewer = as_token(app.token("viewer", None).await).await;
+    assert!(
+        app::delivery::bindings::bind(&app.ctx, &viewer, component, "ci-new", true)
+            .await
+            .is_err()
+    );
+    let bad = app::delivery::bindings::bind(&app.ctx, &system, component, "two words", true).await;
+    assert!(matches!(bad, Err(app::error::AppError::Invalid { .. })), "{bad:?}");
+
+    let lead = as_token(app.token("lead", Some("team-data")).await).await;
+    let producers = app::delivery::bindings::bind(&app.ctx, &lead, component, "ci-new", true)
+        .await
+        .expect("the team's lead binds");
+    let bound = producers
+        .items
+        .iter()
+        .find(|p| p.producer == "token:ci-new")
+        .expect("listed");
+    assert!(bound.removable && producers.may_bind);
+    assert!(
+        producers
+            .items
+            .iter()
+            .any(|p| p.producer == "token:ci-data" && p.via.contains("group:default/team-data")),
+        "the team's annotation is listed too: {producers:?}"
+    );
+    let (status, body) = post_json(&app, "/api/v1/lineage", &newcomer, "application/json", &event).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'delivery.bind' AND target = 'component:default/orders-db-sync'",
+    )
+    .fetch_one(&app.superuser)
+    .await
+    .expect("audit");
+    assert_eq!(audited, 1);
+
+    // Unbound again: refused again.
+    app::delivery::bindings::bind(&app.ctx, &lead, component, "ci-new", false)
+        .await
+        .expect("unbind");
+    let mut later = event.clone();
+    later["eventType"] = json!("COMPLETE");
+    let (status, _) = post_json(&app, "/api/v1/lineage", &newcomer, "application/json", &later).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

@@ -19,7 +19,7 @@ use app::ssr::ServerCtx;
 use crate::util::{context, repo_root, TestApp};
 
 /// Every read service: anyone who may read the catalog may call them.
-const READS: [&str; 33] = [
+const READS: [&str; 34] = [
     "catalog::service::home",
     "catalog::service::list",
     "catalog::service::catalog_view",
@@ -53,12 +53,13 @@ const READS: [&str; 33] = [
     "delivery::runs::list_runs",
     "delivery::runs::run_detail",
     "delivery::runs::list_deployments",
+    "delivery::bindings::producers",
 ];
 
 /// Services with a stricter check of their own (a signed-in caller, a role, a team): the role
 /// matrix (`auth::matrix_of_mutating_routes_and_roles`) and the auth, audit, oidc and ownership
 /// tests prove them.
-const STRICTER: [&str; 27] = [
+const STRICTER: [&str; 28] = [
     "auth::service::login",
     "auth::service::record_failed_login",
     "auth::service::record_logout",
@@ -86,6 +87,7 @@ const STRICTER: [&str; 27] = [
     "policy::templated::adopt",
     "delivery::ingest::ingest",
     "delivery::runs::unmapped",
+    "delivery::bindings::bind",
 ];
 
 /// Public functions that take the server context but have no caller to check, and why.
@@ -225,6 +227,11 @@ async fn call(name: &str, ctx: &ServerCtx, caller: &Caller) -> Result<(), AppErr
             Err(AppError::NotFound(_)) => Ok(()),
             other => other.map(drop),
         },
+        "delivery::bindings::producers" => {
+            app::delivery::bindings::producers(ctx, caller, "component:default/checkout")
+                .await
+                .map(drop)
+        }
         "delivery::runs::list_deployments" => {
             app::delivery::runs::list_deployments(ctx, caller, Some("component:default/checkout"), None, None)
                 .await

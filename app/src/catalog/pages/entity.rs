@@ -14,7 +14,7 @@ use crate::catalog::api::{get_entity, get_entity_graph};
 use crate::catalog::components::{EntityView, GroupPanel};
 use crate::catalog::ownership::api::{get_edit_state, DecideTransfer, EditEntity, TransferEntity};
 use crate::catalog::ownership::components::EditPanel;
-use crate::delivery::api::get_component_delivery;
+use crate::delivery::api::{get_component_delivery, BindProducer};
 use crate::delivery::components::DeliverySection;
 use crate::delivery::ComponentDelivery;
 use crate::error::{error_fallback, AppError, SectionError};
@@ -78,7 +78,11 @@ pub fn EntityPage() -> impl IntoView {
         move || (key(), template_writes.version()),
         |(k, _)| component_template_policies(k),
     );
-    let delivery = Resource::new(key, component_delivery);
+    let bind_producer = ServerAction::<BindProducer>::new();
+    let delivery = Resource::new(
+        move || (key(), bind_producer.version().get()),
+        |(k, _)| component_delivery(k),
+    );
     let team_drift = Resource::new(key, team_drift_for);
     let team_ownership = Resource::new(key, team_ownership_for);
     view! {
@@ -97,7 +101,8 @@ pub fn EntityPage() -> impl IntoView {
                                         apply=apply_policy rollback=rollback_policy adopt=adopt_policy/>
                                     <TemplatePoliciesSection list=template_policies namespace=namespace name=name
                                         writes=template_writes/>
-                                    <DeliverySection delivery=delivery/>
+                                    <DeliverySection delivery=delivery namespace=e.summary.namespace.clone()
+                                        name=e.summary.name.clone() bind=bind_producer/>
                                 }.into_any())
                             }
                             "group" => Some(view! { <TeamMeshSection rows=team_mesh/><TeamDriftSection drift=team_drift ownership=team_ownership/> }.into_any()),
