@@ -36,7 +36,12 @@ fn short(key: &str) -> String {
 fn LevelBar(s: CardSummary) -> impl IntoView {
     let total = s.components.max(1) as f64;
     let mut parts: Vec<(String, u64, &'static str)> = vec![("No level".to_owned(), s.none, NONE_FILL)];
-    parts.extend(s.levels.iter().enumerate().map(|(i, l)| (l.name.clone(), l.count, level_fill(i))));
+    parts.extend(
+        s.levels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.name.clone(), l.count, level_fill(i))),
+    );
     let label = format!(
         "{}: {} components; {}",
         s.card.title,
@@ -96,13 +101,17 @@ pub fn LevelBadge(levels: Vec<String>, level: Option<u32>) -> impl IntoView {
 fn card_panel(s: CardSummary, scope: (Option<String>, Option<String>)) -> impl IntoView {
     let name = s.card.name.clone();
     let heading = format!("card-{name}");
+    let labelled_by = heading.clone();
     let levels = s.card.levels.clone();
     let checks = s.checks.clone();
     let worst = s.worst.clone();
     let (team, system) = scope;
-    let api = href_with(&format!("/api/v1/scorecards/{name}"), &[("team", team), ("system", system)]);
+    let api = href_with(
+        &format!("/api/v1/scorecards/{name}"),
+        &[("team", team), ("system", system)],
+    );
     view! {
-        <section class="rounded-lg border border-slate-200 bg-white p-4" aria-labelledby=heading.clone() data-test-card=name.clone()>
+        <section class="rounded-lg border border-slate-200 bg-white p-4" aria-labelledby=labelled_by data-test-card=name.clone()>
             <h2 id=heading class="text-lg font-semibold">{s.card.title.clone()}</h2>
             {s.card.description.clone().map(|d| view! { <p class="text-sm text-slate-600">{d}</p> })}
             <p class="mt-1 text-sm text-slate-600">
@@ -311,7 +320,9 @@ fn component_body(s: ComponentScorecards) -> AnyView {
 
 /// The component page's "Scorecards" section.
 #[component]
-pub fn ComponentScorecardsSection(scorecards: Resource<Result<Option<ComponentScorecards>, AppError>>) -> impl IntoView {
+pub fn ComponentScorecardsSection(
+    scorecards: Resource<Result<Option<ComponentScorecards>, AppError>>,
+) -> impl IntoView {
     view! {
         <section class="mt-6 rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="scorecards-heading" data-test="scorecards-section">
             <h2 id="scorecards-heading" class="font-semibold">"Scorecards"</h2>
@@ -332,12 +343,16 @@ fn team_body(list: ScorecardList) -> AnyView {
     }
     view! {
         <div class="mt-2 space-y-4">
-            {cards.into_iter().map(|c| view! {
-                <div data-test-team-card=c.card.name.clone()>
-                    <p class="text-sm"><span class="font-medium">{c.card.title.clone()}</span>
-                        <span class="ml-2 text-slate-600">{format!("{} components, mean score {}", c.components, percent(c.mean_score))}</span></p>
-                    <LevelBar s=c/>
-                </div>
+            {cards.into_iter().map(|c| {
+                let (name, title) = (c.card.name.clone(), c.card.title.clone());
+                let text = format!("{} components, mean score {}", c.components, percent(c.mean_score));
+                view! {
+                    <div data-test-team-card=name>
+                        <p class="text-sm"><span class="font-medium">{title}</span>
+                            <span class="ml-2 text-slate-600">{text}</span></p>
+                        <LevelBar s=c/>
+                    </div>
+                }
             }).collect_view()}
             <a class="text-sm text-indigo-700 hover:underline" href=href_with("/scorecards", &[("team", team)])>"Checks and lowest scores →"</a>
         </div>

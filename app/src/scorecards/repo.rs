@@ -18,7 +18,6 @@ pub const CHANGED_CHANNEL: &str = "bearing_scorecards_changed";
 #[derive(Debug, Clone, FromRow)]
 pub struct ComponentRow {
     pub entity_ref: String,
-    pub title: Option<String>,
     pub owner_ref: Option<String>,
     pub description: Option<String>,
     pub entity_type: Option<String>,
@@ -34,7 +33,7 @@ pub struct ComponentRow {
 /// Every component of the catalog (orphans left out).
 pub async fn components(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<ComponentRow>> {
     sqlx::query_as(
-        "SELECT ref AS entity_ref, title, owner_ref, description, type AS entity_type, lifecycle, system_ref,
+        "SELECT ref AS entity_ref, owner_ref, description, type AS entity_type, lifecycle, system_ref,
                 tags, labels, annotations,
                 ARRAY(SELECT l ->> 'type' FROM jsonb_array_elements(links) l
                        WHERE jsonb_typeof(l) = 'object' AND l ->> 'type' IS NOT NULL) AS link_types
@@ -243,7 +242,9 @@ pub async fn delete_before(db: impl PgExecutor<'_>, before: Date) -> sqlx::Resul
 
 /// The latest day with results.
 pub async fn latest_day(db: impl PgExecutor<'_>) -> sqlx::Result<Option<Date>> {
-    sqlx::query_scalar("SELECT max(day) FROM scorecard_results").fetch_one(db).await
+    sqlx::query_scalar("SELECT max(day) FROM scorecard_results")
+        .fetch_one(db)
+        .await
 }
 
 /// A stored result, with what the roll-ups filter and show by.

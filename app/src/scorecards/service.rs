@@ -133,12 +133,20 @@ pub async fn card_results(
     let (team, system) = normalise(&query.scope)?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(AppError::invalid("limit", format!("must be 1 to {MAX_LIMIT}, got {limit}")));
+        return Err(AppError::invalid(
+            "limit",
+            format!("must be 1 to {MAX_LIMIT}, got {limit}"),
+        ));
     }
     let descending = match query.order.as_deref().unwrap_or("asc") {
         "asc" => false,
         "desc" => true,
-        other => return Err(AppError::invalid("order", format!("must be asc or desc, got {:?}", clip(other)))),
+        other => {
+            return Err(AppError::invalid(
+                "order",
+                format!("must be asc or desc, got {:?}", clip(other)),
+            ))
+        }
     };
     let day = repo::latest_day(&ctx.pool).await?;
     let rows = match day {
@@ -223,8 +231,10 @@ pub async fn component(
 }
 
 fn component_card(card: &Scorecard, row: &ResultRow, day: Date, days: &[(Date, Option<usize>, f64)]) -> ComponentCard {
-    let described: HashMap<&str, Option<&String>> =
-        card.checks().map(|(_, c)| (c.id.as_str(), c.description.as_ref())).collect();
+    let described: HashMap<&str, Option<&String>> = card
+        .checks()
+        .map(|(_, c)| (c.id.as_str(), c.description.as_ref()))
+        .collect();
     let checks = row
         .checks
         .0
@@ -360,7 +370,10 @@ fn find_card<'a>(ctx: &'a ServerCtx, name: &str) -> Result<&'a Scorecard, AppErr
     ctx.scorecards.cards.iter().find(|c| c.name == name).ok_or_else(|| {
         let known: Vec<&str> = ctx.scorecards.cards.iter().map(|c| c.name.as_str()).collect();
         AppError::NotFound(if known.is_empty() {
-            format!("scorecard `{}` (the server has no scorecards; see --scorecards)", clip(name))
+            format!(
+                "scorecard `{}` (the server has no scorecards; see --scorecards)",
+                clip(name)
+            )
         } else {
             format!("scorecard `{}` (there are: {})", clip(name), known.join(", "))
         })
@@ -375,7 +388,11 @@ fn normalise(scope: &Scope) -> Result<(Option<String>, Option<String>), AppError
         .transpose()?;
     let system = given(&scope.system)
         .map(|s| {
-            let full = if s.contains(':') { s } else { format!("system:default/{s}") };
+            let full = if s.contains(':') {
+                s
+            } else {
+                format!("system:default/{s}")
+            };
             let (kind, rest) = full.split_once(':').unwrap_or(("system", &full));
             let (namespace, name) = rest.split_once('/').unwrap_or(("default", rest));
             if !kind.eq_ignore_ascii_case("system") {

@@ -19,5 +19,6 @@ mod oidc;
 mod openapi;
 mod ownership;
 mod pages;
+mod scorecards;
 mod services;
 mod trace;

@@ -19,7 +19,7 @@ use app::ssr::ServerCtx;
 use crate::util::{context, repo_root, TestApp};
 
 /// Every read service: anyone who may read the catalog may call them.
-const READS: [&str; 30] = [
+const READS: [&str; 36] = [
     "catalog::service::home",
     "catalog::service::list",
     "catalog::service::catalog_view",
@@ -50,12 +50,18 @@ const READS: [&str; 30] = [
     "policy::edges::around",
     "policy::proposal::preview",
     "policy::templated::preview",
+    "delivery::runs::list_runs",
+    "delivery::runs::run_detail",
+    "delivery::runs::list_deployments",
+    "scorecards::service::list",
+    "scorecards::service::card_results",
+    "scorecards::service::component",
 ];
 
 /// Services with a stricter check of their own (a signed-in caller, a role, a team): the role
 /// matrix (`auth::matrix_of_mutating_routes_and_roles`) and the auth, audit, oidc and ownership
 /// tests prove them.
-const STRICTER: [&str; 25] = [
+const STRICTER: [&str; 26] = [
     "auth::service::login",
     "auth::service::record_failed_login",
     "auth::service::record_logout",
@@ -81,10 +87,11 @@ const STRICTER: [&str; 25] = [
     "policy::templated::apply",
     "policy::templated::rollback",
     "policy::templated::adopt",
+    "delivery::ingest::ingest",
 ];
 
 /// Public functions that take the server context but have no caller to check, and why.
-const NO_CALLER: [(&str, &str); 7] = [
+const NO_CALLER: [(&str, &str); 9] = [
     ("ssr::ctx", "gets the context itself"),
     ("server_call::call", "runs a server function's service with the caller"),
     ("auth::guard::require_reader", "the check itself"),
@@ -103,6 +110,14 @@ const NO_CALLER: [(&str, &str); 7] = [
     (
         "policy::follow::follow_marks",
         "the policy worker: applies as the identity each import stored, checked per policy",
+    ),
+    (
+        "delivery::runs::close_lost_runs",
+        "the delivery worker: closes runs that went silent",
+    ),
+    (
+        "scorecards::service::evaluate_all",
+        "the scorecard worker: evaluates every component; reads of its results check the caller",
     ),
 ];
 
@@ -207,6 +222,33 @@ async fn call(name: &str, ctx: &ServerCtx, caller: &Caller) -> Result<(), AppErr
                 Err(AppError::NotFound(_)) => Ok(()),
                 other => other.map(drop),
             }
+        }
+        "delivery::runs::list_runs" => app::delivery::runs::list_runs(ctx, caller, &Default::default())
+            .await
+            .map(drop),
+        // No runs reported here: a reader gets "no such run", which is past the check.
+        "delivery::runs::run_detail" => match app::delivery::runs::run_detail(ctx, caller, "nope").await {
+            Err(AppError::NotFound(_)) => Ok(()),
+            other => other.map(drop),
+        },
+        "delivery::runs::list_deployments" => app::delivery::runs::list_deployments(ctx, caller, None, None, None)
+            .await
+            .map(drop),
+        "scorecards::service::list" => app::scorecards::service::list(ctx, caller, &Default::default())
+            .await
+            .map(drop),
+        // No scorecards configured here: a reader is told the card does not exist.
+        "scorecards::service::card_results" => {
+            match app::scorecards::service::card_results(ctx, caller, "production-readiness", &Default::default()).await
+            {
+                Err(AppError::NotFound(_)) => Ok(()),
+                other => other.map(drop),
+            }
+        }
+        "scorecards::service::component" => {
+            app::scorecards::service::component(ctx, caller, "component", "default", "checkout")
+                .await
+                .map(drop)
         }
         other => panic!("{other} is in READS but not in `call`"),
     }

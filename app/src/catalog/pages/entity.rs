@@ -187,5 +187,7 @@ async fn team_scorecards((kind, namespace, name): EntityKey) -> Result<Option<Sc
     if !kind.eq_ignore_ascii_case("group") {
         return Ok(None);
     }
-    get_scorecards(Some(format!("group:{namespace}/{name}")), None).await.map(Some)
+    get_scorecards(Some(format!("group:{namespace}/{name}")), None)
+        .await
+        .map(Some)
 }
