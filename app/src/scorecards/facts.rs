@@ -1,7 +1,7 @@
 //! What the catalog, the mesh and delivery say about every component, gathered for a pass of
 //! the scorecard worker in a bounded number of queries: one for the catalog, one per stored
 //! mesh for the edges (through [`crate::policy::edges::around`]) plus one for mTLS and
-//! certificates, and five for delivery, however many components there are.
+//! certificates, and four for delivery, however many components there are.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
