@@ -2,15 +2,15 @@
 
 use leptos::prelude::*;
 
-use super::{ComponentScorecards, Scope, ScorecardList};
+use super::{ComponentScorecards, ScorecardList};
 use crate::error::AppError;
 
 /// Every card with its roll-up over the organisation, or one team or system.
 #[server(prefix = "/api/fn", endpoint = "get_scorecards")]
 pub async fn get_scorecards(team: Option<String>, system: Option<String>) -> Result<ScorecardList, AppError> {
-    crate::server_call::call(
-        |ctx, caller| async move { super::service::list(&ctx, &caller, &Scope { team, system }).await },
-    )
+    crate::server_call::call(|ctx, caller| async move {
+        super::service::list(&ctx, &caller, &super::Scope { team, system }).await
+    })
     .await
 }
 
