@@ -111,6 +111,8 @@ export default defineConfig({
         BEARING_KUMA_STATS_INTERVAL: '2s',
         // The repository's policy templates, as `make run` serves them.
         BEARING_POLICY_TEMPLATES: '../policy-templates',
+        // The repository's scorecards, as `make run` serves them.
+        BEARING_SCORECARDS: '../scorecards',
       },
       gracefulShutdown: { signal: 'SIGTERM', timeout: 20_000 },
     },

@@ -20,6 +20,7 @@ export BEARING_DEV_USERS="${BEARING_DEV_USERS:-devidp/users.json}"
 export BEARING_ROLE_MAPPING_FILE="${BEARING_ROLE_MAPPING_FILE:-devidp/role-mappings.toml}"
 export BEARING_KUMA_URL="${BEARING_KUMA_URL:-http://127.0.0.1:5681}"
 export BEARING_POLICY_TEMPLATES="${BEARING_POLICY_TEMPLATES:-policy-templates}"
+export BEARING_SCORECARDS="${BEARING_SCORECARDS:-scorecards}"
 export BEARING_PUBLIC_URL="${BEARING_PUBLIC_URL:-http://127.0.0.1:3000}"
 
 say "starting kuma-sim at $BEARING_KUMA_URL"

@@ -13,6 +13,7 @@ pub mod graph;
 pub mod mesh;
 pub mod policy;
 mod routes;
+pub mod scorecards;
 #[cfg(feature = "ssr")]
 pub mod server_call;
 #[cfg(feature = "ssr")]

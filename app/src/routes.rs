@@ -15,6 +15,7 @@ use crate::delivery::components::RunPage;
 use crate::error::{AppError, ErrorTemplate};
 use crate::graph::pages::GraphPage;
 use crate::mesh::pages::MeshOverviewPage;
+use crate::scorecards::pages::ScorecardsPage;
 use crate::ui::Layout;
 
 /// The HTML document around the app, rendered on the server only.
@@ -66,6 +67,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/catalog/:kind/:namespace/:name") view=EntityPage ssr=SsrMode::Async/>
                     <Route path=path!("/mesh") view=MeshOverviewPage ssr=SsrMode::Async/>
                     <Route path=path!("/delivery/run") view=RunPage ssr=SsrMode::Async/>
+                    <Route path=path!("/scorecards") view=ScorecardsPage ssr=SsrMode::Async/>
                     <Route path=path!("/graph") view=GraphPage ssr=SsrMode::Async/>
                     <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use sqlx::PgPool;
 
-pub use settings::{AuditSettings, AuthSettings, DeliverySettings, MeshSettings, DEFAULT_TOKEN_EXPIRY_DAYS};
+pub use settings::{
+    AuditSettings, AuthSettings, DeliverySettings, MeshSettings, ScorecardSettings, DEFAULT_TOKEN_EXPIRY_DAYS,
+};
 
 use crate::cache::ReadCache;
 use crate::error::AppError;
@@ -34,6 +36,8 @@ pub struct ServerCtx {
     pub policy_templates: Arc<[bearing_policy::templates::Template]>,
     /// How delivery events are kept and judged.
     pub delivery: DeliverySettings,
+    /// Admins' scorecards (`--scorecards`) and the worker's interval.
+    pub scorecards: ScorecardSettings,
 }
 
 impl ServerCtx {
@@ -48,6 +52,7 @@ impl ServerCtx {
             control_planes: None,
             policy_templates: Arc::from(Vec::new()),
             delivery: DeliverySettings::default(),
+            scorecards: ScorecardSettings::default(),
         }
     }
 }

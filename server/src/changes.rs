@@ -8,7 +8,8 @@ use crate::page_cache::PageCache;
 /// Keeps this server's caches in step with the database, whoever changed it: the read cache
 /// (and with it every rendered page) is emptied when the catalog changes (imports, edits and
 /// transfers `NOTIFY` on [`app::cache::CHANGED_CHANNEL`]), and rendered pages are dropped when
-/// the mesh state changes ([`app::mesh::repo::CHANGED_CHANNEL`]). If the listening connection
+/// the mesh state or scorecard results change ([`app::mesh::repo::CHANGED_CHANNEL`],
+/// [`app::scorecards::CHANGED_CHANNEL`]). If the listening connection
 /// drops, notifications may have been missed, so both are emptied then too.
 ///
 /// Returns once this server listens (or after ten seconds of trying, with a warning), so that
@@ -48,7 +49,11 @@ async fn listen_for_changes(
                 continue;
             }
         };
-        let channels = [app::cache::CHANGED_CHANNEL, app::mesh::repo::CHANGED_CHANNEL];
+        let channels = [
+            app::cache::CHANGED_CHANNEL,
+            app::mesh::repo::CHANGED_CHANNEL,
+            app::scorecards::CHANGED_CHANNEL,
+        ];
         if let Err(err) = listener.listen_all(channels).await {
             tracing::warn!(error = %err, "cannot listen for catalog and mesh changes; retrying");
             tokio::time::sleep(Duration::from_secs(2)).await;
@@ -61,7 +66,12 @@ async fn listen_for_changes(
         }
         loop {
             match listener.try_recv().await {
-                Ok(Some(n)) if n.channel() == app::mesh::repo::CHANGED_CHANNEL => pages.invalidate(),
+                Ok(Some(n))
+                    if n.channel() == app::mesh::repo::CHANGED_CHANNEL
+                        || n.channel() == app::scorecards::CHANGED_CHANNEL =>
+                {
+                    pages.invalidate()
+                }
                 Ok(Some(_)) => cache.invalidate(),
                 // The connection was lost; PgListener reconnects on the next call.
                 Ok(None) => forget_all(),

@@ -16,3 +16,4 @@ pub mod metrics;
 pub mod openapi;
 pub mod policy;
 pub mod policy_templates;
+pub mod scorecards;

@@ -27,7 +27,7 @@ use utoipa_axum::routes;
 use crate::auth::{middleware as caller, routes as sign_in};
 use crate::http::{
     backstage, delivery, docs, edit, entities, health, identity, import, mesh, metrics, openapi, policy,
-    policy_templates,
+    policy_templates, scorecards,
 };
 use crate::state::AppState;
 use crate::{page_cache, security, site, trace};
@@ -123,6 +123,9 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(delivery::get_run))
         .routes(routes!(delivery::list_deployments))
         .routes(routes!(delivery::list_unmapped))
+        .routes(routes!(scorecards::list_scorecards))
+        .routes(routes!(scorecards::get_scorecard))
+        .routes(routes!(scorecards::get_component_scorecards))
         // The Backstage-compatible catalog API (`@backstage/catalog-client`).
         .routes(routes!(backstage::list_entities))
         .routes(routes!(backstage::by_name))

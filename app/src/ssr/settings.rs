@@ -108,6 +108,24 @@ impl Default for DeliverySettings {
     }
 }
 
+/// Admins' scorecards (`--scorecards`) and how often they are evaluated (issue 13 §7).
+#[derive(Clone, Debug)]
+pub struct ScorecardSettings {
+    /// The cards, loaded and validated at start; none without `--scorecards`.
+    pub cards: Arc<[bearing_scorecards::Scorecard]>,
+    /// Time between two passes of the scorecard worker (`--scorecards-interval`).
+    pub interval: Duration,
+}
+
+impl Default for ScorecardSettings {
+    fn default() -> Self {
+        ScorecardSettings {
+            cards: Arc::from(Vec::new()),
+            interval: Duration::from_secs(300),
+        }
+    }
+}
+
 /// How mesh data is judged and shown.
 #[derive(Clone, Debug)]
 pub struct MeshSettings {

@@ -35,6 +35,17 @@ pub struct ServeArgs {
     #[arg(long, env = "BEARING_POLICY_TEMPLATES")]
     pub policy_templates: Option<PathBuf>,
 
+    /// A directory of scorecards (one YAML file each; see `scorecards/`): levels of checks on
+    /// the catalog, the mesh and delivery, evaluated for every component they select. Read and
+    /// validated at start: a bad card stops the server with its file, line and column.
+    #[arg(long, env = "BEARING_SCORECARDS")]
+    pub scorecards: Option<PathBuf>,
+
+    /// Time between two evaluations of every scorecard (results only change when their inputs
+    /// did; a pass writes nothing otherwise).
+    #[arg(long, env = "BEARING_SCORECARDS_INTERVAL", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub scorecards_interval: std::time::Duration,
+
     #[command(flatten)]
     pub db: DatabaseArgs,
 
@@ -78,6 +89,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         crate::mesh::policy_follow::spawn(ctx.clone());
     }
     crate::delivery::spawn(ctx.clone());
+    if !ctx.scorecards.cards.is_empty() {
+        crate::scorecards::spawn(ctx.clone());
+    }
     if let Some(provider) = &runtime.provider {
         tokio::spawn(provider.clone().keep_discovered());
     }
@@ -139,6 +153,15 @@ pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(Se
         }
         None => Vec::new(),
     };
+    let scorecards = match &args.scorecards {
+        Some(dir) => {
+            let loaded = bearing_scorecards::card::load_dir(dir)
+                .with_context(|| format!("the scorecards in {} (--scorecards)", dir.display()))?;
+            tracing::info!(count = loaded.len(), dir = %dir.display(), "scorecards loaded");
+            loaded
+        }
+        None => Vec::new(),
+    };
     let settings = auth_settings(a)?;
     let audit = args.audit.load(&args.db.data_dir)?;
     tracing::info!(
@@ -147,6 +170,8 @@ pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(Se
     );
     let mut ctx = ServerCtx::new(pool, settings, audit);
     ctx.policy_templates = templates.into();
+    ctx.scorecards.cards = scorecards.into();
+    ctx.scorecards.interval = args.scorecards_interval;
     ctx.mesh.poll_interval = args.kuma.kuma_poll_interval;
     ctx.mesh.stats_interval = args.kuma.kuma_stats_interval;
     ctx.mesh.observed_window = args.kuma.kuma_observed_window;

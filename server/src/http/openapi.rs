@@ -40,6 +40,7 @@ routes under `/api/catalog` answer Backstage's `{\"error\": {\"name\", \"message
         (name = "ownership", description = "Edits and transfers of ownership between teams"),
         (name = "mesh", description = "What the Kuma service mesh says about each service"),
         (name = "delivery", description = "Runs, deployments, changes and incidents reported by pipelines (OpenLineage, CDEvents)"),
+        (name = "scorecards", description = "Scorecards: levels of checks on the catalog, the mesh and delivery, per component, team, system and organisation"),
         (name = "identity", description = "Who is calling, and signing in and out"),
         (name = "audit", description = "The audit log (admins and auditors)"),
         (name = "backstage", description = "The catalog API of Backstage, for `@backstage/catalog-client`"),

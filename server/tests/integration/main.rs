@@ -20,5 +20,6 @@ mod oidc;
 mod openapi;
 mod ownership;
 mod pages;
+mod scorecards;
 mod services;
 mod trace;

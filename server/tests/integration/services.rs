@@ -19,7 +19,7 @@ use app::ssr::ServerCtx;
 use crate::util::{context, repo_root, TestApp};
 
 /// Every read service: anyone who may read the catalog may call them.
-const READS: [&str; 34] = [
+const READS: [&str; 37] = [
     "catalog::service::home",
     "catalog::service::list",
     "catalog::service::catalog_view",
@@ -54,6 +54,9 @@ const READS: [&str; 34] = [
     "delivery::runs::run_detail",
     "delivery::runs::list_deployments",
     "delivery::bindings::producers",
+    "scorecards::service::list",
+    "scorecards::service::card_results",
+    "scorecards::service::component",
 ];
 
 /// Services with a stricter check of their own (a signed-in caller, a role, a team): the role
@@ -91,7 +94,7 @@ const STRICTER: [&str; 28] = [
 ];
 
 /// Public functions that take the server context but have no caller to check, and why.
-const NO_CALLER: [(&str, &str); 8] = [
+const NO_CALLER: [(&str, &str); 9] = [
     ("ssr::ctx", "gets the context itself"),
     ("server_call::call", "runs a server function's service with the caller"),
     ("auth::guard::require_reader", "the check itself"),
@@ -114,6 +117,10 @@ const NO_CALLER: [(&str, &str); 8] = [
     (
         "delivery::runs::sweep",
         "the delivery worker: closes runs that stopped reporting and drops expired events",
+    ),
+    (
+        "scorecards::service::evaluate_all",
+        "the scorecard worker: evaluates every component; reads of its results check the caller",
     ),
 ];
 
@@ -234,6 +241,22 @@ async fn call(name: &str, ctx: &ServerCtx, caller: &Caller) -> Result<(), AppErr
         }
         "delivery::runs::list_deployments" => {
             app::delivery::runs::list_deployments(ctx, caller, Some("component:default/checkout"), None, None)
+                .await
+                .map(drop)
+        }
+        "scorecards::service::list" => app::scorecards::service::list(ctx, caller, &Default::default())
+            .await
+            .map(drop),
+        // No scorecards configured here: a reader is told the card does not exist.
+        "scorecards::service::card_results" => {
+            match app::scorecards::service::card_results(ctx, caller, "production-readiness", &Default::default()).await
+            {
+                Err(AppError::NotFound(_)) => Ok(()),
+                other => other.map(drop),
+            }
+        }
+        "scorecards::service::component" => {
+            app::scorecards::service::component(ctx, caller, "component", "default", "checkout")
                 .await
                 .map(drop)
         }

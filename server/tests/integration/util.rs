@@ -346,6 +346,14 @@ impl TestApp {
         self
     }
 
+    /// This app with the scorecards in `dir`, as `bearing serve --scorecards DIR` loads them.
+    pub fn with_scorecards(mut self, dir: &std::path::Path) -> TestApp {
+        self.ctx.scorecards.cards = bearing_scorecards::card::load_dir(dir).expect("scorecards").into();
+        let options = server::site::leptos_options(None).expect("leptos options");
+        self.router = router_with_pages(self.ctx.clone(), options, self.pages.clone());
+        self
+    }
+
     /// Creates an API token with `role` (and `team` for leads).
     pub async fn token(&self, role: &str, team: Option<&str>) -> String {
         let req = app::auth::TokenRequest {

@@ -28,6 +28,9 @@ use crate::policy::api::{
 use crate::policy::components::templates::{TemplatePoliciesSection, TemplateWrites};
 use crate::policy::components::PolicySection;
 use crate::policy::{PolicyPreview, TemplatePolicies};
+use crate::scorecards::api::{get_component_scorecards, get_scorecards};
+use crate::scorecards::pages::{ComponentScorecardsSection, TeamScorecardsSection};
+use crate::scorecards::{ComponentScorecards, ScorecardList};
 use crate::ui::Loading;
 
 /// An entity's address: kind, namespace and name as the URL gives them.
@@ -85,6 +88,8 @@ pub fn EntityPage() -> impl IntoView {
     );
     let team_drift = Resource::new(key, team_drift_for);
     let team_ownership = Resource::new(key, team_ownership_for);
+    let scorecards = Resource::new(key, component_scorecards);
+    let team_scorecards = Resource::new(key, team_scorecards);
     view! {
         <Suspense fallback=Loading>
             <ErrorBoundary fallback=error_fallback>
@@ -101,11 +106,12 @@ pub fn EntityPage() -> impl IntoView {
                                         apply=apply_policy rollback=rollback_policy adopt=adopt_policy/>
                                     <TemplatePoliciesSection list=template_policies namespace=namespace name=name
                                         writes=template_writes/>
+                                    <ComponentScorecardsSection scorecards=scorecards/>
                                     <DeliverySection delivery=delivery namespace=e.summary.namespace.clone()
                                         name=e.summary.name.clone() bind=bind_producer/>
                                 }.into_any())
                             }
-                            "group" => Some(view! { <TeamMeshSection rows=team_mesh/><TeamDriftSection drift=team_drift ownership=team_ownership/> }.into_any()),
+                            "group" => Some(view! { <TeamMeshSection rows=team_mesh/><TeamDriftSection drift=team_drift ownership=team_ownership/><TeamScorecardsSection scorecards=team_scorecards/> }.into_any()),
                             _ => None,
                         };
                         let panel = match state {
@@ -171,4 +177,22 @@ async fn team_mesh((kind, namespace, name): EntityKey) -> Result<Option<Vec<Team
         return Ok(None);
     }
     get_team_mesh(namespace, name).await.map(Some)
+}
+
+/// The component's scorecards when the URL names a component; nothing to request otherwise.
+async fn component_scorecards((kind, namespace, name): EntityKey) -> Result<Option<ComponentScorecards>, AppError> {
+    if !kind.eq_ignore_ascii_case("component") {
+        return Ok(None);
+    }
+    get_component_scorecards(namespace, name).await.map(Some)
+}
+
+/// The team's scorecard roll-up when the URL names a group; nothing to request otherwise.
+async fn team_scorecards((kind, namespace, name): EntityKey) -> Result<Option<ScorecardList>, AppError> {
+    if !kind.eq_ignore_ascii_case("group") {
+        return Ok(None);
+    }
+    get_scorecards(Some(format!("group:{namespace}/{name}")), None)
+        .await
+        .map(Some)
 }
