@@ -122,6 +122,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(delivery::list_runs))
         .routes(routes!(delivery::get_run))
         .routes(routes!(delivery::list_deployments))
+        .routes(routes!(delivery::get_dora))
         // The Backstage-compatible catalog API (`@backstage/catalog-client`).
         .routes(routes!(backstage::list_entities))
         .routes(routes!(backstage::by_name))

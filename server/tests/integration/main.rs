@@ -11,6 +11,7 @@ mod backstage;
 mod catalog;
 mod cli;
 mod db;
+mod delivery;
 mod health;
 mod import_limits;
 mod injection;
