@@ -171,7 +171,8 @@ pub struct ComponentDelivery {
 }
 
 /// A DORA performance level, as the DORA 2024 report (Accelerate State of DevOps 2024,
-/// "software delivery performance levels") names them; `delivery::dora` says which values fall in each.
+/// "software delivery performance levels") names them; docs/dora.md says which values fall in
+/// each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
@@ -206,8 +207,9 @@ pub struct DoraReport {
     pub component: Option<String>,
     /// The environments whose deployments count; empty for all.
     pub environments: Vec<String>,
-    /// The period, `[from, to)`, RFC 3339.
+    /// The start of the period, `[from, to)`, RFC 3339.
     pub from: String,
+    /// Its end (excluded).
     pub to: String,
     /// `deployed` and `upgraded` events in the period.
     pub deployments: i64,
@@ -236,7 +238,7 @@ pub struct DoraReport {
     pub weeks: Vec<DoraWeek>,
 }
 
-/// Deployments of one week (Monday to Sunday, UTC) of a [`DoraReport`].
+/// Deployments of one week (Monday to Sunday, UTC) of a DORA report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DoraWeek {

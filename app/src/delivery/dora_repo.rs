@@ -62,7 +62,7 @@ facts AS (
            -- (Never negative: an incident resolved before it was detected recovers at once.)
            (SELECT CASE WHEN r < 0 THEN 0 ELSE r END FROM (SELECT extract(epoch FROM
                least(CASE WHEN nx.action = 'rolledback' THEN nx.at END,
-                     CASE WHEN inc.n > 0 AND NOT inc.open THEN inc.last_resolved END)
+                     CASE WHEN inc.n > 0 AND NOT inc.still_open THEN inc.last_resolved END)
                - coalesce(inc.first_detected, d.at))::float8 AS r) recovery) AS recovery_s
     FROM deployments d
     LEFT JOIN LATERAL (
@@ -79,7 +79,7 @@ facts AS (
     ) pv ON true
     CROSS JOIN LATERAL (
         SELECT count(*) AS n, min(i.detected_at) AS first_detected,
-               max(i.resolved_at) AS last_resolved, bool_or(i.resolved_at IS NULL) AS open
+               max(i.resolved_at) AS last_resolved, bool_or(i.resolved_at IS NULL) AS still_open
         FROM delivery_incidents i
         WHERE i.component = d.component AND i.environment = d.environment
           AND i.detected_at >= d.at AND (nx.at IS NULL OR i.detected_at < nx.at)

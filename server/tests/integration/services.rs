@@ -19,7 +19,7 @@ use app::ssr::ServerCtx;
 use crate::util::{context, repo_root, TestApp};
 
 /// Every read service: anyone who may read the catalog may call them.
-const READS: [&str; 31] = [
+const READS: [&str; 34] = [
     "catalog::service::home",
     "catalog::service::list",
     "catalog::service::catalog_view",
@@ -51,12 +51,15 @@ const READS: [&str; 31] = [
     "policy::proposal::preview",
     "policy::templated::preview",
     "delivery::dora::report",
+    "delivery::runs::list_runs",
+    "delivery::runs::run_detail",
+    "delivery::runs::list_deployments",
 ];
 
 /// Services with a stricter check of their own (a signed-in caller, a role, a team): the role
 /// matrix (`auth::matrix_of_mutating_routes_and_roles`) and the auth, audit, oidc and ownership
 /// tests prove them.
-const STRICTER: [&str; 25] = [
+const STRICTER: [&str; 26] = [
     "auth::service::login",
     "auth::service::record_failed_login",
     "auth::service::record_logout",
@@ -82,10 +85,11 @@ const STRICTER: [&str; 25] = [
     "policy::templated::apply",
     "policy::templated::rollback",
     "policy::templated::adopt",
+    "delivery::ingest::ingest",
 ];
 
 /// Public functions that take the server context but have no caller to check, and why.
-const NO_CALLER: [(&str, &str); 7] = [
+const NO_CALLER: [(&str, &str); 8] = [
     ("ssr::ctx", "gets the context itself"),
     ("server_call::call", "runs a server function's service with the caller"),
     ("auth::guard::require_reader", "the check itself"),
@@ -104,6 +108,10 @@ const NO_CALLER: [(&str, &str); 7] = [
     (
         "policy::follow::follow_marks",
         "the policy worker: applies as the identity each import stored, checked per policy",
+    ),
+    (
+        "delivery::runs::close_lost_runs",
+        "the delivery worker: closes runs that stopped reporting",
     ),
 ];
 
@@ -216,6 +224,17 @@ async fn call(name: &str, ctx: &ServerCtx, caller: &Caller) -> Result<(), AppErr
             };
             app::delivery::dora::report(ctx, caller, &query).await.map(drop)
         }
+        "delivery::runs::list_runs" => app::delivery::runs::list_runs(ctx, caller, &Default::default())
+            .await
+            .map(drop),
+        // No such run: a reader is told so, which is past the check.
+        "delivery::runs::run_detail" => match app::delivery::runs::run_detail(ctx, caller, "no-such-run").await {
+            Err(AppError::NotFound(_)) => Ok(()),
+            other => other.map(drop),
+        },
+        "delivery::runs::list_deployments" => app::delivery::runs::list_deployments(ctx, caller, None, None, None)
+            .await
+            .map(drop),
         other => panic!("{other} is in READS but not in `call`"),
     }
 }
