@@ -2,12 +2,18 @@
 //! CDEvents, sent by verified producers ([`crate::auth::Role::Producer`] tokens) and bound to
 //! the components they may report on, kept as append-only events and projected into runs,
 //! deployments, changes and incidents. Wire types shared by pages, server functions and the
-//! HTTP API (`/api/v1/lineage`, `/api/v1/cdevents`, `/api/v1/runs`, `/api/v1/deployments`).
+//! HTTP API (`/api/v1/lineage`, `/api/v1/cdevents`, `/api/v1/runs`, `/api/v1/deployments`,
+//! `/api/v1/dora`).
 
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod bindings;
 pub mod components;
+#[cfg(feature = "ssr")]
+pub mod dora;
+pub mod dora_components;
+#[cfg(feature = "ssr")]
+pub(crate) mod dora_repo;
 #[cfg(feature = "ssr")]
 pub mod ingest;
 #[cfg(feature = "ssr")]
@@ -197,4 +203,84 @@ pub struct ComponentDelivery {
     pub runs: RunPage,
     pub deployments: Vec<DeploymentView>,
     pub producers: Producers,
+}
+
+/// A DORA performance level, as the DORA 2024 report (Accelerate State of DevOps 2024,
+/// "software delivery performance levels") names them; docs/dora.md says which values fall in
+/// each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum DoraBand {
+    Elite,
+    High,
+    Medium,
+    Low,
+}
+
+impl DoraBand {
+    /// The word shown on the page.
+    pub fn label(self) -> &'static str {
+        match self {
+            DoraBand::Elite => "elite",
+            DoraBand::High => "high",
+            DoraBand::Medium => "medium",
+            DoraBand::Low => "low",
+        }
+    }
+}
+
+/// The four DORA metrics and rework rate of a scope over a period (`GET /api/v1/dora`). Rates
+/// are fractions (0.25 is 25%); durations are seconds. Each figure is null when nothing was
+/// there to measure, and so is its band.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DoraReport {
+    /// The team whose components are measured (`group:default/payments`), if any.
+    pub team: Option<String>,
+    /// The component measured, if any; with neither, the whole organisation.
+    pub component: Option<String>,
+    /// The environments whose deployments count; empty for all.
+    pub environments: Vec<String>,
+    /// The start of the period, `[from, to)`, RFC 3339.
+    pub from: String,
+    /// Its end (excluded).
+    pub to: String,
+    /// `deployed` and `upgraded` events in the period.
+    pub deployments: i64,
+    /// Deployments per day over the period.
+    pub deployments_per_day: f64,
+    pub deployment_frequency_band: Option<DoraBand>,
+    /// Merged changes that reached a deployment in the period (per component reached).
+    pub changes: i64,
+    pub lead_time_median_s: Option<f64>,
+    pub lead_time_p90_s: Option<f64>,
+    pub lead_time_band: Option<DoraBand>,
+    /// Deployments followed by a rollback or an incident before the next deployment.
+    pub failed_deployments: i64,
+    pub change_failure_rate: Option<f64>,
+    pub change_failure_band: Option<DoraBand>,
+    /// Failed deployments whose recovery is known (rolled back or incidents resolved).
+    pub recovered_deployments: i64,
+    pub recovery_time_median_s: Option<f64>,
+    pub recovery_time_band: Option<DoraBand>,
+    /// Deployments made to fix a failed one: right after a rollback, or while an incident was
+    /// open.
+    pub rework_deployments: i64,
+    /// The DORA 2024 report published no levels for it.
+    pub rework_rate: Option<f64>,
+    /// Every week of the period, oldest first.
+    pub weeks: Vec<DoraWeek>,
+}
+
+/// Deployments of one week (Monday to Sunday, UTC) of a DORA report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DoraWeek {
+    /// Its Monday, `2026-11-30`.
+    #[cfg_attr(feature = "ssr", schema(example = "2026-11-30"))]
+    pub week: String,
+    pub deployments: i64,
+    pub failed: i64,
+    pub rework: i64,
 }

@@ -126,6 +126,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(scorecards::list_scorecards))
         .routes(routes!(scorecards::get_scorecard))
         .routes(routes!(scorecards::get_component_scorecards))
+        .routes(routes!(delivery::get_dora))
         // The Backstage-compatible catalog API (`@backstage/catalog-client`).
         .routes(routes!(backstage::list_entities))
         .routes(routes!(backstage::by_name))

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::{ComponentDelivery, Producers, RunDetail, UnmappedSubject};
+use super::{ComponentDelivery, DoraReport, Producers, RunDetail, UnmappedSubject};
 use crate::error::AppError;
 
 /// A component's recent runs (optionally of one status) and deployments.
@@ -67,4 +67,20 @@ pub async fn get_unmapped() -> Result<Vec<UnmappedSubject>, AppError> {
 #[server(prefix = "/api/fn", endpoint = "get_run")]
 pub async fn get_run(run_id: String) -> Result<RunDetail, AppError> {
     crate::server_call::call(|ctx, caller| async move { super::runs::run_detail(&ctx, &caller, &run_id).await }).await
+}
+
+/// The DORA metrics of a team's components over the last 12 weeks, for its page.
+#[server(prefix = "/api/fn", endpoint = "get_team_dora")]
+pub async fn get_team_dora(namespace: String, name: String) -> Result<DoraReport, AppError> {
+    crate::server_call::call(|ctx, caller| async move {
+        let (from, to) = super::dora::recent_weeks(12, time::OffsetDateTime::now_utc());
+        let query = super::dora::DoraQuery {
+            team: Some(format!("group:{namespace}/{name}")),
+            from: Some(from),
+            to: Some(to),
+            ..Default::default()
+        };
+        super::dora::report(&ctx, &caller, &query).await
+    })
+    .await
 }

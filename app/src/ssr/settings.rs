@@ -96,6 +96,9 @@ pub struct DeliverySettings {
     /// Which refused producer/component pairs were audited lately. Shared: the context is
     /// cloned per request.
     pub refusals: Arc<crate::delivery::ingest::RefusalLog>,
+    /// The environments whose deployments the DORA metrics count when a request names none
+    /// (DORA counts deployments to production); empty for every environment.
+    pub dora_environments: Arc<[String]>,
 }
 
 impl Default for DeliverySettings {
@@ -104,6 +107,7 @@ impl Default for DeliverySettings {
             lost_after: Duration::from_secs(24 * 3600),
             retention: Some(Duration::from_secs(400 * 86_400)),
             refusals: Arc::default(),
+            dora_environments: Arc::from(Vec::new()),
         }
     }
 }

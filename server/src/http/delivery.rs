@@ -1,6 +1,6 @@
 //! Delivery events in (`POST /api/v1/lineage`, `/api/v1/lineage/batch`, `/api/v1/cdevents`)
-//! and runs and deployments out (`GET /api/v1/runs`, `/api/v1/runs/{run_id}`,
-//! `/api/v1/deployments`).
+//! and runs, deployments and DORA metrics out (`GET /api/v1/runs`, `/api/v1/runs/{run_id}`,
+//! `/api/v1/deployments`, `/api/v1/dora`).
 //!
 //! Ingest is guarded three ways before any parsing: the caller must be a producer, the body is
 //! read up to `--delivery-max-body-size`, and at most a few requests are parsed and stored at
@@ -12,9 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::auth::guard::Caller;
+use app::delivery::dora::{self, DoraQuery};
 use app::delivery::ingest::{self, status_of};
 use app::delivery::runs::{self, RunQuery};
-use app::delivery::{DeploymentView, EventOutcome, IngestReport, RunDetail, RunPage, UnmappedSubject};
+use app::delivery::{DeploymentView, DoraReport, EventOutcome, IngestReport, RunDetail, RunPage, UnmappedSubject};
 use app::error::AppError;
 use axum::body::Body;
 use axum::extract::State;
@@ -468,4 +469,56 @@ pub async fn list_deployments(
         )
         .await?,
     ))
+}
+
+/// Query string of `GET /api/v1/dora`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DoraParams {
+    /// The team whose components to measure (`payments` or `group:default/payments`).
+    team: Option<String>,
+    /// The component to measure (`checkout` or `component:default/checkout`). Neither: the
+    /// whole organisation.
+    component: Option<String>,
+    /// The environments whose deployments count, comma-separated (DORA counts production).
+    /// Default: the server's configured production environments, else all.
+    #[param(example = "production")]
+    environment: Option<String>,
+    /// Start of the period (RFC 3339, inclusive). Default: `to` minus 30 days.
+    from: Option<String>,
+    /// End of the period (RFC 3339, exclusive), at most 366 days after `from`. Default: now.
+    to: Option<String>,
+}
+
+/// DORA metrics of a component, a team or the organisation over a period (readers).
+///
+/// Deployment frequency, lead time for changes, change failure rate, failed deployment
+/// recovery time and rework rate, each with its DORA 2024 performance level, and deployments
+/// per week. The definitions and the SQL are in `docs/dora.md`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dora",
+    operation_id = "getDora",
+    tag = "delivery",
+    params(DoraParams),
+    responses(
+        (status = 200, description = "The metrics", body = DoraReport),
+        (status = 401, description = "Not signed in", body = ApiErrors),
+        (status = 404, description = "No such team", body = ApiErrors),
+        (status = 422, description = "A bad period, team or component", body = ApiErrors),
+    ),
+)]
+pub async fn get_dora(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(p): Query<DoraParams>,
+) -> ApiResult<Json<DoraReport>> {
+    let query = DoraQuery {
+        team: p.team,
+        component: p.component,
+        environment: p.environment,
+        from: p.from,
+        to: p.to,
+    };
+    Ok(Json(dora::report(&state.ctx, &caller, &query).await?))
 }

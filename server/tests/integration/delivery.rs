@@ -1,6 +1,8 @@
 //! Issue 13: delivery events in, under verified identities, and runs and deployments out.
 //! The events are the specifications' own examples (`crates/delivery/tests/golden/`).
 
+mod dora;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{json, Value};
@@ -82,16 +84,7 @@ async fn setup() -> (TestApp, String) {
 }
 
 async fn producer_token(app: &TestApp, name: &str, scopes: &[&str]) -> String {
-    let req = app::auth::TokenRequest {
-        name: name.into(),
-        role: "producer".into(),
-        scopes: scopes.iter().map(|s| s.to_string()).collect(),
-        ..Default::default()
-    };
-    app::auth::service::create_token(&app.ctx, &app::auth::guard::Caller::system("test"), req)
-        .await
-        .expect("producer token")
-        .token
+    app.producer_token(name, scopes).await
 }
 
 async fn post_json(app: &TestApp, uri: &str, token: &str, content_type: &str, body: &Value) -> (StatusCode, Value) {

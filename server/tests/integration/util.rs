@@ -369,6 +369,21 @@ impl TestApp {
             .token
     }
 
+    /// Creates a `producer` token named `name`, scoped to `scopes` (teams or components); its
+    /// identity is `token:<name>`, which `bearing.dev/producers` names as `<name>`.
+    pub async fn producer_token(&self, name: &str, scopes: &[&str]) -> String {
+        let req = app::auth::TokenRequest {
+            name: name.into(),
+            role: "producer".into(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            ..Default::default()
+        };
+        app::auth::service::create_token(&self.ctx, &app::auth::guard::Caller::system("test"), req)
+            .await
+            .expect("create producer token")
+            .token
+    }
+
     /// Sends `method uri` with a bearer token and an optional JSON body; returns status and JSON
     /// (or the text as a JSON string).
     pub async fn call(

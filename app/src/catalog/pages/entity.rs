@@ -1,6 +1,6 @@
 //! `/catalog/{kind}/{namespace}/{name}`: every field, relations both ways, the dependency
 //! graph, the mesh state (a component's card, a team's health), the edit panel, and for Groups
-//! the team view (members, owned entities, child teams, coverage).
+//! the team view (members, owned entities, child teams, coverage, delivery performance).
 //!
 //! Every section's data is requested here, when the route is entered, and handed to the
 //! section: the mesh card does not wait for the entity to render before it starts loading (the
@@ -14,9 +14,10 @@ use crate::catalog::api::{get_entity, get_entity_graph};
 use crate::catalog::components::{EntityView, GroupPanel};
 use crate::catalog::ownership::api::{get_edit_state, DecideTransfer, EditEntity, TransferEntity};
 use crate::catalog::ownership::components::EditPanel;
-use crate::delivery::api::{get_component_delivery, BindProducer};
+use crate::delivery::api::{get_component_delivery, get_team_dora, BindProducer};
 use crate::delivery::components::DeliverySection;
-use crate::delivery::ComponentDelivery;
+use crate::delivery::dora_components::DoraSection;
+use crate::delivery::{ComponentDelivery, DoraReport};
 use crate::error::{error_fallback, AppError, SectionError};
 use crate::graph::components::GraphSection;
 use crate::mesh::api::{get_component_mesh, get_team_mesh};
@@ -75,6 +76,7 @@ pub fn EntityPage() -> impl IntoView {
         move || apply_policy.version().get() + rollback_policy.version().get() + adopt_policy.version().get();
     let mesh_card = Resource::new(move || (key(), policy_writes()), |(k, _)| component_mesh(k));
     let team_mesh = Resource::new(key, team_mesh);
+    let team_dora = Resource::new(key, team_dora);
     let policy = Resource::new(move || (key(), policy_writes()), |(k, _)| component_policy(k));
     let template_writes = TemplateWrites::new();
     let template_policies = Resource::new(
@@ -111,7 +113,12 @@ pub fn EntityPage() -> impl IntoView {
                                         name=e.summary.name.clone() bind=bind_producer/>
                                 }.into_any())
                             }
-                            "group" => Some(view! { <TeamMeshSection rows=team_mesh/><TeamDriftSection drift=team_drift ownership=team_ownership/><TeamScorecardsSection scorecards=team_scorecards/> }.into_any()),
+                            "group" => Some(view! {
+                                <TeamMeshSection rows=team_mesh/>
+                                <TeamDriftSection drift=team_drift ownership=team_ownership/>
+                                <TeamScorecardsSection scorecards=team_scorecards/>
+                                <DoraSection dora=team_dora/>
+                            }.into_any()),
                             _ => None,
                         };
                         let panel = match state {
@@ -195,4 +202,12 @@ async fn team_scorecards((kind, namespace, name): EntityKey) -> Result<Option<Sc
     get_scorecards(Some(format!("group:{namespace}/{name}")), None)
         .await
         .map(Some)
+}
+
+/// The team's DORA metrics when the URL names a group; nothing to request otherwise.
+async fn team_dora((kind, namespace, name): EntityKey) -> Result<Option<DoraReport>, AppError> {
+    if !kind.eq_ignore_ascii_case("group") {
+        return Ok(None);
+    }
+    get_team_dora(namespace, name).await.map(Some)
 }
