@@ -18,6 +18,7 @@ pub(crate) mod dora_repo;
 pub mod ingest;
 #[cfg(feature = "ssr")]
 mod map;
+pub mod pages;
 #[cfg(feature = "ssr")]
 pub(crate) mod repo;
 #[cfg(feature = "ssr")]
@@ -177,6 +178,18 @@ pub struct UnmappedSubject {
     pub subject: String,
     pub events: i64,
     pub last_seen: String,
+}
+
+/// Recent deployments and failed runs, across teams or of one team (`/delivery`, team pages).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DeliveryOverview {
+    /// The team (reference key), or null for every team.
+    pub team: Option<String>,
+    /// The latest failed runs, newest first.
+    pub failures: Vec<RunView>,
+    /// The latest deployments, newest first.
+    pub deployments: Vec<DeploymentView>,
 }
 
 /// A producer allowed to report a component, and what allows it.

@@ -12,6 +12,7 @@ use crate::auth::pages::{AdminPage, LoginPage};
 use crate::catalog::ownership::pages::TransfersPage;
 use crate::catalog::pages::{CatalogPage, EntityPage, HomePage, SearchPage};
 use crate::delivery::components::RunPage;
+use crate::delivery::pages::DeliveryPage;
 use crate::error::{AppError, ErrorTemplate};
 use crate::graph::pages::GraphPage;
 use crate::mesh::pages::MeshOverviewPage;
@@ -66,6 +67,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/catalog") view=CatalogPage ssr=SsrMode::Async/>
                     <Route path=path!("/catalog/:kind/:namespace/:name") view=EntityPage ssr=SsrMode::Async/>
                     <Route path=path!("/mesh") view=MeshOverviewPage ssr=SsrMode::Async/>
+                    <Route path=path!("/delivery") view=DeliveryPage ssr=SsrMode::Async/>
                     <Route path=path!("/delivery/run") view=RunPage ssr=SsrMode::Async/>
                     <Route path=path!("/scorecards") view=ScorecardsPage ssr=SsrMode::Async/>
                     <Route path=path!("/graph") view=GraphPage ssr=SsrMode::Async/>

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::{ComponentDelivery, DoraReport, Producers, RunDetail, UnmappedSubject};
+use super::{ComponentDelivery, DeliveryOverview, DoraReport, Producers, RunDetail, UnmappedSubject};
 use crate::error::AppError;
 
 /// A component's recent runs (optionally of one status) and deployments.
@@ -55,6 +55,13 @@ pub async fn bind_producer(
         super::bindings::bind(&ctx, &caller, &component, &producer, bind).await
     })
     .await
+}
+
+/// Recent deployments and failed runs, of every team or of one.
+#[server(prefix = "/api/fn", endpoint = "get_delivery_overview")]
+pub async fn get_delivery_overview(team: Option<String>) -> Result<DeliveryOverview, AppError> {
+    crate::server_call::call(|ctx, caller| async move { super::runs::overview(&ctx, &caller, team.as_deref()).await })
+        .await
 }
 
 /// Jobs and services no component claims (admins).

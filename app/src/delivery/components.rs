@@ -34,7 +34,7 @@ fn StatusBadge(#[prop(into)] status: String) -> impl IntoView {
     }
 }
 
-fn run_row(r: RunView) -> impl IntoView {
+pub(super) fn run_row(r: RunView) -> impl IntoView {
     let when = r.started_at.clone().unwrap_or_default();
     view! {
         <tr class="border-t border-slate-100" data-test-run=r.run_id.clone()>
@@ -50,7 +50,7 @@ fn run_row(r: RunView) -> impl IntoView {
     }
 }
 
-fn deployment_row(d: DeploymentView) -> impl IntoView {
+pub(super) fn deployment_row(d: DeploymentView) -> impl IntoView {
     view! {
         <tr class="border-t border-slate-100" data-test-deployment="">
             <td class="py-1.5 pr-3 font-medium">{d.action}</td>

@@ -280,6 +280,8 @@ pub struct RunFilter<'a> {
     /// Keyset: runs strictly after this `(first_event_at, run_id)` in newest-first order.
     pub after: Option<(OffsetDateTime, String)>,
     pub parent: Option<&'a str>,
+    /// Runs of components this team owns.
+    pub owner: Option<&'a str>,
 }
 
 /// Runs matching `f`, newest first, at most `limit`.
@@ -297,6 +299,7 @@ pub async fn list_runs(db: impl PgExecutor<'_>, f: &RunFilter<'_>, limit: i64) -
            AND ($6::timestamptz IS NULL OR first_event_at < $6)
            AND ($7::timestamptz IS NULL OR (first_event_at, run_id) < ($7, $8))
            AND ($9::text IS NULL OR parent_run_id = $9)
+           AND ($11::text IS NULL OR component IN (SELECT ref FROM entities WHERE owner_ref = $11))
          ORDER BY first_event_at DESC, run_id DESC
          LIMIT $10"
     ))
@@ -310,6 +313,7 @@ pub async fn list_runs(db: impl PgExecutor<'_>, f: &RunFilter<'_>, limit: i64) -
     .bind(after_id)
     .bind(f.parent)
     .bind(limit)
+    .bind(f.owner)
     .fetch_all(db)
     .await
 }
@@ -362,16 +366,19 @@ pub async fn list_deployments(
     db: impl PgExecutor<'_>,
     component: Option<&str>,
     environment: Option<&str>,
+    owner: Option<&str>,
     limit: i64,
 ) -> sqlx::Result<Vec<DeploymentRow>> {
     sqlx::query_as(
         "SELECT component, subject, action, environment, artifact, at, producer FROM delivery_deployments
          WHERE ($1::text IS NULL OR component = $1) AND ($2::text IS NULL OR environment = $2)
+           AND ($4::text IS NULL OR component IN (SELECT ref FROM entities WHERE owner_ref = $4))
          ORDER BY at DESC, event_id DESC LIMIT $3",
     )
     .bind(component)
     .bind(environment)
     .bind(limit)
+    .bind(owner)
     .fetch_all(db)
     .await
 }

@@ -5,7 +5,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::repo::{self, RunFilter, RunRow};
-use super::{DeploymentView, JobName, RunDetail, RunPage, RunView, UnmappedSubject, Upstream};
+use super::{DeliveryOverview, DeploymentView, JobName, RunDetail, RunPage, RunView, UnmappedSubject, Upstream};
 use crate::auth::guard::Caller;
 use crate::error::AppError;
 use crate::ssr::ServerCtx;
@@ -61,6 +61,7 @@ pub async fn list_runs(ctx: &ServerCtx, caller: &Caller, q: &RunQuery) -> Result
             .map(parse_cursor)
             .transpose()?,
         parent: None,
+        owner: None,
     };
     let mut rows = repo::list_runs(&ctx.pool, &filter, i64::from(limit) + 1).await?;
     let next_cursor = if rows.len() > limit as usize {
@@ -155,21 +156,51 @@ pub async fn list_deployments(
         &ctx.pool,
         component.filter(|c| !c.is_empty()),
         environment.filter(|e| !e.is_empty()),
+        None,
         limit,
     )
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|d| DeploymentView {
-            component: d.component,
-            service: d.subject,
-            action: d.action,
-            environment: d.environment,
-            artifact: d.artifact,
-            at: rfc3339(d.at),
-            producer: d.producer,
-        })
-        .collect())
+    Ok(rows.into_iter().map(deployment_view).collect())
+}
+
+fn deployment_view(d: repo::DeploymentRow) -> DeploymentView {
+    DeploymentView {
+        component: d.component,
+        service: d.subject,
+        action: d.action,
+        environment: d.environment,
+        artifact: d.artifact,
+        at: rfc3339(d.at),
+        producer: d.producer,
+    }
+}
+
+/// Recent deployments and failed runs across teams, or of one team's components (readers):
+/// `/delivery` and the team pages.
+pub async fn overview(ctx: &ServerCtx, caller: &Caller, team: Option<&str>) -> Result<DeliveryOverview, AppError> {
+    caller.require_reader(ctx)?;
+    let owner = match team.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => {
+            Some(crate::auth::team_ref(t).ok_or_else(|| AppError::invalid("team", format!("{t} is not a team")))?)
+        }
+        None => None,
+    };
+    let failures = repo::list_runs(
+        &ctx.pool,
+        &RunFilter {
+            status: Some("fail"),
+            owner: owner.as_deref(),
+            ..RunFilter::default()
+        },
+        20,
+    )
+    .await?;
+    let deployments = repo::list_deployments(&ctx.pool, None, None, owner.as_deref(), 20).await?;
+    Ok(DeliveryOverview {
+        team: owner,
+        failures: failures.into_iter().map(view).collect(),
+        deployments: deployments.into_iter().map(deployment_view).collect(),
+    })
 }
 
 /// Producers' jobs and services that no component claims (admins).

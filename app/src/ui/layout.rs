@@ -25,6 +25,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <A href="/mesh" attr:class="rounded px-2 py-1 text-slate-700 hover:bg-slate-100 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700">"Mesh"</A>
                     <A href="/graph" attr:class="rounded px-2 py-1 text-slate-700 hover:bg-slate-100 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700">"Map"</A>
                     <A href="/scorecards" attr:class="rounded px-2 py-1 text-slate-700 hover:bg-slate-100 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700">"Scorecards"</A>
+                    <A href="/delivery" attr:class="rounded px-2 py-1 text-slate-700 hover:bg-slate-100 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700">"Delivery"</A>
                 </nav>
                 <Form method="GET" action="/search" attr:class="ml-auto" attr:role="search">
                     <label for="site-search" class="sr-only">"Search the catalog"</label>

@@ -228,6 +228,22 @@ async fn a_run_only_moves_forward_and_a_failed_run_shows_its_error_and_upstream(
     assert!(!page.contains("<script>alert(1)"));
     assert!(page.contains(r#"data-test-upstream="component:default/orders-db-sync""#));
 
+    // /delivery and the team page list it among recent failures; another team's page does not.
+    let (_, page) = app.call("GET", "/delivery", Some(&app.admin_token), None).await;
+    assert!(page
+        .as_str()
+        .unwrap_or_default()
+        .contains(&format!(r#"data-test-run="{run_id}""#)));
+    let (_, page) = app
+        .call("GET", "/catalog/group/default/team-data", Some(&app.admin_token), None)
+        .await;
+    let page = page.as_str().unwrap_or_default().to_owned();
+    assert!(page.contains(r#"data-test="team-failures""#) && page.contains(&format!(r#"data-test-run="{run_id}""#)));
+    let (_, page) = app
+        .call("GET", "/catalog/group/default/team-other", Some(&app.admin_token), None)
+        .await;
+    assert!(page.as_str().unwrap_or_default().contains(r#"data-test="no-failures""#));
+
     // The component page lists it under Runs & deployments.
     let (_, page) = app
         .call(

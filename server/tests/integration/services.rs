@@ -19,7 +19,7 @@ use app::ssr::ServerCtx;
 use crate::util::{context, repo_root, TestApp};
 
 /// Every read service: anyone who may read the catalog may call them.
-const READS: [&str; 38] = [
+const READS: [&str; 39] = [
     "catalog::service::home",
     "catalog::service::list",
     "catalog::service::catalog_view",
@@ -51,6 +51,7 @@ const READS: [&str; 38] = [
     "policy::proposal::preview",
     "policy::templated::preview",
     "delivery::dora::report",
+    "delivery::runs::overview",
     "delivery::runs::list_runs",
     "delivery::runs::run_detail",
     "delivery::runs::list_deployments",
@@ -268,6 +269,9 @@ async fn call(name: &str, ctx: &ServerCtx, caller: &Caller) -> Result<(), AppErr
             };
             app::delivery::dora::report(ctx, caller, &query).await.map(drop)
         }
+        "delivery::runs::overview" => app::delivery::runs::overview(ctx, caller, Some("team-checkout"))
+            .await
+            .map(drop),
         other => panic!("{other} is in READS but not in `call`"),
     }
 }

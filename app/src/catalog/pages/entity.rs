@@ -14,9 +14,11 @@ use crate::catalog::api::{get_entity, get_entity_graph};
 use crate::catalog::components::{EntityView, GroupPanel};
 use crate::catalog::ownership::api::{get_edit_state, DecideTransfer, EditEntity, TransferEntity};
 use crate::catalog::ownership::components::EditPanel;
-use crate::delivery::api::{get_component_delivery, get_team_dora, BindProducer};
+use crate::delivery::api::{get_component_delivery, get_delivery_overview, get_team_dora, BindProducer};
 use crate::delivery::components::DeliverySection;
 use crate::delivery::dora_components::DoraSection;
+use crate::delivery::pages::TeamFailuresSection;
+use crate::delivery::DeliveryOverview;
 use crate::delivery::{ComponentDelivery, DoraReport};
 use crate::error::{error_fallback, AppError, SectionError};
 use crate::graph::components::GraphSection;
@@ -77,6 +79,7 @@ pub fn EntityPage() -> impl IntoView {
     let mesh_card = Resource::new(move || (key(), policy_writes()), |(k, _)| component_mesh(k));
     let team_mesh = Resource::new(key, team_mesh);
     let team_dora = Resource::new(key, team_dora);
+    let team_failures = Resource::new(key, team_failures);
     let policy = Resource::new(move || (key(), policy_writes()), |(k, _)| component_policy(k));
     let template_writes = TemplateWrites::new();
     let template_policies = Resource::new(
@@ -117,6 +120,7 @@ pub fn EntityPage() -> impl IntoView {
                                 <TeamMeshSection rows=team_mesh/>
                                 <TeamDriftSection drift=team_drift ownership=team_ownership/>
                                 <TeamScorecardsSection scorecards=team_scorecards/>
+                                <TeamFailuresSection overview=team_failures/>
                                 <DoraSection dora=team_dora/>
                             }.into_any()),
                             _ => None,
@@ -200,6 +204,16 @@ async fn team_scorecards((kind, namespace, name): EntityKey) -> Result<Option<Sc
         return Ok(None);
     }
     get_scorecards(Some(format!("group:{namespace}/{name}")), None)
+        .await
+        .map(Some)
+}
+
+/// The team's recent failed runs when the URL names a group; nothing to request otherwise.
+async fn team_failures((kind, namespace, name): EntityKey) -> Result<Option<DeliveryOverview>, AppError> {
+    if !kind.eq_ignore_ascii_case("group") {
+        return Ok(None);
+    }
+    get_delivery_overview(Some(format!("group:{namespace}/{name}")))
         .await
         .map(Some)
 }
