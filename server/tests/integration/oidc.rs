@@ -143,6 +143,7 @@ async fn portal_with(
         session_lifetime: time::Duration::hours(24),
         public_origin: args.public_origin(),
         limits: Default::default(),
+        producer_clients: None,
     };
     let options = server::site::leptos_options(None).unwrap();
     let state = server::state::AppState::new(ctx.clone(), options, runtime).unwrap();
