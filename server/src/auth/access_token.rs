@@ -67,7 +67,11 @@ pub fn looks_like_jwt(token: &str) -> bool {
     let mut parts = 0;
     for part in token.split('.') {
         parts += 1;
-        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        if part.is_empty()
+            || !part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
             return false;
         }
     }
@@ -253,6 +257,9 @@ mod tests {
 
     #[tokio::test]
     async fn without_configuration_nothing_is_taken() {
-        assert_eq!(verify(None, None, "a.b.c", 0).await.unwrap_err(), Refusal::NotConfigured);
+        assert_eq!(
+            verify(None, None, "a.b.c", 0).await.unwrap_err(),
+            Refusal::NotConfigured
+        );
     }
 }

@@ -73,8 +73,12 @@ struct FileClient {
 /// Reads the `--producer-clients` file (`.json` is JSON, `.toml` is TOML) for tokens whose
 /// audience is `audience`. Every problem names the file and the entry (in TOML, its line).
 pub fn load(path: &Path, audience: &str) -> anyhow::Result<ProducerClients> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the producer-clients file {} (--producer-clients)", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the producer-clients file {} (--producer-clients)",
+            path.display()
+        )
+    })?;
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     let clients = parse_clients(&text, ext.as_deref())
         .map_err(|e| anyhow::anyhow!("producer-clients file {}: {e}", path.display()))?;
@@ -117,7 +121,9 @@ fn parse_clients(text: &str, ext: Option<&str>) -> Result<Vec<(String, Vec<Strin
             ));
         }
         if out.iter().any(|(known, _)| known == id) {
-            return Err(format!("{at}: client `{id}` is listed twice; merge its scopes into one entry"));
+            return Err(format!(
+                "{at}: client `{id}` is listed twice; merge its scopes into one entry"
+            ));
         }
         let named: Vec<&str> = c.scopes.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
         if named.is_empty() {
@@ -195,7 +201,10 @@ mod tests {
                 "[[client]]\nid = \"a\"\nscopes = [\"t\"]\n[[client]]\nid = \"a\"\nscopes = [\"u\"]\n",
                 "listed twice",
             ),
-            ("[[client]]\nid = \"a\"\nscopes = [\"api:default/x\"]\n", "names neither"),
+            (
+                "[[client]]\nid = \"a\"\nscopes = [\"api:default/x\"]\n",
+                "names neither",
+            ),
             ("[[client]]\nid = \"a\"\nscopes = [\"component:x\"]\n", "names neither"),
             ("[[client]]\nid = \"a\"\nsecret = \"s\"\n", "unknown field"),
             ("[[client]\n", "line 1"),
@@ -206,6 +215,8 @@ mod tests {
         }
         let err = parse_clients(r#"{"client": [{"id": "", "scopes": ["t"]}]}"#, Some("json")).unwrap_err();
         assert!(err.starts_with("client 1 (``): `id` must be"), "{err}");
-        assert!(parse_clients("{}", Some("yaml")).unwrap_err().contains("*.json or *.toml"));
+        assert!(parse_clients("{}", Some("yaml"))
+            .unwrap_err()
+            .contains("*.json or *.toml"));
     }
 }

@@ -108,7 +108,12 @@ impl AuthArgs {
     /// The audience producers' access tokens must carry: --producer-audience, or the public URL
     /// without a trailing slash.
     pub fn producer_audience(&self) -> String {
-        match self.producer_audience.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        match self
+            .producer_audience
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+        {
             Some(audience) => audience.to_owned(),
             None => self.public_url.trim_end_matches('/').to_owned(),
         }

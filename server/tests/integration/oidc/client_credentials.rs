@@ -225,10 +225,7 @@ async fn bad_client_credentials_tokens_are_refused_and_counted() {
     let forged = format!(
         "{}.{}.{}",
         parts[0],
-        base64::Engine::encode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            claims.to_string()
-        ),
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, claims.to_string()),
         parts[2]
     );
     assert_refused(report(&p, &forged).await, "signature does not verify");
@@ -267,11 +264,18 @@ async fn producer_clients_need_an_issuer_and_a_good_file() {
     args.oidc_issuer = Some("http://127.0.0.1:4010".into());
     let clients = server::commands::serve::producer_clients(&args).unwrap().unwrap();
     assert_eq!(clients.audience, ORIGIN, "default: the public URL");
-    assert_eq!(clients.scopes(CLIENT), Some(&["group:default/team-data".to_owned()][..]));
+    assert_eq!(
+        clients.scopes(CLIENT),
+        Some(&["group:default/team-data".to_owned()][..])
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("clients.toml");
-    std::fs::write(&bad, "[[client]]\nid = \"x\"\nscopes = [\"t\"]\n\n[[client]]\nid = \"y\"\n").unwrap();
+    std::fs::write(
+        &bad,
+        "[[client]]\nid = \"x\"\nscopes = [\"t\"]\n\n[[client]]\nid = \"y\"\n",
+    )
+    .unwrap();
     args.producer_clients = Some(bad.clone());
     let err = format!("{:#}", server::commands::serve::producer_clients(&args).unwrap_err());
     assert!(
