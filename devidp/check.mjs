@@ -17,6 +17,11 @@ const REDIRECT_URI = (env.DEVIDP_REDIRECT_URIS || 'http://127.0.0.1:3000/auth/ca
 const POST_LOGOUT_URI = (env.DEVIDP_POST_LOGOUT_REDIRECT_URIS || 'http://127.0.0.1:3000/').split(',')[0].trim();
 const ID_TOKEN_TTL = Number(env.DEVIDP_ID_TOKEN_TTL || 3600);
 const OTHER = { id: 'other-client', secret: 'other-secret' };
+const MACHINE = {
+  id: env.DEVIDP_MACHINE_CLIENT_ID || 'luigi-orders',
+  secret: env.DEVIDP_MACHINE_CLIENT_SECRET || 'luigi-orders-secret',
+};
+const PRODUCER_AUDIENCE = env.DEVIDP_PRODUCER_AUDIENCE || 'http://127.0.0.1:3000';
 const SCOPE = 'openid email profile groups';
 
 let passed = 0;
@@ -332,6 +337,33 @@ async function main() {
   assert.deepEqual(claims4.groups, other.groups, 'button login groups');
   assert.equal(claims4.nonce, 'n4', 'button login nonce');
   ok(`one-click button login as ${other.login}`);
+
+  // 12. A machine client gets a JWT access token for Bearing with the client-credentials grant;
+  // the portal's own client may not use that grant.
+  const machine = async (id, secret, extra = {}) => {
+    const res = await fetch(disc.token_endpoint, {
+      method: 'POST',
+      headers: { authorization: basic(id, secret), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', ...extra }).toString(),
+    });
+    return { status: res.status, json: await res.json().catch(() => ({})) };
+  };
+  const cc = await machine(MACHINE.id, MACHINE.secret, { scope: 'lineage:write' });
+  assert.equal(cc.status, 200, `client credentials: ${JSON.stringify(cc.json)}`);
+  const at = await verifyIdToken(disc, cc.json.access_token);
+  const atHeader = JSON.parse(Buffer.from(cc.json.access_token.split('.')[0], 'base64url').toString('utf8'));
+  assert.equal(atHeader.typ, 'at+jwt', 'access token typ');
+  assert.equal(at.iss, ISSUER, 'access token iss');
+  assert.equal(at.aud, PRODUCER_AUDIENCE, 'access token aud (the default resource)');
+  assert.equal(at.client_id, MACHINE.id, 'access token client_id');
+  assert.ok(at.exp > Date.now() / 1000, 'access token not expired');
+  const named = await machine(MACHINE.id, MACHINE.secret, { resource: PRODUCER_AUDIENCE });
+  assert.equal(named.status, 200, `client credentials with resource: ${JSON.stringify(named.json)}`);
+  const elsewhere = await machine(MACHINE.id, MACHINE.secret, { resource: 'https://elsewhere.example' });
+  assert.equal(elsewhere.json.error, 'invalid_target', 'tokens only for Bearing');
+  const portal = await machine(CLIENT_ID, CLIENT_SECRET);
+  assert.equal(portal.status, 400, `the portal's client may not use client credentials: ${JSON.stringify(portal.json)}`);
+  ok(`client credentials: ${MACHINE.id} gets an RS256 at+jwt for ${PRODUCER_AUDIENCE}; other resources and clients refused`);
 
   console.log(`devidp check: ${passed} passed, 0 failed`);
 }

@@ -2,8 +2,10 @@
 //
 // A real `oidc-provider` (OpenID Certified) instance with demo users from users.json, a small
 // server-rendered login page (no JavaScript, so it works under a strict CSP), automatic consent
-// for the registered first-party clients, PKCE (S256) required for every client, and RS256 ID
-// tokens signed with a key generated at startup. All state lives in memory.
+// for the registered first-party clients, PKCE (S256) required for every client, RS256 ID
+// tokens signed with a key generated at startup (or read from DEVIDP_JWKS_FILE), and two
+// machine clients that get JWT access tokens for Bearing with the client-credentials grant
+// (producers of delivery events, issue 13). All state lives in memory.
 //
 //   node devidp/server.mjs
 //
@@ -62,6 +64,26 @@ const OTHER_CLIENT_SECRET = 'other-secret';
 if (CLIENT_ID === OTHER_CLIENT_ID) {
   throw new Error(`DEVIDP_CLIENT_ID must differ from the built-in second client ${OTHER_CLIENT_ID}`);
 }
+
+// Machines (client-credentials grant only): `luigi-orders` reports the demo's orders-etl
+// pipeline; `other-machine` is a valid client Bearing is not told about (tests use it to get a
+// real token from a client Bearing must refuse).
+const MACHINE_CLIENT_ID = env.DEVIDP_MACHINE_CLIENT_ID || 'luigi-orders';
+const MACHINE_CLIENT_SECRET = env.DEVIDP_MACHINE_CLIENT_SECRET || 'luigi-orders-secret';
+const OTHER_MACHINE_ID = 'other-machine';
+const OTHER_MACHINE_SECRET = 'other-machine-secret';
+if ([CLIENT_ID, OTHER_CLIENT_ID, OTHER_MACHINE_ID].includes(MACHINE_CLIENT_ID)) {
+  throw new Error(`DEVIDP_MACHINE_CLIENT_ID must differ from the other clients, got ${MACHINE_CLIENT_ID}`);
+}
+// The resource (audience) machine tokens are for: Bearing's --producer-audience, which defaults
+// to its public URL. A token request may name it as `resource`, or leave it out.
+const PRODUCER_AUDIENCE = env.DEVIDP_PRODUCER_AUDIENCE || 'http://127.0.0.1:3000';
+if (!URL.canParse(PRODUCER_AUDIENCE)) {
+  throw new Error(`DEVIDP_PRODUCER_AUDIENCE must be an absolute URI, got ${PRODUCER_AUDIENCE}`);
+}
+const MACHINE_TOKEN_TTL = positiveInt('DEVIDP_MACHINE_TOKEN_TTL', env.DEVIDP_MACHINE_TOKEN_TTL, 3600);
+const MACHINE_SCOPE = 'lineage:write';
+const JWKS_FILE = env.DEVIDP_JWKS_FILE ? path.resolve(env.DEVIDP_JWKS_FILE) : undefined;
 
 // ---------------------------------------------------------------------------------------------
 // Users
@@ -211,6 +233,36 @@ function rsaSigningKey() {
   return { ...jwk, kid: `devidp-${crypto.randomBytes(6).toString('hex')}`, alg: 'RS256', use: 'sig' };
 }
 
+// A fixed signing key set (private JWKs), e.g. so that tests can sign tokens the provider's
+// /jwks vouches for; otherwise a new RS256 key at each start.
+function signingKeys() {
+  if (!JWKS_FILE) return [rsaSigningKey()];
+  let keys;
+  try {
+    ({ keys } = JSON.parse(fs.readFileSync(JWKS_FILE, 'utf8')));
+  } catch (err) {
+    throw new Error(`cannot read DEVIDP_JWKS_FILE ${JWKS_FILE}: ${err.message}`);
+  }
+  if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => k && typeof k.d === 'string' && typeof k.kid === 'string')) {
+    throw new Error(`${JWKS_FILE}: expected {"keys": [private JWKs, each with a kid]}`);
+  }
+  return keys;
+}
+
+function machineClient(clientId, clientSecret) {
+  return {
+    client_id: clientId,
+    client_secret: clientSecret,
+    client_name: clientId,
+    redirect_uris: [],
+    response_types: [],
+    grant_types: ['client_credentials'],
+    token_endpoint_auth_method: 'client_secret_basic',
+  };
+}
+
+const MACHINES = new Set([MACHINE_CLIENT_ID, OTHER_MACHINE_ID]);
+
 function client(clientId, clientSecret) {
   return {
     client_id: clientId,
@@ -263,8 +315,13 @@ async function renderError(ctx, out) {
 }
 
 const provider = new Provider(ISSUER, {
-  clients: [client(CLIENT_ID, CLIENT_SECRET), client(OTHER_CLIENT_ID, OTHER_CLIENT_SECRET)],
-  jwks: { keys: [rsaSigningKey()] },
+  clients: [
+    client(CLIENT_ID, CLIENT_SECRET),
+    client(OTHER_CLIENT_ID, OTHER_CLIENT_SECRET),
+    machineClient(MACHINE_CLIENT_ID, MACHINE_CLIENT_SECRET),
+    machineClient(OTHER_MACHINE_ID, OTHER_MACHINE_SECRET),
+  ],
+  jwks: { keys: signingKeys() },
   cookies: {
     names: {
       session: 'devidp_session',
@@ -298,6 +355,25 @@ const provider = new Provider(ISSUER, {
   features: {
     devInteractions: { enabled: false },
     rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
+    clientCredentials: { enabled: true },
+    // Machine tokens are JWTs (RFC 9068, `typ: at+jwt`) for one resource, Bearing: its audience
+    // in `aud`, the machine in `client_id` (and `sub`), signed like the ID tokens.
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: async (ctx, c, oneOf) => (oneOf ?? (MACHINES.has(c?.clientId) ? PRODUCER_AUDIENCE : undefined)),
+      getResourceServerInfo: async (ctx, resource, c) => {
+        if (resource !== PRODUCER_AUDIENCE || !MACHINES.has(c.clientId)) {
+          throw new errors.InvalidTarget(`only the machine clients get tokens, and only for ${PRODUCER_AUDIENCE}`);
+        }
+        return {
+          scope: MACHINE_SCOPE,
+          audience: PRODUCER_AUDIENCE,
+          accessTokenFormat: 'jwt',
+          accessTokenTTL: MACHINE_TOKEN_TTL,
+          jwt: { sign: { alg: 'RS256' } },
+        };
+      },
+    },
   },
   interactions: {
     url: async (ctx, interaction) => `/interaction/${interaction.uid}`,
@@ -486,6 +562,7 @@ provider.on('server_error', (ctx, err) => console.error('devidp: server_error:',
 server.listen(PORT, HOST, () => {
   const who = users.all.map((u) => `${u.login} <${u.email}> [${u.groups.join(',')}]`).join('; ');
   console.log(`devidp: issuer ${ISSUER} (development only); clients ${CLIENT_ID}, ${OTHER_CLIENT_ID}; users (password "${DEMO_PASSWORD}"): ${who}`);
+  console.log(`devidp: machine clients (grant client_credentials, client_secret_basic, JWT access tokens for ${PRODUCER_AUDIENCE}): ${MACHINE_CLIENT_ID} / ${MACHINE_CLIENT_SECRET}, ${OTHER_MACHINE_ID} / ${OTHER_MACHINE_SECRET}; token endpoint ${ISSUER}/token`);
 });
 
 for (const signal of ['SIGINT', 'SIGTERM']) {

@@ -73,6 +73,8 @@ export default defineConfig({
         DEVIDP_ISSUER: IDP,
         DEVIDP_REDIRECT_URIS: `${BEARING}/auth/callback`,
         DEVIDP_POST_LOGOUT_REDIRECT_URIS: `${BEARING}/`,
+        // Machine clients' access tokens are for this Bearing (its --producer-audience).
+        DEVIDP_PRODUCER_AUDIENCE: BEARING,
       },
       gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
     },
@@ -103,6 +105,8 @@ export default defineConfig({
         BEARING_DEV_USERS: '../devidp/users.json',
         // The demo users' roles (Bearing maps no group to a role by itself).
         BEARING_ROLE_MAPPING_FILE: '../devidp/role-mappings.toml',
+        // devidp's machine client luigi-orders reports with client credentials.
+        BEARING_PRODUCER_CLIENTS: '../devidp/producer-clients.toml',
         // Every test signs in from 127.0.0.1: far more sign-ins a minute than one person makes.
         BEARING_AUTH_RATE_LIMIT: '1000',
         // Poll often so a change in the simulator shows within seconds.

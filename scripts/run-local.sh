@@ -18,6 +18,8 @@ export BEARING_OIDC_CLIENT_SECRET="${BEARING_OIDC_CLIENT_SECRET:-bearing-dev-sec
 export BEARING_DEV_USERS="${BEARING_DEV_USERS:-devidp/users.json}"
 # The demo users' groups grant roles only through this mapping (Bearing has no built-in one).
 export BEARING_ROLE_MAPPING_FILE="${BEARING_ROLE_MAPPING_FILE:-devidp/role-mappings.toml}"
+# The devidp machine client luigi-orders may report orders-etl's runs with client credentials.
+export BEARING_PRODUCER_CLIENTS="${BEARING_PRODUCER_CLIENTS:-devidp/producer-clients.toml}"
 export BEARING_KUMA_URL="${BEARING_KUMA_URL:-http://127.0.0.1:5681}"
 export BEARING_POLICY_TEMPLATES="${BEARING_POLICY_TEMPLATES:-policy-templates}"
 export BEARING_SCORECARDS="${BEARING_SCORECARDS:-scorecards}"

@@ -1,7 +1,8 @@
 //! Who is asking, and what they may do.
 //!
 //! People sign in through the identity provider (OIDC, see `server/src/auth`); machines send an
-//! API token. Either way a request carries at most one [`CurrentUser`], whose roles come from the
+//! API token, or (producers only) a client-credentials access token from the same provider.
+//! Either way a request carries at most one [`CurrentUser`], whose roles come from the
 //! identity provider's groups ([`roles_from_groups`]) or from the token. The server is the
 //! authority: every service checks its caller with [`guard`]; the UI only hides
 //! what the user could not do anyway.
@@ -27,7 +28,8 @@ pub enum Role {
     /// Reads the catalog.
     Viewer,
     /// A pipeline or deployment tool reporting runs, deployments and incidents (issue 13):
-    /// tokens only, scoped to catalog teams or components ([`CurrentUser::scopes`]).
+    /// API tokens and client-credentials clients only, scoped to catalog teams or components
+    /// ([`CurrentUser::scopes`]).
     Producer,
     /// Edits the entities of the teams they lead and accepts transfers to them.
     Lead,
@@ -58,23 +60,28 @@ impl Role {
     }
 }
 
-/// A person (signed in through the identity provider) or a machine (API token).
+/// A person (signed in through the identity provider) or a machine (API token, or an OAuth 2.0
+/// client of the identity provider sending a client-credentials access token).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ActorKind {
     User,
     Token,
+    /// A producer authenticated by the identity provider (client-credentials grant), listed in
+    /// `--producer-clients`; named by its client id.
+    Client,
     /// Bearing itself or its command line (imports at start, `bearing token create`).
     System,
 }
 
 impl ActorKind {
-    /// `user` or `token`, as written in the audit log.
+    /// `user`, `token`, `client` or `system`, as written in the audit log.
     pub fn as_str(self) -> &'static str {
         match self {
             ActorKind::User => "user",
             ActorKind::Token => "token",
+            ActorKind::Client => "client",
             ActorKind::System => "system",
         }
     }
@@ -85,9 +92,9 @@ impl ActorKind {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CurrentUser {
     pub kind: ActorKind,
-    /// Users: Bearing's user id; tokens: the token id.
+    /// Users: Bearing's user id; tokens: the token id; clients: the client id.
     pub id: String,
-    /// Display name (a user's name or email, a token's name).
+    /// Display name (a user's name or email, a token's name, a client's id).
     pub name: String,
     pub email: Option<String>,
     /// The identity provider's groups (empty for tokens).
@@ -135,7 +142,7 @@ impl CurrentUser {
 
     /// How the caller is named in the audit log and on transfers and overrides:
     /// `user:<issuer>#<subject>` (an issuer has no `#`, so the split is unambiguous),
-    /// `token:<name>` or `system:<name>`. Never the email, which the identity provider may let
+    /// `token:<name>`, `client:<client id>` or `system:<name>`. Never the email, which the identity provider may let
     /// anyone set.
     pub fn actor(&self) -> String {
         match self.kind {
@@ -144,6 +151,7 @@ impl CurrentUser {
                 _ => format!("user:{}", self.id),
             },
             ActorKind::Token => format!("token:{}", self.name),
+            ActorKind::Client => format!("client:{}", self.name),
             ActorKind::System => format!("system:{}", self.name),
         }
     }

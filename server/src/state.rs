@@ -48,6 +48,9 @@ pub struct AuthRuntime {
     pub public_origin: String,
     /// Per-client limits on sign-in requests and failed token authentications.
     pub limits: crate::auth::limit::Limits,
+    /// The identity provider's clients that may report as producers with a client-credentials
+    /// access token (`--producer-clients`); `None`: such tokens are refused.
+    pub producer_clients: Option<Arc<crate::auth::producers::ProducerClients>>,
 }
 
 impl AppState {

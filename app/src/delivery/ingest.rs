@@ -79,7 +79,8 @@ pub fn require_producer(caller: &Caller) -> Result<&CurrentUser, AppError> {
         Ok(user)
     } else {
         Err(AppError::forbidden(
-            "reporting runs and deployments needs a producer token (bearing token create --role producer --scope TEAM)",
+            "reporting runs and deployments needs a producer token (bearing token create --role producer --scope TEAM) \
+             or a client-credentials client listed in --producer-clients",
         ))
     }
 }

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import os
+import shutil
+import socket
+import subprocess
 import time
+import urllib.request
+from pathlib import Path
 
+import pytest
 from conftest import build
 from test_resilience import Step
 
@@ -59,3 +68,73 @@ def test_token_endpoint_down_is_bounded_like_bearing_down(bearing, closed_port_u
     assert build(Step(n=5, out_dir=out_dir)) is True
     assert time.monotonic() - t0 < 10
     assert bearing.calls == 0 and integration.sender.failed == 1 and integration.sender.skipped == 9
+
+
+def test_resource_and_audience_name_who_the_token_is_for(bearing, token_endpoint, configure, out_dir):
+    configure(
+        url=bearing.url,
+        client_id=token_endpoint.client_id,
+        client_secret=token_endpoint.client_secret,
+        token_url=token_endpoint.url,
+        resource="https://bearing.example.com",
+        audience="https://bearing.example.com",
+    )
+    assert build(Step(n=1, out_dir=out_dir)) is True
+    assert token_endpoint.requests[0]["form"] == {
+        "grant_type": "client_credentials",
+        "resource": "https://bearing.example.com",
+        "audience": "https://bearing.example.com",
+    }
+
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def devidp(bearing):
+    """The real development identity provider (node devidp/server.mjs), issuing machine tokens for
+    the fake Bearing's URL."""
+    if shutil.which("node") is None or not (REPO / "devidp/node_modules/oidc-provider").is_dir():
+        pytest.skip("node and devidp/node_modules (scripts/setup.sh) are needed")
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    issuer = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DEVIDP_ISSUER": issuer, "DEVIDP_PRODUCER_AUDIENCE": bearing.url}
+    proc = subprocess.Popen(
+        ["node", str(REPO / "devidp/server.mjs")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(f"{issuer}/.well-known/openid-configuration", timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail("devidp exited")
+                time.sleep(0.1)
+        yield issuer
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_devidp_issues_a_jwt_for_bearing_when_asked_with_resource(bearing, devidp, configure, out_dir):
+    configure(
+        url=bearing.url,
+        client_id="luigi-orders",
+        client_secret="luigi-orders-secret",
+        token_url=f"{devidp}/token",
+        resource=bearing.url,
+        timeout=10.0,
+    )
+    assert build(Step(n=1, out_dir=out_dir)) is True
+    bearer = {r["headers"]["Authorization"] for r in bearing.requests}
+    assert len(bearer) == 1
+    token = bearer.pop().removeprefix("Bearer ")
+    header, claims = (json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4))) for p in token.split(".")[:2])
+    assert header["typ"] == "at+jwt"
+    assert claims["iss"] == devidp
+    assert claims["aud"] == bearing.url
+    assert claims["client_id"] == "luigi-orders"

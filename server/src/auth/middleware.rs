@@ -1,4 +1,4 @@
-//! Resolves the caller of every request (API token or session) and refuses, by default, every
+//! Resolves the caller of every request (API token, producer access token or session) and refuses, by default, every
 //! route an anonymous caller may not reach: `/api/...` answers 401 JSON, pages redirect to the
 //! login page. Finer checks (roles) happen in the services.
 
@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
+use super::access_token;
 use super::limit::too_many_requests;
 use super::session::{SessionAuth, AUTH_KEY};
 use crate::http::error::ApiError;
@@ -71,14 +72,14 @@ pub async fn resolve_caller(State(state): State<AppState>, session: Session, mut
             metrics::counter!("bearing_rate_limited_total", "limit" => "token").increment(1);
             return too_many_requests(wait, "too many failed API-token authentications from your address");
         }
-        match service::token_user(&state.ctx, &token).await {
-            Ok(Some(user)) => caller.user = Some(user),
-            Ok(None) => {
+        match bearer_user(&state, &token).await {
+            Ok(Ok(user)) => caller.user = Some(user),
+            Ok(Err(why)) => {
                 if let Some(wait) = state.auth.limits.token_failed(client_ip) {
                     metrics::counter!("bearing_rate_limited_total", "limit" => "token").increment(1);
                     return too_many_requests(wait, "too many failed API-token authentications from your address");
                 }
-                return refuse("the API token is invalid, revoked or expired");
+                return refuse(&why);
             }
             Err(err) => return ApiError::App(err).into_response(),
         }
@@ -102,6 +103,29 @@ pub async fn resolve_caller(State(state): State<AppState>, session: Session, mut
 
     req.extensions_mut().insert(caller);
     next.run(req).await
+}
+
+/// The caller a Bearer token stands for: a Bearing API token, or a producer's client-credentials
+/// access token (a JWT from the identity provider); `Ok(Err(why))` when it is refused.
+async fn bearer_user(state: &AppState, token: &str) -> Result<Result<app::auth::CurrentUser, String>, AppError> {
+    if !token.starts_with(service::TOKEN_PREFIX) && access_token::looks_like_jwt(token) {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let verified = access_token::verify(
+            state.auth.provider.as_deref(),
+            state.auth.producer_clients.as_deref(),
+            token,
+            now,
+        )
+        .await;
+        return Ok(verified.map_err(|why| {
+            // The reason only, never the token.
+            tracing::debug!(reason = %why, "client-credentials access token refused");
+            why.to_string()
+        }));
+    }
+    Ok(service::token_user(&state.ctx, token)
+        .await?
+        .ok_or_else(|| "the API token is invalid, revoked or expired".to_owned()))
 }
 
 /// The signed-in user of the session, if the session is still valid. Sessions past their

@@ -12,14 +12,15 @@ use std::time::Duration;
 use app::ssr::AuthSettings;
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreErrorResponseType, CoreGenderClaim, CoreJsonWebKey,
-    CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreRevocableToken, CoreRevocationErrorResponse,
-    CoreTokenIntrospectionResponse, CoreTokenType,
+    CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreRevocableToken,
+    CoreRevocationErrorResponse, CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
     AccessTokenHash, AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields,
-    EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields, IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope,
-    SignatureVerificationError, StandardErrorResponse, StandardTokenResponse, TokenResponse,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields, IssuerUrl, JsonWebKey, JsonWebKeyAlgorithm,
+    JsonWebKeyUse, LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope, SignatureVerificationError,
+    StandardErrorResponse, StandardTokenResponse, TokenResponse,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -63,9 +64,9 @@ type OidcClient = openidconnect::Client<
     EndpointMaybeSet,
 >;
 
-/// Signature algorithms accepted on ID tokens. `none` and HMAC (which would let anyone holding
-/// the client secret mint tokens) are not.
-const ALLOWED_ALGS: [CoreJwsSigningAlgorithm; 9] = [
+/// Signature algorithms accepted on ID tokens and producers' access tokens. `none` and HMAC
+/// (which would let anyone holding the client secret mint tokens) are not.
+pub(crate) const ALLOWED_ALGS: [CoreJwsSigningAlgorithm; 9] = [
     CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
     CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
     CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
@@ -81,6 +82,8 @@ const ALLOWED_ALGS: [CoreJwsSigningAlgorithm; 9] = [
 struct Ready {
     client: OidcClient,
     end_session: Option<openidconnect::EndSessionUrl>,
+    /// The provider's public keys, which also verify producers' access tokens.
+    jwks: CoreJsonWebKeySet,
 }
 
 /// The identity provider as Bearing knows it: configuration, and the discovered client once
@@ -241,6 +244,7 @@ impl Provider {
         let metadata =
             ProviderMetadataWithLogout::discover_async(IssuerUrl::new(self.issuer.clone())?, &self.http).await?;
         let end_session = metadata.additional_metadata().end_session_endpoint.clone();
+        let jwks = metadata.jwks().clone();
         let client = OidcClient::from_provider_metadata(
             metadata,
             ClientId::new(self.client_id.clone()),
@@ -249,7 +253,11 @@ impl Provider {
                 .map(|s| ClientSecret::new(s.expose_secret().to_owned())),
         )
         .set_redirect_uri(RedirectUrl::new(self.redirect_url.clone())?);
-        Ok(Ready { client, end_session })
+        Ok(Ready {
+            client,
+            end_session,
+            jwks,
+        })
     }
 
     fn current(&self) -> Option<Arc<Ready>> {
@@ -342,23 +350,45 @@ impl Provider {
         verify_id_token(&ready.client, id_token, nonce, access_token)
     }
 
+    /// The provider's signing keys that may have signed a token with header `kid` and `alg`
+    /// (all signing keys for that algorithm when the header names no key); `None` before
+    /// discovery. Empty: the provider may have rotated its keys (see [`Provider::refresh_keys`]).
+    pub(crate) fn signing_keys(&self, kid: Option<&str>, alg: &CoreJwsSigningAlgorithm) -> Option<Vec<CoreJsonWebKey>> {
+        let ready = self.current()?;
+        let keys = ready
+            .jwks
+            .keys()
+            .iter()
+            .filter(|k| k.key_use().is_none_or(|u| u.allows_signature()))
+            .filter(|k| kid.is_none_or(|kid| k.key_id().is_some_and(|id| id.as_str() == kid)))
+            .filter(|k| match k.signing_alg() {
+                JsonWebKeyAlgorithm::Algorithm(a) => a == alg,
+                // The key's type is checked against the algorithm when verifying.
+                JsonWebKeyAlgorithm::Unspecified => true,
+                JsonWebKeyAlgorithm::Unsupported => false,
+            })
+            .cloned()
+            .collect();
+        Some(keys)
+    }
+
     /// Discovers the provider again (new signing keys), unless that happened for an unknown key
     /// less than [`KeyRefresh::MIN_INTERVAL`] ago. Concurrent callers wait for one refresh.
-    async fn refresh_keys(&self) {
+    pub(crate) async fn refresh_keys(&self) {
         let mut gate = self.key_refresh.lock().await;
         if !gate.try_begin(std::time::Instant::now()) {
-            tracing::debug!(issuer = %self.issuer, "ID token signed with an unknown key; keys were refreshed recently");
+            tracing::debug!(issuer = %self.issuer, "token signed with an unknown key; keys were refreshed recently");
             return;
         }
         match self.discover().await {
             Ok(ready) => {
-                tracing::info!(issuer = %self.issuer, "ID token signed with an unknown key: fetched the provider's keys again");
+                tracing::info!(issuer = %self.issuer, "token signed with an unknown key: fetched the provider's keys again");
                 if let Ok(mut slot) = self.ready.write() {
                     *slot = Some(Arc::new(ready));
                 }
             }
             Err(err) => {
-                tracing::warn!(issuer = %self.issuer, error = %err, "ID token signed with an unknown key, and the provider's keys could not be fetched again");
+                tracing::warn!(issuer = %self.issuer, error = %err, "token signed with an unknown key, and the provider's keys could not be fetched again");
             }
         }
     }

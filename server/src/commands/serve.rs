@@ -186,13 +186,38 @@ pub fn build_context(args: &ServeArgs, pool: sqlx::PgPool) -> anyhow::Result<(Se
     if provider.is_none() {
         tracing::warn!("no identity provider configured (BEARING_OIDC_ISSUER): nobody can sign in");
     }
+    let producer_clients = producer_clients(a)?;
     let runtime = AuthRuntime {
         provider,
         session_lifetime: time::Duration::try_from(a.session_lifetime)?,
         public_origin: a.public_origin(),
         limits: crate::auth::limit::Limits::from_args(a),
+        producer_clients,
     };
     Ok((ctx, runtime))
+}
+
+/// The producers that authenticate with client-credentials access tokens (`--producer-clients`),
+/// checked at start: a bad file stops the server with its name and the entry.
+pub fn producer_clients(
+    a: &crate::config::AuthArgs,
+) -> anyhow::Result<Option<std::sync::Arc<crate::auth::producers::ProducerClients>>> {
+    let Some(path) = &a.producer_clients else {
+        return Ok(None);
+    };
+    if a.oidc_issuer.as_deref().is_none_or(str::is_empty) {
+        anyhow::bail!(
+            "--producer-clients names clients of the identity provider, whose tokens Bearing verifies with its keys: set --oidc-issuer too"
+        );
+    }
+    let clients = crate::auth::producers::load(path, &a.producer_audience())?;
+    tracing::info!(
+        clients = clients.len(),
+        audience = %clients.audience,
+        file = %path.display(),
+        "client-credentials producers loaded"
+    );
+    Ok(Some(std::sync::Arc::new(clients)))
 }
 
 /// Who may read and how people get privileges, from the flags: the demo users of the

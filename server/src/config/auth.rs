@@ -53,6 +53,18 @@ pub struct AuthArgs {
     #[arg(long, env = "BEARING_ROLE_MAPPING_FILE")]
     pub role_mapping_file: Option<PathBuf>,
 
+    /// A JSON or TOML file naming the identity provider's OAuth 2.0 clients that may report
+    /// delivery events with a client-credentials access token (`[[client]]` entries with `id`
+    /// and `scopes`, the teams or components it reports on), read at start. Needs
+    /// --oidc-issuer. Without it, only Bearing API tokens are producers.
+    #[arg(long, env = "BEARING_PRODUCER_CLIENTS")]
+    pub producer_clients: Option<PathBuf>,
+
+    /// The audience (`aud`) producers' client-credentials access tokens must carry (the
+    /// `resource` or `audience` they ask the provider for). Default: --public-url.
+    #[arg(long, env = "BEARING_PRODUCER_AUDIENCE")]
+    pub producer_audience: Option<String>,
+
     /// Days an API token lives when whoever creates it gives no expiry (1 to 3650).
     #[arg(long, env = "BEARING_TOKEN_EXPIRY_DAYS", default_value_t = app::ssr::DEFAULT_TOKEN_EXPIRY_DAYS,
           value_parser = clap::value_parser!(u32).range(1..=3650))]
@@ -91,6 +103,20 @@ impl AuthArgs {
     /// Whether cookies must be Secure (the public URL is https).
     pub fn https(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+
+    /// The audience producers' access tokens must carry: --producer-audience, or the public URL
+    /// without a trailing slash.
+    pub fn producer_audience(&self) -> String {
+        match self
+            .producer_audience
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+        {
+            Some(audience) => audience.to_owned(),
+            None => self.public_url.trim_end_matches('/').to_owned(),
+        }
     }
 
     /// The public origin (`scheme://host[:port]`), which cross-origin checks compare with.

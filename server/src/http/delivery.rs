@@ -193,8 +193,10 @@ fn batch_answer(report: IngestReport) -> Response {
 /// Reports one OpenLineage RunEvent (producers).
 ///
 /// Exactly what `openlineage-python`'s HTTP transport sends (`Authorization: Bearer` with a
-/// producer token). The job maps to a component by its `openlineage.io/job` annotation or by
-/// name; the component (or its team) must name the producer in `bearing.dev/producers`.
+/// producer token, or a client-credentials access token of a client in `--producer-clients`).
+/// The job maps to a component by its `openlineage.io/job` annotation or by name; the component
+/// (or its team) must name the producer in `bearing.dev/producers` (a token by its name, a
+/// client as `client:<id>`).
 #[utoipa::path(
     post,
     path = "/api/v1/lineage",

@@ -24,7 +24,9 @@ const DESCRIPTION: &str = "\
 Bearing's catalog API, Backstage-compatible catalog reads, health and metrics.
 
 Authenticate with an API token (`Authorization: Bearer <token>`, from `bearing token create` or \
-the admin page) or, in a browser, with the session cookie set by signing in. After too many \
+the admin page) or, in a browser, with the session cookie set by signing in. Producers of \
+delivery events may instead send a client-credentials access token (a JWT) from the identity \
+provider, when their client is listed in `--producer-clients`. After too many \
 failed token authentications from one address, requests answer 429 with `Retry-After`.
 
 Errors of Bearing's own routes are `{\"errors\": [{\"detail\": ...}]}`; the Backstage-compatible \
@@ -60,7 +62,10 @@ impl Modify for SecuritySchemes {
         let components = openapi.components.get_or_insert_default();
         let bearer = HttpBuilder::new()
             .scheme(HttpAuthScheme::Bearer)
-            .description(Some("An API token from `bearing token create` or the admin page"))
+            .description(Some(
+                "An API token from `bearing token create` or the admin page; for producers, also a \
+                 client-credentials access token from the identity provider (`--producer-clients`)",
+            ))
             .build();
         components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
         // The name depends on the deployment (`crate::auth::session::cookie_name`); the plain-http

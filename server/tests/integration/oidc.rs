@@ -17,6 +17,8 @@ use tower::ServiceExt;
 
 use crate::util::{repo_root, ORIGIN};
 
+mod client_credentials;
+
 /// A running dev provider; killed on drop.
 struct Idp {
     child: Child,
@@ -38,6 +40,16 @@ async fn start_idp(id_token_ttl: u32) -> Idp {
 /// with the users of `users` (devidp/users.json when `None`). Its signing key is new at each
 /// start.
 async fn start_idp_with(id_token_ttl: u32, port: Option<u16>, users: Option<&std::path::Path>) -> Idp {
+    start_idp_env(id_token_ttl, port, users, &[]).await
+}
+
+/// [`start_idp_with`] with more `DEVIDP_*` variables.
+async fn start_idp_env(
+    id_token_ttl: u32,
+    port: Option<u16>,
+    users: Option<&std::path::Path>,
+    env: &[(&str, &str)],
+) -> Idp {
     // A free port can be taken by someone else before node binds it, and node starts slowly on
     // a busy machine: retry on a new port if the process exits, and wait generously.
     for _ in 0..3 {
@@ -59,6 +71,7 @@ async fn start_idp_with(id_token_ttl: u32, port: Option<u16>, users: Option<&std
         if let Some(users) = users {
             command.env("DEVIDP_USERS", users);
         }
+        command.envs(env.iter().copied());
         let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -143,6 +156,7 @@ async fn portal_with(
         session_lifetime: time::Duration::hours(24),
         public_origin: args.public_origin(),
         limits: Default::default(),
+        producer_clients: server::commands::serve::producer_clients(&args).expect("--producer-clients"),
     };
     let options = server::site::leptos_options(None).unwrap();
     let state = server::state::AppState::new(ctx.clone(), options, runtime).unwrap();

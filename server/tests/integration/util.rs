@@ -180,6 +180,7 @@ pub fn router_at(
         session_lifetime: time::Duration::hours(24),
         public_origin: origin.into(),
         limits: Default::default(),
+        producer_clients: None,
     };
     let args = auth_args_at(origin);
     let mut state = server::state::AppState::new(ctx, options, runtime).expect("state");

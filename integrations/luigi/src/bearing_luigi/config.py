@@ -41,6 +41,10 @@ class Settings:
     client_secret: Optional[str] = None
     token_url: Optional[str] = None
     scope: Optional[str] = None
+    # Who the access token is for, when the provider must be told: `resource` (RFC 8707; e.g.
+    # Bearing's public URL, its --producer-audience) and/or `audience` (Auth0 and others).
+    resource: Optional[str] = None
+    audience: Optional[str] = None
     # OpenLineage job namespace; the job name is the task family.
     namespace: str = "luigi"
     # Seconds one event (token request included) may take, end to end. Hard limit.

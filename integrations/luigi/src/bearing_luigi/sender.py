@@ -45,10 +45,28 @@ class ClientCredentialsTokenProvider(OAuth2ClientCredentialsTokenProvider):
     honours our timeout (the parent class uses a fixed 10 s), and a token living less than twice
     the refresh buffer is reused for half its life instead of being fetched for every event."""
 
-    def __init__(self, config: dict[str, Any], timeout: float) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        timeout: float,
+        resource: Optional[str] = None,
+        audience: Optional[str] = None,
+    ) -> None:
         super().__init__(config)
         self.request_timeout = timeout
+        self.resource = resource
+        self.audience = audience
         self.fetches = 0
+
+    def _get_token_request_data(self) -> dict[str, str]:
+        # The parent sends grant_type and scope; Bearing checks the token's audience, which many
+        # providers set only when asked (RFC 8707 `resource`, or `audience`).
+        data = super()._get_token_request_data()
+        if self.resource:
+            data["resource"] = self.resource
+        if self.audience:
+            data["audience"] = self.audience
+        return data
 
     def _fetch_token(self) -> None:
         self.fetches += 1
@@ -133,7 +151,7 @@ class Sender:
             }
             if s.scope:
                 config["scope"] = s.scope
-            return ClientCredentialsTokenProvider(config, timeout=s.timeout)
+            return ClientCredentialsTokenProvider(config, timeout=s.timeout, resource=s.resource, audience=s.audience)
         if s.token:
             return ApiKeyTokenProvider({"apiKey": s.token})
         return TokenProvider({})
