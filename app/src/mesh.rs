@@ -11,6 +11,8 @@ pub mod pages;
 pub mod repo;
 #[cfg(feature = "ssr")]
 pub mod service;
+#[cfg(feature = "ssr")]
+pub mod state;
 
 use serde::{Deserialize, Serialize};
 

@@ -36,6 +36,8 @@ pub struct ServerCtx {
     pub policy_templates: Arc<[bearing_policy::templates::Template]>,
     /// How delivery events are kept and judged.
     pub delivery: DeliverySettings,
+    /// Each mesh's parsed policies and services, until the mesh or the catalog changes.
+    pub mesh_state: crate::mesh::state::MeshStateCache,
     /// Admins' scorecards (`--scorecards`) and the worker's interval.
     pub scorecards: ScorecardSettings,
 }
@@ -52,6 +54,7 @@ impl ServerCtx {
             control_planes: None,
             policy_templates: Arc::from(Vec::new()),
             delivery: DeliverySettings::default(),
+            mesh_state: Default::default(),
             scorecards: ScorecardSettings::default(),
         }
     }

@@ -17,10 +17,11 @@ use crate::page_cache::PageCache;
 pub async fn follow_changes(
     pool: sqlx::PgPool,
     cache: app::cache::ReadCache,
+    mesh_state: app::mesh::state::MeshStateCache,
     pages: PageCache,
 ) -> tokio::task::JoinHandle<()> {
     let (listening, ready) = tokio::sync::oneshot::channel();
-    let task = tokio::spawn(listen_for_changes(pool, cache, pages, listening));
+    let task = tokio::spawn(listen_for_changes(pool, cache, mesh_state, pages, listening));
     if tokio::time::timeout(Duration::from_secs(10), ready).await.is_err() {
         tracing::warn!("not yet listening for catalog and mesh changes; serving anyway");
     }
@@ -30,12 +31,14 @@ pub async fn follow_changes(
 async fn listen_for_changes(
     pool: sqlx::PgPool,
     cache: app::cache::ReadCache,
+    mesh_state: app::mesh::state::MeshStateCache,
     pages: PageCache,
     listening: tokio::sync::oneshot::Sender<()>,
 ) {
     let mut listening = Some(listening);
     let forget_all = || {
         cache.invalidate();
+        mesh_state.invalidate();
         pages.invalidate();
     };
     // Ends when the pool is closed at shutdown.
@@ -66,12 +69,11 @@ async fn listen_for_changes(
         }
         loop {
             match listener.try_recv().await {
-                Ok(Some(n))
-                    if n.channel() == app::mesh::repo::CHANGED_CHANNEL
-                        || n.channel() == app::scorecards::CHANGED_CHANNEL =>
-                {
-                    pages.invalidate()
+                Ok(Some(n)) if n.channel() == app::mesh::repo::CHANGED_CHANNEL => {
+                    mesh_state.invalidate();
+                    pages.invalidate();
                 }
+                Ok(Some(n)) if n.channel() == app::scorecards::CHANGED_CHANNEL => pages.invalidate(),
                 Ok(Some(_)) => cache.invalidate(),
                 // The connection was lost; PgListener reconnects on the next call.
                 Ok(None) => forget_all(),

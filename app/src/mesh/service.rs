@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use bearing_kuma::model::{GatewayType, MeshService, MeshTrafficPermission, TrafficPermission};
+use bearing_kuma::model::{GatewayType, MeshService};
 use bearing_kuma::permissions::{self, MeshPolicies, Reason, Workload};
 use time::OffsetDateTime;
 
@@ -174,48 +174,29 @@ pub(crate) fn parse_all<T: serde::de::DeserializeOwned>(bodies: Vec<serde_json::
         .collect()
 }
 
-/// The MeshTrafficPermissions of a mesh as Kuma judges its callers by them: in a mesh whose
-/// proxies have workload identities (MeshIdentity), `rules[]` only.
-pub(crate) async fn traffic_permissions(
-    ctx: &ServerCtx,
-    control_plane: &str,
-    mesh: &str,
-    mtls_enabled: bool,
-    identity: Option<&str>,
-) -> Result<Vec<MeshTrafficPermission>, AppError> {
-    let mtps: Vec<MeshTrafficPermission> = parse_all(
-        repo::resources(&ctx.pool, control_plane, mesh, "MeshTrafficPermission").await?,
-        "MeshTrafficPermission",
-    );
-    Ok(if mtls_enabled && identity == Some("mesh_identity") {
-        bearing_kuma::identity::rules_only(&mtps)
-    } else {
-        mtps
-    })
-}
-
 /// Every service of the target's mesh as a caller, judged by the mesh's permissions.
 async fn callers(ctx: &ServerCtx, s: &StoredService) -> Result<CallersView, AppError> {
     let (cp, mesh) = (s.control_plane.as_str(), s.mesh.as_str());
-    let mtps = traffic_permissions(ctx, cp, mesh, s.mtls_enabled, s.identity.as_deref()).await?;
-    let tps: Vec<TrafficPermission> = parse_all(
-        repo::resources(&ctx.pool, cp, mesh, "TrafficPermission").await?,
-        "TrafficPermission",
-    );
-    let mesh_services: Vec<MeshService> = parse_all(
-        repo::resources(&ctx.pool, cp, mesh, "MeshService").await?,
-        "MeshService",
-    );
-    let names = repo::mesh_service_names(&ctx.pool, cp, mesh).await?;
+    let set = super::state::policy_set(
+        ctx,
+        super::state::MeshRef {
+            control_plane: cp,
+            mesh,
+            mtls_enabled: s.mtls_enabled,
+            identity: s.identity.as_deref(),
+            observed_at: s.observed_at,
+        },
+    )
+    .await?;
     Ok(evaluate_callers(
         &MeshPolicies {
             mesh,
             mtls_enabled: s.mtls_enabled,
-            mesh_traffic_permissions: &mtps,
-            traffic_permissions: &tps,
+            mesh_traffic_permissions: &set.mesh_traffic_permissions,
+            traffic_permissions: &set.traffic_permissions,
         },
-        &mesh_services,
-        &names,
+        &set.mesh_services,
+        &set.services,
         &s.service,
     ))
 }

@@ -6,7 +6,6 @@ pub mod compute;
 
 use std::collections::{BTreeMap, HashSet};
 
-use bearing_kuma::model::{MeshService, TrafficPermission};
 use time::OffsetDateTime;
 
 use self::compute::{mesh_edges, MeshInputs};
@@ -14,7 +13,6 @@ use super::{repo, Edge, EdgeFilter, EdgeList, CLASSES};
 use crate::auth::guard::Caller;
 use crate::error::AppError;
 use crate::mesh::repo as mesh_repo;
-use crate::mesh::service::{parse_all, traffic_permissions};
 use crate::ssr::ServerCtx;
 
 /// Most edges one page lists.
@@ -133,9 +131,19 @@ async fn compute_edges(ctx: &ServerCtx, mesh: Option<&str>, focus: Option<&[Stri
     let mut edges = Vec::new();
     for m in meshes {
         let (cp, name) = (m.control_plane.as_str(), m.mesh.as_str());
-        let services = mesh_repo::mesh_service_names(&ctx.pool, cp, name).await?;
+        let set = crate::mesh::state::policy_set(
+            ctx,
+            crate::mesh::state::MeshRef {
+                control_plane: cp,
+                mesh: name,
+                mtls_enabled: m.mtls_enabled,
+                identity: m.identity.as_deref(),
+                observed_at: m.observed_at,
+            },
+        )
+        .await?;
         let focus_services: Option<HashSet<String>> = focus.map(|components| {
-            services
+            set.services
                 .iter()
                 .filter(|(_, c, _)| c.as_ref().is_some_and(|c| components.contains(c)))
                 .map(|(s, _, _)| s.clone())
@@ -146,24 +154,15 @@ async fn compute_edges(ctx: &ServerCtx, mesh: Option<&str>, focus: Option<&[Stri
         }
         let focus_list: Option<Vec<String>> = focus_services.as_ref().map(|f| f.iter().cloned().collect());
         let observed = repo::observed_pairs(&ctx.pool, cp, name, since, focus_list.as_deref()).await?;
-        let mtps = traffic_permissions(ctx, cp, name, m.mtls_enabled, m.identity.as_deref()).await?;
-        let tps: Vec<TrafficPermission> = parse_all(
-            mesh_repo::resources(&ctx.pool, cp, name, "TrafficPermission").await?,
-            "TrafficPermission",
-        );
-        let mesh_services: Vec<MeshService> = parse_all(
-            mesh_repo::resources(&ctx.pool, cp, name, "MeshService").await?,
-            "MeshService",
-        );
         edges.extend(mesh_edges(&MeshInputs {
             control_plane: cp,
             mesh: name,
             mtls_enabled: m.mtls_enabled,
             mtls_mode: m.mtls_mode.as_deref(),
-            services: &services,
-            mesh_traffic_permissions: &mtps,
-            traffic_permissions: &tps,
-            mesh_services: &mesh_services,
+            services: &set.services,
+            mesh_traffic_permissions: &set.mesh_traffic_permissions,
+            traffic_permissions: &set.traffic_permissions,
+            mesh_services: &set.mesh_services,
             declared: &declared,
             observed: &observed,
             focus: focus_services.as_ref(),

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use bearing_kuma::model::{MeshService, MeshTrafficPermission, TrafficPermission};
+use bearing_kuma::model::MeshTrafficPermission;
 use bearing_kuma::permissions::{MeshPolicies, Workload};
 use bearing_policy::generate::{self, DataplaneSelector, Form, Request, Shadow};
 use bearing_policy::{spec_hash, Proposal};
@@ -16,8 +16,7 @@ use super::write::{self, Target};
 use super::{CallerChange, EdgeEnd, OutOfDate, PolicyMode, PolicyPreview, PolicyWriteResult, ProposedPolicy};
 use crate::auth::guard::Caller;
 use crate::error::AppError;
-use crate::mesh::repo as mesh_repo;
-use crate::mesh::service::{parse_all, traffic_permissions, workload};
+use crate::mesh::service::workload;
 use crate::ssr::ServerCtx;
 use crate::wire::rfc3339;
 
@@ -195,16 +194,19 @@ pub(super) async fn situation(ctx: &ServerCtx, kind: &str, namespace: &str, name
     let stored = &place.service;
     let (component, kuma_service) = (place.component.clone(), stored.service.clone());
     let (cp, mesh) = (stored.control_plane.clone(), stored.mesh.clone());
-    let names = mesh_repo::mesh_service_names(&ctx.pool, &cp, &mesh).await?;
-    let mesh_services: Vec<MeshService> = parse_all(
-        mesh_repo::resources(&ctx.pool, &cp, &mesh, "MeshService").await?,
-        "MeshService",
-    );
-    let mtps = traffic_permissions(ctx, &cp, &mesh, stored.mtls_enabled, stored.identity.as_deref()).await?;
-    let tps: Vec<TrafficPermission> = parse_all(
-        mesh_repo::resources(&ctx.pool, &cp, &mesh, "TrafficPermission").await?,
-        "TrafficPermission",
-    );
+    let set = crate::mesh::state::policy_set(
+        ctx,
+        crate::mesh::state::MeshRef {
+            control_plane: &cp,
+            mesh: &mesh,
+            mtls_enabled: stored.mtls_enabled,
+            identity: stored.identity.as_deref(),
+            observed_at: stored.observed_at,
+        },
+    )
+    .await?;
+    let (names, mesh_services) = (&set.services, &set.mesh_services);
+    let (mtps, tps) = (&set.mesh_traffic_permissions, &set.traffic_permissions);
     let components: HashMap<String, Option<String>> = names.iter().map(|(s, c, _)| (s.clone(), c.clone())).collect();
     let gateway_of = |service: &str| {
         names
@@ -280,8 +282,8 @@ pub(super) async fn situation(ctx: &ServerCtx, kind: &str, namespace: &str, name
     let policies = MeshPolicies {
         mesh: &mesh,
         mtls_enabled: stored.mtls_enabled,
-        mesh_traffic_permissions: &mtps,
-        traffic_permissions: &tps,
+        mesh_traffic_permissions: mtps,
+        traffic_permissions: tps,
     };
     // `rules[]` are additive, whatever the ranking; `from[]` entries merge by rank.
     let outranked_by = match (

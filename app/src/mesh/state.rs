@@ -1,0 +1,125 @@
+//! A mesh's services and traffic policies, read and parsed once per change of the mesh or the
+//! catalog rather than on every page.
+//!
+//! Judging who may call whom needs every MeshTrafficPermission, TrafficPermission and
+//! MeshService of the mesh and which component claims each service: thousands of JSON bodies in
+//! a large mesh, read and parsed on each entity page and mesh card. They change only when the
+//! poller (or a policy write) stores new mesh state, which `NOTIFY`s every server
+//! ([`super::repo::CHANGED_CHANNEL`] → [`MeshStateCache::invalidate`]), or when the catalog
+//! changes which component claims a service (the read cache's generation). Entries carry both
+//! generations and the poll time the caller read with its mesh or service row (`observed_at`,
+//! written in the poll's transaction, so a read right after a poll never meets the previous
+//! poll's set while the notification is still on its way), and are reloaded when any moved.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bearing_kuma::model::{MeshService, MeshTrafficPermission, TrafficPermission};
+
+use super::repo;
+use super::service::parse_all;
+use crate::error::AppError;
+use crate::ssr::ServerCtx;
+
+/// Meshes remembered at once; when full, the memory starts over.
+const MAX_MESHES: usize = 256;
+
+/// One mesh as the permission judges read it.
+#[derive(Debug, Default)]
+pub struct MeshPolicySet {
+    /// Every service with the component claiming it and its gateway type, if it is one.
+    pub services: Vec<(String, Option<String>, Option<String>)>,
+    /// The MeshTrafficPermissions Kuma judges callers by (in a MeshIdentity mesh, `rules[]` only).
+    pub mesh_traffic_permissions: Vec<MeshTrafficPermission>,
+    pub traffic_permissions: Vec<TrafficPermission>,
+    pub mesh_services: Vec<MeshService>,
+}
+
+type Key = (String, String);
+/// Mesh generation, catalog generation, poll time: what an entry is valid for.
+type Version = (u64, u64, time::OffsetDateTime);
+type Entry = (Version, Arc<MeshPolicySet>);
+
+/// Parsed mesh policy sets by `(control plane, mesh)`. Cheap to clone (shared).
+#[derive(Clone, Debug, Default)]
+pub struct MeshStateCache {
+    generation: Arc<AtomicU64>,
+    entries: Arc<Mutex<HashMap<Key, Entry>>>,
+}
+
+impl MeshStateCache {
+    /// Forgets every mesh: the stored mesh state changed.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+
+    fn get(&self, key: &Key, version: Version) -> Option<Arc<MeshPolicySet>> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(key)
+            .filter(|(v, _)| *v == version)
+            .map(|(_, set)| set.clone())
+    }
+
+    fn put(&self, key: Key, version: Version, set: Arc<MeshPolicySet>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= MAX_MESHES {
+                entries.clear();
+            }
+            entries.insert(key, (version, set));
+        }
+    }
+}
+
+/// The mesh a policy set is for, as the caller read its row.
+pub struct MeshRef<'a> {
+    pub control_plane: &'a str,
+    pub mesh: &'a str,
+    pub mtls_enabled: bool,
+    /// `mesh_identity` when its proxies have workload identities.
+    pub identity: Option<&'a str>,
+    /// The `observed_at` of the row the caller read (the poll that stored it).
+    pub observed_at: time::OffsetDateTime,
+}
+
+/// The policy set of a mesh, from memory when neither the mesh nor the catalog changed since it
+/// was read.
+pub async fn policy_set(ctx: &ServerCtx, m: MeshRef<'_>) -> Result<Arc<MeshPolicySet>, AppError> {
+    let (control_plane, mesh, mtls_enabled, identity) = (m.control_plane, m.mesh, m.mtls_enabled, m.identity);
+    // Read before loading: a change during the load leaves the entry stale-keyed, not wrong.
+    let version = (
+        ctx.mesh_state.generation.load(Ordering::SeqCst),
+        ctx.cache.generation(),
+        m.observed_at,
+    );
+    let key = (control_plane.to_owned(), mesh.to_owned());
+    if let Some(set) = ctx.mesh_state.get(&key, version) {
+        return Ok(set);
+    }
+    let mtps: Vec<MeshTrafficPermission> = parse_all(
+        repo::resources(&ctx.pool, control_plane, mesh, "MeshTrafficPermission").await?,
+        "MeshTrafficPermission",
+    );
+    let set = Arc::new(MeshPolicySet {
+        services: repo::mesh_service_names(&ctx.pool, control_plane, mesh).await?,
+        mesh_traffic_permissions: if mtls_enabled && identity == Some("mesh_identity") {
+            bearing_kuma::identity::rules_only(&mtps)
+        } else {
+            mtps
+        },
+        traffic_permissions: parse_all(
+            repo::resources(&ctx.pool, control_plane, mesh, "TrafficPermission").await?,
+            "TrafficPermission",
+        ),
+        mesh_services: parse_all(
+            repo::resources(&ctx.pool, control_plane, mesh, "MeshService").await?,
+            "MeshService",
+        ),
+    });
+    ctx.mesh_state.put(key, version, set.clone());
+    Ok(set)
+}
