@@ -162,6 +162,8 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--out", default="bench/data/synthetic")
     ap.add_argument("--force", action="store_true", help="write into a non-empty directory not made by this script")
+    ap.add_argument("--producer", default="",
+                    help="name this producer token in every team's bearing.dev/producers (delivery benchmarks)")
     ap.add_argument("--mesh-components", type=int, default=0,
                     help="also write mesh-world.json: a kuma-sim world of this many components around the sample one")
     a = ap.parse_args()
@@ -233,7 +235,8 @@ def main():
                     f"    email: {dept(p)}@synthetic.example\n  parent: synthetic-org\n"
                     + (ylist("children", p_children[p], 2) or "  children: []\n"))
     for t in range(T):
-        docs.append(f"apiVersion: {BV}\nkind: Group\nmetadata:\n  name: {team(t)}\n  title: Team {t}\n"
+        producers = f"  annotations:\n    bearing.dev/producers: {a.producer}\n" if a.producer else ""
+        docs.append(f"apiVersion: {BV}\nkind: Group\nmetadata:\n  name: {team(t)}\n  title: Team {t}\n{producers}"
                     f"  description: Synthetic team {t}.\nspec:\n  type: team\n  profile:\n    displayName: Team {t}\n"
                     f"    email: {team(t)}@synthetic.example\n  parent: {dept(t % P)}\n  children: []\n")
     write("org.yaml", docs, "Groups: one organization, departments and teams.")

@@ -230,6 +230,31 @@ PY
   fi
 fi
 
+# Delivery (BENCH_DELIVERY=1; the data must name the producer: gen_catalog.py --producer
+# bench-ingest): the real ingest benchmark through /api/v1/lineage/batch, then the tables filled
+# by SQL up to BENCH_DELIVERY_EVENTS (1,000,000) for the run timeline and DORA reads.
+if [ "${BENCH_DELIVERY:-0}" = 1 ] && [ -n "$SERVER_PID" ]; then
+  scopes=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["params"]["teams"]; print(",".join(f"team-{i:03d}" for i in range(t)))' "$MANIFEST")
+  PRODUCER_TOKEN=$("$BIN" token create --data-dir "$PGDIR" --name bench-ingest --role producer --scope "$scopes" 2>>"$RAW/token.log")
+  log "ingest: ${BENCH_INGEST_EVENTS:-100000} OpenLineage events in batches of 500 over 4 connections"
+  python3 "$HERE/ingest.py" --url "$BASE_URL" --token "$PRODUCER_TOKEN" --events "${BENCH_INGEST_EVENTS:-100000}" \
+    --out "$RAW/ingest.json" | tee "$RAW/ingest.out"
+  log "filling the delivery tables to ${BENCH_DELIVERY_EVENTS:-1000000} events (SQL)"
+  PGPASSWORD=$(cat "$PGDIR/keys/pg-superuser.password") psql -h "$PGDIR/run" -U postgres -d bearing \
+    -v total="${BENCH_DELIVERY_EVENTS:-1000000}" -f "$HERE/delivery-fill.sql" | tee "$RAW/fill.out"
+  python3 - "$MANIFEST" "$RAW" <<'PY'
+import json, random, sys
+m = json.load(open(sys.argv[1]))
+rng = random.Random(17)
+n, t = m["params"]["components"], m["params"]["teams"]
+with open(f"{sys.argv[2]}/runs-api.txt", "w") as f:
+    f.writelines(f"/api/v1/runs?component=component:default/comp-{i:05d}&limit=50\n" for i in rng.sample(range(n), min(n, 2000)))
+with open(f"{sys.argv[2]}/dora-api.txt", "w") as f:
+    f.writelines(f"/api/v1/dora?team=team-{i:03d}\n" for i in range(t))
+PY
+  SCENARIOS+=("runs_timeline_many|@$RAW/runs-api.txt" "dora_teams_many|@$RAW/dora-api.txt")
+fi
+
 # Many different URLs (wrk only, through bench/paths.lua): what browsing users do. Each request
 # picks one of 2,000 entity pages, 2,000 entities by name or 500 searches at random, so most
 # answers are rendered or read afresh rather than served from the caches. Paths come from the
