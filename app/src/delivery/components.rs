@@ -113,9 +113,24 @@ fn producers_view(p: Producers, namespace: String, name: String, bind: ServerAct
     }
 }
 
-fn section_body(d: ComponentDelivery, namespace: String, name: String, bind: ServerAction<BindProducer>) -> AnyView {
+/// The run filters: all, or one status.
+const RUN_FILTERS: [(Option<&str>, &str); 5] = [
+    (None, "all"),
+    (Some("fail"), "failed"),
+    (Some("running"), "running"),
+    (Some("complete"), "complete"),
+    (Some("lost"), "lost"),
+];
+
+fn section_body(
+    d: ComponentDelivery,
+    namespace: String,
+    name: String,
+    bind: ServerAction<BindProducer>,
+    status: Option<String>,
+) -> AnyView {
     let producers = producers_view(d.producers, namespace, name, bind);
-    if d.runs.items.is_empty() && d.deployments.is_empty() {
+    if d.runs.items.is_empty() && d.deployments.is_empty() && status.is_none() {
         return view! {
             <p class="mt-2 text-sm text-slate-500" data-test-delivery-empty="">
                 "No runs or deployments reported yet. Point an OpenLineage or CDEvents producer at Bearing with a producer token, and name it in the "
@@ -125,15 +140,39 @@ fn section_body(d: ComponentDelivery, namespace: String, name: String, bind: Ser
         }
         .into_any();
     }
+    let next = d.runs.next_cursor.clone().map(|c| {
+        view! {
+            <a class="mt-2 inline-block text-sm text-indigo-700 hover:underline" data-test="runs-next"
+                href=format!("?{}#delivery-heading", href_with("", &[("runs", status.clone()), ("runs_cursor", Some(c))]).trim_start_matches('?'))>
+                "Older runs →"
+            </a>
+        }
+    });
     view! {
         {producers}
-        <table class="mt-3 w-full text-left text-sm" data-test-runs="">
+        <nav aria-label="Filter runs by status" class="mt-3 flex flex-wrap gap-1 text-xs" data-test="run-filter">
+            {RUN_FILTERS.iter().map(|(value, label)| {
+                let current = status.as_deref() == *value;
+                let href = match value {
+                    Some(v) => format!("?runs={v}#delivery-heading"),
+                    None => "?#delivery-heading".to_owned(),
+                };
+                view! {
+                    <a href=href aria-current=current.then_some("true")
+                        class=if current { "rounded bg-indigo-600 px-2 py-0.5 text-white" } else { "rounded px-2 py-0.5 text-slate-600 hover:bg-slate-100" }>
+                        {*label}
+                    </a>
+                }
+            }).collect_view()}
+        </nav>
+        <table class="mt-2 w-full text-left text-sm" data-test-runs="">
             <caption class="sr-only">"Runs, newest first"</caption>
             <thead class="text-xs uppercase text-slate-500">
                 <tr><th class="pr-3">"Status"</th><th class="pr-3">"Job"</th><th class="pr-3">"Started"</th><th class="pr-3">"Duration"</th><th class="pr-3">"Sent by"</th><th>"Error"</th></tr>
             </thead>
             <tbody>{d.runs.items.into_iter().map(run_row).collect_view()}</tbody>
         </table>
+        {next}
         {(!d.deployments.is_empty()).then(|| view! {
             <h3 class="mt-4 text-sm font-semibold">"Deployments"</h3>
             <table class="mt-1 w-full text-left text-sm" data-test-deployments="">
@@ -154,6 +193,8 @@ pub fn DeliverySection(
     namespace: String,
     name: String,
     bind: ServerAction<BindProducer>,
+    /// The status the runs are filtered by (`?runs=`), if any.
+    status: Signal<Option<String>>,
 ) -> impl IntoView {
     view! {
         <section class="mt-6 rounded-lg border border-slate-200 bg-white p-4" aria-labelledby="delivery-heading" data-test="delivery-section">
@@ -161,9 +202,9 @@ pub fn DeliverySection(
             <Transition fallback=Loading>
                 <ErrorBoundary fallback=error_fallback>
                     {move || {
-                        let (namespace, name) = (namespace.clone(), name.clone());
+                        let (namespace, name, status) = (namespace.clone(), name.clone(), status.get());
                         Suspend::new(async move {
-                            delivery.await.map(|d| d.map(|d| section_body(d, namespace, name, bind)))
+                            delivery.await.map(|d| d.map(|d| section_body(d, namespace, name, bind, status)))
                         })
                     }}
                 </ErrorBoundary>

@@ -87,9 +87,11 @@ pub fn EntityPage() -> impl IntoView {
         |(k, _)| component_template_policies(k),
     );
     let bind_producer = ServerAction::<BindProducer>::new();
+    let run_status = move || query.read().get("runs").filter(|s| !s.is_empty());
+    let runs_cursor = move || query.read().get("runs_cursor").filter(|s| !s.is_empty());
     let delivery = Resource::new(
-        move || (key(), bind_producer.version().get()),
-        |(k, _)| component_delivery(k),
+        move || (key(), bind_producer.version().get(), run_status(), runs_cursor()),
+        |(k, _, status, cursor)| component_delivery(k, status, cursor),
     );
     let team_drift = Resource::new(key, team_drift_for);
     let team_ownership = Resource::new(key, team_ownership_for);
@@ -113,7 +115,7 @@ pub fn EntityPage() -> impl IntoView {
                                         writes=template_writes/>
                                     <ComponentScorecardsSection scorecards=scorecards/>
                                     <DeliverySection delivery=delivery namespace=e.summary.namespace.clone()
-                                        name=e.summary.name.clone() bind=bind_producer/>
+                                        name=e.summary.name.clone() bind=bind_producer status=Signal::derive(run_status)/>
                                 }.into_any())
                             }
                             "group" => Some(view! {
@@ -167,11 +169,15 @@ async fn component_policy((kind, namespace, name): EntityKey) -> Result<Option<P
 
 /// The component's runs and deployments when the URL names a component; nothing to request
 /// otherwise.
-async fn component_delivery((kind, namespace, name): EntityKey) -> Result<Option<ComponentDelivery>, AppError> {
+async fn component_delivery(
+    (kind, namespace, name): EntityKey,
+    status: Option<String>,
+    cursor: Option<String>,
+) -> Result<Option<ComponentDelivery>, AppError> {
     if !kind.eq_ignore_ascii_case("component") {
         return Ok(None);
     }
-    get_component_delivery(namespace, name, None, None).await.map(Some)
+    get_component_delivery(namespace, name, status, cursor).await.map(Some)
 }
 
 /// The templated policies when the URL names a component; nothing to request otherwise.
