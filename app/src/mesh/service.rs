@@ -430,6 +430,7 @@ pub async fn team(ctx: &ServerCtx, caller: &Caller, namespace: &str, name: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bearing_kuma::model::MeshTrafficPermission;
 
     #[test]
     fn stale_after_three_intervals() {
