@@ -88,7 +88,7 @@ pub struct MeshRef<'a> {
 
 /// The policy set of a mesh, from memory when neither the mesh nor the catalog changed since it
 /// was read.
-pub async fn policy_set(ctx: &ServerCtx, m: MeshRef<'_>) -> Result<Arc<MeshPolicySet>, AppError> {
+pub(crate) async fn policy_set(ctx: &ServerCtx, m: MeshRef<'_>) -> Result<Arc<MeshPolicySet>, AppError> {
     let (control_plane, mesh, mtls_enabled, identity) = (m.control_plane, m.mesh, m.mtls_enabled, m.identity);
     // Read before loading: a change during the load leaves the entry stale-keyed, not wrong.
     let version = (
