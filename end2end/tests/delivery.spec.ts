@@ -51,7 +51,7 @@ test('a failed Luigi task shows on its component page with its error and upstrea
   const section = page.locator('[data-test="delivery-section"]');
   const failed = section.locator('tr[data-test-run]', { has: page.locator('[data-test-run-status="fail"]') });
   await expect(async () => {
-    await page.goto(`/catalog/component/default/orders-etl?runs=${Date.now()}`);
+    await page.goto(`/catalog/component/default/orders-etl?fresh=${Date.now()}`);
     await expect(failed).toHaveCount(1, { timeout: 1_000 });
   }).toPass({ timeout: 20_000 });
   await expect(failed).toContainText('luigi/Transform');
