@@ -214,7 +214,7 @@ pub(super) async fn situation(ctx: &ServerCtx, kind: &str, namespace: &str, name
             .find(|(s, _, _)| s == service)
             .and_then(|(_, _, g)| g.clone())
     };
-    let provider = workload(&kuma_service, gateway_of(&kuma_service).as_deref(), &mesh_services);
+    let provider = workload(&kuma_service, gateway_of(&kuma_service).as_deref(), mesh_services);
 
     // Declared consumers: components depending on this one, by their services in this mesh.
     let declared = repo::declared_dependencies(&ctx.pool, Some(std::slice::from_ref(&component))).await?;
@@ -229,7 +229,7 @@ pub(super) async fn situation(ctx: &ServerCtx, kind: &str, namespace: &str, name
         .collect();
     let consumers: Vec<Workload> = consumer_names
         .iter()
-        .map(|(s, _, g)| workload(s, g.as_deref(), &mesh_services))
+        .map(|(s, _, g)| workload(s, g.as_deref(), mesh_services))
         .collect();
 
     // MeshIdentity meshes give their services SPIFFE IDs (MeshService `spec.identities`); only
@@ -275,7 +275,7 @@ pub(super) async fn situation(ctx: &ServerCtx, kind: &str, namespace: &str, name
             callers.push(workload(
                 &pair.caller,
                 gateway_of(&pair.caller).as_deref(),
-                &mesh_services,
+                mesh_services,
             ));
         }
     }
@@ -290,7 +290,7 @@ pub(super) async fn situation(ctx: &ServerCtx, kind: &str, namespace: &str, name
         form,
         serde_json::from_value::<MeshTrafficPermission>(proposal.resource_json()),
     ) {
-        (Form::From, Ok(own)) => bearing_kuma::permissions::ranked_above(&mtps, &own, &provider),
+        (Form::From, Ok(own)) => bearing_kuma::permissions::ranked_above(mtps, &own, &provider),
         _ => Vec::new(),
     };
     let change = generate::would_change(&policies, &proposal, &provider, &callers)
