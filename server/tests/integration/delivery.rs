@@ -609,3 +609,29 @@ async fn a_lead_binds_a_producer_to_a_component_of_their_team_and_it_may_report(
     let (status, _) = post_json(&app, "/api/v1/lineage", &newcomer, "application/json", &later).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// Everything an event names lands in pages as text: the run page's title and body, and the
+/// admin list of unclaimed jobs.
+#[tokio::test]
+async fn markup_in_an_event_stays_text_in_the_title_body_and_admin_list() {
+    let (app, producer) = setup().await;
+    let run_id = "0190d1c6-0c6a-7b4e-9d5e-0000000000c1";
+    let hostile = r#"x</title><script>alert(1)</script><svg onload=alert(2)>"#;
+    let mut event = run_event(run_id, "START", "2026-12-01T10:00:00Z", hostile);
+    event["job"]["namespace"] = json!(r#"ns"><img src=x onerror=alert(3)>"#);
+    let (status, body) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &event).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    for uri in [format!("/delivery/run?id={run_id}"), "/admin".to_owned(), "/delivery".to_owned()] {
+        let (status, page) = app.call("GET", &uri, Some(&app.admin_token), None).await;
+        let page = page.as_str().unwrap_or_default().to_owned();
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        for raw in ["<script>alert(1)", "<svg onload", "<img src=x", "</title><script>"] {
+            assert!(!page.contains(raw), "{uri} carries {raw:?} as markup");
+        }
+    }
+    let (_, page) = app
+        .call("GET", &format!("/delivery/run?id={run_id}"), Some(&app.admin_token), None)
+        .await;
+    let page = page.as_str().unwrap_or_default().to_owned();
+    assert!(page.contains("x&lt;/title&gt;&lt;script&gt;"), "the title and heading show the name as text");
+}
