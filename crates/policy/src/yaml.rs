@@ -17,6 +17,7 @@
 //! [`from_yaml_with_positions`] also says where every key and value starts, for rules checked
 //! on the JSON afterwards (the scorecards crate reads its files with it).
 
+pub mod files;
 mod read;
 
 pub use read::{from_yaml, from_yaml_with_positions, pointer_token, Limits, Position, Positions, YamlError};

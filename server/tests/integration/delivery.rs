@@ -621,7 +621,11 @@ async fn markup_in_an_event_stays_text_in_the_title_body_and_admin_list() {
     event["job"]["namespace"] = json!(r#"ns"><img src=x onerror=alert(3)>"#);
     let (status, body) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &event).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    for uri in [format!("/delivery/run?id={run_id}"), "/admin".to_owned(), "/delivery".to_owned()] {
+    for uri in [
+        format!("/delivery/run?id={run_id}"),
+        "/admin".to_owned(),
+        "/delivery".to_owned(),
+    ] {
         let (status, page) = app.call("GET", &uri, Some(&app.admin_token), None).await;
         let page = page.as_str().unwrap_or_default().to_owned();
         assert_eq!(status, StatusCode::OK, "{uri}");
@@ -630,8 +634,16 @@ async fn markup_in_an_event_stays_text_in_the_title_body_and_admin_list() {
         }
     }
     let (_, page) = app
-        .call("GET", &format!("/delivery/run?id={run_id}"), Some(&app.admin_token), None)
+        .call(
+            "GET",
+            &format!("/delivery/run?id={run_id}"),
+            Some(&app.admin_token),
+            None,
+        )
         .await;
     let page = page.as_str().unwrap_or_default().to_owned();
-    assert!(page.contains("x&lt;/title&gt;&lt;script&gt;"), "the title and heading show the name as text");
+    assert!(
+        page.contains("x&lt;/title&gt;&lt;script&gt;"),
+        "the title and heading show the name as text"
+    );
 }

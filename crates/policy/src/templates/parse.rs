@@ -2,11 +2,11 @@
 
 use super::{PolicyKind, Selector, Template, MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, MAX_TEMPLATES};
 use crate::names::{is_valid_template_name, MAX_TEMPLATE_NAME_LEN};
+use crate::yaml::files::{read_text, yaml_files, DirError, ReadError};
 use crate::yaml::{from_yaml, Limits};
 use crate::Error;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 
 const TOP_FIELDS: [&str; 4] = ["name", "description", "select", "policy"];
@@ -29,23 +29,14 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Template>, Error> {
         path: dir.display().to_string(),
         source,
     };
-    let mut paths = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let path = entry.map_err(io)?.path();
-        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let yaml = file_name.ends_with(".yaml") || file_name.ends_with(".yml");
-        if yaml && !file_name.starts_with('.') && path.is_file() {
-            paths.push(path);
-            if paths.len() > MAX_TEMPLATES {
-                return Err(fail(
-                    &dir.display().to_string(),
-                    None,
-                    format!("more than {MAX_TEMPLATES} template files; merge templates or split the catalog"),
-                ));
-            }
-        }
-    }
-    paths.sort();
+    let paths = yaml_files(dir, MAX_TEMPLATES).map_err(|e| match e {
+        DirError::Io(source) => io(source),
+        DirError::TooMany => fail(
+            &dir.display().to_string(),
+            None,
+            format!("more than {MAX_TEMPLATES} template files; merge templates or split the catalog"),
+        ),
+    })?;
     let mut by_name: BTreeMap<String, Template> = BTreeMap::new();
     for path in paths {
         let file = path.display().to_string();
@@ -72,23 +63,18 @@ fn read_bounded(path: &Path, file: &str) -> Result<String, Error> {
         path: file.to_string(),
         source,
     };
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(io)?
-        .take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(fail(
+    read_text(path, MAX_FILE_BYTES).map_err(|e| match e {
+        ReadError::Io(source) => io(source),
+        ReadError::TooLarge => fail(
             file,
             None,
             format!(
                 "larger than {} KiB; a template is one policy, keep it short",
                 MAX_FILE_BYTES / 1024
             ),
-        ));
-    }
-    String::from_utf8(bytes).map_err(|_| fail(file, None, "not UTF-8 text; save the file as UTF-8"))
+        ),
+        ReadError::NotUtf8 => fail(file, None, "not UTF-8 text; save the file as UTF-8"),
+    })
 }
 
 /// Parses one template; `file` names it in errors.

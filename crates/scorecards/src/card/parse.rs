@@ -6,10 +6,10 @@ use super::{Check, Level, Scorecard, MAX_CHECKS, MAX_DEPTH, MAX_FILE_BYTES, MAX_
 use crate::Error;
 use bearing_policy::names::{is_valid_resource_name, MAX_NAME_LEN};
 use bearing_policy::templates::{parse_selector, Selector};
+use bearing_policy::yaml::files::{read_text, yaml_files, DirError, ReadError};
 use bearing_policy::yaml::{from_yaml_with_positions, Limits, Position};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::Path;
 
 const TOP_FIELDS: [&str; 5] = ["name", "title", "description", "select", "levels"];
@@ -25,23 +25,14 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Scorecard>, Error> {
         path: dir.display().to_string(),
         source,
     };
-    let mut paths = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let path = entry.map_err(io)?.path();
-        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let yaml = file_name.ends_with(".yaml") || file_name.ends_with(".yml");
-        if yaml && !file_name.starts_with('.') && path.is_file() {
-            paths.push(path);
-            if paths.len() > MAX_SCORECARDS {
-                return Err(fail(
-                    &dir.display().to_string(),
-                    None,
-                    format!("more than {MAX_SCORECARDS} scorecard files; merge cards that select the same components"),
-                ));
-            }
-        }
-    }
-    paths.sort();
+    let paths = yaml_files(dir, MAX_SCORECARDS).map_err(|e| match e {
+        DirError::Io(source) => io(source),
+        DirError::TooMany => fail(
+            &dir.display().to_string(),
+            None,
+            format!("more than {MAX_SCORECARDS} scorecard files; merge cards that select the same components"),
+        ),
+    })?;
     let mut by_name: BTreeMap<String, Scorecard> = BTreeMap::new();
     for path in paths {
         let file = path.display().to_string();
@@ -79,16 +70,11 @@ fn read_bounded(path: &Path, file: &str) -> Result<String, Error> {
         path: file.to_string(),
         source,
     };
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(io)?
-        .take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_large(file));
-    }
-    String::from_utf8(bytes).map_err(|_| fail(file, None, "not UTF-8 text; save the file as UTF-8"))
+    read_text(path, MAX_FILE_BYTES).map_err(|e| match e {
+        ReadError::Io(source) => io(source),
+        ReadError::TooLarge => too_large(file),
+        ReadError::NotUtf8 => fail(file, None, "not UTF-8 text; save the file as UTF-8"),
+    })
 }
 
 /// Parses one scorecard; `file` names it in errors.
