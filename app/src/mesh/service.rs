@@ -3,7 +3,7 @@
 //! (`bearing_kuma::permissions`) from the stored policies. Every read checks that its caller
 //! may read the catalog.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use bearing_kuma::model::{GatewayType, MeshService};
@@ -201,24 +201,50 @@ async fn callers(ctx: &ServerCtx, s: &StoredService) -> Result<CallersView, AppE
     ))
 }
 
+/// A mesh's MeshServices found by the `kuma.io/service` they stand for: the MeshService of that
+/// name, or the first (by name) whose selector picks that service tag. One lookup per service
+/// instead of a scan of every MeshService, which on a 3,000-service mesh made each page judge
+/// 9 million candidates.
+#[derive(Debug, Default)]
+pub struct MeshServiceIndex {
+    list: Vec<MeshService>,
+    by_service: HashMap<String, usize>,
+}
+
+impl MeshServiceIndex {
+    /// Indexes `list`, in the order given (the first match wins, as in a scan).
+    pub fn new(list: Vec<MeshService>) -> Self {
+        let mut by_service = HashMap::new();
+        for (i, ms) in list.iter().enumerate() {
+            by_service.entry(ms.meta.name.clone()).or_insert(i);
+            let selected = ms
+                .spec
+                .selector
+                .as_ref()
+                .and_then(|sel| sel.get("dataplaneTags"))
+                .and_then(|tags| tags.get("kuma.io/service"))
+                .and_then(|v| v.as_str());
+            if let Some(service) = selected {
+                by_service.entry(service.to_owned()).or_insert(i);
+            }
+        }
+        MeshServiceIndex { list, by_service }
+    }
+
+    /// The MeshService standing for `service`, if any.
+    pub fn find(&self, service: &str) -> Option<&MeshService> {
+        self.by_service.get(service).and_then(|&i| self.list.get(i))
+    }
+}
+
 /// A service as a workload: its tags, its gateway kind, and the SPIFFE identity and SNIs its
 /// MeshService declares (when the control plane has MeshServices).
-pub(crate) fn workload(service: &str, gateway: Option<&str>, mesh_services: &[MeshService]) -> Workload {
+pub(crate) fn workload(service: &str, gateway: Option<&str>, mesh_services: &MeshServiceIndex) -> Workload {
     let mut w = Workload::service(service);
     if let Some(kind) = gateway.and_then(|g| serde_json::from_value::<GatewayType>(serde_json::json!(g)).ok()) {
         w = w.as_gateway(kind);
     }
-    let own = mesh_services.iter().find(|ms| {
-        ms.meta.name == service
-            || ms
-                .spec
-                .selector
-                .as_ref()
-                .and_then(|sel| sel.pointer("/dataplaneTags/kuma.io~1service"))
-                .and_then(|v| v.as_str())
-                == Some(service)
-    });
-    if let Some(ms) = own {
+    if let Some(ms) = mesh_services.find(service) {
         w.snis = ms.snis.iter().map(|s| s.sni.clone()).collect();
         if let Some(id) = ms.spec.identities.iter().find_map(|i| {
             (i.get("type")?.as_str()? == "SpiffeID").then(|| i.get("value")?.as_str().map(str::to_owned))?
@@ -232,7 +258,7 @@ pub(crate) fn workload(service: &str, gateway: Option<&str>, mesh_services: &[Me
 /// Splits `names` (service, component, gateway) into allowed and denied callers of `target`.
 pub fn evaluate_callers(
     policies: &MeshPolicies<'_>,
-    mesh_services: &[MeshService],
+    mesh_services: &MeshServiceIndex,
     names: &[(String, Option<String>, Option<String>)],
     target: &str,
 ) -> CallersView {
@@ -497,7 +523,7 @@ mod tests {
         };
         let view = evaluate_callers(
             &policies,
-            &[],
+            &MeshServiceIndex::default(),
             &names(&[("orders", None), ("checkout", None), ("search", None)]),
             "orders",
         );
@@ -520,7 +546,7 @@ mod tests {
         };
         let view = evaluate_callers(
             &policies,
-            &[],
+            &MeshServiceIndex::default(),
             &names(&[("orders", None), ("checkout", None)]),
             "orders",
         );
@@ -532,12 +558,17 @@ mod tests {
         };
         let gw = evaluate_callers(
             &on,
-            &[],
+            &MeshServiceIndex::default(),
             &names(&[("edge", Some("DELEGATED")), ("checkout", None)]),
             "edge",
         );
         assert!(!gw.enforced);
-        let plain = evaluate_callers(&on, &[], &names(&[("orders", None), ("checkout", None)]), "orders");
+        let plain = evaluate_callers(
+            &on,
+            &MeshServiceIndex::default(),
+            &names(&[("orders", None), ("checkout", None)]),
+            "orders",
+        );
         assert!(plain.enforced);
         assert_eq!(plain.denied[0].reason, "no policy selects this service (deny all)");
     }

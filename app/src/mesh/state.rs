@@ -15,10 +15,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use bearing_kuma::model::{MeshService, MeshTrafficPermission, TrafficPermission};
+use bearing_kuma::model::{MeshTrafficPermission, TrafficPermission};
 
 use super::repo;
-use super::service::parse_all;
+use super::service::{parse_all, MeshServiceIndex};
 use crate::error::AppError;
 use crate::ssr::ServerCtx;
 
@@ -33,7 +33,7 @@ pub struct MeshPolicySet {
     /// The MeshTrafficPermissions Kuma judges callers by (in a MeshIdentity mesh, `rules[]` only).
     pub mesh_traffic_permissions: Vec<MeshTrafficPermission>,
     pub traffic_permissions: Vec<TrafficPermission>,
-    pub mesh_services: Vec<MeshService>,
+    pub mesh_services: MeshServiceIndex,
 }
 
 type Key = (String, String);
@@ -115,10 +115,10 @@ pub(crate) async fn policy_set(ctx: &ServerCtx, m: MeshRef<'_>) -> Result<Arc<Me
             repo::resources(&ctx.pool, control_plane, mesh, "TrafficPermission").await?,
             "TrafficPermission",
         ),
-        mesh_services: parse_all(
+        mesh_services: MeshServiceIndex::new(parse_all(
             repo::resources(&ctx.pool, control_plane, mesh, "MeshService").await?,
             "MeshService",
-        ),
+        )),
     });
     ctx.mesh_state.put(key, version, set.clone());
     Ok(set)

@@ -4,13 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use bearing_kuma::model::{MeshService, MeshTrafficPermission, TrafficPermission};
+use bearing_kuma::model::{MeshTrafficPermission, TrafficPermission};
 use bearing_kuma::permissions::{self, Access, MeshPolicies, Reason, Workload};
 use bearing_policy::edges::{classify, Observed, PolicyIndex};
 
 use super::super::repo::{DeclaredDependency, ObservedPair};
 use super::super::{Edge, EdgeEnd, ObservedTraffic, Permission};
-use crate::mesh::service::{reason_text, workload};
+use crate::mesh::service::{reason_text, workload, MeshServiceIndex};
 use crate::wire::rfc3339;
 
 /// The caller standing for "any other service" when asking whether a destination admits
@@ -29,7 +29,7 @@ pub struct MeshInputs<'a> {
     pub services: &'a [(String, Option<String>, Option<String>)],
     pub mesh_traffic_permissions: &'a [MeshTrafficPermission],
     pub traffic_permissions: &'a [TrafficPermission],
-    pub mesh_services: &'a [MeshService],
+    pub mesh_services: &'a MeshServiceIndex,
     /// Every declared component -> component dependency of the catalog.
     pub declared: &'a [DeclaredDependency],
     /// The pairs observed within the window.
