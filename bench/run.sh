@@ -251,8 +251,15 @@ with open(f"{sys.argv[2]}/runs-api.txt", "w") as f:
     f.writelines(f"/api/v1/runs?component=component:default/comp-{i:05d}&limit=50\n" for i in rng.sample(range(n), min(n, 2000)))
 with open(f"{sys.argv[2]}/dora-api.txt", "w") as f:
     f.writelines(f"/api/v1/dora?team=team-{i:03d}\n" for i in range(t))
+# The pages people open: a component's page with its "Runs & deployments" timeline, and a team's
+# page with its DORA charts, each a different URL (the page cache only helps a repeat viewer).
+with open(f"{sys.argv[2]}/runs-pages.txt", "w") as f:
+    f.writelines(f"/catalog/component/default/comp-{i:05d}\n" for i in rng.sample(range(n), min(n, 2000)))
+with open(f"{sys.argv[2]}/dora-pages.txt", "w") as f:
+    f.writelines(f"/catalog/group/default/team-{i:03d}\n" for i in range(t))
 PY
-  SCENARIOS+=("runs_timeline_many|@$RAW/runs-api.txt" "dora_teams_many|@$RAW/dora-api.txt")
+  SCENARIOS+=("runs_timeline_many|@$RAW/runs-api.txt" "dora_teams_many|@$RAW/dora-api.txt"
+              "runs_pages_many|@$RAW/runs-pages.txt" "dora_team_pages_many|@$RAW/dora-pages.txt")
 fi
 
 # Many different URLs (wrk only, through bench/paths.lua): what browsing users do. Each request
@@ -289,6 +296,9 @@ if [ -n "$RSS_PID" ]; then
   SAMPLER_PID=$!
 fi
 
+# wrk needs at least one connection per thread (BENCH_CONNECTIONS=1 measures one user's latency).
+WRK_THREADS=$(nproc)
+[ "$CONNECTIONS" -lt "$WRK_THREADS" ] && WRK_THREADS=$CONNECTIONS
 TSV=$RAW/scenarios.tsv
 : >"$TSV"
 for entry in "${SCENARIOS[@]}"; do
@@ -309,7 +319,7 @@ for entry in "${SCENARIOS[@]}"; do
   [ "$status" = 200 ] || log "warning: $sc: GET $path answered $status"
   if [ "$WARMUP" != 0 ]; then
     if [ "$TOOL" = oha ]; then oha -z "$WARMUP" -c "$CONNECTIONS" "${OHA_ARGS[@]}" "$url" >/dev/null 2>&1 || true
-    else wrk -t "$(nproc)" -c "$CONNECTIONS" -d "$WARMUP" "${WRK_SCRIPT[@]}" "$url" >/dev/null 2>&1 || true; fi
+    else wrk -t "$WRK_THREADS" -c "$CONNECTIONS" -d "$WARMUP" "${WRK_SCRIPT[@]}" "$url" >/dev/null 2>&1 || true; fi
   fi
   log "$sc: GET $path ($CONNECTIONS connections, $DURATION)"
   if [ "$TOOL" = oha ]; then
@@ -317,7 +327,7 @@ for entry in "${SCENARIOS[@]}"; do
     oha -z "$DURATION" -c "$CONNECTIONS" "${OHA_ARGS[@]}" "$url" >"$raw" 2>"$RAW/$sc.err" || log "warning: oha exited $? for $sc"
   else
     raw=$RAW/$sc.wrk.txt
-    wrk -t "$(nproc)" -c "$CONNECTIONS" -d "$DURATION" --latency "${WRK_SCRIPT[@]}" "$url" >"$raw" 2>"$RAW/$sc.err" || log "warning: wrk exited $? for $sc"
+    wrk -t "$WRK_THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency "${WRK_SCRIPT[@]}" "$url" >"$raw" 2>"$RAW/$sc.err" || log "warning: wrk exited $? for $sc"
   fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$sc" "$url" "$TOOL" "$raw" "$status" "${probe#* }" >>"$TSV"
 done

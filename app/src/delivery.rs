@@ -24,6 +24,9 @@ pub(crate) mod repo;
 #[cfg(feature = "ssr")]
 pub mod runs;
 
+#[cfg(feature = "ssr")]
+pub use repo::CHANGED_CHANNEL;
+
 use serde::{Deserialize, Serialize};
 
 /// An OpenLineage job: `namespace` and `name`.

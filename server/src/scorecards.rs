@@ -1,17 +1,33 @@
 //! The scorecard worker: a pass of [`app::scorecards::service::evaluate_all`] at start, every
-//! `--scorecards-interval`, and soon after the catalog changes (an import or an edit notifies
-//! [`app::cache::CHANGED_CHANNEL`]), so a fixed description shows on its page within seconds
-//! rather than minutes. Mesh state and delivery events change continually and are picked up by
-//! the interval. One server of a deployment does a pass at a time (an advisory lock).
+//! `--scorecards-interval`, and soon after any of a scorecard's inputs changes:
+//!
+//! - the catalog (an import or an edit notifies [`app::cache::CHANGED_CHANNEL`]): 5 s later, so
+//!   a fixed description shows on its page within seconds;
+//! - mesh state ([`app::mesh::repo::CHANGED_CHANNEL`], every poll) and delivery facts
+//!   ([`app::delivery::CHANGED_CHANNEL`], every ingest that stored something): at most once a
+//!   minute, because both change continually and a pass reads every component's facts.
+//!
+//! Notifications that arrive while the worker waits are folded into the one pass. One server of
+//! a deployment does a pass at a time (an advisory lock).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use app::ssr::ServerCtx;
 use sqlx::postgres::PgListener;
 
-/// The least time between two passes, however often the catalog changes (an import of many
-/// files notifies once per file).
-const MIN_GAP: Duration = Duration::from_secs(5);
+/// The least time between a catalog change and the pass, however often the catalog changes (an
+/// import of many files notifies once per file).
+const CATALOG_GAP: Duration = Duration::from_secs(5);
+
+/// The least time between two passes woken by mesh or delivery changes.
+const FACTS_GAP: Duration = Duration::from_secs(60);
+
+/// The channels a pass is woken by.
+const CHANNELS: [&str; 3] = [
+    app::cache::CHANGED_CHANNEL,
+    app::mesh::repo::CHANGED_CHANNEL,
+    app::delivery::CHANGED_CHANNEL,
+];
 
 /// Runs the worker until the process ends.
 pub fn spawn(ctx: ServerCtx) {
@@ -19,11 +35,15 @@ pub fn spawn(ctx: ServerCtx) {
         let mut ticks = tokio::time::interval(ctx.scorecards.interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut listener = listen(&ctx).await;
+        let mut last_pass = Instant::now();
         loop {
             let woken = match listener.as_mut() {
                 Some(l) => tokio::select! {
                     _ = ticks.tick() => Wake::Tick,
-                    got = l.recv() => if got.is_ok() { Wake::Changed } else { Wake::Lost },
+                    got = l.recv() => match got {
+                        Ok(n) => Wake::Changed(n.channel() == app::cache::CHANGED_CHANNEL),
+                        Err(_) => Wake::Lost,
+                    },
                 },
                 None => {
                     ticks.tick().await;
@@ -31,8 +51,13 @@ pub fn spawn(ctx: ServerCtx) {
                 }
             };
             match woken {
-                // Let the rest of an import arrive before looking.
-                Wake::Changed => tokio::time::sleep(MIN_GAP).await,
+                Wake::Changed(catalog) => {
+                    let gap = if catalog { CATALOG_GAP } else { FACTS_GAP };
+                    tokio::time::sleep(gap.saturating_sub(last_pass.elapsed()).max(CATALOG_GAP)).await;
+                    if let Some(l) = listener.as_mut() {
+                        drain(l).await;
+                    }
+                }
                 // Lost the connection: the interval alone until it is back.
                 Wake::Lost => listener = None,
                 Wake::Tick if listener.is_none() => listener = listen(&ctx).await,
@@ -42,6 +67,7 @@ pub fn spawn(ctx: ServerCtx) {
                 return;
             }
             pass(&ctx).await;
+            last_pass = Instant::now();
         }
     });
 }
@@ -49,14 +75,20 @@ pub fn spawn(ctx: ServerCtx) {
 /// Why the worker woke up.
 enum Wake {
     Tick,
-    Changed,
+    /// A change was notified; `true` when the catalog changed.
+    Changed(bool),
     Lost,
 }
 
 async fn listen(ctx: &ServerCtx) -> Option<PgListener> {
     let mut listener = PgListener::connect_with(&ctx.pool).await.ok()?;
-    listener.listen(app::cache::CHANGED_CHANNEL).await.ok()?;
+    listener.listen_all(CHANNELS).await.ok()?;
     Some(listener)
+}
+
+/// Takes the notifications already waiting: the pass about to run covers them.
+async fn drain(listener: &mut PgListener) {
+    while let Ok(Ok(Some(_))) = tokio::time::timeout(Duration::from_millis(5), listener.try_recv()).await {}
 }
 
 async fn pass(ctx: &ServerCtx) {

@@ -7,9 +7,9 @@
 //!   to an environment, counted in the period it happened in. A `service.rolledback` is not a
 //!   deployment (it undoes one: counting it would raise the frequency exactly when changes fail
 //!   and put the fix in the change-failure denominator), nor is a `service.removed`. DORA counts
-//!   deployments to production: pass `environment=` (or configure
-//!   [`crate::ssr::DeliverySettings::dora_environments`]) to name the production environments;
-//!   without either every environment counts.
+//!   deployments to production: pass `environment=` (or start the server with
+//!   `--dora-environments`, [`crate::ssr::DeliverySettings::dora_environments`]) to name the
+//!   production environments; without either every environment counts.
 //! - **Deployment frequency**: deployments in the period divided by its length in days.
 //! - **Lead time for changes**: for each `change.merged`, the time from the merge to the first
 //!   deployment (of each component) with the same CDEvents `context.chainId` at or after it,

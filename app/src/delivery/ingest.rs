@@ -107,6 +107,7 @@ pub async fn ingest(
 
     let mut outcomes = Vec::with_capacity(events.len());
     let mut refused_pairs: Vec<(String, String)> = Vec::new();
+    let mut changed_components = false;
     let mut tx = ctx.pool.begin().await?;
     for event in events {
         let event = match event {
@@ -130,11 +131,15 @@ pub async fn ingest(
             continue;
         }
         let stored = store(&mut tx, &event, component.as_deref(), &identity).await?;
+        changed_components |= stored && component.is_some();
         outcomes.push(if stored {
             EventOutcome::Stored { component }
         } else {
             EventOutcome::Duplicate
         });
+    }
+    if changed_components {
+        crate::cache::notify(&mut *tx, repo::CHANGED_CHANNEL).await?;
     }
     tx.commit().await?;
 

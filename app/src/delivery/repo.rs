@@ -4,6 +4,11 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 
+/// Notified when stored runs, deployments, changes or incidents changed (an ingest that stored
+/// something for a component, runs closed as lost), so the scorecard worker re-reads delivery
+/// facts.
+pub const CHANGED_CHANNEL: &str = "bearing_delivery_changed";
+
 /// Which annotation claims a subject.
 #[derive(Clone, Copy, Debug)]
 pub enum Claim {

@@ -237,6 +237,9 @@ pub async fn sweep(ctx: &ServerCtx) -> Result<Swept, AppError> {
         now.checked_sub(d).unwrap_or(OffsetDateTime::UNIX_EPOCH)
     };
     let lost = repo::close_lost_runs(&ctx.pool, ago(ctx.delivery.lost_after)).await?;
+    if lost > 0 {
+        crate::cache::notify(&ctx.pool, repo::CHANGED_CHANNEL).await?;
+    }
     let expired = match ctx.delivery.retention {
         Some(keep) => repo::delete_events_before(&ctx.pool, ago(keep)).await?,
         None => 0,

@@ -23,6 +23,27 @@ pub struct DeliveryArgs {
     /// them forever.
     #[arg(long, env = "BEARING_DELIVERY_RETENTION", default_value = "400days", value_parser = humantime::parse_duration)]
     pub delivery_retention: Duration,
+    /// The environments DORA metrics count as production, comma-separated (such as
+    /// `production,prod-eu`), unless a request names its own with `environment=`. Empty: every
+    /// environment counts.
+    #[arg(long, env = "BEARING_DORA_ENVIRONMENTS", value_delimiter = ',', value_parser = parse_environment)]
+    pub dora_environments: Vec<String>,
+}
+
+/// An environment id as CDEvents names it: not blank, at most 200 characters, no control
+/// characters.
+fn parse_environment(raw: &str) -> Result<String, String> {
+    let id = raw.trim();
+    if id.is_empty() {
+        return Err("an environment name is empty (a stray comma?)".into());
+    }
+    if id.chars().count() > 200 || id.chars().any(char::is_control) {
+        return Err(format!(
+            "`{}` is not an environment id: at most 200 characters, no control characters",
+            id.escape_debug()
+        ));
+    }
+    Ok(id.to_owned())
 }
 
 impl Default for DeliveryArgs {
@@ -32,6 +53,7 @@ impl Default for DeliveryArgs {
             delivery_max_concurrent: 4,
             delivery_lost_after: Duration::from_secs(24 * 3600),
             delivery_retention: Duration::from_secs(400 * 86_400),
+            dora_environments: Vec::new(),
         }
     }
 }
@@ -42,6 +64,7 @@ impl DeliveryArgs {
         app::ssr::DeliverySettings {
             lost_after: self.delivery_lost_after,
             retention: (!self.delivery_retention.is_zero()).then_some(self.delivery_retention),
+            dora_environments: self.dora_environments.clone().into(),
             ..Default::default()
         }
     }
@@ -51,6 +74,39 @@ impl DeliveryArgs {
         crate::http::delivery::IngestLimits {
             max_body_bytes: usize::try_from(self.delivery_max_body_size).unwrap_or(usize::MAX),
             permits: std::sync::Arc::new(tokio::sync::Semaphore::new(usize::from(self.delivery_max_concurrent))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        delivery: DeliveryArgs,
+    }
+
+    #[test]
+    fn dora_environments_are_a_checked_comma_separated_list() {
+        let cli = Cli::try_parse_from(["x", "--dora-environments", "production, prod-eu"]).expect("parses");
+        assert_eq!(
+            cli.delivery.settings().dora_environments.to_vec(),
+            ["production", "prod-eu"]
+        );
+        assert!(Cli::try_parse_from(["x"])
+            .expect("parses")
+            .delivery
+            .dora_environments
+            .is_empty());
+        for bad in ["production,,staging", "prod\u{7}"] {
+            assert!(
+                Cli::try_parse_from(["x", "--dora-environments", bad]).is_err(),
+                "{bad:?}"
+            );
         }
     }
 }

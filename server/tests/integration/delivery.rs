@@ -647,3 +647,29 @@ async fn markup_in_an_event_stays_text_in_the_title_body_and_admin_list() {
         "the title and heading show the name as text"
     );
 }
+
+/// The scorecard worker re-reads delivery facts when they change: an ingest that stored an
+/// event for a component tells it (`NOTIFY`); a retry of the same event does not.
+#[tokio::test]
+async fn an_ingest_that_stores_something_notifies_the_delivery_channel() {
+    let (app, producer) = setup().await;
+    let mut listener = sqlx::postgres::PgListener::connect_with(&app.superuser)
+        .await
+        .expect("listener");
+    listener.listen(app::delivery::CHANGED_CHANNEL).await.expect("listen");
+    let start = run_event(
+        "0190d1c6-0c6a-7b4e-9d5e-0000000000f1",
+        "START",
+        "2026-12-01T10:00:00Z",
+        "Extract",
+    );
+    let (status, body) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &start).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(5), listener.recv()).await;
+    assert!(matches!(heard, Ok(Ok(_))), "no notification after a stored event");
+
+    let (status, _) = post_json(&app, "/api/v1/lineage", &producer, "application/json", &start).await;
+    assert_eq!(status, StatusCode::OK, "a duplicate");
+    let heard = tokio::time::timeout(std::time::Duration::from_millis(500), listener.recv()).await;
+    assert!(heard.is_err(), "a duplicate changed nothing, yet notified");
+}
