@@ -234,11 +234,35 @@ pub struct Callers {
     pub denied: Vec<CallerAccess>,
 }
 
+/// The MeshTrafficPermissions of `policies` that can decide anything about calls to `target`:
+/// those of its mesh whose top-level targetRef selects it, and those that could not be judged
+/// (so that evaluating against them still reports them as unresolved). Which policies apply
+/// depends on the target alone, so judging many callers of one target against this subset gives
+/// the same answers as against every policy of the mesh, without asking each of thousands of
+/// policies again for every caller.
+pub fn relevant_to(policies: &MeshPolicies<'_>, target: &Workload) -> Vec<MeshTrafficPermission> {
+    policies
+        .mesh_traffic_permissions
+        .iter()
+        .filter(|p| p.meta.mesh.as_deref().is_none_or(|m| m == policies.mesh))
+        .filter(|p| {
+            let mut notes = Notes::default();
+            selects_target(p, target, &mut notes) || !notes.0.is_empty()
+        })
+        .cloned()
+        .collect()
+}
+
 /// For `target`, which of the `known` services may call it and which may not.
 pub fn callers(policies: &MeshPolicies<'_>, target: &Workload, known: &[Workload]) -> Callers {
+    let relevant = relevant_to(policies, target);
+    let policies = MeshPolicies {
+        mesh_traffic_permissions: &relevant,
+        ..*policies
+    };
     let mut out = Callers::default();
     for caller in known {
-        let access = evaluate(policies, caller, target);
+        let access = evaluate(&policies, caller, target);
         let entry = CallerAccess {
             service: caller.service.clone(),
             access,
@@ -477,7 +501,9 @@ fn selects_target(policy: &MeshTrafficPermission, target: &Workload, notes: &mut
     let Some(top) = policy.spec.target_ref.as_ref() else {
         return true; // absent targetRef is Mesh
     };
-    let name = policy.meta.display_name();
+    // Looked up only for a note: every evaluation asks every policy of the mesh, and the
+    // display-name label lookup per policy was most of a large mesh's page.
+    let name = || policy.meta.display_name();
     // Targets here are sidecar inbounds (gateways are decided earlier).
     if !top.proxy_types.is_empty() && !top.proxy_types.iter().any(|t| t == "Sidecar") {
         return false;
@@ -487,7 +513,8 @@ fn selects_target(policy: &MeshTrafficPermission, target: &Workload, notes: &mut
         (Some(want), Some(have)) => want == have,
         (Some(want), None) => {
             notes.add(format!(
-                "{name}: applies only to port {want:?}; evaluated as covering the whole service"
+                "{}: applies only to port {want:?}; evaluated as covering the whole service",
+                name()
             ));
             true
         }
@@ -499,7 +526,8 @@ fn selects_target(policy: &MeshTrafficPermission, target: &Workload, notes: &mut
             (Some(service), _) => *service == target.service && section_ok(notes),
             (None, Some(_)) => {
                 notes.add(format!(
-                    "{name}: targetRef MeshService by labels cannot be matched to a service name"
+                    "{}: targetRef MeshService by labels cannot be matched to a service name",
+                    name()
                 ));
                 false
             }
@@ -514,7 +542,8 @@ fn selects_target(policy: &MeshTrafficPermission, target: &Workload, notes: &mut
                     Some(have) => have == dp,
                     None => {
                         notes.add(format!(
-                            "{name}: targetRef Dataplane {dp:?}, but the target's dataplane is unknown"
+                            "{}: targetRef Dataplane {dp:?}, but the target's dataplane is unknown",
+                            name()
                         ));
                         false
                     }
@@ -522,7 +551,8 @@ fn selects_target(policy: &MeshTrafficPermission, target: &Workload, notes: &mut
             } else if let Some(labels) = &top.labels {
                 if target.labels.is_empty() && !labels.is_empty() {
                     notes.add(format!(
-                        "{name}: targetRef Dataplane by labels, but the target's labels are unknown"
+                        "{}: targetRef Dataplane by labels, but the target's labels are unknown",
+                        name()
                     ));
                     false
                 } else {

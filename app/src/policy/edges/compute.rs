@@ -101,12 +101,25 @@ pub fn mesh_edges(input: &MeshInputs<'_>) -> Vec<Edge> {
 
     let index = PolicyIndex::new(&policies);
     let any_other = Workload::service(ANY_OTHER_CALLER);
+    // The policies that apply to each destination, found once rather than once per caller.
+    let mut relevant: HashMap<String, Vec<MeshTrafficPermission>> = HashMap::new();
+    let mut judge = |caller: &Workload, to: &str, target: &Workload| {
+        if !relevant.contains_key(to) {
+            relevant.insert(to.to_owned(), permissions::relevant_to(&policies, target));
+        }
+        let subset = relevant.get(to).map_or(&[][..], Vec::as_slice);
+        let narrowed = MeshPolicies {
+            mesh_traffic_permissions: subset,
+            ..policies
+        };
+        permissions::evaluate(&narrowed, caller, target)
+    };
     let mut edges = Vec::with_capacity(pairs.len());
     for ((from, to), facts) in &pairs {
         let (Some(caller), Some(target)) = (workloads.get(from), workloads.get(to)) else {
             continue;
         };
-        let access = permissions::evaluate(&policies, caller, target);
+        let access = judge(caller, to, target);
         let permitted = index.permitted(&access, caller, strict);
         let observed = facts.observed.map(|o| Observed {
             requests_per_s: o.requests_per_s,
@@ -142,7 +155,7 @@ pub fn mesh_edges(input: &MeshInputs<'_>) -> Vec<Edge> {
         if !strict || !in_focus(service) {
             continue;
         }
-        let access = permissions::evaluate(&policies, &any_other, target);
+        let access = judge(&any_other, service, target);
         let permitted = index.permitted(&access, &any_other, strict);
         let Some(class) = classify(false, None, &permitted) else {
             continue;
