@@ -298,6 +298,25 @@ pub async fn resources(
     .await
 }
 
+/// One stored resource of one mesh by kind and name, as Kuma served it.
+pub async fn resource(
+    db: impl PgExecutor<'_>,
+    control_plane: &str,
+    mesh: &str,
+    kind: &str,
+    name: &str,
+) -> sqlx::Result<Option<serde_json::Value>> {
+    sqlx::query_scalar(
+        "SELECT body FROM mesh_resources WHERE control_plane = $1 AND mesh = $2 AND kind = $3 AND name = $4",
+    )
+    .bind(control_plane)
+    .bind(mesh)
+    .bind(kind)
+    .bind(name)
+    .fetch_optional(db)
+    .await
+}
+
 /// The services of one mesh with the component claiming each and whether it runs as a gateway:
 /// the candidates for "who may call".
 pub async fn mesh_service_names(

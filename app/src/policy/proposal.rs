@@ -254,7 +254,7 @@ pub(super) async fn situation(ctx: &ServerCtx, kind: &str, namespace: &str, name
         ..request
     })
     .map_err(|e| AppError::invalid("policy", e.to_string()))?;
-    let target = place.target(KIND, &proposal.name, &place.stored(ctx, KIND).await?);
+    let target = place.target(ctx, KIND, &proposal.name).await?;
 
     // Whom it changes: everyone observed calling the provider, and the declared consumers.
     let window = time::Duration::try_from(ctx.mesh.observed_window).unwrap_or(time::Duration::MAX);

@@ -140,14 +140,9 @@ pub(super) async fn items(
             system: meta.system_ref.as_deref(),
         },
     );
-    let mut stored: std::collections::HashMap<&'static str, Vec<serde_json::Value>> = Default::default();
     let mut items = Vec::with_capacity(policies.len());
     for policy in policies {
-        let kind = policy.kind.as_str();
-        if !stored.contains_key(kind) {
-            stored.insert(kind, place.stored(ctx, kind).await?);
-        }
-        let target = place.target(kind, &policy.proposal.name, &stored[kind]);
+        let target = place.target(ctx, policy.kind.as_str(), &policy.proposal.name).await?;
         let template = ctx.policy_templates.iter().find(|t| t.name == policy.template);
         items.push(Item {
             template: policy.template.clone(),

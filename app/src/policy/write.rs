@@ -84,25 +84,21 @@ impl Place {
     /// The policy `kind`/`name` of this component, with what the mesh holds under that name
     /// (`stored`: the mesh's resources of that kind, as the poller or Bearing's last write
     /// stored them).
-    pub(super) fn target(&self, kind: &str, name: &str, stored: &[Value]) -> Target {
-        Target {
+    /// The policy `kind`/`name` of this place, with what the mesh holds under that name now
+    /// (one indexed read, not every policy of the kind: a large mesh has thousands).
+    pub(super) async fn target(&self, ctx: &ServerCtx, kind: &str, name: &str) -> Result<Target, AppError> {
+        let current =
+            mesh_repo::resource(&ctx.pool, &self.service.control_plane, &self.service.mesh, kind, name).await?;
+        Ok(Target {
             component: self.component.clone(),
             owner: self.owner.clone(),
             control_plane: self.service.control_plane.clone(),
             mesh: self.service.mesh.clone(),
             kind: kind.to_owned(),
             name: name.to_owned(),
-            current: stored
-                .iter()
-                .find(|b| b.get("name").and_then(Value::as_str) == Some(name))
-                .cloned(),
+            current,
             read_only: self.read_only,
-        }
-    }
-
-    /// The mesh's stored resources of `kind`.
-    pub(super) async fn stored(&self, ctx: &ServerCtx, kind: &str) -> Result<Vec<Value>, AppError> {
-        Ok(mesh_repo::resources(&ctx.pool, &self.service.control_plane, &self.service.mesh, kind).await?)
+        })
     }
 }
 

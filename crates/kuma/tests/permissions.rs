@@ -5,7 +5,7 @@ mod common;
 
 use bearing_kuma::model::{self, GatewayType, InboundPolicies, List, MeshTrafficPermission, TrafficPermission};
 use bearing_kuma::permissions::{
-    callers, evaluate, evaluate_rule_confs, ranked_above, Decision, MeshPolicies, Reason, Workload,
+    callers, evaluate, evaluate_rule_confs, ranked_above, relevant_to, Decision, MeshPolicies, Reason, Workload,
 };
 use common::fixture;
 
@@ -392,6 +392,42 @@ fn gateways_and_unresolvable_selectors() {
     assert_eq!(access.decision, Decision::Allow);
     assert_eq!(access.unresolved.len(), 1, "{:?}", access.unresolved);
     assert!(access.unresolved[0].starts_with("lock-app:"));
+}
+
+#[test]
+fn the_policies_relevant_to_a_target_decide_as_all_of_them_do() {
+    let mtps = [
+        mtp(r#"{"mesh":"default","name":"lock-app","spec":{
+        "targetRef":{"kind":"Dataplane","labels":{"app":"backend"}},
+        "from":[{"targetRef":{"kind":"Mesh"},"default":{"action":"Deny"}}]}}"#),
+        mtp(ALLOW_ALL),
+        mtp(r#"{"mesh":"default","name":"backend-callers","spec":{
+        "targetRef":{"kind":"MeshService","name":"backend"},
+        "from":[{"targetRef":{"kind":"MeshService","name":"batch"},"default":{"action":"Deny"}}]}}"#),
+        mtp(r#"{"mesh":"default","name":"orders-callers","spec":{
+        "targetRef":{"kind":"MeshService","name":"orders"},
+        "from":[{"targetRef":{"kind":"MeshService","name":"web"},"default":{"action":"Deny"}}]}}"#),
+        mtp(r#"{"mesh":"other","name":"elsewhere","spec":{
+        "targetRef":{"kind":"Mesh"},
+        "from":[{"targetRef":{"kind":"Mesh"},"default":{"action":"Deny"}}]}}"#),
+    ];
+    let all = policies(&mtps, &[]);
+    let target = svc("backend");
+    let relevant = relevant_to(&all, &target);
+    let names: Vec<&str> = relevant.iter().map(|p| p.meta.name.as_str()).collect();
+    // The unresolvable one stays (to be reported), the other service's and mesh's go.
+    assert_eq!(names, ["lock-app", "allow-all", "backend-callers"]);
+    let narrowed = MeshPolicies {
+        mesh_traffic_permissions: &relevant,
+        ..all
+    };
+    for caller in ["web", "batch", "reports"] {
+        assert_eq!(
+            evaluate(&narrowed, &svc(caller), &target),
+            evaluate(&all, &svc(caller), &target),
+            "{caller}"
+        );
+    }
 }
 
 #[test]
