@@ -7,6 +7,12 @@
 //!
 //! Only deployments to a component in the catalog and with an environment are counted (CDEvents
 //! requires the environment; an unmapped service has no owner to report to).
+//!
+//! Both queries run unprepared (`persistent(false)`), so PostgreSQL plans them with the actual
+//! scope: a prepared statement soon gets a generic plan that cannot tell a team's hundred
+//! components from the whole organisation, and scans the period's deployments in time order
+//! for either (50 ms for a team with 1,000,000 stored events, against 2 ms through the
+//! component index).
 
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
@@ -107,6 +113,7 @@ ORDER BY week NULLS LAST
 /// The deployment facts per week and for the period (the last row).
 pub async fn deployment_stats(db: impl PgExecutor<'_>, s: &Scope<'_>) -> sqlx::Result<Vec<DeploymentStats>> {
     sqlx::query_as(DEPLOYMENT_STATS)
+        .persistent(false)
         .bind(s.components)
         .bind(s.environments)
         .bind(s.from)
@@ -155,6 +162,7 @@ FROM (
 /// The lead times of changes deployed in the period.
 pub async fn lead_times(db: impl PgExecutor<'_>, s: &Scope<'_>) -> sqlx::Result<LeadTimes> {
     sqlx::query_as(LEAD_TIMES)
+        .persistent(false)
         .bind(s.components)
         .bind(s.environments)
         .bind(s.from)
