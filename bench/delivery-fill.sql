@@ -47,5 +47,3 @@ COMMIT;
 ANALYZE delivery_events, delivery_runs, delivery_deployments, delivery_changes, delivery_incidents;
 SELECT (SELECT count(*) FROM delivery_events) AS events, (SELECT count(*) FROM delivery_runs) AS runs,
        (SELECT count(*) FROM delivery_deployments) AS deployments, (SELECT count(*) FROM delivery_incidents) AS incidents;
--- Statistics for the planner, as autovacuum would gather them soon after a load this size.
-ANALYZE delivery_events, delivery_runs, delivery_deployments, delivery_changes, delivery_incidents;
