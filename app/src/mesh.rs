@@ -112,7 +112,36 @@ pub struct CallersView {
     pub note: Option<String>,
     pub allowed: Vec<CallerView>,
     pub denied: Vec<CallerView>,
+    /// How many callers are allowed in all; more than `allowed` holds when the list was cut
+    /// short for a page.
+    pub allowed_total: usize,
+    /// How many callers are denied in all.
+    pub denied_total: usize,
 }
+
+impl CallersView {
+    /// Keeps the first `limit` callers of each list (the totals stay): on a mesh of thousands
+    /// of services, a page listing every denied caller weighed over a megabyte. The JSON API
+    /// keeps them all.
+    pub fn truncated(mut self, limit: usize) -> Self {
+        self.allowed.truncate(limit);
+        self.denied.truncate(limit);
+        self
+    }
+}
+
+impl MeshCard {
+    /// The card as a page shows it: each service's callers cut to [`CALLERS_ON_A_PAGE`].
+    pub fn for_page(mut self) -> Self {
+        for service in &mut self.services {
+            service.callers = std::mem::take(&mut service.callers).truncated(CALLERS_ON_A_PAGE);
+        }
+        self
+    }
+}
+
+/// The most callers of each kind a component page lists.
+pub const CALLERS_ON_A_PAGE: usize = 100;
 
 /// One point of the traffic chart.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

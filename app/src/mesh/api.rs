@@ -18,7 +18,9 @@ pub async fn get_mesh_overview() -> Result<MeshOverview, AppError> {
 #[server(prefix = "/api/fn", endpoint = "get_component_mesh")]
 pub async fn get_component_mesh(kind: String, namespace: String, name: String) -> Result<MeshCard, AppError> {
     crate::server_call::call(|ctx, caller| async move {
-        super::service::component_card(&ctx, &caller, &kind, &namespace, &name).await
+        super::service::component_card(&ctx, &caller, &kind, &namespace, &name)
+            .await
+            .map(MeshCard::for_page)
     })
     .await
 }

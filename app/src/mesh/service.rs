@@ -294,6 +294,8 @@ pub fn evaluate_callers(
     CallersView {
         enforced: note.is_none(),
         note,
+        allowed_total: result.allowed.len(),
+        denied_total: result.denied.len(),
         allowed: view(result.allowed),
         denied: view(result.denied),
     }
@@ -534,6 +536,25 @@ mod tests {
         assert_eq!(denied, ["search"]);
         assert_eq!(view.allowed[0].component.as_deref(), Some("component:default/checkout"));
         assert_eq!(view.allowed[0].reason, "orders-callers, from[1]");
+    }
+
+    #[test]
+    fn a_page_lists_the_first_callers_and_counts_them_all() {
+        let policies = MeshPolicies {
+            mesh: "default",
+            mtls_enabled: true,
+            mesh_traffic_permissions: &[],
+            traffic_permissions: &[],
+        };
+        let many: Vec<String> = (0..250).map(|i| format!("svc-{i:03}")).collect();
+        let list: Vec<(&str, Option<&str>)> = many.iter().map(|n| (n.as_str(), None)).collect();
+        let view = evaluate_callers(&policies, &MeshServiceIndex::default(), &names(&list), "svc-000");
+        assert_eq!((view.allowed_total, view.denied_total), (0, 249));
+        assert_eq!(view.denied.len(), 249, "the API keeps every caller");
+        let page = view.truncated(crate::mesh::CALLERS_ON_A_PAGE);
+        assert_eq!(page.denied.len(), crate::mesh::CALLERS_ON_A_PAGE);
+        assert_eq!(page.denied_total, 249);
+        assert_eq!(page.denied[0].service, "svc-001");
     }
 
     #[test]

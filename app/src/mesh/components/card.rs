@@ -24,9 +24,25 @@ fn caller_item(c: CallerView) -> impl IntoView {
     }
 }
 
+/// Under a callers list cut short for the page: how many are left out, and where all are.
+fn more_callers(shown: usize, total: usize, api: &str) -> Option<impl IntoView> {
+    (total > shown).then(|| {
+        view! {
+            <p class="mt-1 text-xs text-slate-500" data-test-more-callers=total.to_string()>
+                {format!("Showing {shown} of {total}; all of them in ")}
+                <a href=api.to_owned() class="text-indigo-700 hover:underline">"the JSON API"</a>"."
+            </p>
+        }
+    })
+}
+
 /// One Kuma service on the component page.
 #[component]
-fn ServiceCardView(card: ServiceCard) -> impl IntoView {
+fn ServiceCardView(
+    card: ServiceCard,
+    /// The component's mesh card in the JSON API, which lists every caller.
+    api: String,
+) -> impl IntoView {
     let s = card.summary.clone();
     let rate = s.requests_per_s.map(format_rate).unwrap_or_else(|| "—".into());
     let error_rate = match (s.requests_per_s, s.errors_per_s) {
@@ -95,15 +111,17 @@ fn ServiceCardView(card: ServiceCard) -> impl IntoView {
             }}
             <div class="grid gap-4 sm:grid-cols-2">
                 <div>
-                    <h3 class="text-xs font-semibold uppercase tracking-wide text-slate-500">{format!("Allowed callers ({})", allowed.len())}</h3>
+                    <h3 class="text-xs font-semibold uppercase tracking-wide text-slate-500">{format!("Allowed callers ({})", callers.allowed_total)}</h3>
                     {callers.note.clone().map(|n| view! { <p class="text-sm text-slate-600">{n}</p> })}
                     {if allowed.is_empty() { view! { <p class="text-sm text-slate-500">"No service may call it."</p> }.into_any() }
-                     else { view! { <ul class="text-sm" data-test-allowed="">{allowed.into_iter().map(caller_item).collect_view()}</ul> }.into_any() }}
+                     else { view! { <ul class="max-h-48 overflow-y-auto text-sm" data-test-allowed="">{allowed.iter().cloned().map(caller_item).collect_view()}</ul> }.into_any() }}
+                    {more_callers(allowed.len(), callers.allowed_total, &api)}
                 </div>
                 <div>
-                    <h3 class="text-xs font-semibold uppercase tracking-wide text-slate-500">{format!("Denied callers ({})", denied.len())}</h3>
+                    <h3 class="text-xs font-semibold uppercase tracking-wide text-slate-500">{format!("Denied callers ({})", callers.denied_total)}</h3>
                     {if denied.is_empty() { view! { <p class="text-sm text-slate-500">"None."</p> }.into_any() }
-                     else { view! { <ul class="max-h-48 overflow-y-auto text-sm" data-test-denied="">{denied.into_iter().map(caller_item).collect_view()}</ul> }.into_any() }}
+                     else { view! { <ul class="max-h-48 overflow-y-auto text-sm" data-test-denied="">{denied.iter().cloned().map(caller_item).collect_view()}</ul> }.into_any() }}
+                    {more_callers(denied.len(), callers.denied_total, &api)}
                 </div>
             </div>
         </div>
@@ -142,9 +160,13 @@ fn card_body(c: MeshCard) -> AnyView {
         }
         .into_any();
     }
+    let api = format!(
+        "/api/v1/entities{}/mesh",
+        ref_href(&c.entity_ref).trim_start_matches("/catalog")
+    );
     c.services
         .into_iter()
-        .map(|s| view! { <ServiceCardView card=s/> })
+        .map(|s| view! { <ServiceCardView card=s api=api.clone()/> })
         .collect_view()
         .into_any()
 }
