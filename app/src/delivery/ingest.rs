@@ -16,7 +16,7 @@
 //!    preview follow it within seconds. Policies are not re-applied on a deployment: the
 //!    producer that reported it has no right to write them; the policy worker and leads do.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -109,6 +109,20 @@ pub async fn ingest(
     let mut refused_pairs: Vec<(String, String)> = Vec::new();
     let mut changed_components = false;
     let mut tx = ctx.pool.begin().await?;
+    // The runs this request reports on, read and locked once (in one order, so that two
+    // requests never wait on each other crosswise) and written back once each at the end:
+    // a batch of 500 events took three round trips per event before.
+    let run_ids: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Ok(DeliveryEvent::Run(run)) => Some(run_key(run)),
+            _ => None,
+        })
+        .collect();
+    let mut runs = RunBook {
+        rows: repo::runs_for_update(&mut tx, &run_ids).await?,
+        touched: BTreeSet::new(),
+    };
     for event in events {
         let event = match event {
             Ok(event) => event,
@@ -130,13 +144,18 @@ pub async fn ingest(
             });
             continue;
         }
-        let stored = store(&mut tx, &event, component.as_deref(), &identity).await?;
+        let stored = store(&mut tx, &mut runs, &event, component.as_deref(), &identity).await?;
         changed_components |= stored && component.is_some();
         outcomes.push(if stored {
             EventOutcome::Stored { component }
         } else {
             EventOutcome::Duplicate
         });
+    }
+    for id in &runs.touched {
+        if let Some(row) = runs.rows.get(id) {
+            repo::save_run(&mut tx, row).await?;
+        }
     }
     if changed_components {
         crate::cache::notify(&mut *tx, repo::CHANGED_CHANNEL).await?;
@@ -232,6 +251,7 @@ fn describe(event: &DeliveryEvent) -> (&'static str, String, String) {
 /// Stores `event` and projects it; `false` when it was stored before.
 async fn store(
     tx: &mut PgConnection,
+    runs: &mut RunBook,
     event: &DeliveryEvent,
     component: Option<&str>,
     producer: &str,
@@ -257,7 +277,7 @@ async fn store(
         Origin::OpenLineage { .. } => None,
     };
     match event {
-        DeliveryEvent::Run(run) => project_run(tx, run, component, producer).await?,
+        DeliveryEvent::Run(run) => project_run(runs, run, component, producer),
         DeliveryEvent::Deployment(d) => {
             let deployment = repo::NewDeployment {
                 event_id,
@@ -351,17 +371,21 @@ fn parse_status(status: &str) -> Option<RunState> {
     })
 }
 
-/// Merges `run` into its stored projection (locked), moving its state only forward.
-async fn project_run(
-    tx: &mut PgConnection,
-    run: &RunEvent,
-    component: Option<&str>,
-    producer: &str,
-) -> Result<(), AppError> {
+/// The runs one request reports on: as stored (locked) and as merged so far, and which of them
+/// to write back.
+struct RunBook {
+    rows: HashMap<String, repo::RunRow>,
+    /// In run id order, the order they were locked in.
+    touched: BTreeSet<String>,
+}
+
+/// Merges `run` into its projection (the stored one, locked, or a new one), moving its state
+/// only forward.
+fn project_run(runs: &mut RunBook, run: &RunEvent, component: Option<&str>, producer: &str) {
     let id = run_key(run);
     let at = run.meta.time;
-    let stored = repo::run_for_update(&mut *tx, &id).await?;
-    let mut row = stored.unwrap_or_else(|| repo::RunRow {
+    runs.touched.insert(id.clone());
+    let row = runs.rows.entry(id.clone()).or_insert_with(|| repo::RunRow {
         run_id: id.clone(),
         job_namespace: run.job.namespace.clone(),
         job_name: run.job.name.clone(),
@@ -424,8 +448,6 @@ async fn project_run(
             .map(|d| json!({"namespace": d.job.namespace, "name": d.job.name, "run_id": d.run_id}))
             .collect();
     }
-    repo::save_run(&mut *tx, &row).await?;
-    Ok(())
 }
 
 #[cfg(test)]

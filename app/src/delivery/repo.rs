@@ -134,14 +134,32 @@ pub struct RunRow {
 const RUN_COLUMNS: &str = "run_id, job_namespace, job_name, component, status, started_at, ended_at, \
      first_event_at, last_event_at, producer, parent_run_id, error_message, error_stack, nominal_time, job_dependencies";
 
-/// The run `run_id`, locked until the transaction ends.
-pub async fn run_for_update(db: &mut PgConnection, run_id: &str) -> sqlx::Result<Option<RunRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {RUN_COLUMNS} FROM delivery_runs WHERE run_id = $1 FOR UPDATE"
+/// The stored runs among `run_ids`, with every one of those ids locked until the transaction
+/// ends, stored or not: a transaction-scoped advisory lock per id, taken in id order (the order
+/// every ingest takes them in, so two never wait on each other crosswise). Two requests
+/// reporting the same new run thus merge one after the other instead of the later overwriting
+/// the earlier's state.
+pub async fn runs_for_update(
+    db: &mut PgConnection,
+    run_ids: &[String],
+) -> sqlx::Result<std::collections::HashMap<String, RunRow>> {
+    if run_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended('bearing.delivery_run:' || id, 0))
+           FROM (SELECT DISTINCT unnest($1::text[]) AS id ORDER BY 1) ids",
+    )
+    .bind(run_ids)
+    .execute(&mut *db)
+    .await?;
+    let rows: Vec<RunRow> = sqlx::query_as(&format!(
+        "SELECT {RUN_COLUMNS} FROM delivery_runs WHERE run_id = ANY($1) ORDER BY run_id FOR UPDATE"
     ))
-    .bind(run_id)
-    .fetch_optional(db)
-    .await
+    .bind(run_ids)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.run_id.clone(), r)).collect())
 }
 
 /// Writes `run` (inserted or replaced whole: the caller merged it with the stored one).

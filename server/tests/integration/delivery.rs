@@ -673,3 +673,25 @@ async fn an_ingest_that_stores_something_notifies_the_delivery_channel() {
     let heard = tokio::time::timeout(std::time::Duration::from_millis(500), listener.recv()).await;
     assert!(heard.is_err(), "a duplicate changed nothing, yet notified");
 }
+
+/// Two requests reporting the same new run at once merge one after the other: the finished
+/// state survives whichever commits last.
+#[tokio::test]
+async fn concurrent_reports_of_one_new_run_keep_its_final_state() {
+    let (app, producer) = setup().await;
+    for i in 0..5 {
+        let run_id = format!("0190d1c6-0c6a-7b4e-9d5e-00000000c0{i:02}");
+        let start = json!([run_event(&run_id, "START", "2026-12-01T10:00:00Z", "Extract")]);
+        let complete = json!([run_event(&run_id, "COMPLETE", "2026-12-01T10:05:00Z", "Extract")]);
+        let (a, b) = tokio::join!(
+            post_json(&app, "/api/v1/lineage/batch", &producer, "application/json", &start),
+            post_json(&app, "/api/v1/lineage/batch", &producer, "application/json", &complete),
+        );
+        assert!(a.0.is_success() && b.0.is_success(), "{a:?} {b:?}");
+        let run = app
+            .get_json_as(&format!("/api/v1/runs/{run_id}"), &app.admin_token)
+            .await;
+        assert_eq!(run["status"], "complete", "{run}");
+        assert_eq!(run["started_at"], "2026-12-01T10:00:00Z", "{run}");
+    }
+}
