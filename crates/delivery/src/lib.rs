@@ -64,3 +64,4 @@ pub use model::{
     IncidentEvent, IncidentState, JobDependencies, JobDependency, NominalTime, Origin, QualifiedName, RunError,
     RunEvent, RunKind, RunRef, RunState, SubjectRef,
 };
+pub use schema::prepare;

@@ -110,6 +110,15 @@ fn compile(schema: &Value) -> Validator {
         .unwrap_or_else(|e| panic!("vendored schema {schema} does not compile: {e}"))
 }
 
+/// Compiles every vendored schema now rather than on the first event that needs it: compiling
+/// takes seconds, and the first requests would wait for it (and hold a runtime thread).
+pub fn prepare() {
+    LazyLock::force(&RUN_EVENT);
+    LazyLock::force(&RUN_FACETS);
+    LazyLock::force(&CDEVENT_TYPES);
+    LazyLock::force(&CLOUDEVENT);
+}
+
 /// OpenLineage's `RunEvent` definition (not the whole document, whose `oneOf` of run, job and
 /// dataset events would report every mistake as "valid under none").
 pub(crate) static RUN_EVENT: LazyLock<Validator> =

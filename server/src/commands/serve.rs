@@ -74,6 +74,8 @@ pub struct ServeArgs {
 /// `bearing serve`.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let options = crate::site::leptos_options(args.site_root.clone())?;
+    // The event schemas compile while the database starts, not on the first producer's request.
+    let schemas = tokio::task::spawn_blocking(bearing_delivery::prepare);
     let db = Database::open(&args.db, true).await?;
     let (ctx, runtime) = build_context(&args, db.pool.clone())?;
     if let Some(seed) = &args.seed_catalog {
@@ -111,6 +113,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(addr) = args.metrics.metrics_listen {
         serve_metrics(addr, state.clone()).await?;
     }
+    schemas.await.context("compiling the delivery event schemas")?;
     let app = crate::router::build(state, session_layer);
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| {
         format!(
