@@ -36,13 +36,17 @@ pub const VERIFY_CHAIN_PY: &str = include_str!("../assets/verify_chain.py");
 /// `body` ([`canonical_bytes`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuditLogLine {
+    /// The row's position in the log, also in `body`; repeated first so the file reads easily.
     pub seq: i64,
+    /// Hash of the row before (all zeroes for row 1), 64 hex digits.
     #[serde(with = "hex_bytes")]
     pub prev_hash: [u8; 32],
+    /// The row's hash as stored, 64 hex digits.
     #[serde(with = "hex_bytes")]
     pub hash: [u8; 32],
     /// The hashed bytes, as text (JCS output is always UTF-8).
     pub canonical: String,
+    /// The row's content as ordinary JSON, for reading and for recomputing `canonical`.
     pub body: EntryBody,
 }
 
@@ -50,8 +54,8 @@ impl AuditLogLine {
     /// The line for a row as read from the database. The row is not checked here: a tampered
     /// row goes into the bundle as it is, and the checker reports it.
     pub fn from_entry(entry: &StoredEntry) -> Self {
-        let canonical = String::from_utf8(canonical_bytes(&entry.body))
-            .expect("RFC 8785 output is JSON text, always valid UTF-8");
+        let canonical =
+            String::from_utf8(canonical_bytes(&entry.body)).expect("RFC 8785 output is JSON text, always valid UTF-8");
         Self {
             seq: entry.body.seq,
             prev_hash: entry.prev_hash,
@@ -72,12 +76,16 @@ impl AuditLogLine {
 /// The signature is Ed25519 over `bearing-audit-checkpoint-v1\n<seq>\n<head_hash>\n<at>`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckpointLine {
+    /// The row whose hash was signed.
     pub seq: i64,
+    /// That row's hash, 64 hex digits.
     #[serde(with = "hex_bytes")]
     pub head_hash: [u8; 32],
     /// RFC 3339 UTC with six fractional digits, as signed.
     pub at: String,
+    /// First 16 hex digits of the signing key's fingerprint.
     pub key_id: String,
+    /// Ed25519 signature, 128 hex digits.
     #[serde(with = "hex_bytes")]
     pub signature: [u8; 64],
 }

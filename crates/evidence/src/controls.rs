@@ -97,13 +97,22 @@ pub fn write_controls<W: Write>(
     bundle: &mut BundleWriter<W>,
     exceptions: &BTreeMap<String, u64>,
 ) -> Result<(), EvidenceError> {
-    if let Some(unknown) = exceptions.keys().find(|id| !CONTROLS.iter().any(|c| c.id == id.as_str())) {
+    if let Some(unknown) = exceptions
+        .keys()
+        .find(|id| !CONTROLS.iter().any(|c| c.id == id.as_str()))
+    {
         return Err(EvidenceError::UnknownControl(unknown.clone()));
     }
     let mut csv = bundle.csv(CONTROLS_PATH, CONTROLS_HEADER)?;
     for control in CONTROLS {
         let count = exceptions.get(control.id).map(u64::to_string).unwrap_or_default();
-        csv.row([control.id, control.criteria, control.evidence, control.test, count.as_str()])?;
+        csv.row([
+            control.id,
+            control.criteria,
+            control.evidence,
+            control.test,
+            count.as_str(),
+        ])?;
     }
     csv.finish()?;
     Ok(())

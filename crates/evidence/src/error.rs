@@ -28,16 +28,21 @@ pub enum EvidenceError {
     /// Signing `SHA256SUMS` failed.
     #[error("cannot sign SHA256SUMS: {0}")]
     Sign(#[source] AuditError),
+    /// A CSV row could not be written: a row with another number of cells than the header, or
+    /// the sink failed.
     #[error("writing CSV `{path}`: {source}")]
     Csv {
         path: String,
         #[source]
         source: csv::Error,
     },
+    /// The zip writer failed, usually because the sink did.
     #[error("writing the zip archive: {0}")]
     Zip(#[from] zip::result::ZipError),
+    /// A value could not be encoded as a JSON line.
     #[error("encoding a JSON line: {0}")]
     Json(#[from] serde_json::Error),
+    /// The sink failed.
     #[error("writing the bundle: {0}")]
     Io(#[from] io::Error),
 }

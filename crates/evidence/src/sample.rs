@@ -30,6 +30,7 @@ pub const SAMPLE_REDRAW_PY: &str = concat!(
 pub struct Sampled {
     /// SHA-256 of the sampling input; smaller ranks are drawn first.
     pub rank: [u8; 32],
+    /// The key as given.
     pub key: String,
 }
 
@@ -81,7 +82,10 @@ where
                 rank,
                 key: key.to_owned(),
             });
-        } else if best.peek().is_some_and(|worst| (&rank, key) < (&worst.rank, worst.key.as_str())) {
+        } else if best
+            .peek()
+            .is_some_and(|worst| (&rank, key) < (&worst.rank, worst.key.as_str()))
+        {
             best.pop();
             best.push(Sampled {
                 rank,
@@ -141,7 +145,7 @@ mod tests {
                 (k, r)
             })
             .collect();
-        all.sort_by(|a, b| a.1.cmp(&b.1));
+        all.sort_by_key(|a| a.1);
         let expected: Vec<String> = all.into_iter().take(40).map(|(k, _)| k).collect();
         let got = sample("s", &HEAD, "entities", keys(500), 40).unwrap();
         assert_eq!(got.iter().map(|s| s.key.clone()).collect::<Vec<_>>(), expected);
@@ -158,7 +162,9 @@ mod tests {
         assert_eq!(got.len(), 10);
         assert!(got.windows(2).all(|w| w[0].rank < w[1].rank));
         assert!(sample("s", &HEAD, "entities", keys(10), 0).unwrap().is_empty());
-        assert!(sample("s", &HEAD, "entities", Vec::<String>::new(), 5).unwrap().is_empty());
+        assert!(sample("s", &HEAD, "entities", Vec::<String>::new(), 5)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

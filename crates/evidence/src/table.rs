@@ -129,7 +129,10 @@ mod tests {
     #[test]
     fn other_cells_are_untouched() {
         for cell in ["", "component:default/api", "a=b", "1-2", " =x", "\n=x", "é=", "\"=x\""] {
-            assert!(matches!(neutralise_cell(cell), Cow::Borrowed(c) if c == cell), "{cell:?}");
+            assert!(
+                matches!(neutralise_cell(cell), Cow::Borrowed(c) if c == cell),
+                "{cell:?}"
+            );
         }
     }
 

@@ -41,8 +41,9 @@ fn samples_section(sampling: &SamplingInfo) -> String {
          with the smallest ranks are drawn, smallest first; the whole population when it has N keys\n\
          or fewer. A key is the value Bearing holds, with the formula neutralisation undone.\n\n\
          - seed: {seed}\n\
-         - chain head: `{seq}:{head}` (row seq and hash of the audit log row used; when it is the\n  \
-         newest row of this bundle, it is the head `python3 audit/verify_chain.py` prints)\n\n\
+         - chain head: `{seq}:{head}`\n  \
+         (the seq and hash of the audit row whose hash was mixed in; when it is the newest row of\n  \
+         this bundle, `python3 audit/verify_chain.py` prints it as the head)\n\n\
          Each command below prints the keys of one sample in order; they must be the key column of\n\
          its sample file, row for row.\n",
         seed = code_span(&sampling.seed),
@@ -110,7 +111,11 @@ fn code_span(text: &str) -> String {
         .collect();
     let ticks = "`".repeat(longest_run(&clean, '`') + 1);
     // A span that starts or ends with a backtick needs a space inside its delimiters.
-    let pad = if clean.starts_with('`') || clean.ends_with('`') { " " } else { "" };
+    let pad = if clean.starts_with('`') || clean.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
     format!("{ticks}{pad}{clean}{pad}{ticks}")
 }
 

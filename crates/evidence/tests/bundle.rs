@@ -5,7 +5,7 @@ mod support;
 
 use std::fs;
 
-use bearing_audit::{StoredEntry, SigningKey};
+use bearing_audit::{SigningKey, StoredEntry};
 use bearing_evidence::{neutralise_cell, SHA256SUMS, SHA256SUMS_SIG};
 use support::*;
 
@@ -50,11 +50,20 @@ fn a_fresh_bundle_passes_all_three_checks() {
     assert!(report.contains("8 rows, row 5 to row 12"), "{report}");
     assert!(report.contains("anchor: row 5 links to prev_hash"), "{report}");
     let rows = chain();
-    assert!(report.contains(&hex::encode(rows[3].hash)), "the anchor is row 4's hash");
-    assert!(report.contains(&format!("head:   12:{}", hex::encode(rows[11].hash))), "{report}");
+    assert!(
+        report.contains(&hex::encode(rows[3].hash)),
+        "the anchor is row 4's hash"
+    );
+    assert!(
+        report.contains(&format!("head:   12:{}", hex::encode(rows[11].hash))),
+        "{report}"
+    );
     assert!(report.contains("2 checkpoints verified"), "{report}");
     assert!(report.contains(&bundle.key.fingerprint()), "{report}");
-    assert!(report.ends_with("OK: the audit log in this bundle is intact\n"), "{report}");
+    assert!(
+        report.ends_with("OK: the audit log in this bundle is intact\n"),
+        "{report}"
+    );
 
     // unzip (Info-ZIP) reads the streamed ZIP64 entries too, where it is installed.
     if std::process::Command::new("unzip").arg("-v").output().is_ok() {
@@ -68,7 +77,10 @@ fn csv_is_rfc_4180_with_formulas_neutralised() {
     let bundle = build_standard();
     let path = bundle.root.join("populations/entities.csv");
     let bytes = fs::read(&path).unwrap();
-    assert!(bytes.starts_with(b"ref,name,owner,description\r\n"), "header, CRLF, no BOM");
+    assert!(
+        bytes.starts_with(b"ref,name,owner,description\r\n"),
+        "header, CRLF, no BOM"
+    );
     let text = String::from_utf8(bytes).unwrap();
     assert!(text.contains("\"quote \"\" comma , newline \n end\""), "{text}");
     assert!(text.contains(",'=cmd|'/c calc'!A1,'@team,"), "{text}");
@@ -89,10 +101,20 @@ fn csv_is_rfc_4180_with_formulas_neutralised() {
 
     let controls = fs::read_to_string(bundle.root.join("controls.csv")).unwrap();
     assert!(controls.starts_with("control,criteria,evidence,auditor_test,exceptions\r\n"));
-    assert!(controls.contains("entities,CC6.1,populations/entities.csv,"), "{controls}");
-    assert!(controls.lines().any(|l| l.starts_with("entities,") && l.ends_with(",2")));
-    assert!(controls.lines().any(|l| l.starts_with("audit_log,") && l.ends_with(",0")));
-    assert!(controls.lines().any(|l| l.starts_with("mesh,") && l.ends_with(",")), "not assessed");
+    assert!(
+        controls.contains("entities,CC6.1,populations/entities.csv,"),
+        "{controls}"
+    );
+    assert!(controls
+        .lines()
+        .any(|l| l.starts_with("entities,") && l.ends_with(",2")));
+    assert!(controls
+        .lines()
+        .any(|l| l.starts_with("audit_log,") && l.ends_with(",0")));
+    assert!(
+        controls.lines().any(|l| l.starts_with("mesh,") && l.ends_with(",")),
+        "not assessed"
+    );
 }
 
 #[test]
@@ -118,7 +140,10 @@ fn verify_md_states_the_key_and_the_exact_commands() {
     let out = run(
         &bundle.root,
         "sh",
-        &["-c", "openssl pkey -pubin -in signing-key.pub.pem -outform DER | tail -c 32 | sha256sum"],
+        &[
+            "-c",
+            "openssl pkey -pubin -in signing-key.pub.pem -outform DER | tail -c 32 | sha256sum",
+        ],
     );
     assert!(stdout(&out).starts_with(&bundle.key.fingerprint()));
 }
@@ -201,7 +226,10 @@ fn assert_chain_fails(bundle: &Bundle, expected: &str) {
     let out = verify_chain(&bundle.root);
     assert_eq!(out.status.code(), Some(1));
     let report = stdout(&out);
-    assert!(report.contains(&format!("FAILED: {expected}")), "expected {expected:?} in:\n{report}");
+    assert!(
+        report.contains(&format!("FAILED: {expected}")),
+        "expected {expected:?} in:\n{report}"
+    );
 }
 
 /// Line `i` of audit_log.jsonl is row `i + 5`.
@@ -247,7 +275,12 @@ fn a_deleted_row_fails_naming_the_gap() {
     let bundle = build_standard();
     let path = audit_log(&bundle);
     let text = fs::read_to_string(&path).unwrap();
-    let kept: Vec<&str> = text.lines().enumerate().filter(|(i, _)| *i != 3).map(|(_, l)| l).collect();
+    let kept: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i != 3)
+        .map(|(_, l)| l)
+        .collect();
     fs::write(&path, kept.join("\n") + "\n").unwrap();
     assert_chain_fails(&bundle, "row 9: follows row 7, expected row 8");
 }
@@ -296,7 +329,10 @@ fn a_checkpoint_past_the_last_row_fails() {
     let (mut rows, checkpoints) = period(&chain(), &key);
     rows.truncate(rows.len() - 2); // rows 11 and 12 "deleted" before export
     let bundle = build(key, rows, &checkpoints);
-    assert_chain_fails(&bundle, "row 12: a checkpoint covers it, but the bundle's rows end at row 10");
+    assert_chain_fails(
+        &bundle,
+        "row 12: a checkpoint covers it, but the bundle's rows end at row 10",
+    );
 }
 
 /// The zip goes out while it is written: most of a large CSV has reached the sink before the
@@ -326,7 +362,8 @@ fn entries_stream_to_the_sink() {
     let mut bundle = BundleWriter::new(Sink(received.clone()));
     let mut csv = bundle.csv("populations/big.csv", ["n", "digest"]).unwrap();
     for n in 0..20_000u32 {
-        csv.row([n.to_string(), hex::encode(Sha256::digest(n.to_be_bytes()))]).unwrap();
+        csv.row([n.to_string(), hex::encode(Sha256::digest(n.to_be_bytes()))])
+            .unwrap();
     }
     csv.finish().unwrap();
     // Rows are about 70 bytes and hex compresses to about half: 20,000 rows are ~700 KB of zip.
@@ -334,4 +371,16 @@ fn entries_stream_to_the_sink() {
     assert!(before_finish > 500_000, "only {before_finish} bytes reached the sink");
     bundle.finish(&SigningKey::generate(), &info()).unwrap();
     assert!(received.get() > before_finish);
+}
+
+/// Checkpoints signed by one key in a bundle signed by another: the checker says which keys.
+#[test]
+fn checkpoints_by_another_key_fail() {
+    let checkpoint_key = SigningKey::generate();
+    let (rows, checkpoints) = period(&chain(), &checkpoint_key);
+    let bundle = build(SigningKey::generate(), rows, &checkpoints);
+    assert_chain_fails(
+        &bundle,
+        &format!("checkpoint at row 8: signed by key {}", checkpoint_key.key_id()),
+    );
 }

@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use bearing_audit::{Checkpoint, EntryBody, SigningKey, StoredEntry, GENESIS};
-use bearing_evidence::{
-    sample, write_audit, write_controls, BundleInfo, BundleWriter, SampleInfo, SamplingInfo,
-};
+use bearing_evidence::{sample, write_audit, write_controls, BundleInfo, BundleWriter, SampleInfo, SamplingInfo};
 use serde_json::json;
 use time::macros::datetime;
 use time::Duration;
@@ -18,7 +16,12 @@ use time::Duration;
 pub fn entity_rows() -> Vec<[String; 4]> {
     let hostile = [
         ["component:default/api", "API", "team-a", "plain"],
-        ["component:default/=evil", "=cmd|'/c calc'!A1", "@team", "quote \" comma , newline \n end"],
+        [
+            "component:default/=evil",
+            "=cmd|'/c calc'!A1",
+            "@team",
+            "quote \" comma , newline \n end",
+        ],
         ["-weird", "+1", "-2", "\ttab"],
         ["café/ñ", "名前", "Zoë", "emoji 😀 and \u{2028}"],
         ["'quoted", "'", "", "\r\ncrlf"],
@@ -121,7 +124,14 @@ pub fn build(key: SigningKey, rows: Vec<StoredEntry>, checkpoints: &[Checkpoint]
 
     let head = write_audit(&mut bundle, rows, checkpoints).unwrap().expect("rows");
 
-    let drawn = sample(SEED, &head.hash, "entities", entities.iter().map(|r| &r[0]), SAMPLE_SIZE).unwrap();
+    let drawn = sample(
+        SEED,
+        &head.hash,
+        "entities",
+        entities.iter().map(|r| &r[0]),
+        SAMPLE_SIZE,
+    )
+    .unwrap();
     let mut csv = bundle.csv("samples/entities.csv", ["rank", "ref"]).unwrap();
     for s in &drawn {
         csv.row([hex::encode(s.rank), s.key.clone()]).unwrap();
@@ -152,7 +162,11 @@ pub fn build(key: SigningKey, rows: Vec<StoredEntry>, checkpoints: &[Checkpoint]
     sink.into_inner().unwrap().sync_all().unwrap();
 
     let root = dir.path().join("extracted");
-    let out = run(dir.path(), "python3", &["-m", "zipfile", "-e", "bundle.zip", "extracted"]);
+    let out = run(
+        dir.path(),
+        "python3",
+        &["-m", "zipfile", "-e", "bundle.zip", "extracted"],
+    );
     assert!(out.status.success(), "extraction failed");
     Bundle {
         dir,
@@ -212,8 +226,16 @@ pub fn openssl_verify(root: &Path) -> Output {
         root,
         "openssl",
         &[
-            "pkeyutl", "-verify", "-pubin", "-inkey", "signing-key.pub.pem", "-rawin", "-in", "SHA256SUMS",
-            "-sigfile", "SHA256SUMS.sig",
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            "signing-key.pub.pem",
+            "-rawin",
+            "-in",
+            "SHA256SUMS",
+            "-sigfile",
+            "SHA256SUMS.sig",
         ],
     )
 }
