@@ -45,6 +45,10 @@ pub enum AuditError {
         checkpoint_key_id: String,
         key_id: String,
     },
+    /// [`SigningKey::sign_document`](crate::SigningKey::sign_document) was asked to sign a
+    /// document that starts like a checkpoint message.
+    #[error("refusing to sign a document that starts with `bearing-audit-`: that prefix is reserved for checkpoints")]
+    ReservedDocument,
     /// A recorded chain head (`SEQ:HASH`) could not be parsed.
     #[error("invalid chain head `{input}`: {reason}")]
     InvalidHead { input: String, reason: String },

@@ -19,6 +19,11 @@ use crate::AuditError;
 /// without old signatures being reinterpreted.
 pub const CHECKPOINT_DOMAIN: &[u8] = b"bearing-audit-checkpoint-v1\n";
 
+/// What no document signed with [`SigningKey::sign_document`] may start with. It covers
+/// [`CHECKPOINT_DOMAIN`] and any later version of it, so a document signature can never double as
+/// a checkpoint signature.
+pub const RESERVED_PREFIX: &[u8] = b"bearing-audit-";
+
 /// A signed statement "the row at `seq` has hash `head_hash`", made at `at` by the key `key_id`.
 ///
 /// The hash chain alone only shows that rows agree with each other: anyone who can write the
@@ -235,6 +240,21 @@ impl SigningKey {
             key_id: self.key_id(),
             signature,
         }
+    }
+
+    /// Signs an arbitrary document with the checkpoint key, e.g. the `SHA256SUMS` list of an
+    /// evidence bundle, so that an auditor checks it with the same public key as the checkpoints:
+    /// `openssl pkeyutl -verify -pubin -inkey KEY.pub -rawin -in DOC -sigfile DOC.sig` (plain
+    /// Ed25519 over the document's bytes, the 64-byte signature as is).
+    ///
+    /// A document that starts with [`RESERVED_PREFIX`] is refused: checkpoint messages start that
+    /// way, and whoever chooses a document's bytes must never obtain a valid checkpoint signature
+    /// for a chain head of their choosing.
+    pub fn sign_document(&self, document: &[u8]) -> Result<[u8; 64], AuditError> {
+        if document.starts_with(RESERVED_PREFIX) {
+            return Err(AuditError::ReservedDocument);
+        }
+        Ok(self.inner.sign(document).to_bytes())
     }
 }
 

@@ -26,7 +26,9 @@ mod verify;
 
 pub use body::{canonical_bytes, entry_hash, format_timestamp, truncate_to_micros, EntryBody, StoredEntry, GENESIS};
 pub use error::AuditError;
-pub use keys::{checkpoint_message, public_key_path, Checkpoint, SigningKey, VerifyingKey, CHECKPOINT_DOMAIN};
+pub use keys::{
+    checkpoint_message, public_key_path, Checkpoint, SigningKey, VerifyingKey, CHECKPOINT_DOMAIN, RESERVED_PREFIX,
+};
 #[cfg(unix)]
 pub use private_file::check_private_key_file;
 pub use verify::{verify_chain, verify_chain_reaching, BreakKind, ChainBreak, ChainHead, ChainReport};

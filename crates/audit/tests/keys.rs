@@ -370,3 +370,33 @@ mod private_file {
         assert!(err.to_string().contains("absent.pem"), "{err}");
     }
 }
+
+/// A document signature (e.g. an evidence bundle's `SHA256SUMS`) is plain Ed25519 over the bytes,
+/// which `openssl pkeyutl -verify -rawin` checks with the same public key as checkpoints.
+#[test]
+fn openssl_verifies_a_signed_document() {
+    if !openssl_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.pem");
+    let key = SigningKey::load_or_generate(&path).unwrap();
+    let document = format!("{}  populations/entities.csv\n", "ab".repeat(32));
+    let signature = key.sign_document(document.as_bytes()).unwrap();
+    let pub_path = public_key_path(&path);
+    assert!(openssl_verifies(&pub_path, document.as_bytes(), &signature, dir.path()));
+    let altered = document.replace("ab", "ac");
+    assert!(!openssl_verifies(&pub_path, altered.as_bytes(), &signature, dir.path()));
+}
+
+/// Nothing that starts like a checkpoint message is signed as a document: otherwise a caller
+/// choosing the document's bytes would get a valid signature over a chain head of their choosing.
+#[test]
+fn documents_that_look_like_checkpoints_are_refused() {
+    let key = SigningKey::generate();
+    let checkpoint = key.sign_checkpoint(42, [7; 32], datetime!(2024-05-01 12:00:00 UTC));
+    let err = key.sign_document(&checkpoint.message()).unwrap_err();
+    assert!(matches!(err, AuditError::ReservedDocument), "{err}");
+    assert!(key.sign_document(b"bearing-audit-checkpoint-v2\n1").is_err());
+    assert!(key.sign_document(b"SHA256SUMS of anything else").is_ok());
+}
