@@ -39,12 +39,20 @@ const CLAIMED: &str = "SELECT btrim(v.value), e.ref FROM entities e,
      ORDER BY e.ref";
 
 /// Components named any of `names`, in the default namespace first: `(name, ref)`.
+///
+/// Written so that PostgreSQL looks each name up in the `(kind, name)` btree: given the names,
+/// it prefers the trigram search index for `name = ...` (100 ms for a batch's 250 names, seconds
+/// under load, against 2 ms), which a range (`>=` and `<=`) rules out; and planned with the names
+/// each time (unprepared), because a generic plan of the range scans every entity.
 pub async fn components_by_name(db: impl PgExecutor<'_>, names: &[String]) -> sqlx::Result<Vec<(String, String)>> {
     sqlx::query_as(
-        "SELECT name, ref FROM entities
-         WHERE kind = 'component' AND NOT orphaned AND name = ANY($1)
-         ORDER BY name, namespace <> 'default', ref",
+        "SELECT e.name, e.ref
+           FROM unnest($1::text[]) AS wanted(name)
+           JOIN entities e ON e.kind = 'component' AND e.name >= wanted.name AND e.name <= wanted.name
+          WHERE NOT e.orphaned
+          ORDER BY e.name, e.namespace <> 'default', e.ref",
     )
+    .persistent(false)
     .bind(names)
     .fetch_all(db)
     .await
