@@ -691,7 +691,7 @@ async fn concurrent_reports_of_one_new_run_keep_its_final_state() {
         let run = app
             .get_json_as(&format!("/api/v1/runs/{run_id}"), &app.admin_token)
             .await;
-        assert_eq!(run["status"], "complete", "{run}");
-        assert_eq!(run["started_at"], "2026-12-01T10:00:00Z", "{run}");
+        assert_eq!(run["run"]["status"], "complete", "{run}");
+        assert_eq!(run["run"]["started_at"], "2026-12-01T10:00:00Z", "{run}");
     }
 }
