@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
+use app::mesh::service::MeshServiceIndex;
 use app::policy::edges::compute::{mesh_edges, MeshInputs};
 use app::policy::repo::{DeclaredDependency, ObservedPair};
 use bearing_kuma::model::MeshTrafficPermission;
@@ -120,7 +121,7 @@ fn main() -> anyhow::Result<()> {
         services: &names,
         mesh_traffic_permissions: &mtps,
         traffic_permissions: &[],
-        mesh_services: &[],
+        mesh_services: &MeshServiceIndex::default(),
         declared: &declared,
         observed: &observed,
         focus: None,
