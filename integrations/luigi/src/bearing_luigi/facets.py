@@ -10,7 +10,8 @@ from typing import Optional
 import attr
 from openlineage.client.generated.base import RunFacet
 
-# Where this integration lives; the producer URI of every event and the base of our facet's schema.
+# Where this integration lives (Bearing's repository, declared in pyproject.toml and the workspace
+# Cargo.toml); the producer URI of every event and the base of our facet's schema.
 PROJECT_URL = "https://github.com/bearing-dev/bearing"
 VERSION = "0.1.0"
 PRODUCER = f"{PROJECT_URL}/tree/v{VERSION}/integrations/luigi"
