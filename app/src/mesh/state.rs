@@ -109,25 +109,24 @@ pub(crate) async fn policy_set(ctx: &ServerCtx, m: MeshRef<'_>) -> Result<Arc<Me
     if let Some(set) = ctx.mesh_state.get(&key, version) {
         return Ok(set);
     }
-    let mtps: Vec<MeshTrafficPermission> = parse_all(
-        repo::resources(&ctx.pool, control_plane, mesh, "MeshTrafficPermission").await?,
-        "MeshTrafficPermission",
-    );
+    // The four reads at once, on their own connections: the pages waiting for this load wait
+    // for the slowest of them rather than their sum.
+    let (mtps, services, tps, mesh_services) = tokio::try_join!(
+        repo::resources(&ctx.pool, control_plane, mesh, "MeshTrafficPermission"),
+        repo::mesh_service_names(&ctx.pool, control_plane, mesh),
+        repo::resources(&ctx.pool, control_plane, mesh, "TrafficPermission"),
+        repo::resources(&ctx.pool, control_plane, mesh, "MeshService"),
+    )?;
+    let mtps: Vec<MeshTrafficPermission> = parse_all(mtps, "MeshTrafficPermission");
     let set = Arc::new(MeshPolicySet {
-        services: repo::mesh_service_names(&ctx.pool, control_plane, mesh).await?,
+        services,
         mesh_traffic_permissions: if mtls_enabled && identity == Some("mesh_identity") {
             bearing_kuma::identity::rules_only(&mtps)
         } else {
             mtps
         },
-        traffic_permissions: parse_all(
-            repo::resources(&ctx.pool, control_plane, mesh, "TrafficPermission").await?,
-            "TrafficPermission",
-        ),
-        mesh_services: MeshServiceIndex::new(parse_all(
-            repo::resources(&ctx.pool, control_plane, mesh, "MeshService").await?,
-            "MeshService",
-        )),
+        traffic_permissions: parse_all(tps, "TrafficPermission"),
+        mesh_services: MeshServiceIndex::new(parse_all(mesh_services, "MeshService")),
     });
     ctx.mesh_state.put(key, version, set.clone());
     Ok(set)
