@@ -10,18 +10,18 @@ use crate::page_cache::PageCache;
 /// transfers `NOTIFY` on [`app::cache::CHANGED_CHANNEL`]), and rendered pages are dropped when
 /// the mesh state or scorecard results change ([`app::mesh::repo::CHANGED_CHANNEL`],
 /// [`app::scorecards::CHANGED_CHANNEL`]). If the listening connection
-/// drops, notifications may have been missed, so both are emptied then too.
+/// drops, notifications may have been missed, so both are emptied then too. (Parsed mesh policy
+/// sets need no notification: they are keyed by the version stored with the mesh.)
 ///
 /// Returns once this server listens (or after ten seconds of trying, with a warning), so that
 /// nothing cached after startup can miss a change; the listening goes on in the returned task.
 pub async fn follow_changes(
     pool: sqlx::PgPool,
     cache: app::cache::ReadCache,
-    mesh_state: app::mesh::state::MeshStateCache,
     pages: PageCache,
 ) -> tokio::task::JoinHandle<()> {
     let (listening, ready) = tokio::sync::oneshot::channel();
-    let task = tokio::spawn(listen_for_changes(pool, cache, mesh_state, pages, listening));
+    let task = tokio::spawn(listen_for_changes(pool, cache, pages, listening));
     if tokio::time::timeout(Duration::from_secs(10), ready).await.is_err() {
         tracing::warn!("not yet listening for catalog and mesh changes; serving anyway");
     }
@@ -31,14 +31,12 @@ pub async fn follow_changes(
 async fn listen_for_changes(
     pool: sqlx::PgPool,
     cache: app::cache::ReadCache,
-    mesh_state: app::mesh::state::MeshStateCache,
     pages: PageCache,
     listening: tokio::sync::oneshot::Sender<()>,
 ) {
     let mut listening = Some(listening);
     let forget_all = || {
         cache.invalidate();
-        mesh_state.invalidate();
         pages.invalidate();
     };
     // Ends when the pool is closed at shutdown.
@@ -69,10 +67,7 @@ async fn listen_for_changes(
         }
         loop {
             match listener.try_recv().await {
-                Ok(Some(n)) if n.channel() == app::mesh::repo::CHANGED_CHANNEL => {
-                    mesh_state.invalidate();
-                    pages.invalidate();
-                }
+                Ok(Some(n)) if n.channel() == app::mesh::repo::CHANGED_CHANNEL => pages.invalidate(),
                 Ok(Some(n)) if n.channel() == app::scorecards::CHANGED_CHANNEL => pages.invalidate(),
                 Ok(Some(_)) => cache.invalidate(),
                 // The connection was lost; PgListener reconnects on the next call.

@@ -31,7 +31,7 @@ const SERVICE_COLUMNS: &str = "
       WHERE p.control_plane = s.control_plane AND p.mesh = s.mesh AND s.service = ANY (p.services)) AS earliest_expiry,
     mesh_component_for(s.mesh, s.service) AS component,
     t.requests_per_s, t.errors_per_s, t.p99_ms,
-    s.observed_at, c.last_success_at";
+    s.observed_at, c.last_success_at, COALESCE(m.policy_version, '') AS policy_version";
 
 /// Joins for [`SERVICE_COLUMNS`]: the latest inbound sample of each service taken at or after
 /// `$1` (the traffic cutoff), so a rate nobody has measured lately reads as unknown rather than
@@ -73,6 +73,8 @@ pub struct StoredService {
     pub p99_ms: Option<f64>,
     pub observed_at: OffsetDateTime,
     pub last_success_at: Option<OffsetDateTime>,
+    /// See [`StoredMesh::policy_version`].
+    pub policy_version: String,
 }
 
 /// Every stored service, by control plane, mesh and name, with traffic sampled since
@@ -153,13 +155,15 @@ pub struct StoredMesh {
     pub policy_counts: serde_json::Value,
     /// When the poll that stored it read the control plane.
     pub observed_at: OffsetDateTime,
+    /// A digest of what the mesh's policy set is computed from: equal while it is unchanged.
+    pub policy_version: String,
 }
 
 /// Every stored mesh.
 pub async fn list_meshes(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<StoredMesh>> {
     sqlx::query_as(
         "SELECT control_plane, mesh, mtls_enabled, mtls_backend, mtls_type, mtls_mode, identity, policy_counts,
-                observed_at
+                observed_at, policy_version
            FROM mesh_meshes ORDER BY control_plane, mesh",
     )
     .fetch_all(db)

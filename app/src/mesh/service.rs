@@ -184,7 +184,7 @@ async fn callers(ctx: &ServerCtx, s: &StoredService) -> Result<CallersView, AppE
             mesh,
             mtls_enabled: s.mtls_enabled,
             identity: s.identity.as_deref(),
-            observed_at: s.observed_at,
+            policy_version: &s.policy_version,
         },
     )
     .await?;

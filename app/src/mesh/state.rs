@@ -3,13 +3,13 @@
 //!
 //! Judging who may call whom needs every MeshTrafficPermission, TrafficPermission and
 //! MeshService of the mesh and which component claims each service: thousands of JSON bodies in
-//! a large mesh, read and parsed on each entity page and mesh card. They change only when the
-//! poller (or a policy write) stores new mesh state, which `NOTIFY`s every server
-//! ([`super::repo::CHANGED_CHANNEL`] → [`MeshStateCache::invalidate`]), or when the catalog
-//! changes which component claims a service (the read cache's generation). Entries carry both
-//! generations and the poll time the caller read with its mesh or service row (`observed_at`,
-//! written in the poll's transaction, so a read right after a poll never meets the previous
-//! poll's set while the notification is still on its way), and are reloaded when any moved.
+//! a large mesh, read and parsed on each entity page and mesh card. They change only when a poll
+//! stores something new or a policy is written, which give the mesh row a new `policy_version`
+//! (a digest of what the set is read from), or when the catalog changes which component claims a
+//! service (the read cache's generation). The caller passes the version it read with its mesh or
+//! service row, so a read right after a poll never meets the previous set, and a poll that
+//! brought nothing new (most of them) costs no reload: keying by the poll time reloaded the set
+//! every 15 seconds, and the page that did it waited for thousands of bodies to parse.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,35 +37,33 @@ pub struct MeshPolicySet {
 }
 
 type Key = (String, String);
-/// Mesh generation, catalog generation, poll time: what an entry is valid for.
-type Version = (u64, u64, time::OffsetDateTime);
+/// Catalog generation, policy version, mTLS on, identity system: what an entry is valid for.
+type Version = (u64, String, bool, Option<String>);
 type Entry = (Version, Arc<MeshPolicySet>);
 
 /// Parsed mesh policy sets by `(control plane, mesh)`. Cheap to clone (shared).
 #[derive(Clone, Debug, Default)]
 pub struct MeshStateCache {
-    generation: Arc<AtomicU64>,
     entries: Arc<Mutex<HashMap<Key, Entry>>>,
     /// Held while a set is read from the database, so that the requests arriving after a poll
     /// wait for one load instead of each reading and parsing thousands of bodies at once (64
     /// concurrent pages on a 3,000-service mesh emptied the connection pool for seconds).
     loading: Arc<tokio::sync::Mutex<()>>,
+    loads: Arc<AtomicU64>,
 }
 
 impl MeshStateCache {
-    /// Forgets every mesh: the stored mesh state changed.
-    pub fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.clear();
-        }
+    /// How many sets were read from the database since start: one per mesh and change when the
+    /// cache works.
+    pub fn loads(&self) -> u64 {
+        self.loads.load(Ordering::Relaxed)
     }
 
-    fn get(&self, key: &Key, version: Version) -> Option<Arc<MeshPolicySet>> {
+    fn get(&self, key: &Key, version: &Version) -> Option<Arc<MeshPolicySet>> {
         let entries = self.entries.lock().ok()?;
         entries
             .get(key)
-            .filter(|(v, _)| *v == version)
+            .filter(|(v, _)| v == version)
             .map(|(_, set)| set.clone())
     }
 
@@ -86,8 +84,8 @@ pub struct MeshRef<'a> {
     pub mtls_enabled: bool,
     /// `mesh_identity` when its proxies have workload identities.
     pub identity: Option<&'a str>,
-    /// The `observed_at` of the row the caller read (the poll that stored it).
-    pub observed_at: time::OffsetDateTime,
+    /// The `policy_version` of the row the caller read.
+    pub policy_version: &'a str,
 }
 
 /// The policy set of a mesh, from memory when neither the mesh nor the catalog changed since it
@@ -96,17 +94,18 @@ pub(crate) async fn policy_set(ctx: &ServerCtx, m: MeshRef<'_>) -> Result<Arc<Me
     let (control_plane, mesh, mtls_enabled, identity) = (m.control_plane, m.mesh, m.mtls_enabled, m.identity);
     // Read before loading: a change during the load leaves the entry stale-keyed, not wrong.
     let version = (
-        ctx.mesh_state.generation.load(Ordering::SeqCst),
         ctx.cache.generation(),
-        m.observed_at,
+        m.policy_version.to_owned(),
+        mtls_enabled,
+        identity.map(str::to_owned),
     );
     let key = (control_plane.to_owned(), mesh.to_owned());
-    if let Some(set) = ctx.mesh_state.get(&key, version) {
+    if let Some(set) = ctx.mesh_state.get(&key, &version) {
         return Ok(set);
     }
     let _loading = ctx.mesh_state.loading.lock().await;
     // Whoever held the lock before may have loaded this very version.
-    if let Some(set) = ctx.mesh_state.get(&key, version) {
+    if let Some(set) = ctx.mesh_state.get(&key, &version) {
         return Ok(set);
     }
     // The four reads at once, on their own connections: the pages waiting for this load wait
@@ -117,6 +116,7 @@ pub(crate) async fn policy_set(ctx: &ServerCtx, m: MeshRef<'_>) -> Result<Arc<Me
         repo::resources(&ctx.pool, control_plane, mesh, "TrafficPermission"),
         repo::resources(&ctx.pool, control_plane, mesh, "MeshService"),
     )?;
+    ctx.mesh_state.loads.fetch_add(1, Ordering::Relaxed);
     let mtps: Vec<MeshTrafficPermission> = parse_all(mtps, "MeshTrafficPermission");
     let set = Arc::new(MeshPolicySet {
         services,

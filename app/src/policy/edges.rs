@@ -138,7 +138,7 @@ async fn compute_edges(ctx: &ServerCtx, mesh: Option<&str>, focus: Option<&[Stri
                 mesh: name,
                 mtls_enabled: m.mtls_enabled,
                 identity: m.identity.as_deref(),
-                observed_at: m.observed_at,
+                policy_version: &m.policy_version,
             },
         )
         .await?;

@@ -201,7 +201,7 @@ pub(super) async fn situation(ctx: &ServerCtx, kind: &str, namespace: &str, name
             mesh: &mesh,
             mtls_enabled: stored.mtls_enabled,
             identity: stored.identity.as_deref(),
-            observed_at: stored.observed_at,
+            policy_version: &stored.policy_version,
         },
     )
     .await?;

@@ -167,7 +167,8 @@ pub async fn insert_change(db: impl PgExecutor<'_>, change: &NewChange<'_>) -> s
 }
 
 /// Makes the stored copy of a policy what was just written (or removes it), so pages show the
-/// change before the next poll reads it back from the control plane.
+/// change before the next poll reads it back from the control plane, and gives the mesh a new
+/// policy version so that every server reparses its policy set.
 pub async fn store_written(
     db: impl PgExecutor<'_>,
     key: PolicyKey<'_>,
@@ -176,8 +177,11 @@ pub async fn store_written(
     let (control_plane, mesh, kind, name) = key;
     match resource {
         Some(body) => sqlx::query(
-            "INSERT INTO mesh_resources (control_plane, mesh, kind, name, body) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (control_plane, mesh, kind, name) DO UPDATE SET body = EXCLUDED.body",
+            "WITH written AS (
+                 INSERT INTO mesh_resources (control_plane, mesh, kind, name, body) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (control_plane, mesh, kind, name) DO UPDATE SET body = EXCLUDED.body)
+             UPDATE mesh_meshes SET policy_version = gen_random_uuid()::text
+              WHERE control_plane = $1 AND mesh = $2",
         )
         .bind(control_plane)
         .bind(mesh)
@@ -187,16 +191,19 @@ pub async fn store_written(
         .execute(db)
         .await
         .map(drop),
-        None => {
-            sqlx::query("DELETE FROM mesh_resources WHERE control_plane = $1 AND mesh = $2 AND kind = $3 AND name = $4")
-                .bind(control_plane)
-                .bind(mesh)
-                .bind(kind)
-                .bind(name)
-                .execute(db)
-                .await
-                .map(drop)
-        }
+        None => sqlx::query(
+            "WITH removed AS (
+                     DELETE FROM mesh_resources WHERE control_plane = $1 AND mesh = $2 AND kind = $3 AND name = $4)
+                 UPDATE mesh_meshes SET policy_version = gen_random_uuid()::text
+                  WHERE control_plane = $1 AND mesh = $2",
+        )
+        .bind(control_plane)
+        .bind(mesh)
+        .bind(kind)
+        .bind(name)
+        .execute(db)
+        .await
+        .map(drop),
     }
 }
 

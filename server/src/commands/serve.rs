@@ -103,13 +103,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     state.metrics_token = args.metrics.metrics_token.clone().map(std::sync::Arc::new);
     state.import_limits = args.import.limits();
     state.ingest_limits = args.delivery.ingest_limits();
-    crate::changes::follow_changes(
-        db.pool.clone(),
-        state.ctx.cache.clone(),
-        state.ctx.mesh_state.clone(),
-        state.pages.clone(),
-    )
-    .await;
+    crate::changes::follow_changes(db.pool.clone(), state.ctx.cache.clone(), state.pages.clone()).await;
     if let Some(addr) = args.metrics.metrics_listen {
         serve_metrics(addr, state.clone()).await?;
     }

@@ -556,6 +556,133 @@ async fn a_service_without_proxies_leaves_its_component_not_in_the_mesh() {
     assert!(!missing.is_empty(), "other demo services are still missing");
 }
 
+/// Issue 12: a mesh's policy set is parsed again only when a poll brought something it is read
+/// from (a policy, a service) or a policy was written, not after every poll: the reload after
+/// each poll was what held the entity page's p99 on a large mesh.
+#[tokio::test]
+async fn a_poll_that_brings_nothing_new_keeps_the_parsed_policy_set() {
+    let app = TestApp::with_demo().await;
+    write::upsert_control_plane(&app.pool, "default", "http://kuma.test:5681")
+        .await
+        .expect("control plane");
+    let snapshot = |allowed: &str, proxy_status: &str| write::Snapshot {
+        meshes: vec![write::MeshRow {
+            mesh: "default".into(),
+            mtls_enabled: true,
+            mtls_backend: Some("ca-1".into()),
+            mtls_type: Some("builtin".into()),
+            mtls_mode: Some("STRICT".into()),
+            identity: Some("mesh_mtls"),
+            policy_counts: serde_json::json!({}),
+        }],
+        services: ["checkout", "payments"]
+            .map(|service| write::ServiceRow {
+                mesh: "default".into(),
+                service: service.into(),
+                status: "online".into(),
+                total: 1,
+                online: 1,
+                offline: 0,
+                partially_degraded: 0,
+            })
+            .to_vec(),
+        proxies: vec![repo::ProxyRow {
+            mesh: "default".into(),
+            name: "payments-1".into(),
+            services: vec!["payments".into()],
+            gateway: None,
+            status: proxy_status.into(),
+            cert_expires_at: None,
+            cert_state: "valid".into(),
+            labels: Default::default(),
+        }],
+        resources: vec![write::ResourceRow {
+            mesh: "default".into(),
+            kind: "MeshTrafficPermission",
+            name: "allow-checkout".into(),
+            body: serde_json::json!({
+                "type": "MeshTrafficPermission", "mesh": "default", "name": "allow-checkout",
+                "spec": {
+                    "targetRef": {"kind": "MeshService", "name": "payments"},
+                    "from": [{"targetRef": {"kind": "MeshSubset", "tags": {"kuma.io/service": allowed}},
+                              "default": {"action": "Allow"}}]
+                }
+            })
+            .to_string(),
+        }],
+    };
+    let version = |pool| async move {
+        let meshes = repo::list_meshes(pool).await.expect("meshes");
+        meshes[0].policy_version.clone()
+    };
+    let caller = app::auth::guard::Caller::system("test");
+    let card = || app::mesh::service::component_card(&app.ctx, &caller, "component", "default", "payments");
+    let allowed = |card: app::mesh::MeshCard| -> Vec<String> {
+        card.services[0]
+            .callers
+            .allowed
+            .iter()
+            .map(|c| c.service.clone())
+            .collect()
+    };
+
+    let t0 = time::OffsetDateTime::now_utc();
+    write::replace_state(&app.pool, "default", &snapshot("checkout", "online"), t0)
+        .await
+        .expect("state");
+    let first = version(&app.pool).await;
+    assert_eq!(first.len(), 32, "a digest: {first:?}");
+    assert_eq!(allowed(card().await.expect("card")), ["checkout"]);
+    let loads = app.ctx.mesh_state.loads();
+
+    // The next poll finds the same policies and services; only a proxy's status moved.
+    let t1 = t0 + time::Duration::seconds(15);
+    write::replace_state(&app.pool, "default", &snapshot("checkout", "offline"), t1)
+        .await
+        .expect("state");
+    assert_eq!(version(&app.pool).await, first, "nothing the set is read from changed");
+    assert_eq!(allowed(card().await.expect("card")), ["checkout"]);
+    assert_eq!(app.ctx.mesh_state.loads(), loads, "the parsed set is reused");
+
+    // A poll that brings a changed policy: a new version, and the card judges by the new policy.
+    write::replace_state(
+        &app.pool,
+        "default",
+        &snapshot("orders", "offline"),
+        t1 + time::Duration::seconds(15),
+    )
+    .await
+    .expect("state");
+    let second = version(&app.pool).await;
+    assert_ne!(second, first);
+    assert!(
+        allowed(card().await.expect("card")).is_empty(),
+        "checkout is no longer allowed"
+    );
+    assert_eq!(app.ctx.mesh_state.loads(), loads + 1);
+
+    // A policy Bearing writes replaces the version at once, before any poll reads it back.
+    let body = serde_json::json!({"type": "MeshTrafficPermission", "mesh": "default", "name": "extra",
+                                  "spec": {"targetRef": {"kind": "Mesh"}, "from": []}});
+    app::policy::repo::store_written(
+        &app.pool,
+        ("default", "default", "MeshTrafficPermission", "extra"),
+        Some(&body),
+    )
+    .await
+    .expect("store");
+    let third = version(&app.pool).await;
+    assert_ne!(third, second);
+    app::policy::repo::store_written(
+        &app.pool,
+        ("default", "default", "MeshTrafficPermission", "extra"),
+        None,
+    )
+    .await
+    .expect("remove");
+    assert_ne!(version(&app.pool).await, third);
+}
+
 /// Issue 13: a reported deployment makes the poller read the control plane now, not at its
 /// next interval (a minute here).
 #[tokio::test]

@@ -246,7 +246,7 @@ impl TestApp {
         let router = router_with_pages(ctx.clone(), options, pages.clone());
         // What `bearing serve` runs beside the router: imports, edits and mesh writes from any
         // process empty the caches.
-        server::changes::follow_changes(pool.clone(), cache.clone(), ctx.mesh_state.clone(), pages.clone()).await;
+        server::changes::follow_changes(pool.clone(), cache.clone(), pages.clone()).await;
         let mut app = TestApp {
             router,
             pages,

@@ -6,6 +6,8 @@
 //! begin a transaction (`impl Acquire`: the pool, a connection, or a transaction, where they
 //! become a savepoint) and are all or nothing.
 
+use std::collections::HashMap;
+
 use sqlx::{Acquire, PgConnection, PgExecutor, Postgres};
 use time::OffsetDateTime;
 
@@ -138,7 +140,7 @@ pub async fn replace_state(
             .execute(&mut *tx)
             .await?;
     }
-    insert_meshes(&mut tx, control_plane, &snap.meshes, now).await?;
+    insert_meshes(&mut tx, control_plane, &snap.meshes, &policy_versions(snap), now).await?;
     insert_proxies(&mut tx, control_plane, &snap.proxies, now).await?;
     insert_services(&mut tx, control_plane, &snap.services, now).await?;
     insert_resources(&mut tx, control_plane, &snap.resources).await?;
@@ -151,16 +153,60 @@ pub async fn replace_state(
     tx.commit().await
 }
 
+/// Each mesh's [`StoredMesh::policy_version`](super::StoredMesh::policy_version): a digest of
+/// what its policy set is read from (the stored resources, the services and the gateway proxies),
+/// so that servers reparse a set only when a poll brought something new, not after every poll.
+fn policy_versions(snap: &Snapshot) -> HashMap<&str, String> {
+    use sha2::{Digest, Sha256};
+    fn feed<'a>(hashers: &mut HashMap<&'a str, Sha256>, mesh: &'a str, parts: &[&str]) {
+        let h = hashers.entry(mesh).or_default();
+        for part in parts {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+    }
+    let mut hashers: HashMap<&str, Sha256> = HashMap::new();
+    let mut resources: Vec<&ResourceRow> = snap.resources.iter().collect();
+    resources.sort_by(|a, b| (&a.mesh, a.kind, &a.name).cmp(&(&b.mesh, b.kind, &b.name)));
+    for r in resources {
+        feed(&mut hashers, &r.mesh, &["resource", r.kind, &r.name, &r.body]);
+    }
+    let mut services: Vec<&ServiceRow> = snap.services.iter().collect();
+    services.sort_by(|a, b| (&a.mesh, &a.service).cmp(&(&b.mesh, &b.service)));
+    for s in services {
+        feed(&mut hashers, &s.mesh, &["service", &s.service]);
+    }
+    let mut gateways: Vec<&ProxyRow> = snap.proxies.iter().filter(|p| p.gateway.is_some()).collect();
+    gateways.sort_by(|a, b| (&a.mesh, &a.name).cmp(&(&b.mesh, &b.name)));
+    for p in gateways {
+        feed(
+            &mut hashers,
+            &p.mesh,
+            &["gateway", &p.name, p.gateway.as_deref().unwrap_or_default()],
+        );
+        for service in &p.services {
+            feed(&mut hashers, &p.mesh, &[service]);
+        }
+    }
+    hashers
+        .into_iter()
+        .map(|(mesh, h)| (mesh, h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()))
+        .collect()
+}
+
 async fn insert_meshes(
     db: &mut PgConnection,
     control_plane: &str,
     m: &[MeshRow],
+    versions: &HashMap<&str, String>,
     now: OffsetDateTime,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO mesh_meshes
-                (control_plane, mesh, mtls_enabled, mtls_backend, mtls_type, mtls_mode, identity, policy_counts, observed_at)
-         SELECT $1, *, $9 FROM UNNEST($2::text[], $3::bool[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[])",
+                (control_plane, mesh, mtls_enabled, mtls_backend, mtls_type, mtls_mode, identity, policy_counts,
+                 policy_version, observed_at)
+         SELECT $1, *, $10
+           FROM UNNEST($2::text[], $3::bool[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[])",
     )
     .bind(control_plane)
     .bind(m.iter().map(|r| r.mesh.clone()).collect::<Vec<_>>())
@@ -170,6 +216,7 @@ async fn insert_meshes(
     .bind(m.iter().map(|r| r.mtls_mode.clone()).collect::<Vec<_>>())
     .bind(m.iter().map(|r| r.identity).collect::<Vec<_>>())
     .bind(m.iter().map(|r| r.policy_counts.clone()).collect::<Vec<_>>())
+    .bind(m.iter().map(|r| versions.get(r.mesh.as_str()).cloned().unwrap_or_default()).collect::<Vec<_>>())
     .bind(now)
     .execute(db)
     .await
