@@ -9,6 +9,7 @@ pub mod cache;
 pub mod catalog;
 pub mod delivery;
 pub mod error;
+pub mod evidence;
 pub mod graph;
 pub mod mesh;
 pub mod policy;

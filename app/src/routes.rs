@@ -14,6 +14,7 @@ use crate::catalog::pages::{CatalogPage, EntityPage, HomePage, SearchPage};
 use crate::delivery::components::RunPage;
 use crate::delivery::pages::DeliveryPage;
 use crate::error::{AppError, ErrorTemplate};
+use crate::evidence::pages::EvidencePage;
 use crate::graph::pages::GraphPage;
 use crate::mesh::pages::MeshOverviewPage;
 use crate::scorecards::pages::ScorecardsPage;
@@ -75,6 +76,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/evidence") view=EvidencePage ssr=SsrMode::Async/>
                     <Route path=path!("/transfers") view=TransfersPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>

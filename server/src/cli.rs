@@ -1,11 +1,11 @@
-//! The command line: `bearing serve` (the default), `migrate`, `import`, `token`, `audit`. Each
+//! The command line: `bearing serve` (the default), `migrate`, `import`, `token`, `audit`, `evidence`. Each
 //! command's flags and work are in its module under [`crate::commands`].
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{audit, import, migrate, serve, token};
+use crate::commands::{audit, evidence, import, migrate, serve, token};
 
 /// Bearing: a service catalog wired to your service mesh.
 #[derive(Debug, Parser)]
@@ -35,6 +35,9 @@ pub enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Evidence for auditors.
+    #[command(subcommand)]
+    Evidence(evidence::EvidenceCommand),
 }
 
 /// `serve` with every flag taken from the environment, for when no command is given
@@ -56,6 +59,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => import::run(args).await,
         Command::Token(command) => token::run(command).await,
         Command::Audit(command) => audit::run(command).await,
+        Command::Evidence(command) => evidence::run(command).await,
     }
 }
 

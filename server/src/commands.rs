@@ -2,6 +2,7 @@
 //! commands share (database, audit key, sign-in, Kuma, limits) are in [`crate::config`].
 
 pub mod audit;
+pub mod evidence;
 pub mod import;
 pub mod migrate;
 pub mod serve;

@@ -7,6 +7,7 @@ pub mod docs;
 pub mod edit;
 pub mod entities;
 pub mod error;
+pub mod evidence;
 pub mod extract;
 pub mod health;
 pub mod identity;

@@ -26,7 +26,7 @@ use utoipa_axum::routes;
 
 use crate::auth::{middleware as caller, routes as sign_in};
 use crate::http::{
-    backstage, delivery, docs, edit, entities, health, identity, import, mesh, metrics, openapi, policy,
+    backstage, delivery, docs, edit, entities, evidence, health, identity, import, mesh, metrics, openapi, policy,
     policy_templates, scorecards,
 };
 use crate::state::AppState;
@@ -96,6 +96,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(openapi::get_document))
         .routes(routes!(identity::me))
         .routes(routes!(identity::audit))
+        .routes(routes!(evidence::export))
         .routes(routes!(entities::list))
         .routes(routes!(entities::find, edit::patch))
         .routes(routes!(edit::transfer))

@@ -311,7 +311,7 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-fn parse_time(field: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>, AppError> {
+pub(crate) fn parse_time(field: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>, AppError> {
     let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };

@@ -39,5 +39,5 @@ pub use controls::{write_controls, Control, CONTROLS, CONTROLS_HEADER, CONTROLS_
 pub use error::EvidenceError;
 pub use info::{BundleInfo, SampleInfo, SamplingInfo};
 pub use path::check_path;
-pub use sample::{rank, sample, Sampled, SAMPLE_REDRAW_PY};
+pub use sample::{rank, sample, Sampled, Sampler, SAMPLE_REDRAW_PY};
 pub use table::{neutralise_cell, CsvWriter};

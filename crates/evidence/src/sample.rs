@@ -54,46 +54,95 @@ where
     I: IntoIterator<Item = K>,
     K: AsRef<str>,
 {
-    for (what, value) in [("seed", seed), ("population name", population)] {
-        if value.contains('\0') {
-            return Err(EvidenceError::InvalidSample(format!(
-                "the {what} contains a NUL character, which separates the hashed fields"
-            )));
-        }
-    }
-    let mut prefix = Sha256::new();
-    prefix.update(seed.as_bytes());
-    prefix.update([0]);
-    prefix.update(chain_head);
-    prefix.update([0]);
-    prefix.update(population.as_bytes());
-    prefix.update([0]);
-
-    if n == 0 {
-        return Ok(Vec::new());
-    }
-    // A max-heap of the n best so far: its top is the worst kept, the one a better key replaces.
-    let mut best: BinaryHeap<Sampled> = BinaryHeap::with_capacity(n.min(4096));
+    let mut sampler = Sampler::new(seed, chain_head, population, n)?;
     for key in keys {
-        let key = key.as_ref();
-        let rank: [u8; 32] = prefix.clone().chain_update(key.as_bytes()).finalize().into();
-        if best.len() < n {
-            best.push(Sampled {
+        sampler.offer(key.as_ref(), || ());
+    }
+    Ok(sampler.finish().into_iter().map(|(s, ())| s).collect())
+}
+
+/// [`sample`] fed one key at a time, keeping a value (say, the key's CSV row) with each key
+/// drawn so far: a population can be written and sampled in the same pass over its rows.
+pub struct Sampler<T> {
+    prefix: Sha256,
+    n: usize,
+    /// A max-heap of the n best so far: its top is the worst kept, the one a better key replaces.
+    best: BinaryHeap<Kept<T>>,
+}
+
+/// A drawn key with its value, ordered by the draw alone.
+struct Kept<T>(Sampled, T);
+
+impl<T> PartialEq for Kept<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl<T> Eq for Kept<T> {}
+impl<T> PartialOrd for Kept<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<T> Ord for Kept<T> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&other.0)
+    }
+}
+
+impl<T> Sampler<T> {
+    /// A sampler keeping the `n` smallest ranks; errors as [`sample`] does.
+    pub fn new(seed: &str, chain_head: &[u8; 32], population: &str, n: usize) -> Result<Self, EvidenceError> {
+        for (what, value) in [("seed", seed), ("population name", population)] {
+            if value.contains('\0') {
+                return Err(EvidenceError::InvalidSample(format!(
+                    "the {what} contains a NUL character, which separates the hashed fields"
+                )));
+            }
+        }
+        let mut prefix = Sha256::new();
+        for part in [seed.as_bytes(), chain_head, population.as_bytes()] {
+            prefix.update(part);
+            prefix.update([0]);
+        }
+        Ok(Self {
+            prefix,
+            n,
+            best: BinaryHeap::with_capacity(n.min(4096)),
+        })
+    }
+
+    /// Ranks `key`, keeping it and its value (made only then) if it is among the `n` best so far.
+    pub fn offer(&mut self, key: &str, value: impl FnOnce() -> T) {
+        if self.n == 0 {
+            return;
+        }
+        let rank: [u8; 32] = self.prefix.clone().chain_update(key.as_bytes()).finalize().into();
+        let better = self.best.len() < self.n
+            || self
+                .best
+                .peek()
+                .is_some_and(|worst| (&rank, key) < (&worst.0.rank, worst.0.key.as_str()));
+        if better {
+            if self.best.len() == self.n {
+                self.best.pop();
+            }
+            let drawn = Sampled {
                 rank,
                 key: key.to_owned(),
-            });
-        } else if best
-            .peek()
-            .is_some_and(|worst| (&rank, key) < (&worst.rank, worst.key.as_str()))
-        {
-            best.pop();
-            best.push(Sampled {
-                rank,
-                key: key.to_owned(),
-            });
+            };
+            self.best.push(Kept(drawn, value()));
         }
     }
-    Ok(best.into_sorted_vec())
+
+    /// The keys drawn, smallest rank first, with their values.
+    pub fn finish(self) -> Vec<(Sampled, T)> {
+        self.best
+            .into_sorted_vec()
+            .into_iter()
+            .map(|Kept(s, v)| (s, v))
+            .collect()
+    }
 }
 
 /// `SHA-256` rank of one key, for tests and for showing the rank next to a sampled row.

@@ -91,6 +91,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         crate::mesh::policy_follow::spawn(ctx.clone());
     }
     crate::delivery::spawn(ctx.clone());
+    // Each day's mesh state, which the evidence bundle's mesh files are read from.
+    tokio::spawn(app::evidence::snapshot::keep_daily(ctx.clone()));
     if !ctx.scorecards.cards.is_empty() {
         crate::scorecards::spawn(ctx.clone());
     }

@@ -12,6 +12,7 @@ mod catalog;
 mod cli;
 mod db;
 mod delivery;
+mod evidence;
 mod health;
 mod import_limits;
 mod injection;

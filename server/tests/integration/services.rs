@@ -64,7 +64,7 @@ const READS: [&str; 39] = [
 /// Services with a stricter check of their own (a signed-in caller, a role, a team): the role
 /// matrix (`auth::matrix_of_mutating_routes_and_roles`) and the auth, audit, oidc and ownership
 /// tests prove them.
-const STRICTER: [&str; 28] = [
+const STRICTER: [&str; 30] = [
     "auth::service::login",
     "auth::service::record_failed_login",
     "auth::service::record_logout",
@@ -93,10 +93,12 @@ const STRICTER: [&str; 28] = [
     "delivery::ingest::ingest",
     "delivery::runs::unmapped",
     "delivery::bindings::bind",
+    "evidence::service::start",
+    "evidence::service::overview",
 ];
 
 /// Public functions that take the server context but have no caller to check, and why.
-const NO_CALLER: [(&str, &str); 9] = [
+const NO_CALLER: [(&str, &str); 12] = [
     ("ssr::ctx", "gets the context itself"),
     ("server_call::call", "runs a server function's service with the caller"),
     ("auth::guard::require_reader", "the check itself"),
@@ -123,6 +125,18 @@ const NO_CALLER: [(&str, &str); 9] = [
     (
         "scorecards::service::evaluate_all",
         "the scorecard worker: evaluates every component; reads of its results check the caller",
+    ),
+    (
+        "evidence::snapshot::take_daily",
+        "the evidence worker: stores the day's mesh state; exports of it check the caller",
+    ),
+    (
+        "evidence::snapshot::keep_daily",
+        "the evidence worker's loop around take_daily",
+    ),
+    (
+        "evidence::export::run",
+        "writes a bundle that evidence::service::start started after checking the caller",
     ),
 ];
 

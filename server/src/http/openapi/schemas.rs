@@ -299,3 +299,8 @@ pub struct ControlPlaneStatus {
     /// Not read successfully for 3 poll intervals.
     pub stale: bool,
 }
+
+/// A file download (`type: string, format: binary`), such as the evidence bundle's zip.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct BinaryFile(Vec<u8>);

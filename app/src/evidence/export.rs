@@ -1,0 +1,693 @@
+//! Writes one bundle: every file, from one consistent database snapshot, streamed through a
+//! [`Pipe`] as it is written.
+
+use bearing_audit::ChainHead;
+use bearing_evidence::{
+    BundleInfo, BundleWriter, EvidenceError, SampleInfo, Sampled, Sampler, SamplingInfo, AUDIT_LOG_PATH,
+    CHECKPOINTS_PATH, VERIFY_CHAIN_PATH, VERIFY_CHAIN_PY,
+};
+use futures::TryStreamExt;
+use serde_json::json;
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+
+use super::exceptions::{self, Exceptions};
+use super::period::{rfc3339, Period};
+use super::repo::{self, Rows};
+use super::sink::{Closed, Pipe, PipeWriter};
+use crate::ssr::ServerCtx;
+
+/// Rows drawn into each sample.
+pub const SAMPLE_SIZE: usize = 25;
+
+/// Why an export stopped. The bundle is unusable then: its reader sees the stream end early
+/// (an HTTP client gets a broken body, the CLI an error), never a zip that looks complete.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("bundle: {0}")]
+    Bundle(#[from] EvidenceError),
+    #[error(transparent)]
+    Closed(#[from] Closed),
+}
+
+/// What to export, checked and recorded by [`super::service`].
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub period: Period,
+    /// The actor who asked, as the audit log names them.
+    pub requested_by: String,
+    pub generated_at: OffsetDateTime,
+}
+
+/// What was exported.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub files: usize,
+    pub rows: u64,
+    pub audit_rows: u64,
+    pub exceptions: u64,
+}
+
+/// A CSV file of the bundle and how it is sampled.
+pub(super) struct Table {
+    pub file: &'static str,
+    /// The population's name, hashed into each sample rank.
+    pub population: &'static str,
+    pub header: &'static [&'static str],
+    /// The column whose values are ranked for `samples/<population>.csv`; `None`: no sample.
+    pub key: Option<&'static str>,
+}
+
+/// One file's line in `_meta/populations.json`.
+struct Meta {
+    file: &'static str,
+    query: String,
+    rows: u64,
+}
+
+struct DrawnSample {
+    table: &'static Table,
+    drawn: Vec<(Sampled, Vec<String>)>,
+}
+
+/// The bundle being written and what is gathered for its last files.
+pub(super) struct Out {
+    bundle: BundleWriter<PipeWriter>,
+    pipe: Pipe,
+    pub period: Period,
+    seed: String,
+    head: ChainHead,
+    meta: Vec<Meta>,
+    samples: Vec<DrawnSample>,
+    pub exceptions: Exceptions,
+    rows: u64,
+}
+
+impl Out {
+    /// Writes a CSV file from a stream of rows, sampling it on the way when it has a key.
+    /// `cells` turns a row into its cells and may flag exceptions.
+    pub async fn stream<R>(
+        &mut self,
+        table: &'static Table,
+        query: &str,
+        mut rows: Rows<'_, R>,
+        mut cells: impl FnMut(R, &mut Exceptions) -> Vec<String>,
+    ) -> Result<u64, ExportError> {
+        let key_index = table.key.and_then(|k| table.header.iter().position(|h| *h == k));
+        let mut sampler = match key_index {
+            Some(_) => Some(Sampler::new(
+                &self.seed,
+                &self.head.hash,
+                table.population,
+                SAMPLE_SIZE,
+            )?),
+            None => None,
+        };
+        let mut csv = self.bundle.csv(table.file, table.header)?;
+        let mut n = 0u64;
+        while let Some(row) = rows.try_next().await? {
+            let row = cells(row, &mut self.exceptions);
+            csv.row(&row)?;
+            if let (Some(i), Some(s)) = (key_index, sampler.as_mut()) {
+                s.offer(row.get(i).map(String::as_str).unwrap_or_default(), || row.clone());
+            }
+            n += 1;
+            self.pipe.pump().await?;
+        }
+        csv.finish()?;
+        self.rows += n;
+        self.meta.push(Meta {
+            file: table.file,
+            query: query.trim().to_owned(),
+            rows: n,
+        });
+        if let Some(s) = sampler {
+            self.samples.push(DrawnSample {
+                table,
+                drawn: s.finish(),
+            });
+        }
+        Ok(n)
+    }
+
+    /// [`Out::stream`] for rows already computed.
+    pub async fn rows(
+        &mut self,
+        table: &'static Table,
+        query: &str,
+        rows: Vec<Vec<String>>,
+    ) -> Result<u64, ExportError> {
+        let stream: Rows<'_, Vec<String>> = Box::pin(futures::stream::iter(rows.into_iter().map(Ok)));
+        self.stream(table, query, stream, |row, _| row).await
+    }
+}
+
+/// Cell formats: every time RFC 3339 UTC, absent values empty.
+pub(super) mod cell {
+    use time::OffsetDateTime;
+
+    pub fn time(t: OffsetDateTime) -> String {
+        super::rfc3339(t)
+    }
+
+    pub fn opt_time(t: Option<OffsetDateTime>) -> String {
+        t.map(time).unwrap_or_default()
+    }
+
+    pub fn opt(s: Option<String>) -> String {
+        s.unwrap_or_default()
+    }
+
+    pub fn yes_no(b: bool) -> String {
+        if b { "yes" } else { "no" }.to_owned()
+    }
+
+    /// SHA-256 (hex) of a JSON value's RFC 8785 form, the form `verify_chain.py` recomputes;
+    /// empty when there is no value.
+    pub fn json_sha256(v: Option<&serde_json::Value>) -> String {
+        use sha2::{Digest, Sha256};
+        match v.map(serde_jcs::to_vec) {
+            Some(Ok(bytes)) => Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect(),
+            _ => String::new(),
+        }
+    }
+}
+
+const ENTITIES: Table = Table {
+    file: "populations/entities.csv",
+    population: "entities",
+    header: &[
+        "ref",
+        "kind",
+        "type",
+        "owner",
+        "owner_since",
+        "lifecycle",
+        "tier",
+        "source",
+        "orphaned",
+        "first_seen",
+        "last_changed",
+    ],
+    key: Some("ref"),
+};
+
+const TRANSFERS: Table = Table {
+    file: "changes/ownership_transfers.csv",
+    population: "ownership_transfers",
+    header: &[
+        "id",
+        "entity",
+        "from_team",
+        "to_team",
+        "reason",
+        "requested_by",
+        "requested_at",
+        "status_at_end",
+        "decided_by",
+        "decided_at",
+        "approver_roles_at_decision",
+        "four_eyes_held",
+    ],
+    key: Some("id"),
+};
+
+const ENTITY_EDITS: Table = Table {
+    file: "changes/entity_edits.csv",
+    population: "entity_edits",
+    header: &[
+        "seq",
+        "at",
+        "actor",
+        "action",
+        "target",
+        "before_sha256",
+        "after_sha256",
+        "reason",
+    ],
+    key: Some("seq"),
+};
+
+const IMPORTS: Table = Table {
+    file: "changes/imports.csv",
+    population: "imports",
+    header: &[
+        "seq",
+        "at",
+        "actor",
+        "sources",
+        "added",
+        "updated",
+        "orphaned",
+        "after_sha256",
+    ],
+    key: None,
+};
+
+const POLICY_CHANGES: Table = Table {
+    file: "changes/mesh_policy_changes.csv",
+    population: "mesh_policy_changes",
+    header: &[
+        "id",
+        "at",
+        "actor",
+        "action",
+        "control_plane",
+        "mesh",
+        "kind",
+        "name",
+        "component",
+        "before_sha256",
+        "after_sha256",
+        "reason",
+    ],
+    key: Some("id"),
+};
+
+const DEPLOYMENTS: Table = Table {
+    file: "delivery/deployments.csv",
+    population: "deployments",
+    header: &[
+        "event_id",
+        "at",
+        "component",
+        "subject",
+        "action",
+        "environment",
+        "artifact",
+        "chain_id",
+        "producer",
+    ],
+    key: Some("event_id"),
+};
+
+const EXCEPTIONS: Table = Table {
+    file: "exceptions.csv",
+    population: "exceptions",
+    header: &exceptions::HEADER,
+    key: None,
+};
+
+/// Audit actions that change an entity.
+const ENTITY_EDIT_ACTIONS: [&str; 3] = ["entity.update", "entity.transfer", "transfer.accept"];
+
+/// Writes the whole bundle for `plan` into `writer`, pumping it through `pipe`.
+pub async fn run(ctx: &ServerCtx, plan: Plan, pipe: Pipe, writer: PipeWriter) -> Result<Summary, ExportError> {
+    let mut conn = ctx.pool.acquire().await?;
+    repo::begin_snapshot(&mut conn).await?;
+    let result = write_all(ctx, &plan, pipe, writer, &mut conn).await;
+    // The snapshot only read; ending it cannot lose anything.
+    let _ = repo::end_snapshot(&mut conn).await;
+    result
+}
+
+async fn write_all(
+    ctx: &ServerCtx,
+    plan: &Plan,
+    pipe: Pipe,
+    writer: PipeWriter,
+    conn: &mut PgConnection,
+) -> Result<Summary, ExportError> {
+    let (from, to) = (plan.period.from, plan.period.to);
+    let head = match repo::head_before(&mut *conn, to).await? {
+        Some((seq, hash)) => ChainHead {
+            seq,
+            hash: hash.try_into().unwrap_or([0; 32]),
+        },
+        None => ChainHead {
+            seq: 0,
+            hash: bearing_audit::GENESIS,
+        },
+    };
+    let mut out = Out {
+        bundle: BundleWriter::dated(writer, plan.generated_at),
+        pipe,
+        period: plan.period.clone(),
+        seed: plan.period.seed(),
+        head,
+        meta: Vec::new(),
+        samples: Vec::new(),
+        exceptions: Exceptions::default(),
+        rows: 0,
+    };
+
+    let entities = sqlx::query_as::<_, repo::EntityRow>(repo::ENTITIES)
+        .bind(from)
+        .bind(to)
+        .fetch(&mut *conn);
+    out.stream(&ENTITIES, repo::ENTITIES, entities, |e, _| {
+        vec![
+            e.r#ref,
+            e.kind,
+            cell::opt(e.r#type),
+            cell::opt(e.owner_ref),
+            cell::opt_time(e.owner_since),
+            cell::opt(e.lifecycle),
+            cell::opt(e.tier),
+            cell::opt(e.source),
+            cell::yes_no(e.orphaned),
+            cell::opt_time(e.first_seen),
+            cell::time(e.last_changed),
+        ]
+    })
+    .await?;
+
+    super::people::write(&mut out, conn, &ctx.auth).await?;
+    write_changes(&mut out, conn).await?;
+    super::mesh_files::write(&mut out, conn).await?;
+
+    let deployments = sqlx::query_as::<_, repo::DeploymentRow>(repo::DEPLOYMENTS)
+        .bind(from)
+        .bind(to)
+        .fetch(&mut *conn);
+    out.stream(&DEPLOYMENTS, repo::DEPLOYMENTS, deployments, |d, _| {
+        vec![
+            d.event_id.to_string(),
+            cell::time(d.at),
+            cell::opt(d.component),
+            d.subject,
+            d.action,
+            cell::opt(d.environment),
+            cell::opt(d.artifact),
+            cell::opt(d.chain_id),
+            d.producer,
+        ]
+    })
+    .await?;
+
+    let audit_rows = write_audit(&mut out, conn).await?;
+    finish(out, ctx, plan, audit_rows).await
+}
+
+async fn write_changes(out: &mut Out, conn: &mut PgConnection) -> Result<(), ExportError> {
+    let (from, to) = (out.period.from, out.period.to);
+    out.exceptions.assessed("changes");
+    let stale_before = to - time::Duration::days(14);
+    let transfers = sqlx::query_as::<_, repo::TransferRow>(repo::TRANSFERS)
+        .bind(from)
+        .bind(to)
+        .fetch(&mut *conn);
+    out.stream(&TRANSFERS, repo::TRANSFERS, transfers, |t, ex| {
+        let subject = format!("transfer:{}", t.id);
+        let four_eyes = t.decided_by.as_ref().map(|d| *d != t.requested_by);
+        if t.status == "accepted" && four_eyes == Some(false) {
+            ex.flag(
+                "changes",
+                "self_approved_transfer",
+                &subject,
+                format!(
+                    "{} -> {} of {} was requested and accepted by {}",
+                    t.from_team.as_deref().unwrap_or("no owner"),
+                    t.to_team,
+                    t.entity_ref,
+                    t.requested_by
+                ),
+                cell::opt_time(t.decided_at),
+            );
+        }
+        if t.status == "pending" && t.created_at < stale_before {
+            ex.flag(
+                "changes",
+                "stale_transfer",
+                &subject,
+                format!(
+                    "{} -> {} of {} was still pending at the period's end, 14 days or more after it was requested",
+                    t.from_team.as_deref().unwrap_or("no owner"),
+                    t.to_team,
+                    t.entity_ref
+                ),
+                cell::time(t.created_at),
+            );
+        }
+        vec![
+            t.id.to_string(),
+            t.entity_ref,
+            cell::opt(t.from_team),
+            t.to_team,
+            t.reason,
+            t.requested_by,
+            cell::time(t.created_at),
+            t.status,
+            cell::opt(t.decided_by),
+            cell::opt_time(t.decided_at),
+            approver_roles(t.approver_login.as_ref()),
+            four_eyes.map(cell::yes_no).unwrap_or_default(),
+        ]
+    })
+    .await?;
+
+    let edits = sqlx::query_as::<_, repo::ChangeRow>(repo::CHANGES)
+        .bind(from)
+        .bind(to)
+        .bind(&ENTITY_EDIT_ACTIONS[..])
+        .fetch(&mut *conn);
+    out.stream(&ENTITY_EDITS, repo::CHANGES, edits, |c, _| {
+        vec![
+            c.seq.to_string(),
+            cell::time(c.at),
+            c.actor,
+            c.action,
+            cell::opt(c.target),
+            cell::json_sha256(c.before.as_ref()),
+            cell::json_sha256(c.after.as_ref()),
+            cell::opt(c.reason),
+        ]
+    })
+    .await?;
+
+    let imports = sqlx::query_as::<_, repo::ChangeRow>(repo::CHANGES)
+        .bind(from)
+        .bind(to)
+        .bind(&["catalog.import"][..])
+        .fetch(&mut *conn);
+    out.stream(&IMPORTS, repo::CHANGES, imports, |c, _| {
+        let count = |field: &str| {
+            c.after
+                .as_ref()
+                .and_then(|a| a.get(field))
+                .and_then(|v| v.as_array())
+                .map(|a| a.len().to_string())
+                .unwrap_or_default()
+        };
+        let (added, updated, orphaned) = (count("added"), count("updated"), count("orphaned"));
+        vec![
+            c.seq.to_string(),
+            cell::time(c.at),
+            c.actor,
+            cell::opt(c.target),
+            added,
+            updated,
+            orphaned,
+            cell::json_sha256(c.after.as_ref()),
+        ]
+    })
+    .await?;
+
+    let policies = sqlx::query_as::<_, repo::PolicyChangeRow>(repo::POLICY_CHANGES)
+        .bind(from)
+        .bind(to)
+        .fetch(&mut *conn);
+    out.stream(&POLICY_CHANGES, repo::POLICY_CHANGES, policies, |p, _| {
+        vec![
+            p.id.to_string(),
+            cell::time(p.at),
+            p.actor,
+            p.action,
+            p.control_plane,
+            p.mesh,
+            p.kind,
+            p.name,
+            p.component,
+            cell::json_sha256(p.before.as_ref()),
+            cell::json_sha256(p.after.as_ref()),
+            p.reason,
+        ]
+    })
+    .await?;
+    Ok(())
+}
+
+/// The roles the approver's last sign-in before the decision gave: `admin; lead of group:…`.
+fn approver_roles(login: Option<&serde_json::Value>) -> String {
+    let Some(login) = login else {
+        return String::new();
+    };
+    let list = |field: &str| -> Vec<String> {
+        login
+            .get(field)
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    };
+    let mut roles: Vec<String> = list("roles")
+        .into_iter()
+        .filter(|r| r != "viewer" && r != "lead")
+        .collect();
+    roles.extend(list("lead_of").into_iter().map(|t| format!("lead of {t}")));
+    roles.join("; ")
+}
+
+/// `audit/audit_log.jsonl` (the period's rows, each checked against its predecessor and its hash
+/// on the way), `audit/checkpoints.jsonl` and `audit/verify_chain.py`. Returns the rows written.
+async fn write_audit(out: &mut Out, conn: &mut PgConnection) -> Result<u64, ExportError> {
+    let (from, to) = (out.period.from, out.period.to);
+    out.exceptions.assessed("audit_log");
+    let span = repo::audit_span(&mut *conn, from, to).await?;
+    let mut n = 0u64;
+    {
+        let mut log = out.bundle.writer(AUDIT_LOG_PATH)?;
+        if let Some((first, last)) = span {
+            let mut rows = sqlx::query_as::<_, crate::audit::repo::Row>(repo::AUDIT_ROWS)
+                .bind(first)
+                .bind(last)
+                .fetch(&mut *conn);
+            let mut prev: Option<(i64, [u8; 32])> = None;
+            while let Some(row) = rows.try_next().await? {
+                let entry = row.into_stored();
+                let seq = entry.body.seq;
+                let problem = match prev {
+                    Some((p, _)) if seq != p + 1 => Some(format!("row {seq} follows row {p}: rows are missing")),
+                    Some((_, hash)) if entry.prev_hash != hash => {
+                        Some(format!("row {seq} does not link to the row before it"))
+                    }
+                    _ if bearing_audit::entry_hash(&entry.prev_hash, &entry.body) != entry.hash => {
+                        Some(format!("row {seq}: its content does not match its hash"))
+                    }
+                    _ => None,
+                };
+                if let Some(problem) = problem {
+                    out.exceptions.flag(
+                        "audit_log",
+                        "chain_problem",
+                        &format!("audit:{seq}"),
+                        problem,
+                        cell::time(entry.body.at),
+                    );
+                }
+                log.json_line(&bearing_evidence::AuditLogLine::from_entry(&entry))?;
+                prev = Some((seq, entry.hash));
+                n += 1;
+                out.pipe.pump().await?;
+            }
+        }
+    }
+    let checkpoints = match span {
+        Some((first, last)) => repo::checkpoints_within(&mut *conn, first, last).await?,
+        None => Vec::new(),
+    };
+    {
+        let mut lines = out.bundle.writer(CHECKPOINTS_PATH)?;
+        for c in &checkpoints {
+            lines.json_line(&bearing_evidence::CheckpointLine::from(c))?;
+        }
+    }
+    out.bundle.file(VERIFY_CHAIN_PATH, VERIFY_CHAIN_PY.as_bytes())?;
+    out.meta.push(Meta {
+        file: AUDIT_LOG_PATH,
+        query: repo::AUDIT_ROWS.trim().to_owned(),
+        rows: n,
+    });
+    out.pipe.pump().await?;
+    Ok(n)
+}
+
+/// The files that summarise the others: exceptions, samples, controls, the population
+/// metadata and the report; then the signed checksums.
+async fn finish(mut out: Out, ctx: &ServerCtx, plan: &Plan, audit_rows: u64) -> Result<Summary, ExportError> {
+    let (from, to) = (plan.period.from, plan.period.to);
+    let counts = out.exceptions.counts().clone();
+    let total_exceptions = out.exceptions.total();
+    let exceptions = std::mem::take(&mut out.exceptions).into_rows();
+    let report_exceptions: Vec<[String; 5]> = exceptions.iter().take(200).cloned().collect();
+    out.rows(
+        &EXCEPTIONS,
+        "found while the other files were written; see controls.csv",
+        exceptions.into_iter().map(Vec::from).collect(),
+    )
+    .await?;
+
+    let mut sample_infos = Vec::new();
+    for sample in std::mem::take(&mut out.samples) {
+        let t = sample.table;
+        let path = format!("samples/{}.csv", t.population);
+        let header: Vec<&str> = std::iter::once("rank").chain(t.header.iter().copied()).collect();
+        let mut csv = out.bundle.csv(&path, &header)?;
+        for (drawn, row) in &sample.drawn {
+            let rank: String = drawn.rank.iter().map(|b| format!("{b:02x}")).collect();
+            csv.row(std::iter::once(rank.as_str()).chain(row.iter().map(String::as_str)))?;
+        }
+        csv.finish()?;
+        sample_infos.push(SampleInfo {
+            population: t.population.to_owned(),
+            population_file: t.file.to_owned(),
+            key_column: t.key.unwrap_or_default().to_owned(),
+            size: SAMPLE_SIZE,
+            sample_file: path,
+        });
+        out.pipe.pump().await?;
+    }
+
+    bearing_evidence::write_controls(&mut out.bundle, &counts)?;
+
+    let head = out.head.to_string();
+    let populations: Vec<serde_json::Value> = out
+        .meta
+        .iter()
+        .map(|m| {
+            json!({
+                "file": m.file, "query": m.query, "parameters": {"$1": rfc3339(from), "$2": rfc3339(to)},
+                "rows": m.rows, "chain_head": head, "as_of": rfc3339(to),
+            })
+        })
+        .collect();
+    let meta = json!({
+        "period": {"from": rfc3339(from), "to": rfc3339(to)},
+        "generated_at": rfc3339(plan.generated_at),
+        "requested_by": plan.requested_by,
+        "chain_head": head,
+        "isolation": "every query ran in one REPEATABLE READ READ ONLY transaction: one snapshot of the database",
+        "not_covered": [
+            "users_and_roles.csv: sessions are stored opaquely and cannot be counted per person; active API tokens are",
+            "mesh/*.csv: one snapshot per day (mesh_daily_services, mesh_daily_edges); changes within a day are not seen",
+            "api_tokens.csv: only the latest use is stored; a token used after the period's end shows no last use",
+        ],
+        "populations": populations,
+    });
+    let meta_bytes = serde_json::to_vec_pretty(&meta).unwrap_or_default();
+    out.bundle.file("_meta/populations.json", &meta_bytes)?;
+
+    let files: Vec<(&str, u64)> = out.meta.iter().map(|m| (m.file, m.rows)).collect();
+    let html = super::report::render(&super::report::Report {
+        plan,
+        head: &head,
+        files: &files,
+        counts: &counts,
+        exceptions: &report_exceptions,
+        total_exceptions,
+    });
+    out.bundle.file("report.html", html.as_bytes())?;
+
+    let summary = Summary {
+        files: out.meta.len() + out.samples.len(),
+        rows: out.rows,
+        audit_rows,
+        exceptions: total_exceptions,
+    };
+    let info = BundleInfo {
+        generated_at: plan.generated_at,
+        period_start: from,
+        period_end: to,
+        requested_by: plan.requested_by.clone(),
+        sampling: Some(SamplingInfo {
+            seed: out.seed.clone(),
+            chain_head: out.head,
+            samples: sample_infos,
+        }),
+    };
+    let Out { bundle, pipe, .. } = out;
+    bundle.finish(&ctx.audit.key, &info)?;
+    pipe.flush().await?;
+    Ok(summary)
+}
