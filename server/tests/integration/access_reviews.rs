@@ -25,8 +25,15 @@ struct Person {
     cookie: String,
 }
 
-/// Signs `login` in (as the callback would) and creates a session for them directly.
+/// Signs `login` in (as the callback would) and creates a session for them directly, dated a
+/// second back: a revoke ends the sessions signed in before it.
 async fn sign_in(app: &TestApp, login: &str, groups: &[&str]) -> Person {
+    sign_in_at(app, login, groups, -1).await
+}
+
+/// [`sign_in`] with the session's sign-in time `skew` seconds from now (whole seconds, as the
+/// session stores it): `+1` for a sign-in that must count as after a revoke of this second.
+async fn sign_in_at(app: &TestApp, login: &str, groups: &[&str], skew: i64) -> Person {
     let claims = LoginClaims {
         issuer: ISSUER.into(),
         subject: login.into(),
@@ -45,8 +52,7 @@ async fn sign_in(app: &TestApp, login: &str, groups: &[&str]) -> Person {
         .unwrap();
     let auth = server::auth::session::SessionAuth {
         user_id: user.id.parse().unwrap(),
-        // A second back: "end all sessions" ends sessions signed in before the revoke.
-        logged_in_at: OffsetDateTime::now_utc().unix_timestamp() - 1,
+        logged_in_at: OffsetDateTime::now_utc().unix_timestamp() + skew,
         id_token: String::new(),
     };
     let mut record = Record {
@@ -277,7 +283,7 @@ async fn a_revoke_removes_access_at_once() {
     let (status, _) = as_person(&app, &org.priya, "GET", "/api/v1/me", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // ...and signing in again with the same groups no longer makes her a lead.
-    let again = sign_in(&app, "priya", &["team-checkout-leads"]).await;
+    let again = sign_in_at(&app, "priya", &["team-checkout-leads"], 1).await;
     let (status, me) = as_person(&app, &again, "GET", "/api/v1/me", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["roles"], json!(["viewer"]), "{me}");
