@@ -26,8 +26,8 @@ use utoipa_axum::routes;
 
 use crate::auth::{middleware as caller, routes as sign_in};
 use crate::http::{
-    access_reviews, backstage, delivery, docs, edit, entities, health, identity, import, mesh, metrics, openapi, policy,
-    policy_templates, scorecards,
+    access_reviews, backstage, delivery, docs, edit, entities, health, identity, import, mesh, metrics, openapi,
+    policy, policy_templates, scorecards,
 };
 use crate::state::AppState;
 use crate::{page_cache, security, site, trace};

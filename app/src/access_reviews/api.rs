@@ -16,8 +16,7 @@ pub async fn get_access_reviews() -> Result<Vec<ReviewSummary>, AppError> {
 /// One review as the caller may read it.
 #[server(prefix = "/api/fn", endpoint = "get_access_review")]
 pub async fn get_access_review(id: i64) -> Result<ReviewDetail, AppError> {
-    crate::server_call::call(|ctx, caller| async move { super::service::review_detail(&ctx, &caller, id).await })
-        .await
+    crate::server_call::call(|ctx, caller| async move { super::service::review_detail(&ctx, &caller, id).await }).await
 }
 
 /// Opens a review (admins).
@@ -51,15 +50,13 @@ pub async fn decide_review_entry(
 /// Closes a review and signs its attestation (admins).
 #[server(prefix = "/api/fn", endpoint = "close_access_review")]
 pub async fn close_access_review(id: i64) -> Result<ReviewDetail, AppError> {
-    crate::server_call::call(|ctx, caller| async move { super::service::close_review(&ctx, &caller, id).await })
-        .await
+    crate::server_call::call(|ctx, caller| async move { super::service::close_review(&ctx, &caller, id).await }).await
 }
 
 /// Role overrides in force (admins).
 #[server(prefix = "/api/fn", endpoint = "list_role_overrides")]
 pub async fn get_role_overrides() -> Result<Vec<RoleOverrideView>, AppError> {
-    crate::server_call::call(|ctx, caller| async move { super::overrides::list_overrides(&ctx, &caller).await })
-        .await
+    crate::server_call::call(|ctx, caller| async move { super::overrides::list_overrides(&ctx, &caller).await }).await
 }
 
 /// Lifts a role override (admins).

@@ -100,7 +100,8 @@ fn EntryRow(e: ReviewEntry, decide: ServerAction<DecideReviewEntry>, review: i64
             </ActionForm>
         }
     });
-    let pending = (e.decision.is_none() && !e.may_decide).then(|| view! { <span class="text-slate-500">"undecided"</span> });
+    let pending =
+        (e.decision.is_none() && !e.may_decide).then(|| view! { <span class="text-slate-500">"undecided"</span> });
     view! {
         <tr data-test-entry=e.id data-kind=e.kind.clone()>
             <td class=CELL>{e.subject_label.clone()}<br/><span class="text-xs text-slate-500 break-all">{e.subject.clone()}</span></td>

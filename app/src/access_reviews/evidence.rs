@@ -78,14 +78,37 @@ pub async fn reviews_for_period(
 
 /// Header of `access_reviews/reviews.csv`.
 pub const REVIEWS_HEADER: [&str; 13] = [
-    "review_id", "scope", "status", "due_on", "opened_by", "opened_at", "closed_by", "closed_at", "entries",
-    "decided", "revoked", "unassigned", "entries_sha256",
+    "review_id",
+    "scope",
+    "status",
+    "due_on",
+    "opened_by",
+    "opened_at",
+    "closed_by",
+    "closed_at",
+    "entries",
+    "decided",
+    "revoked",
+    "unassigned",
+    "entries_sha256",
 ];
 
 /// Header of `access_reviews/<id>/entries.csv`.
 pub const ENTRIES_HEADER: [&str; 14] = [
-    "entry_id", "kind", "subject", "subject_label", "role", "team", "granted_via", "last_seen_at", "reviewer",
-    "decision", "note", "decided_by", "decided_at", "review_id",
+    "entry_id",
+    "kind",
+    "subject",
+    "subject_label",
+    "role",
+    "team",
+    "granted_via",
+    "last_seen_at",
+    "reviewer",
+    "decision",
+    "note",
+    "decided_by",
+    "decided_at",
+    "review_id",
 ];
 
 /// Header of `access_reviews/<id>/service_access.csv`.

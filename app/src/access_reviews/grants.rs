@@ -18,7 +18,11 @@ pub(crate) fn explain(
     let matches = |m: &RoleMapping| m.role == role && (role != Role::Lead || m.team == team);
     let mut why = Vec::new();
     for group in groups {
-        for m in settings.file_mappings.iter().filter(|m| &m.idp_group == group && matches(m)) {
+        for m in settings
+            .file_mappings
+            .iter()
+            .filter(|m| &m.idp_group == group && matches(m))
+        {
             why.push(format!("IdP group `{}` via the role-mapping file", m.idp_group));
         }
         for m in stored.iter().filter(|m| &m.idp_group == group && matches(m)) {
@@ -73,7 +77,14 @@ mod tests {
             assert!(!why.is_empty(), "lead of {team}");
         }
         assert_eq!(
-            explain(&settings, &stored, &groups, ("https://idp", "root"), Role::Lead, "group:default/payments"),
+            explain(
+                &settings,
+                &stored,
+                &groups,
+                ("https://idp", "root"),
+                Role::Lead,
+                "group:default/payments"
+            ),
             "IdP group `Payments-leads` via the `<team>-leads` convention"
         );
         assert!(roles.contains(&Role::Auditor));

@@ -7,8 +7,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::api::{
-    get_access_review, get_access_reviews, get_role_overrides, CloseAccessReview, DecideReviewEntry,
-    LiftRoleOverride, OpenAccessReview,
+    get_access_review, get_access_reviews, get_role_overrides, CloseAccessReview, DecideReviewEntry, LiftRoleOverride,
+    OpenAccessReview,
 };
 use super::components::{EntryGroup, OverridesTable, ReviewsTable, ServicesTable};
 use super::{review_href, ReviewDetail};
@@ -144,11 +144,13 @@ fn ReviewView(
             None => groups.push((label, vec![e])),
         }
     }
-    let close_form = (open && detail.may_close).then(|| view! {
-        <ActionForm action=close attr:class="inline" attr:data-test="close-review">
-            <input type="hidden" name="id" value=r.id/>
-            <button class=BUTTON>"Close and sign"</button>
-        </ActionForm>
+    let close_form = (open && detail.may_close).then(|| {
+        view! {
+            <ActionForm action=close attr:class="inline" attr:data-test="close-review">
+                <input type="hidden" name="id" value=r.id/>
+                <button class=BUTTON>"Close and sign"</button>
+            </ActionForm>
+        }
     });
     let attestation = detail.attestation.map(|a| view! {
         <section class="mt-6 rounded-lg border border-emerald-200 bg-emerald-50 p-4 text-sm" aria-labelledby="attestation" data-test="attestation">

@@ -175,7 +175,11 @@ pub async fn entries_of(db: impl PgExecutor<'_>, review_id: i64, visible: Visibl
 }
 
 /// Locks one entry of a review for a decision; with the review's status.
-pub async fn lock_entry(db: &mut PgConnection, review_id: i64, entry_id: i64) -> sqlx::Result<Option<(EntryRow, String)>> {
+pub async fn lock_entry(
+    db: &mut PgConnection,
+    review_id: i64,
+    entry_id: i64,
+) -> sqlx::Result<Option<(EntryRow, String)>> {
     let entry: Option<EntryRow> = sqlx::query_as(&format!(
         "SELECT {ENTRY_COLUMNS} FROM access_review_entries WHERE review_id = $1 AND id = $2 FOR UPDATE"
     ))
@@ -312,7 +316,11 @@ pub async fn insert_service(db: impl PgExecutor<'_>, review_id: i64, s: &Service
 }
 
 /// The services of a review the reader sees (`teams`: owned by those teams).
-pub async fn services_of(db: impl PgExecutor<'_>, review_id: i64, teams: Option<&[String]>) -> sqlx::Result<Vec<ServiceRow>> {
+pub async fn services_of(
+    db: impl PgExecutor<'_>,
+    review_id: i64,
+    teams: Option<&[String]>,
+) -> sqlx::Result<Vec<ServiceRow>> {
     sqlx::query_as(
         "SELECT control_plane, mesh, service, component, owner, leads FROM access_review_services
          WHERE review_id = $1 AND ($2::text[] IS NULL OR owner = ANY ($2))

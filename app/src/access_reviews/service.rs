@@ -62,15 +62,17 @@ pub async fn review_detail(ctx: &ServerCtx, caller: &Caller, id: i64) -> Result<
     let open = row.status == "open";
     let entries = repo::entries_of(&ctx.pool, id, visible).await?;
     let services = repo::services_of(&ctx.pool, id, visible.teams).await?;
-    let signed = if open { None } else { repo::signed_of(&ctx.pool, id).await? };
+    let signed = if open {
+        None
+    } else {
+        repo::signed_of(&ctx.pool, id).await?
+    };
     let pending = entries
         .iter()
         .filter(|e| e.decision.is_none() && e.reviewer != "unassigned")
         .count();
     let mut entries: Vec<ReviewEntry> = entries.into_iter().map(|e| entry_view(e, open, Some(user))).collect();
-    entries.sort_by(|a, b| {
-        (!a.may_decide, group_of(a), a.id).cmp(&(!b.may_decide, group_of(b), b.id))
-    });
+    entries.sort_by_key(|e| (!e.may_decide, group_of(e), e.id));
     Ok(ReviewDetail {
         may_close: open && user.is_admin() && pending == 0,
         review: summary(row),

@@ -128,7 +128,12 @@ pub async fn active_overrides(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::R
             .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(role, team)| Some(RoleOverride { role: Role::parse(&role)?, team }))
+        .filter_map(|(role, team)| {
+            Some(RoleOverride {
+                role: Role::parse(&role)?,
+                team,
+            })
+        })
         .collect())
 }
 

@@ -617,7 +617,11 @@ mod tests {
             team: String::new(),
         };
         let (roles, lead_of) = grant(&settings, &[], &row, &[lead_a, lead_b, admin]);
-        assert_eq!(roles, vec![Role::Viewer], "the last led team takes the lead role with it");
+        assert_eq!(
+            roles,
+            vec![Role::Viewer],
+            "the last led team takes the lead role with it"
+        );
         assert!(lead_of.is_empty());
     }
 

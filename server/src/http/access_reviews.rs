@@ -2,8 +2,7 @@
 //! overrides revokes leave behind. Thin adapters: `app::access_reviews::service` checks the caller.
 
 use app::access_reviews::{
-    overrides, service, DecisionRequest, OpenReviewRequest, ReviewDetail, ReviewEntry, ReviewSummary,
-    RoleOverrideView,
+    overrides, service, DecisionRequest, OpenReviewRequest, ReviewDetail, ReviewEntry, ReviewSummary, RoleOverrideView,
 };
 use app::auth::guard::Caller;
 use axum::extract::State;
@@ -153,9 +152,7 @@ pub async fn decide_entry(
     Path((id, entry)): Path<(i64, i64)>,
     Json(body): Json<DecisionRequest>,
 ) -> ApiResult<Json<ReviewEntry>> {
-    Ok(Json(
-        service::decide_entry(&state.ctx, &caller, id, entry, body).await?,
-    ))
+    Ok(Json(service::decide_entry(&state.ctx, &caller, id, entry, body).await?))
 }
 
 /// Closes a review and signs its attestation (admins). Refused while an entry with a reviewer

@@ -71,7 +71,13 @@ async fn sign_in_at(app: &TestApp, login: &str, groups: &[&str], skew: i64) -> P
 }
 
 /// Sends a request as `person` (cookie, and the same-origin header state changes need).
-async fn as_person(app: &TestApp, person: &Person, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+async fn as_person(
+    app: &TestApp,
+    person: &Person,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut req = Request::builder()
         .method(method)
         .uri(uri)
@@ -129,7 +135,14 @@ fn due_in(days: i64) -> String {
 
 /// Opens a review of everyone as `admin`; returns its id and entries.
 async fn open(app: &TestApp, admin: &Person) -> (i64, Vec<Value>) {
-    let (status, body) = as_person(app, admin, "POST", "/api/v1/access-reviews", Some(json!({"due_on": due_in(14)}))).await;
+    let (status, body) = as_person(
+        app,
+        admin,
+        "POST",
+        "/api/v1/access-reviews",
+        Some(json!({"due_on": due_in(14)})),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let id = body["review"]["id"].as_i64().unwrap();
     (id, body["entries"].as_array().unwrap().clone())
@@ -154,12 +167,26 @@ async fn opening_a_review_assigns_every_grant_to_someone_other_than_its_subject(
     app.token("lead", Some("team-checkout")).await;
 
     // Engineers may neither open nor read reviews.
-    let (status, _) = as_person(&app, &org.liam, "POST", "/api/v1/access-reviews", Some(json!({"due_on": due_in(7)}))).await;
+    let (status, _) = as_person(
+        &app,
+        &org.liam,
+        "POST",
+        "/api/v1/access-reviews",
+        Some(json!({"due_on": due_in(7)})),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = as_person(&app, &org.liam, "GET", "/api/v1/access-reviews", None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // Bad input says what and how, and opens nothing.
-    let (status, body) = as_person(&app, &org.paul, "POST", "/api/v1/access-reviews", Some(json!({"due_on": "31/12/2026"}))).await;
+    let (status, body) = as_person(
+        &app,
+        &org.paul,
+        "POST",
+        "/api/v1/access-reviews",
+        Some(json!({"due_on": "31/12/2026"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.to_string().contains("YYYY-MM-DD"), "{body}");
     let (status, body) = as_person(
@@ -177,11 +204,26 @@ async fn opening_a_review_assigns_every_grant_to_someone_other_than_its_subject(
     let (id, entries) = open(&app, &org.paul).await;
     let who = |e: &Value| (e["reviewer"].as_str().unwrap().to_owned(), e["team"].clone());
     let checkout = json!("group:default/team-checkout");
-    assert_eq!(who(entry(&entries, &org.paul.actor, "admin")), ("admins".into(), Value::Null));
-    assert_eq!(who(entry(&entries, &org.ada.actor, "admin")), ("admins".into(), Value::Null));
-    assert_eq!(who(entry(&entries, &org.grace.actor, "auditor")), ("admins".into(), Value::Null));
-    assert_eq!(who(entry(&entries, &org.priya.actor, "lead")), ("team_leads".into(), checkout.clone()));
-    assert_eq!(who(entry(&entries, &org.omar.actor, "lead")), ("team_leads".into(), checkout.clone()));
+    assert_eq!(
+        who(entry(&entries, &org.paul.actor, "admin")),
+        ("admins".into(), Value::Null)
+    );
+    assert_eq!(
+        who(entry(&entries, &org.ada.actor, "admin")),
+        ("admins".into(), Value::Null)
+    );
+    assert_eq!(
+        who(entry(&entries, &org.grace.actor, "auditor")),
+        ("admins".into(), Value::Null)
+    );
+    assert_eq!(
+        who(entry(&entries, &org.priya.actor, "lead")),
+        ("team_leads".into(), checkout.clone())
+    );
+    assert_eq!(
+        who(entry(&entries, &org.omar.actor, "lead")),
+        ("team_leads".into(), checkout.clone())
+    );
     // Ingrid is her team's only lead: an admin reviews her, never she herself.
     assert_eq!(
         who(entry(&entries, &org.ingrid.actor, "lead")),
@@ -205,15 +247,30 @@ async fn opening_a_review_assigns_every_grant_to_someone_other_than_its_subject(
     // The reviewer sees her entries to decide first; the subject's own is not hers to decide.
     let (_, as_priya) = as_person(&app, &org.priya, "GET", &format!("/api/v1/access-reviews/{id}"), None).await;
     let seen: Vec<&Value> = as_priya["entries"].as_array().unwrap().iter().collect();
-    assert!(seen.iter().all(|e| e["team"] == checkout || e["subject"] == org.priya.actor.as_str()), "{seen:#?}");
+    assert!(
+        seen.iter()
+            .all(|e| e["team"] == checkout || e["subject"] == org.priya.actor.as_str()),
+        "{seen:#?}"
+    );
     assert_eq!(seen.len(), 3, "priya, omar and the lead token: {seen:#?}");
     assert_eq!(seen[0]["may_decide"], true);
-    assert_eq!(entry(&as_priya["entries"].as_array().unwrap().clone(), &org.priya.actor, "lead")["may_decide"], false);
+    assert_eq!(
+        entry(
+            &as_priya["entries"].as_array().unwrap().clone(),
+            &org.priya.actor,
+            "lead"
+        )["may_decide"],
+        false
+    );
     // An auditor reads everything but decides nothing.
     let (status, as_grace) = as_person(&app, &org.grace, "GET", &format!("/api/v1/access-reviews/{id}"), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(as_grace["entries"].as_array().unwrap().len(), entries.len());
-    assert!(as_grace["entries"].as_array().unwrap().iter().all(|e| e["may_decide"] == false));
+    assert!(as_grace["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["may_decide"] == false));
     let opened: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'access_review.open'")
         .fetch_one(&app.pool)
         .await
@@ -241,7 +298,12 @@ async fn nobody_decides_their_own_entry_and_others_are_refused() {
         assert_eq!(status, StatusCode::FORBIDDEN, "{}: {body}", who.actor);
     }
     let (status, _) = app
-        .call("POST", &decision_uri(id, priya), Some(&app.admin_token), Some(keep.clone()))
+        .call(
+            "POST",
+            &decision_uri(id, priya),
+            Some(&app.admin_token),
+            Some(keep.clone()),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "tokens do not review");
     // Bad input is refused with the fix, and decides nothing.
@@ -274,7 +336,10 @@ async fn a_revoke_removes_access_at_once() {
     assert_eq!(status, StatusCode::OK);
     let (id, entries) = open(&app, &org.paul).await;
     let priya = entry(&entries, &org.priya.actor, "lead");
-    let token = entries.iter().find(|e| e["kind"] == "token" && e["role"] == "lead").unwrap();
+    let token = entries
+        .iter()
+        .find(|e| e["kind"] == "token" && e["role"] == "lead")
+        .unwrap();
 
     let revoke = json!({"decision": "revoke", "note": "moved to the platform team"});
     let (status, body) = as_person(&app, &org.omar, "POST", &decision_uri(id, priya), Some(revoke.clone())).await;
@@ -303,12 +368,11 @@ async fn a_revoke_removes_access_at_once() {
     let (status, _) = app.call("GET", "/api/v1/me", Some(&lead_token), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the token is revoked at once");
 
-    let decided: Vec<(String, Value)> = sqlx::query_as(
-        "SELECT target, after FROM audit_log WHERE action = 'access_review.decide' ORDER BY seq",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
+    let decided: Vec<(String, Value)> =
+        sqlx::query_as("SELECT target, after FROM audit_log WHERE action = 'access_review.decide' ORDER BY seq")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(decided.len(), 2);
     assert_eq!(decided[0].0, org.priya.actor);
     assert_eq!(decided[0].1["effects"]["sessions_ended"], true);
@@ -318,9 +382,23 @@ async fn a_revoke_removes_access_at_once() {
     let (_, overrides) = as_person(&app, &org.paul, "GET", "/api/v1/role-overrides", None).await;
     let over = &overrides["items"][0];
     assert_eq!(over["subject"], org.priya.actor.as_str());
-    let (status, _) = as_person(&app, &org.omar, "POST", &format!("/api/v1/role-overrides/{}/lift", over["id"]), None).await;
+    let (status, _) = as_person(
+        &app,
+        &org.omar,
+        "POST",
+        &format!("/api/v1/role-overrides/{}/lift", over["id"]),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "admins only");
-    let (status, _) = as_person(&app, &org.paul, "POST", &format!("/api/v1/role-overrides/{}/lift", over["id"]), None).await;
+    let (status, _) = as_person(
+        &app,
+        &org.paul,
+        "POST",
+        &format!("/api/v1/role-overrides/{}/lift", over["id"]),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let (_, me) = as_person(&app, &again, "GET", "/api/v1/me", None).await;
     assert_eq!(me["lead_of"], json!(["group:default/team-checkout"]));
@@ -329,7 +407,12 @@ async fn a_revoke_removes_access_at_once() {
 /// Decides every entry `reviewer` may decide, keeping them.
 async fn keep_all(app: &TestApp, id: i64, reviewer: &Person) {
     let (_, detail) = as_person(app, reviewer, "GET", &format!("/api/v1/access-reviews/{id}"), None).await;
-    for e in detail["entries"].as_array().unwrap().iter().filter(|e| e["may_decide"] == true) {
+    for e in detail["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["may_decide"] == true)
+    {
         let body = json!({"decision": "keep", "note": "still needed"});
         let (status, answer) = as_person(app, reviewer, "POST", &decision_uri(id, e), Some(body)).await;
         assert_eq!(status, StatusCode::OK, "{answer}");
@@ -390,7 +473,12 @@ async fn closing_signs_an_attestation_that_openssl_verifies() {
     let zip = bundle.finish(&app.ctx.audit.key, &info).unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bundle.zip"), zip).unwrap();
-    let unzip = Command::new("unzip").arg("-q").arg("bundle.zip").current_dir(dir.path()).status().unwrap();
+    let unzip = Command::new("unzip")
+        .arg("-q")
+        .arg("bundle.zip")
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
     assert!(unzip.success());
     let review_dir = dir.path().join(format!("access_reviews/{id}"));
     let signed = std::fs::read_to_string(review_dir.join("attestation.json")).unwrap();
@@ -412,9 +500,9 @@ async fn closing_signs_an_attestation_that_openssl_verifies() {
         .find(|r| r.contains(&org.ingrid.actor))
         .expect("ingrid's row");
     assert!(
-        ingrid_row.contains(&format!(
+        ingrid_row.contains(
             ",lead,group:default/team-fulfilment,IdP group `team-fulfilment-leads` via the `<team>-leads` convention,"
-        )),
+        ),
         "{ingrid_row}"
     );
     assert!(
@@ -422,11 +510,21 @@ async fn closing_signs_an_attestation_that_openssl_verifies() {
         "{ingrid_row}"
     );
     assert_eq!(rows.count(), entries.len());
-    assert!(std::fs::read_to_string(dir.path().join("access_reviews/reviews.csv")).unwrap().contains(&format!("\r\n{id},all,closed,")));
+    assert!(std::fs::read_to_string(dir.path().join("access_reviews/reviews.csv"))
+        .unwrap()
+        .contains(&format!("\r\n{id},all,closed,")));
 
     let verify = |file: &str| {
         Command::new("openssl")
-            .args(["pkeyutl", "-verify", "-pubin", "-inkey", "signing-key.pub.pem", "-rawin", "-in"])
+            .args([
+                "pkeyutl",
+                "-verify",
+                "-pubin",
+                "-inkey",
+                "signing-key.pub.pem",
+                "-rawin",
+                "-in",
+            ])
             .arg(format!("access_reviews/{id}/{file}"))
             .args(["-sigfile", &format!("access_reviews/{id}/attestation.sig")])
             .current_dir(dir.path())
@@ -446,10 +544,24 @@ async fn closing_signs_an_attestation_that_openssl_verifies() {
     let (status, _) = as_person(&app, &org.paul, "POST", &close, None).await;
     assert_eq!(status, StatusCode::CONFLICT);
     let priya = entry(&entries, &org.priya.actor, "lead");
-    let (status, _) = as_person(&app, &org.priya, "POST", &decision_uri(id, priya), Some(json!({"decision": "keep"}))).await;
+    let (status, _) = as_person(
+        &app,
+        &org.priya,
+        "POST",
+        &decision_uri(id, priya),
+        Some(json!({"decision": "keep"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "still not her own");
     let omar = entry(&entries, &org.omar.actor, "lead");
-    let (status, _) = as_person(&app, &org.priya, "POST", &decision_uri(id, omar), Some(json!({"decision": "revoke", "note": "x"}))).await;
+    let (status, _) = as_person(
+        &app,
+        &org.priya,
+        "POST",
+        &decision_uri(id, omar),
+        Some(json!({"decision": "revoke", "note": "x"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT, "no decision after the close");
 }
 
@@ -461,7 +573,10 @@ async fn the_pages_show_reviews_to_leads_and_refuse_engineers() {
     let (status, page) = as_person(&app, &org.omar, "GET", &format!("/access-reviews/{id}"), None).await;
     assert_eq!(status, StatusCode::OK);
     let page = page.as_str().unwrap().to_owned();
-    assert!(page.contains("Yours to decide"), "a lead's entries to decide come first");
+    assert!(
+        page.contains("Yours to decide"),
+        "a lead's entries to decide come first"
+    );
     assert!(page.contains("data-test-decide"));
     let (_, list) = as_person(&app, &org.omar, "GET", "/access-reviews", None).await;
     assert!(list.as_str().unwrap().contains(&format!("Review {id}")));

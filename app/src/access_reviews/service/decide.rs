@@ -69,8 +69,9 @@ pub async fn decide_entry(
         match (entry.user_id, entry.token_id) {
             (Some(person), _) => {
                 let reason = format!("revoked in access review {review_id}: {}", note.unwrap_or_default());
-                let over = repo::insert_override(&mut *tx, person, &entry.role, &entry.team, &reason, Some(entry.id), &by)
-                    .await?;
+                let over =
+                    repo::insert_override(&mut *tx, person, &entry.role, &entry.team, &reason, Some(entry.id), &by)
+                        .await?;
                 auth_repo::end_sessions(&mut *tx, person).await?;
                 json!({ "role_override": over, "sessions_ended": true })
             }
@@ -140,7 +141,10 @@ mod tests {
     #[test]
     fn decisions_are_keep_or_revoke_and_a_revoke_says_why() {
         assert_eq!(decision(&req("keep", None)).unwrap(), (false, None));
-        assert_eq!(decision(&req(" revoke ", Some(" left "))).unwrap(), (true, Some("left")));
+        assert_eq!(
+            decision(&req(" revoke ", Some(" left "))).unwrap(),
+            (true, Some("left"))
+        );
         for (bad, field) in [
             (req("drop", Some("x")), "decision"),
             (req("revoke", Some("  ")), "note"),

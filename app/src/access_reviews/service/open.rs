@@ -26,7 +26,12 @@ const MAX_DUE_DAYS: i64 = 366;
 pub async fn open_review(ctx: &ServerCtx, caller: &Caller, req: OpenReviewRequest) -> Result<ReviewDetail, AppError> {
     let admin = caller.require_admin()?;
     let due_on = due_date(&req.due_on, OffsetDateTime::now_utc().date())?;
-    let scope = match req.scope.as_deref().map(str::trim).filter(|s| !s.is_empty() && *s != "all") {
+    let scope = match req
+        .scope
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && *s != "all")
+    {
         Some(team) => Some(team_key(ctx, team).await?),
         None => None,
     };
@@ -50,7 +55,12 @@ pub async fn open_review(ctx: &ServerCtx, caller: &Caller, req: OpenReviewReques
     let mut entries = Vec::new();
     for (u, roles, lead_of) in &held {
         let mut grants_held: Vec<(Role, &str)> = lead_of.iter().map(|t| (Role::Lead, t.as_str())).collect();
-        grants_held.extend(roles.iter().filter(|r| matches!(r, Role::Auditor | Role::Admin)).map(|r| (*r, "")));
+        grants_held.extend(
+            roles
+                .iter()
+                .filter(|r| matches!(r, Role::Auditor | Role::Admin))
+                .map(|r| (*r, "")),
+        );
         for (role, team) in grants_held {
             if scope.is_some() && (role != Role::Lead || !in_scope(team)) {
                 continue;
@@ -113,7 +123,10 @@ fn due_date(due_on: &str, today: Date) -> Result<Date, AppError> {
     let due = Date::parse(due_on.trim(), &format).map_err(|_| {
         AppError::invalid(
             "due_on",
-            format!("`{}` is not a date; write it as YYYY-MM-DD, e.g. 2026-12-31", due_on.trim()),
+            format!(
+                "`{}` is not a date; write it as YYYY-MM-DD, e.g. 2026-12-31",
+                due_on.trim()
+            ),
         )
     })?;
     if due < today {
@@ -158,7 +171,9 @@ impl Reviewers {
     }
 
     fn lead_besides(&self, team: &str, subject: Option<Uuid>) -> bool {
-        self.leads.get(team).is_some_and(|l| l.iter().any(|a| Some(*a) != subject))
+        self.leads
+            .get(team)
+            .is_some_and(|l| l.iter().any(|a| Some(*a) != subject))
     }
 
     /// A lead role goes to the team's other leads; when the subject is the team's only lead, to
@@ -195,11 +210,7 @@ fn person_label(u: &UserRow) -> String {
 }
 
 fn token_entry(t: &TokenRow, reviewer: &'static str) -> NewEntry {
-    let mut via = format!(
-        "API token created by {} on {}",
-        t.created_by,
-        t.created_at.date()
-    );
+    let mut via = format!("API token created by {} on {}", t.created_by, t.created_at.date());
     if !t.scopes.is_empty() {
         via.push_str(&format!("; reports on {}", t.scopes.join(", ")));
     }
@@ -242,7 +253,12 @@ async fn service_rows(
     let mut rows = repo::mesh_service_owners(&mut *tx).await?;
     rows.retain(|s| scope.is_none_or(|team| s.owner.as_deref() == Some(team)));
     for s in &mut rows {
-        s.leads = s.owner.as_deref().and_then(|o| leads.get(o)).cloned().unwrap_or_default();
+        s.leads = s
+            .owner
+            .as_deref()
+            .and_then(|o| leads.get(o))
+            .cloned()
+            .unwrap_or_default();
     }
     Ok(rows)
 }
