@@ -569,10 +569,17 @@ async fn closing_signs_an_attestation_that_openssl_verifies() {
 async fn the_pages_show_reviews_to_leads_and_refuse_engineers() {
     let app = TestApp::strict_with_demo().await;
     let org = org(&app).await;
+    // A name the identity provider lets anyone choose is shown as text, never as markup.
+    sign_in(&app, "<img src=x onerror=alert(1)>", &["team-checkout-leads"]).await;
     let (id, _) = open(&app, &org.paul).await;
     let (status, page) = as_person(&app, &org.omar, "GET", &format!("/access-reviews/{id}"), None).await;
     assert_eq!(status, StatusCode::OK);
     let page = page.as_str().unwrap().to_owned();
+    assert!(
+        page.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "the name is on the page"
+    );
+    assert!(!page.contains("<img src=x"), "and escaped");
     assert!(
         page.contains("Yours to decide"),
         "a lead's entries to decide come first"
