@@ -2,6 +2,7 @@
 //! beside it. Server-only code (SQL, services) is behind the `ssr` feature; the same crate is
 //! compiled to wasm with `hydrate` for the browser.
 
+pub mod access_reviews;
 pub mod audit;
 pub mod auth;
 #[cfg(feature = "ssr")]

@@ -7,6 +7,7 @@ use leptos_router::{
     path, SsrMode,
 };
 
+use crate::access_reviews::pages::{AccessReviewPage, AccessReviewsPage};
 use crate::audit::pages::AuditPage;
 use crate::auth::pages::{AdminPage, LoginPage};
 use crate::catalog::ownership::pages::TransfersPage;
@@ -78,6 +79,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/evidence") view=EvidencePage ssr=SsrMode::Async/>
                     <Route path=path!("/transfers") view=TransfersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/access-reviews") view=AccessReviewsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/access-reviews/:id") view=AccessReviewPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

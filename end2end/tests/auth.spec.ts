@@ -207,6 +207,39 @@ test.describe('roles', () => {
     const expected = errors.filter(e => e.includes('status of 403'));
     errors.splice(0, errors.length, ...errors.filter(e => !expected.includes(e)));
   });
+
+  test('an auditor downloads the evidence bundle from /evidence; an engineer gets 403', async ({ browser }) => {
+    const grace = await signedIn(browser, 'grace-ndlovu');
+    await grace.goto('/evidence');
+    await expect(grace.getByRole('heading', { name: 'Evidence for auditors' })).toBeVisible();
+    const fingerprint = await grace.locator('[data-test="evidence-fingerprint"]').innerText();
+    expect(fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    const today = new Date();
+    const day = (d: Date) => d.toISOString().slice(0, 10);
+    await grace.getByLabel('From (included)').fill(day(new Date(today.getTime() - 7 * 86400_000)));
+    await grace.getByLabel('To (excluded)').fill(day(new Date(today.getTime() + 86400_000)));
+    await grace.getByLabel('Sampling seed (optional)').fill('playwright');
+    const [download] = await Promise.all([
+      grace.waitForEvent('download'),
+      grace.getByRole('button', { name: 'Download bundle' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^bearing-evidence-\d{4}-\d{2}-\d{2}-\d{4}-\d{2}-\d{2}\.zip$/);
+    const path = await download.path();
+    const fs = await import('node:fs');
+    expect(fs.readFileSync(path).subarray(0, 2).toString()).toBe('PK');
+    // The export is in the list of latest exports, with her seed.
+    await grace.goto('/evidence');
+    await expect(grace.locator('table[data-test="evidence-recent"] tbody tr').first()).toContainText('playwright');
+
+    const liam = await signedIn(browser, 'liam-chen');
+    const res = await liam.goto('/evidence');
+    expect(res?.status()).toBe(403);
+    await expect(liam.locator('[data-test="evidence-form"]')).toHaveCount(0);
+    const api = await liam.request.get('/api/v1/evidence?from=2026-01-01&to=2026-02-01');
+    expect(api.status()).toBe(403);
+    const expected = errors.filter(e => e.includes('status of 403'));
+    errors.splice(0, errors.length, ...errors.filter(e => !expected.includes(e)));
+  });
 });
 
 test.describe('browser protections', () => {

@@ -1,6 +1,7 @@
 //! The HTTP API: Bearing's own JSON API under `/api/v1`, Backstage-compatible catalog reads
 //! under `/api/catalog`, the OpenAPI document and its reference page, health and metrics.
 
+pub mod access_reviews;
 pub mod backstage;
 pub mod delivery;
 pub mod docs;

@@ -26,8 +26,8 @@ use utoipa_axum::routes;
 
 use crate::auth::{middleware as caller, routes as sign_in};
 use crate::http::{
-    backstage, delivery, docs, edit, entities, evidence, health, identity, import, mesh, metrics, openapi, policy,
-    policy_templates, scorecards,
+    access_reviews, backstage, delivery, docs, edit, entities, evidence, health, identity, import, mesh, metrics,
+    openapi, policy, policy_templates, scorecards,
 };
 use crate::state::AppState;
 use crate::{page_cache, security, site, trace};
@@ -128,6 +128,12 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(scorecards::get_scorecard))
         .routes(routes!(scorecards::get_component_scorecards))
         .routes(routes!(delivery::get_dora))
+        .routes(routes!(access_reviews::list_reviews, access_reviews::open_review))
+        .routes(routes!(access_reviews::get_review))
+        .routes(routes!(access_reviews::decide_entry))
+        .routes(routes!(access_reviews::close_review))
+        .routes(routes!(access_reviews::list_overrides))
+        .routes(routes!(access_reviews::lift_override))
         // The Backstage-compatible catalog API (`@backstage/catalog-client`).
         .routes(routes!(backstage::list_entities))
         .routes(routes!(backstage::by_name))

@@ -109,6 +109,51 @@ pub async fn end_sessions(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<boo
     Ok(done.rows_affected() == 1)
 }
 
+/// A role taken from a person although their groups grant it (`role_overrides`, written by
+/// access reviews).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleOverride {
+    pub role: Role,
+    /// The led team for [`Role::Lead`], empty otherwise.
+    pub team: String,
+}
+
+/// The overrides in force for one person. Read on every request of theirs, so that a revoke
+/// holds from their next request on.
+pub async fn active_overrides(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Vec<RoleOverride>> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT role, team FROM role_overrides WHERE user_id = $1 AND lifted_at IS NULL")
+            .bind(user_id)
+            .fetch_all(db)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(role, team)| {
+            Some(RoleOverride {
+                role: Role::parse(&role)?,
+                team,
+            })
+        })
+        .collect())
+}
+
+/// Every override in force, by person.
+pub async fn all_active_overrides(
+    db: impl PgExecutor<'_>,
+) -> sqlx::Result<std::collections::HashMap<Uuid, Vec<RoleOverride>>> {
+    let rows: Vec<(Uuid, String, String)> =
+        sqlx::query_as("SELECT user_id, role, team FROM role_overrides WHERE lifted_at IS NULL")
+            .fetch_all(db)
+            .await?;
+    let mut out: std::collections::HashMap<Uuid, Vec<RoleOverride>> = std::collections::HashMap::new();
+    for (user, role, team) in rows {
+        if let Some(role) = Role::parse(&role) {
+            out.entry(user).or_default().push(RoleOverride { role, team });
+        }
+    }
+    Ok(out)
+}
+
 /// The explicit group-to-role mappings.
 pub async fn role_mappings(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<RoleMapping>> {
     let rows: Vec<(String, String, String)> =

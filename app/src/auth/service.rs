@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::guard::Caller;
-use super::repo::{self, TokenRow, UserRow};
+use super::repo::{self, RoleOverride, TokenRow, UserRow};
 use super::{
     roles_from_groups, team_ref, ActorKind, CreatedToken, CurrentUser, LoginInfo, Role, RoleMapping, RoleSettings,
     TokenRequest, TokenView, UserView,
@@ -120,7 +120,8 @@ pub async fn session_user(
 
 async fn to_current_user(ctx: &ServerCtx, row: &UserRow) -> Result<CurrentUser, AppError> {
     let mappings = repo::role_mappings(&ctx.pool).await?;
-    let (roles, lead_of) = grant(&ctx.auth, &mappings, row);
+    let overrides = repo::active_overrides(&ctx.pool, row.id).await?;
+    let (roles, lead_of) = grant(&ctx.auth, &mappings, row, &overrides);
     Ok(CurrentUser {
         kind: ActorKind::User,
         id: row.id.to_string(),
@@ -142,8 +143,14 @@ async fn to_current_user(ctx: &ServerCtx, row: &UserRow) -> Result<CurrentUser, 
 
 /// A person's roles and led teams: from their groups through the mapping file's and the
 /// admin-edited mappings (and the lead-group convention, when switched on), plus admin for a
-/// bootstrap admin. Nothing is granted by a group's name alone.
-fn grant(settings: &AuthSettings, stored: &[RoleMapping], row: &UserRow) -> (Vec<Role>, Vec<String>) {
+/// bootstrap admin, minus the roles `overrides` took from them (an access review's revoke, see
+/// `crate::access_reviews`). Nothing is granted by a group's name alone.
+pub(crate) fn grant(
+    settings: &AuthSettings,
+    stored: &[RoleMapping],
+    row: &UserRow,
+    overrides: &[RoleOverride],
+) -> (Vec<Role>, Vec<String>) {
     let mappings: Vec<RoleMapping> = settings.file_mappings.iter().chain(stored).cloned().collect();
     let (mut roles, lead_of) = roles_from_groups(&row.groups, &mappings, &settings.lead_group_suffix);
     let bootstrap = settings
@@ -154,7 +161,29 @@ fn grant(settings: &AuthSettings, stored: &[RoleMapping], row: &UserRow) -> (Vec
         roles.push(Role::Admin);
         roles.sort();
     }
+    let mut lead_of = lead_of;
+    without_overridden(&mut roles, &mut lead_of, overrides);
     (roles, lead_of)
+}
+
+/// Takes the overridden roles away: an override of `lead` removes one led team (and the lead
+/// role with the last one), any other removes that role, whatever granted it (a mapping, the
+/// lead-group convention or `--bootstrap-admin`): the revoke of a review must hold until an
+/// admin lifts it.
+fn without_overridden(roles: &mut Vec<Role>, lead_of: &mut Vec<String>, overrides: &[RoleOverride]) {
+    let mut lead_overridden = false;
+    for o in overrides {
+        match o.role {
+            Role::Lead => {
+                lead_of.retain(|t| *t != o.team);
+                lead_overridden = true;
+            }
+            role => roles.retain(|r| *r != role),
+        }
+    }
+    if lead_overridden && lead_of.is_empty() {
+        roles.retain(|r| *r != Role::Lead);
+    }
 }
 
 /// The caller an `Authorization: Bearer` token stands for, or `None` if it is unknown, revoked
@@ -376,11 +405,13 @@ fn token_view(t: TokenRow) -> TokenView {
 pub async fn list_users(ctx: &ServerCtx, caller: &Caller) -> Result<Vec<UserView>, AppError> {
     caller.require_admin()?;
     let mappings = repo::role_mappings(&ctx.pool).await?;
+    let overrides = repo::all_active_overrides(&ctx.pool).await?;
     Ok(repo::list_users(&ctx.pool)
         .await?
         .into_iter()
         .map(|u| {
-            let (roles, lead_of) = grant(&ctx.auth, &mappings, &u);
+            let of_user: Vec<RoleOverride> = overrides.get(&u.id).cloned().unwrap_or_default();
+            let (roles, lead_of) = grant(&ctx.auth, &mappings, &u, &of_user);
             UserView {
                 id: u.id.to_string(),
                 principal: format!("{}:{}", u.issuer, u.subject),
@@ -530,6 +561,7 @@ mod tests {
             &settings,
             &[],
             &user("i", "s", &["admins", "auditors", "payments-leads"]),
+            &[],
         );
         assert_eq!(roles, vec![Role::Viewer]);
         assert!(lead_of.is_empty());
@@ -547,18 +579,50 @@ mod tests {
             ..AuthSettings::default()
         };
         assert_eq!(
-            grant(&settings, &[], &user("https://idp", "root", &[])).0,
+            grant(&settings, &[], &user("https://idp", "root", &[]), &[]).0,
             vec![Role::Viewer, Role::Admin]
         );
         assert_eq!(
-            grant(&settings, &[], &user("https://other-idp", "root", &[])).0,
+            grant(&settings, &[], &user("https://other-idp", "root", &[]), &[]).0,
             vec![Role::Viewer],
             "the subject counts only at its issuer"
         );
         assert_eq!(
-            grant(&settings, &[], &user("https://idp", "x", &["sec"])).0,
+            grant(&settings, &[], &user("https://idp", "x", &["sec"]), &[]).0,
             vec![Role::Viewer, Role::Auditor]
         );
+    }
+
+    #[test]
+    fn overrides_take_roles_away_whatever_granted_them() {
+        let settings = AuthSettings {
+            bootstrap_admins: vec![("https://idp".into(), "root".into())],
+            lead_group_suffix: "-leads".into(),
+            ..AuthSettings::default()
+        };
+        let row = user("https://idp", "root", &["a-leads", "b-leads"]);
+        let lead_a = RoleOverride {
+            role: Role::Lead,
+            team: "group:default/a".into(),
+        };
+        let (roles, lead_of) = grant(&settings, &[], &row, std::slice::from_ref(&lead_a));
+        assert_eq!(roles, vec![Role::Viewer, Role::Lead, Role::Admin]);
+        assert_eq!(lead_of, vec!["group:default/b"]);
+        let lead_b = RoleOverride {
+            role: Role::Lead,
+            team: "group:default/b".into(),
+        };
+        let admin = RoleOverride {
+            role: Role::Admin,
+            team: String::new(),
+        };
+        let (roles, lead_of) = grant(&settings, &[], &row, &[lead_a, lead_b, admin]);
+        assert_eq!(
+            roles,
+            vec![Role::Viewer],
+            "the last led team takes the lead role with it"
+        );
+        assert!(lead_of.is_empty());
     }
 
     #[test]

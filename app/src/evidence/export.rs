@@ -30,6 +30,8 @@ pub enum ExportError {
     Bundle(#[from] EvidenceError),
     #[error(transparent)]
     Closed(#[from] Closed),
+    #[error(transparent)]
+    App(#[from] crate::error::AppError),
 }
 
 /// What to export, checked and recorded by [`super::service`].
@@ -377,6 +379,7 @@ async fn write_all(
     })
     .await?;
 
+    write_access_reviews(&mut out, ctx).await?;
     let audit_rows = write_audit(&mut out, conn).await?;
     finish(out, ctx, plan, audit_rows).await
 }
@@ -506,6 +509,54 @@ async fn write_changes(out: &mut Out, conn: &mut PgConnection) -> Result<(), Exp
         ]
     })
     .await?;
+    Ok(())
+}
+
+/// `access_reviews/`: the reviews opened or closed in the period, with their entries and signed
+/// attestations ([`crate::access_reviews::evidence`]). Flags a review still open past its due
+/// date at the period's end, and a period in which no review was completed.
+async fn write_access_reviews(out: &mut Out, ctx: &ServerCtx) -> Result<(), ExportError> {
+    let (from, to) = (out.period.from, out.period.to);
+    let reviews = crate::access_reviews::evidence::reviews_for_period(&ctx.pool, from, to).await?;
+    let entries = crate::access_reviews::evidence::write_reviews(&mut out.bundle, &reviews)?;
+    out.exceptions.assessed("access_reviews");
+    let closed_in_period = |r: &crate::access_reviews::ReviewSummary| {
+        r.closed_at
+            .as_deref()
+            .and_then(|c| OffsetDateTime::parse(c, &time::format_description::well_known::Rfc3339).ok())
+            .is_some_and(|c| c < to)
+    };
+    for r in reviews.iter().map(|r| &r.review) {
+        let due = time::Date::parse(&r.due_on, time::macros::format_description!("[year]-[month]-[day]")).ok();
+        if !closed_in_period(r) && due.is_some_and(|d| d < to.date()) {
+            out.exceptions.flag(
+                "access_reviews",
+                "review_overdue",
+                &format!("access_review:{}", r.id),
+                format!(
+                    "review of {} was due {} and still open at the period's end ({} of {} entries decided)",
+                    r.scope, r.due_on, r.decided, r.entries
+                ),
+                r.opened_at.clone(),
+            );
+        }
+    }
+    if !reviews.iter().any(|r| closed_in_period(&r.review)) {
+        out.exceptions.flag(
+            "access_reviews",
+            "no_review_completed",
+            "access_reviews",
+            "no access review was completed within the period".into(),
+            String::new(),
+        );
+    }
+    out.meta.push(Meta {
+        file: "access_reviews/",
+        query: "access reviews opened or closed in the period (app::access_reviews::evidence::reviews_for_period)"
+            .into(),
+        rows: entries,
+    });
+    out.pipe.pump().await?;
     Ok(())
 }
 

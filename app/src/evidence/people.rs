@@ -83,6 +83,9 @@ const API_TOKENS: Table = Table {
 /// One role a person held: `(role, team)` with `team` empty except for leads.
 type GrantKey = (String, String);
 
+/// A person's actor, grants and last sign-in, gathered from their rows of [`repo::LOGINS`].
+type Person = (String, BTreeMap<GrantKey, Grant>, Option<OffsetDateTime>);
+
 #[derive(Debug)]
 struct Grant {
     first: OffsetDateTime,
@@ -122,7 +125,7 @@ pub(super) async fn write(out: &mut Out, conn: &mut PgConnection, auth: &AuthSet
             .bind(from)
             .bind(to)
             .fetch(&mut *conn);
-        let mut person: Option<(String, BTreeMap<GrantKey, Grant>, OffsetDateTime)> = None;
+        let mut person: Option<Person> = None;
         while let Some(login) = logins.try_next().await? {
             if person.as_ref().is_some_and(|(actor, _, _)| *actor != login.actor) {
                 if let Some(done) = person.take() {
@@ -138,10 +141,13 @@ pub(super) async fn write(out: &mut Out, conn: &mut PgConnection, auth: &AuthSet
                     );
                 }
             }
-            let (_, grants, last_sign_in) =
-                person.get_or_insert_with(|| (login.actor.clone(), BTreeMap::new(), login.at));
-            *last_sign_in = login.at;
-            apply_login(grants, &login);
+            let (_, grants, last_sign_in) = person.get_or_insert_with(|| (login.actor.clone(), BTreeMap::new(), None));
+            if login.action == "auth.login" {
+                *last_sign_in = Some(login.at);
+                apply_login(grants, &login);
+            } else {
+                apply_review_revoke(grants, &login);
+            }
         }
         if let Some(done) = person.take() {
             finish_person(
@@ -277,10 +283,31 @@ fn apply_login(grants: &mut BTreeMap<GrantKey, Grant>, login: &repo::LoginRow) {
     }
 }
 
-#[expect(clippy::too_many_arguments, reason = "one person's rows need every lookup the population was read with")]
+/// An access review's revoke: the role ends at the decision, whatever the next sign-in says.
+fn apply_review_revoke(grants: &mut BTreeMap<GrantKey, Grant>, decision: &repo::LoginRow) {
+    let field = |name: &str| {
+        decision
+            .after
+            .as_ref()
+            .and_then(|a| a.get(name))
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    if let Some(grant) = grants.get_mut(&(field("role"), field("team"))) {
+        if grant.revoked_at.is_none() {
+            grant.revoked_at = Some(decision.at);
+        }
+    }
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one person's rows need every lookup the population was read with"
+)]
 fn finish_person(
     out: &mut Out,
-    (actor, grants, last_sign_in): (String, BTreeMap<GrantKey, Grant>, OffsetDateTime),
+    (actor, grants, last_sign_in): Person,
     users: &HashMap<String, repo::UserRow>,
     mappings: &[MappingAtEnd],
     auth: &AuthSettings,
@@ -322,11 +349,11 @@ fn finish_person(
             cell::time(g.first),
             cell::time(g.last),
             cell::opt_time(g.revoked_at),
-            cell::time(last_sign_in),
+            cell::opt_time(last_sign_in),
             tokens_of.get(actor.as_str()).copied().unwrap_or(0).to_string(),
         ]);
     }
-    if !privileged_at_end.is_empty() && last_sign_in < to - STALE_SIGN_IN {
+    if let Some(last_sign_in) = last_sign_in.filter(|at| !privileged_at_end.is_empty() && *at < to - STALE_SIGN_IN) {
         out.exceptions.flag(
             "users_and_roles",
             "no_sign_in_90_days",

@@ -52,16 +52,22 @@ pub struct EntityRow {
 }
 
 /// Every sign-in up to the end of the period, by person, oldest first: the roles each one
-/// carried (`after.roles`, `after.lead_of`, `after.groups`) are the role history.
+/// carried (`after.roles`, `after.lead_of`, `after.groups`) are the role history. Revokes decided
+/// in access reviews come in the same stream, under the person they revoked (`target`): they take
+/// a role at once, before any sign-in.
 pub const LOGINS: &str = "
-SELECT actor, at, after FROM audit_log
- WHERE action = 'auth.login' AND at < $2 AND $1::timestamptz IS NOT NULL
- ORDER BY actor, seq";
+SELECT CASE WHEN action = 'auth.login' THEN actor ELSE COALESCE(target, '') END AS actor, at, action, after
+  FROM audit_log
+ WHERE at < $2 AND $1::timestamptz IS NOT NULL
+   AND (action = 'auth.login' OR (action = 'access_review.decide' AND after ->> 'decision' = 'revoke'))
+ ORDER BY 1, seq";
 
 #[derive(Debug, FromRow)]
 pub struct LoginRow {
     pub actor: String,
     pub at: OffsetDateTime,
+    /// `auth.login` or `access_review.decide`.
+    pub action: String,
     pub after: Option<serde_json::Value>,
 }
 

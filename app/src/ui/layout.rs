@@ -59,6 +59,7 @@ fn UserMenu() -> impl IntoView {
                             {user.can_read_audit().then(|| view! { <a href="/audit" class=link>"Audit"</a> })}
                             {user.can_read_audit().then(|| view! { <a href="/evidence" class=link>"Evidence"</a> })}
                             {user.has(Role::Lead).then(|| view! { <a href="/transfers" class=link>"Transfers"</a> })}
+                            {(user.can_read_audit() || user.has(Role::Lead)).then(|| view! { <a href="/access-reviews" class=link>"Access reviews"</a> })}
                             {user.is_admin().then(|| view! { <a href="/admin" class=link>"Admin"</a> })}
                             <span class="text-sm text-slate-600" data-test="user-name">{user.name.clone()}</span>
                             <form method="post" action="/auth/logout">

@@ -45,6 +45,7 @@ routes under `/api/catalog` answer Backstage's `{\"error\": {\"name\", \"message
         (name = "scorecards", description = "Scorecards: levels of checks on the catalog, the mesh and delivery, per component, team, system and organisation"),
         (name = "identity", description = "Who is calling, and signing in and out"),
         (name = "audit", description = "The audit log (admins and auditors)"),
+        (name = "access-reviews", description = "Access reviews: who holds which role, kept or revoked by a reviewer who is never the subject, closed with a signed attestation"),
         (name = "backstage", description = "The catalog API of Backstage, for `@backstage/catalog-client`"),
         (name = "meta", description = "Health, metrics and this document"),
     ),

@@ -174,6 +174,62 @@ async fn a_bundle_holds_the_periods_evidence_and_verifies_with_stock_tools() {
         .await
         .expect("accept");
 
+    // An access review of team-checkout, completed in the period: carol's lead role is revoked.
+    sqlx::query("INSERT INTO role_mappings (idp_group, role) VALUES ('admins', 'admin')")
+        .execute(&app.superuser)
+        .await
+        .expect("admin mapping");
+    let admin = sign_in(&app, "erin", &["admins"]).await;
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let review = app::access_reviews::service::open_review(
+        &app.ctx,
+        &admin,
+        app::access_reviews::OpenReviewRequest {
+            scope: Some("team-checkout".into()),
+            due_on: today,
+        },
+    )
+    .await
+    .expect("open a review");
+    let carol_entry = review
+        .entries
+        .iter()
+        .find(|e| e.subject == "user:http://idp.example#carol" && e.role == "lead")
+        .expect("carol's lead role is under review");
+    app::access_reviews::service::decide_entry(
+        &app.ctx,
+        &admin,
+        review.review.id,
+        carol_entry.id,
+        app::access_reviews::DecisionRequest {
+            decision: "revoke".into(),
+            note: Some("moved to fulfilment".into()),
+        },
+    )
+    .await
+    .expect("revoke");
+    for e in review
+        .entries
+        .iter()
+        .filter(|e| e.id != carol_entry.id && e.reviewer != "unassigned")
+    {
+        app::access_reviews::service::decide_entry(
+            &app.ctx,
+            &admin,
+            review.review.id,
+            e.id,
+            app::access_reviews::DecisionRequest {
+                decision: "keep".into(),
+                note: None,
+            },
+        )
+        .await
+        .expect("keep");
+    }
+    app::access_reviews::service::close_review(&app.ctx, &admin, review.review.id)
+        .await
+        .expect("close");
+
     let end = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
     let query = format!("from={}&to={}&sample_seed=q4-audit", rfc3339(start), rfc3339(end)).replace('+', "%2B");
     let (status, bundle) = export(&app, &auditor, &query).await;
@@ -238,7 +294,36 @@ async fn a_bundle_holds_the_periods_evidence_and_verifies_with_stock_tools() {
         .expect("carol's lead role");
     assert_eq!(carol["team"], "group:default/team-checkout");
     assert!(carol["granted_via"].contains("team-checkout-leads"), "{carol:?}");
-    assert!(carol["revoked_at"].is_empty());
+    assert!(
+        !carol["revoked_at"].is_empty(),
+        "the review's revoke ends carol's lead role: {carol:?}"
+    );
+    let review_dir = dir.join(format!("access_reviews/{}", review.review.id));
+    let (ok, out) = run(
+        &review_dir,
+        "openssl",
+        &[
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            "../../signing-key.pub.pem",
+            "-rawin",
+            "-in",
+            "attestation.json",
+            "-sigfile",
+            "attestation.sig",
+        ],
+    );
+    assert!(ok, "the review's attestation verifies with the bundle's key: {out}");
+    let reviews_control = csv_rows(&dir, "controls.csv")
+        .into_iter()
+        .find(|c| c["control"] == "access_reviews")
+        .expect("access review control");
+    assert_eq!(
+        reviews_control["exceptions"], "0",
+        "a review was completed in the period, none overdue"
+    );
     let exceptions = csv_rows(&dir, "exceptions.csv");
     let kinds: Vec<&str> = exceptions.iter().map(|e| e["kind"].as_str()).collect();
     for kind in [

@@ -202,7 +202,7 @@ async fn catalog_and_audit_strings_cannot_inject_markup_into_any_page() {
         "/mesh",
         "/catalog/component/default/%3C%2Ftitle%3E%3Ch1%20id%3Dpwn-404%3E",
     ];
-    let privileged = ["/audit", "/admin", "/transfers"];
+    let privileged = ["/audit", "/admin", "/transfers", "/access-reviews"];
     let mut checked = 0;
     for (viewer, token) in [
         ("anonymous", None),

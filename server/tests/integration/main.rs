@@ -4,6 +4,7 @@
 mod logs;
 mod util;
 
+mod access_reviews;
 mod api;
 mod audit;
 mod auth;

@@ -64,7 +64,7 @@ const READS: [&str; 39] = [
 /// Services with a stricter check of their own (a signed-in caller, a role, a team): the role
 /// matrix (`auth::matrix_of_mutating_routes_and_roles`) and the auth, audit, oidc and ownership
 /// tests prove them.
-const STRICTER: [&str; 30] = [
+const STRICTER: [&str; 37] = [
     "auth::service::login",
     "auth::service::record_failed_login",
     "auth::service::record_logout",
@@ -95,6 +95,13 @@ const STRICTER: [&str; 30] = [
     "delivery::bindings::bind",
     "evidence::service::start",
     "evidence::service::overview",
+    "access_reviews::service::list_reviews",
+    "access_reviews::service::review_detail",
+    "access_reviews::service::open::open_review",
+    "access_reviews::service::decide::decide_entry",
+    "access_reviews::service::close::close_review",
+    "access_reviews::overrides::list_overrides",
+    "access_reviews::overrides::lift_override",
 ];
 
 /// Public functions that take the server context but have no caller to check, and why.

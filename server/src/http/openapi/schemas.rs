@@ -303,4 +303,4 @@ pub struct ControlPlaneStatus {
 /// A file download (`type: string, format: binary`), such as the evidence bundle's zip.
 #[derive(ToSchema)]
 #[schema(value_type = String, format = Binary)]
-pub struct BinaryFile(Vec<u8>);
+pub struct BinaryFile(pub Vec<u8>);
