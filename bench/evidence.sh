@@ -92,7 +92,8 @@ ON CONFLICT DO NOTHING;
 ANALYZE mesh_daily_services; ANALYZE mesh_daily_edges;
 SQL
 ROWS=$("${PSQL[@]}" -At -c "SELECT count(*) FROM audit_log")
-FROM=$("${PSQL[@]}" -At -c "SELECT to_char(min(at) AT TIME ZONE 'UTC' - interval '1 day', 'YYYY-MM-DD') FROM audit_log")
+# The period: the mesh days and every audit row.
+FROM=$("${PSQL[@]}" -At -c "SELECT to_char(least(min(at) AT TIME ZONE 'UTC' - interval '1 day', current_date - $MESH_DAYS), 'YYYY-MM-DD') FROM audit_log")
 TO=$(date -u -d tomorrow +%Y-%m-%d)
 rss() { awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status"; }
 
@@ -126,19 +127,21 @@ set -e
 
 python3 - "$HERE/results/evidence-$NAME.json" "$ROWS" "$FROM" "$TO" "$COLD" "$WARM" "$SUMS" "$SIG" "$CHAIN" "$CHECK" <<'PY'
 import json, os, sys
-out, rows, frm, to, cold, warm, sums, sig, chain, check = sys.argv[1:]
+out, rows, frm, to, cold, warm, sums, sig, chain, unpacked = sys.argv[1:]
 def export(line):
     label, secs, size, base, peak = line.split()
     return {"seconds": float(secs), "bytes": int(size), "rss_before_kb": int(base), "rss_peak_kb": int(peak),
             "rss_growth_mb": round((int(peak) - int(base)) / 1024, 1)}
-def check(line):
+def timed(line):
     rc, secs = line.split()
     return {"exit": int(rc), "seconds": round(float(secs), 2)}
-lines = sum(1 for _ in open(os.path.join(check, "audit/audit_log.jsonl")))
-entities = sum(1 for _ in open(os.path.join(check, "populations/entities.csv"))) - 1
+lines = sum(1 for _ in open(os.path.join(unpacked, "audit/audit_log.jsonl")))
+entities = sum(1 for _ in open(os.path.join(unpacked, "populations/entities.csv"))) - 1
 result = {"audit_rows_in_db": int(rows), "period": [frm, to], "audit_rows_exported": lines, "entities": entities,
           "cold": export(cold), "warm": export(warm),
-          "checks": {"sha256sum": check(sums), "openssl": check(sig), "verify_chain": check(chain)}}
+          "checks": {"sha256sum": timed(sums), "openssl": timed(sig), "verify_chain": timed(chain)}}
 json.dump(result, open(out, "w"), indent=2)
 print(json.dumps(result, indent=2))
 PY
+# The bundle and its unpacked copy are large (about 100 MB and 1 GB for a million rows): gone once measured.
+rm -rf "$CHECK" "$RAW/bundle.zip"

@@ -122,3 +122,44 @@ pub(super) fn render(r: &Report<'_>) -> String {
     h.push_str("</body></html>\n");
     h
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::period::Period;
+
+    #[test]
+    fn every_value_is_escaped_as_html_text() {
+        let at = time::macros::datetime!(2026-12-01 0:00 UTC);
+        let plan = Plan {
+            period: Period {
+                from: at,
+                to: at + time::Duration::days(1),
+                sample_seed: None,
+            },
+            requested_by: "user:https://idp#<img src=x onerror=alert(1)>".into(),
+            generated_at: at,
+        };
+        let hostile = "</td><script>alert('x')</script>&amp;";
+        let exceptions = [[
+            "changes".to_owned(),
+            "self_approved_transfer".to_owned(),
+            hostile.to_owned(),
+            "detail \"quoted\"".to_owned(),
+            String::new(),
+        ]];
+        let counts = BTreeMap::from([("changes".to_owned(), 1)]);
+        let html = render(&Report {
+            plan: &plan,
+            head: "7:abc",
+            files: &[("populations/entities.csv", 3)],
+            counts: &counts,
+            exceptions: &exceptions,
+            total_exceptions: 1,
+        });
+        assert!(!html.contains("<script>") && !html.contains("<img"), "{html}");
+        assert!(html.contains("&lt;/td&gt;&lt;script&gt;alert('x')&lt;/script&gt;&amp;amp;"), "{html}");
+        assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(html.contains("not assessed"), "controls without a count say so");
+    }
+}
