@@ -11,6 +11,10 @@
 pub mod pages;
 
 #[cfg(feature = "ssr")]
+mod audit_files;
+#[cfg(feature = "ssr")]
+mod change_files;
+#[cfg(feature = "ssr")]
 mod exceptions;
 #[cfg(feature = "ssr")]
 pub mod export;
@@ -24,6 +28,8 @@ pub mod period;
 pub mod repo;
 #[cfg(feature = "ssr")]
 mod report;
+#[cfg(feature = "ssr")]
+mod review_files;
 #[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]

@@ -2,10 +2,7 @@
 //! [`Pipe`] as it is written.
 
 use bearing_audit::ChainHead;
-use bearing_evidence::{
-    BundleInfo, BundleWriter, EvidenceError, SampleInfo, Sampled, Sampler, SamplingInfo, AUDIT_LOG_PATH,
-    CHECKPOINTS_PATH, VERIFY_CHAIN_PATH, VERIFY_CHAIN_PY,
-};
+use bearing_evidence::{BundleInfo, BundleWriter, EvidenceError, SampleInfo, Sampled, Sampler, SamplingInfo};
 use futures::TryStreamExt;
 use serde_json::json;
 use sqlx::PgConnection;
@@ -76,8 +73,8 @@ struct DrawnSample {
 
 /// The bundle being written and what is gathered for its last files.
 pub(super) struct Out {
-    bundle: BundleWriter<PipeWriter>,
-    pipe: Pipe,
+    pub bundle: BundleWriter<PipeWriter>,
+    pub pipe: Pipe,
     pub period: Period,
     seed: String,
     head: ChainHead,
@@ -88,6 +85,11 @@ pub(super) struct Out {
 }
 
 impl Out {
+    /// Adds a file written without [`Out::stream`] to `_meta/populations.json`.
+    pub fn record(&mut self, file: &'static str, query: String, rows: u64) {
+        self.meta.push(Meta { file, query, rows });
+    }
+
     /// Writes a CSV file from a stream of rows, sampling it on the way when it has a key.
     /// `cells` turns a row into its cells and may flag exceptions.
     pub async fn stream<R>(
@@ -196,78 +198,6 @@ const ENTITIES: Table = Table {
     key: Some("ref"),
 };
 
-const TRANSFERS: Table = Table {
-    file: "changes/ownership_transfers.csv",
-    population: "ownership_transfers",
-    header: &[
-        "id",
-        "entity",
-        "from_team",
-        "to_team",
-        "reason",
-        "requested_by",
-        "requested_at",
-        "status_at_end",
-        "decided_by",
-        "decided_at",
-        "approver_roles_at_decision",
-        "four_eyes_held",
-    ],
-    key: Some("id"),
-};
-
-const ENTITY_EDITS: Table = Table {
-    file: "changes/entity_edits.csv",
-    population: "entity_edits",
-    header: &[
-        "seq",
-        "at",
-        "actor",
-        "action",
-        "target",
-        "before_sha256",
-        "after_sha256",
-        "reason",
-    ],
-    key: Some("seq"),
-};
-
-const IMPORTS: Table = Table {
-    file: "changes/imports.csv",
-    population: "imports",
-    header: &[
-        "seq",
-        "at",
-        "actor",
-        "sources",
-        "added",
-        "updated",
-        "orphaned",
-        "after_sha256",
-    ],
-    key: None,
-};
-
-const POLICY_CHANGES: Table = Table {
-    file: "changes/mesh_policy_changes.csv",
-    population: "mesh_policy_changes",
-    header: &[
-        "id",
-        "at",
-        "actor",
-        "action",
-        "control_plane",
-        "mesh",
-        "kind",
-        "name",
-        "component",
-        "before_sha256",
-        "after_sha256",
-        "reason",
-    ],
-    key: Some("id"),
-};
-
 const DEPLOYMENTS: Table = Table {
     file: "delivery/deployments.csv",
     population: "deployments",
@@ -291,9 +221,6 @@ const EXCEPTIONS: Table = Table {
     header: &exceptions::HEADER,
     key: None,
 };
-
-/// Audit actions that change an entity.
-const ENTITY_EDIT_ACTIONS: [&str; 3] = ["entity.update", "entity.transfer", "transfer.accept"];
 
 /// Writes the whole bundle for `plan` into `writer`, pumping it through `pipe`.
 pub async fn run(ctx: &ServerCtx, plan: Plan, pipe: Pipe, writer: PipeWriter) -> Result<Summary, ExportError> {
@@ -357,7 +284,7 @@ async fn write_all(
     .await?;
 
     super::people::write(&mut out, conn, &ctx.auth).await?;
-    write_changes(&mut out, conn).await?;
+    super::change_files::write(&mut out, conn).await?;
     super::mesh_files::write(&mut out, conn).await?;
 
     let deployments = sqlx::query_as::<_, repo::DeploymentRow>(repo::DEPLOYMENTS)
@@ -379,269 +306,9 @@ async fn write_all(
     })
     .await?;
 
-    write_access_reviews(&mut out, ctx).await?;
-    let audit_rows = write_audit(&mut out, conn).await?;
+    super::review_files::write(&mut out, ctx).await?;
+    let audit_rows = super::audit_files::write(&mut out, conn).await?;
     finish(out, ctx, plan, audit_rows).await
-}
-
-async fn write_changes(out: &mut Out, conn: &mut PgConnection) -> Result<(), ExportError> {
-    let (from, to) = (out.period.from, out.period.to);
-    out.exceptions.assessed("changes");
-    let stale_before = to - time::Duration::days(14);
-    let transfers = sqlx::query_as::<_, repo::TransferRow>(repo::TRANSFERS)
-        .bind(from)
-        .bind(to)
-        .fetch(&mut *conn);
-    out.stream(&TRANSFERS, repo::TRANSFERS, transfers, |t, ex| {
-        let subject = format!("transfer:{}", t.id);
-        let four_eyes = t.decided_by.as_ref().map(|d| *d != t.requested_by);
-        if t.status == "accepted" && four_eyes == Some(false) {
-            ex.flag(
-                "changes",
-                "self_approved_transfer",
-                &subject,
-                format!(
-                    "{} -> {} of {} was requested and accepted by {}",
-                    t.from_team.as_deref().unwrap_or("no owner"),
-                    t.to_team,
-                    t.entity_ref,
-                    t.requested_by
-                ),
-                cell::opt_time(t.decided_at),
-            );
-        }
-        if t.status == "pending" && t.created_at < stale_before {
-            ex.flag(
-                "changes",
-                "stale_transfer",
-                &subject,
-                format!(
-                    "{} -> {} of {} was still pending at the period's end, 14 days or more after it was requested",
-                    t.from_team.as_deref().unwrap_or("no owner"),
-                    t.to_team,
-                    t.entity_ref
-                ),
-                cell::time(t.created_at),
-            );
-        }
-        vec![
-            t.id.to_string(),
-            t.entity_ref,
-            cell::opt(t.from_team),
-            t.to_team,
-            t.reason,
-            t.requested_by,
-            cell::time(t.created_at),
-            t.status,
-            cell::opt(t.decided_by),
-            cell::opt_time(t.decided_at),
-            approver_roles(t.approver_login.as_ref()),
-            four_eyes.map(cell::yes_no).unwrap_or_default(),
-        ]
-    })
-    .await?;
-
-    let edits = sqlx::query_as::<_, repo::ChangeRow>(repo::CHANGES)
-        .bind(from)
-        .bind(to)
-        .bind(&ENTITY_EDIT_ACTIONS[..])
-        .fetch(&mut *conn);
-    out.stream(&ENTITY_EDITS, repo::CHANGES, edits, |c, _| {
-        vec![
-            c.seq.to_string(),
-            cell::time(c.at),
-            c.actor,
-            c.action,
-            cell::opt(c.target),
-            cell::json_sha256(c.before.as_ref()),
-            cell::json_sha256(c.after.as_ref()),
-            cell::opt(c.reason),
-        ]
-    })
-    .await?;
-
-    let imports = sqlx::query_as::<_, repo::ChangeRow>(repo::CHANGES)
-        .bind(from)
-        .bind(to)
-        .bind(&["catalog.import"][..])
-        .fetch(&mut *conn);
-    out.stream(&IMPORTS, repo::CHANGES, imports, |c, _| {
-        let count = |field: &str| {
-            c.after
-                .as_ref()
-                .and_then(|a| a.get(field))
-                .and_then(|v| v.as_array())
-                .map(|a| a.len().to_string())
-                .unwrap_or_default()
-        };
-        let (added, updated, orphaned) = (count("added"), count("updated"), count("orphaned"));
-        vec![
-            c.seq.to_string(),
-            cell::time(c.at),
-            c.actor,
-            cell::opt(c.target),
-            added,
-            updated,
-            orphaned,
-            cell::json_sha256(c.after.as_ref()),
-        ]
-    })
-    .await?;
-
-    let policies = sqlx::query_as::<_, repo::PolicyChangeRow>(repo::POLICY_CHANGES)
-        .bind(from)
-        .bind(to)
-        .fetch(&mut *conn);
-    out.stream(&POLICY_CHANGES, repo::POLICY_CHANGES, policies, |p, _| {
-        vec![
-            p.id.to_string(),
-            cell::time(p.at),
-            p.actor,
-            p.action,
-            p.control_plane,
-            p.mesh,
-            p.kind,
-            p.name,
-            p.component,
-            cell::json_sha256(p.before.as_ref()),
-            cell::json_sha256(p.after.as_ref()),
-            p.reason,
-        ]
-    })
-    .await?;
-    Ok(())
-}
-
-/// `access_reviews/`: the reviews opened or closed in the period, with their entries and signed
-/// attestations ([`crate::access_reviews::evidence`]). Flags a review still open past its due
-/// date at the period's end, and a period in which no review was completed.
-async fn write_access_reviews(out: &mut Out, ctx: &ServerCtx) -> Result<(), ExportError> {
-    let (from, to) = (out.period.from, out.period.to);
-    let reviews = crate::access_reviews::evidence::reviews_for_period(&ctx.pool, from, to).await?;
-    let entries = crate::access_reviews::evidence::write_reviews(&mut out.bundle, &reviews)?;
-    out.exceptions.assessed("access_reviews");
-    let closed_in_period = |r: &crate::access_reviews::ReviewSummary| {
-        r.closed_at
-            .as_deref()
-            .and_then(|c| OffsetDateTime::parse(c, &time::format_description::well_known::Rfc3339).ok())
-            .is_some_and(|c| c < to)
-    };
-    for r in reviews.iter().map(|r| &r.review) {
-        let due = time::Date::parse(&r.due_on, time::macros::format_description!("[year]-[month]-[day]")).ok();
-        if !closed_in_period(r) && due.is_some_and(|d| d < to.date()) {
-            out.exceptions.flag(
-                "access_reviews",
-                "review_overdue",
-                &format!("access_review:{}", r.id),
-                format!(
-                    "review of {} was due {} and still open at the period's end ({} of {} entries decided)",
-                    r.scope, r.due_on, r.decided, r.entries
-                ),
-                r.opened_at.clone(),
-            );
-        }
-    }
-    if !reviews.iter().any(|r| closed_in_period(&r.review)) {
-        out.exceptions.flag(
-            "access_reviews",
-            "no_review_completed",
-            "access_reviews",
-            "no access review was completed within the period".into(),
-            String::new(),
-        );
-    }
-    out.meta.push(Meta {
-        file: "access_reviews/",
-        query: "access reviews opened or closed in the period (app::access_reviews::evidence::reviews_for_period)"
-            .into(),
-        rows: entries,
-    });
-    out.pipe.pump().await?;
-    Ok(())
-}
-
-/// The roles the approver's last sign-in before the decision gave: `admin; lead of group:…`.
-fn approver_roles(login: Option<&serde_json::Value>) -> String {
-    let Some(login) = login else {
-        return String::new();
-    };
-    let list = |field: &str| -> Vec<String> {
-        login
-            .get(field)
-            .and_then(|v| v.as_array())
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-            .unwrap_or_default()
-    };
-    let mut roles: Vec<String> = list("roles")
-        .into_iter()
-        .filter(|r| r != "viewer" && r != "lead")
-        .collect();
-    roles.extend(list("lead_of").into_iter().map(|t| format!("lead of {t}")));
-    roles.join("; ")
-}
-
-/// `audit/audit_log.jsonl` (the period's rows, each checked against its predecessor and its hash
-/// on the way), `audit/checkpoints.jsonl` and `audit/verify_chain.py`. Returns the rows written.
-async fn write_audit(out: &mut Out, conn: &mut PgConnection) -> Result<u64, ExportError> {
-    let (from, to) = (out.period.from, out.period.to);
-    out.exceptions.assessed("audit_log");
-    let span = repo::audit_span(&mut *conn, from, to).await?;
-    let mut n = 0u64;
-    {
-        let mut log = out.bundle.writer(AUDIT_LOG_PATH)?;
-        if let Some((first, last)) = span {
-            let mut rows = sqlx::query_as::<_, crate::audit::repo::Row>(repo::AUDIT_ROWS)
-                .bind(first)
-                .bind(last)
-                .fetch(&mut *conn);
-            let mut prev: Option<(i64, [u8; 32])> = None;
-            while let Some(row) = rows.try_next().await? {
-                let entry = row.into_stored();
-                let seq = entry.body.seq;
-                let problem = match prev {
-                    Some((p, _)) if seq != p + 1 => Some(format!("row {seq} follows row {p}: rows are missing")),
-                    Some((_, hash)) if entry.prev_hash != hash => {
-                        Some(format!("row {seq} does not link to the row before it"))
-                    }
-                    _ if bearing_audit::entry_hash(&entry.prev_hash, &entry.body) != entry.hash => {
-                        Some(format!("row {seq}: its content does not match its hash"))
-                    }
-                    _ => None,
-                };
-                if let Some(problem) = problem {
-                    out.exceptions.flag(
-                        "audit_log",
-                        "chain_problem",
-                        &format!("audit:{seq}"),
-                        problem,
-                        cell::time(entry.body.at),
-                    );
-                }
-                log.json_line(&bearing_evidence::AuditLogLine::from_entry(&entry))?;
-                prev = Some((seq, entry.hash));
-                n += 1;
-                out.pipe.pump().await?;
-            }
-        }
-    }
-    let checkpoints = match span {
-        Some((first, last)) => repo::checkpoints_within(&mut *conn, first, last).await?,
-        None => Vec::new(),
-    };
-    {
-        let mut lines = out.bundle.writer(CHECKPOINTS_PATH)?;
-        for c in &checkpoints {
-            lines.json_line(&bearing_evidence::CheckpointLine::from(c))?;
-        }
-    }
-    out.bundle.file(VERIFY_CHAIN_PATH, VERIFY_CHAIN_PY.as_bytes())?;
-    out.meta.push(Meta {
-        file: AUDIT_LOG_PATH,
-        query: repo::AUDIT_ROWS.trim().to_owned(),
-        rows: n,
-    });
-    out.pipe.pump().await?;
-    Ok(n)
 }
 
 /// The files that summarise the others: exceptions, samples, controls, the population

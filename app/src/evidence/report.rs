@@ -158,7 +158,10 @@ mod tests {
             total_exceptions: 1,
         });
         assert!(!html.contains("<script>") && !html.contains("<img"), "{html}");
-        assert!(html.contains("&lt;/td&gt;&lt;script&gt;alert('x')&lt;/script&gt;&amp;amp;"), "{html}");
+        assert!(
+            html.contains("&lt;/td&gt;&lt;script&gt;alert('x')&lt;/script&gt;&amp;amp;"),
+            "{html}"
+        );
         assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
         assert!(html.contains("not assessed"), "controls without a count say so");
     }
