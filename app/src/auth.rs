@@ -157,6 +157,10 @@ impl CurrentUser {
     }
 }
 
+/// The session key under which the server keeps a signed-in person (`user_id`, `logged_in_at`);
+/// the evidence bundle reads stored sessions by it.
+pub const SESSION_AUTH_KEY: &str = "auth";
+
 /// An explicit mapping from an identity-provider group to a role (and, for leads, a team).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleMapping {

@@ -33,6 +33,8 @@ mod review_files;
 #[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]
+mod sessions;
+#[cfg(feature = "ssr")]
 pub mod sink;
 #[cfg(feature = "ssr")]
 pub mod snapshot;

@@ -367,7 +367,7 @@ async fn finish(mut out: Out, ctx: &ServerCtx, plan: &Plan, audit_rows: u64) -> 
         "chain_head": head,
         "isolation": "every query ran in one REPEATABLE READ READ ONLY transaction: one snapshot of the database",
         "not_covered": [
-            "users_and_roles.csv: sessions are stored opaquely and cannot be counted per person; active API tokens are",
+            "users_and_roles.csv: active_sessions_at_end counts the sessions still stored at export that were signed in before the period's end and expire after it; sessions that ended between the period's end and the export are deleted and not counted",
             "mesh/*.csv: one snapshot per day (mesh_daily_services, mesh_daily_edges); changes within a day are not seen",
             "api_tokens.csv: only the latest use is stored; a token used after the period's end shows no last use",
         ],

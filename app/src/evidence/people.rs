@@ -41,6 +41,7 @@ const USERS_AND_ROLES: Table = Table {
         "last_observed",
         "revoked_at",
         "last_sign_in",
+        "active_sessions_at_end",
         "active_tokens_at_end",
     ],
     key: Some("grant"),
@@ -112,10 +113,17 @@ pub(super) async fn write(out: &mut Out, conn: &mut PgConnection, auth: &AuthSet
         .collect();
     let active_at_end =
         |t: &repo::TokenRow| t.revoked_at.is_none_or(|r| r >= to) && t.expires_at.is_none_or(|e| e >= to);
-    let mut tokens_of: HashMap<&str, u64> = HashMap::new();
+    let mut tokens_of: HashMap<String, u64> = HashMap::new();
     for t in tokens.iter().filter(|t| active_at_end(t)) {
-        *tokens_of.entry(t.created_by.as_str()).or_default() += 1;
+        *tokens_of.entry(t.created_by.clone()).or_default() += 1;
     }
+    let lookups = Lookups {
+        users,
+        mappings: &mappings,
+        auth,
+        tokens_of,
+        sessions: super::sessions::open_at(&mut *conn, to).await?,
+    };
 
     // People, one at a time from the sign-ins sorted by person.
     let mut rows: Vec<Vec<String>> = Vec::new();
@@ -129,16 +137,7 @@ pub(super) async fn write(out: &mut Out, conn: &mut PgConnection, auth: &AuthSet
         while let Some(login) = logins.try_next().await? {
             if person.as_ref().is_some_and(|(actor, _, _)| *actor != login.actor) {
                 if let Some(done) = person.take() {
-                    finish_person(
-                        out,
-                        done,
-                        &users,
-                        &mappings,
-                        auth,
-                        &tokens_of,
-                        &mut rows,
-                        &mut held_at_end,
-                    );
+                    finish_person(out, done, &lookups, &mut rows, &mut held_at_end);
                 }
             }
             let (_, grants, last_sign_in) = person.get_or_insert_with(|| (login.actor.clone(), BTreeMap::new(), None));
@@ -150,16 +149,7 @@ pub(super) async fn write(out: &mut Out, conn: &mut PgConnection, auth: &AuthSet
             }
         }
         if let Some(done) = person.take() {
-            finish_person(
-                out,
-                done,
-                &users,
-                &mappings,
-                auth,
-                &tokens_of,
-                &mut rows,
-                &mut held_at_end,
-            );
+            finish_person(out, done, &lookups, &mut rows, &mut held_at_end);
         }
     }
     for t in &tokens {
@@ -176,6 +166,7 @@ pub(super) async fn write(out: &mut Out, conn: &mut PgConnection, auth: &AuthSet
             cell::time(t.created_at),
             cell::opt_time(t.last_used_at.filter(|u| *u < to)),
             cell::opt_time(t.revoked_at.filter(|r| *r < to).or(t.expires_at.filter(|e| *e < to))),
+            String::new(),
             String::new(),
             String::new(),
         ]);
@@ -301,22 +292,28 @@ fn apply_review_revoke(grants: &mut BTreeMap<GrantKey, Grant>, decision: &repo::
     }
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one person's rows need every lookup the population was read with"
-)]
+/// What each person's rows are completed with.
+struct Lookups<'a> {
+    /// By actor (`user:<issuer>#<subject>`).
+    users: HashMap<String, repo::UserRow>,
+    mappings: &'a [MappingAtEnd],
+    auth: &'a AuthSettings,
+    /// Tokens valid at the period's end, by the actor who made them.
+    tokens_of: HashMap<String, u64>,
+    /// Sessions open at the period's end, by user id ([`super::sessions`]).
+    sessions: HashMap<uuid::Uuid, u64>,
+}
+
 fn finish_person(
     out: &mut Out,
     (actor, grants, last_sign_in): Person,
-    users: &HashMap<String, repo::UserRow>,
-    mappings: &[MappingAtEnd],
-    auth: &AuthSettings,
-    tokens_of: &HashMap<&str, u64>,
+    lookups: &Lookups<'_>,
     rows: &mut Vec<Vec<String>>,
     held_at_end: &mut HashMap<String, BTreeSet<GrantKey>>,
 ) {
     let (from, to) = (out.period.from, out.period.to);
-    let user = users.get(&actor);
+    let user = lookups.users.get(&actor);
+    let sessions = user.and_then(|u| lookups.sessions.get(&u.id)).copied().unwrap_or(0);
     out.exceptions.assessed("users_and_roles");
     let mut privileged_at_end = Vec::new();
     for ((role, team), g) in &grants {
@@ -345,12 +342,13 @@ fn finish_person(
             user.and_then(|u| u.email.clone()).unwrap_or_default(),
             role.clone(),
             team.clone(),
-            granted_via(role, team, &g.groups, mappings, auth, user),
+            granted_via(role, team, &g.groups, lookups.mappings, lookups.auth, user),
             cell::time(g.first),
             cell::time(g.last),
             cell::opt_time(g.revoked_at),
             cell::opt_time(last_sign_in),
-            tokens_of.get(actor.as_str()).copied().unwrap_or(0).to_string(),
+            sessions.to_string(),
+            lookups.tokens_of.get(actor.as_str()).copied().unwrap_or(0).to_string(),
         ]);
     }
     if let Some(last_sign_in) = last_sign_in.filter(|at| !privileged_at_end.is_empty() && *at < to - STALE_SIGN_IN) {

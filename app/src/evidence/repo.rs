@@ -72,10 +72,11 @@ pub struct LoginRow {
 }
 
 /// The people Bearing knows, for their issuer, subject and email.
-pub const USERS: &str = "SELECT issuer, subject, email, last_login_at FROM users";
+pub const USERS: &str = "SELECT id, issuer, subject, email, last_login_at FROM users";
 
 #[derive(Debug, FromRow)]
 pub struct UserRow {
+    pub id: uuid::Uuid,
     pub issuer: String,
     pub subject: String,
     pub email: Option<String>,

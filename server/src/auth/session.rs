@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use crate::config::AuthArgs;
 
-/// Session key of the signed-in user.
-pub const AUTH_KEY: &str = "auth";
+/// Session key of the signed-in user (shared with the evidence bundle, which counts sessions).
+pub const AUTH_KEY: &str = app::auth::SESSION_AUTH_KEY;
 /// Session key of a sign-in in progress.
 pub const PENDING_KEY: &str = "pending_login";
 

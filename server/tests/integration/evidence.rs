@@ -127,6 +127,22 @@ async fn a_bundle_holds_the_periods_evidence_and_verifies_with_stock_tools() {
     let checkout_lead = sign_in(&app, "carol", &["team-checkout-leads"]).await;
     let fulfilment_lead = sign_in(&app, "dave", &["team-fulfilment-leads"]).await;
     let auditor = app.token("auditor", None).await;
+    // Dave has one session open (as the server's session store keeps it).
+    let dave_id = uuid::Uuid::parse_str(&fulfilment_lead.user.as_ref().expect("dave").id).expect("user id");
+    let record = tower_sessions::session::Record {
+        id: tower_sessions::session::Id::default(),
+        data: std::collections::HashMap::from([(
+            app::auth::SESSION_AUTH_KEY.to_owned(),
+            serde_json::json!({"user_id": dave_id, "logged_in_at": time::OffsetDateTime::now_utc().unix_timestamp() - 60, "id_token": "t"}),
+        )]),
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::days(1),
+    };
+    sqlx::query("INSERT INTO sessions (id, data, expiry_date) VALUES ('dave-session', $1, $2)")
+        .bind(rmp_serde::to_vec(&record).expect("encode"))
+        .bind(record.expiry_date)
+        .execute(&app.superuser)
+        .await
+        .expect("session");
 
     // Known state before the transfer, and the mesh over a past day: a service without mTLS and
     // a declared dependency the mesh denies.
@@ -324,6 +340,12 @@ async fn a_bundle_holds_the_periods_evidence_and_verifies_with_stock_tools() {
         reviews_control["exceptions"], "0",
         "a review was completed in the period, none overdue"
     );
+    let dave = people
+        .iter()
+        .find(|p| p["actor"] == "user:http://idp.example#dave" && p["role"] == "lead")
+        .expect("dave's lead role");
+    assert_eq!(dave["active_sessions_at_end"], "1");
+    assert_eq!(carol["active_sessions_at_end"], "0");
     let exceptions = csv_rows(&dir, "exceptions.csv");
     let kinds: Vec<&str> = exceptions.iter().map(|e| e["kind"].as_str()).collect();
     for kind in [

@@ -88,6 +88,11 @@ pub fn EntityPage() -> impl IntoView {
     );
     let bind_producer = ServerAction::<BindProducer>::new();
     let run_status = move || query.read().get("runs").filter(|s| !s.is_empty());
+    // Made here, owned by the page: one made inside the entity's view below is disposed when that
+    // view re-renders (following a link to another entity), while the old delivery section's
+    // pending load may still read it (a panic in the browser).
+    let run_status_signal = Signal::derive(run_status);
+    let depth_signal = Signal::derive(depth);
     let runs_cursor = move || query.read().get("runs_cursor").filter(|s| !s.is_empty());
     let delivery = Resource::new(
         move || (key(), bind_producer.version().get(), run_status(), runs_cursor()),
@@ -115,7 +120,7 @@ pub fn EntityPage() -> impl IntoView {
                                         writes=template_writes/>
                                     <ComponentScorecardsSection scorecards=scorecards/>
                                     <DeliverySection delivery=delivery namespace=e.summary.namespace.clone()
-                                        name=e.summary.name.clone() bind=bind_producer status=Signal::derive(run_status)/>
+                                        name=e.summary.name.clone() bind=bind_producer status=run_status_signal/>
                                 }.into_any())
                             }
                             "group" => Some(view! {
@@ -141,7 +146,7 @@ pub fn EntityPage() -> impl IntoView {
                             {mesh}
                             {group.map(|g| view! { <GroupPanel g=g/> })}
                             {panel}
-                            <GraphSection graph=graph depth=Signal::derive(depth)/>
+                            <GraphSection graph=graph depth=depth_signal/>
                         }
                     })
                 })}
