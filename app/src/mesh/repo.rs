@@ -28,7 +28,7 @@ const SERVICE_COLUMNS: &str = "
     s.control_plane, s.mesh, s.service, s.status, s.total, s.online, s.offline, s.partially_degraded,
     COALESCE(m.mtls_enabled, false) AS mtls_enabled, m.mtls_backend, m.mtls_type, m.mtls_mode, m.identity,
     (SELECT min(p.cert_expires_at) FROM mesh_proxies p
-      WHERE p.control_plane = s.control_plane AND p.mesh = s.mesh AND s.service = ANY (p.services)) AS earliest_expiry,
+      WHERE p.control_plane = s.control_plane AND p.mesh = s.mesh AND p.services @> ARRAY[s.service]) AS earliest_expiry,
     mesh_component_for(s.mesh, s.service) AS component,
     t.requests_per_s, t.errors_per_s, t.p99_ms,
     s.observed_at, c.last_success_at, COALESCE(m.policy_version, '') AS policy_version";
@@ -206,7 +206,7 @@ pub async fn proxies_of(
 ) -> sqlx::Result<Vec<ProxyRow>> {
     sqlx::query_as(&format!(
         "SELECT {PROXY_COLUMNS} FROM mesh_proxies
-          WHERE control_plane = $1 AND mesh = $2 AND $3 = ANY (services) ORDER BY name"
+          WHERE control_plane = $1 AND mesh = $2 AND services @> ARRAY[$3::text] ORDER BY name"
     ))
     .bind(control_plane)
     .bind(mesh)
@@ -234,7 +234,7 @@ pub async fn labels_of_service(
 ) -> sqlx::Result<Vec<Tags>> {
     let rows: Vec<ProxyLabels> = sqlx::query_as(
         "SELECT name, services, labels FROM mesh_proxies
-          WHERE control_plane = $1 AND mesh = $2 AND $3 = ANY (services) ORDER BY name",
+          WHERE control_plane = $1 AND mesh = $2 AND services @> ARRAY[$3::text] ORDER BY name",
     )
     .bind(control_plane)
     .bind(mesh)

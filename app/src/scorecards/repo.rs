@@ -70,7 +70,7 @@ pub async fn mesh_states(db: impl PgExecutor<'_>, components: &[String]) -> sqlx
                    FROM mesh_services s) c
            LEFT JOIN mesh_meshes m ON m.control_plane = c.control_plane AND m.mesh = c.mesh
            LEFT JOIN mesh_proxies p ON p.control_plane = c.control_plane AND p.mesh = c.mesh
-                AND c.service = ANY (p.services)
+                AND p.services @> ARRAY[c.service]
           WHERE c.component = ANY($1)
           GROUP BY c.component",
     )
