@@ -119,8 +119,11 @@ pub async fn session_user(
 }
 
 async fn to_current_user(ctx: &ServerCtx, row: &UserRow) -> Result<CurrentUser, AppError> {
-    let mappings = repo::role_mappings(&ctx.pool).await?;
-    let overrides = repo::active_overrides(&ctx.pool, row.id).await?;
+    // Every signed-in request resolves its caller: both reads at once, not one after the other.
+    let (mappings, overrides) = tokio::try_join!(
+        repo::role_mappings(&ctx.pool),
+        repo::active_overrides(&ctx.pool, row.id)
+    )?;
     let (roles, lead_of) = grant(&ctx.auth, &mappings, row, &overrides);
     Ok(CurrentUser {
         kind: ActorKind::User,

@@ -1,6 +1,6 @@
 //! `audit/`: the period's stretch of the audit chain, its signed checkpoints and the checker.
 
-use bearing_evidence::{AUDIT_LOG_PATH, CHECKPOINTS_PATH, VERIFY_CHAIN_PATH, VERIFY_CHAIN_PY};
+use bearing_evidence::AUDIT_LOG_PATH;
 use futures::TryStreamExt;
 use sqlx::PgConnection;
 
@@ -55,13 +55,7 @@ pub(super) async fn write(out: &mut Out, conn: &mut PgConnection) -> Result<u64,
         Some((first, last)) => repo::checkpoints_within(&mut *conn, first, last).await?,
         None => Vec::new(),
     };
-    {
-        let mut lines = out.bundle.writer(CHECKPOINTS_PATH)?;
-        for c in &checkpoints {
-            lines.json_line(&bearing_evidence::CheckpointLine::from(c))?;
-        }
-    }
-    out.bundle.file(VERIFY_CHAIN_PATH, VERIFY_CHAIN_PY.as_bytes())?;
+    bearing_evidence::write_checkpoints_and_checker(&mut out.bundle, &checkpoints)?;
     out.record(AUDIT_LOG_PATH, repo::AUDIT_ROWS.trim().to_owned(), n);
     out.pipe.pump().await?;
     Ok(n)

@@ -1,6 +1,8 @@
 //! The evidence queries. Each is a constant so that `_meta/populations.json` can show the
 //! auditor the exact SQL that produced a file; `$1` is the period's start, `$2` its end.
-//! Everything streams (`fetch`): a population is never held in memory whole.
+//! Everything streams (`fetch`): a population is never held in memory whole. A query that needs
+//! only the end still takes the start (`$1::timestamptz IS NOT NULL`), so that every file's
+//! parameters in `_meta/populations.json` read alike.
 
 use futures::stream::BoxStream;
 use sqlx::{FromRow, PgConnection, PgExecutor};

@@ -127,12 +127,22 @@ where
             hash: row.hash,
         });
     }
+    write_checkpoints_and_checker(bundle, checkpoints)?;
+    Ok(head)
+}
+
+/// The rest of the audit section after `audit/audit_log.jsonl`: `audit/checkpoints.jsonl` and
+/// `audit/verify_chain.py`. For a writer that streams the log's rows itself (from a database
+/// cursor, pumping the bundle between rows) instead of through [`write_audit`].
+pub fn write_checkpoints_and_checker<W: Write>(
+    bundle: &mut BundleWriter<W>,
+    checkpoints: &[Checkpoint],
+) -> Result<(), EvidenceError> {
     let mut lines = bundle.writer(CHECKPOINTS_PATH)?;
     for checkpoint in checkpoints {
         lines.json_line(&CheckpointLine::from(checkpoint))?;
     }
-    bundle.file(VERIFY_CHAIN_PATH, VERIFY_CHAIN_PY.as_bytes())?;
-    Ok(head)
+    bundle.file(VERIFY_CHAIN_PATH, VERIFY_CHAIN_PY.as_bytes())
 }
 
 /// Fixed-length byte arrays as lowercase hex strings.

@@ -32,7 +32,8 @@ mod table;
 mod verify_md;
 
 pub use audit_lines::{
-    write_audit, AuditLogLine, CheckpointLine, AUDIT_LOG_PATH, CHECKPOINTS_PATH, VERIFY_CHAIN_PATH, VERIFY_CHAIN_PY,
+    write_audit, write_checkpoints_and_checker, AuditLogLine, CheckpointLine, AUDIT_LOG_PATH, CHECKPOINTS_PATH,
+    VERIFY_CHAIN_PATH, VERIFY_CHAIN_PY,
 };
 pub use bundle::{BundleWriter, EntryWriter, PUBLIC_KEY, SHA256SUMS, SHA256SUMS_SIG, VERIFY_MD};
 pub use controls::{write_controls, Control, CONTROLS, CONTROLS_HEADER, CONTROLS_PATH};

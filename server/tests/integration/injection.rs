@@ -183,6 +183,23 @@ async fn catalog_and_audit_strings_cannot_inject_markup_into_any_page() {
     .expect("a token named by the payload")
     .token;
 
+    // An evidence export asked for by the payload-named admin with the payload as its sampling
+    // seed (a query string, so from anyone): `/evidence` lists both.
+    let seed: String = PAYLOAD.chars().take(120).collect();
+    let day = time::OffsetDateTime::now_utc().date();
+    let query = format!(
+        "/api/v1/evidence?from={}&to={}&sample_seed={}",
+        day - time::Duration::days(1),
+        day + time::Duration::days(1),
+        percent_encoding::utf8_percent_encode(&seed, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let (status, _) = app.call("GET", &query, Some(&named), None).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "an evidence export with the payload as its seed"
+    );
+
     let entities = [
         "/catalog/component/default/evil",
         "/catalog/api/default/evil-api",
@@ -202,7 +219,7 @@ async fn catalog_and_audit_strings_cannot_inject_markup_into_any_page() {
         "/mesh",
         "/catalog/component/default/%3C%2Ftitle%3E%3Ch1%20id%3Dpwn-404%3E",
     ];
-    let privileged = ["/audit", "/admin", "/transfers", "/access-reviews"];
+    let privileged = ["/audit", "/admin", "/transfers", "/access-reviews", "/evidence"];
     let mut checked = 0;
     for (viewer, token) in [
         ("anonymous", None),
