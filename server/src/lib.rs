@@ -1,6 +1,6 @@
 //! Bearing's server: the command line (`cli`, `commands/`), the route table (`router`) and the
 //! state it serves (`state`), the embedded PostgreSQL (`db`), sign-in (`auth`), the HTTP API
-//! (`http`), background work (`mesh` poller, `scorecards` worker, `changes`, `import`) and the security layers.
+//! (`http`), graceful shutdown (`shutdown`), background work (`mesh` poller, `scorecards` worker, `changes`, `import`) and the security layers.
 //! `main.rs` is a thin wrapper so integration tests reuse everything here.
 
 pub mod auth;
@@ -17,6 +17,7 @@ pub mod page_cache;
 pub mod router;
 pub mod scorecards;
 pub mod security;
+pub mod shutdown;
 pub mod site;
 pub mod state;
 pub mod telemetry;

@@ -37,6 +37,7 @@ use crate::{page_cache, security, site, trace};
 /// [`crate::auth::session::layer`].
 pub fn build(state: AppState, sessions: SessionManagerLayer<PostgresStore>) -> Router {
     let options = state.leptos_options.clone();
+    let close_when_draining = crate::shutdown::CloseWhenDrainingLayer(state.draining.clone());
 
     let (api, _) = api().split_for_parts();
     // The reference: a page for people, showing the document rather than described in it.
@@ -66,8 +67,9 @@ pub fn build(state: AppState, sessions: SessionManagerLayer<PostgresStore>) -> R
         // Scrapers authenticate with the metrics token, not as a user: outside sign-in.
         .merge(scrape().split_for_parts().0)
         // Then, for everything: cross-origin refusal, security headers, metrics, a time limit,
-        // a 500 (counted in /metrics) instead of a dropped connection when a bug panics, and
-        // outermost the request's id and span, so that everything inside logs with them.
+        // a 500 (counted in /metrics) instead of a dropped connection when a bug panics,
+        // `Connection: close` while shutting down, and outermost the request's id and span, so
+        // that everything inside logs with them.
         .layer(from_fn_with_state(state.clone(), security::refuse_cross_origin))
         .layer(from_fn_with_state(state.clone(), security::security_headers))
         .layer(from_fn(metrics::track))
@@ -76,6 +78,8 @@ pub fn build(state: AppState, sessions: SessionManagerLayer<PostgresStore>) -> R
             Duration::from_secs(30),
         ))
         .layer(CatchPanicLayer::custom(crate::http::error::panicked))
+        // While shutting down, every answer closes its connection (`crate::shutdown`).
+        .layer(close_when_draining)
         .layer(trace::layer())
         .layer(trace::RequestIdLayer)
         .with_state(state)

@@ -36,6 +36,8 @@ pub struct Shared {
     pub import_limits: bearing_catalog::import::Limits,
     /// How much delivery-event ingest reads and how many requests it takes at once.
     pub ingest_limits: crate::http::delivery::IngestLimits,
+    /// Set when shutdown begins: answers close their connection, `/readyz` says so.
+    pub draining: crate::shutdown::Draining,
 }
 
 /// What the sign-in routes and the auth middleware need besides [`ServerCtx`].
@@ -65,6 +67,7 @@ impl AppState {
             metrics_token: None,
             import_limits: bearing_catalog::import::Limits::default(),
             ingest_limits: crate::http::delivery::IngestLimits::default(),
+            draining: Default::default(),
         })))
     }
 }

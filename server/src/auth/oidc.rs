@@ -4,6 +4,12 @@
 //! `at_hash` when present). A token signed with a key Bearing has not seen makes it fetch the
 //! provider's keys again (rate-limited), so a key rotation at the provider does not lock
 //! everyone out until the hourly re-discovery.
+//!
+//! A provider that stops answering after it was discovered is noticed when someone starts a
+//! sign-in ([`Provider::reachable`]) or a code exchange cannot reach it: the login page then
+//! says the provider is unavailable (instead of sending the browser to a dead address) and
+//! discovery starts over, with backoff, until it answers again. Signed-in people are not
+//! affected: sessions live in PostgreSQL and never ask the provider.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
@@ -100,7 +106,12 @@ pub struct Provider {
     settings: Arc<AuthSettings>,
     /// When an ID token last made Bearing fetch the provider's keys again.
     key_refresh: tokio::sync::Mutex<KeyRefresh>,
+    /// Woken when the provider stopped answering, so that discovery starts over.
+    lost: tokio::sync::Notify,
 }
+
+/// How long a reachability check waits for the provider's answer.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// An ID token signed with a key Bearing does not know makes it discover the provider again
 /// (the provider rotated its keys), at most once per [`KeyRefresh::MIN_INTERVAL`]: a token
@@ -205,11 +216,13 @@ impl Provider {
             ready: RwLock::new(None),
             settings,
             key_refresh: tokio::sync::Mutex::new(KeyRefresh::default()),
+            lost: tokio::sync::Notify::new(),
         })))
     }
 
     /// Discovers the provider, retrying with exponential backoff (1 s up to 60 s, with jitter)
-    /// until it answers, then again every hour to pick up rotated signing keys.
+    /// until it answers, then again every hour to pick up rotated signing keys, or at once when
+    /// the provider was found not answering ([`Provider::reachable`]).
     pub async fn keep_discovered(self: Arc<Self>) {
         let mut delay = Duration::from_secs(1);
         let mut failing = false;
@@ -225,7 +238,10 @@ impl Provider {
                     }
                     self.settings.provider_ready.store(true, Ordering::Release);
                     delay = Duration::from_secs(1);
-                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+                        () = self.lost.notified() => {}
+                    }
                 }
                 Err(err) => {
                     if !failing {
@@ -262,6 +278,40 @@ impl Provider {
 
     fn current(&self) -> Option<Arc<Ready>> {
         self.ready.read().ok().and_then(|r| r.clone())
+    }
+
+    /// Whether the provider answers now: its discovery document, fetched within
+    /// [`PROBE_TIMEOUT`]. Asked before each sign-in sends the browser there (one small request
+    /// per sign-in; a remembered answer would miss a provider that went down seconds ago): a
+    /// provider that went down after discovery would otherwise leave people at a browser error
+    /// about an address they never typed. When it does not answer, the login page says the
+    /// provider is unavailable until it answers again.
+    pub async fn reachable(&self) -> bool {
+        if self.current().is_none() {
+            return false;
+        }
+        let url = format!("{}/.well-known/openid-configuration", self.issuer.trim_end_matches('/'));
+        let answered = self
+            .http
+            .get(url)
+            .timeout(PROBE_TIMEOUT)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if answered {
+            self.settings.provider_ready.store(true, Ordering::Release);
+        } else {
+            self.mark_unreachable();
+        }
+        answered
+    }
+
+    /// The provider did not answer: the login page says so, and discovery starts over.
+    fn mark_unreachable(&self) {
+        if self.settings.provider_ready.swap(false, Ordering::AcqRel) {
+            tracing::warn!(issuer = %self.issuer, "the identity provider does not answer; sign-ins are refused with a message until it does");
+        }
+        self.lost.notify_one();
     }
 
     /// The provider's authorization URL and what to remember until the callback.
@@ -309,7 +359,14 @@ impl Provider {
             .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier))
             .request_async(&self.http)
             .await
-            .map_err(|e| LoginError::Exchange(describe_token_error(&e)))?;
+            .map_err(|e| match e {
+                // The provider cannot be reached (it went down since the browser left it).
+                openidconnect::RequestTokenError::Request(_) => {
+                    self.mark_unreachable();
+                    LoginError::Unavailable
+                }
+                e => LoginError::Exchange(describe_token_error(&e)),
+            })?;
         let id_token = response
             .id_token()
             .ok_or_else(|| LoginError::InvalidToken("the provider returned no ID token".into()))?;

@@ -40,7 +40,7 @@ pub struct LoginQuery {
     security(),
     params(LoginQuery),
     responses(
-        (status = 303, description = "To the identity provider, or to /login?error=unavailable without one"),
+        (status = 303, description = "To the identity provider, or to /login?error=unavailable when none is configured or it does not answer"),
         (status = 422, description = "`return_to` is not a local path", body = crate::http::openapi::schemas::ApiErrors),
     ),
 )]
@@ -61,6 +61,10 @@ pub async fn login(
     let Some(provider) = &state.auth.provider else {
         return Ok(Redirect::to("/login?error=unavailable").into_response());
     };
+    // A provider that went down after discovery: say so here, rather than send the browser to it.
+    if !provider.reachable().await {
+        return Ok(Redirect::to("/login?error=unavailable").into_response());
+    }
     let hint = q
         .login_hint
         .as_deref()

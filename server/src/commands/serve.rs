@@ -1,5 +1,6 @@
 //! `bearing serve`: start the background work (sessions, audit checkpoints, the Kuma poller,
-//! change notifications), build the application and serve it until SIGINT/SIGTERM.
+//! change notifications), build the application and serve it until SIGINT/SIGTERM, then drain
+//! and stop ([`crate::shutdown`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -45,6 +46,14 @@ pub struct ServeArgs {
     /// did; a pass writes nothing otherwise).
     #[arg(long, env = "BEARING_SCORECARDS_INTERVAL", default_value = "5m", value_parser = humantime::parse_duration)]
     pub scorecards_interval: std::time::Duration,
+
+    /// On SIGTERM or Ctrl-C, Bearing stops accepting connections at once, and for this long keeps
+    /// answering on the open ones, each answer closing its connection (`/readyz` says "shutting
+    /// down"); then it closes the idle ones and finishes the requests in flight. Lets a proxy move
+    /// its kept-alive connections away without losing a request (`server/src/shutdown.rs`). `0s`:
+    /// no drain.
+    #[arg(long, env = "BEARING_SHUTDOWN_DRAIN", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub shutdown_drain: std::time::Duration,
 
     #[command(flatten)]
     pub db: DatabaseArgs,
@@ -105,6 +114,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     state.metrics_token = args.metrics.metrics_token.clone().map(std::sync::Arc::new);
     state.import_limits = args.import.limits();
     state.ingest_limits = args.delivery.ingest_limits();
+    let draining = state.draining.clone();
     crate::changes::follow_changes(db.pool.clone(), state.ctx.cache.clone(), state.pages.clone()).await;
     if let Some(addr) = args.metrics.metrics_listen {
         serve_metrics(addr, state.clone()).await?;
@@ -117,12 +127,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             args.listen
         )
     })?;
+    let listener = crate::shutdown::DrainingListener::new(listener, draining.clone())?;
     tracing::info!("Bearing is listening on http://{}", args.listen);
     let served = axum::serve(
-        listener,
+        axum::serve::ListenerExt::tap_io(listener, |_| ()),
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(crate::shutdown::drain_on_signal(draining, args.shutdown_drain))
     .await
     .context("the HTTP server failed");
     tracing::info!("shutting down");
@@ -291,26 +302,4 @@ async fn seed_if_empty(
         Err(app::catalog::import::ImportError::Database(e)) => Err(e.into()),
         Err(e @ app::catalog::import::ImportError::Internal) => Err(e.into()),
     }
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %err, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
 }

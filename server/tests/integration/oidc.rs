@@ -454,6 +454,54 @@ async fn while_the_provider_is_down_the_portal_runs_and_says_so() {
     assert_eq!(send(&p.router, "GET", "/readyz", None).await.status, StatusCode::OK);
 }
 
+/// Issue 15: the provider goes down after Bearing discovered it. People signed in keep working
+/// (sessions live in PostgreSQL); a new sign-in is answered by Bearing's login page saying the
+/// provider is unavailable, not by a redirect to the dead provider (a browser error page); once
+/// the provider is back, sign-in works again without restarting Bearing.
+#[tokio::test]
+async fn issue_15_the_provider_down_after_discovery_signed_in_people_work_and_sign_ins_say_why() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let idp = start_idp_with(600, Some(port), None).await;
+    let p = portal(&idp).await;
+    let (_, _, session) = sign_in(&p, &idp, "liam-chen").await;
+    drop(idp);
+
+    let me = send(&p.router, "GET", "/api/v1/me", Some(&session)).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    let page = send(&p.router, "GET", "/catalog", Some(&session)).await;
+    assert_eq!(page.status, StatusCode::OK, "a page for the signed-in person");
+
+    let start = send(&p.router, "GET", "/auth/login?return_to=/catalog", None).await;
+    assert_eq!(start.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        start.location, "/login?error=unavailable",
+        "not sent to the dead provider"
+    );
+    let login = send(&p.router, "GET", &start.location, None).await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert!(
+        login.body.contains("identity provider is unavailable"),
+        "{}",
+        login.body
+    );
+
+    let idp = start_idp_with(600, Some(port), None).await;
+    for _ in 0..1200 {
+        if p.ctx.auth.ready() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(p.ctx.auth.ready(), "discovered again once the provider is back");
+    let (_, _, again) = sign_in(&p, &idp, "liam-chen").await;
+    let me = send(&p.router, "GET", "/api/v1/me", Some(&again)).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+}
+
 #[tokio::test]
 async fn over_https_the_cookie_is_host_prefixed_secure_httponly_lax() {
     let idp = start_idp(600).await;

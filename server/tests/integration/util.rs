@@ -174,6 +174,18 @@ pub fn router_at(
     pages: PageCache,
     import_limits: bearing_catalog::import::Limits,
 ) -> Router {
+    router_and_state(origin, ctx, options, pages, import_limits).0
+}
+
+/// [`router_at`], and the state it serves (for tests that change it while serving, such as
+/// starting the shutdown drain).
+pub fn router_and_state(
+    origin: &str,
+    ctx: app::ssr::ServerCtx,
+    options: leptos::config::LeptosOptions,
+    pages: PageCache,
+    import_limits: bearing_catalog::import::Limits,
+) -> (Router, server::state::AppState) {
     let pool = ctx.pool.clone();
     let runtime = server::state::AuthRuntime {
         provider: None,
@@ -187,7 +199,11 @@ pub fn router_at(
     state.pages = pages;
     state.metrics_token = Some(std::sync::Arc::new(METRICS_TOKEN.to_owned().into()));
     state.import_limits = import_limits;
-    server::router::build(state, server::auth::session::layer(pool, &args).expect("session layer"))
+    let router = server::router::build(
+        state.clone(),
+        server::auth::session::layer(pool, &args).expect("session layer"),
+    );
+    (router, state)
 }
 
 /// Default auth flags with the test origin.

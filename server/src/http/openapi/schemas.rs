@@ -261,7 +261,7 @@ pub struct FacetCount {
 #[derive(ToSchema)]
 #[schema(example = json!({"status": "ready", "migration": 20260301000000_i64}))]
 pub struct Health {
-    /// `ok` (healthz); `ready`, `migrations pending` or `database unreachable` (readyz).
+    /// `ok` (healthz); `ready`, `migrations pending`, `database unreachable`, `shutting down` (readyz).
     pub status: String,
     /// The latest migration applied, when ready.
     pub migration: Option<i64>,
