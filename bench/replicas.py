@@ -11,10 +11,13 @@ Starts everything under bench/data/replicas/ (fresh each run), as processes of i
   - kuma-sim with its built-in demo world (the demo catalog's services);
   - the development identity provider (devidp/, a real `oidc-provider`);
   - three `bearing serve` replicas on their own ports: the same database, the same audit signing
-    key (one --data-dir), the same public URL (nginx's), json logs;
+    key (one --data-dir), the same public URL (nginx's), json logs, Kuma poll interval 5 s, the
+    per-address limits off (--auth-rate-limit 0, --token-failure-limit 0: behind a proxy every
+    client has the proxy's address), everything else at its default;
   - nginx (Debian's package, run as `nobody`) in front: round robin, keepalive to the upstreams,
     `proxy_next_upstream error timeout http_502 http_503 http_504` (so GETs are retried on another
-    replica, POSTs and PATCHes already sent never are), an access log with the upstream(s) tried.
+    replica, POSTs and PATCHes already sent never are), `limit_req` on /auth/ (60 a minute per
+    client), an access log with the upstream(s) tried.
 Then migrates, imports the demo catalog (examples/) and creates API tokens (`bearing token create`).
 
 Scenarios (default: all but soak; `--soak 10m` adds the soak, `--only soak --soak 10m` runs it alone):
@@ -29,9 +32,10 @@ Scenarios (default: all but soak; `--soak 10m` adds the soak, `--only soak --soa
               error, the writer, nginx's log) against those in flight on it; how long until another
               replica holds the lease (mesh_poll_leases), against two poll intervals
   pg-restart  writers through nginx (lineage events, PATCH edits, imports: every acknowledged write
-              recorded), /readyz of every replica polled every 100 ms; PostgreSQL stopped (-m fast),
-              down a few seconds, started; then: is every acknowledged write in the database, when
-              was each replica not ready, how long after PostgreSQL was back until it was ready
+              recorded), /readyz of every replica polled every 100 ms; PostgreSQL stopped (-m fast,
+              or --pg-stop-mode immediate), down --pg-down (3 s), started; then: is every
+              acknowledged write in the database, what did /readyz answer while it was away, how
+              long after PostgreSQL was back until each replica was ready (without a restart)
   idp-down    sign in, stop the identity provider: the session keeps working on every replica; a new
               sign-in on every replica gets Bearing's message (or not); the provider back: time until
               sign-in works again
