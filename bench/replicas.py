@@ -186,6 +186,7 @@ class Env:
         self.shared = os.path.join(RUN, "shared")
         self.log_dir = os.path.join(RUN, "logs")
         self.restarts = [0, 0, 0]
+        self.extra_env = {}  # --serve-env
 
     # -------------------------------------------------------------- PostgreSQL
     def as_pg(self, argv, **kw):
@@ -273,6 +274,7 @@ class Env:
             "BEARING_AUTH_RATE_LIMIT": "0",
             "BEARING_TOKEN_FAILURE_LIMIT": "0",
         })
+        env.update(self.extra_env)
         return env
 
     def replica_log(self, i):
@@ -1224,14 +1226,15 @@ def rss_kb(pid):
     return None
 
 
-def scenario_soak(env, duration):
+def scenario_soak(env, duration, kinds=("lineage", "edit", "import")):
     warmup = min(120.0, duration / 5)
     offsets = [env.log_size(i) for i in range(3)]
     pids = [p.pid for p in env.replicas]
     t0 = time.time()
     wrk = Wrk(env, PUBLIC, duration, 8, env.tokens["viewer"], "soak")
-    writers = [Writer(env, PUBLIC, "lineage", pause=0.5), Writer(env, PUBLIC, "edit", pause=5, components=env.components[:8]),
-               Writer(env, PUBLIC, "import", pause=60)]
+    writers = [w for w in (Writer(env, PUBLIC, "lineage", pause=0.5),
+                           Writer(env, PUBLIC, "edit", pause=5, components=env.components[:8]),
+                           Writer(env, PUBLIC, "import", pause=60)) if w.kind in kinds]
     for w in writers:
         w.start()
     samples = []
@@ -1282,6 +1285,7 @@ def scenario_soak(env, duration):
             "error_examples": env.log_errors(i, offsets[i])[:3],
             "same_process": env.replicas[i].poll() is None and env.replicas[i].pid == pids[i]}
     out = {"duration_s": duration, "warmup_s": warmup, "rss_sample_every_s": 10, "mesh_changes_in_kuma_sim": mesh_changes,
+           "writers": list(kinds), "serve_env": env.extra_env,
            "poll_interval": POLL_INTERVAL, "load": {"wrk_through_nginx": res, **{f"{w.kind}_writer": w.summary() for w in writers}},
            "replicas": per, "rss_samples": samples}
     out["met"] = all(v["growth_after_warmup_pct"] is not None and v["growth_after_warmup_pct"] < 10 and
@@ -1300,6 +1304,10 @@ def main():
     ap.add_argument("--pg-stop-mode", default="fast", choices=["fast", "immediate"],
                     help="pg-restart: how PostgreSQL is stopped (immediate: as if it crashed)")
     ap.add_argument("--pg-down", default="3s", help="pg-restart: how long PostgreSQL stays down (default 3s)")
+    ap.add_argument("--soak-writers", default="lineage,edit,import",
+                    help="soak: which writers run (lineage events, edits, imports; comma-separated, may be empty)")
+    ap.add_argument("--serve-env", action="append", default=[], metavar="BEARING_X=VALUE",
+                    help="extra environment for every replica, e.g. BEARING_PAGE_CACHE_TTL=0s (repeatable)")
     ap.add_argument("--keep", action="store_true", help="leave everything running at the end (Ctrl-C stops it)")
     a = ap.parse_args()
     chosen = a.only.split(",") if a.only else list(SCENARIOS)
@@ -1315,10 +1323,16 @@ def main():
                                 capture_output=True, text=True).stdout.strip())
     name = a.name or f"replicas-{dt.date.today().isoformat()}-{sha}" + ("-soak" if chosen == ["soak"] else "")
     env = Env(a)
+    for item in a.serve_env:
+        key, sep, value = item.partition("=")
+        if not sep or not key.startswith("BEARING_"):
+            raise SystemExit(f"--serve-env wants BEARING_NAME=VALUE, not {item!r}")
+        env.extra_env[key] = value
     result = {"name": name, "commit": sha + ("-dirty" if dirty else ""), "started": dt.datetime.now().isoformat(timespec="seconds"),
               "machine": {"cpus": os.cpu_count(), "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
                                                                if l.startswith("model name")), platform.processor())},
               "setup": {"replicas": [f"127.0.0.1:{p}" for p in REPLICA_PORTS], "nginx": PUBLIC, "kuma_poll_interval": POLL_INTERVAL,
+                        "serve_env": env.extra_env,
                         "nginx_version": subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip(),
                         "postgres": PG_BIN, "catalog": "examples/ (demo)"},
               "scenarios": {}}
@@ -1342,7 +1356,7 @@ def main():
                 elif s == "shutdown":
                     r = scenario_shutdown(env)
                 else:
-                    r = scenario_soak(env, parse_duration(a.soak))
+                    r = scenario_soak(env, parse_duration(a.soak), kinds=[k for k in a.soak_writers.split(",") if k])
             except Exception as e:  # noqa: BLE001 - a broken scenario is a result too
                 import traceback
                 r = {"met": False, "crashed": traceback.format_exc()}
