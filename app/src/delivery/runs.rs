@@ -41,7 +41,10 @@ pub async fn list_runs(ctx: &ServerCtx, caller: &Caller, q: &RunQuery) -> Result
     let status = q.status.as_deref().filter(|s| !s.is_empty());
     if let Some(s) = status {
         if !super::RUN_STATUSES.contains(&s) {
-            return Err(AppError::invalid("status", format!("one of {}", super::RUN_STATUSES.join(", "))));
+            return Err(AppError::invalid(
+                "status",
+                format!("one of {}", super::RUN_STATUSES.join(", ")),
+            ));
         }
     }
     let filter = RunFilter {

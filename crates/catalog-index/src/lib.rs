@@ -196,7 +196,9 @@ pub struct CatalogIndex<T> {
 
 impl<T> std::fmt::Debug for CatalogIndex<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CatalogIndex").field("entries", &self.entries.len()).finish()
+        f.debug_struct("CatalogIndex")
+            .field("entries", &self.entries.len())
+            .finish()
     }
 }
 
@@ -275,10 +277,9 @@ impl<T> CatalogIndex<T> {
             (Some(text), sort) => {
                 let mut hits = self.text.search(text)?;
                 match sort {
-                    Sort::Relevance => hits.sort_by(|(a, sa), (b, sb)| {
-                        sb.total_cmp(sa)
-                            .then_with(|| self.name_order(*a, *b))
-                    }),
+                    Sort::Relevance => {
+                        hits.sort_by(|(a, sa), (b, sb)| sb.total_cmp(sa).then_with(|| self.name_order(*a, *b)))
+                    }
                     other => {
                         let rank = self.rank_of(other);
                         hits.sort_by_key(|(i, _)| rank[*i as usize]);

@@ -110,10 +110,8 @@ impl TextIndex {
         if words.is_empty() || self.docs == 0 {
             return Ok(Vec::new());
         }
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = words
-            .iter()
-            .map(|w| (Occur::Must, self.word_query(w)))
-            .collect();
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+            words.iter().map(|w| (Occur::Must, self.word_query(w))).collect();
         let exact = TermQuery::new(
             Term::from_field_text(self.fields.name_exact, text.trim().to_lowercase().as_str()),
             IndexRecordOption::Basic,
@@ -124,12 +122,18 @@ impl TextIndex {
             .searcher
             .search(&query, &TopDocs::with_limit(self.docs).order_by_score())?;
         let mut out = Vec::with_capacity(hits.len());
-        let mut columns: Vec<Option<tantivy::columnar::Column<u64>>> = vec![None; self.searcher.segment_readers().len()];
+        let mut columns: Vec<Option<tantivy::columnar::Column<u64>>> =
+            vec![None; self.searcher.segment_readers().len()];
         for (score, address) in hits {
             let segment = address.segment_ord as usize;
             let column = match &mut columns[segment] {
                 Some(c) => c,
-                slot => slot.insert(self.searcher.segment_reader(address.segment_ord).fast_fields().u64("position")?),
+                slot => slot.insert(
+                    self.searcher
+                        .segment_reader(address.segment_ord)
+                        .fast_fields()
+                        .u64("position")?,
+                ),
             };
             if let Some(position) = column.first(address.doc_id) {
                 out.push((super::position(position as usize), score));

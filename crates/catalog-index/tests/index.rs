@@ -32,7 +32,13 @@ fn catalog() -> CatalogIndex<String> {
         ledger,
         entry("api", "ledger", "group:default/core", &["payments"], 4),
         orphan,
-        entry("component", "payments-gateway", "group:default/web", &["payments", "go"], 2),
+        entry(
+            "component",
+            "payments-gateway",
+            "group:default/web",
+            &["payments", "go"],
+            2,
+        ),
     ])
     .expect("index builds")
 }
@@ -45,21 +51,52 @@ fn names<'a>(items: &[&'a String]) -> Vec<&'a str> {
 fn orders_and_pages_end_with_the_key_and_never_overlap() {
     let index = catalog();
     let all = |sort| {
-        let page = index.query(&Query { sort, limit: 10, ..Query::default() }).unwrap();
+        let page = index
+            .query(&Query {
+                sort,
+                limit: 10,
+                ..Query::default()
+            })
+            .unwrap();
         names(&page.items).join(" ")
     };
-    assert_eq!(all(Sort::Name), "component:checkout api:ledger component:ledger component:legacy-billing component:payments-gateway");
-    assert_eq!(all(Sort::NameDesc), "component:payments-gateway component:legacy-billing api:ledger component:ledger component:checkout");
-    assert_eq!(all(Sort::Kind), "api:ledger component:checkout component:ledger component:legacy-billing component:payments-gateway");
-    assert_eq!(all(Sort::Updated), "component:ledger api:ledger component:checkout component:payments-gateway component:legacy-billing");
+    assert_eq!(
+        all(Sort::Name),
+        "component:checkout api:ledger component:ledger component:legacy-billing component:payments-gateway"
+    );
+    assert_eq!(
+        all(Sort::NameDesc),
+        "component:payments-gateway component:legacy-billing api:ledger component:ledger component:checkout"
+    );
+    assert_eq!(
+        all(Sort::Kind),
+        "api:ledger component:checkout component:ledger component:legacy-billing component:payments-gateway"
+    );
+    assert_eq!(
+        all(Sort::Updated),
+        "component:ledger api:ledger component:checkout component:payments-gateway component:legacy-billing"
+    );
     let mut seen = Vec::new();
     for offset in [0, 2, 4] {
-        let page = index.query(&Query { sort: Sort::Name, offset, limit: 2, ..Query::default() }).unwrap();
+        let page = index
+            .query(&Query {
+                sort: Sort::Name,
+                offset,
+                limit: 2,
+                ..Query::default()
+            })
+            .unwrap();
         assert_eq!(page.total, 5);
         seen.extend(names(&page.items));
     }
     assert_eq!(seen.len(), 5);
-    let past = index.query(&Query { offset: 50, limit: 2, ..Query::default() }).unwrap();
+    let past = index
+        .query(&Query {
+            offset: 50,
+            limit: 2,
+            ..Query::default()
+        })
+        .unwrap();
     assert!(past.items.is_empty());
     assert_eq!(past.total, 5, "a page past the end still has the total");
 }
@@ -67,21 +104,48 @@ fn orders_and_pages_end_with_the_key_and_never_overlap() {
 #[test]
 fn filters_match_exactly_and_facets_ignore_their_own_filter() {
     let index = catalog();
-    let q = Query { kind: Some("COMPONENT"), owner: Some("group:default/web"), limit: 10, ..Query::default() };
+    let q = Query {
+        kind: Some("COMPONENT"),
+        owner: Some("group:default/web"),
+        limit: 10,
+        ..Query::default()
+    };
     let page = index.query(&q).unwrap();
     assert_eq!(names(&page.items), ["component:checkout", "component:payments-gateway"]);
     assert_eq!(page.total, 2);
     // Owners of components (the owner filter left out), kinds of web's entities (kind left out).
-    assert_eq!(page.facets.owner, [("group:default/core".to_owned(), 2), ("group:default/web".to_owned(), 2)]);
+    assert_eq!(
+        page.facets.owner,
+        [
+            ("group:default/core".to_owned(), 2),
+            ("group:default/web".to_owned(), 2)
+        ]
+    );
     assert_eq!(page.facets.kind, [("component".to_owned(), 2)]);
     let tags: Vec<(&str, usize)> = page.facets.tag.iter().map(|(v, n)| (v.as_str(), *n)).collect();
     assert_eq!(tags, [("go", 1), ("payments", 1), ("web", 1)], "ties by value");
 
-    let tagged = index.query(&Query { tag: Some("payments"), limit: 10, ..Query::default() }).unwrap();
+    let tagged = index
+        .query(&Query {
+            tag: Some("payments"),
+            limit: 10,
+            ..Query::default()
+        })
+        .unwrap();
     assert_eq!(tagged.total, 4);
-    let nothing = index.query(&Query { owner: Some("group:default/nobody"), limit: 10, ..Query::default() }).unwrap();
+    let nothing = index
+        .query(&Query {
+            owner: Some("group:default/nobody"),
+            limit: 10,
+            ..Query::default()
+        })
+        .unwrap();
     assert_eq!((nothing.total, nothing.items.len()), (0, 0));
-    assert_eq!(nothing.facets.owner.len(), 2, "the owner facet still offers the owners that exist");
+    assert_eq!(
+        nothing.facets.owner.len(),
+        2,
+        "the owner facet still offers the owners that exist"
+    );
     assert_eq!(index.orphaned(), 1);
 }
 
@@ -89,7 +153,13 @@ fn filters_match_exactly_and_facets_ignore_their_own_filter() {
 fn text_matches_prefixes_and_typos_and_ranks_the_name_first() {
     let index = catalog();
     let search = |text: &str| {
-        let page = index.query(&Query { text: Some(text), limit: 10, ..Query::default() }).unwrap();
+        let page = index
+            .query(&Query {
+                text: Some(text),
+                limit: 10,
+                ..Query::default()
+            })
+            .unwrap();
         names(&page.items).into_iter().map(str::to_owned).collect::<Vec<_>>()
     };
     // Exact name first (both ledgers), before an entity that only mentions it elsewhere.
@@ -99,10 +169,20 @@ fn text_matches_prefixes_and_typos_and_ranks_the_name_first() {
         hits
     };
     assert_eq!(first_two(search("ledger")), ["api:ledger", "component:ledger"]);
-    assert_eq!(first_two(search("ledgr")), ["api:ledger", "component:ledger"], "one typo");
+    assert_eq!(
+        first_two(search("ledgr")),
+        ["api:ledger", "component:ledger"],
+        "one typo"
+    );
     assert_eq!(search("general ledger")[0], "component:ledger", "the title counts too");
-    assert!(search("gatew").contains(&"component:payments-gateway".to_owned()), "a prefix");
-    assert!(search("bookkeping").contains(&"component:ledger".to_owned()), "a typo in the description");
+    assert!(
+        search("gatew").contains(&"component:payments-gateway".to_owned()),
+        "a prefix"
+    );
+    assert!(
+        search("bookkeping").contains(&"component:ledger".to_owned()),
+        "a typo in the description"
+    );
     // Every word must match somewhere.
     assert_eq!(search("payments gateway"), ["component:payments-gateway"]);
     assert!(search("ledger zzzzzz").is_empty());
@@ -111,7 +191,12 @@ fn text_matches_prefixes_and_typos_and_ranks_the_name_first() {
     assert!(search("<script>alert(1)</script>").is_empty());
     // Text and filters together; the facets count the text's matches.
     let page = index
-        .query(&Query { text: Some("payments"), kind: Some("api"), limit: 10, ..Query::default() })
+        .query(&Query {
+            text: Some("payments"),
+            kind: Some("api"),
+            limit: 10,
+            ..Query::default()
+        })
         .unwrap();
     assert_eq!(names(&page.items), ["api:ledger"]);
     assert_eq!(page.facets.kind, [("component".to_owned(), 3), ("api".to_owned(), 1)]);
@@ -120,10 +205,25 @@ fn text_matches_prefixes_and_typos_and_ranks_the_name_first() {
 #[test]
 fn facets_list_the_most_frequent_values_first_and_at_most_the_limit() {
     let entries = (0..FACET_LIMIT + 5)
-        .flat_map(|team| (0..=team).map(move |i| entry("component", &format!("c{team}-{i}"), &format!("group:default/t{team:02}"), &[], 0)))
+        .flat_map(|team| {
+            (0..=team).map(move |i| {
+                entry(
+                    "component",
+                    &format!("c{team}-{i}"),
+                    &format!("group:default/t{team:02}"),
+                    &[],
+                    0,
+                )
+            })
+        })
         .collect();
     let index = CatalogIndex::build(entries).unwrap();
-    let page = index.query(&Query { limit: 0, ..Query::default() }).unwrap();
+    let page = index
+        .query(&Query {
+            limit: 0,
+            ..Query::default()
+        })
+        .unwrap();
     assert!(page.items.is_empty());
     assert_eq!(page.facets.owner.len(), FACET_LIMIT);
     assert_eq!(page.facets.owner[0], ("group:default/t24".to_owned(), 25));
@@ -133,7 +233,14 @@ fn facets_list_the_most_frequent_values_first_and_at_most_the_limit() {
 #[test]
 fn an_empty_catalog_answers_every_query() {
     let index = CatalogIndex::<()>::build(Vec::new()).unwrap();
-    let page = index.query(&Query { text: Some("anything"), owner: Some("x"), limit: 20, ..Query::default() }).unwrap();
+    let page = index
+        .query(&Query {
+            text: Some("anything"),
+            owner: Some("x"),
+            limit: 20,
+            ..Query::default()
+        })
+        .unwrap();
     assert_eq!((page.total, page.items.len()), (0, 0));
     assert!(index.is_empty());
 }

@@ -280,7 +280,10 @@ async fn a_run_only_moves_forward_and_a_failed_run_shows_its_error_and_upstream(
         )
         .await;
     let page = page.as_str().unwrap_or_default().to_owned();
-    assert!(page.contains(&format!(r#"data-test-run="{run_id}""#)), "unknown filter ignored");
+    assert!(
+        page.contains(&format!(r#"data-test-run="{run_id}""#)),
+        "unknown filter ignored"
+    );
 }
 
 #[tokio::test]
