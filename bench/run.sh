@@ -293,7 +293,7 @@ with open(f"{sys.argv[2]}/list-pages.txt", "w") as f:
 with open(f"{sys.argv[2]}/owner-pages.txt", "w") as f:
     f.writelines(f"/catalog?owner=group:default/team-{t:0{width}d}\n" for t in range(teams))
 with open(f"{sys.argv[2]}/bs-owner.txt", "w") as f:
-    f.writelines(f"/api/catalog/entities/by-query?filter=kind=component,spec.owner=group:default/team-{t:0{width}d}&limit=20\n" for t in range(teams))
+    f.writelines(f"/api/catalog/entities/by-query?filter=kind=component,spec.owner=group:team-{t:0{width}d}&limit=20\n" for t in range(teams))
 PY
   SCENARIOS+=(
     "entity_pages_many|@$RAW/entity-pages.txt"
