@@ -4,8 +4,8 @@
 
 - The Deployment: 3 replicas; probes on /readyz and /healthz at the container port that
   BEARING_LISTEN (not loopback) names; every container non-root, read-only root filesystem, no
-  privilege escalation, no capabilities, requests and limits; no writable volume at all (the
-  server writes nothing: README of deploy/kubernetes and docs/operations.md).
+  privilege escalation, no capabilities, requests and limits; no writable volume at all
+  (`bearing serve` with an external database writes nothing: docs/operations.md).
 - Names are real: every environment variable in a ConfigMap or container is a flag's variable
   of `bearing serve` (read from the clap source, or from `$BEARING_BIN serve --help`), and every
   argument a real command or flag.
