@@ -68,8 +68,13 @@ def cli_names():
     binary = os.environ.get("BEARING_BIN")
     if binary:  # the real thing, when a binary is at hand
         helptext = subprocess.run([binary, "serve", "--help"], capture_output=True, text=True, check=True).stdout
-        flags = dict(re.findall(r"^\s+(?:-\w, )?(--[\w-]+)[^\n]*?(?:\n(?!\s+-)[^\n]*)*?\[env: (\w+)=", helptext, re.M))
-        flags = {env: flag for flag, env in flags.items()}
+        # One block per flag, from its `--name` line to the next; hidden values show `[env: NAME]`.
+        blocks = re.split(r"\n(?=\s+(?:-\w, )?--[\w-])", helptext)
+        flags = {}
+        for block in blocks:
+            flag, env = re.match(r"\s+(?:-\w, )?(--[\w-]+)", block), re.search(r"\[env: (\w+)[=\]]", block)
+            if flag and env:
+                flags[env.group(1)] = flag.group(1)
     assert len(flags) > 40 and "serve" in commands and "migrate" in commands, (len(flags), commands)
     return commands, flags
 
