@@ -67,7 +67,8 @@ say "static: $(file -b "$bin" 2>/dev/null || echo "no program interpreter, no sh
 
 say "building the image $TAG"
 context=$(mktemp -d)
-trap 'rm -rf "$context"' EXIT
+container=""
+trap 'rm -rf "$context"; [ -z "$container" ] || buildah rm "$container" >/dev/null' EXIT
 # Without its symbol table (117 MB -> 69 MB): a panic still logs its message and location.
 strip -o "$context/bearing" "$bin"
 cp -r "$site" "$context/site"
@@ -78,5 +79,4 @@ container=$(buildah from "$TAG")
 # chroot isolation: no OCI runtime, so it also works where crun cannot set up cgroups (a
 # machine with cgroups v1 and v2 mounted together); enough to run --version.
 buildah run --isolation chroot "$container" -- /bearing --version
-buildah rm "$container" >/dev/null
 buildah images --format '{{.Name}}:{{.Tag}} {{.Size}}' "$TAG"
