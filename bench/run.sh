@@ -354,7 +354,7 @@ for entry in "${SCENARIOS[@]}"; do
   if [[ $path == @* ]]; then
     export BENCH_PATHS=${path#@}
     WRK_SCRIPT=(-s "$HERE/paths.lua")
-    path=$(head -1 "$BENCH_PATHS")
+    path=$(head -1 "$BENCH_PATHS" | cut -f1)
   fi
   url=$BASE_URL$path
   # One plain request first: status and size, so a 404 doesn't pass as a fast result.

@@ -26,6 +26,10 @@ struct Fields {
     tags: Field,
     description: Field,
     other: Field,
+    /// Every word of the fields above, for the prefix and typo automata: one automaton per
+    /// query word over this field instead of one per field (building a Levenshtein automaton
+    /// is most of a fuzzy query's cost).
+    all: Field,
     /// The whole name, lower case, for the exact-match boost.
     name_exact: Field,
     /// The entry's position, to map hits back.
@@ -62,6 +66,7 @@ impl TextIndex {
             tags: schema.add_text_field("tags", TEXT),
             description: schema.add_text_field("description", TEXT),
             other: schema.add_text_field("other", TEXT),
+            all: schema.add_text_field("all", TEXT),
             name_exact: schema.add_text_field("name_exact", STRING),
             position: schema.add_u64_field("position", FAST),
         };
@@ -88,6 +93,16 @@ impl TextIndex {
             doc.add_text(fields.other, &e.kind);
             if let Some(t) = &e.entity_type {
                 doc.add_text(fields.other, t);
+            }
+            let words = [
+                Some(&e.name),
+                e.title.as_ref(),
+                e.description.as_ref(),
+                Some(&e.kind),
+                e.entity_type.as_ref(),
+            ];
+            for text in words.into_iter().flatten().chain(&e.tags) {
+                doc.add_text(fields.all, text);
             }
             doc.add_u64(fields.position, i as u64);
             writer.add_document(doc)?;
@@ -160,8 +175,8 @@ impl TextIndex {
         words
     }
 
-    /// One word against every field: exact (BM25), as a prefix, or within the typos its length
-    /// allows.
+    /// One word: exact in each field (BM25, weighted by field), as a prefix of a name word (the
+    /// name weighs most) or of any word, or within the typos its length allows of any word.
     fn word_query(&self, word: &str) -> Box<dyn Query> {
         let letters = word.chars().count();
         let typos: u8 = match letters {
@@ -169,17 +184,20 @@ impl TextIndex {
             4..=7 => 1,
             _ => 2,
         };
+        let boosted = |query: Box<dyn Query>, weight: f32| -> (Occur, Box<dyn Query>) {
+            (Occur::Should, Box::new(BoostQuery::new(query, weight)))
+        };
         let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (field, weight) in self.fields.weighted() {
-            let term = Term::from_field_text(field, word);
-            let exact = TermQuery::new(term.clone(), IndexRecordOption::WithFreqs);
-            alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(exact), weight * 2.0))));
-            let prefix = FuzzyTermQuery::new_prefix(term.clone(), 0, true);
-            alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(prefix), weight))));
-            if typos > 0 {
-                let fuzzy = FuzzyTermQuery::new(term, typos, true);
-                alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(fuzzy), weight * 0.5))));
-            }
+            let exact = TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::WithFreqs);
+            alternatives.push(boosted(Box::new(exact), weight * 2.0));
+        }
+        let name = Term::from_field_text(self.fields.name, word);
+        alternatives.push(boosted(Box::new(FuzzyTermQuery::new_prefix(name, 0, true)), 4.0));
+        let any = Term::from_field_text(self.fields.all, word);
+        alternatives.push(boosted(Box::new(FuzzyTermQuery::new_prefix(any.clone(), 0, true)), 1.0));
+        if typos > 0 {
+            alternatives.push(boosted(Box::new(FuzzyTermQuery::new(any, typos, true)), 0.5));
         }
         Box::new(BooleanQuery::new(alternatives))
     }
