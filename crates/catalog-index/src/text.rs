@@ -27,8 +27,8 @@ struct Fields {
     description: Field,
     other: Field,
     /// Every word of the fields above, for the prefix and typo automata: one automaton per
-    /// query word over this field instead of one per field (building a Levenshtein automaton
-    /// is most of a fuzzy query's cost).
+    /// query word over this field (and one over the name) instead of one per field (building a
+    /// Levenshtein automaton is most of a fuzzy query's cost).
     all: Field,
     /// The whole name, lower case, for the exact-match boost.
     name_exact: Field,
@@ -192,11 +192,17 @@ impl TextIndex {
             let exact = TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::WithFreqs);
             alternatives.push(boosted(Box::new(exact), weight * 2.0));
         }
+        // A prefix or a typo of a name word outranks one of any other word: automata match
+        // with a constant score, so without the name's own the name would not count.
         let name = Term::from_field_text(self.fields.name, word);
-        alternatives.push(boosted(Box::new(FuzzyTermQuery::new_prefix(name, 0, true)), 4.0));
         let any = Term::from_field_text(self.fields.all, word);
+        alternatives.push(boosted(
+            Box::new(FuzzyTermQuery::new_prefix(name.clone(), 0, true)),
+            4.0,
+        ));
         alternatives.push(boosted(Box::new(FuzzyTermQuery::new_prefix(any.clone(), 0, true)), 1.0));
         if typos > 0 {
+            alternatives.push(boosted(Box::new(FuzzyTermQuery::new(name, typos, true)), 2.0));
             alternatives.push(boosted(Box::new(FuzzyTermQuery::new(any, typos, true)), 0.5));
         }
         Box::new(BooleanQuery::new(alternatives))

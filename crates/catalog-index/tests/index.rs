@@ -175,6 +175,13 @@ fn text_matches_prefixes_and_typos_and_ranks_the_name_first() {
         "one typo"
     );
     assert_eq!(search("general ledger")[0], "component:ledger", "the title counts too");
+    // A typo of a name ranks that entity above others whose descriptions hold the word.
+    assert_eq!(
+        search("paymnets")[0],
+        "component:payments-gateway",
+        "over tags holding the word"
+    );
+    assert_eq!(search("gatewya")[0], "component:payments-gateway");
     assert!(
         search("gatew").contains(&"component:payments-gateway".to_owned()),
         "a prefix"
