@@ -1,5 +1,5 @@
 # Bearing: `make run` starts the portal locally, `make test` runs every test.
-.PHONY: setup build run test test-unit test-e2e test-luigi bench clean-data
+.PHONY: setup build run test test-unit test-e2e test-luigi test-deploy bench clean-data
 
 # Where `make run` keeps its embedded PostgreSQL and data.
 DATA_DIR ?= .bearing
@@ -17,7 +17,7 @@ run: build
 
 test: 
 	@WANT_CHROMIUM=1 scripts/setup.sh
-	@$(MAKE) --no-print-directory test-unit test-e2e test-luigi
+	@$(MAKE) --no-print-directory test-unit test-e2e test-luigi test-deploy
 
 test-unit:
 	@echo "==> unit and integration tests (real PostgreSQL, started under target/test-pg)"
@@ -35,6 +35,10 @@ test-e2e:
 test-luigi:
 	@echo "==> Luigi integration tests (real Luigi from PyPI, venv in target/py-luigi)"
 	@scripts/luigi-test.sh
+
+test-deploy:
+	@echo "==> Kubernetes manifests (deploy/kubernetes rendered with kubectl kustomize, then checked)"
+	@python3 deploy/kubernetes/test_manifests.py
 
 bench:
 	cargo leptos build --release

@@ -280,12 +280,57 @@ with open(f"{sys.argv[2]}/api-entities.txt", "w") as f:
     f.writelines(f"/api/v1/entities/component/default/comp-{i:05d}\n" for i in picks)
 with open(f"{sys.argv[2]}/search-pages.txt", "w") as f:
     f.writelines(f"/search?q={rng.choice(words)}{rng.randrange(100)}\n" for _ in range(500))
+# Issue 15's spread: random search terms on the JSON API, random list page numbers (with and
+# without a kind and a sort), random owners on the list page and Backstage's by-query.
+teams = m["params"]["teams"]
+width = len(str(teams - 1)) if teams > 1 else 1
+width = max(width, 3)
+with open(f"{sys.argv[2]}/api-search.txt", "w") as f:
+    f.writelines(f"/api/v1/entities?q={rng.choice(words)}{rng.randrange(100)}&limit=20\n" for _ in range(500))
+sorts = ["", "&sort=name_desc", "&sort=kind", "&sort=updated"]
+with open(f"{sys.argv[2]}/list-pages.txt", "w") as f:
+    f.writelines(f"/catalog?page={rng.randrange(1, 200)}{rng.choice(['', '&kind=component'])}{rng.choice(sorts)}\n" for _ in range(1000))
+with open(f"{sys.argv[2]}/owner-pages.txt", "w") as f:
+    f.writelines(f"/catalog?owner=group:default/team-{t:0{width}d}\n" for t in range(teams))
+with open(f"{sys.argv[2]}/bs-owner.txt", "w") as f:
+    f.writelines(f"/api/catalog/entities/by-query?filter=kind=component,spec.owner=group:team-{t:0{width}d}&limit=20\n" for t in range(teams))
 PY
   SCENARIOS+=(
     "entity_pages_many|@$RAW/entity-pages.txt"
     "api_entities_many|@$RAW/api-entities.txt"
     "search_pages_many|@$RAW/search-pages.txt"
+    "api_search_many|@$RAW/api-search.txt"
+    "list_pages_many|@$RAW/list-pages.txt"
+    "owner_pages_many|@$RAW/owner-pages.txt"
+    "bs_by_query_owner_many|@$RAW/bs-owner.txt"
   )
+  # 50 signed-in viewers (API tokens on the pages), each request a random viewer and page: pages
+  # are rendered per viewer, so the page cache helps only a viewer who comes back.
+  if [ -n "$SERVER_PID" ]; then
+    : >"$RAW/viewer-pages.txt"
+    tokens=()
+    for i in $(seq 1 50); do
+      tokens+=("$("$BIN" token create --data-dir "$PGDIR" --name "bench-viewer-$i-$$" --role viewer 2>>"$RAW/token.log")")
+    done
+    python3 - "$RAW" "${tokens[@]}" <<'PY'
+import random, sys
+raw, tokens = sys.argv[1], sys.argv[2:]
+pages = [l.strip() for l in open(f"{raw}/entity-pages.txt") if l.strip()]
+rng = random.Random(23)
+with open(f"{raw}/viewer-pages.txt", "w") as f:
+    f.writelines(f"{rng.choice(pages)}\t{rng.choice(tokens)}\n" for _ in range(4000))
+PY
+    SCENARIOS+=("viewer_pages_many|@$RAW/viewer-pages.txt")
+    # The same spreads while an admin edits a random component every second (each edit moves
+    # the catalog's generation: every cached answer and the list index go stale at once, as
+    # after an import).
+    EDIT_TOKEN=$("$BIN" token create --data-dir "$PGDIR" --name "bench-editor-$$" --role admin 2>>"$RAW/token.log")
+    SCENARIOS+=(
+      "list_pages_under_edits|@$RAW/list-pages.txt"
+      "search_pages_under_edits|@$RAW/search-pages.txt"
+      "entity_pages_under_edits|@$RAW/entity-pages.txt"
+    )
+  fi
 elif [ "$TOOL" != wrk ]; then
   log "the many-URL scenarios need wrk (BENCH_TOOL=wrk); skipped"
 fi
@@ -309,7 +354,7 @@ for entry in "${SCENARIOS[@]}"; do
   if [[ $path == @* ]]; then
     export BENCH_PATHS=${path#@}
     WRK_SCRIPT=(-s "$HERE/paths.lua")
-    path=$(head -1 "$BENCH_PATHS")
+    path=$(head -1 "$BENCH_PATHS" | cut -f1)
   fi
   url=$BASE_URL$path
   # One plain request first: status and size, so a 404 doesn't pass as a fast result.
@@ -322,12 +367,34 @@ for entry in "${SCENARIOS[@]}"; do
     else wrk -t "$WRK_THREADS" -c "$CONNECTIONS" -d "$WARMUP" "${WRK_SCRIPT[@]}" "$url" >/dev/null 2>&1 || true; fi
   fi
   log "$sc: GET $path ($CONNECTIONS connections, $DURATION)"
+  EDITOR_PID=""
+  if [[ $sc == *_under_edits ]] && [ -n "${EDIT_TOKEN:-}" ]; then
+    components=$(manifest_get params | python3 -c 'import ast,sys; print(ast.literal_eval(sys.stdin.read())["components"])')
+    (
+      n=0
+      while true; do
+        c=$(printf 'comp-%05d' $(( (RANDOM * 32768 + RANDOM) % components )))
+        lc=$([ $((n % 2)) = 0 ] && echo experimental || echo production)
+        curl -sS -o /dev/null -w '%{http_code}\n' -X PATCH -H "Authorization: Bearer $EDIT_TOKEN" \
+          -H 'Content-Type: application/json' -d "{\"lifecycle\":\"$lc\",\"reason\":\"bench edit\"}" \
+          "$BASE_URL/api/v1/entities/component/default/$c" >>"$RAW/$sc.edits" 2>&1 || true
+        n=$((n + 1))
+        sleep 1
+      done
+    ) &
+    EDITOR_PID=$!
+  fi
   if [ "$TOOL" = oha ]; then
     raw=$RAW/$sc.json
     oha -z "$DURATION" -c "$CONNECTIONS" "${OHA_ARGS[@]}" "$url" >"$raw" 2>"$RAW/$sc.err" || log "warning: oha exited $? for $sc"
   else
     raw=$RAW/$sc.wrk.txt
     wrk -t "$WRK_THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency "${WRK_SCRIPT[@]}" "$url" >"$raw" 2>"$RAW/$sc.err" || log "warning: wrk exited $? for $sc"
+  fi
+  if [ -n "$EDITOR_PID" ]; then
+    kill "$EDITOR_PID" 2>/dev/null || true
+    wait "$EDITOR_PID" 2>/dev/null || true
+    log "$sc: edits answered $(sort "$RAW/$sc.edits" | uniq -c | tr '\n' ' ')"
   fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$sc" "$url" "$TOOL" "$raw" "$status" "${probe#* }" >>"$TSV"
 done

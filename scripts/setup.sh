@@ -17,6 +17,13 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then apt_missing+=(pos
 if [ "$want_chromium" = 1 ] && ! command -v chromium >/dev/null; then apt_missing+=(chromium); fi
 # The Luigi integration's tests make a venv: Debian's python3 needs python3-venv for that.
 if [ "$want_chromium" = 1 ] && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then apt_missing+=(python3-venv); fi
+# `make test-deploy` renders deploy/kubernetes with `kubectl kustomize` and reads it with PyYAML.
+# Debian's own package is kubernetes-client (kubectl 1.20, kustomize v2, which the manifests
+# are written for); a `kubectl` package, where an apt source has one, is newer.
+if [ "$want_chromium" = 1 ] && ! command -v kubectl >/dev/null; then
+  if apt-cache policy kubectl 2>/dev/null | grep -q 'Candidate: [0-9]'; then apt_missing+=(kubectl); else apt_missing+=(kubernetes-client); fi
+fi
+if [ "$want_chromium" = 1 ] && ! python3 -c 'import yaml' >/dev/null 2>&1; then apt_missing+=(python3-yaml); fi
 if [ ${#apt_missing[@]} -gt 0 ]; then
   say "installing from apt: ${apt_missing[*]}"
   $SUDO apt-get update -qq

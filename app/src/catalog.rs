@@ -6,6 +6,8 @@ pub mod components;
 pub mod import;
 #[cfg(feature = "ssr")]
 pub mod index;
+#[cfg(feature = "ssr")]
+pub mod list_index;
 pub mod ownership;
 pub mod pages;
 /// SQL, for this crate's services only: the server reads through the services, which check

@@ -29,6 +29,11 @@ pub use repo::CHANGED_CHANNEL;
 
 use serde::{Deserialize, Serialize};
 
+/// Every status a run can have, as the API and the pages' filters spell it.
+pub const RUN_STATUSES: [&str; 8] = [
+    "queued", "started", "running", "complete", "fail", "abort", "lost", "other",
+];
+
 /// An OpenLineage job: `namespace` and `name`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -111,6 +111,14 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+#[cfg(feature = "ssr")]
+impl From<bearing_catalog_index::IndexError> for AppError {
+    fn from(err: bearing_catalog_index::IndexError) -> Self {
+        tracing::error!(error = %err, "catalog list index error");
+        AppError::Internal
+    }
+}
+
 /// A part of a page that failed while the rest of it rendered: a short notice in its place.
 /// The failed server function has already set the response status (see `server_call::call`); the
 /// page is also marked as not to be stored, so no cache keeps a page with a hole in it.

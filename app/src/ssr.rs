@@ -40,6 +40,8 @@ pub struct ServerCtx {
     pub mesh_state: crate::mesh::state::MeshStateCache,
     /// Admins' scorecards (`--scorecards`) and the worker's interval.
     pub scorecards: ScorecardSettings,
+    /// The catalog list, search and facets in memory, rebuilt when the catalog changes.
+    pub list_index: crate::catalog::list_index::ListIndex,
 }
 
 impl ServerCtx {
@@ -56,6 +58,7 @@ impl ServerCtx {
             delivery: DeliverySettings::default(),
             mesh_state: Default::default(),
             scorecards: ScorecardSettings::default(),
+            list_index: Default::default(),
         }
     }
 }

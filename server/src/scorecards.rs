@@ -3,9 +3,10 @@
 //!
 //! - the catalog (an import or an edit notifies [`app::cache::CHANGED_CHANNEL`]): 5 s later, so
 //!   a fixed description shows on its page within seconds;
-//! - mesh state ([`app::mesh::repo::CHANGED_CHANNEL`], every poll) and delivery facts
-//!   ([`app::delivery::CHANGED_CHANNEL`], every ingest that stored something): at most once a
-//!   minute, because both change continually and a pass reads every component's facts.
+//! - mesh state ([`app::mesh::repo::CHANGED_CHANNEL`], every poll that read a changed state and
+//!   every stats round) and delivery facts ([`app::delivery::CHANGED_CHANNEL`], every ingest
+//!   that stored something): at most once a minute, because both change continually and a pass
+//!   reads every component's facts.
 //!
 //! Notifications that arrive while the worker waits are folded into the one pass. One server of
 //! a deployment does a pass at a time (an advisory lock).

@@ -1,4 +1,5 @@
-//! Logging (human-readable lines on stderr, filtered by `RUST_LOG`, default `info`) and the
+//! Logging (human-readable lines on stderr, filtered by `RUST_LOG`, default `info`; tantivy's
+//! per-commit lines from each list-index rebuild only from `warn`) and the
 //! process-wide Prometheus recorder behind `/metrics`.
 
 use std::io::IsTerminal;
@@ -21,7 +22,8 @@ pub enum LogFormat {
 
 /// Installs the global subscriber. Safe to call more than once (tests).
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn,tantivy=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

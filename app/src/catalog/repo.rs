@@ -8,14 +8,12 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::{postgres::PgRow, types::Json, FromRow, PgExecutor, Postgres, QueryBuilder, Row};
+use sqlx::{types::Json, FromRow, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub mod backstage;
 pub mod write;
-
-use super::{FacetCount, ListQuery, Sort};
 
 /// The columns a list row needs.
 const SUMMARY_COLUMNS: &str = "e.id, e.ref, e.kind, e.namespace, e.name, e.title, e.description, e.type, \
@@ -144,144 +142,11 @@ pub async fn sources_related_to(
     .await
 }
 
-/// Appends the WHERE clause for a list query. `skip` leaves one filter out (for its facet).
-fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, q: &ListQuery, tsquery: Option<&str>) {
-    qb.push(" WHERE true");
-    if let Some(kind) = q.kind.as_deref() {
-        qb.push(" AND e.kind = ").push_bind(kind.to_ascii_lowercase());
-    }
-    if let Some(t) = q.entity_type.as_deref() {
-        qb.push(" AND e.type = ").push_bind(t.to_owned());
-    }
-    if let Some(owner) = q.owner.as_deref() {
-        qb.push(" AND e.owner_ref = ").push_bind(owner.to_ascii_lowercase());
-    }
-    if let Some(l) = q.lifecycle.as_deref() {
-        qb.push(" AND e.lifecycle = ").push_bind(l.to_owned());
-    }
-    if let Some(tag) = q.tag.as_deref() {
-        qb.push(" AND e.tags @> ARRAY[")
-            .push_bind(tag.to_owned())
-            .push("]::text[]");
-    }
-    if let Some(text) = q.q.as_deref() {
-        // Full-text match (prefixes included) or, for typos, trigram similarity on the name
-        // and title.
-        qb.push(" AND (");
-        if let Some(ts) = tsquery {
-            qb.push("e.search @@ to_tsquery('simple', ")
-                .push_bind(ts.to_owned())
-                .push(") OR ");
-        }
-        qb.push("e.name % ").push_bind(text.to_ascii_lowercase());
-        qb.push(" OR lower(e.title) % ")
-            .push_bind(text.to_ascii_lowercase())
-            .push(")");
-    }
-}
-
-/// One page of entities matching a list query, and the total.
-pub async fn list(
-    db: &mut sqlx::PgConnection,
-    q: &ListQuery,
-    tsquery: Option<&str>,
-) -> sqlx::Result<(Vec<SummaryRow>, i64)> {
-    let mut qb = QueryBuilder::new(format!(
-        "SELECT {SUMMARY_COLUMNS}, count(*) OVER () AS total FROM entities e"
-    ));
-    push_filters(&mut qb, q, tsquery);
-    qb.push(" ORDER BY ");
-    match (q.sort, q.q.as_deref()) {
-        (Sort::Relevance, Some(text)) => {
-            if let Some(ts) = tsquery {
-                qb.push("ts_rank(e.search, to_tsquery('simple', ")
-                    .push_bind(ts.to_owned())
-                    .push(")) + ");
-            }
-            // An exact name match outranks everything; then words, then closeness of the name.
-            qb.push("(e.name = ")
-                .push_bind(text.to_ascii_lowercase())
-                .push(")::int * 10 + ");
-            qb.push("similarity(e.name, ")
-                .push_bind(text.to_ascii_lowercase())
-                .push(") DESC, e.name");
-        }
-        (Sort::Relevance | Sort::Name, _) => {
-            qb.push("e.name, e.kind");
-        }
-        (Sort::NameDesc, _) => {
-            qb.push("e.name DESC, e.kind");
-        }
-        (Sort::Kind, _) => {
-            qb.push("e.kind, e.name");
-        }
-        (Sort::Updated, _) => {
-            qb.push("e.updated_at DESC, e.name");
-        }
-    }
-    qb.push(", e.ref LIMIT ")
-        .push_bind(q.limit)
-        .push(" OFFSET ")
-        .push_bind(q.offset);
-    let rows: Vec<PgRow> = qb.build().fetch_all(&mut *db).await?;
-    let total = match rows.first() {
-        Some(r) => r.try_get::<i64, _>("total")?,
-        // A page past the end has no row to carry the total.
-        None if q.offset > 0 => {
-            let mut qb = QueryBuilder::new("SELECT count(*) FROM entities e");
-            push_filters(&mut qb, q, tsquery);
-            qb.build_query_scalar().fetch_one(&mut *db).await?
-        }
-        None => 0,
-    };
-    let items = rows
-        .iter()
-        .map(SummaryRow::from_row)
-        .collect::<sqlx::Result<Vec<_>>>()?;
-    Ok((items, total))
-}
-
-/// Counts how many entities have each value of `column` among those matching `q`.
-/// `column` is one of a fixed set chosen by the caller, never user input.
-pub async fn facet(
-    db: impl PgExecutor<'_>,
-    column: FacetColumn,
-    q: &ListQuery,
-    tsquery: Option<&str>,
-    limit: i64,
-) -> sqlx::Result<Vec<FacetCount>> {
-    let expr = match column {
-        FacetColumn::Kind => "e.kind",
-        FacetColumn::Type => "e.type",
-        FacetColumn::Owner => "e.owner_ref",
-        FacetColumn::Lifecycle => "e.lifecycle",
-        FacetColumn::Tag => "unnest(e.tags)",
-    };
-    let mut qb = QueryBuilder::new(format!(
-        "SELECT v AS value, count(*) AS count FROM (SELECT {expr} AS v FROM entities e"
-    ));
-    push_filters(&mut qb, q, tsquery);
-    qb.push(") f WHERE v IS NOT NULL GROUP BY v ORDER BY count(*) DESC, v LIMIT ")
-        .push_bind(limit);
-    let rows: Vec<PgRow> = qb.build().fetch_all(db).await?;
-    rows.iter()
-        .map(|r| {
-            Ok(FacetCount {
-                value: r.try_get("value")?,
-                count: r.try_get("count")?,
-            })
-        })
-        .collect()
-}
-
-/// The columns the catalog list can facet on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FacetColumn {
-    Kind,
-    Type,
-    Owner,
-    Lifecycle,
-    Tag,
+/// Every entity's list row: what the in-memory list index is built from.
+pub async fn all_summaries(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<SummaryRow>> {
+    sqlx::query_as(&format!("SELECT {SUMMARY_COLUMNS} FROM entities e"))
+        .fetch_all(db)
+        .await
 }
 
 /// Number of entities of each kind.
@@ -289,23 +154,6 @@ pub async fn count_by_kind(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(String,
     sqlx::query_as("SELECT kind, count(*) FROM entities GROUP BY kind")
         .fetch_all(db)
         .await
-}
-
-/// Number of orphaned entities.
-pub async fn count_orphaned(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM entities WHERE orphaned")
-        .fetch_one(db)
-        .await
-}
-
-/// The most recently changed entities.
-pub async fn recently_updated(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<SummaryRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {SUMMARY_COLUMNS} FROM entities e ORDER BY e.updated_at DESC, e.ref LIMIT $1"
-    ))
-    .bind(limit)
-    .fetch_all(db)
-    .await
 }
 
 /// Reference keys among `keys` that exist, with their titles.

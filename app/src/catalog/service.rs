@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use bearing_catalog::RelationType;
 use sqlx::PgPool;
 
-use super::repo::{self, FacetColumn, SummaryRow};
+use super::repo::{self, SummaryRow};
 use super::*;
 use crate::auth::guard::Caller;
 use crate::error::AppError;
@@ -63,79 +63,56 @@ pub fn normalise(mut q: ListQuery) -> Result<ListQuery, AppError> {
     Ok(q)
 }
 
-/// Turns free text into a prefix-matching `tsquery` (`pay:* & check:*`); `None` when the
-/// text has no searchable words. Only letters and digits reach the query, so user input can
-/// never produce tsquery syntax errors.
-pub fn prefix_tsquery(text: &str) -> Option<String> {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(8)
-        .map(|w| format!("{}:*", w.to_lowercase()))
-        .collect();
-    (!words.is_empty()).then(|| words.join(" & "))
-}
-
 /// One page of the catalog.
 pub async fn list(ctx: &ServerCtx, caller: &Caller, q: ListQuery) -> Result<EntityPageResult, AppError> {
-    caller.require_reader(ctx)?;
-    let q = normalise(q)?;
-    ctx.cache.get_or_load(format!("{q:?}"), load_list(&ctx.pool, q)).await
+    Ok(catalog_view(ctx, caller, q).await?.page)
 }
 
-async fn load_list(pool: &PgPool, q: ListQuery) -> Result<EntityPageResult, AppError> {
-    let ts = q.q.as_deref().and_then(prefix_tsquery);
-    let (rows, total) = repo::list(&mut *pool.acquire().await?, &q, ts.as_deref()).await?;
-    Ok(EntityPageResult {
-        items: rows.into_iter().map(Into::into).collect(),
-        total,
-    })
-}
-
-/// A page of the catalog plus the facet counts for its side bar.
+/// A page of the catalog plus the facet counts for its side bar, from the in-memory index
+/// ([`super::list_index`]): each facet is counted without its own filter, so the side bar
+/// offers the alternatives.
 pub async fn catalog_view(ctx: &ServerCtx, caller: &Caller, q: ListQuery) -> Result<CatalogView, AppError> {
     caller.require_reader(ctx)?;
     let q = normalise(q)?;
-    ctx.cache
-        .get_or_load(format!("{q:?}"), load_catalog_view(&ctx.pool, q))
-        .await
-}
-
-async fn load_catalog_view(pool: &PgPool, q: ListQuery) -> Result<CatalogView, AppError> {
-    let ts = q.q.as_deref().and_then(prefix_tsquery);
-    let ts = ts.as_deref();
-    let (rows, total) = repo::list(&mut *pool.acquire().await?, &q, ts).await?;
-    // Each facet is counted without its own filter, so the side bar offers the alternatives.
-    let without = |f: fn(&mut ListQuery)| {
-        let mut q = q.clone();
-        f(&mut q);
-        q
+    let built = ctx.list_index.get(ctx).await?;
+    let page = built.index.query(&bearing_catalog_index::Query {
+        kind: q.kind.as_deref(),
+        entity_type: q.entity_type.as_deref(),
+        owner: q.owner.as_deref(),
+        lifecycle: q.lifecycle.as_deref(),
+        tag: q.tag.as_deref(),
+        text: q.q.as_deref(),
+        sort: match q.sort {
+            Sort::Relevance => bearing_catalog_index::Sort::Relevance,
+            Sort::Name => bearing_catalog_index::Sort::Name,
+            Sort::NameDesc => bearing_catalog_index::Sort::NameDesc,
+            Sort::Kind => bearing_catalog_index::Sort::Kind,
+            Sort::Updated => bearing_catalog_index::Sort::Updated,
+        },
+        // Both were checked by `normalise` (0..; 1..=MAX_LIMIT).
+        offset: usize::try_from(q.offset).unwrap_or(usize::MAX),
+        limit: usize::try_from(q.limit).unwrap_or(0),
+    })?;
+    let counts = |values: Vec<(String, usize)>| {
+        values
+            .into_iter()
+            .map(|(value, count)| FacetCount {
+                value,
+                count: i64::try_from(count).unwrap_or(i64::MAX),
+            })
+            .collect()
     };
-    let (q_kind, q_type, q_owner, q_lifecycle, q_tag) = (
-        without(|q| q.kind = None),
-        without(|q| q.entity_type = None),
-        without(|q| q.owner = None),
-        without(|q| q.lifecycle = None),
-        without(|q| q.tag = None),
-    );
-    let (kind, entity_type, owner, lifecycle, tag) = tokio::try_join!(
-        repo::facet(pool, FacetColumn::Kind, &q_kind, ts, 20),
-        repo::facet(pool, FacetColumn::Type, &q_type, ts, 20),
-        repo::facet(pool, FacetColumn::Owner, &q_owner, ts, 20),
-        repo::facet(pool, FacetColumn::Lifecycle, &q_lifecycle, ts, 20),
-        repo::facet(pool, FacetColumn::Tag, &q_tag, ts, 20),
-    )?;
     Ok(CatalogView {
         page: EntityPageResult {
-            items: rows.into_iter().map(Into::into).collect(),
-            total,
+            items: page.items.into_iter().cloned().collect(),
+            total: i64::try_from(page.total).unwrap_or(i64::MAX),
         },
         facets: Facets {
-            kind,
-            entity_type,
-            owner,
-            lifecycle,
-            tag,
+            kind: counts(page.facets.kind),
+            entity_type: counts(page.facets.entity_type),
+            owner: counts(page.facets.owner),
+            lifecycle: counts(page.facets.lifecycle),
+            tag: counts(page.facets.tag),
         },
     })
 }
@@ -143,26 +120,23 @@ async fn load_catalog_view(pool: &PgPool, q: ListQuery) -> Result<CatalogView, A
 /// The home page: counts per kind and the latest changes.
 pub async fn home(ctx: &ServerCtx, caller: &Caller) -> Result<HomeView, AppError> {
     caller.require_reader(ctx)?;
-    ctx.cache.get_or_load(String::new(), load_home(&ctx.pool)).await
-}
-
-async fn load_home(pool: &PgPool) -> Result<HomeView, AppError> {
-    let (counts, recent, orphaned) = tokio::try_join!(
-        repo::count_by_kind(pool),
-        repo::recently_updated(pool, 10),
-        repo::count_orphaned(pool),
-    )?;
-    let counts: HashMap<String, i64> = counts.into_iter().collect();
+    let built = ctx.list_index.get(ctx).await?;
+    let recent = built.index.query(&bearing_catalog_index::Query {
+        sort: bearing_catalog_index::Sort::Updated,
+        limit: 10,
+        ..Default::default()
+    })?;
+    let counts: HashMap<&str, usize> = recent.facets.kind.iter().map(|(k, n)| (k.as_str(), *n)).collect();
     Ok(HomeView {
         counts: KINDS
             .iter()
             .map(|(slug, _)| FacetCount {
                 value: (*slug).to_owned(),
-                count: counts.get(*slug).copied().unwrap_or(0),
+                count: counts.get(*slug).map_or(0, |n| i64::try_from(*n).unwrap_or(i64::MAX)),
             })
             .collect(),
-        recent: recent.into_iter().map(Into::into).collect(),
-        orphaned,
+        recent: recent.items.into_iter().cloned().collect(),
+        orphaned: i64::try_from(built.index.orphaned()).unwrap_or(i64::MAX),
     })
 }
 
@@ -219,7 +193,10 @@ pub async fn entity(
 ) -> Result<Entity, AppError> {
     caller.require_reader(ctx)?;
     let key = ref_key(kind, namespace, name)?;
-    ctx.cache.get_or_load(key.clone(), load_entity(&ctx.pool, key)).await
+    let pool = ctx.pool.clone();
+    ctx.cache
+        .get_or_load(key.clone(), async move { load_entity(&pool, key).await })
+        .await
 }
 
 async fn load_entity(pool: &PgPool, key: String) -> Result<Entity, AppError> {
@@ -241,7 +218,10 @@ pub async fn entity_detail(
     caller.require_reader(ctx)?;
     let key = ref_key(kind, namespace, name)?;
     ctx.cache
-        .get_or_load(key.clone(), load_entity_detail(&ctx.pool, key))
+        .get_or_load(key.clone(), {
+            let pool = ctx.pool.clone();
+            async move { load_entity_detail(&pool, key).await }
+        })
         .await
 }
 
@@ -281,13 +261,6 @@ async fn group_view(pool: &PgPool, key: &str) -> Result<GroupView, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tsquery_is_sanitised() {
-        assert_eq!(prefix_tsquery("pay check"), Some("pay:* & check:*".into()));
-        assert_eq!(prefix_tsquery("a'b & !c:*"), Some("a:* & b:* & c:*".into()));
-        assert_eq!(prefix_tsquery("  !!  "), None);
-    }
 
     #[test]
     fn normalise_checks_limits_and_kinds() {

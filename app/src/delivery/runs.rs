@@ -27,10 +27,6 @@ pub struct RunQuery {
     pub limit: Option<u32>,
 }
 
-const STATUSES: [&str; 8] = [
-    "queued", "started", "running", "complete", "fail", "abort", "lost", "other",
-];
-
 /// Runs matching `q`, newest first (readers).
 pub async fn list_runs(ctx: &ServerCtx, caller: &Caller, q: &RunQuery) -> Result<RunPage, AppError> {
     caller.require_reader(ctx)?;
@@ -44,8 +40,11 @@ pub async fn list_runs(ctx: &ServerCtx, caller: &Caller, q: &RunQuery) -> Result
     };
     let status = q.status.as_deref().filter(|s| !s.is_empty());
     if let Some(s) = status {
-        if !STATUSES.contains(&s) {
-            return Err(AppError::invalid("status", format!("one of {}", STATUSES.join(", "))));
+        if !super::RUN_STATUSES.contains(&s) {
+            return Err(AppError::invalid(
+                "status",
+                format!("one of {}", super::RUN_STATUSES.join(", ")),
+            ));
         }
     }
     let filter = RunFilter {

@@ -32,7 +32,10 @@ pub async fn entity_graph(
     // The catalog part is cached until the catalog changes; the mesh part follows the poller.
     let walked = ctx
         .cache
-        .get_or_load(format!("{key}|{depth}"), walk(&ctx.pool, &key, depth))
+        .get_or_load(format!("{key}|{depth}"), {
+            let (pool, key) = (ctx.pool.clone(), key.clone());
+            async move { walk(&pool, &key, depth).await }
+        })
         .await?;
     let components: Vec<String> = walked
         .nodes

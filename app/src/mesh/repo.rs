@@ -31,7 +31,8 @@ const SERVICE_COLUMNS: &str = "
       WHERE p.control_plane = s.control_plane AND p.mesh = s.mesh AND p.services @> ARRAY[s.service]) AS earliest_expiry,
     mesh_component_for(s.mesh, s.service) AS component,
     t.requests_per_s, t.errors_per_s, t.p99_ms,
-    s.observed_at, c.last_success_at, COALESCE(m.policy_version, '') AS policy_version";
+    COALESCE(c.last_success_at, s.observed_at) AS observed_at, c.last_success_at,
+    COALESCE(m.policy_version, '') AS policy_version";
 
 /// Joins for [`SERVICE_COLUMNS`]: the latest inbound sample of each service taken at or after
 /// `$1` (the traffic cutoff), so a rate nobody has measured lately reads as unknown rather than
@@ -71,6 +72,8 @@ pub struct StoredService {
     pub requests_per_s: Option<f64>,
     pub errors_per_s: Option<f64>,
     pub p99_ms: Option<f64>,
+    /// When a poll last read this state: the control plane's last success (a poll that reads
+    /// the same state rewrites no row).
     pub observed_at: OffsetDateTime,
     pub last_success_at: Option<OffsetDateTime>,
     /// See [`StoredMesh::policy_version`].

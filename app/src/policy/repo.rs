@@ -168,7 +168,9 @@ pub async fn insert_change(db: impl PgExecutor<'_>, change: &NewChange<'_>) -> s
 
 /// Makes the stored copy of a policy what was just written (or removes it), so pages show the
 /// change before the next poll reads it back from the control plane, and gives the mesh a new
-/// policy version so that every server reparses its policy set.
+/// policy version so that every server reparses its policy set. The control plane's state
+/// digest is cleared: the stored state is no longer what a poll read, so the next poll writes
+/// what it reads even if the control plane did not change.
 pub async fn store_written(
     db: impl PgExecutor<'_>,
     key: PolicyKey<'_>,
@@ -180,8 +182,10 @@ pub async fn store_written(
             "WITH written AS (
                  INSERT INTO mesh_resources (control_plane, mesh, kind, name, body) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (control_plane, mesh, kind, name) DO UPDATE SET body = EXCLUDED.body)
-             UPDATE mesh_meshes SET policy_version = gen_random_uuid()::text
-              WHERE control_plane = $1 AND mesh = $2",
+             , versioned AS (
+                 UPDATE mesh_meshes SET policy_version = gen_random_uuid()::text
+                  WHERE control_plane = $1 AND mesh = $2)
+             UPDATE mesh_control_planes SET state_digest = NULL WHERE name = $1",
         )
         .bind(control_plane)
         .bind(mesh)
@@ -194,8 +198,10 @@ pub async fn store_written(
         None => sqlx::query(
             "WITH removed AS (
                      DELETE FROM mesh_resources WHERE control_plane = $1 AND mesh = $2 AND kind = $3 AND name = $4)
-                 UPDATE mesh_meshes SET policy_version = gen_random_uuid()::text
-                  WHERE control_plane = $1 AND mesh = $2",
+                 , versioned AS (
+                     UPDATE mesh_meshes SET policy_version = gen_random_uuid()::text
+                      WHERE control_plane = $1 AND mesh = $2)
+                 UPDATE mesh_control_planes SET state_digest = NULL WHERE name = $1",
         )
         .bind(control_plane)
         .bind(mesh)

@@ -83,14 +83,13 @@ async fn verify(pool: &PgPool, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             format!("the public key {}", path.display()),
         ),
         None => {
-            let (key, path) = args.audit.load_existing(&args.db.data_dir)?;
+            let (key, source) = args.audit.load_existing(&args.db.data_dir)?;
             eprintln!(
-                "note: trusting the local signing key {}. Anyone who can replace that file, or \
+                "note: trusting the local signing key {source}. Anyone who can replace it, or \
                  rewrite the database and re-sign, passes this check. An auditor verifies with a \
-                 copy of the public key kept elsewhere: --public-key FILE",
-                path.display()
+                 copy of the public key kept elsewhere: --public-key FILE"
             );
-            (key.verifying_key(), format!("the local signing key {}", path.display()))
+            (key.verifying_key(), format!("the local signing key {source}"))
         }
     };
     let status = app::audit::service::verify_reaching(pool, &key, &args.expect_head)

@@ -120,6 +120,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         serve_metrics(addr, state.clone()).await?;
     }
     schemas.await.context("compiling the delivery event schemas")?;
+    // The first visitors find the catalog list ready rather than waiting for its first build.
+    let started = std::time::Instant::now();
+    match state.ctx.list_index.warm(&state.ctx).await {
+        Ok(()) => tracing::info!(
+            took_ms = started.elapsed().as_millis() as u64,
+            "catalog list index built"
+        ),
+        Err(_) => tracing::warn!("the catalog list index is not built yet; the first list request builds it"),
+    }
     let app = crate::router::build(state, session_layer);
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| {
         format!(

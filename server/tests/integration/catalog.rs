@@ -317,3 +317,59 @@ async fn renaming_a_file_moves_its_entities_instead_of_conflicting() {
     assert_eq!(alpha["orphaned"], false);
     assert!(alpha["source"].as_str().unwrap().ends_with("/new.yaml"));
 }
+
+/// The list, its facets and search are answered from an in-memory index: an edit is in the
+/// very next list (the edit moves the catalog's generation), and a second server on the same
+/// database (a replica) follows once it hears of the change.
+#[tokio::test]
+async fn lists_and_facets_follow_an_edit_at_once_and_on_other_replicas() {
+    let app = TestApp::with_demo().await;
+    let caller = app::auth::guard::Caller::system("test");
+    let query = |lifecycle: &str| app::catalog::ListQuery {
+        lifecycle: Some(lifecycle.to_owned()),
+        limit: 50,
+        ..Default::default()
+    };
+    // A replica: its own caches and index over the same database.
+    let replica = crate::util::context(app.pool.clone(), true);
+    let before = app::catalog::service::catalog_view(&replica, &caller, query("sunset"))
+        .await
+        .unwrap();
+    assert_eq!(before.page.total, 0);
+
+    let (status, body) = app
+        .call(
+            "PATCH",
+            "/api/v1/entities/component/default/checkout",
+            Some(&app.admin_token),
+            Some(serde_json::json!({"lifecycle": "sunset", "reason": "test"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let listed = app.get_json("/api/v1/entities?lifecycle=sunset").await;
+    assert_eq!(listed["total"], 1, "the editing server lists it at once: {listed}");
+    assert_eq!(listed["items"][0]["name"], "checkout");
+    let view = app::catalog::service::catalog_view(&app.ctx, &caller, query("sunset"))
+        .await
+        .unwrap();
+    assert!(
+        view.facets
+            .lifecycle
+            .iter()
+            .any(|f| f.value == "sunset" && f.count == 1),
+        "{:?}",
+        view.facets
+    );
+
+    // The replica answers from the index it built before, until the change notification
+    // (which `bearing serve` turns into this call) reaches it.
+    let stale = app::catalog::service::catalog_view(&replica, &caller, query("sunset"))
+        .await
+        .unwrap();
+    assert_eq!(stale.page.total, 0);
+    replica.cache.invalidate();
+    let fresh = app::catalog::service::catalog_view(&replica, &caller, query("sunset"))
+        .await
+        .unwrap();
+    assert_eq!(fresh.page.total, 1);
+}

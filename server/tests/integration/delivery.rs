@@ -269,6 +269,21 @@ async fn a_run_only_moves_forward_and_a_failed_run_shows_its_error_and_upstream(
     let page = page.as_str().unwrap_or_default().to_owned();
     assert!(page.contains(r#"data-test="run-filter""#));
     assert!(!page.contains(&format!(r#"data-test-run="{run_id}""#)), "filtered out");
+
+    // A filter that is not a status is ignored: every run is listed, no error shown.
+    let (_, page) = app
+        .call(
+            "GET",
+            "/catalog/component/default/orders-etl?runs=xyz",
+            Some(&app.admin_token),
+            None,
+        )
+        .await;
+    let page = page.as_str().unwrap_or_default().to_owned();
+    assert!(
+        page.contains(&format!(r#"data-test-run="{run_id}""#)),
+        "unknown filter ignored"
+    );
 }
 
 #[tokio::test]

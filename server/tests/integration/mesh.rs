@@ -626,7 +626,8 @@ async fn a_poll_that_brings_nothing_new_keeps_the_parsed_policy_set() {
             .collect()
     };
 
-    let t0 = time::OffsetDateTime::now_utc();
+    // Whole seconds: the database keeps microseconds.
+    let t0 = time::OffsetDateTime::now_utc().replace_nanosecond(0).expect("valid");
     write::replace_state(&app.pool, "default", &snapshot("checkout", "online"), t0)
         .await
         .expect("state");
@@ -634,6 +635,28 @@ async fn a_poll_that_brings_nothing_new_keeps_the_parsed_policy_set() {
     assert_eq!(first.len(), 32, "a digest: {first:?}");
     assert_eq!(allowed(card().await.expect("card")), ["checkout"]);
     let loads = app.ctx.mesh_state.loads();
+
+    // A poll that reads exactly the same state rewrites nothing (the proxy row is the same row
+    // version) and records its success.
+    let row_version = || async {
+        sqlx::query_scalar::<_, String>("SELECT xmin::text FROM mesh_proxies WHERE name = 'payments-1'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("proxy row")
+    };
+    let before = row_version().await;
+    let t_same = t0 + time::Duration::seconds(5);
+    write::replace_state(&app.pool, "default", &snapshot("checkout", "online"), t_same)
+        .await
+        .expect("state");
+    assert_eq!(row_version().await, before, "an unchanged poll rewrites no row");
+    let confirmed = card().await.expect("card");
+    assert_eq!(
+        confirmed.services[0].summary.observed_at,
+        app::wire::rfc3339(t_same),
+        "the state reads as observed by the latest poll"
+    );
+    assert_eq!(version(&app.pool).await, first);
 
     // The next poll finds the same policies and services; only a proxy's status moved.
     let t1 = t0 + time::Duration::seconds(15);

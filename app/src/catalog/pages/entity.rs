@@ -87,7 +87,13 @@ pub fn EntityPage() -> impl IntoView {
         |(k, _)| component_template_policies(k),
     );
     let bind_producer = ServerAction::<BindProducer>::new();
-    let run_status = move || query.read().get("runs").filter(|s| !s.is_empty());
+    // A filter that is not a status (a hand-edited or stale link) is ignored, not an error.
+    let run_status = move || {
+        query
+            .read()
+            .get("runs")
+            .filter(|s| crate::delivery::RUN_STATUSES.contains(&s.as_str()))
+    };
     // Made here, owned by the page: one made inside the entity's view below is disposed when that
     // view re-renders (following a link to another entity), while the old delivery section's
     // pending load may still read it (a panic in the browser).

@@ -25,27 +25,38 @@ pub struct Order {
 }
 
 fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &Filter, full_text: Option<(&str, &[String])>) {
+    fn push_group(qb: &mut QueryBuilder<'_, Postgres>, group: &[Condition]) {
+        for c in group {
+            if c.key == "metadata.uid" {
+                let ids: Vec<Uuid> = c.values.iter().filter_map(|v| v.parse().ok()).collect();
+                qb.push(" AND e.id = ANY(").push_bind(ids).push(")");
+                continue;
+            }
+            qb.push(" AND e.id IN (SELECT entity_id FROM entity_search WHERE key = ")
+                .push_bind(c.key.clone());
+            if !c.values.is_empty() {
+                qb.push(" AND value = ANY(").push_bind(c.values.clone()).push(")");
+            }
+            qb.push(")");
+        }
+    }
     qb.push(" WHERE true");
-    if !filter.is_empty() {
-        qb.push(" AND (false");
-        for group in filter {
-            qb.push(" OR (true");
-            for c in group {
-                if c.key == "metadata.uid" {
-                    let ids: Vec<Uuid> = c.values.iter().filter_map(|v| v.parse().ok()).collect();
-                    qb.push(" AND e.id = ANY(").push_bind(ids).push(")");
-                    continue;
-                }
-                qb.push(" AND e.id IN (SELECT entity_id FROM entity_search WHERE key = ")
-                    .push_bind(c.key.clone());
-                if !c.values.is_empty() {
-                    qb.push(" AND value = ANY(").push_bind(c.values.clone()).push(")");
-                }
+    match filter.as_slice() {
+        [] => {}
+        // One group (the common case) without the OR around it: PostgreSQL then plans each
+        // condition as a semi-join and starts from the most selective (an owner's hundred
+        // entities rather than every component); under an OR it tests every entity against
+        // hashed subqueries (a random owner filter: 30 ms against 1-10 ms on 10,000 entities).
+        [group] => push_group(qb, group),
+        groups => {
+            qb.push(" AND (false");
+            for group in groups {
+                qb.push(" OR (true");
+                push_group(qb, group);
                 qb.push(")");
             }
             qb.push(")");
         }
-        qb.push(")");
     }
     if let Some((term, fields)) = full_text {
         qb.push(" AND e.id IN (SELECT entity_id FROM entity_search WHERE value LIKE ")

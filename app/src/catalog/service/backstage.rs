@@ -68,9 +68,10 @@ pub async fn by_name(
     let Ok(key) = super::ref_key(kind, namespace, name) else {
         return Ok(None);
     };
+    let pool = ctx.pool.clone();
     ctx.cache
-        .get_or_load(format!("by-name|{key}"), async {
-            Ok::<_, AppError>(load(&ctx.pool, std::slice::from_ref(&key)).await?.pop().flatten())
+        .get_or_load(format!("by-name|{key}"), async move {
+            Ok::<_, AppError>(load(&pool, std::slice::from_ref(&key)).await?.pop().flatten())
         })
         .await
 }
@@ -78,8 +79,11 @@ pub async fn by_name(
 /// `GET /entities/by-query?...`: one page with its total and cursors, as `raw_query` asks.
 pub async fn by_query(ctx: &ServerCtx, caller: &Caller, raw_query: &str) -> Result<Value, AppError> {
     caller.require_reader(ctx)?;
+    let (pool, query) = (ctx.pool.clone(), raw_query.to_owned());
     ctx.cache
-        .get_or_load(format!("by-query|{raw_query}"), query_page(&ctx.pool, raw_query))
+        .get_or_load(format!("by-query|{raw_query}"), async move {
+            query_page(&pool, &query).await
+        })
         .await
 }
 
@@ -205,7 +209,10 @@ pub async fn by_refs(
 pub async fn facets(ctx: &ServerCtx, caller: &Caller, raw_query: &str) -> Result<Value, AppError> {
     caller.require_reader(ctx)?;
     ctx.cache
-        .get_or_load(format!("facets|{raw_query}"), count_facets(&ctx.pool, raw_query))
+        .get_or_load(format!("facets|{raw_query}"), {
+            let (pool, query) = (ctx.pool.clone(), raw_query.to_owned());
+            async move { count_facets(&pool, &query).await }
+        })
         .await
 }
 
