@@ -4,7 +4,7 @@
 # about them, but refuses to measure answers that are not what was asked for.
 #
 #   bench/backstage/run.sh [--name NAME] [--duration 15s] [--connections 64] [--only A,B,...]
-#                          [--base-url URL [--pid PID] [--label TEXT]]
+#                          [--base-url URL [--pid PID] [--pg-pid PID] [--label TEXT]]
 #
 # Without --base-url it: installs package.json's npm packages into bench/backstage/node_modules
 # if missing (nice -n 10); creates a fresh PostgreSQL cluster in BENCH_BS_PGDIR listening on
@@ -17,7 +17,7 @@
 # (BENCH_WARMUP warm-up, then --duration at --connections over $(nproc) threads); samples the
 # RSS of the backend and of the PostgreSQL cluster; stops both. With --base-url it only checks
 # and load-tests that server's Backstage API with the same URLs (e.g. Bearing's /api/catalog;
-# RSS only with --pid).
+# RSS only with --pid; --pg-pid names the postmaster of its PostgreSQL if that is not a child).
 #
 # Results: bench/results/NAME.json (+ a table on stdout); raw output in bench/results/raw/NAME/.
 # NAME defaults to backstage-<date>.
@@ -26,7 +26,11 @@
 # BENCH_BS_PG_PORT (5499), BENCH_BS_PORT (7007), BENCH_PG_BIN (/usr/lib/postgresql/15/bin),
 # BENCH_PG_USER (bearing-pg), BENCH_BS_PROCESSING_INTERVAL (1h; `100s` is Backstage's default),
 # BENCH_BS_INGEST_TIMEOUT (1800 s), BENCH_DURATION, BENCH_CONNECTIONS, BENCH_WARMUP (2s, 0 =
-# none).
+# none), BENCH_REQUEST_TIMEOUT (wrk --timeout, 10s: wrk's own 2 s would drop Backstage's slow
+# answers from the latencies and count them as errors).
+#
+# Each scenario also records the CPU time other processes (not the server, its PostgreSQL, wrk
+# or the sampler) used while it ran, from /proc: the machine is shared.
 #
 # Scenarios (the lists are drawn as bench/run.sh draws its own, same seeds):
 #   bs_by_name              /api/catalog/entities/by-name/component/default/<sample_component>
@@ -50,10 +54,12 @@ ROOT=$(dirname "$BENCH")
 NAME=""
 BASE_URL=""
 EXT_PID=""
+EXT_PG_PID=""
 LABEL=""
 DURATION=${BENCH_DURATION:-15s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 WARMUP=${BENCH_WARMUP:-2s}
+REQ_TIMEOUT=${BENCH_REQUEST_TIMEOUT:-10s}
 ONLY=""
 DATA=${BENCH_DATA:-$BENCH/data/synthetic}
 PGDIR=${BENCH_BS_PGDIR:-$BENCH/data/pg-backstage}
@@ -64,12 +70,13 @@ PG_USER=${BENCH_PG_USER:-bearing-pg}
 PROCESSING_INTERVAL=${BENCH_BS_PROCESSING_INTERVAL:-1h}
 INGEST_TIMEOUT=${BENCH_BS_INGEST_TIMEOUT:-1800}
 
-usage() { sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,47p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --name) NAME=$2; shift 2 ;;
     --base-url) BASE_URL=${2%/}; shift 2 ;;
     --pid) EXT_PID=$2; shift 2 ;;
+    --pg-pid) EXT_PG_PID=$2; shift 2 ;;
     --label) LABEL=$2; shift 2 ;;
     --duration) DURATION=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
@@ -124,6 +131,64 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# RSS sampler (background; SAMPLER_PID): every 0.5 s, the server's VmRSS/VmHWM and the summed
+# RSS/PSS of its process tree and of the PostgreSQL cluster's tree (postmaster and backends; pid
+# 0 = none), until the server exits or SIGTERM.
+start_sampler() {
+  python3 - "$RAW/rss.jsonl" "$1" "${2:-0}" <<'PY' &
+import json, os, signal, sys, time
+out, pid, pg = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+stop = []
+signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+def status(p):
+    d = {}
+    try:
+        for line in open(f"/proc/{p}/status"):
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                d[line[:5]] = int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return d
+def pss(p):
+    try:
+        for line in open(f"/proc/{p}/smaps_rollup"):
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+def tree(root):
+    kids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                s = open(f"/proc/{d}/stat").read()
+                kids.setdefault(int(s[s.rindex(")") + 2:].split()[1]), []).append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    todo, seen = [root], []
+    while todo:
+        p = todo.pop(); seen.append(p); todo.extend(kids.get(p, []))
+    return seen
+with open(out, "a") as f:
+    while not stop:
+        st = status(pid)
+        if st is None:
+            break
+        row = {"t": time.time(), "rss_kb": st.get("VmRSS"), "hwm_kb": st.get("VmHWM")}
+        for key, root in (("tree", pid), ("pg", pg)):
+            ps = tree(root) if root else []
+            row[f"{key}_rss_kb"] = sum((status(p) or {}).get("VmRSS", 0) for p in ps)
+            row[f"{key}_pss_kb"] = sum(pss(p) for p in ps)
+            row[f"{key}_procs"] = len(ps)
+        f.write(json.dumps(row) + "\n"); f.flush()
+        end = time.time() + 0.5
+        while not stop and time.time() < end:
+            time.sleep(0.05)
+PY
+  SAMPLER_PID=$!
+}
+
 if [ -z "$BASE_URL" ]; then
   # ------------------------------------------------------------ npm packages
   command -v node >/dev/null 2>&1 || die "node not found"
@@ -169,60 +234,7 @@ if [ -z "$BASE_URL" ]; then
   BASE_URL="http://127.0.0.1:$BS_PORT"
   RSS_PID=$SERVER_PID
   PG_PID=$(head -1 "$PGDIR/pgdata/postmaster.pid")
-  python3 - "$RAW/rss.jsonl" "$SERVER_PID" "$PG_PID" <<'PY' &
-# RSS sampler: every 0.5 s, the backend's VmRSS/VmHWM and the summed RSS/PSS of its process tree
-# and of the PostgreSQL cluster's (postmaster and backends), until the backend exits or SIGTERM.
-import json, os, signal, sys, time
-out, pid, pg = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-stop = []
-signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-def status(p):
-    d = {}
-    try:
-        for line in open(f"/proc/{p}/status"):
-            if line.startswith(("VmRSS:", "VmHWM:")):
-                d[line[:5]] = int(line.split()[1])
-    except (OSError, ValueError):
-        return None
-    return d
-def pss(p):
-    try:
-        for line in open(f"/proc/{p}/smaps_rollup"):
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-def tree(root):
-    kids = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                s = open(f"/proc/{d}/stat").read()
-                kids.setdefault(int(s[s.rindex(")") + 2:].split()[1]), []).append(int(d))
-            except (OSError, ValueError, IndexError):
-                pass
-    todo, seen = [root], []
-    while todo:
-        p = todo.pop(); seen.append(p); todo.extend(kids.get(p, []))
-    return seen
-with open(out, "a") as f:
-    while not stop:
-        st = status(pid)
-        if st is None:
-            break
-        row = {"t": time.time(), "rss_kb": st.get("VmRSS"), "hwm_kb": st.get("VmHWM")}
-        for key, root in (("tree", pid), ("pg", pg)):
-            ps = tree(root)
-            row[f"{key}_rss_kb"] = sum((status(p) or {}).get("VmRSS", 0) for p in ps)
-            row[f"{key}_pss_kb"] = sum(pss(p) for p in ps)
-            row[f"{key}_procs"] = len(ps)
-        f.write(json.dumps(row) + "\n"); f.flush()
-        end = time.time() + 0.5
-        while not stop and time.time() < end:
-            time.sleep(0.05)
-PY
-  SAMPLER_PID=$!
+  start_sampler "$SERVER_PID" "$PG_PID"
 
   # ------------------------------------------------------------ ingestion
   log "waiting for the ingestion (timeout ${INGEST_TIMEOUT}s)"
@@ -291,10 +303,8 @@ PY
   mark ingested
 else
   RSS_PID=$EXT_PID
-  if [ -n "$RSS_PID" ]; then
-    python3 "$BENCH/report.py" sample-rss --pid "$RSS_PID" --interval 0.5 --out "$RAW/rss-ext.jsonl" &
-    SAMPLER_PID=$!
-  fi
+  PG_PID=$EXT_PG_PID
+  [ -n "$RSS_PID" ] && start_sampler "$RSS_PID" "$PG_PID"
 fi
 
 # ---------------------------------------------------------------- URL lists
@@ -429,6 +439,30 @@ sys.exit(1 if failed else 0)
 PY
 
 # ---------------------------------------------------------------- load
+# CPU ticks of every process (and the machine's), before and after each measured run.
+cpu_snapshot() {
+  python3 - "$1" <<'PY'
+import json, os, sys
+procs = {}
+me = os.getpid()
+for d in os.listdir("/proc"):
+    if not d.isdigit() or int(d) == me:
+        continue
+    try:
+        s = open(f"/proc/{d}/stat").read()
+    except OSError:
+        continue
+    comm = s[s.index("(") + 1:s.rindex(")")]
+    f = s[s.rindex(")") + 2:].split()
+    procs[d] = {"comm": comm, "ppid": int(f[1]), "ticks": int(f[11]) + int(f[12]), "nice": int(f[16]), "start": int(f[19])}
+cpu = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+json.dump({"procs": procs, "cpu": cpu}, open(sys.argv[1], "w"))
+PY
+}
+MEASURED_PIDS=()
+[ -n "${RSS_PID:-}" ] && MEASURED_PIDS+=("$RSS_PID")
+[ -n "${PG_PID:-}" ] && MEASURED_PIDS+=("$PG_PID")
+[ -n "$SAMPLER_PID" ] && MEASURED_PIDS+=("$SAMPLER_PID")
 WRK_THREADS=$(nproc)
 [ "$CONNECTIONS" -lt "$WRK_THREADS" ] && WRK_THREADS=$CONNECTIONS
 TSV=$RAW/scenarios.tsv
@@ -447,13 +481,15 @@ for sc in "${SELECTED[@]}"; do
   [ -n "$probe" ] || probe="000 0"
   loadavg=$(cat /proc/loadavg)
   if [ "$WARMUP" != 0 ]; then
-    wrk -t "$WRK_THREADS" -c "$CONNECTIONS" -d "$WARMUP" "${WRK_SCRIPT[@]}" "$url" >/dev/null 2>&1 || true
+    wrk -t "$WRK_THREADS" -c "$CONNECTIONS" -d "$WARMUP" --timeout "$REQ_TIMEOUT" "${WRK_SCRIPT[@]}" "$url" >/dev/null 2>&1 || true
   fi
   log "$sc: $(wc -l <"$list") URL(s) from $first ($CONNECTIONS connections, $DURATION; loadavg before: $loadavg)"
+  cpu_snapshot "$RAW/$sc.cpu0.json"
   mark "start:$sc"
-  wrk -t "$WRK_THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency "${WRK_SCRIPT[@]}" "$url" >"$RAW/$sc.wrk.txt" 2>"$RAW/$sc.err" \
-    || log "warning: wrk exited $? for $sc"
+  wrk -t "$WRK_THREADS" -c "$CONNECTIONS" -d "$DURATION" --timeout "$REQ_TIMEOUT" --latency "${WRK_SCRIPT[@]}" "$url" \
+    >"$RAW/$sc.wrk.txt" 2>"$RAW/$sc.err" || log "warning: wrk exited $? for $sc"
   mark "end:$sc"
+  cpu_snapshot "$RAW/$sc.cpu1.json"
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$sc" "$url" "$(wc -l <"$list")" "${probe% *}" "${probe#* }" "$loadavg" >>"$TSV"
 done
 mark load_end
@@ -473,10 +509,11 @@ cleanup
 
 # ---------------------------------------------------------------- report
 python3 - "$BENCH" "$HERE" "$RAW" "$OUT_JSON" "$NAME" "$BASE_URL" "$LOCAL" "$LABEL" "$DURATION" "$CONNECTIONS" \
-  "$WRK_THREADS" "$WARMUP" "$MANIFEST" "$PROCESSING_INTERVAL" "$PG_BIN" "$ROOT" <<'PY'
+  "$WRK_THREADS" "$WARMUP" "$MANIFEST" "$PROCESSING_INTERVAL" "$PG_BIN" "$ROOT" "$REQ_TIMEOUT" \
+  "${MEASURED_PIDS[*]}" <<'PY'
 import datetime as dt, json, os, platform, subprocess, sys
 (bench, here, raw, out, name, base, local, label, duration, conns, threads, warmup, manifest,
- interval, pg_bin, root) = sys.argv[1:]
+ interval, pg_bin, root, req_timeout, measured) = sys.argv[1:]
 sys.path.insert(0, bench)
 import report  # bench/report.py: wrk's text output
 def sh(*cmd):
@@ -495,6 +532,41 @@ for line in open(f"{raw}/scenarios.tsv"):
     r.update({"url": url, "urls": int(nurls), "probe_status": int(status), "probe_bytes": int(size),
               "loadavg_before": loadavg, "tool": "wrk"})
     scen[sc] = r
+# CPU used by other processes during each measured run: every process but the measured ones
+# (the server's and its PostgreSQL's trees, the sampler), wrk and this script's helpers.
+hz = os.sysconf("SC_CLK_TCK")
+roots = {int(p) for p in measured.split()}
+def other_cpu(sc):
+    a = json.load(open(f"{raw}/{sc}.cpu0.json"))
+    b = json.load(open(f"{raw}/{sc}.cpu1.json"))
+    secs = events[f"end:{sc}"] - events[f"start:{sc}"]
+    kids = {}
+    for pid, p in list(a["procs"].items()) + list(b["procs"].items()):
+        kids.setdefault(p["ppid"], set()).add(int(pid))
+    ours, todo = set(), list(roots)
+    while todo:
+        p = todo.pop()
+        if p not in ours:
+            ours.add(p); todo.extend(kids.get(p, ()))
+    used = []
+    for pid, p in b["procs"].items():
+        if int(pid) in ours or p["comm"] in ("wrk", "curl"):
+            continue
+        before = a["procs"].get(pid)
+        d = p["ticks"] - (before["ticks"] if before and before["start"] == p["start"] else 0)
+        if d > 0:
+            used.append((d / hz, p["comm"], p["nice"]))
+    used.sort(reverse=True)
+    busy = lambda c: c[0] + c[1] + c[2] + c[5] + c[6] + c[7]  # user nice system irq softirq steal
+    total = busy(b["cpu"]) - busy(a["cpu"])
+    return {"other_processes_cores": round(sum(u[0] for u in used) / secs, 2),
+            "machine_busy_cores": round(total / hz / secs, 2),
+            "top_other": [f"{c} (nice {n}): {s / secs:.2f}" for s, c, n in used[:3]]}
+for sc in scen:
+    try:
+        scen[sc]["cpu"] = other_cpu(sc)
+    except (OSError, KeyError, ValueError) as e:
+        scen[sc]["cpu"] = {"error": repr(e)}
 checks = json.load(open(f"{raw}/checks.json"))
 for sc, c in checks.items():
     if sc in scen:
@@ -502,7 +574,7 @@ for sc, c in checks.items():
 doc = {
     "name": name, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     "server": label or ("Backstage catalog backend" if local else base), "base_url": base,
-    "load": {"duration": duration,
+    "load": {"duration": duration, "request_timeout": req_timeout,
              "connections": int(conns), "threads": int(threads), "warmup": warmup},
     "scenarios": scen,
 }
@@ -529,29 +601,25 @@ if local:
     doc["config"] = {"catalog.processingInterval": interval, "backend.auth.dangerouslyDisableDefaultAuthPolicy": True,
                      "request log lines": "off (logger override: type=incomingRequest at warn)", "NODE_ENV": "production",
                      "postgresql": "initdb defaults, max_connections=200, TCP 127.0.0.1"}
-rss_file = f"{raw}/rss.jsonl" if local else f"{raw}/rss-ext.jsonl"
+rss_file = f"{raw}/rss.jsonl"
 if os.path.exists(rss_file):
     rows = [json.loads(l) for l in open(rss_file) if l.strip()]
     mb = lambda kb: None if kb is None else round(kb / 1024, 1)
-    if local:
-        t0, t1 = events.get("load_start", 0), events.get("load_end", 1e18)
-        ing = [r for r in rows if r["t"] < events.get("ingested", 1e18)]
-        load = [r for r in rows if t0 <= r["t"] <= t1]
+    t0, t1 = events.get("load_start", 0), events.get("load_end", 1e18)
+    load = [r for r in rows if t0 <= r["t"] <= t1]
+    if rows:
         doc["rss"] = {
             "samples": len(rows),
-            "backend_peak_mb": mb(max(r["hwm_kb"] or 0 for r in rows)),
-            "backend_max_sampled_during_ingest_mb": mb(max((r["rss_kb"] or 0 for r in ing), default=None)),
-            "backend_max_sampled_during_load_mb": mb(max((r["rss_kb"] or 0 for r in load), default=None)),
-            "postgresql_max_rss_during_load_mb": mb(max((r["pg_rss_kb"] for r in load), default=None)),
-            "postgresql_max_pss_during_load_mb": mb(max((r["pg_pss_kb"] for r in load), default=None)),
-            "backend_plus_postgresql_max_pss_during_load_mb": mb(max((r["tree_pss_kb"] + r["pg_pss_kb"] for r in load), default=None)),
-            "backend_plus_postgresql_max_pss_overall_mb": mb(max(r["tree_pss_kb"] + r["pg_pss_kb"] for r in rows)),
+            "server_peak_mb": mb(max(r["hwm_kb"] or 0 for r in rows)),
+            "server_max_sampled_during_load_mb": mb(max((r["rss_kb"] or 0 for r in load), default=None)),
+            "server_tree_max_pss_during_load_mb": mb(max((r["tree_pss_kb"] for r in load), default=None)),
+            "postgresql_max_pss_during_load_mb": mb(max((r["pg_pss_kb"] for r in load), default=None)) if load and load[0]["pg_procs"] else None,
+            "server_plus_postgresql_max_pss_during_load_mb": mb(max((r["tree_pss_kb"] + r["pg_pss_kb"] for r in load), default=None)),
         }
-    elif rows:
-        doc["rss"] = {"samples": len(rows), "server_peak_mb": mb(max(r.get("hwm_kb") or 0 for r in rows)),
-                      "server_max_sampled_mb": mb(max(r.get("rss_kb") or 0 for r in rows)),
-                      "tree_max_rss_mb": mb(max(r.get("tree_rss_kb") or 0 for r in rows)),
-                      "tree_max_pss_mb": mb(max((r.get("tree_pss_kb") or 0) for r in rows))}
+        if local:
+            ing = [r for r in rows if r["t"] < events.get("ingested", 1e18)]
+            doc["rss"]["server_max_sampled_during_ingest_mb"] = mb(max((r["rss_kb"] or 0 for r in ing), default=None))
+            doc["rss"]["server_plus_postgresql_max_pss_overall_mb"] = mb(max(r["tree_pss_kb"] + r["pg_pss_kb"] for r in rows))
 cpu = None
 try:
     cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
@@ -568,9 +636,11 @@ print(f"\n{doc['server']} ({base}), {doc['load']['tool']}, {conns} connections, 
 if local:
     i = doc["ingest"]
     print(f"ingestion: all components at {i['components_s']} s, every kind at {i['all_kinds_s']} s, queues empty at {i['settled_s']} s")
-print(f"{'scenario':<24} {'urls':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  loadavg before")
+print(f"{'scenario':<24} {'urls':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  {'others':>6}  loadavg before")
 for sc, r in scen.items():
-    print(f"{sc:<24} {r['urls']:>5} {f(r['requests_per_sec'], 0):>9} {f(r['p50_ms'], 2):>8} {f(r['p99_ms'], 2):>8} {r['errors']:>7}  {' '.join(r['loadavg_before'].split()[:3])}")
+    print(f"{sc:<24} {r['urls']:>5} {f(r['requests_per_sec'], 0):>9} {f(r['p50_ms'], 2):>8} {f(r['p99_ms'], 2):>8} {r['errors']:>7}"
+          f"  {f(r['cpu'].get('other_processes_cores'), 2):>6}  {' '.join(r['loadavg_before'].split()[:3])}")
+print("others: CPU cores used by other processes during the run (not the server, its PostgreSQL, wrk)")
 if "rss" in doc:
     print("rss: " + ", ".join(f"{k} {v}" for k, v in doc["rss"].items()))
 print(f"results: {out}")
