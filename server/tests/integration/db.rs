@@ -369,3 +369,36 @@ pub fn audit_args() -> server::config::AuditArgs {
     }
     P::parse_from(["test"]).a
 }
+
+/// The pool hands out a connection without checking it when it was in use a moment ago
+/// (`server::db::CHECK_IF_IDLE_FOR`), but checks one idle for longer: a connection that died
+/// meanwhile (here its backend is terminated, as a database restart does) is replaced, not
+/// handed to the next request.
+#[tokio::test]
+async fn a_connection_that_died_while_idle_is_replaced_before_use() {
+    let (_, superuser) = fresh_db().await;
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&superuser)
+        .await
+        .unwrap();
+    let pool = server::db::app_pool_options(1)
+        .connect_with(cluster().server.database(&database))
+        .await
+        .unwrap();
+    let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let terminated: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(backend)
+        .fetch_one(&superuser)
+        .await
+        .unwrap();
+    assert!(terminated);
+    tokio::time::sleep(server::db::CHECK_IF_IDLE_FOR * 2).await;
+    let replaced: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&pool)
+        .await
+        .expect("the dead connection is checked and replaced, and the query runs");
+    assert_ne!(replaced, backend, "a new connection");
+}
