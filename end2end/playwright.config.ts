@@ -22,6 +22,10 @@ export default defineConfig({
   forbidOnly: !!process.env.CI,
   retries: process.env.CI ? 1 : 0,
   workers: 1,
+  // A journey signs in (sometimes twice) and waits for pages to hydrate, each wait bounded at
+  // 30 s: the default 30 s for the whole test was too short on a loaded 2-core CI machine (the
+  // debug build's wasm is about 20 MB), where a transfer journey once timed out while working.
+  timeout: 90_000,
   reporter: 'list',
   use: {
     baseURL: BEARING,
