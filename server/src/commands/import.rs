@@ -81,12 +81,25 @@ fn print_report(r: &ImportReport) {
         println!("  agreed {c} (the file now says what was edited in Bearing)");
     }
     for (label, items) in [("added", &r.added), ("updated", &r.updated), ("orphaned", &r.orphaned)] {
-        for item in items.iter() {
+        let (shown, left) = capped(items);
+        for item in shown {
             println!("{label:>9} {item}");
         }
+        if left > 0 {
+            let where_listed = if r.dry_run {
+                ""
+            } else {
+                " (the import's audit log entry lists every one)"
+            };
+            println!("{label:>9} … and {left} more{where_listed}");
+        }
     }
-    for c in &r.consumers_changed {
+    let (shown, left) = capped(&r.consumers_changed);
+    for c in shown {
         println!("consumers changed for {c}: its traffic policy is looked at again (--kuma-policy-mode)");
+    }
+    if left > 0 {
+        println!("consumers changed for {left} more components: their traffic policies are looked at again too");
     }
     println!(
         "{}{} added, {} updated, {} unchanged, {} orphaned{}",
@@ -97,4 +110,30 @@ fn print_report(r: &ImportReport) {
         r.orphaned.len(),
         if r.dry_run { " (nothing was written)" } else { "" }
     );
+}
+
+/// Most entities the report names per kind of change: a first import of 100,000 components
+/// would otherwise print 200,000 lines. The counts below them are always complete.
+const SHOWN_PER_LIST: usize = 50;
+
+/// The first [`SHOWN_PER_LIST`] of `items`, and how many are left out.
+fn capped(items: &[String]) -> (&[String], usize) {
+    let shown = &items[..items.len().min(SHOWN_PER_LIST)];
+    (shown, items.len() - shown.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_list_is_cut_and_says_how_many_it_left_out() {
+        let items: Vec<String> = (0..120).map(|i| format!("component:default/c{i}")).collect();
+        let (shown, left) = capped(&items);
+        assert_eq!(shown.len(), SHOWN_PER_LIST);
+        assert_eq!(shown[0], "component:default/c0");
+        assert_eq!(left, 120 - SHOWN_PER_LIST);
+        let (shown, left) = capped(&items[..3]);
+        assert_eq!((shown.len(), left), (3, 0));
+    }
 }

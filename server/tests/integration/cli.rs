@@ -34,7 +34,23 @@ fn import_into_a_data_dir_then_reject_a_bad_file() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("added component:default/checkout"), "{stdout}");
+    // The demo catalog is longer than the report names one by one: the first 50, then how
+    // many more, and a total that adds up.
+    let listed = stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("added ") && !l.contains('…'))
+        .count();
+    assert_eq!(listed, 50, "{stdout}");
+    let more: usize = stdout
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("added … and "))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no \"… and N more\" line: {stdout}"));
+    assert!(
+        stdout.contains(&format!("{} added, 0 updated", listed + more)),
+        "{stdout}"
+    );
 
     std::fs::write(
         dir.path().join("bad.yaml"),
