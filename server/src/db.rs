@@ -122,7 +122,7 @@ pub const CHECK_IF_IDLE_FOR: Duration = Duration::from_millis(50);
 /// sqlx checks a connection with a round trip when it goes back to the pool (always) and, by
 /// default, again when it is taken out. An entity page runs about twenty queries, so the second
 /// check was a third of the page's round trips to PostgreSQL (a profile of cold entity pages:
-/// `ping` about 7 % of the server's CPU, and as much again in PostgreSQL). Here only a
+/// `ping` about 7 % of the server's CPU, each one also answered by PostgreSQL). Here only a
 /// connection idle for [`CHECK_IF_IDLE_FOR`] is checked when taken out: under load connections
 /// go back and out again within a millisecond, having passed the check on their way in, while one
 /// idle through a database restart (which takes longer than that) fails its check and is
