@@ -185,7 +185,7 @@ pub async fn store_written(
              , versioned AS (
                  UPDATE mesh_meshes SET policy_version = gen_random_uuid()::text
                   WHERE control_plane = $1 AND mesh = $2)
-             UPDATE mesh_control_planes SET state_digest = NULL WHERE name = $1",
+             UPDATE mesh_control_planes SET state_digest = NULL, bearing_writes = bearing_writes + 1 WHERE name = $1",
         )
         .bind(control_plane)
         .bind(mesh)
@@ -201,7 +201,7 @@ pub async fn store_written(
                  , versioned AS (
                      UPDATE mesh_meshes SET policy_version = gen_random_uuid()::text
                       WHERE control_plane = $1 AND mesh = $2)
-                 UPDATE mesh_control_planes SET state_digest = NULL WHERE name = $1",
+                 UPDATE mesh_control_planes SET state_digest = NULL, bearing_writes = bearing_writes + 1 WHERE name = $1",
         )
         .bind(control_plane)
         .bind(mesh)

@@ -81,10 +81,17 @@ impl Poller {
     /// stored state is kept and the error recorded.
     pub async fn poll_once(&mut self) -> anyhow::Result<()> {
         let now = OffsetDateTime::now_utc();
+        let writes_before_read = write::bearing_writes(&self.pool, &self.name).await?;
         match self.read_all(now).await {
             Ok(reads) => {
                 let snap = snapshot::snapshot(reads);
-                write::replace_state(&self.pool, &self.name, &snap, now).await?;
+                let stored =
+                    write::replace_state_read_after(&self.pool, &self.name, &snap, now, Some(writes_before_read))
+                        .await?;
+                if !stored {
+                    tracing::debug!(control_plane = %self.name,
+                        "Bearing wrote a policy while this poll read; the next poll stores the state");
+                }
                 self.online = snap
                     .proxies
                     .iter()

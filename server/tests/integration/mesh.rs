@@ -780,3 +780,66 @@ async fn a_reported_deployment_makes_the_poller_read_the_mesh_now() {
     }
     assert_eq!(now, before + 1, "the deployment made the poller read the mesh again");
 }
+
+/// A poll that read the control plane before Bearing wrote a policy, and stores after that
+/// write, must not bring back what Bearing just replaced: a policy rolled back would show as
+/// applied until the next poll (seen as a flaky end-to-end test). Such a poll stores nothing;
+/// the next one, which reads after the write, stores its state.
+#[tokio::test]
+async fn a_poll_that_read_before_bearings_own_write_does_not_undo_it() {
+    let app = TestApp::with_demo().await;
+    write::upsert_control_plane(&app.pool, "default", "http://kuma.test:5681")
+        .await
+        .expect("control plane");
+    let policy = |present: bool| write::Snapshot {
+        resources: present
+            .then(|| write::ResourceRow {
+                mesh: "default".into(),
+                kind: "MeshMetric",
+                name: "metrics-production-payments".into(),
+                body: serde_json::json!({"type": "MeshMetric", "mesh": "default",
+                    "name": "metrics-production-payments", "spec": {"targetRef": {"kind": "Mesh"}}})
+                .to_string(),
+            })
+            .into_iter()
+            .collect(),
+        ..Default::default()
+    };
+    let stored = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM mesh_resources WHERE name = 'metrics-production-payments'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("count")
+    };
+    let now = time::OffsetDateTime::now_utc();
+    write::replace_state(&app.pool, "default", &policy(true), now)
+        .await
+        .expect("state");
+    assert_eq!(stored().await, 1);
+
+    // A poll starts reading (the policy is still there) ...
+    let before_read = write::bearing_writes(&app.pool, "default").await.expect("writes");
+    // ... Bearing rolls the policy back meanwhile ...
+    app::policy::repo::store_written(
+        &app.pool,
+        ("default", "default", "MeshMetric", "metrics-production-payments"),
+        None,
+    )
+    .await
+    .expect("rollback");
+    assert_eq!(stored().await, 0);
+    // ... and the poll stores what it read: refused.
+    let written = write::replace_state_read_after(&app.pool, "default", &policy(true), now, Some(before_read))
+        .await
+        .expect("poll");
+    assert!(!written, "a read from before Bearing's write is not stored");
+    assert_eq!(stored().await, 0, "the rolled-back policy stays gone");
+
+    // The next poll reads after the write and stores what it read.
+    let before_read = write::bearing_writes(&app.pool, "default").await.expect("writes");
+    let written = write::replace_state_read_after(&app.pool, "default", &policy(false), now, Some(before_read))
+        .await
+        .expect("poll");
+    assert!(written);
+    assert_eq!(stored().await, 0);
+}

@@ -133,24 +133,55 @@ pub async fn replace_state(
     snap: &Snapshot,
     now: OffsetDateTime,
 ) -> sqlx::Result<()> {
+    replace_state_read_after(db, control_plane, snap, now, None)
+        .await
+        .map(drop)
+}
+
+/// How many policy writes Bearing has made to `control_plane` ([`crate::policy::repo::store_written`]);
+/// a poll notes it before it reads the control plane.
+pub async fn bearing_writes(db: impl PgExecutor<'_>, control_plane: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT bearing_writes FROM mesh_control_planes WHERE name = $1")
+        .bind(control_plane)
+        .fetch_optional(db)
+        .await
+        .map(Option::unwrap_or_default)
+}
+
+/// [`replace_state`] for a poll that began reading when Bearing had made `writes_before_read`
+/// policy writes ([`bearing_writes`]): if Bearing wrote a policy since, what the poll read may
+/// predate that write, and storing it would bring back the state Bearing just replaced (a policy
+/// rolled back shown as applied until the next poll). Such a poll stores nothing and returns
+/// `false`; the next one reads after the write.
+pub async fn replace_state_read_after(
+    db: impl Acquire<'_, Database = Postgres>,
+    control_plane: &str,
+    snap: &Snapshot,
+    now: OffsetDateTime,
+    writes_before_read: Option<i64>,
+) -> sqlx::Result<bool> {
     let mut tx = db.begin().await?;
     // Most polls read exactly what the previous one stored: record the success and write
     // nothing else (rewriting thousands of proxies, services and policies each poll cost every
     // page rendered meanwhile), and tell no server to drop its pages.
     let digest = state_digest(snap);
-    let stored: Option<String> =
-        sqlx::query_scalar("SELECT state_digest FROM mesh_control_planes WHERE name = $1 FOR UPDATE")
+    let (stored, writes): (Option<String>, i64) =
+        sqlx::query_as("SELECT state_digest, bearing_writes FROM mesh_control_planes WHERE name = $1 FOR UPDATE")
             .bind(control_plane)
             .fetch_optional(&mut *tx)
             .await?
-            .flatten();
+            .unwrap_or_default();
+    if writes_before_read.is_some_and(|before| before != writes) {
+        tx.rollback().await?;
+        return Ok(false);
+    }
     if stored.as_deref() == Some(digest.as_str()) {
         sqlx::query("UPDATE mesh_control_planes SET last_success_at = $2 WHERE name = $1")
             .bind(control_plane)
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        return tx.commit().await;
+        return tx.commit().await.map(|()| true);
     }
     for table in ["mesh_meshes", "mesh_proxies", "mesh_services", "mesh_resources"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE control_plane = $1"))
@@ -169,7 +200,7 @@ pub async fn replace_state(
         .execute(&mut *tx)
         .await?;
     notify_changed(&mut *tx).await?;
-    tx.commit().await
+    tx.commit().await.map(|()| true)
 }
 
 /// A digest of everything `snap` stores, whatever order the control plane listed it in: equal
