@@ -157,6 +157,60 @@ impl CurrentUser {
     }
 }
 
+/// What a caller may see and do, without who they are: the part of [`CurrentUser`] that
+/// pages depend on. Callers with equal rights are shown the same page (the rendered-page cache
+/// shares pages by it); the header's name is the one thing that differs, and the browser fills
+/// it in after loading.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rights {
+    pub kind: ActorKind,
+    /// Sorted, always including [`Role::Viewer`].
+    pub roles: Vec<Role>,
+    /// Led teams (Group reference keys), sorted.
+    pub lead_of: Vec<String>,
+    /// Producers' scopes, sorted.
+    pub scopes: Vec<String>,
+}
+
+impl Rights {
+    /// Whether the caller has `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Whether the caller is an admin.
+    pub fn is_admin(&self) -> bool {
+        self.has(Role::Admin)
+    }
+
+    /// Whether the caller may read the audit log.
+    pub fn can_read_audit(&self) -> bool {
+        self.has(Role::Admin) || self.has(Role::Auditor)
+    }
+}
+
+impl CurrentUser {
+    /// The caller's [`Rights`], in a canonical order (two callers with the same rights get
+    /// equal values whatever order their provider listed groups in).
+    pub fn rights(&self) -> Rights {
+        let sorted = |items: &[String]| {
+            let mut items = items.to_vec();
+            items.sort_unstable();
+            items.dedup();
+            items
+        };
+        let mut roles = self.roles.clone();
+        roles.sort_unstable();
+        roles.dedup();
+        Rights {
+            kind: self.kind,
+            roles,
+            lead_of: sorted(&self.lead_of),
+            scopes: sorted(&self.scopes),
+        }
+    }
+}
+
 /// The session key under which the server keeps a signed-in person (`user_id`, `logged_in_at`);
 /// the evidence bundle reads stored sessions by it.
 pub const SESSION_AUTH_KEY: &str = "auth";
@@ -374,5 +428,43 @@ mod tests {
         assert!(!user.leads("group:default/search"));
         assert!(!user.is_admin());
         assert_eq!(user.actor(), "user:https://idp.example#u-42", "never the email");
+    }
+
+    #[test]
+    fn rights_name_nobody_and_do_not_depend_on_order() {
+        let person = |id: &str, name: &str, lead_of: &[&str], roles: Vec<Role>| CurrentUser {
+            kind: ActorKind::User,
+            id: id.into(),
+            name: name.into(),
+            email: Some(format!("{id}@example.com")),
+            groups: groups(&[id]),
+            roles,
+            lead_of: groups(lead_of),
+            catalog_ref: Some(format!("user:default/{id}")),
+            issuer: Some("https://idp.example".into()),
+            subject: Some(id.into()),
+            scopes: vec![],
+        };
+        let pat = person(
+            "pat",
+            "Pat",
+            &["group:default/a", "group:default/b"],
+            vec![Role::Viewer, Role::Lead],
+        );
+        let sam = person(
+            "sam",
+            "Sam",
+            &["group:default/b", "group:default/a"],
+            vec![Role::Lead, Role::Viewer],
+        );
+        assert_eq!(pat.rights(), sam.rights(), "same rights whoever holds them");
+        let key = serde_json::to_string(&pat.rights()).expect("serializable");
+        for personal in ["pat", "Pat", "example.com", "idp.example"] {
+            assert!(!key.contains(personal), "{personal} in {key}");
+        }
+        let lead_of_a = person("kim", "Kim", &["group:default/a"], vec![Role::Viewer, Role::Lead]);
+        assert_ne!(pat.rights(), lead_of_a.rights(), "other teams, other rights");
+        let admin = person("pat", "Pat", &[], vec![Role::Viewer, Role::Admin]);
+        assert!(admin.rights().is_admin() && !admin.rights().has(Role::Lead));
     }
 }

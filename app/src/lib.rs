@@ -14,6 +14,7 @@ pub mod evidence;
 pub mod graph;
 pub mod mesh;
 pub mod policy;
+pub mod rendered;
 mod routes;
 pub mod scorecards;
 #[cfg(feature = "ssr")]

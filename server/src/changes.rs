@@ -7,9 +7,9 @@ use crate::page_cache::PageCache;
 
 /// Keeps this server's caches in step with the database, whoever changed it: the read cache
 /// (and with it every rendered page) is emptied when the catalog changes (imports, edits and
-/// transfers `NOTIFY` on [`app::cache::CHANGED_CHANNEL`]), and rendered pages are dropped when
-/// the mesh state or scorecard results change ([`app::mesh::repo::CHANGED_CHANNEL`],
-/// [`app::scorecards::CHANGED_CHANNEL`]). If the listening connection
+/// transfers `NOTIFY` on [`app::cache::CHANGED_CHANNEL`]), and rendered pages that show the
+/// mesh state or scorecard results are dropped when those change
+/// ([`app::mesh::repo::CHANGED_CHANNEL`], [`app::scorecards::CHANGED_CHANNEL`]). If the listening connection
 /// drops, notifications may have been missed, so both are emptied then too. (Parsed mesh policy
 /// sets need no notification: they are keyed by the version stored with the mesh.)
 ///
@@ -67,8 +67,8 @@ async fn listen_for_changes(
         }
         loop {
             match listener.try_recv().await {
-                Ok(Some(n)) if n.channel() == app::mesh::repo::CHANGED_CHANNEL => pages.invalidate(),
-                Ok(Some(n)) if n.channel() == app::scorecards::CHANGED_CHANNEL => pages.invalidate(),
+                Ok(Some(n)) if n.channel() == app::mesh::repo::CHANGED_CHANNEL => pages.mesh_changed(),
+                Ok(Some(n)) if n.channel() == app::scorecards::CHANGED_CHANNEL => pages.scorecards_changed(),
                 Ok(Some(_)) => cache.invalidate(),
                 // The connection was lost; PgListener reconnects on the next call.
                 Ok(None) => forget_all(),

@@ -4,16 +4,27 @@
 //! Even with every catalog read served from [`app::cache::ReadCache`], server-side rendering
 //! costs a few tenths of a millisecond of CPU per page (Leptos building the HTML string), and
 //! under load that is most of what a page request costs. This middleware keeps the finished
-//! HTML of the read-only pages and serves it again to the same viewer, for as long as nothing
-//! it shows has changed. What a page may depend on, and how each is covered:
+//! HTML of the read-only pages and serves it again to every viewer with the same rights, for
+//! as long as nothing it shows has changed. What a page may depend on, and how each is covered:
 //!
 //! - **the URL**, path and query: part of the key;
-//! - **who is asking** (name, roles, teams they lead): the whole resolved caller is part of the
-//!   key, so one person's page is never served to another, and a new role is a new key;
+//! - **what the viewer may see and do** (kind of caller, roles, teams they lead, a producer's
+//!   scopes: [`app::auth::Rights`]): part of the key, so a page's edit controls and links are
+//!   those of its viewer, and a new role is a new key. **Who** the viewer is (name, email, id)
+//!   is not: no cacheable page renders it. The header's name is fetched by the browser after
+//!   hydration (`app::ui::layout`), and the services behind these pages decide from rights
+//!   alone (a test renders a page for two people with equal rights and checks neither name is
+//!   in it);
 //! - **the catalog, overrides and transfers**: the read cache's generation is part of the key;
 //!   it moves on every import (in any process, through `NOTIFY`) and every edit or transfer;
-//! - **mesh state**: every write of it notifies [`app::mesh::repo::CHANGED_CHANNEL`], and
-//!   [`crate::changes::follow_changes`] moves this cache's mesh generation, also in the key;
+//! - **mesh state and scorecard results**: a page that shows them says so while it renders
+//!   ([`app::rendered::mark_shows`]: components, teams, the mesh overview, and any graph that
+//!   reaches a component), and the entry remembers how many changes of each it had seen. Every
+//!   write of mesh state notifies [`app::mesh::repo::CHANGED_CHANNEL`] (scorecard rounds
+//!   [`app::scorecards::CHANGED_CHANNEL`]), [`crate::changes::follow_changes`] counts it here,
+//!   and an entry marked with what changed is rendered again; the others (the catalog list,
+//!   search, the home page, most API and user pages) are kept. Changes are counted from before
+//!   the render starts, so a change made while a page renders drops that page too;
 //! - **the clock** (relative times such as "last read 20 s ago"): bounded by the time to live
 //!   (`--page-cache-ttl`, 5 s by default);
 //! - **the CSP nonce**: each response still gets its own, chosen for the request by
@@ -51,7 +62,10 @@ pub struct PageCache(Arc<Inner>);
 struct Inner {
     /// `None` when the cache is switched off (`--page-cache-ttl 0s`).
     entries: Option<moka::future::Cache<String, Arc<CachedPage>>>,
-    mesh_generation: AtomicU64,
+    /// Changes of the mesh state seen so far.
+    mesh_changes: AtomicU64,
+    /// Scorecard rounds that changed results, seen so far.
+    scorecard_changes: AtomicU64,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -79,19 +93,38 @@ impl PageCache {
         });
         PageCache(Arc::new(Inner {
             entries,
-            mesh_generation: AtomicU64::new(0),
+            mesh_changes: AtomicU64::new(0),
+            scorecard_changes: AtomicU64::new(0),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }))
     }
 
-    /// Pages rendered before now are not served again: mesh state changed, or notifications
-    /// may have been missed. (Catalog changes need no call: the read cache's generation is in
-    /// every key.)
+    /// No page rendered before now is served again: notifications may have been missed.
+    /// (Catalog changes need no call: the read cache's generation is in every key.)
     pub fn invalidate(&self) {
-        self.0.mesh_generation.fetch_add(1, Ordering::SeqCst);
+        self.mesh_changed();
+        self.scorecards_changed();
         if let Some(entries) = &self.0.entries {
             entries.invalidate_all();
+        }
+    }
+
+    /// The mesh state changed: pages that show it are rendered again.
+    pub fn mesh_changed(&self) {
+        self.0.mesh_changes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Scorecard results changed: pages that show them are rendered again.
+    pub fn scorecards_changed(&self) {
+        self.0.scorecard_changes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The changes seen so far, to be remembered by the page about to render.
+    fn seen(&self) -> Seen {
+        Seen {
+            mesh: self.0.mesh_changes.load(Ordering::SeqCst),
+            scorecards: self.0.scorecard_changes.load(Ordering::SeqCst),
         }
     }
 
@@ -120,20 +153,19 @@ pub fn is_cacheable(path: &str) -> bool {
 }
 
 /// The cache key of `req`, or `None` if it must be rendered.
-fn key(pages: &PageCache, cache: &ReadCache, req: &Request) -> Option<String> {
+fn key(cache: &ReadCache, req: &Request) -> Option<String> {
     if req.method() != Method::GET || !is_cacheable(req.uri().path()) {
         return None;
     }
     // Set by the auth middleware on every request; without it, nothing is cached.
     let caller = req.extensions().get::<Caller>()?;
     let viewer = match &caller.user {
-        Some(user) => serde_json::to_string(user).ok()?,
+        Some(user) => serde_json::to_string(&user.rights()).ok()?,
         None => String::new(),
     };
     Some(format!(
-        "{}.{}\n{}\n{}",
+        "{}\n{}\n{}",
         cache.generation(),
-        pages.0.mesh_generation.load(Ordering::SeqCst),
         req.uri().path_and_query().map_or("", |p| p.as_str()),
         viewer,
     ))
@@ -157,16 +189,17 @@ pub async fn serve(
     // The request's nonce, set by the security middleware outside; without one, nothing is
     // cached (a page could not be given a fresh nonce).
     let nonce = req.extensions().get::<Nonce>().cloned();
-    let (Some(entries), Some(key), Some(nonce)) = (pages.0.entries.as_ref(), key(&pages, &cache, &req), nonce) else {
-        return next.run(req).await;
+    let (Some(entries), Some(key), Some(nonce)) = (pages.0.entries.as_ref(), key(&cache, &req), nonce) else {
+        return without_marks(next.run(req).await);
     };
-    if let Some(page) = entries.get(&key).await {
+    let seen = pages.seen();
+    if let Some(page) = entries.get(&key).await.filter(|page| page.is_current(seen)) {
         pages.count(true);
         return page.respond(&nonce);
     }
     pages.count(false);
     let response = next.run(req).await;
-    match CachedPage::from_response(response, &nonce).await {
+    match CachedPage::from_response(response, &nonce, seen).await {
         Ok(page) => {
             let page = Arc::new(page);
             entries.insert(key, page.clone()).await;
@@ -176,6 +209,20 @@ pub async fn serve(
     }
 }
 
+/// `response` without the render's marks ([`app::rendered::SHOWS_HEADER`]), which are for this
+/// cache only.
+fn without_marks(mut response: Response) -> Response {
+    response.headers_mut().remove(app::rendered::SHOWS_HEADER);
+    response
+}
+
+/// How many changes of the live state this cache had seen, at some moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Seen {
+    mesh: u64,
+    scorecards: u64,
+}
+
 /// A rendered page, split at the nonce it was rendered with.
 #[derive(Debug)]
 struct CachedPage {
@@ -183,12 +230,30 @@ struct CachedPage {
     headers: HeaderMap,
     /// The body, split where the nonce was.
     body: Vec<Bytes>,
+    /// The changes seen before the render began, for the live state the page shows (`None`:
+    /// it shows none of it, and no change of it drops the page).
+    mesh: Option<u64>,
+    scorecards: Option<u64>,
 }
 
 impl CachedPage {
-    /// The page in `response`, rendered with `nonce`, or the response itself when it cannot be
-    /// cached.
-    async fn from_response(response: Response, nonce: &Nonce) -> Result<CachedPage, Response> {
+    /// Whether nothing the page shows changed since it was rendered, as of `now`.
+    fn is_current(&self, now: Seen) -> bool {
+        self.mesh.is_none_or(|seen| seen == now.mesh) && self.scorecards.is_none_or(|seen| seen == now.scorecards)
+    }
+
+    /// The page in `response`, rendered with `nonce` after the changes in `seen`, or the
+    /// response itself when it cannot be cached.
+    async fn from_response(response: Response, nonce: &Nonce, seen: Seen) -> Result<CachedPage, Response> {
+        let mut response = response;
+        let shows: Vec<String> = response
+            .headers()
+            .get_all(app::rendered::SHOWS_HEADER)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        response.headers_mut().remove(app::rendered::SHOWS_HEADER);
+        let shows_any = |what: app::rendered::Shows| shows.iter().any(|s| s == what.as_str());
         let headers = response.headers();
         let is_html = headers
             .get(header::CONTENT_TYPE)
@@ -214,6 +279,8 @@ impl CachedPage {
         Ok(CachedPage {
             headers: parts.headers,
             body: split_at_every(&bytes, nonce.as_bytes()),
+            mesh: shows_any(app::rendered::Shows::Mesh).then_some(seen.mesh),
+            scorecards: shows_any(app::rendered::Shows::Scorecards).then_some(seen.scorecards),
         })
     }
 
@@ -255,6 +322,47 @@ fn split_at_every(bytes: &Bytes, separator: &[u8]) -> Vec<Bytes> {
 mod tests {
     use super::*;
 
+    const SEEN: Seen = Seen { mesh: 3, scorecards: 5 };
+
+    fn html_page(marks: &[&'static str]) -> Response {
+        let mut response = Response::builder()
+            .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+            .body(Body::from("<p>page</p>"))
+            .unwrap();
+        for mark in marks {
+            response
+                .headers_mut()
+                .append(app::rendered::SHOWS_HEADER, axum::http::HeaderValue::from_static(mark));
+        }
+        response
+    }
+
+    #[tokio::test]
+    async fn a_page_is_dropped_only_by_changes_of_what_it_shows() {
+        let nonce = Nonce::new();
+        let plain = CachedPage::from_response(html_page(&[]), &nonce, SEEN)
+            .await
+            .expect("cacheable");
+        let mesh = CachedPage::from_response(html_page(&["mesh"]), &nonce, SEEN)
+            .await
+            .expect("cacheable");
+        let both = CachedPage::from_response(html_page(&["mesh", "scorecards"]), &nonce, SEEN)
+            .await
+            .expect("cacheable");
+        let mesh_moved = Seen { mesh: 4, ..SEEN };
+        let scorecards_moved = Seen { scorecards: 6, ..SEEN };
+        for page in [&plain, &mesh, &both] {
+            assert!(page.is_current(SEEN), "nothing changed");
+            assert!(
+                !page.headers.contains_key(app::rendered::SHOWS_HEADER),
+                "marks never leave the server"
+            );
+        }
+        assert!(plain.is_current(mesh_moved) && plain.is_current(scorecards_moved));
+        assert!(!mesh.is_current(mesh_moved) && mesh.is_current(scorecards_moved));
+        assert!(!both.is_current(mesh_moved) && !both.is_current(scorecards_moved));
+    }
+
     #[test]
     fn splits_at_every_separator() {
         let bytes = Bytes::from_static(b"<script nonce=\"N1\">a</script><p>N1</p>end");
@@ -292,7 +400,7 @@ mod tests {
             .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
             .body(Body::from(body.clone()))
             .unwrap();
-        let page = CachedPage::from_response(response, &rendered_with)
+        let page = CachedPage::from_response(response, &rendered_with, SEEN)
             .await
             .expect("cacheable");
         for _ in 0..2 {
@@ -332,7 +440,7 @@ mod tests {
             .body(Body::empty())
             .unwrap();
         for response in [not_found, json, cookie, degraded] {
-            assert!(CachedPage::from_response(response, &Nonce::new()).await.is_err());
+            assert!(CachedPage::from_response(response, &Nonce::new(), SEEN).await.is_err());
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::{CreatedToken, CurrentUser, LoginInfo, RoleSettings, TokenView, UserView};
+use super::{CreatedToken, CurrentUser, LoginInfo, Rights, RoleSettings, TokenView, UserView};
 #[cfg(feature = "ssr")]
 use super::{Role, RoleMapping, TokenRequest};
 use crate::error::AppError;
@@ -18,6 +18,15 @@ pub async fn get_login_info() -> Result<LoginInfo, AppError> {
 #[server(prefix = "/api/fn", endpoint = "me")]
 pub async fn get_me() -> Result<Option<CurrentUser>, AppError> {
     crate::server_call::call(|_ctx, caller| async move { Ok(super::service::me(&caller).ok()) }).await
+}
+
+/// What the signed-in caller may see and do (`None` when anonymous), without who they are: the
+/// header's links come from it, so a page rendered for one person can be shared with everyone
+/// who has the same rights. The name is read separately, by the browser ([`get_me`]).
+#[server(prefix = "/api/fn", endpoint = "my_rights")]
+pub async fn get_my_rights() -> Result<Option<Rights>, AppError> {
+    crate::server_call::call(|_ctx, caller| async move { Ok(super::service::me(&caller).ok().map(|u| u.rights())) })
+        .await
 }
 
 /// Every API token (admins).

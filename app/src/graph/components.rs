@@ -220,7 +220,15 @@ pub fn GraphSection(graph: Resource<Result<GraphView, AppError>>, depth: Signal<
             </div>
             <Transition fallback=Loading>
                 <ErrorBoundary fallback=error_fallback>
-                    {move || Suspend::new(async move { graph.await.map(|g| view! { <DependencyGraph graph=g/> }) })}
+                    {move || Suspend::new(async move {
+                        graph.await.map(|g| {
+                            // Edges between components carry the mesh's traffic and permissions.
+                            if g.nodes.iter().any(|n| n.kind == "component" && n.resolved) {
+                                crate::rendered::mark_shows(crate::rendered::Shows::Mesh);
+                            }
+                            view! { <DependencyGraph graph=g/> }
+                        })
+                    })}
                 </ErrorBoundary>
             </Transition>
         </section>

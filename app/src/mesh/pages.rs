@@ -26,6 +26,7 @@ const SHOWN: usize = 30;
 /// The mesh overview page.
 #[component]
 pub fn MeshOverviewPage() -> impl IntoView {
+    crate::rendered::mark_shows(crate::rendered::Shows::Mesh);
     let overview = Resource::new(|| (), |_| get_mesh_overview());
     // Requested alongside the overview, not after it.
     let drift = Resource::new(|| (), |_| get_mesh_drift());

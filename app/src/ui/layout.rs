@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::components::{Form, A};
 
-use crate::auth::api::get_me;
+use crate::auth::api::{get_me, get_my_rights};
 use crate::auth::Role;
 
 /// Header, skip link and main content area.
@@ -40,28 +40,33 @@ pub fn Layout(children: Children) -> impl IntoView {
     }
 }
 
-/// The signed-in user's name, their role-specific links, and sign-out; or a sign-in link.
+/// The signed-in user's role-specific links, name and sign-out; or a sign-in link.
+///
+/// The server renders only what follows from the caller's rights, so that the page can be
+/// shared by everyone with the same rights (`server::page_cache`); the name is fetched by the
+/// browser once the page is live. (Without JavaScript the header shows no name; everything
+/// else works.)
 #[component]
 fn UserMenu() -> impl IntoView {
-    let me = Resource::new(|| (), |_| get_me());
+    let rights = Resource::new(|| (), |_| get_my_rights());
     let link = "rounded px-2 py-1 text-sm text-slate-700 hover:bg-slate-100";
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 // Without knowing who is asking, offer sign-in; the page is not kept then.
-                let me = me.await.unwrap_or_else(|_| {
+                let rights = rights.await.unwrap_or_else(|_| {
                     crate::error::mark_not_cacheable();
                     None
                 });
-                match me {
-                    Some(user) => view! {
+                match rights {
+                    Some(rights) => view! {
                         <nav aria-label="Account" class="flex items-center gap-2">
-                            {user.can_read_audit().then(|| view! { <a href="/audit" class=link>"Audit"</a> })}
-                            {user.can_read_audit().then(|| view! { <a href="/evidence" class=link>"Evidence"</a> })}
-                            {user.has(Role::Lead).then(|| view! { <a href="/transfers" class=link>"Transfers"</a> })}
-                            {(user.can_read_audit() || user.has(Role::Lead)).then(|| view! { <a href="/access-reviews" class=link>"Access reviews"</a> })}
-                            {user.is_admin().then(|| view! { <a href="/admin" class=link>"Admin"</a> })}
-                            <span class="text-sm text-slate-600" data-test="user-name">{user.name.clone()}</span>
+                            {rights.can_read_audit().then(|| view! { <a href="/audit" class=link>"Audit"</a> })}
+                            {rights.can_read_audit().then(|| view! { <a href="/evidence" class=link>"Evidence"</a> })}
+                            {rights.has(Role::Lead).then(|| view! { <a href="/transfers" class=link>"Transfers"</a> })}
+                            {(rights.can_read_audit() || rights.has(Role::Lead)).then(|| view! { <a href="/access-reviews" class=link>"Access reviews"</a> })}
+                            {rights.is_admin().then(|| view! { <a href="/admin" class=link>"Admin"</a> })}
+                            <UserName/>
                             <form method="post" action="/auth/logout">
                                 <button class=link data-test="logout">"Sign out"</button>
                             </form>
@@ -72,4 +77,19 @@ fn UserMenu() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// The signed-in user's name, asked for by the browser after hydration (effects never run on
+/// the server), so no rendered page carries it.
+#[component]
+fn UserName() -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            if let Ok(Some(me)) = get_me().await {
+                name.set(me.name);
+            }
+        });
+    });
+    view! { <span class="text-sm text-slate-600" data-test="user-name">{move || name.get()}</span> }
 }

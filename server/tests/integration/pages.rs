@@ -1,4 +1,4 @@
-//! The rendered-page cache: pages are served again only to the same viewer, with a fresh CSP
+//! The rendered-page cache: pages are served again only to viewers with the same rights, with a fresh CSP
 //! nonce each time, and never after something they show has changed.
 
 use std::time::Duration;
@@ -95,35 +95,52 @@ async fn a_page_is_rendered_once_and_served_again_with_its_own_nonce() {
 }
 
 #[tokio::test]
-async fn viewers_never_see_each_others_pages() {
+async fn viewers_with_the_same_rights_share_a_page_that_names_none_of_them() {
     let app = TestApp::strict_with_demo().await;
-    let viewer = app.token("viewer", None).await;
-    let lead = app.token("lead", Some("team-checkout")).await;
-    let (viewer_name, lead_name) = (name_of(&app, &viewer).await, name_of(&app, &lead).await);
+    let viewers = [app.token("viewer", None).await, app.token("viewer", None).await];
+    let leads = [
+        app.token("lead", Some("team-checkout")).await,
+        app.token("lead", Some("team-checkout")).await,
+    ];
+    let mut names = Vec::new();
+    for token in viewers.iter().chain(&leads) {
+        names.push(name_of(&app, token).await);
+    }
 
-    for _ in 0..2 {
-        let (_, _, as_viewer) = page(&app, CHECKOUT_PAGE, Some(&viewer)).await;
-        assert!(as_viewer.contains(&viewer_name), "the viewer's own name is shown");
-        assert!(!as_viewer.contains(&lead_name), "never the lead's page");
+    let mut bodies = Vec::new();
+    for (viewer, lead) in viewers.iter().zip(&leads) {
+        let (_, policy, as_viewer) = page(&app, CHECKOUT_PAGE, Some(viewer)).await;
         assert!(
             !as_viewer.contains("data-test=\"edit-form\""),
             "a viewer gets no edit form"
         );
-
-        let (_, _, as_lead) = page(&app, CHECKOUT_PAGE, Some(&lead)).await;
-        assert!(as_lead.contains(&lead_name));
-        assert!(!as_lead.contains(&viewer_name));
+        assert!(!as_viewer.contains("href=\"/transfers\""), "nor a lead's links");
+        let (_, _, as_lead) = page(&app, CHECKOUT_PAGE, Some(lead)).await;
         assert!(
             as_lead.contains("data-test=\"edit-form\""),
             "the owning team's lead may edit"
         );
+        assert!(as_lead.contains("href=\"/transfers\""));
+        for name in &names {
+            assert!(
+                !as_viewer.contains(name.as_str()) && !as_lead.contains(name.as_str()),
+                "no page names its viewer ({name}): the browser asks for the name"
+            );
+        }
+        bodies.push(as_viewer.replace(&nonce(&policy), "N"));
     }
+    assert_eq!(bodies[0], bodies[1], "two viewers, one page");
     let stats = app.pages.stats();
     assert_eq!(
         (stats.misses, stats.hits),
         (2, 2),
-        "one render per viewer, then each their own copy"
+        "one render per set of rights, served again to the second person with them"
     );
+
+    // The name the header shows comes from the browser's own call.
+    let (status, me) = app.call("POST", "/api/fn/me", Some(&viewers[1]), None).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["name"], names[1].as_str(), "{me}");
 
     // Signed out, the page is not served at all.
     let (status, _, _) = page(&app, CHECKOUT_PAGE, None).await;
@@ -297,6 +314,67 @@ async fn mesh_writes_drop_rendered_pages() {
     assert!(
         eventually(&app, "/mesh", None, |p| p.contains("boom-2")).await,
         "the overview shows the new error"
+    );
+}
+
+#[tokio::test]
+async fn a_mesh_write_drops_only_the_pages_that_show_mesh_state() {
+    let app = TestApp::with_demo().await;
+    let now = time::OffsetDateTime::now_utc();
+    app::mesh::repo::write::upsert_control_plane(&app.pool, "default", "http://kuma.test:5681")
+        .await
+        .expect("control plane");
+    app::mesh::repo::write::replace_state(&app.pool, "default", &Default::default(), now)
+        .await
+        .expect("state");
+    assert!(
+        eventually(&app, "/mesh", None, |p| p
+            .contains("data-test-control-plane=\"default\""))
+        .await
+    );
+
+    // The list, search, home and a person's page (whose graph reaches no component) show no
+    // mesh state; a component's page and the overview do.
+    let kept = [
+        "/catalog",
+        "/search?q=checkout",
+        "/",
+        "/catalog/user/default/grace-ndlovu",
+    ];
+    let dropped = [CHECKOUT_PAGE, "/mesh"];
+    for uri in kept.iter().chain(&dropped) {
+        let (status, _, body) = page(&app, uri, None).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {}", section_errors(&body));
+    }
+    let req = Request::get(CHECKOUT_PAGE).body(Body::empty()).expect("request");
+    let resp = app.router.clone().oneshot(req).await.expect("infallible");
+    assert!(
+        !resp.headers().contains_key(app::rendered::SHOWS_HEADER),
+        "the render's marks stay inside the server"
+    );
+
+    app::mesh::repo::write::record_error(&app.pool, "default", "boom-3", now)
+        .await
+        .expect("record error");
+    assert!(
+        eventually(&app, "/mesh", None, |p| p.contains("boom-3")).await,
+        "the write was seen"
+    );
+    let before = app.pages.stats();
+    for uri in kept {
+        page(&app, uri, None).await;
+    }
+    let after = app.pages.stats();
+    assert_eq!(
+        (after.hits - before.hits, after.misses - before.misses),
+        (kept.len() as u64, 0),
+        "pages that show no mesh state are served again"
+    );
+    page(&app, CHECKOUT_PAGE, None).await;
+    assert_eq!(
+        app.pages.stats().misses,
+        after.misses + 1,
+        "a component's page is rendered again"
     );
 }
 

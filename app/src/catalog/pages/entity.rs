@@ -31,6 +31,7 @@ use crate::policy::api::{
 use crate::policy::components::templates::{TemplatePoliciesSection, TemplateWrites};
 use crate::policy::components::PolicySection;
 use crate::policy::{PolicyPreview, TemplatePolicies};
+use crate::rendered::{mark_shows, Shows};
 use crate::scorecards::api::{get_component_scorecards, get_scorecards};
 use crate::scorecards::pages::{ComponentScorecardsSection, TeamScorecardsSection};
 use crate::scorecards::{ComponentScorecards, ScorecardList};
@@ -115,6 +116,12 @@ pub fn EntityPage() -> impl IntoView {
                     let state = edit_state.await;
                     entity.await.map(|mut e| {
                         let group = e.group.take();
+                        // Components and teams show their mesh state and scorecards; any page
+                        // whose graph reaches a component shows traffic (`GraphSection`).
+                        if matches!(e.summary.kind.as_str(), "component" | "group") {
+                            mark_shows(Shows::Mesh);
+                            mark_shows(Shows::Scorecards);
+                        }
                         let mesh = match e.summary.kind.as_str() {
                             "component" => {
                                 let (namespace, name) = (e.summary.namespace.clone(), e.summary.name.clone());
