@@ -304,8 +304,8 @@ PY
     "owner_pages_many|@$RAW/owner-pages.txt"
     "bs_by_query_owner_many|@$RAW/bs-owner.txt"
   )
-  # 50 signed-in viewers (API tokens on the pages), each request a random viewer and page: pages
-  # are rendered per viewer, so the page cache helps only a viewer who comes back.
+  # 50 signed-in viewers (API tokens on the pages), each request a random viewer and page: all
+  # have the same rights, so they share rendered pages (before 454bf3f each had their own).
   if [ -n "$SERVER_PID" ]; then
     : >"$RAW/viewer-pages.txt"
     tokens=()

@@ -195,6 +195,7 @@ async fn callers(ctx: &ServerCtx, s: &StoredService) -> Result<CallersView, AppE
             mesh_traffic_permissions: &set.mesh_traffic_permissions,
             traffic_permissions: &set.traffic_permissions,
         },
+        &set.workloads,
         &set.mesh_services,
         &set.services,
         &s.service,
@@ -255,25 +256,62 @@ pub(crate) fn workload(service: &str, gateway: Option<&str>, mesh_services: &Mes
     w
 }
 
+/// Every service of a mesh as a [`Workload`], by name. Built once per policy set
+/// ([`super::state::MeshPolicySet`]): judging one page's callers and edges needs all of them,
+/// and building 3,000 of them for each section of each page was a third of its CPU.
+#[derive(Debug, Default)]
+pub struct Workloads(HashMap<String, Workload>);
+
+impl Workloads {
+    /// The workloads of `services` (service, component, gateway).
+    pub fn new(services: &[(String, Option<String>, Option<String>)], mesh_services: &MeshServiceIndex) -> Self {
+        Workloads(
+            services
+                .iter()
+                .map(|(s, _, g)| (s.clone(), workload(s, g.as_deref(), mesh_services)))
+                .collect(),
+        )
+    }
+
+    /// The workload of `service`.
+    pub fn get(&self, service: &str) -> Option<&Workload> {
+        self.0.get(service)
+    }
+
+    /// The workload of `service`, with the name as stored.
+    pub fn get_key_value(&self, service: &str) -> Option<(&str, &Workload)> {
+        self.0.get_key_value(service).map(|(k, w)| (k.as_str(), w))
+    }
+
+    /// The workload of `service`; built from `mesh_services` (as no gateway) when the set does
+    /// not list it.
+    pub fn of(&self, service: &str, mesh_services: &MeshServiceIndex) -> Workload {
+        self.get(service)
+            .cloned()
+            .unwrap_or_else(|| workload(service, None, mesh_services))
+    }
+
+    /// Every service and its workload, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Workload)> {
+        self.0.iter().map(|(k, w)| (k.as_str(), w))
+    }
+}
+
 /// Splits `names` (service, component, gateway) into allowed and denied callers of `target`.
 pub fn evaluate_callers(
     policies: &MeshPolicies<'_>,
+    workloads: &Workloads,
     mesh_services: &MeshServiceIndex,
     names: &[(String, Option<String>, Option<String>)],
     target: &str,
 ) -> CallersView {
-    let target_gateway = names
-        .iter()
-        .find(|(n, _, _)| n == target)
-        .and_then(|(_, _, g)| g.as_deref());
-    let target_w = workload(target, target_gateway, mesh_services);
+    let target_w = workloads.of(target, mesh_services);
     let components: BTreeMap<&str, Option<String>> = names.iter().map(|(n, c, _)| (n.as_str(), c.clone())).collect();
-    let known: Vec<Workload> = names
+    let known = names
         .iter()
         .filter(|(n, _, _)| n != target)
-        .map(|(n, _, g)| workload(n, g.as_deref(), mesh_services))
-        .collect();
-    let result = permissions::callers(policies, &target_w, &known);
+        .filter_map(|(n, _, _)| workloads.get(n));
+    let result = permissions::callers(policies, &target_w, known);
     let view = |list: Vec<permissions::CallerAccess>| {
         list.into_iter()
             .map(|c| CallerView {
@@ -489,6 +527,16 @@ mod tests {
         );
     }
 
+    /// [`evaluate_callers`] with the workloads built from `names`, as a policy set builds them.
+    fn judge(
+        policies: &MeshPolicies<'_>,
+        names: &[(String, Option<String>, Option<String>)],
+        target: &str,
+    ) -> CallersView {
+        let index = MeshServiceIndex::default();
+        evaluate_callers(policies, &Workloads::new(names, &index), &index, names, target)
+    }
+
     fn names(list: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>, Option<String>)> {
         list.iter()
             .map(|(n, g)| {
@@ -523,9 +571,8 @@ mod tests {
             mesh_traffic_permissions: &mtps,
             traffic_permissions: &[],
         };
-        let view = evaluate_callers(
+        let view = judge(
             &policies,
-            &MeshServiceIndex::default(),
             &names(&[("orders", None), ("checkout", None), ("search", None)]),
             "orders",
         );
@@ -548,7 +595,7 @@ mod tests {
         };
         let many: Vec<String> = (0..250).map(|i| format!("svc-{i:03}")).collect();
         let list: Vec<(&str, Option<&str>)> = many.iter().map(|n| (n.as_str(), None)).collect();
-        let view = evaluate_callers(&policies, &MeshServiceIndex::default(), &names(&list), "svc-000");
+        let view = judge(&policies, &names(&list), "svc-000");
         assert_eq!((view.allowed_total, view.denied_total), (0, 249));
         assert_eq!(view.denied.len(), 249, "the API keeps every caller");
         let page = view.truncated(crate::mesh::CALLERS_ON_A_PAGE);
@@ -565,31 +612,16 @@ mod tests {
             mesh_traffic_permissions: &[],
             traffic_permissions: &[],
         };
-        let view = evaluate_callers(
-            &policies,
-            &MeshServiceIndex::default(),
-            &names(&[("orders", None), ("checkout", None)]),
-            "orders",
-        );
+        let view = judge(&policies, &names(&[("orders", None), ("checkout", None)]), "orders");
         assert!(!view.enforced);
         assert_eq!(view.allowed.len(), 1);
         let on = MeshPolicies {
             mtls_enabled: true,
             ..policies
         };
-        let gw = evaluate_callers(
-            &on,
-            &MeshServiceIndex::default(),
-            &names(&[("edge", Some("DELEGATED")), ("checkout", None)]),
-            "edge",
-        );
+        let gw = judge(&on, &names(&[("edge", Some("DELEGATED")), ("checkout", None)]), "edge");
         assert!(!gw.enforced);
-        let plain = evaluate_callers(
-            &on,
-            &MeshServiceIndex::default(),
-            &names(&[("orders", None), ("checkout", None)]),
-            "orders",
-        );
+        let plain = judge(&on, &names(&[("orders", None), ("checkout", None)]), "orders");
         assert!(plain.enforced);
         assert_eq!(plain.denied[0].reason, "no policy selects this service (deny all)");
     }

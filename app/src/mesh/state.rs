@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use bearing_kuma::model::{MeshTrafficPermission, TrafficPermission};
 
 use super::repo;
-use super::service::{parse_all, MeshServiceIndex};
+use super::service::{parse_all, MeshServiceIndex, Workloads};
 use crate::error::AppError;
 use crate::ssr::ServerCtx;
 
@@ -34,6 +34,8 @@ pub struct MeshPolicySet {
     pub mesh_traffic_permissions: Vec<MeshTrafficPermission>,
     pub traffic_permissions: Vec<TrafficPermission>,
     pub mesh_services: MeshServiceIndex,
+    /// Every service of `services` as a workload (tags, gateway kind, identity, SNIs).
+    pub workloads: Workloads,
 }
 
 type Key = (String, String);
@@ -118,7 +120,9 @@ pub(crate) async fn policy_set(ctx: &ServerCtx, m: MeshRef<'_>) -> Result<Arc<Me
     )?;
     ctx.mesh_state.loads.fetch_add(1, Ordering::Relaxed);
     let mtps: Vec<MeshTrafficPermission> = parse_all(mtps, "MeshTrafficPermission");
+    let mesh_services = MeshServiceIndex::new(parse_all(mesh_services, "MeshService"));
     let set = Arc::new(MeshPolicySet {
+        workloads: Workloads::new(&services, &mesh_services),
         services,
         mesh_traffic_permissions: if mtls_enabled && identity == Some("mesh_identity") {
             bearing_kuma::identity::rules_only(&mtps)
@@ -126,7 +130,7 @@ pub(crate) async fn policy_set(ctx: &ServerCtx, m: MeshRef<'_>) -> Result<Arc<Me
             mtps
         },
         traffic_permissions: parse_all(tps, "TrafficPermission"),
-        mesh_services: MeshServiceIndex::new(parse_all(mesh_services, "MeshService")),
+        mesh_services,
     });
     ctx.mesh_state.put(key, version, set.clone());
     Ok(set)

@@ -162,7 +162,7 @@ async fn compute_edges(ctx: &ServerCtx, mesh: Option<&str>, focus: Option<&[Stri
             services: &set.services,
             mesh_traffic_permissions: &set.mesh_traffic_permissions,
             traffic_permissions: &set.traffic_permissions,
-            mesh_services: &set.mesh_services,
+            workloads: &set.workloads,
             declared: &declared,
             observed: &observed,
             focus: focus_services.as_ref(),

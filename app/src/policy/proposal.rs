@@ -16,7 +16,6 @@ use super::write::{self, Target};
 use super::{CallerChange, EdgeEnd, OutOfDate, PolicyMode, PolicyPreview, PolicyWriteResult, ProposedPolicy};
 use crate::auth::guard::Caller;
 use crate::error::AppError;
-use crate::mesh::service::workload;
 use crate::ssr::ServerCtx;
 use crate::wire::rfc3339;
 
@@ -205,16 +204,10 @@ pub(super) async fn situation(ctx: &ServerCtx, kind: &str, namespace: &str, name
         },
     )
     .await?;
-    let (names, mesh_services) = (&set.services, &set.mesh_services);
+    let (names, workloads) = (&set.services, &set.workloads);
     let (mtps, tps) = (&set.mesh_traffic_permissions, &set.traffic_permissions);
     let components: HashMap<String, Option<String>> = names.iter().map(|(s, c, _)| (s.clone(), c.clone())).collect();
-    let gateway_of = |service: &str| {
-        names
-            .iter()
-            .find(|(s, _, _)| s == service)
-            .and_then(|(_, _, g)| g.clone())
-    };
-    let provider = workload(&kuma_service, gateway_of(&kuma_service).as_deref(), mesh_services);
+    let provider = workloads.of(&kuma_service, &set.mesh_services);
 
     // Declared consumers: components depending on this one, by their services in this mesh.
     let declared = repo::declared_dependencies(&ctx.pool, Some(std::slice::from_ref(&component))).await?;
@@ -229,7 +222,7 @@ pub(super) async fn situation(ctx: &ServerCtx, kind: &str, namespace: &str, name
         .collect();
     let consumers: Vec<Workload> = consumer_names
         .iter()
-        .map(|(s, _, g)| workload(s, g.as_deref(), mesh_services))
+        .map(|(s, _, _)| workloads.of(s, &set.mesh_services))
         .collect();
 
     // MeshIdentity meshes give their services SPIFFE IDs (MeshService `spec.identities`); only
@@ -272,11 +265,7 @@ pub(super) async fn situation(ctx: &ServerCtx, kind: &str, namespace: &str, name
         .filter(|p| p.callee == kuma_service && p.caller != kuma_service)
     {
         if !callers.iter().any(|w| w.service == pair.caller) && components.contains_key(&pair.caller) {
-            callers.push(workload(
-                &pair.caller,
-                gateway_of(&pair.caller).as_deref(),
-                mesh_services,
-            ));
+            callers.push(workloads.of(&pair.caller, &set.mesh_services));
         }
     }
     let policies = MeshPolicies {

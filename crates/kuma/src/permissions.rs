@@ -254,7 +254,11 @@ pub fn relevant_to(policies: &MeshPolicies<'_>, target: &Workload) -> Vec<MeshTr
 }
 
 /// For `target`, which of the `known` services may call it and which may not.
-pub fn callers(policies: &MeshPolicies<'_>, target: &Workload, known: &[Workload]) -> Callers {
+pub fn callers<'w>(
+    policies: &MeshPolicies<'_>,
+    target: &Workload,
+    known: impl IntoIterator<Item = &'w Workload>,
+) -> Callers {
     let relevant = relevant_to(policies, target);
     let policies = MeshPolicies {
         mesh_traffic_permissions: &relevant,

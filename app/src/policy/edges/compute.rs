@@ -10,7 +10,7 @@ use bearing_policy::edges::{classify, Observed, PolicyIndex};
 
 use super::super::repo::{DeclaredDependency, ObservedPair};
 use super::super::{Edge, EdgeEnd, ObservedTraffic, Permission};
-use crate::mesh::service::{reason_text, workload, MeshServiceIndex};
+use crate::mesh::service::{reason_text, Workloads};
 use crate::wire::rfc3339;
 
 /// The caller standing for "any other service" when asking whether a destination admits
@@ -29,7 +29,8 @@ pub struct MeshInputs<'a> {
     pub services: &'a [(String, Option<String>, Option<String>)],
     pub mesh_traffic_permissions: &'a [MeshTrafficPermission],
     pub traffic_permissions: &'a [TrafficPermission],
-    pub mesh_services: &'a MeshServiceIndex,
+    /// Each service's workload, from the policy set.
+    pub workloads: &'a Workloads,
     /// Every declared component -> component dependency of the catalog.
     pub declared: &'a [DeclaredDependency],
     /// The pairs observed within the window.
@@ -64,11 +65,7 @@ pub fn mesh_edges(input: &MeshInputs<'_>) -> Vec<Edge> {
         .iter()
         .map(|(s, c, _)| (s.as_str(), c.as_deref()))
         .collect();
-    let workloads: HashMap<&str, Workload> = input
-        .services
-        .iter()
-        .map(|(s, _, g)| (s.as_str(), workload(s, g.as_deref(), input.mesh_services)))
-        .collect();
+    let workloads = input.workloads;
     let mut services_of: HashMap<&str, Vec<&str>> = HashMap::new();
     for (service, component, _) in input.services {
         if let Some(c) = component {
@@ -92,7 +89,7 @@ pub fn mesh_edges(input: &MeshInputs<'_>) -> Vec<Edge> {
     }
     for pair in input.observed {
         let wanted = in_focus(&pair.caller) || in_focus(&pair.callee);
-        if wanted && pair.caller != pair.callee && workloads.contains_key(pair.caller.as_str()) {
+        if wanted && pair.caller != pair.callee && workloads.get(&pair.caller).is_some() {
             if let Some((callee, _)) = workloads.get_key_value(pair.callee.as_str()) {
                 pairs.entry((pair.caller.as_str(), callee)).or_default().observed = Some(pair);
             }
@@ -151,7 +148,7 @@ pub fn mesh_edges(input: &MeshInputs<'_>) -> Vec<Edge> {
     }
 
     // Destinations that let in a caller no policy names: one edge from `*` each.
-    for (service, target) in &workloads {
+    for (service, target) in workloads.iter() {
         if !strict || !in_focus(service) {
             continue;
         }

@@ -4,7 +4,7 @@ use super::to_mesh_traffic_permission;
 use crate::resource::Proposal;
 use crate::Error;
 use bearing_kuma::model::{MeshTrafficPermission, DISPLAY_NAME_LABEL, ORIGIN_LABEL, POLICY_ROLE_LABEL};
-use bearing_kuma::permissions::{evaluate, Decision, MeshPolicies, Workload};
+use bearing_kuma::permissions::{evaluate, relevant_to, Decision, MeshPolicies, Workload};
 use similar::TextDiff;
 
 /// One caller whose access changes.
@@ -47,20 +47,23 @@ pub fn would_change(
         p.meta.mesh.as_deref().is_none_or(|m| m == policies.mesh)
             && (p.meta.name == proposal.name || p.meta.display_name() == proposal.name)
     };
-    let mut after: Vec<MeshTrafficPermission> = Vec::with_capacity(policies.mesh_traffic_permissions.len() + 1);
-    for policy in policies.mesh_traffic_permissions {
-        if same(policy) {
-            for key in [ORIGIN_LABEL, POLICY_ROLE_LABEL, DISPLAY_NAME_LABEL] {
-                if let Some(value) = policy.meta.labels.get(key) {
-                    replacement.meta.labels.insert(key.to_string(), value.clone());
-                }
+    if let Some(policy) = policies.mesh_traffic_permissions.iter().find(|p| same(p)) {
+        for key in [ORIGIN_LABEL, POLICY_ROLE_LABEL, DISPLAY_NAME_LABEL] {
+            if let Some(value) = policy.meta.labels.get(key) {
+                replacement.meta.labels.insert(key.to_string(), value.clone());
             }
-            replacement.meta.name = policy.meta.name.clone();
-        } else {
-            after.push(policy.clone());
         }
+        replacement.meta.name = policy.meta.name.clone();
     }
     replacement.meta.mesh = Some(policies.mesh.to_string());
+    // Only the policies that select the target decide its callers (`relevant_to`): judging
+    // against those, not copies of every policy of a mesh with thousands, gives the same answers.
+    let relevant = relevant_to(policies, target);
+    let policies = &MeshPolicies {
+        mesh_traffic_permissions: &relevant,
+        ..*policies
+    };
+    let mut after: Vec<MeshTrafficPermission> = relevant.iter().filter(|p| !same(p)).cloned().collect();
     after.push(replacement);
     let after_policies = MeshPolicies {
         mesh_traffic_permissions: &after,
