@@ -36,6 +36,33 @@ pub struct MeshPolicySet {
     pub mesh_services: MeshServiceIndex,
     /// Every service of `services` as a workload (tags, gateway kind, identity, SNIs).
     pub workloads: Workloads,
+    /// The permissions that select each service, found when first asked.
+    pub relevant: RelevantPolicies,
+}
+
+/// The MeshTrafficPermissions of a set that select each of its services, found on first use and
+/// kept with the set: every page judging calls to a service needs them, and finding them asks
+/// each of the mesh's policies (thousands in a large mesh) whether it selects the service.
+#[derive(Debug, Default)]
+pub struct RelevantPolicies(Mutex<HashMap<String, Arc<Vec<MeshTrafficPermission>>>>);
+
+impl RelevantPolicies {
+    /// The policies selecting `service`, from memory or from `find`. Holds at most one entry per
+    /// service the set was asked about.
+    pub fn get_or_find(
+        &self,
+        service: &str,
+        find: impl FnOnce() -> Vec<MeshTrafficPermission>,
+    ) -> Arc<Vec<MeshTrafficPermission>> {
+        if let Some(found) = self.0.lock().ok().and_then(|known| known.get(service).cloned()) {
+            return found;
+        }
+        let found = Arc::new(find());
+        if let Ok(mut known) = self.0.lock() {
+            known.insert(service.to_owned(), found.clone());
+        }
+        found
+    }
 }
 
 type Key = (String, String);
@@ -123,6 +150,7 @@ pub(crate) async fn policy_set(ctx: &ServerCtx, m: MeshRef<'_>) -> Result<Arc<Me
     let mesh_services = MeshServiceIndex::new(parse_all(mesh_services, "MeshService"));
     let set = Arc::new(MeshPolicySet {
         workloads: Workloads::new(&services, &mesh_services),
+        relevant: RelevantPolicies::default(),
         services,
         mesh_traffic_permissions: if mtls_enabled && identity == Some("mesh_identity") {
             bearing_kuma::identity::rules_only(&mtps)

@@ -163,6 +163,7 @@ async fn compute_edges(ctx: &ServerCtx, mesh: Option<&str>, focus: Option<&[Stri
             mesh_traffic_permissions: &set.mesh_traffic_permissions,
             traffic_permissions: &set.traffic_permissions,
             workloads: &set.workloads,
+            relevant: &set.relevant,
             declared: &declared,
             observed: &observed,
             focus: focus_services.as_ref(),

@@ -11,6 +11,7 @@ use bearing_policy::edges::{classify, Observed, PolicyIndex};
 use super::super::repo::{DeclaredDependency, ObservedPair};
 use super::super::{Edge, EdgeEnd, ObservedTraffic, Permission};
 use crate::mesh::service::{reason_text, Workloads};
+use crate::mesh::state::RelevantPolicies;
 use crate::wire::rfc3339;
 
 /// The caller standing for "any other service" when asking whether a destination admits
@@ -31,6 +32,8 @@ pub struct MeshInputs<'a> {
     pub traffic_permissions: &'a [TrafficPermission],
     /// Each service's workload, from the policy set.
     pub workloads: &'a Workloads,
+    /// The permissions selecting each service, kept with the policy set.
+    pub relevant: &'a RelevantPolicies,
     /// Every declared component -> component dependency of the catalog.
     pub declared: &'a [DeclaredDependency],
     /// The pairs observed within the window.
@@ -98,15 +101,14 @@ pub fn mesh_edges(input: &MeshInputs<'_>) -> Vec<Edge> {
 
     let index = PolicyIndex::new(&policies);
     let any_other = Workload::service(ANY_OTHER_CALLER);
-    // The policies that apply to each destination, found once rather than once per caller.
-    let mut relevant: HashMap<String, Vec<MeshTrafficPermission>> = HashMap::new();
-    let mut judge = |caller: &Workload, to: &str, target: &Workload| {
-        if !relevant.contains_key(to) {
-            relevant.insert(to.to_owned(), permissions::relevant_to(&policies, target));
-        }
-        let subset = relevant.get(to).map_or(&[][..], Vec::as_slice);
+    // The policies that apply to each destination, found once per policy set rather than once
+    // per caller (or per page).
+    let judge = |caller: &Workload, to: &str, target: &Workload| {
+        let subset = input
+            .relevant
+            .get_or_find(to, || permissions::relevant_to(&policies, target));
         let narrowed = MeshPolicies {
-            mesh_traffic_permissions: subset,
+            mesh_traffic_permissions: &subset,
             ..policies
         };
         permissions::evaluate(&narrowed, caller, target)
