@@ -29,7 +29,7 @@ export function demoUser(login: string): DemoUser {
 /**
  * Signs `login` in from Bearing's login page, which the page must already show (after a
  * redirect from a protected page, or `page.goto('/login')`). Returns once Bearing's header
- * shows the user's name.
+ * shows the user's name (filled in by the browser after hydration).
  */
 export async function signInFromLoginPage(page: Page, login: string): Promise<void> {
   const user = demoUser(login);
@@ -39,6 +39,9 @@ export async function signInFromLoginPage(page: Page, login: string): Promise<vo
   await expect(page).toHaveURL(new RegExp(`^${IDP}/interaction/`));
   await page.getByRole('button', { name: `Sign in as ${user.name} (` }).click();
   await expect(page).toHaveURL(new RegExp(`^${BEARING}/`));
+  // Pages are shared by everyone with the same rights, so the header's name comes from the
+  // browser, once the app has taken over the page.
+  await hydrated(page);
   await expect(page.locator('[data-test="user-name"]')).toHaveText(user.name);
 }
 

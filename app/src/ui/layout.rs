@@ -49,6 +49,20 @@ pub fn Layout(children: Children) -> impl IntoView {
 #[component]
 fn UserMenu() -> impl IntoView {
     let rights = Resource::new(|| (), |_| get_my_rights());
+    // Asked for by the browser once the page is live (effects never run on the server), so no
+    // rendered page carries it. Made here, outside the suspense below, so that it outlives the
+    // views the suspense remakes.
+    let name = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        // Only when signed in: an anonymous call is refused where signing in is required.
+        if matches!(rights.get(), Some(Ok(Some(_)))) {
+            leptos::task::spawn_local(async move {
+                if let Ok(Some(me)) = get_me().await {
+                    name.set(me.name);
+                }
+            });
+        }
+    });
     let link = "rounded px-2 py-1 text-sm text-slate-700 hover:bg-slate-100";
     view! {
         <Suspense fallback=|| ()>
@@ -66,7 +80,7 @@ fn UserMenu() -> impl IntoView {
                             {rights.has(Role::Lead).then(|| view! { <a href="/transfers" class=link>"Transfers"</a> })}
                             {(rights.can_read_audit() || rights.has(Role::Lead)).then(|| view! { <a href="/access-reviews" class=link>"Access reviews"</a> })}
                             {rights.is_admin().then(|| view! { <a href="/admin" class=link>"Admin"</a> })}
-                            <UserName/>
+                            <span class="text-sm text-slate-600" data-test="user-name">{move || name.get()}</span>
                             <form method="post" action="/auth/logout">
                                 <button class=link data-test="logout">"Sign out"</button>
                             </form>
@@ -77,19 +91,4 @@ fn UserMenu() -> impl IntoView {
             })}
         </Suspense>
     }
-}
-
-/// The signed-in user's name, asked for by the browser after hydration (effects never run on
-/// the server), so no rendered page carries it.
-#[component]
-fn UserName() -> impl IntoView {
-    let name = RwSignal::new(String::new());
-    Effect::new(move |_| {
-        leptos::task::spawn_local(async move {
-            if let Ok(Some(me)) = get_me().await {
-                name.set(me.name);
-            }
-        });
-    });
-    view! { <span class="text-sm text-slate-600" data-test="user-name">{move || name.get()}</span> }
 }
