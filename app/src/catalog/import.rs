@@ -2,7 +2,8 @@
 //!
 //! Parsing and validation happen in `bearing-catalog` (pure); this module adds the checks
 //! that need the database (an entity already owned by another source), decides what is
-//! added, updated, unchanged or orphaned, and writes it.
+//! added, updated, unchanged or orphaned, and writes it in two passes (`chunks`), so that only a
+//! chunk's bodies and rows are held at once.
 
 use std::collections::HashMap;
 
