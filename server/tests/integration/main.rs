@@ -15,6 +15,7 @@ mod db;
 mod delivery;
 mod evidence;
 mod health;
+mod import_bulk;
 mod import_limits;
 mod injection;
 mod mesh;

@@ -147,6 +147,29 @@ pub async fn clear_derived(db: impl PgExecutor<'_>, ids: &[Uuid]) -> sqlx::Resul
     .map(|_| ())
 }
 
+/// Number of entities in the catalog, orphaned ones included.
+pub async fn count_entities(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM entities").fetch_one(db).await
+}
+
+/// Drops the two indexes of `entity_search` for the rest of the import's transaction (the
+/// function refuses to run without the import's lock); [`create_search_indexes`] builds them
+/// again. Until the transaction ends, every other query on `entity_search` waits for it.
+pub async fn drop_search_indexes(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
+    sqlx::query("SELECT catalog_search_indexes_drop()")
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+/// Builds the indexes [`drop_search_indexes`] dropped, over every row at once.
+pub async fn create_search_indexes(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
+    sqlx::query("SELECT catalog_search_indexes_create()")
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
 /// Inserts relations in bulk with COPY (an import of a large catalog writes tens of
 /// thousands): rows of `[declared_by, source_ref, type, target_ref]`. Duplicates must already
 /// be removed per declaring entity.
