@@ -104,7 +104,7 @@ impl<T> CatalogIndex<T> {
             added.push(slot);
         }
         let orphaned = (self.orphaned + orphans_added).saturating_sub(orphans_dropped);
-        let reorder = |by: By, old: &[u32]| merged(by, old, &dropped, &added, &slots);
+        let reorder = |by: By, old: &[u32]| merged(by, old, &dropped, &added, &self.slots, &slots);
         let (by_key, by_name) = (reorder(By::Key, &self.by_key), reorder(By::Name, &self.by_name));
         let by_name_desc = reorder(By::NameDesc, &self.by_name_desc);
         let by_kind = reorder(By::Kind, &self.by_kind);

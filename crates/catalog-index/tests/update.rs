@@ -250,15 +250,17 @@ fn an_edit_at_100k_costs_milliseconds() {
     let started = std::time::Instant::now();
     let mut index = CatalogIndex::build(entries.clone()).expect("build");
     let build = started.elapsed();
-    let mut worst = std::time::Duration::ZERO;
+    let mut took = Vec::new();
     for i in 0..200u64 {
         let mut e = entries[(i * 499 % 100_000) as usize].clone();
         e.owner = Some("group:default/team-new".into());
         e.updated_at = 1_000_000 + i as i64;
         let started = std::time::Instant::now();
         index = index.with_changes(vec![e], &[]).expect("update");
-        worst = worst.max(started.elapsed());
+        took.push(started.elapsed());
     }
-    println!("build {build:?}, worst of 200 single edits {worst:?}");
-    assert!(worst < build / 10, "an edit must cost far less than a build");
+    took.sort();
+    let (median, worst) = (took[took.len() / 2], took[took.len() - 1]);
+    println!("build {build:?}; 200 single edits: median {median:?}, worst {worst:?}");
+    assert!(median < build / 20, "an edit must cost far less than a build");
 }
