@@ -109,10 +109,7 @@ impl<T> CatalogIndex<T> {
         let by_name_desc = reorder(By::NameDesc, &self.by_name_desc);
         let by_kind = reorder(By::Kind, &self.by_kind);
         let by_updated = reorder(By::Updated, &self.by_updated);
-        let added_entries: Vec<(u32, &Entry<T>)> = added
-            .iter()
-            .map(|&s| (s, super::entry(&slots, s)))
-            .collect();
+        let added_entries: Vec<(u32, &Entry<T>)> = added.iter().map(|&s| (s, super::entry(&slots, s))).collect();
         let text = self.text.with_changes(&dropped_slots, &added_entries, &slots)?;
         drop(added_entries);
         let mut next = CatalogIndex {
@@ -146,7 +143,11 @@ impl<T> CatalogIndex<T> {
     /// Copies the live entries' tags into a new pool once replaced entries' tags make up more
     /// than half of it.
     fn compact_tags(&mut self) {
-        let live: usize = self.by_key.iter().map(|s| self.ids[*s as usize].tags_len as usize).sum();
+        let live: usize = self
+            .by_key
+            .iter()
+            .map(|s| self.ids[*s as usize].tags_len as usize)
+            .sum();
         if self.tag_pool.len() <= 2 * live + 1024 {
             return;
         }
@@ -154,7 +155,10 @@ impl<T> CatalogIndex<T> {
         for &s in &self.by_key {
             let ids = &mut self.ids[s as usize];
             let start = ids.tags_start as usize;
-            let tags = self.tag_pool.get(start..start + ids.tags_len as usize).unwrap_or_default();
+            let tags = self
+                .tag_pool
+                .get(start..start + ids.tags_len as usize)
+                .unwrap_or_default();
             ids.tags_start = position(pool.len());
             pool.extend_from_slice(tags);
         }

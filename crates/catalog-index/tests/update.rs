@@ -7,15 +7,15 @@ fn entry(n: u64, owner: u64, lifecycle: &str, words: &str) -> Entry<String> {
     let name = format!("svc-{n:03}");
     Entry {
         key: format!("component:default/{name}"),
-        kind: if n % 5 == 0 { "api" } else { "component" }.into(),
+        kind: if n.is_multiple_of(5) { "api" } else { "component" }.into(),
         name: name.clone(),
-        title: (n % 3 == 0).then(|| format!("Title {words}")),
+        title: n.is_multiple_of(3).then(|| format!("Title {words}")),
         description: Some(format!("The {words} service")),
-        entity_type: Some(if n % 2 == 0 { "service" } else { "library" }.into()),
+        entity_type: Some(if n.is_multiple_of(2) { "service" } else { "library" }.into()),
         lifecycle: Some(lifecycle.into()),
         owner: Some(format!("group:default/team-{owner}")),
         tags: (0..n % 4).map(|t| format!("tag-{t}")).collect(),
-        orphaned: n % 7 == 0,
+        orphaned: n.is_multiple_of(7),
         updated_at: i64::try_from(n * 37 % 101).unwrap_or(0),
         payload: name,
     }
@@ -189,12 +189,18 @@ fn an_edit_moves_the_entity_in_order_facets_and_text_and_keeps_the_old_version()
         page.items.iter().map(|s| s.to_string()).collect::<Vec<_>>()
     };
     assert_eq!(search(&after, "courier"), ["svc-002"]);
-    assert!(!search(&after, "ledger").contains(&"svc-002".to_owned()), "old words are gone");
+    assert!(
+        !search(&after, "ledger").contains(&"svc-002".to_owned()),
+        "old words are gone"
+    );
     // The version before answers as before: readers holding it are not disturbed.
     assert!(search(&before, "courier").is_empty());
     assert!(search(&before, "ledger").contains(&"svc-002".to_owned()));
     assert_eq!(after.len(), 10);
-    assert_eq!(after.get("component:default/svc-002").map(|e| e.updated_at), Some(10_000));
+    assert_eq!(
+        after.get("component:default/svc-002").map(|e| e.updated_at),
+        Some(10_000)
+    );
 
     // Changing an older version again (not the latest) still gives the right answer.
     let mut other = entries[4].clone();
@@ -209,7 +215,9 @@ fn a_removed_entity_disappears_everywhere() {
     let entries: Vec<Entry<String>> = (0..8).map(|n| entry(n, n % 2, "production", "billing")).collect();
     let before = CatalogIndex::build(entries).expect("build");
     let gone = "component:default/svc-001".to_owned();
-    let after = before.with_changes(Vec::new(), &[gone.clone()]).expect("update");
+    let after = before
+        .with_changes(Vec::new(), std::slice::from_ref(&gone))
+        .expect("update");
     assert_eq!((before.len(), after.len(), after.holes()), (8, 7, 1));
     assert!(after.get(&gone).is_none());
     for sort in [Sort::Name, Sort::NameDesc, Sort::Kind, Sort::Updated] {

@@ -105,7 +105,10 @@ async fn issue_15_an_edit_updates_the_list_index_without_a_full_build() {
     assert_eq!(names(&newest)[0], "checkout", "the latest change first");
 
     let after = app.ctx.list_index.builds();
-    assert_eq!(after.full, before.full, "no full build for an edit: {before:?} -> {after:?}");
+    assert_eq!(
+        after.full, before.full,
+        "no full build for an edit: {before:?} -> {after:?}"
+    );
     assert!(after.updates > before.updates, "{before:?} -> {after:?}");
 
     // A server that builds its index from scratch now answers every probe the same way.

@@ -61,8 +61,8 @@ async fn changed_since(pool: &sqlx::PgPool, base: Arc<Built>) -> Result<Option<N
         return Ok(None);
     }
     let limit = update_limit(base.index.len());
-    let rows = repo::summaries_changed_since(&mut *tx, &base.snapshot, i64::try_from(limit + 1).unwrap_or(i64::MAX))
-        .await?;
+    let rows =
+        repo::summaries_changed_since(&mut *tx, &base.snapshot, i64::try_from(limit + 1).unwrap_or(i64::MAX)).await?;
     if rows.len() > limit {
         return Ok(None);
     }
