@@ -32,6 +32,8 @@ pub struct ReadCache {
     /// moka cache's own clone copies several reference counts and its hasher.
     entries: Arc<moka::future::Cache<String, (u32, Entry)>>,
     generation: Arc<AtomicU64>,
+    /// Times changes may have been missed ([`ReadCache::resync`]).
+    resyncs: Arc<AtomicU64>,
     /// Loads under way, by key: a second miss for a key joins the first one's load.
     flights: Arc<Mutex<HashMap<String, Flight>>>,
 }
@@ -56,6 +58,7 @@ impl ReadCache {
         ReadCache {
             entries: Arc::new(entries),
             generation: Arc::new(AtomicU64::new(0)),
+            resyncs: Arc::new(AtomicU64::new(0)),
             flights: Arc::default(),
         }
     }
@@ -65,6 +68,20 @@ impl ReadCache {
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.entries.invalidate_all();
+    }
+
+    /// Forgets everything when changes may have been missed (the change listener lost its
+    /// connection, or has just started): as [`ReadCache::invalidate`], and caches that follow
+    /// changes rather than forget them (the catalog list index) start again from scratch.
+    pub fn resync(&self) {
+        // Before the generation moves, so whoever sees the new generation sees this too.
+        self.resyncs.fetch_add(1, Ordering::SeqCst);
+        self.invalidate();
+    }
+
+    /// How many times [`ReadCache::resync`] was called.
+    pub fn resyncs(&self) -> u64 {
+        self.resyncs.load(Ordering::SeqCst)
     }
 
     /// A number that changes whenever the catalog does (every [`ReadCache::invalidate`]); caches

@@ -10,7 +10,8 @@ use crate::page_cache::PageCache;
 /// transfers `NOTIFY` on [`app::cache::CHANGED_CHANNEL`]), and rendered pages that show the
 /// mesh state or scorecard results are dropped when those change
 /// ([`app::mesh::repo::CHANGED_CHANNEL`], [`app::scorecards::CHANGED_CHANNEL`]). If the listening connection
-/// drops, notifications may have been missed, so both are emptied then too. (Parsed mesh policy
+/// drops, notifications may have been missed, so both are emptied then too, and the catalog list
+/// index, which otherwise reads only the entities changed since its last read, is rebuilt whole. (Parsed mesh policy
 /// sets need no notification: they are keyed by the version stored with the mesh.)
 ///
 /// Returns once this server listens (or after ten seconds of trying, with a warning), so that
@@ -36,7 +37,7 @@ async fn listen_for_changes(
 ) {
     let mut listening = Some(listening);
     let forget_all = || {
-        cache.invalidate();
+        cache.resync();
         pages.invalidate();
     };
     // Ends when the pool is closed at shutdown.

@@ -1,43 +1,74 @@
 //! The catalog list, search, facets and home counts, answered from an in-memory
 //! [`CatalogIndex`] of every entity's summary instead of SQL on each request.
 //!
-//! The index is rebuilt from PostgreSQL whenever the catalog changes: the read cache's
-//! generation moves on every change this server makes or hears of (imports, edits and
-//! transfers notify every replica), and a reader that finds the index older than the
-//! generation starts one rebuild and waits for it. Everyone else arriving meanwhile waits for
-//! that same rebuild: concurrent misses cost one load, not one each. The rebuild runs in a task
-//! of its own, so a reader whose future is dropped or left unpolled (Leptos resumes resource
-//! loads from other tasks) never holds anyone up. A reader therefore always sees the catalog as
-//! of its request or later: an import's own response is followed by lists that include it.
+//! The index follows the catalog: the read cache's generation moves on every change this server
+//! makes or hears of (imports, edits and transfers notify every replica), and a reader that
+//! finds the index older than the generation starts one update and waits for it. Everyone else
+//! arriving meanwhile waits for that same update: concurrent misses cost one load, not one
+//! each. The update runs in a task of its own, so a reader whose future is dropped or left
+//! unpolled (Leptos resumes resource loads from other tasks) never holds anyone up. A reader
+//! therefore always sees the catalog as of its request or later: an edit's own response is
+//! followed by lists that include it.
+//!
+//! An update reads only the entities written since the previous index's database snapshot and
+//! makes the next index from the previous one ([`CatalogIndex::with_changes`]): milliseconds
+//! for an edit where reading and indexing everything takes seconds at 100,000 entities. It
+//! falls back to a full build for the first index, after many changes (an import), and when
+//! changes may have been missed (the change listener reconnected: [`ReadCache::resync`]). How
+//! the changed entities are found is in [`load`].
+//!
+//! [`ReadCache::resync`]: crate::cache::ReadCache::resync
 
-use std::sync::atomic::{AtomicBool, Ordering};
+mod load;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use bearing_catalog_index::{CatalogIndex, Entry};
+use bearing_catalog_index::CatalogIndex;
+use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use super::repo;
 use super::EntitySummary;
 use crate::error::AppError;
 use crate::ssr::ServerCtx;
 
-/// Longest a reader waits for a rebuild before giving up with a server error (a rebuild of
+/// Longest a reader waits for an update before giving up with a server error (a full build of
 /// 100,000 entities takes a few seconds on two cores).
 const WAIT: Duration = Duration::from_secs(30);
 
 /// An index and the catalog generation it was built from.
 pub struct Built {
+    /// The read cache's generation when its read began: the index holds every change that
+    /// moved the generation up to this one.
     pub generation: u64,
-    pub index: CatalogIndex<EntitySummary>,
+    /// The index; shared with the next version when a change leaves every list row as it was.
+    pub index: Arc<CatalogIndex<EntitySummary>>,
+    /// The database snapshot it was read with (PostgreSQL's text form): the next update reads
+    /// what that snapshot did not see.
+    snapshot: String,
+    /// The database's clock at that read.
+    read_at: OffsetDateTime,
+    /// The read cache's [`resyncs`](crate::cache::ReadCache::resyncs) before that read.
+    resyncs: u64,
 }
 
-/// Progress of the rebuilds, as readers watch it.
+/// How many indexes were made, for tests and logs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Builds {
+    /// Read and indexed whole.
+    pub full: u64,
+    /// Made from the previous index and the entities changed since (or the previous index
+    /// again, when nothing listed had changed).
+    pub updates: u64,
+}
+
+/// Progress of the updates, as readers watch it.
 #[derive(Clone, Debug, Default)]
 struct Progress {
     /// The generation of the latest index (`None` before the first).
     built: Option<u64>,
-    /// Rebuilds that failed so far: a waiter seeing this move gives up.
+    /// Updates that failed so far: a waiter seeing this move gives up.
     failures: u64,
     /// Why the latest failed one did. Each waiting request logs it inside its own span, so the
     /// failure shows under the request id its client sees.
@@ -49,7 +80,9 @@ struct Progress {
 pub struct ListIndex {
     current: Arc<RwLock<Option<Arc<Built>>>>,
     progress: Arc<watch::Sender<Progress>>,
-    rebuilding: Arc<AtomicBool>,
+    updating: Arc<AtomicBool>,
+    full_builds: Arc<AtomicU64>,
+    updates: Arc<AtomicU64>,
 }
 
 impl Default for ListIndex {
@@ -57,7 +90,9 @@ impl Default for ListIndex {
         ListIndex {
             current: Arc::default(),
             progress: Arc::new(watch::channel(Progress::default()).0),
-            rebuilding: Arc::default(),
+            updating: Arc::default(),
+            full_builds: Arc::default(),
+            updates: Arc::default(),
         }
     }
 }
@@ -71,8 +106,8 @@ impl std::fmt::Debug for ListIndex {
 }
 
 impl ListIndex {
-    /// The index as of the catalog's current generation or later, rebuilding it first if the
-    /// catalog changed since it was built.
+    /// The index as of the catalog's current generation or later, updating it first if the
+    /// catalog changed since it was made.
     pub async fn get(&self, ctx: &ServerCtx) -> Result<Arc<Built>, AppError> {
         let wanted = ctx.cache.generation();
         if let Some(built) = self.fresh(wanted) {
@@ -80,7 +115,7 @@ impl ListIndex {
         }
         let mut progress = self.progress.subscribe();
         let failures = progress.borrow_and_update().failures;
-        self.start_rebuild(ctx);
+        self.start_update(ctx);
         let settled = tokio::time::timeout(
             WAIT,
             progress.wait_for(|p| p.built.is_some_and(|b| b >= wanted) || p.failures != failures),
@@ -105,25 +140,54 @@ impl ListIndex {
         self.get(ctx).await.map(|_| ())
     }
 
-    fn fresh(&self, wanted: u64) -> Option<Arc<Built>> {
-        let current = self.current.read().ok()?;
-        current.as_ref().filter(|b| b.generation >= wanted).cloned()
+    /// How many indexes this server made so far, whole and by update.
+    pub fn builds(&self) -> Builds {
+        Builds {
+            full: self.full_builds.load(Ordering::SeqCst),
+            updates: self.updates.load(Ordering::SeqCst),
+        }
     }
 
-    /// Starts a rebuild unless one is running; it goes on until the index it published is as
+    fn fresh(&self, wanted: u64) -> Option<Arc<Built>> {
+        self.latest().filter(|b| b.generation >= wanted)
+    }
+
+    fn latest(&self) -> Option<Arc<Built>> {
+        self.current.read().ok()?.clone()
+    }
+
+    /// Starts an update unless one is running; it goes on until the index it published is as
     /// new as the catalog's generation.
-    fn start_rebuild(&self, ctx: &ServerCtx) {
-        if self.rebuilding.swap(true, Ordering::SeqCst) {
+    fn start_update(&self, ctx: &ServerCtx) {
+        if self.updating.swap(true, Ordering::SeqCst) {
             return;
         }
         let (this, pool, cache) = (self.clone(), ctx.pool.clone(), ctx.cache.clone());
         tokio::spawn(async move {
             loop {
                 let generation = cache.generation();
-                match build(&pool).await {
-                    Ok(index) => {
+                let resyncs = cache.resyncs();
+                let started = std::time::Instant::now();
+                match load::next(&pool, this.latest(), resyncs).await {
+                    Ok(next) => {
+                        let counter = if next.full { &this.full_builds } else { &this.updates };
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        tracing::debug!(
+                            full = next.full,
+                            changes = next.changes,
+                            entities = next.index.len(),
+                            took_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                            "catalog list index made"
+                        );
+                        let built = Built {
+                            generation,
+                            index: next.index,
+                            snapshot: next.snapshot,
+                            read_at: next.read_at,
+                            resyncs,
+                        };
                         if let Ok(mut current) = this.current.write() {
-                            *current = Some(Arc::new(Built { generation, index }));
+                            *current = Some(Arc::new(built));
                         }
                         this.progress.send_modify(|p| p.built = Some(generation));
                     }
@@ -132,46 +196,19 @@ impl ListIndex {
                             p.failures += 1;
                             p.last_error = Some(Arc::new(err));
                         });
-                        this.rebuilding.store(false, Ordering::SeqCst);
+                        this.updating.store(false, Ordering::SeqCst);
                         return;
                     }
                 }
-                this.rebuilding.store(false, Ordering::SeqCst);
-                // A change that arrived during the build, and whose reader found this rebuild
+                this.updating.store(false, Ordering::SeqCst);
+                // A change that arrived during the build, and whose reader found this update
                 // still running, is caught here.
-                if cache.generation() == generation || this.rebuilding.swap(true, Ordering::SeqCst) {
+                if cache.generation() == generation || this.updating.swap(true, Ordering::SeqCst) {
                     return;
                 }
             }
         });
     }
-}
-
-/// Reads every entity's summary and indexes it (on a blocking thread: indexing 100,000
-/// entities takes seconds of CPU).
-async fn build(pool: &sqlx::PgPool) -> Result<CatalogIndex<EntitySummary>, BuildError> {
-    let rows = repo::all_summaries(pool).await?;
-    let entries: Vec<Entry<EntitySummary>> = rows
-        .into_iter()
-        .map(|r| Entry {
-            key: r.entity_ref.clone(),
-            kind: r.kind.clone(),
-            name: r.name.clone(),
-            title: r.title.clone(),
-            description: r.description.clone(),
-            entity_type: r.entity_type.clone(),
-            lifecycle: r.lifecycle.clone(),
-            owner: r.owner_ref.clone(),
-            tags: r.tags.clone(),
-            orphaned: r.orphaned,
-            updated_at: i64::try_from(r.updated_at.unix_timestamp_nanos()).unwrap_or(i64::MAX),
-            payload: r.into(),
-        })
-        .collect();
-    let index = tokio::task::spawn_blocking(move || CatalogIndex::build(entries))
-        .await
-        .map_err(|e| BuildError::Task(e.to_string()))??;
-    Ok(index)
 }
 
 impl BuildError {

@@ -149,6 +149,57 @@ pub async fn all_summaries(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<SummaryR
         .await
 }
 
+/// Makes the transaction just begun on `db` read-only and repeatable-read: all its statements
+/// read one snapshot of the database.
+pub async fn repeatable_read(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+/// The snapshot the current statement reads with (PostgreSQL's text form, `xmin:xmax:xip,...`)
+/// and the database's clock. In a repeatable-read transaction, every later statement reads with
+/// the same snapshot: the list index remembers it to read only what changed after it.
+pub async fn read_snapshot(db: impl PgExecutor<'_>) -> sqlx::Result<(String, OffsetDateTime)> {
+    sqlx::query_as("SELECT pg_current_snapshot()::text, now()")
+        .fetch_one(db)
+        .await
+}
+
+/// The list rows of entities written by a transaction that `snapshot` did not see (committed
+/// since, or still running then), at most `limit`. Reads the `changed_xid` index from the
+/// snapshot's oldest running transaction on: a few rows after an edit.
+pub async fn summaries_changed_since(
+    db: impl PgExecutor<'_>,
+    snapshot: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<SummaryRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {SUMMARY_COLUMNS} FROM entities e \
+         WHERE e.changed_xid >= pg_snapshot_xmin($1::pg_snapshot) \
+           AND NOT pg_visible_in_snapshot(e.changed_xid, $1::pg_snapshot) \
+         LIMIT $2"
+    ))
+    .bind(snapshot)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Reference keys that stopped naming a row (deleted, or renamed) in a transaction that
+/// `snapshot` did not see. Kept a week (see the migration `catalog_changes_by_transaction`).
+pub async fn removed_since(db: impl PgExecutor<'_>, snapshot: &str) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT ref FROM entity_removals \
+         WHERE removed_xid >= pg_snapshot_xmin($1::pg_snapshot) \
+           AND NOT pg_visible_in_snapshot(removed_xid, $1::pg_snapshot)",
+    )
+    .bind(snapshot)
+    .fetch_all(db)
+    .await
+}
+
 /// Number of entities of each kind.
 pub async fn count_by_kind(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(String, i64)>> {
     sqlx::query_as("SELECT kind, count(*) FROM entities GROUP BY kind")

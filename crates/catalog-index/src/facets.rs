@@ -37,8 +37,8 @@ pub(crate) struct Filters {
 }
 
 impl Filters {
-    /// The bits (by [`Facet`]) of the filters `ids` fails.
-    pub fn mismatches(&self, ids: &Ids) -> u8 {
+    /// The bits (by [`Facet`]) of the filters `ids` (with its `tags`) fails.
+    pub fn mismatches(&self, ids: &Ids, tags: &[u32]) -> u8 {
         fn fails(filter: Option<Option<u32>>, value: Option<u32>) -> bool {
             filter.is_some_and(|wanted| wanted.is_none() || wanted != value)
         }
@@ -56,7 +56,7 @@ impl Filters {
             mask |= 1 << Facet::Lifecycle as u8;
         }
         if let Some(wanted) = self.tag {
-            if !wanted.is_some_and(|t| ids.tags.contains(&t)) {
+            if !wanted.is_some_and(|t| tags.contains(&t)) {
                 mask |= 1 << Facet::Tag as u8;
             }
         }
@@ -76,8 +76,8 @@ impl Counter {
         }
     }
 
-    /// Counts `ids` for the facets its mismatch `mask` lets it count for.
-    pub fn add(&mut self, ids: &Ids, mask: u8) {
+    /// Counts `ids` (with its `tags`) for the facets its mismatch `mask` lets it count for.
+    pub fn add(&mut self, ids: &Ids, tags: &[u32], mask: u8) {
         let counts_for = |facet: Facet| mask == 0 || mask == 1 << facet as u8;
         let [kind, entity_type, owner, lifecycle, tag] = &mut self.counts;
         if counts_for(Facet::Kind) {
@@ -99,7 +99,7 @@ impl Counter {
             }
         }
         if counts_for(Facet::Tag) {
-            for t in &ids.tags {
+            for t in tags {
                 tag[*t as usize] += 1;
             }
         }

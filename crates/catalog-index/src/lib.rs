@@ -38,9 +38,12 @@
 #![deny(missing_docs)]
 
 mod facets;
+mod order;
 mod text;
+mod update;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 pub use facets::{FacetCounts, FACET_LIMIT};
 
@@ -136,7 +139,9 @@ pub struct Page<'a, T> {
 pub struct IndexError(#[from] tantivy::TantivyError);
 
 /// Distinct values of one facet, each given a small id so filters and counts compare integers.
-#[derive(Debug, Default)]
+/// Values are never forgotten before a full build (a value no entry has any more counts zero and
+/// is not listed).
+#[derive(Clone, Debug, Default)]
 struct Interner {
     ids: HashMap<String, u32>,
     values: Vec<String>,
@@ -170,22 +175,33 @@ enum Facet {
 
 const FACETS: [Facet; 5] = [Facet::Kind, Facet::Type, Facet::Owner, Facet::Lifecycle, Facet::Tag];
 
-/// An entry's facet values as ids.
-#[derive(Debug)]
+/// An entry's facet values as ids; its tags are a range of the index's tag pool, so the ids of
+/// every entry copy as one block when the index is updated.
+#[derive(Clone, Copy, Debug, Default)]
 struct Ids {
     kind: u32,
     entity_type: Option<u32>,
     owner: Option<u32>,
     lifecycle: Option<u32>,
-    tags: Vec<u32>,
+    tags_start: u32,
+    tags_len: u32,
 }
 
 /// Every entity's summary, with what answers list queries fast. Immutable: built whole from a
-/// snapshot of the catalog and replaced whole when it changes.
+/// snapshot of the catalog with [`CatalogIndex::build`], and followed by the next version with
+/// [`CatalogIndex::with_changes`] when a few entities change.
+///
+/// Each entry has a slot, its position in `slots`: the permutations and the text index refer to
+/// entries by slot. An update keeps the slot of an entry it replaces and appends new ones; a
+/// removed entry leaves an empty slot ([`CatalogIndex::holes`]) until the next full build.
 pub struct CatalogIndex<T> {
-    entries: Vec<Entry<T>>,
+    /// Shared with the versions made from this one: an update copies pointers, not entries.
+    slots: Vec<Option<Arc<Entry<T>>>>,
     ids: Vec<Ids>,
+    tag_pool: Vec<u32>,
     values: [Interner; 5],
+    /// Live slots by key: finds an entry to replace or remove.
+    by_key: Vec<u32>,
     by_name: Vec<u32>,
     by_name_desc: Vec<u32>,
     by_kind: Vec<u32>,
@@ -197,7 +213,8 @@ pub struct CatalogIndex<T> {
 impl<T> std::fmt::Debug for CatalogIndex<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CatalogIndex")
-            .field("entries", &self.entries.len())
+            .field("entries", &self.len())
+            .field("holes", &self.holes())
             .finish()
     }
 }
@@ -206,64 +223,64 @@ impl<T> CatalogIndex<T> {
     /// Indexes `entries` (their order does not matter). Keys are expected to be unique; a
     /// duplicate is listed twice.
     pub fn build(entries: Vec<Entry<T>>) -> Result<Self, IndexError> {
+        let slots: Vec<Option<Arc<Entry<T>>>> = entries.into_iter().map(|e| Some(Arc::new(e))).collect();
         let mut values: [Interner; 5] = Default::default();
-        let ids: Vec<Ids> = entries
+        let mut tag_pool = Vec::new();
+        let ids: Vec<Ids> = slots
             .iter()
-            .map(|e| {
-                let [kind, entity_type, owner, lifecycle, tags] = &mut values;
-                Ids {
-                    kind: kind.intern(&e.kind),
-                    entity_type: e.entity_type.as_deref().map(|v| entity_type.intern(v)),
-                    owner: e.owner.as_deref().map(|v| owner.intern(v)),
-                    lifecycle: e.lifecycle.as_deref().map(|v| lifecycle.intern(v)),
-                    tags: e.tags.iter().map(|t| tags.intern(t)).collect(),
-                }
-            })
+            .flatten()
+            .map(|e| intern(&mut values, &mut tag_pool, e))
             .collect();
-        let order = |cmp: &dyn Fn(&Entry<T>, &Entry<T>) -> std::cmp::Ordering| {
-            let mut order: Vec<u32> = (0..entries.len()).map(position).collect();
-            order.sort_by(|a, b| cmp(&entries[*a as usize], &entries[*b as usize]));
+        let live: Vec<u32> = (0..slots.len()).map(position).collect();
+        let sorted = |by: order::By| {
+            let mut order = live.clone();
+            order.sort_by(|a, b| by.cmp(entry(&slots, *a), entry(&slots, *b)));
             order
         };
-        let by_name = order(&|a, b| (&a.name, &a.kind, &a.key).cmp(&(&b.name, &b.kind, &b.key)));
-        let by_name_desc = order(&|a, b| {
-            b.name
-                .cmp(&a.name)
-                .then_with(|| (&a.kind, &a.key).cmp(&(&b.kind, &b.key)))
-        });
-        let by_kind = order(&|a, b| (&a.kind, &a.name, &a.key).cmp(&(&b.kind, &b.name, &b.key)));
-        let by_updated = order(&|a, b| {
-            b.updated_at
-                .cmp(&a.updated_at)
-                .then_with(|| (&a.name, &a.key).cmp(&(&b.name, &b.key)))
-        });
-        let text = text::TextIndex::build(&entries)?;
+        let text = text::TextIndex::build(&slots)?;
         Ok(CatalogIndex {
-            orphaned: entries.iter().filter(|e| e.orphaned).count(),
-            entries,
+            orphaned: slots.iter().flatten().filter(|e| e.orphaned).count(),
+            by_key: sorted(order::By::Key),
+            by_name: sorted(order::By::Name),
+            by_name_desc: sorted(order::By::NameDesc),
+            by_kind: sorted(order::By::Kind),
+            by_updated: sorted(order::By::Updated),
+            slots,
             ids,
+            tag_pool,
             values,
-            by_name,
-            by_name_desc,
-            by_kind,
-            by_updated,
             text,
         })
     }
 
     /// How many entities it holds.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.by_key.len()
     }
 
     /// Whether it holds none.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.by_key.is_empty()
     }
 
     /// How many of them are orphaned.
     pub fn orphaned(&self) -> usize {
         self.orphaned
+    }
+
+    /// Slots left empty by removals since the last full build: memory a full build would give
+    /// back, and a reason for the caller to make one when it grows large.
+    pub fn holes(&self) -> usize {
+        self.slots.len() - self.len()
+    }
+
+    /// The entry with this key, if any.
+    pub fn get(&self, key: &str) -> Option<&Entry<T>> {
+        let i = self
+            .by_key
+            .binary_search_by(|s| entry(&self.slots, *s).key.as_str().cmp(key))
+            .ok()?;
+        Some(entry(&self.slots, self.by_key[i]))
     }
 
     /// One page of the entities matching `q`, their total and the facet counts.
@@ -288,21 +305,19 @@ impl<T> CatalogIndex<T> {
                 ranked = hits.into_iter().map(|(i, _)| i).collect::<Vec<u32>>();
                 &ranked
             }
-            (None, Sort::Relevance | Sort::Name) => &self.by_name,
-            (None, Sort::NameDesc) => &self.by_name_desc,
-            (None, Sort::Kind) => &self.by_kind,
-            (None, Sort::Updated) => &self.by_updated,
+            (None, sort) => self.order(sort),
         };
         let mut counts = facets::Counter::new(&self.values);
         let mut items = Vec::with_capacity(q.limit.min(order.len()));
         let mut total = 0usize;
         for &i in order {
             let ids = &self.ids[i as usize];
-            let mask = filters.mismatches(ids);
-            counts.add(ids, mask);
+            let tags = self.tags(ids);
+            let mask = filters.mismatches(ids, tags);
+            counts.add(ids, tags, mask);
             if mask == 0 {
                 if total >= q.offset && items.len() < q.limit {
-                    items.push(&self.entries[i as usize].payload);
+                    items.push(&entry(&self.slots, i).payload);
                 }
                 total += 1;
             }
@@ -312,6 +327,13 @@ impl<T> CatalogIndex<T> {
             total,
             facets: counts.finish(&self.values),
         })
+    }
+
+    fn tags(&self, ids: &Ids) -> &[u32] {
+        let start = ids.tags_start as usize;
+        self.tag_pool
+            .get(start..start + ids.tags_len as usize)
+            .unwrap_or_default()
     }
 
     fn filters(&self, q: &Query<'_>) -> facets::Filters {
@@ -325,25 +347,58 @@ impl<T> CatalogIndex<T> {
         }
     }
 
-    /// Each entry's position in the order `sort` lists it without text.
-    fn rank_of(&self, sort: Sort) -> Vec<u32> {
-        let order = match sort {
+    /// The live slots in the order `sort` lists them without text.
+    fn order(&self, sort: Sort) -> &[u32] {
+        match sort {
             Sort::Relevance | Sort::Name => &self.by_name,
             Sort::NameDesc => &self.by_name_desc,
             Sort::Kind => &self.by_kind,
             Sort::Updated => &self.by_updated,
-        };
-        let mut rank = vec![0u32; order.len()];
-        for (pos, &i) in order.iter().enumerate() {
+        }
+    }
+
+    /// Each slot's position in the order `sort` lists it without text.
+    fn rank_of(&self, sort: Sort) -> Vec<u32> {
+        let mut rank = vec![u32::MAX; self.slots.len()];
+        for (pos, &i) in self.order(sort).iter().enumerate() {
             rank[i as usize] = position(pos);
         }
         rank
     }
 
     fn name_order(&self, a: u32, b: u32) -> std::cmp::Ordering {
-        let (a, b) = (&self.entries[a as usize], &self.entries[b as usize]);
+        let (a, b) = (entry(&self.slots, a), entry(&self.slots, b));
         (&a.name, &a.key).cmp(&(&b.name, &b.key))
     }
+}
+
+/// Interns an entry's facet values, appending its tags to `tag_pool`.
+fn intern<T>(values: &mut [Interner; 5], tag_pool: &mut Vec<u32>, e: &Entry<T>) -> Ids {
+    let [kind, entity_type, owner, lifecycle, tags] = values;
+    let tags_start = position(tag_pool.len());
+    tag_pool.extend(e.tags.iter().map(|t| tags.intern(t)));
+    Ids {
+        kind: kind.intern(&e.kind),
+        entity_type: e.entity_type.as_deref().map(|v| entity_type.intern(v)),
+        owner: e.owner.as_deref().map(|v| owner.intern(v)),
+        lifecycle: e.lifecycle.as_deref().map(|v| lifecycle.intern(v)),
+        tags_start,
+        tags_len: position(e.tags.len()),
+    }
+}
+
+/// The entry in live slot `i`. Every order, and every hit of the text index, names live slots
+/// only: an empty one here is a bug in this crate.
+fn entry<T>(slots: &[Option<Arc<Entry<T>>>], i: u32) -> &Entry<T> {
+    match slots.get(i as usize) {
+        Some(Some(e)) => e,
+        _ => unreachable_empty_slot(i),
+    }
+}
+
+#[cold]
+fn unreachable_empty_slot(i: u32) -> ! {
+    panic!("catalog index: slot {i} is listed but empty")
 }
 
 /// An entry's position as the u32 the orders hold. A catalog beyond four billion entities is

@@ -6,9 +6,12 @@
 //! query word must match somewhere; the name weighs most, then title and tags, then the rest,
 //! and an exact name match outranks everything.
 
+use std::sync::{Arc, Mutex};
+
 use tantivy::collector::TopDocs;
+use tantivy::indexer::LogMergePolicy;
 use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
-use tantivy::schema::{Field, IndexRecordOption, Schema, FAST, STRING, TEXT};
+use tantivy::schema::{Field, IndexRecordOption, Schema, FAST, INDEXED, STRING, TEXT};
 use tantivy::tokenizer::{TextAnalyzer, TokenStream};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
@@ -20,6 +23,7 @@ const MAX_WORDS: usize = 8;
 const WRITER_BUDGET: usize = 15_000_000;
 
 /// The searchable fields with their weights.
+#[derive(Clone, Copy)]
 struct Fields {
     name: Field,
     title: Field,
@@ -37,6 +41,38 @@ struct Fields {
 }
 
 impl Fields {
+    /// The document of `e`, at `position`.
+    fn document<T>(&self, position: usize, e: &Entry<T>) -> TantivyDocument {
+        let mut doc = TantivyDocument::default();
+        doc.add_text(self.name, &e.name);
+        doc.add_text(self.name_exact, e.name.to_lowercase());
+        if let Some(title) = &e.title {
+            doc.add_text(self.title, title);
+        }
+        if let Some(description) = &e.description {
+            doc.add_text(self.description, description);
+        }
+        for tag in &e.tags {
+            doc.add_text(self.tags, tag);
+        }
+        doc.add_text(self.other, &e.kind);
+        if let Some(t) = &e.entity_type {
+            doc.add_text(self.other, t);
+        }
+        let words = [
+            Some(&e.name),
+            e.title.as_ref(),
+            e.description.as_ref(),
+            Some(&e.kind),
+            e.entity_type.as_ref(),
+        ];
+        for text in words.into_iter().flatten().chain(&e.tags) {
+            doc.add_text(self.all, text);
+        }
+        doc.add_u64(self.position, position as u64);
+        doc
+    }
+
     fn weighted(&self) -> [(Field, f32); 5] {
         [
             (self.name, 4.0),
@@ -48,17 +84,31 @@ impl Fields {
     }
 }
 
+/// The tantivy index and its one writer, shared by every [`TextIndex`] made from it by
+/// [`TextIndex::with_changes`]: each keeps its own searcher (segments are immutable, so an older
+/// searcher keeps answering as of its own commit while a newer one is made).
+struct Shared {
+    reader: IndexReader,
+    /// The writer, and the version of the latest commit: only the [`TextIndex`] of that version
+    /// may change the index in place (an older one would mix its changes into a newer state).
+    writer: Mutex<(IndexWriter<TantivyDocument>, u64)>,
+}
+
 pub(crate) struct TextIndex {
     fields: Fields,
     analyzer: TextAnalyzer,
     searcher: Searcher,
     docs: usize,
-    /// Kept so the searcher's segments stay valid for its life.
-    _reader: IndexReader,
+    version: u64,
+    shared: Arc<Shared>,
 }
 
+/// A version no [`TextIndex`] has: the shared writer failed mid-change and must not be used.
+const BROKEN: u64 = u64::MAX;
+
 impl TextIndex {
-    pub fn build<T>(entries: &[Entry<T>]) -> Result<Self, IndexError> {
+    /// Indexes the live `slots`, each under its position in the slice.
+    pub fn build<T>(slots: &[Option<Arc<Entry<T>>>]) -> Result<Self, IndexError> {
         let mut schema = Schema::builder();
         let fields = Fields {
             name: schema.add_text_field("name", TEXT),
@@ -68,7 +118,8 @@ impl TextIndex {
             other: schema.add_text_field("other", TEXT),
             all: schema.add_text_field("all", TEXT),
             name_exact: schema.add_text_field("name_exact", STRING),
-            position: schema.add_u64_field("position", FAST),
+            // Indexed too, so a changed entry's document can be deleted by its position.
+            position: schema.add_u64_field("position", FAST | INDEXED),
         };
         let index = Index::create_in_ram(schema.build());
         let analyzer = index
@@ -77,45 +128,82 @@ impl TextIndex {
             .ok_or_else(|| tantivy::TantivyError::InvalidArgument("no default tokenizer".into()))?;
         // One thread: the server builds this beside live traffic on few cores.
         let mut writer: IndexWriter<TantivyDocument> = index.writer_with_num_threads(1, WRITER_BUDGET)?;
-        for (i, e) in entries.iter().enumerate() {
-            let mut doc = TantivyDocument::default();
-            doc.add_text(fields.name, &e.name);
-            doc.add_text(fields.name_exact, e.name.to_lowercase());
-            if let Some(title) = &e.title {
-                doc.add_text(fields.title, title);
+        // Segments that lost a third of their documents to changes are rewritten (in the
+        // background), so term statistics and the dead documents' postings do not pile up.
+        let mut policy = LogMergePolicy::default();
+        policy.set_del_docs_ratio_before_merge(0.3);
+        writer.set_merge_policy(Box::new(policy));
+        for (i, slot) in slots.iter().enumerate() {
+            if let Some(e) = slot {
+                writer.add_document(fields.document(i, e))?;
             }
-            if let Some(description) = &e.description {
-                doc.add_text(fields.description, description);
-            }
-            for tag in &e.tags {
-                doc.add_text(fields.tags, tag);
-            }
-            doc.add_text(fields.other, &e.kind);
-            if let Some(t) = &e.entity_type {
-                doc.add_text(fields.other, t);
-            }
-            let words = [
-                Some(&e.name),
-                e.title.as_ref(),
-                e.description.as_ref(),
-                Some(&e.kind),
-                e.entity_type.as_ref(),
-            ];
-            for text in words.into_iter().flatten().chain(&e.tags) {
-                doc.add_text(fields.all, text);
-            }
-            doc.add_u64(fields.position, i as u64);
-            writer.add_document(doc)?;
         }
         writer.commit()?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let searcher = reader.searcher();
         Ok(TextIndex {
             fields,
             analyzer,
-            searcher: reader.searcher(),
-            docs: entries.len(),
-            _reader: reader,
+            docs: usize::try_from(searcher.num_docs()).unwrap_or(usize::MAX),
+            searcher,
+            version: 0,
+            shared: Arc::new(Shared {
+                reader,
+                writer: Mutex::new((writer, 0)),
+            }),
         })
+    }
+
+    /// The text index after the documents at `removed` positions are dropped and `added`
+    /// (position, entry) indexed: a delete by term, a few added documents and a commit, on the
+    /// shared index, if this is its latest version; otherwise (an older version, or a writer
+    /// that failed before) a new index of every live slot, which is slower but as correct.
+    pub fn with_changes<T>(
+        &self,
+        removed: &[u32],
+        added: &[(u32, &Entry<T>)],
+        slots: &[Option<Arc<Entry<T>>>],
+    ) -> Result<Self, IndexError> {
+        let mut guard = self
+            .shared
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (writer, head) = &mut *guard;
+        if *head != self.version {
+            drop(guard);
+            return TextIndex::build(slots);
+        }
+        let applied = (|| -> Result<Searcher, IndexError> {
+            for &position in removed {
+                writer.delete_term(Term::from_field_u64(self.fields.position, u64::from(position)));
+            }
+            for (position, entry) in added {
+                writer.add_document(self.fields.document(*position as usize, entry))?;
+            }
+            writer.commit()?;
+            self.shared.reader.reload()?;
+            Ok(self.shared.reader.searcher())
+        })();
+        match applied {
+            Ok(searcher) => {
+                *head += 1;
+                Ok(TextIndex {
+                    fields: self.fields,
+                    analyzer: self.analyzer.clone(),
+                    docs: usize::try_from(searcher.num_docs()).unwrap_or(usize::MAX),
+                    searcher,
+                    version: *head,
+                    shared: self.shared.clone(),
+                })
+            }
+            Err(err) => {
+                // Operations may be queued uncommitted: nobody may commit through this writer
+                // again (the next change rebuilds).
+                *head = BROKEN;
+                Err(err)
+            }
+        }
     }
 
     /// Every entry matching `text`, as (position, score), in no particular order. Text with no

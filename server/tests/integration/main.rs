@@ -18,6 +18,7 @@ mod health;
 mod import_bulk;
 mod import_limits;
 mod injection;
+mod list_index;
 mod mesh;
 mod oidc;
 mod openapi;
