@@ -164,7 +164,7 @@ async fn catalog_and_audit_strings_cannot_inject_markup_into_any_page() {
         .await
         .expect("mesh state");
 
-    // Callers named by the payload (the header shows the caller's name; /admin lists tokens):
+    // Callers named by the payload (/admin lists tokens; the header's name is fetched by the browser):
     // names, like the identity provider's claims, come from outside.
     let admin = app.admin_token.clone();
     let lead = app.token("lead", Some("team-evil")).await;
@@ -273,9 +273,11 @@ async fn catalog_and_audit_strings_cannot_inject_markup_into_any_page() {
         mesh_text.contains("Control plane </title><h1 id=pwn-title>"),
         "the control plane's name shows, as text"
     );
+    // The caller's name is not in the page at all (pages are shared by rights); the browser
+    // fetches it as JSON and sets it as text.
     assert!(
-        mesh_text.contains(&PAYLOAD[..100]),
-        "the caller's name is shown, as text"
+        !mesh_text.contains(&PAYLOAD[..100]),
+        "a shared page carries no viewer's name"
     );
     // Graph labels are shortened, so only the payload's start shows, as text.
     assert!(svg_text.contains("</title><h1 id=pwn"), "graph labels: {svg_text}");
