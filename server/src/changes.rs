@@ -9,10 +9,11 @@ use crate::page_cache::PageCache;
 /// (and with it every rendered page) is emptied when the catalog changes (imports, edits and
 /// transfers `NOTIFY` on [`app::cache::CHANGED_CHANNEL`]), and rendered pages that show the
 /// mesh state or scorecard results are dropped when those change
-/// ([`app::mesh::repo::CHANGED_CHANNEL`], [`app::scorecards::CHANGED_CHANNEL`]). If the listening connection
-/// drops, notifications may have been missed, so both are emptied then too, and the catalog list
-/// index, which otherwise reads only the entities changed since its last read, is rebuilt whole. (Parsed mesh policy
-/// sets need no notification: they are keyed by the version stored with the mesh.)
+/// ([`app::mesh::repo::CHANGED_CHANNEL`], [`app::scorecards::CHANGED_CHANNEL`]). If the
+/// listening connection drops, notifications may have been missed, so both are emptied then
+/// too, and the catalog list index, which otherwise reads only the entities changed since its
+/// last read, is rebuilt whole. (Parsed mesh policy sets need no notification: they are keyed
+/// by the version stored with the mesh.)
 ///
 /// Returns once this server listens (or after ten seconds of trying, with a warning), so that
 /// nothing cached after startup can miss a change; the listening goes on in the returned task.
