@@ -8,8 +8,9 @@ use crate::page_cache::PageCache;
 /// Keeps this server's caches in step with the database, whoever changed it: the read cache
 /// (and with it every rendered page) is emptied when the catalog changes (imports, edits and
 /// transfers `NOTIFY` on [`app::cache::CHANGED_CHANNEL`]), and rendered pages that show the
-/// mesh state or scorecard results are dropped when those change
-/// ([`app::mesh::repo::CHANGED_CHANNEL`], [`app::scorecards::CHANGED_CHANNEL`]). If the
+/// mesh state or scorecard results are dropped when what they show changes
+/// ([`app::mesh::repo::CHANGED_CHANNEL`], whose payload names the components a write touched,
+/// and [`app::scorecards::CHANGED_CHANNEL`]). If the
 /// listening connection drops, notifications may have been missed, so both are emptied then
 /// too, and the catalog list index, which otherwise reads only the entities changed since its
 /// last read, is rebuilt whole. (Parsed mesh policy sets need no notification: they are keyed
@@ -69,7 +70,9 @@ async fn listen_for_changes(
         }
         loop {
             match listener.try_recv().await {
-                Ok(Some(n)) if n.channel() == app::mesh::repo::CHANGED_CHANNEL => pages.mesh_changed(),
+                Ok(Some(n)) if n.channel() == app::mesh::repo::CHANGED_CHANNEL => {
+                    pages.mesh_changed(&app::mesh::repo::change::Changed::from_payload(n.payload()));
+                }
                 Ok(Some(n)) if n.channel() == app::scorecards::CHANGED_CHANNEL => pages.scorecards_changed(),
                 Ok(Some(_)) => cache.invalidate(),
                 // The connection was lost; PgListener reconnects on the next call.

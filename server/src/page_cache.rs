@@ -18,13 +18,15 @@
 //! - **the catalog, overrides and transfers**: the read cache's generation is part of the key;
 //!   it moves on every import (in any process, through `NOTIFY`) and every edit or transfer;
 //! - **mesh state and scorecard results**: a page that shows them says so while it renders
-//!   ([`app::rendered::mark_shows`]: components, teams, the mesh overview, and any graph that
-//!   reaches a component), and the entry remembers how many changes of each it had seen. Every
-//!   write of mesh state notifies [`app::mesh::repo::CHANGED_CHANNEL`] (scorecard rounds
-//!   [`app::scorecards::CHANGED_CHANNEL`]), [`crate::changes::follow_changes`] counts it here,
-//!   and an entry marked with what changed is rendered again; the others (the catalog list,
-//!   search, the home page, most API and user pages) are kept. Changes are counted from before
-//!   the render starts, so a change made while a page renders drops that page too;
+//!   ([`app::rendered`]: a component's page the components it shows, with its graph's; a team's
+//!   its components; the mesh overview all of it), and the entry remembers how many changes it
+//!   had seen. Every write of mesh state notifies [`app::mesh::repo::CHANGED_CHANNEL`] naming
+//!   the components it touched, or everything ([`app::mesh::repo::change`]; scorecard rounds
+//!   notify [`app::scorecards::CHANGED_CHANNEL`]); [`crate::changes::follow_changes`] records
+//!   it here, and an entry showing what changed is rendered again. The others (the catalog
+//!   list, search, the home page, most API and user pages, and pages of components whose
+//!   services did not change) are kept. Changes are counted from before the render starts, so
+//!   a change made while a page renders drops that page too;
 //! - **the clock** (relative times such as "last read 20 s ago"): bounded by the time to live
 //!   (`--page-cache-ttl`, 5 s by default);
 //! - **the CSP nonce**: each response still gets its own, chosen for the request by
@@ -42,6 +44,8 @@ use std::sync::Arc;
 
 use app::auth::guard::Caller;
 use app::cache::ReadCache;
+use app::mesh::repo::change::Changed;
+use app::rendered::{RenderMarks, Shown};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -50,6 +54,10 @@ use axum::response::{IntoResponse, Response};
 use leptos::nonce::Nonce;
 
 use crate::config::PageCacheArgs;
+
+mod live;
+
+use live::{LiveChanges, Seen};
 
 /// Pages larger than this are not cached (nor expected: the largest are a few hundred kB).
 const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
@@ -62,10 +70,8 @@ pub struct PageCache(Arc<Inner>);
 struct Inner {
     /// `None` when the cache is switched off (`--page-cache-ttl 0s`).
     entries: Option<moka::future::Cache<String, Arc<CachedPage>>>,
-    /// Changes of the mesh state seen so far.
-    mesh_changes: AtomicU64,
-    /// Scorecard rounds that changed results, seen so far.
-    scorecard_changes: AtomicU64,
+    /// Changes of the mesh state and scorecard results told so far.
+    live: LiveChanges,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -93,8 +99,7 @@ impl PageCache {
         });
         PageCache(Arc::new(Inner {
             entries,
-            mesh_changes: AtomicU64::new(0),
-            scorecard_changes: AtomicU64::new(0),
+            live: LiveChanges::default(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }))
@@ -103,29 +108,33 @@ impl PageCache {
     /// No page rendered before now is served again: notifications may have been missed.
     /// (Catalog changes need no call: the read cache's generation is in every key.)
     pub fn invalidate(&self) {
-        self.mesh_changed();
+        self.mesh_changed(&Changed::Everything);
         self.scorecards_changed();
         if let Some(entries) = &self.0.entries {
             entries.invalidate_all();
         }
     }
 
-    /// The mesh state changed: pages that show it are rendered again.
-    pub fn mesh_changed(&self) {
-        self.0.mesh_changes.fetch_add(1, Ordering::SeqCst);
+    /// The mesh state changed as `changed` says: pages that show what changed are rendered
+    /// again.
+    pub fn mesh_changed(&self, changed: &Changed) {
+        self.0.live.mesh_changed(changed);
+        let scope = match changed {
+            Changed::Everything => "everything",
+            Changed::Components(_) => "components",
+        };
+        metrics::counter!("bearing_mesh_changes_total", "scope" => scope).increment(1);
+    }
+
+    /// How many changes of the mesh state this server was told of (each write, from any
+    /// replica or poller).
+    pub fn mesh_changes(&self) -> u64 {
+        self.0.live.mesh_changes()
     }
 
     /// Scorecard results changed: pages that show them are rendered again.
     pub fn scorecards_changed(&self) {
-        self.0.scorecard_changes.fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// The changes seen so far, to be remembered by the page about to render.
-    fn seen(&self) -> Seen {
-        Seen {
-            mesh: self.0.mesh_changes.load(Ordering::SeqCst),
-            scorecards: self.0.scorecard_changes.load(Ordering::SeqCst),
-        }
+        self.0.live.scorecards_changed();
     }
 
     /// How often pages were served from the cache and rendered.
@@ -190,16 +199,23 @@ pub async fn serve(
     // cached (a page could not be given a fresh nonce).
     let nonce = req.extensions().get::<Nonce>().cloned();
     let (Some(entries), Some(key), Some(nonce)) = (pages.0.entries.as_ref(), key(&cache, &req), nonce) else {
-        return without_marks(next.run(req).await);
+        return next.run(req).await;
     };
-    let seen = pages.seen();
-    if let Some(page) = entries.get(&key).await.filter(|page| page.is_current(seen)) {
+    let seen = pages.0.live.seen();
+    if let Some(page) = entries
+        .get(&key)
+        .await
+        .filter(|page| pages.0.live.is_current(&page.shown, page.seen))
+    {
         pages.count(true);
         return page.respond(&nonce);
     }
     pages.count(false);
+    let marks = RenderMarks::default();
+    let mut req = req;
+    req.extensions_mut().insert(marks.clone());
     let response = next.run(req).await;
-    match CachedPage::from_response(response, &nonce, seen).await {
+    match CachedPage::from_response(response, &nonce, &marks, seen).await {
         Ok(page) => {
             let page = Arc::new(page);
             entries.insert(key, page.clone()).await;
@@ -209,20 +225,6 @@ pub async fn serve(
     }
 }
 
-/// `response` without the render's marks ([`app::rendered::SHOWS_HEADER`]), which are for this
-/// cache only.
-fn without_marks(mut response: Response) -> Response {
-    response.headers_mut().remove(app::rendered::SHOWS_HEADER);
-    response
-}
-
-/// How many changes of the live state this cache had seen, at some moment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Seen {
-    mesh: u64,
-    scorecards: u64,
-}
-
 /// A rendered page, split at the nonce it was rendered with.
 #[derive(Debug)]
 struct CachedPage {
@@ -230,30 +232,20 @@ struct CachedPage {
     headers: HeaderMap,
     /// The body, split where the nonce was.
     body: Vec<Bytes>,
-    /// The changes seen before the render began, for the live state the page shows (`None`:
-    /// it shows none of it, and no change of it drops the page).
-    mesh: Option<u64>,
-    scorecards: Option<u64>,
+    /// The live state the page showed, and the changes told before its render began.
+    shown: Shown,
+    seen: Seen,
 }
 
 impl CachedPage {
-    /// Whether nothing the page shows changed since it was rendered, as of `now`.
-    fn is_current(&self, now: Seen) -> bool {
-        self.mesh.is_none_or(|seen| seen == now.mesh) && self.scorecards.is_none_or(|seen| seen == now.scorecards)
-    }
-
-    /// The page in `response`, rendered with `nonce` after the changes in `seen`, or the
-    /// response itself when it cannot be cached.
-    async fn from_response(response: Response, nonce: &Nonce, seen: Seen) -> Result<CachedPage, Response> {
-        let mut response = response;
-        let shows: Vec<String> = response
-            .headers()
-            .get_all(app::rendered::SHOWS_HEADER)
-            .iter()
-            .filter_map(|v| v.to_str().ok().map(str::to_owned))
-            .collect();
-        response.headers_mut().remove(app::rendered::SHOWS_HEADER);
-        let shows_any = |what: app::rendered::Shows| shows.iter().any(|s| s == what.as_str());
+    /// The page in `response`, rendered with `nonce` after the changes in `seen` and showing
+    /// what `marks` collected, or the response itself when it cannot be cached.
+    async fn from_response(
+        response: Response,
+        nonce: &Nonce,
+        marks: &RenderMarks,
+        seen: Seen,
+    ) -> Result<CachedPage, Response> {
         let headers = response.headers();
         let is_html = headers
             .get(header::CONTENT_TYPE)
@@ -279,8 +271,9 @@ impl CachedPage {
         Ok(CachedPage {
             headers: parts.headers,
             body: split_at_every(&bytes, nonce.as_bytes()),
-            mesh: shows_any(app::rendered::Shows::Mesh).then_some(seen.mesh),
-            scorecards: shows_any(app::rendered::Shows::Scorecards).then_some(seen.scorecards),
+            // Read once the body is complete: every load of the page has finished.
+            shown: marks.shown(),
+            seen,
         })
     }
 
@@ -322,47 +315,6 @@ fn split_at_every(bytes: &Bytes, separator: &[u8]) -> Vec<Bytes> {
 mod tests {
     use super::*;
 
-    const SEEN: Seen = Seen { mesh: 3, scorecards: 5 };
-
-    fn html_page(marks: &[&'static str]) -> Response {
-        let mut response = Response::builder()
-            .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
-            .body(Body::from("<p>page</p>"))
-            .unwrap();
-        for mark in marks {
-            response
-                .headers_mut()
-                .append(app::rendered::SHOWS_HEADER, axum::http::HeaderValue::from_static(mark));
-        }
-        response
-    }
-
-    #[tokio::test]
-    async fn a_page_is_dropped_only_by_changes_of_what_it_shows() {
-        let nonce = Nonce::new();
-        let plain = CachedPage::from_response(html_page(&[]), &nonce, SEEN)
-            .await
-            .expect("cacheable");
-        let mesh = CachedPage::from_response(html_page(&["mesh"]), &nonce, SEEN)
-            .await
-            .expect("cacheable");
-        let both = CachedPage::from_response(html_page(&["mesh", "scorecards"]), &nonce, SEEN)
-            .await
-            .expect("cacheable");
-        let mesh_moved = Seen { mesh: 4, ..SEEN };
-        let scorecards_moved = Seen { scorecards: 6, ..SEEN };
-        for page in [&plain, &mesh, &both] {
-            assert!(page.is_current(SEEN), "nothing changed");
-            assert!(
-                !page.headers.contains_key(app::rendered::SHOWS_HEADER),
-                "marks never leave the server"
-            );
-        }
-        assert!(plain.is_current(mesh_moved) && plain.is_current(scorecards_moved));
-        assert!(!mesh.is_current(mesh_moved) && mesh.is_current(scorecards_moved));
-        assert!(!both.is_current(mesh_moved) && !both.is_current(scorecards_moved));
-    }
-
     #[test]
     fn splits_at_every_separator() {
         let bytes = Bytes::from_static(b"<script nonce=\"N1\">a</script><p>N1</p>end");
@@ -400,7 +352,7 @@ mod tests {
             .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
             .body(Body::from(body.clone()))
             .unwrap();
-        let page = CachedPage::from_response(response, &rendered_with, SEEN)
+        let page = CachedPage::from_response(response, &rendered_with, &RenderMarks::default(), Seen::default())
             .await
             .expect("cacheable");
         for _ in 0..2 {
@@ -440,7 +392,11 @@ mod tests {
             .body(Body::empty())
             .unwrap();
         for response in [not_found, json, cookie, degraded] {
-            assert!(CachedPage::from_response(response, &Nonce::new(), SEEN).await.is_err());
+            assert!(
+                CachedPage::from_response(response, &Nonce::new(), &RenderMarks::default(), Seen::default())
+                    .await
+                    .is_err()
+            );
         }
     }
 }

@@ -223,9 +223,9 @@ pub fn GraphSection(graph: Resource<Result<GraphView, AppError>>, depth: Signal<
                     {move || Suspend::new(async move {
                         graph.await.map(|g| {
                             // Edges between components carry the mesh's traffic and permissions.
-                            if g.nodes.iter().any(|n| n.kind == "component" && n.resolved) {
-                                crate::rendered::mark_shows(crate::rendered::Shows::Mesh);
-                            }
+                            crate::rendered::mark_shows_mesh_of(
+                                g.nodes.iter().filter(|n| n.kind == "component" && n.resolved).map(|n| n.key.as_str()),
+                            );
                             view! { <DependencyGraph graph=g/> }
                         })
                     })}

@@ -12,6 +12,7 @@ use bearing_kuma::model::Tags;
 use sqlx::{FromRow, PgExecutor};
 use time::OffsetDateTime;
 
+pub mod change;
 pub mod ownership;
 pub mod write;
 

@@ -317,65 +317,142 @@ async fn mesh_writes_drop_rendered_pages() {
     );
 }
 
+/// A far corner of the demo catalog: its graph and checkout's do not meet.
+const FEATURE_STORE_PAGE: &str = "/catalog/component/default/feature-store";
+
+/// A control plane whose mesh has one proxy for each of checkout, feature-store and a service
+/// no component maps to; `offline` names those whose proxy is offline.
+fn demo_mesh(offline: &[&str]) -> app::mesh::repo::write::Snapshot {
+    use app::mesh::repo::write::{ServiceRow, Snapshot};
+    let names = ["checkout", "feature-store", "unmapped"];
+    let up = |name: &str| !offline.contains(&name);
+    Snapshot {
+        proxies: names
+            .iter()
+            .map(|name| app::mesh::repo::ProxyRow {
+                mesh: "default".into(),
+                name: format!("{name}-1"),
+                services: vec![(*name).into()],
+                gateway: None,
+                status: if up(name) { "online" } else { "offline" }.into(),
+                cert_expires_at: None,
+                cert_state: "no_mtls".into(),
+                labels: [("kuma.io/service".to_owned(), (*name).to_owned())]
+                    .into_iter()
+                    .collect(),
+            })
+            .collect(),
+        services: names
+            .iter()
+            .map(|name| ServiceRow {
+                mesh: "default".into(),
+                service: (*name).into(),
+                status: if up(name) { "online" } else { "offline" }.into(),
+                total: 1,
+                online: i32::from(up(name)),
+                offline: i32::from(!up(name)),
+                partially_degraded: 0,
+            })
+            .collect(),
+        ..Snapshot::default()
+    }
+}
+
+/// Waits until this server was told of `n` changes of the mesh state.
+async fn told_of_mesh_changes(app: &TestApp, n: u64) {
+    for _ in 0..100 {
+        if app.pages.mesh_changes() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("told of {} mesh changes, waited for {n}", app.pages.mesh_changes());
+}
+
+/// Requests each of `uris` and returns how many were rendered rather than served again.
+async fn rendered(app: &TestApp, uris: &[&str]) -> Vec<String> {
+    let mut misses = Vec::new();
+    for uri in uris {
+        let before = app.pages.stats().misses;
+        let (status, _, body) = page(app, uri, None).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {}", section_errors(&body));
+        if app.pages.stats().misses > before {
+            misses.push((*uri).to_owned());
+        }
+    }
+    misses
+}
+
 #[tokio::test]
-async fn a_mesh_write_drops_only_the_pages_that_show_mesh_state() {
+async fn a_mesh_write_drops_only_the_pages_that_show_what_changed() {
+    use app::mesh::repo::write;
     let app = TestApp::with_demo().await;
     let now = time::OffsetDateTime::now_utc();
-    app::mesh::repo::write::upsert_control_plane(&app.pool, "default", "http://kuma.test:5681")
+    write::upsert_control_plane(&app.pool, "default", "http://kuma.test:5681")
         .await
         .expect("control plane");
-    app::mesh::repo::write::replace_state(&app.pool, "default", &Default::default(), now)
+    let told = app.pages.mesh_changes();
+    write::replace_state(&app.pool, "default", &demo_mesh(&[]), now)
         .await
         .expect("state");
-    assert!(
-        eventually(&app, "/mesh", None, |p| p
-            .contains("data-test-control-plane=\"default\""))
-        .await
-    );
+    told_of_mesh_changes(&app, told + 1).await;
 
     // The list, search, home and a person's page (whose graph reaches no component) show no
-    // mesh state; a component's page and the overview do.
-    let kept = [
+    // mesh state; a component's page shows its own and its graph's, the overview all of it.
+    let no_mesh = [
         "/catalog",
         "/search?q=checkout",
         "/",
         "/catalog/user/default/grace-ndlovu",
     ];
-    let dropped = [CHECKOUT_PAGE, "/mesh"];
-    for uri in kept.iter().chain(&dropped) {
-        let (status, _, body) = page(&app, uri, None).await;
-        assert_eq!(status, StatusCode::OK, "{uri}: {}", section_errors(&body));
-    }
-    let req = Request::get(CHECKOUT_PAGE).body(Body::empty()).expect("request");
-    let resp = app.router.clone().oneshot(req).await.expect("infallible");
-    assert!(
-        !resp.headers().contains_key(app::rendered::SHOWS_HEADER),
-        "the render's marks stay inside the server"
-    );
+    let all = [&no_mesh[..], &[CHECKOUT_PAGE, FEATURE_STORE_PAGE, "/mesh"]].concat();
+    rendered(&app, &all).await;
+    assert_eq!(rendered(&app, &all).await, Vec::<String>::new(), "all cached");
 
-    app::mesh::repo::write::record_error(&app.pool, "default", "boom-3", now)
+    // feature-store's proxy goes offline: its page and the overview are rendered again.
+    write::replace_state(&app.pool, "default", &demo_mesh(&["feature-store"]), now)
+        .await
+        .expect("state");
+    told_of_mesh_changes(&app, told + 2).await;
+    assert_eq!(rendered(&app, &all).await, vec![FEATURE_STORE_PAGE, "/mesh"]);
+    let (_, _, body) = page(&app, FEATURE_STORE_PAGE, None).await;
+    assert!(body.contains("offline"), "the new state is shown");
+
+    // Traffic into checkout: its page and the overview.
+    let sample = write::TrafficRow {
+        mesh: "default".into(),
+        service: "checkout".into(),
+        peer: String::new(),
+        direction: "inbound",
+        requests_per_s: 12.0,
+        errors_per_s: 0.0,
+        denied_per_s: 0.0,
+        p99_ms: Some(40.0),
+    };
+    write::insert_traffic(&app.pool, "default", now, &[sample])
+        .await
+        .expect("traffic");
+    told_of_mesh_changes(&app, told + 3).await;
+    assert_eq!(rendered(&app, &all).await, vec![CHECKOUT_PAGE, "/mesh"]);
+
+    // A service no component maps to: only the overview shows it.
+    write::replace_state(&app.pool, "default", &demo_mesh(&["feature-store", "unmapped"]), now)
+        .await
+        .expect("state");
+    told_of_mesh_changes(&app, told + 4).await;
+    assert_eq!(rendered(&app, &all).await, vec!["/mesh"]);
+
+    // A failed poll changes how fresh every mesh page is: all of them.
+    write::record_error(&app.pool, "default", "boom-3", now)
         .await
         .expect("record error");
-    assert!(
-        eventually(&app, "/mesh", None, |p| p.contains("boom-3")).await,
-        "the write was seen"
-    );
-    let before = app.pages.stats();
-    for uri in kept {
-        page(&app, uri, None).await;
-    }
-    let after = app.pages.stats();
+    told_of_mesh_changes(&app, told + 5).await;
     assert_eq!(
-        (after.hits - before.hits, after.misses - before.misses),
-        (kept.len() as u64, 0),
-        "pages that show no mesh state are served again"
+        rendered(&app, &all).await,
+        vec![CHECKOUT_PAGE, FEATURE_STORE_PAGE, "/mesh"]
     );
-    page(&app, CHECKOUT_PAGE, None).await;
-    assert_eq!(
-        app.pages.stats().misses,
-        after.misses + 1,
-        "a component's page is rendered again"
-    );
+    let (_, _, body) = page(&app, "/mesh", None).await;
+    assert!(body.contains("boom-3"), "the write was seen");
 }
 
 #[tokio::test]

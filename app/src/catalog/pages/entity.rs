@@ -31,7 +31,7 @@ use crate::policy::api::{
 use crate::policy::components::templates::{TemplatePoliciesSection, TemplateWrites};
 use crate::policy::components::PolicySection;
 use crate::policy::{PolicyPreview, TemplatePolicies};
-use crate::rendered::{mark_shows, Shows};
+use crate::rendered::{mark_shows, mark_shows_mesh_of, Shows};
 use crate::scorecards::api::{get_component_scorecards, get_scorecards};
 use crate::scorecards::pages::{ComponentScorecardsSection, TeamScorecardsSection};
 use crate::scorecards::{ComponentScorecards, ScorecardList};
@@ -116,11 +116,14 @@ pub fn EntityPage() -> impl IntoView {
                     let state = edit_state.await;
                     entity.await.map(|mut e| {
                         let group = e.group.take();
-                        // Components and teams show their mesh state and scorecards; any page
-                        // whose graph reaches a component shows traffic (`GraphSection`).
+                        // Components and teams show scorecards; a component its own mesh
+                        // state, a team its components' (`TeamMeshSection`), and any page's graph
+                        // the state of the components it draws (`GraphSection`).
                         if matches!(e.summary.kind.as_str(), "component" | "group") {
-                            mark_shows(Shows::Mesh);
                             mark_shows(Shows::Scorecards);
+                        }
+                        if e.summary.kind == "component" {
+                            mark_shows_mesh_of([e.summary.entity_ref.as_str()]);
                         }
                         let mesh = match e.summary.kind.as_str() {
                             "component" => {

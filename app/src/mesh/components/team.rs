@@ -17,7 +17,16 @@ pub fn TeamMeshSection(rows: Resource<Result<Option<Vec<TeamMeshRow>>, AppError>
             <h2 id="team-mesh-heading" class="font-semibold">"Mesh health"</h2>
             <Transition fallback=Loading>
                 <ErrorBoundary fallback=error_fallback>
-                    {move || Suspend::new(async move { rows.await.map(|r| r.map(team_table)) })}
+                    {move || Suspend::new(async move {
+                        rows.await.map(|r| {
+                            r.map(|rows| {
+                                // The team page's mesh sections (this one, traffic drift) show
+                                // the state of these components.
+                                crate::rendered::mark_shows_mesh_of(rows.iter().map(|r| r.entity_ref.as_str()));
+                                team_table(rows)
+                            })
+                        })
+                    })}
                 </ErrorBoundary>
             </Transition>
         </section>

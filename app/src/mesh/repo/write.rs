@@ -1,16 +1,18 @@
 //! The poller's writes: control planes, the poll lease, each poll's state and its traffic
 //! samples. Every write of mesh state notifies [`CHANGED_CHANNEL`](super::CHANGED_CHANNEL)
-//! in the same transaction, so each server drops the pages it rendered from the older state.
+//! in the same transaction, naming the components it touched ([`super::change`]), so each
+//! server drops the pages it rendered from their older state.
 //!
 //! Single statements take any executor; writes of several statements take anything that can
 //! begin a transaction (`impl Acquire`: the pool, a connection, or a transaction, where they
 //! become a savepoint) and are all or nothing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use sqlx::{Acquire, PgConnection, PgExecutor, Postgres};
 use time::OffsetDateTime;
 
+use super::change::{self, Digests};
 use super::ProxyRow;
 
 /// A mesh as one poll read it.
@@ -73,11 +75,6 @@ pub struct TrafficRow {
     /// Calls refused by the destination's traffic permissions (403s); outbound rows only.
     pub denied_per_s: f64,
     pub p99_ms: Option<f64>,
-}
-
-/// Tells every listening server that the mesh state changed (delivered on commit).
-async fn notify_changed(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
-    crate::cache::notify(db, super::CHANGED_CHANNEL).await
 }
 
 /// Registers a control plane (or updates its URL).
@@ -165,12 +162,13 @@ pub async fn replace_state_read_after(
     // nothing else (rewriting thousands of proxies, services and policies each poll cost every
     // page rendered meanwhile), and tell no server to drop its pages.
     let digest = state_digest(snap);
-    let (stored, writes): (Option<String>, i64) =
-        sqlx::query_as("SELECT state_digest, bearing_writes FROM mesh_control_planes WHERE name = $1 FOR UPDATE")
-            .bind(control_plane)
-            .fetch_optional(&mut *tx)
-            .await?
-            .unwrap_or_default();
+    let (stored, writes, stored_changes): (Option<String>, i64, Option<sqlx::types::Json<Digests>>) = sqlx::query_as(
+        "SELECT state_digest, bearing_writes, change_digests FROM mesh_control_planes WHERE name = $1 FOR UPDATE",
+    )
+    .bind(control_plane)
+    .fetch_optional(&mut *tx)
+    .await?
+    .unwrap_or_default();
     if writes_before_read.is_some_and(|before| before != writes) {
         tx.rollback().await?;
         return Ok(false);
@@ -193,13 +191,18 @@ pub async fn replace_state_read_after(
     insert_proxies(&mut tx, control_plane, &snap.proxies, now).await?;
     insert_services(&mut tx, control_plane, &snap.services, now).await?;
     insert_resources(&mut tx, control_plane, &snap.resources).await?;
-    sqlx::query("UPDATE mesh_control_planes SET last_success_at = $2, state_digest = $3 WHERE name = $1")
-        .bind(control_plane)
-        .bind(now)
-        .bind(&digest)
-        .execute(&mut *tx)
-        .await?;
-    notify_changed(&mut *tx).await?;
+    let changes = Digests::of(snap);
+    let changed = changes.changed_since(stored_changes.as_ref().map(|d| &d.0));
+    sqlx::query(
+        "UPDATE mesh_control_planes SET last_success_at = $2, state_digest = $3, change_digests = $4 WHERE name = $1",
+    )
+    .bind(control_plane)
+    .bind(now)
+    .bind(&digest)
+    .bind(sqlx::types::Json(&changes))
+    .execute(&mut *tx)
+    .await?;
+    change::notify(&mut tx, changed.as_ref()).await?;
     tx.commit().await.map(|()| true)
 }
 
@@ -383,7 +386,8 @@ pub async fn record_error(
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    notify_changed(&mut *tx).await?;
+    // Every mesh page tells how fresh what it shows is.
+    change::notify(&mut tx, None).await?;
     tx.commit().await
 }
 
@@ -416,7 +420,14 @@ pub async fn insert_traffic(
     .execute(&mut *tx)
     .await?;
     upsert_observed_edges(&mut *tx, control_plane, at, rows).await?;
-    notify_changed(&mut *tx).await?;
+    // A sample shows on its service's pages, and an outbound one on its destination's too.
+    let services: BTreeSet<String> = rows
+        .iter()
+        .flat_map(|r| [&r.service, &r.peer])
+        .filter(|name| !name.is_empty())
+        .cloned()
+        .collect();
+    change::notify(&mut tx, Some(&services)).await?;
     tx.commit().await
 }
 
