@@ -36,6 +36,7 @@ pub enum MeshShown {
 
 /// A page that names more components than this counts as showing the whole mesh: a change
 /// is checked against each name on every request for the page.
+#[cfg(feature = "ssr")]
 const MAX_COMPONENTS: usize = 500;
 
 /// What one render showed.
@@ -50,6 +51,7 @@ pub struct Shown {
 #[derive(Clone, Debug, Default)]
 pub struct RenderMarks(Arc<Mutex<Shown>>);
 
+#[cfg(feature = "ssr")]
 impl RenderMarks {
     /// What the render showed so far.
     pub fn shown(&self) -> Shown {
@@ -86,7 +88,7 @@ impl RenderMarks {
                 MeshShown::Nothing => BTreeSet::new(),
                 MeshShown::Components(names) => names,
             };
-            names.extend(refs.into_iter().map(str::to_ascii_lowercase));
+            names.extend(refs.map(str::to_ascii_lowercase));
             shown.mesh = if names.len() > MAX_COMPONENTS {
                 MeshShown::Everything
             } else {
@@ -127,7 +129,7 @@ pub fn mark_shows_mesh_of<'a>(refs: impl IntoIterator<Item = &'a str>) {
     let _ = refs;
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
 
