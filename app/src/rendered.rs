@@ -10,6 +10,7 @@
 //! proxy of another service going offline leaves it alone (see `crate::mesh::repo::change`).
 
 use std::collections::BTreeSet;
+#[cfg(feature = "ssr")]
 use std::sync::{Arc, Mutex};
 
 /// Live state a page can show.
@@ -48,6 +49,7 @@ pub struct Shown {
 
 /// Collects what one render showed. The page cache puts one in the request's extensions
 /// before rendering and reads it once the page is complete; the marks never leave the server.
+#[cfg(feature = "ssr")]
 #[derive(Clone, Debug, Default)]
 pub struct RenderMarks(Arc<Mutex<Shown>>);
 
