@@ -24,7 +24,10 @@
 # target/release/kuma-sim, on BENCH_KUMA_LISTEN 127.0.0.1:5790), points Bearing at it, waits
 # until the sample component's edges have observed rates (the second stats sample, about a
 # minute) and adds the entity page with its three-layer graph at depth 2 (`entity_graph_mesh`,
-# and `entity_graphs_mesh_many` over 1,000 components in the mesh).
+# and `entity_graphs_mesh_many` over 1,000 components in the mesh). `entity_graphs_mesh_many_under_churn`
+# is the same list while one random proxy a second goes offline or back online in kuma-sim (pass
+# a short `--kuma-poll-interval` in BENCH_SERVE_ARGS, or few of them are read during the run).
+# Every scenario logs how many of its pages the rendered-page cache served (`bearing_page_cache_requests_total`).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -172,7 +175,8 @@ if [ -z "$BASE_URL" ]; then
   SERVE_ARGS+=(${BENCH_SERVE_ARGS:-})
   log "starting bearing serve on $LISTEN ${SERVE_ARGS[*]}"
   # Anonymous reads: the figures measure the catalog read path, not sign-in.
-  BEARING_ANONYMOUS_READ=true "$BIN" serve --data-dir "$PGDIR" --listen "$LISTEN" "${SERVE_ARGS[@]}" >"$RAW/server.log" 2>&1 &
+  METRICS_TOKEN=bench-metrics-$$-$RANDOM
+  BEARING_METRICS_TOKEN=$METRICS_TOKEN BEARING_ANONYMOUS_READ=true "$BIN" serve --data-dir "$PGDIR" --listen "$LISTEN" "${SERVE_ARGS[@]}" >"$RAW/server.log" 2>&1 &
   SERVER_PID=$!
   BASE_URL="http://$LISTEN"
   start=$(date +%s)
@@ -226,7 +230,10 @@ picks = random.Random(13).sample(range(lo, hi + 1), min(1000, hi - lo + 1))
 with open(f"{sys.argv[2]}/mesh-graph-pages.txt", "w") as f:
     f.writelines(f"/catalog/component/default/comp-{i:0{width}d}?depth=2\n" for i in picks)
 PY
-    SCENARIOS+=("entity_graphs_mesh_many|@$RAW/mesh-graph-pages.txt")
+    SCENARIOS+=(
+      "entity_graphs_mesh_many|@$RAW/mesh-graph-pages.txt"
+      "entity_graphs_mesh_many_under_churn|@$RAW/mesh-graph-pages.txt"
+    )
   fi
 fi
 
@@ -341,6 +348,14 @@ if [ -n "$RSS_PID" ]; then
   SAMPLER_PID=$!
 fi
 
+# "HITS MISSES" of the server's rendered-page cache so far, or nothing without a server.
+page_cache_counts() {
+  [ -n "$SERVER_PID" ] || return 0
+  curl -fsS --max-time 10 -H "Authorization: Bearer $METRICS_TOKEN" "$BASE_URL/metrics" 2>/dev/null \
+    | awk '/^bearing_page_cache_requests_total\{/ { if ($0 ~ /result="hit"/) h = $2; if ($0 ~ /result="miss"/) m = $2 }
+           END { printf "%d %d\n", h, m }' || true
+}
+
 # wrk needs at least one connection per thread (BENCH_CONNECTIONS=1 measures one user's latency).
 WRK_THREADS=$(nproc)
 [ "$CONNECTIONS" -lt "$WRK_THREADS" ] && WRK_THREADS=$CONNECTIONS
@@ -384,12 +399,43 @@ for entry in "${SCENARIOS[@]}"; do
     ) &
     EDITOR_PID=$!
   fi
+  CHURN_PID=""
+  if [[ $sc == *_under_churn ]] && [ -n "$SIM_PID" ]; then
+    # One random proxy a second: offline, and back online the next time it is drawn.
+    (
+      curl -fsS "http://$SIM_LISTEN/_sim/world" \
+        | python3 -c 'import json,sys; [print(p["mesh"], p["name"]) for p in json.load(sys.stdin)["proxies"]]' \
+        >"$RAW/$sc.proxies"
+      mapfile -t proxies <"$RAW/$sc.proxies"
+      declare -A down=()
+      while true; do
+        read -r mesh name <<<"${proxies[$(( (RANDOM * 32768 + RANDOM) % ${#proxies[@]} ))]}"
+        if [ -n "${down[$name]:-}" ]; then to=online; unset "down[$name]"; else to=offline; down[$name]=1; fi
+        curl -sS -o /dev/null -w '%{http_code}\n' -X POST "http://$SIM_LISTEN/_sim/proxies/$mesh/$name/$to" \
+          >>"$RAW/$sc.churn" 2>&1 || true
+        sleep 1
+      done
+    ) &
+    CHURN_PID=$!
+  fi
+  cache_before=$(page_cache_counts)
   if [ "$TOOL" = oha ]; then
     raw=$RAW/$sc.json
     oha -z "$DURATION" -c "$CONNECTIONS" "${OHA_ARGS[@]}" "$url" >"$raw" 2>"$RAW/$sc.err" || log "warning: oha exited $? for $sc"
   else
     raw=$RAW/$sc.wrk.txt
     wrk -t "$WRK_THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency "${WRK_SCRIPT[@]}" "$url" >"$raw" 2>"$RAW/$sc.err" || log "warning: wrk exited $? for $sc"
+  fi
+  cache_after=$(page_cache_counts)
+  if [ -n "$cache_before" ] && [ -n "$cache_after" ]; then
+    read -r h0 m0 <<<"$cache_before"
+    read -r h1 m1 <<<"$cache_after"
+    log "$sc: rendered-page cache served $((h1 - h0)) pages, rendered $((m1 - m0)) (warm-up excluded)"
+  fi
+  if [ -n "$CHURN_PID" ]; then
+    kill "$CHURN_PID" 2>/dev/null || true
+    wait "$CHURN_PID" 2>/dev/null || true
+    log "$sc: proxy changes sent to kuma-sim: $(sort "$RAW/$sc.churn" | uniq -c | tr '\n' ' ')"
   fi
   if [ -n "$EDITOR_PID" ]; then
     kill "$EDITOR_PID" 2>/dev/null || true
