@@ -24,9 +24,10 @@
 # target/release/kuma-sim, on BENCH_KUMA_LISTEN 127.0.0.1:5790), points Bearing at it, waits
 # until the sample component's edges have observed rates (the second stats sample, about a
 # minute) and adds the entity page with its three-layer graph at depth 2 (`entity_graph_mesh`,
-# and `entity_graphs_mesh_many` over 1,000 components in the mesh). `entity_graphs_mesh_many_under_churn`
-# is the same list while one random proxy a second goes offline or back online in kuma-sim (pass
-# a short `--kuma-poll-interval` in BENCH_SERVE_ARGS, or few of them are read during the run).
+# and `entity_graphs_mesh_many` over 1,000 components in the mesh). `entity_graphs_mesh_100` draws
+# from 100 of them, and `entity_graphs_mesh_100_under_churn` too while one random proxy of the
+# world a second goes offline or back online in kuma-sim (pass a short `--kuma-poll-interval` in
+# BENCH_SERVE_ARGS, or few of the changes are read during the run).
 # Every scenario logs how many of its pages the rendered-page cache served (`bearing_page_cache_requests_total`).
 set -euo pipefail
 
@@ -227,12 +228,17 @@ m = json.load(open(sys.argv[1]))
 lo, hi = (int(c.rsplit("-", 1)[1]) for c in m["mesh"]["components"])
 width = len(m["mesh"]["components"][0].rsplit("-", 1)[1])
 picks = random.Random(13).sample(range(lo, hi + 1), min(1000, hi - lo + 1))
+pages = [f"/catalog/component/default/comp-{i:0{width}d}?depth=2\n" for i in picks]
 with open(f"{sys.argv[2]}/mesh-graph-pages.txt", "w") as f:
-    f.writelines(f"/catalog/component/default/comp-{i:0{width}d}?depth=2\n" for i in picks)
+    f.writelines(pages)
+# The 100 pages most asked for: requested again within a run, so what keeps them cached shows.
+with open(f"{sys.argv[2]}/mesh-graph-pages-100.txt", "w") as f:
+    f.writelines(pages[:100])
 PY
     SCENARIOS+=(
       "entity_graphs_mesh_many|@$RAW/mesh-graph-pages.txt"
-      "entity_graphs_mesh_many_under_churn|@$RAW/mesh-graph-pages.txt"
+      "entity_graphs_mesh_100|@$RAW/mesh-graph-pages-100.txt"
+      "entity_graphs_mesh_100_under_churn|@$RAW/mesh-graph-pages-100.txt"
     )
   fi
 fi
@@ -403,9 +409,14 @@ for entry in "${SCENARIOS[@]}"; do
   if [[ $sc == *_under_churn ]] && [ -n "$SIM_PID" ]; then
     # One random proxy a second: offline, and back online the next time it is drawn.
     (
-      curl -fsS "http://$SIM_LISTEN/_sim/world" \
-        | python3 -c 'import json,sys; [print(p["mesh"], p["name"]) for p in json.load(sys.stdin)["proxies"]]' \
-        >"$RAW/$sc.proxies"
+      # Proxy names as kuma-sim gives them: listed, else `<service>-<n>` for each replica.
+      python3 - "$DATA/mesh-world.json" >"$RAW/$sc.proxies" <<'PY'
+import json, sys
+for s in json.load(open(sys.argv[1]))["services"]:
+    listed = s.get("proxies") or [{}] * int(s.get("replicas", 1))
+    for i, p in enumerate(listed):
+        print(s.get("mesh", "default"), p.get("name") or f"{s['name']}-{i + 1}")
+PY
       mapfile -t proxies <"$RAW/$sc.proxies"
       declare -A down=()
       while true; do
