@@ -54,6 +54,13 @@ pub struct KumaArgs {
     #[arg(long, env = "BEARING_KUMA_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub kuma_timeout: Duration,
 
+    /// How long a control plane's answer to whether it takes writes (`GET /_resources`,
+    /// `readOnly`) is believed. The page of every component in a mesh needs it, to offer the
+    /// apply buttons or the manifest to apply instead; a write always asks afresh. Failures to
+    /// get an answer are remembered for at most 10 s.
+    #[arg(long, env = "BEARING_KUMA_READ_ONLY_RECHECK", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub kuma_read_only_recheck: Duration,
+
     /// Largest number of concurrent stats requests.
     #[arg(long, env = "BEARING_KUMA_CONCURRENCY", default_value_t = 8)]
     pub kuma_concurrency: usize,
@@ -102,6 +109,7 @@ impl Default for KumaArgs {
             kuma_poll_interval: Duration::from_secs(15),
             kuma_stats_interval: Duration::from_secs(60),
             kuma_timeout: Duration::from_secs(10),
+            kuma_read_only_recheck: Duration::from_secs(60),
             kuma_concurrency: 8,
             kuma_expires_soon: Duration::from_secs(7 * 86_400),
             kuma_traffic_retention: Duration::from_secs(7 * 86_400),

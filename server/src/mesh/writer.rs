@@ -5,7 +5,8 @@
 //! `{"warnings": [...]}`, 405 when read-only, 400 with `invalid_parameters`).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use app::policy::PolicyMode;
 use app::ssr::control_plane::{ControlPlaneWriter, WriteError, WriteFuture, Written};
@@ -22,6 +23,7 @@ use crate::config::KumaArgs;
 pub struct Writer {
     clients: HashMap<String, KumaClient>,
     modes: HashMap<String, PolicyMode>,
+    read_only: Arc<ReadOnlyAnswers>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -40,7 +42,11 @@ impl Writer {
             clients.insert(cp.name.clone(), client);
             modes.insert(cp.name.clone(), cp.policy_mode);
         }
-        Ok(Arc::new(Writer { clients, modes }))
+        Ok(Arc::new(Writer {
+            clients,
+            modes,
+            read_only: Arc::new(ReadOnlyAnswers::believed_for(args.kuma_read_only_recheck)),
+        }))
     }
 
     fn client(&self, control_plane: &str) -> Result<&KumaClient, WriteError> {
@@ -61,6 +67,47 @@ impl Writer {
             .into_iter()
             .find(|t| t.name == kind)
             .ok_or_else(|| WriteError::Unavailable(format!("the control plane does not serve {kind}")))
+    }
+}
+
+/// How long a failure to learn whether a control plane takes writes is remembered (at most):
+/// pages show the apply buttons meanwhile (a write then says why it failed) instead of each
+/// waiting out the control plane's timeout again.
+const READ_ONLY_FAILURE_REMEMBERED: Duration = Duration::from_secs(10);
+
+/// The latest answer of each control plane to "do you take writes?", believed for a while
+/// (`--kuma-read-only-recheck`): the page of every component in a mesh asks, and asking the
+/// control plane on each render cost a round trip per page, and every page the control plane's
+/// timeout while it hung. Writes ask afresh.
+#[derive(Debug, Default)]
+struct ReadOnlyAnswers {
+    believed: Duration,
+    answers: Mutex<HashMap<String, (Instant, Result<bool, String>)>>,
+}
+
+impl ReadOnlyAnswers {
+    fn believed_for(believed: Duration) -> Self {
+        ReadOnlyAnswers {
+            believed,
+            answers: Mutex::default(),
+        }
+    }
+
+    /// The answer of `control_plane` if it is recent enough at `now`.
+    fn recent(&self, control_plane: &str, now: Instant) -> Option<Result<bool, String>> {
+        let answers = self.answers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (at, answer) = answers.get(control_plane)?;
+        let believed = if answer.is_ok() {
+            self.believed
+        } else {
+            self.believed.min(READ_ONLY_FAILURE_REMEMBERED)
+        };
+        (now.saturating_duration_since(*at) < believed).then(|| answer.clone())
+    }
+
+    fn remember(&self, control_plane: &str, answer: Result<bool, String>, now: Instant) {
+        let mut answers = self.answers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        answers.insert(control_plane.to_owned(), (now, answer));
     }
 }
 
@@ -184,10 +231,16 @@ impl ControlPlaneWriter for Writer {
 
     fn read_only<'a>(&'a self, control_plane: &'a str) -> WriteFuture<'a, bool> {
         Box::pin(async move {
-            Ok(self
+            if let Some(answer) = self.read_only.recent(control_plane, Instant::now()) {
+                return answer.map_err(WriteError::Unavailable);
+            }
+            let answer = self
                 .resource_type(control_plane, "MeshTrafficPermission")
-                .await?
-                .read_only)
+                .await
+                .map(|t| t.read_only);
+            let kept = answer.as_ref().copied().map_err(ToString::to_string);
+            self.read_only.remember(control_plane, kept, Instant::now());
+            answer
         })
     }
 
@@ -203,6 +256,30 @@ impl ControlPlaneWriter for Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_read_only_answer_is_believed_for_a_minute_and_a_failure_for_ten_seconds() {
+        let answers = ReadOnlyAnswers::believed_for(Duration::from_secs(60));
+        let t0 = Instant::now();
+        assert_eq!(answers.recent("a", t0), None, "never asked");
+        answers.remember("a", Ok(true), t0);
+        answers.remember("b", Err("timed out".into()), t0);
+        assert_eq!(answers.recent("a", t0 + Duration::from_secs(59)), Some(Ok(true)));
+        assert_eq!(answers.recent("a", t0 + Duration::from_secs(61)), None, "asked again");
+        assert_eq!(
+            answers.recent("b", t0 + Duration::from_secs(9)),
+            Some(Err("timed out".into()))
+        );
+        assert_eq!(answers.recent("b", t0 + Duration::from_secs(11)), None);
+
+        let never = ReadOnlyAnswers::believed_for(Duration::ZERO);
+        never.remember("a", Ok(true), t0);
+        assert_eq!(
+            never.recent("a", t0),
+            None,
+            "--kuma-read-only-recheck 0s asks every time"
+        );
+    }
 
     #[test]
     fn answers_read_as_kuma_writes_them() {

@@ -95,7 +95,12 @@ async fn audit_rows(app: &TestApp, action: &str) -> Vec<(Option<Value>, Option<V
 async fn preview_apply_enforce_reclassify_detect_outside_edits_and_roll_back() {
     let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
     let url = serve_sim(world(), clock.clone()).await;
-    let writer = server::mesh::writer::Writer::new(&[cp(&url)], &args()).expect("writer");
+    // The control plane turns read-only halfway, and the next preview must say so.
+    let asks_every_time = server::config::KumaArgs {
+        kuma_read_only_recheck: Duration::ZERO,
+        ..args()
+    };
+    let writer = server::mesh::writer::Writer::new(&[cp(&url)], &asks_every_time).expect("writer");
     let app = TestApp::new().await.with_control_planes(writer);
     import_catalog(&app).await;
     let mut observer = Observer {
