@@ -7,14 +7,15 @@
 //! is told as [`Changed::Everything`]: the meshes (mTLS), the policies and other resources,
 //! and which proxies exist with which labels and gateway, since callers are judged by those
 //! (a new proxy can change who may call any service). A proxy going on or offline, a
-//! certificate rotating, a service's status counts and traffic touch their service alone.
+//! certificate rotating, a service's status counts (also in its MeshService's status) and
+//! traffic touch their service alone.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 use sqlx::PgExecutor;
 
-use super::write::Snapshot;
+use super::write::{ResourceRow, Snapshot};
 
 /// A `NOTIFY` payload must stay under 8,000 bytes; a longer list is told as everything.
 const MAX_PAYLOAD_BYTES: usize = 7_000;
@@ -63,26 +64,34 @@ impl Digests {
     /// The digests of `snap`, whatever order the control plane listed it in.
     pub fn of(snap: &Snapshot) -> Digests {
         let mut shared: Vec<String> = Vec::new();
-        let mut services: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        let mut services: BTreeMap<String, Vec<String>> = BTreeMap::new();
         shared.extend(snap.meshes.iter().map(|m| format!("{m:?}")));
-        shared.extend(snap.resources.iter().map(|r| format!("{r:?}")));
+        for r in &snap.resources {
+            match mesh_service_counts(r) {
+                Some((service, shared_part, counts)) => {
+                    shared.push(format!("{:?}", (&r.mesh, r.kind, &r.name, shared_part)));
+                    services.entry(service).or_default().push(counts);
+                }
+                None => shared.push(format!("{r:?}")),
+            }
+        }
         for p in &snap.proxies {
             shared.push(format!("{:?}", (&p.mesh, &p.name, &p.services, &p.gateway, &p.labels)));
             let state = format!("{:?}", (&p.mesh, &p.name, &p.status, &p.cert_expires_at, &p.cert_state));
             for service in &p.services {
-                services.entry(service).or_default().push(state.clone());
+                services.entry(service.clone()).or_default().push(state.clone());
             }
         }
         for s in &snap.services {
             // The set of services is shared: a new one is a new possible caller of every other.
             shared.push(format!("service {:?}", (&s.mesh, &s.service)));
-            services.entry(&s.service).or_default().push(format!("{s:?}"));
+            services.entry(s.service.clone()).or_default().push(format!("{s:?}"));
         }
         Digests {
             shared: digest(shared),
             services: services
                 .into_iter()
-                .map(|(name, lines)| (name.to_owned(), digest(lines)))
+                .map(|(name, lines)| (name, digest(lines)))
                 .collect(),
         }
     }
@@ -100,6 +109,29 @@ impl Digests {
                 .collect(),
         )
     }
+}
+
+/// A MeshService split into what callers are judged by and the proxy counts of its status, which
+/// move with every proxy of its service going on or offline (Kuma's `status.dataplaneProxies`,
+/// and the modification time that moves with them): the service it stands for (the
+/// `kuma.io/service` its selector picks, else its name), the rest as text, the counts as text.
+/// `None` for other resources, or a body that is not a JSON object.
+fn mesh_service_counts(r: &ResourceRow) -> Option<(String, String, String)> {
+    if r.kind != "MeshService" {
+        return None;
+    }
+    let mut body: serde_json::Value = serde_json::from_str(&r.body).ok()?;
+    let modified = body.as_object_mut()?.remove("modificationTime");
+    let proxies = body
+        .get_mut("status")
+        .and_then(serde_json::Value::as_object_mut)
+        .and_then(|status| status.remove("dataplaneProxies"));
+    let service = body
+        .pointer("/spec/selector/dataplaneTags/kuma.io~1service")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or(&r.name)
+        .to_owned();
+    Some((service, body.to_string(), format!("{:?}", (modified, proxies))))
 }
 
 /// A short digest of `lines` in sorted order (64 bits: it tells changes apart, it guards
@@ -190,12 +222,31 @@ mod tests {
             }],
             proxies: vec![proxy("a-1", "a", "online"), proxy("b-1", "b", "online")],
             services: vec![service("a", 1), service("b", 1)],
-            resources: vec![ResourceRow {
-                mesh: "default".into(),
-                kind: "MeshTrafficPermission",
-                name: "allow-all".into(),
-                body: "{}".into(),
-            }],
+            resources: vec![
+                ResourceRow {
+                    mesh: "default".into(),
+                    kind: "MeshTrafficPermission",
+                    name: "allow-all".into(),
+                    body: "{}".into(),
+                },
+                mesh_service("b", 1),
+            ],
+        }
+    }
+
+    /// A MeshService as Kuma serves it (trimmed), standing for `service` with `connected` proxies.
+    fn mesh_service(service: &str, connected: u32) -> ResourceRow {
+        let body = serde_json::json!({
+            "type": "MeshService", "mesh": "default", "name": format!("{service}-msvc"),
+            "modificationTime": format!("2026-12-06T03:12:{connected:02}Z"),
+            "spec": {"selector": {"dataplaneTags": {"kuma.io/service": service}}, "ports": [{"port": 8080}]},
+            "status": {"tls": {"status": "Ready"}, "dataplaneProxies": {"connected": connected, "healthy": connected, "total": 1}}
+        });
+        ResourceRow {
+            mesh: "default".into(),
+            kind: "MeshService",
+            name: format!("{service}-msvc"),
+            body: body.to_string(),
         }
     }
 
@@ -221,12 +272,22 @@ mod tests {
         );
         assert_eq!(changed(|s| s.services[1] = service("b", 0)), Some(vec!["b".into()]));
         assert_eq!(changed(|s| s.proxies.reverse()), Some(vec![]), "order is not a change");
+        assert_eq!(
+            changed(|s| s.resources[1] = mesh_service("b", 0)),
+            Some(vec!["b".into()]),
+            "a MeshService's proxy counts are its service's"
+        );
     }
 
     #[test]
     fn what_every_page_depends_on_is_a_change_of_everything() {
         assert_eq!(changed(|s| s.meshes[0].mtls_mode = Some("PERMISSIVE".into())), None);
         assert_eq!(changed(|s| s.resources[0].body = "{\"spec\":{}}".into()), None);
+        assert_eq!(
+            changed(|s| s.resources[1].body = s.resources[1].body.replace("8080", "9090")),
+            None,
+            "a MeshService's ports and selector are every page's"
+        );
         assert_eq!(
             changed(|s| {
                 s.proxies[0].labels.insert("team".into(), "payments".into());
