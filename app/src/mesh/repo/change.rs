@@ -67,10 +67,10 @@ impl Digests {
         let mut services: BTreeMap<String, Vec<String>> = BTreeMap::new();
         shared.extend(snap.meshes.iter().map(|m| format!("{m:?}")));
         for r in &snap.resources {
-            match mesh_service_counts(r) {
-                Some((service, shared_part, counts)) => {
-                    shared.push(format!("{:?}", (&r.mesh, r.kind, &r.name, shared_part)));
-                    services.entry(service).or_default().push(counts);
+            match split_mesh_service(r) {
+                Some(parts) => {
+                    shared.push(format!("{:?}", (&r.mesh, r.kind, &r.name, parts.rest)));
+                    services.entry(parts.service).or_default().push(parts.counts);
                 }
                 None => shared.push(format!("{r:?}")),
             }
@@ -111,12 +111,19 @@ impl Digests {
     }
 }
 
-/// A MeshService split into what callers are judged by and the proxy counts of its status, which
-/// move with every proxy of its service going on or offline (Kuma's `status.dataplaneProxies`,
-/// and the modification time that moves with them): the service it stands for (the
-/// `kuma.io/service` its selector picks, else its name), the rest as text, the counts as text.
-/// `None` for other resources, or a body that is not a JSON object.
-fn mesh_service_counts(r: &ResourceRow) -> Option<(String, String, String)> {
+/// A MeshService split into what callers are judged by and the proxy counts of its status.
+pub(super) struct MeshServiceParts {
+    /// The Kuma service it stands for: the `kuma.io/service` its selector picks, else its name.
+    pub service: String,
+    /// The resource without the counts, as JSON text.
+    pub rest: String,
+    /// The counts, as text: they move with every proxy of the service going on or offline
+    /// (Kuma's `status.dataplaneProxies`, and the modification time that moves with them).
+    pub counts: String,
+}
+
+/// `r` split when it is a MeshService whose body is a JSON object; `None` otherwise.
+pub(super) fn split_mesh_service(r: &ResourceRow) -> Option<MeshServiceParts> {
     if r.kind != "MeshService" {
         return None;
     }
@@ -131,7 +138,11 @@ fn mesh_service_counts(r: &ResourceRow) -> Option<(String, String, String)> {
         .and_then(serde_json::Value::as_str)
         .unwrap_or(&r.name)
         .to_owned();
-    Some((service, body.to_string(), format!("{:?}", (modified, proxies))))
+    Some(MeshServiceParts {
+        service,
+        rest: body.to_string(),
+        counts: format!("{:?}", (modified, proxies)),
+    })
 }
 
 /// A short digest of `lines` in sorted order (64 bits: it tells changes apart, it guards

@@ -232,7 +232,8 @@ fn state_digest(snap: &Snapshot) -> String {
 }
 
 /// Each mesh's [`StoredMesh::policy_version`](super::StoredMesh::policy_version): a digest of
-/// what its policy set is read from (the stored resources, the services and the gateway proxies),
+/// what its policy set is read from (the stored resources but MeshServices' proxy counts, the
+/// services and the gateway proxies),
 /// so that servers reparse a set only when a poll brought something new, not after every poll.
 fn policy_versions(snap: &Snapshot) -> HashMap<&str, String> {
     use sha2::{Digest, Sha256};
@@ -247,7 +248,11 @@ fn policy_versions(snap: &Snapshot) -> HashMap<&str, String> {
     let mut resources: Vec<&ResourceRow> = snap.resources.iter().collect();
     resources.sort_by(|a, b| (&a.mesh, a.kind, &a.name).cmp(&(&b.mesh, b.kind, &b.name)));
     for r in resources {
-        feed(&mut hashers, &r.mesh, &["resource", r.kind, &r.name, &r.body]);
+        // A MeshService's proxy counts move with every proxy going on or offline; nothing in a
+        // policy set reads them, so they do not make it a new set.
+        let split = change::split_mesh_service(r);
+        let body = split.as_ref().map_or(r.body.as_str(), |parts| parts.rest.as_str());
+        feed(&mut hashers, &r.mesh, &["resource", r.kind, &r.name, body]);
     }
     let mut services: Vec<&ServiceRow> = snap.services.iter().collect();
     services.sort_by(|a, b| (&a.mesh, &a.service).cmp(&(&b.mesh, &b.service)));
