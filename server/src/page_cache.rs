@@ -55,9 +55,15 @@ use leptos::nonce::Nonce;
 
 use crate::config::PageCacheArgs;
 
+mod flights;
 mod live;
 
+use flights::{Flights, Joined};
 use live::{LiveChanges, Seen};
+
+/// How long a request waits for another request's render of the same page before rendering it
+/// itself.
+const WAIT_FOR_RENDER: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Pages larger than this are not cached (nor expected: the largest are a few hundred kB).
 const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
@@ -72,6 +78,8 @@ struct Inner {
     entries: Option<moka::future::Cache<String, Arc<CachedPage>>>,
     /// Changes of the mesh state and scorecard results told so far.
     live: LiveChanges,
+    /// Renders in progress, which requests for the same page wait for.
+    flights: Flights<Arc<CachedPage>>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -100,6 +108,7 @@ impl PageCache {
         PageCache(Arc::new(Inner {
             entries,
             live: LiveChanges::default(),
+            flights: Flights::default(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }))
@@ -182,13 +191,14 @@ fn key(cache: &ReadCache, req: &Request) -> Option<String> {
 
 /// The middleware, installed on the page routes inside the auth middleware.
 ///
-/// A miss renders in the request's own task and stores the result afterwards; concurrent
-/// misses for one page each render it (once per change, so the cost is bounded). The render is
-/// deliberately not run as a moka `get_with` initializer, which would coalesce them: other
-/// requests would then wait on whichever future first started the render, and a Leptos render
-/// polls futures once and resumes them from other tasks, the pattern under which moka's
-/// waiters can stall (moka-rs/moka#240). We saw exactly that: about one test run in two had an
-/// entity page wait out the 30 s request timeout.
+/// A miss renders in the request's own task and stores the result afterwards; requests for the
+/// same page arriving meanwhile wait for that render ([`flights`], at most [`WAIT_FOR_RENDER`])
+/// and are served its page, still checked against changes told since. The render is
+/// deliberately not run as a moka `get_with` initializer: other requests would then wait on
+/// whichever future first started the render, and a Leptos render polls futures once and
+/// resumes them from other tasks, the pattern under which moka's waiters can stall
+/// (moka-rs/moka#240). We saw exactly that: about one test run in two had an entity page wait
+/// out the 30 s request timeout.
 pub async fn serve(
     State(pages): State<PageCache>,
     State(cache): State<ReadCache>,
@@ -210,6 +220,18 @@ pub async fn serve(
         pages.count(true);
         return page.respond(&nonce);
     }
+    let lead = match pages.0.flights.join(&key) {
+        Joined::Lead(lead) => Some(lead),
+        Joined::Follow(render) => {
+            let rendered = flights::wait(render, WAIT_FOR_RENDER).await;
+            if let Some(page) = rendered.filter(|page| pages.0.live.is_current(&page.shown, page.seen)) {
+                pages.count(true);
+                return page.respond(&nonce);
+            }
+            // Nothing to share, or it took too long: render it here.
+            None
+        }
+    };
     pages.count(false);
     let marks = RenderMarks::default();
     let mut req = req;
@@ -219,8 +241,12 @@ pub async fn serve(
         Ok(page) => {
             let page = Arc::new(page);
             entries.insert(key, page.clone()).await;
+            if let Some(lead) = lead {
+                lead.finish(page.clone());
+            }
             page.respond(&nonce)
         }
+        // Dropping `lead` tells the waiters to render for themselves.
         Err(response) => response,
     }
 }

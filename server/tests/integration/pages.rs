@@ -317,6 +317,30 @@ async fn mesh_writes_drop_rendered_pages() {
     );
 }
 
+#[tokio::test]
+async fn requests_for_a_page_being_rendered_wait_for_that_render() {
+    let app = TestApp::with_demo().await;
+    let requests = (0..8).map(|_| page(&app, CHECKOUT_PAGE, None));
+    let answers = futures::future::join_all(requests).await;
+    for (status, _, body) in &answers {
+        assert_eq!(*status, StatusCode::OK, "{}", section_errors(body));
+    }
+    let bodies: Vec<String> = answers
+        .iter()
+        .map(|(_, policy, body)| body.replace(&nonce(policy), "NONCE"))
+        .collect();
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "one page for all, each with its nonce"
+    );
+    let stats = app.pages.stats();
+    assert_eq!(
+        (stats.misses, stats.hits),
+        (1, 7),
+        "rendered once for eight requests at once"
+    );
+}
+
 /// A far corner of the demo catalog: its graph and checkout's do not meet.
 const FEATURE_STORE_PAGE: &str = "/catalog/component/default/feature-store";
 
