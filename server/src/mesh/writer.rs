@@ -82,8 +82,11 @@ const READ_ONLY_FAILURE_REMEMBERED: Duration = Duration::from_secs(10);
 #[derive(Debug, Default)]
 struct ReadOnlyAnswers {
     believed: Duration,
-    answers: Mutex<HashMap<String, (Instant, Result<bool, String>)>>,
+    answers: Mutex<HashMap<String, Answer>>,
 }
+
+/// When a control plane answered, and what: read-only or not, or why there was no answer.
+type Answer = (Instant, Result<bool, String>);
 
 impl ReadOnlyAnswers {
     fn believed_for(believed: Duration) -> Self {
