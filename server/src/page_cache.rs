@@ -34,6 +34,9 @@
 //!   split at the nonce it was rendered with, and joined with the new request's nonce whenever
 //!   it is served; the policy header is set outside, with the same nonce.
 //!
+//! A page being rendered is rendered once: requests for it arriving meanwhile wait for that
+//! render (`flights`).
+//!
 //! Only the pages in [`is_cacheable`] are cached; pages that show per-request state (sign-in,
 //! the admin page with tokens' last use, the audit log, transfers) are always rendered. Only
 //! complete `200 text/html` answers are kept, so errors, redirects and 404s are rendered every
