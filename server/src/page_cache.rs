@@ -90,7 +90,8 @@ struct Inner {
 /// How often the cache answered, for tests and `/metrics`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PageCacheStats {
-    /// Requests answered from the cache.
+    /// Requests answered without rendering: from the cache, or with the page another request
+    /// was rendering.
     pub hits: u64,
     /// Requests that rendered the page (and cached it, when it could be).
     pub misses: u64,
