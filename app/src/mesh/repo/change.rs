@@ -55,14 +55,14 @@ impl Changed {
 /// Digests of a poll's state, by what they affect: [`Digests::shared`] what every mesh page
 /// depends on, [`Digests::services`] each Kuma service's own state.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Digests {
-    pub shared: String,
-    pub services: BTreeMap<String, String>,
+pub(super) struct Digests {
+    shared: String,
+    services: BTreeMap<String, String>,
 }
 
 impl Digests {
     /// The digests of `snap`, whatever order the control plane listed it in.
-    pub fn of(snap: &Snapshot) -> Digests {
+    pub(super) fn of(snap: &Snapshot) -> Digests {
         let mut shared: Vec<String> = Vec::new();
         let mut services: BTreeMap<String, Vec<String>> = BTreeMap::new();
         shared.extend(snap.meshes.iter().map(|m| format!("{m:?}")));
@@ -98,7 +98,7 @@ impl Digests {
 
     /// The services whose state differs between `before` and `self`; `None` when what every
     /// page depends on changed (or nothing is known of `before`).
-    pub fn changed_since(&self, before: Option<&Digests>) -> Option<BTreeSet<String>> {
+    pub(super) fn changed_since(&self, before: Option<&Digests>) -> Option<BTreeSet<String>> {
         let before = before.filter(|b| b.shared == self.shared)?;
         let names: BTreeSet<&String> = before.services.keys().chain(self.services.keys()).collect();
         Some(
@@ -172,7 +172,10 @@ pub(super) async fn notify(db: &mut sqlx::PgConnection, services: Option<&BTreeS
         .map(drop)
 }
 
-/// The components that map to any of `services`, as their mesh cards map them.
+/// The components that map to any of `services`, as their mesh cards map them: all of them,
+/// not only the one `mesh_component_for` picks for the mesh's own lists, since every such
+/// component's card shows the service. (A `kuma.io/mesh` restriction is not applied: naming a
+/// component of another mesh only renders its pages once more.)
 async fn components_of(db: impl PgExecutor<'_>, services: &BTreeSet<String>) -> sqlx::Result<BTreeSet<String>> {
     if services.is_empty() {
         return Ok(BTreeSet::new());
