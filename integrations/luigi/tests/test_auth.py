@@ -90,10 +90,15 @@ def test_resource_and_audience_name_who_the_token_is_for(bearing, token_endpoint
 REPO = Path(__file__).resolve().parents[3]
 
 
+# How long the IdP may take to answer its discovery document. Node starts it in about half a
+# second here; a loaded CI machine once took longer than the 30 s this used to allow.
+DEVIDP_START_TIMEOUT = 120.0
+
+
 @pytest.fixture
-def devidp(bearing):
+def devidp(bearing, tmp_path):
     """The real development identity provider (node devidp/server.mjs), issuing machine tokens for
-    the fake Bearing's URL."""
+    the fake Bearing's URL. Its output goes to a log file that a failure to start prints."""
     if shutil.which("node") is None or not (REPO / "devidp/node_modules/oidc-provider").is_dir():
         pytest.skip("node and devidp/node_modules (scripts/setup.sh) are needed")
     s = socket.socket()
@@ -102,22 +107,37 @@ def devidp(bearing):
     s.close()
     issuer = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DEVIDP_ISSUER": issuer, "DEVIDP_PRODUCER_AUDIENCE": bearing.url}
-    proc = subprocess.Popen(
-        ["node", str(REPO / "devidp/server.mjs")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    log_path = tmp_path / "devidp.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(["node", str(REPO / "devidp/server.mjs")], env=env, stdout=log, stderr=log)
     try:
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(f"{issuer}/.well-known/openid-configuration", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail("devidp exited")
-                time.sleep(0.1)
+        _wait_until_serving(proc, issuer, log_path)
         yield issuer
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def _wait_until_serving(proc: subprocess.Popen, issuer: str, log_path: Path) -> None:
+    """Returns once the discovery document answers; fails (with devidp's output) when the process
+    exits or the deadline passes, so a test never runs against an IdP that is not there."""
+    deadline = time.monotonic() + DEVIDP_START_TIMEOUT
+    # No proxy: the IdP is on loopback, and an inherited http_proxy must not answer for it.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"devidp exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
+        try:
+            with opener.open(f"{issuer}/.well-known/openid-configuration", timeout=2):
+                return
+        except OSError as err:
+            last_error = err
+            time.sleep(0.1)
+    pytest.fail(
+        f"devidp did not answer at {issuer} within {DEVIDP_START_TIMEOUT:.0f} s ({last_error}):\n"
+        f"{log_path.read_text(errors='replace')}"
+    )
 
 
 def test_devidp_issues_a_jwt_for_bearing_when_asked_with_resource(bearing, devidp, configure, out_dir):
