@@ -354,14 +354,16 @@ if [ -n "$RSS_PID" ]; then
   SAMPLER_PID=$!
 fi
 
-# "HITS MISSES EVERYTHING COMPONENTS": the server's rendered-page cache so far, and the mesh
-# changes it was told of by scope; nothing without a server.
+# "HITS MISSES EVERYTHING COMPONENTS REFRESHES": the server's rendered-page cache so far (served,
+# rendered on request), the mesh changes it was told of by scope, and the pages it rendered in the
+# background after their TTL; nothing without a server.
 page_cache_counts() {
   [ -n "$SERVER_PID" ] || return 0
   curl -fsS --max-time 10 -H "Authorization: Bearer $METRICS_TOKEN" "$BASE_URL/metrics" 2>/dev/null \
     | awk '/^bearing_page_cache_requests_total\{/ { if ($0 ~ /result="hit"/) h = $2; if ($0 ~ /result="miss"/) m = $2 }
            /^bearing_mesh_changes_total\{/ { if ($0 ~ /scope="everything"/) e = $2; if ($0 ~ /scope="components"/) c = $2 }
-           END { printf "%d %d %d %d\n", h, m, e, c }' || true
+           /^bearing_page_cache_refreshes_total/ { r = $2 }
+           END { printf "%d %d %d %d %d\n", h, m, e, c, r }' || true
 }
 
 # wrk needs at least one connection per thread (BENCH_CONNECTIONS=1 measures one user's latency).
@@ -441,9 +443,10 @@ PY
   fi
   cache_after=$(page_cache_counts)
   if [ -n "$cache_before" ] && [ -n "$cache_after" ]; then
-    read -r h0 m0 e0 c0 <<<"$cache_before"
-    read -r h1 m1 e1 c1 <<<"$cache_after"
-    log "$sc: rendered-page cache served $((h1 - h0)) pages, rendered $((m1 - m0)) (warm-up excluded);" \
+    read -r h0 m0 e0 c0 r0 <<<"$cache_before"
+    read -r h1 m1 e1 c1 r1 <<<"$cache_after"
+    log "$sc: rendered-page cache served $((h1 - h0)) pages, rendered $((m1 - m0)) on request and" \
+      "$((r1 - r0)) in the background (warm-up excluded);" \
       "mesh changes: $((e1 - e0)) of everything, $((c1 - c0)) of some components"
   fi
   if [ -n "$CHURN_PID" ]; then

@@ -65,9 +65,16 @@ impl DatabaseArgs {
 pub struct PageCacheArgs {
     /// How long a rendered page may be served again to the same viewer. Changes to the catalog
     /// or the mesh empty the cache at once; this bounds only how far relative times on a page
-    /// ("last read 5 s ago") can lag. `0s` turns the cache off.
+    /// ("last read 5 s ago") and delivery runs can lag. `0s` turns the cache off.
     #[arg(long, env = "BEARING_PAGE_CACHE_TTL", default_value = "5s", value_parser = humantime::parse_duration)]
     pub page_cache_ttl: std::time::Duration,
+
+    /// How long past its time to live a page may still be served while one render in the
+    /// background replaces it (HTTP's `stale-while-revalidate`), so that a page people keep
+    /// asking for is never rendered while someone waits. Pages are then at most
+    /// `--page-cache-ttl` plus this old. `0s`: an expired page is rendered on request.
+    #[arg(long, env = "BEARING_PAGE_CACHE_STALE", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub page_cache_stale: std::time::Duration,
 
     /// Memory budget of the rendered-page cache, in MiB.
     #[arg(long, env = "BEARING_PAGE_CACHE_MB", default_value_t = 64)]
@@ -78,6 +85,7 @@ impl Default for PageCacheArgs {
     fn default() -> Self {
         PageCacheArgs {
             page_cache_ttl: std::time::Duration::from_secs(5),
+            page_cache_stale: std::time::Duration::from_secs(5),
             page_cache_mb: 64,
         }
     }

@@ -27,15 +27,20 @@
 //!   list, search, the home page, most API and user pages, and pages of components whose
 //!   services did not change) are kept. Changes are counted from before the render starts, so
 //!   a change made while a page renders drops that page too;
-//! - **the clock** (relative times such as "last read 20 s ago"): bounded by the time to live
-//!   (`--page-cache-ttl`, 5 s by default);
+//! - **the clock** (relative times such as "last read 20 s ago") and **delivery runs**: bounded
+//!   by the time to live (`--page-cache-ttl`, 5 s by default) plus the time an expired page may
+//!   still be served while it is rendered again (`--page-cache-stale`, 5 s; see below);
 //! - **the CSP nonce**: each response still gets its own, chosen for the request by
 //!   [`crate::security::security_headers`] before it reaches this cache. The cached body is kept
 //!   split at the nonce it was rendered with, and joined with the new request's nonce whenever
 //!   it is served; the policy header is set outside, with the same nonce.
 //!
 //! A page being rendered is rendered once: requests for it arriving meanwhile wait for that
-//! render (`flights`).
+//! render (`flights`). A page past its time to live but within `--page-cache-stale` of it is
+//! served as it is, and one render in the background replaces it (`refresh`): a page people
+//! keep asking for is rendered again as often as before, but nobody waits for it. Background
+//! renders are bounded (one per core at a time); a page whose refresh could not start is
+//! rendered on request once it is too old.
 //!
 //! Only the pages in [`is_cacheable`] are cached; pages that show per-request state (sign-in,
 //! the admin page with tokens' last use, the audit log, transfers) are always rendered. Only
@@ -60,9 +65,11 @@ use crate::config::PageCacheArgs;
 
 mod flights;
 mod live;
+mod refresh;
 
 use flights::{Flights, Joined};
 use live::{LiveChanges, Seen};
+use refresh::Refreshes;
 
 /// How long a request waits for another request's render of the same page before rendering it
 /// itself.
@@ -83,6 +90,10 @@ struct Inner {
     live: LiveChanges,
     /// Renders in progress, which requests for the same page wait for.
     flights: Flights<Arc<CachedPage>>,
+    /// How long a page is served before it is rendered again.
+    fresh_for: std::time::Duration,
+    /// Background renders of pages served past `fresh_for`.
+    refreshes: Refreshes,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -95,6 +106,8 @@ pub struct PageCacheStats {
     pub hits: u64,
     /// Requests that rendered the page (and cached it, when it could be).
     pub misses: u64,
+    /// Renders in the background of pages served past their time to live.
+    pub refreshes: u64,
 }
 
 impl PageCache {
@@ -106,13 +119,15 @@ impl PageCache {
                 .weigher(|key: &String, page: &Arc<CachedPage>| {
                     u32::try_from(key.len() + page.weight()).unwrap_or(u32::MAX)
                 })
-                .time_to_live(args.page_cache_ttl)
+                .time_to_live(args.page_cache_ttl.saturating_add(args.page_cache_stale))
                 .build()
         });
         PageCache(Arc::new(Inner {
             entries,
             live: LiveChanges::default(),
             flights: Flights::default(),
+            fresh_for: args.page_cache_ttl,
+            refreshes: Refreshes::new(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }))
@@ -155,6 +170,7 @@ impl PageCache {
         PageCacheStats {
             hits: self.0.hits.load(Ordering::Relaxed),
             misses: self.0.misses.load(Ordering::Relaxed),
+            refreshes: self.0.refreshes.started(),
         }
     }
 
@@ -222,7 +238,11 @@ pub async fn serve(
         .filter(|page| pages.0.live.is_current(&page.shown, page.seen))
     {
         pages.count(true);
-        return page.respond(&nonce);
+        let response = page.respond(&nonce);
+        if page.rendered_at.elapsed() >= pages.0.fresh_for {
+            refresh::start(&pages, key, req, next);
+        }
+        return response;
     }
     let lead = match pages.0.flights.join(&key) {
         Joined::Lead(lead) => Some(lead),
@@ -237,14 +257,8 @@ pub async fn serve(
         }
     };
     pages.count(false);
-    let marks = RenderMarks::default();
-    let mut req = req;
-    req.extensions_mut().insert(marks.clone());
-    let response = next.run(req).await;
-    match CachedPage::from_response(response, &nonce, &marks, seen).await {
+    match render(entries, key, req, next, &nonce, seen).await {
         Ok(page) => {
-            let page = Arc::new(page);
-            entries.insert(key, page.clone()).await;
             if let Some(lead) = lead {
                 lead.finish(page.clone());
             }
@@ -253,6 +267,24 @@ pub async fn serve(
         // Dropping `lead` tells the waiters to render for themselves.
         Err(response) => response,
     }
+}
+
+/// Renders `req` and keeps the page under `key` when it may be kept; otherwise the response
+/// as it is. `seen` is the changes told before the render began.
+async fn render(
+    entries: &moka::future::Cache<String, Arc<CachedPage>>,
+    key: String,
+    mut req: Request,
+    next: Next,
+    nonce: &Nonce,
+    seen: Seen,
+) -> Result<Arc<CachedPage>, Response> {
+    let marks = RenderMarks::default();
+    req.extensions_mut().insert(marks.clone());
+    let response = next.run(req).await;
+    let page = Arc::new(CachedPage::from_response(response, nonce, &marks, seen).await?);
+    entries.insert(key, page.clone()).await;
+    Ok(page)
 }
 
 /// A rendered page, split at the nonce it was rendered with.
@@ -265,6 +297,8 @@ struct CachedPage {
     /// The live state the page showed, and the changes told before its render began.
     shown: Shown,
     seen: Seen,
+    /// When it was rendered, to tell when it is to be rendered again.
+    rendered_at: std::time::Instant,
 }
 
 impl CachedPage {
@@ -304,6 +338,7 @@ impl CachedPage {
             // Read once the body is complete: every load of the page has finished.
             shown: marks.shown(),
             seen,
+            rendered_at: std::time::Instant::now(),
         })
     }
 

@@ -82,6 +82,11 @@ impl<T: Clone> Flights<T> {
         })
     }
 
+    /// Whether `key` is being rendered.
+    pub(super) fn is_running(&self, key: &str) -> bool {
+        self.lock().contains_key(key)
+    }
+
     /// How many renders are in progress.
     #[cfg(test)]
     fn len(&self) -> usize {

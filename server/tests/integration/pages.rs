@@ -341,6 +341,115 @@ async fn requests_for_a_page_being_rendered_wait_for_that_render() {
     );
 }
 
+/// Stores a run of checkout's behind every cache's back (no notification), as a change the
+/// page cache only follows by its time to live; its row in the page names `job`.
+async fn add_run_unannounced(app: &TestApp, job: &str) {
+    sqlx::query(
+        "INSERT INTO delivery_runs (run_id, job_namespace, job_name, component, status, first_event_at, last_event_at, producer)
+         VALUES ($1, 'ci', $1, 'component:default/checkout', 'complete', now(), now(), 'test')",
+    )
+    .bind(job)
+    .execute(&app.superuser)
+    .await
+    .expect("insert run");
+}
+
+#[tokio::test]
+async fn a_page_past_its_ttl_is_served_at_once_while_one_render_replaces_it() {
+    let ttl = Duration::from_millis(300);
+    let app = TestApp::with_demo_and_pages(server::config::PageCacheArgs {
+        page_cache_ttl: ttl,
+        page_cache_stale: Duration::from_secs(3600),
+        ..Default::default()
+    })
+    .await;
+    let (_, policy, first) = page(&app, CHECKOUT_PAGE, None).await;
+    add_run_unannounced(&app, "refreshed-later").await;
+    tokio::time::sleep(ttl * 2).await;
+
+    let (status, policy2, served) = page(&app, CHECKOUT_PAGE, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        served.replace(&nonce(&policy2), "N"),
+        first.replace(&nonce(&policy), "N"),
+        "the expired page is served as it was"
+    );
+    assert!(!served.contains("ci/refreshed-later"));
+    let new_page_served = eventually(&app, CHECKOUT_PAGE, None, |body| body.contains("ci/refreshed-later")).await;
+    assert!(new_page_served, "the page rendered in the background replaces it");
+    let stats = app.pages.stats();
+    assert_eq!(stats.misses, 1, "nobody waited for a render after the first: {stats:?}");
+    assert!(stats.refreshes >= 1, "{stats:?}");
+}
+
+#[tokio::test]
+async fn a_page_whose_background_render_fails_is_no_longer_served() {
+    let ttl = Duration::from_millis(300);
+    let app = TestApp::with_demo_and_pages(server::config::PageCacheArgs {
+        page_cache_ttl: ttl,
+        page_cache_stale: Duration::from_secs(3600),
+        ..Default::default()
+    })
+    .await;
+    // Checkout has no runs: its delivery section says so.
+    const NO_RUNS: &str = "data-test-delivery-empty";
+    let (status, _, body) = page(&app, CHECKOUT_PAGE, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains(NO_RUNS));
+    // The delivery section reads runs; the server may no longer do so.
+    sqlx::query("REVOKE SELECT ON delivery_runs FROM bearing_app")
+        .execute(&app.superuser)
+        .await
+        .expect("revoke");
+    tokio::time::sleep(ttl * 2).await;
+
+    let (status, _, body) = page(&app, CHECKOUT_PAGE, None).await;
+    assert_eq!(status, StatusCode::OK, "served as it was while the render runs");
+    assert!(body.contains(NO_RUNS));
+    let mut answer = (StatusCode::OK, String::new());
+    for _ in 0..50 {
+        let (status, _, body) = page(&app, CHECKOUT_PAGE, None).await;
+        answer = (status, body);
+        if answer.0 != StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        answer.0,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "once its render failed, the old page is dropped and the failure shown"
+    );
+    assert!(
+        answer.1.contains("data-test=\"delivery-section\"") && !answer.1.contains(NO_RUNS),
+        "the delivery section shows its failure"
+    );
+    assert!(app.pages.stats().refreshes >= 1);
+}
+
+#[tokio::test]
+async fn without_a_stale_window_an_expired_page_is_rendered_on_request() {
+    let ttl = Duration::from_millis(300);
+    let app = TestApp::with_demo_and_pages(server::config::PageCacheArgs {
+        page_cache_ttl: ttl,
+        page_cache_stale: Duration::ZERO,
+        ..Default::default()
+    })
+    .await;
+    page(&app, CHECKOUT_PAGE, None).await;
+    add_run_unannounced(&app, "rendered-on-request").await;
+    tokio::time::sleep(ttl * 2).await;
+
+    let (status, _, body) = page(&app, CHECKOUT_PAGE, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("ci/rendered-on-request"),
+        "the expired page is not served"
+    );
+    let stats = app.pages.stats();
+    assert_eq!((stats.misses, stats.refreshes), (2, 0), "{stats:?}");
+}
+
 /// A far corner of the demo catalog: its graph and checkout's do not meet.
 const FEATURE_STORE_PAGE: &str = "/catalog/component/default/feature-store";
 

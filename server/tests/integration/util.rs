@@ -230,8 +230,7 @@ pub struct TestApp {
     pub superuser: PgPool,
     pub ctx: app::ssr::ServerCtx,
     pub cache: app::cache::ReadCache,
-    /// Rendered pages; kept for an hour unless something changes, so a test sees invalidation
-    /// rather than expiry.
+    /// Rendered pages; kept for an hour unless something changes (see [`TestApp::page_args`]).
     pub pages: PageCache,
     pub router: Router,
     /// An admin API token, used by [`TestApp::post`].
@@ -241,24 +240,38 @@ pub struct TestApp {
 impl TestApp {
     /// A new app on its own database; anonymous visitors may read.
     pub async fn new() -> TestApp {
-        TestApp::build(true).await
+        TestApp::build(true, TestApp::page_args()).await
     }
 
     /// A new app where every route needs credentials (the default in production).
     pub async fn strict() -> TestApp {
-        TestApp::build(false).await
+        TestApp::build(false, TestApp::page_args()).await
     }
 
-    async fn build(anonymous_read: bool) -> TestApp {
+    /// An app with the demo catalog whose rendered pages follow `pages` (anonymous visitors may
+    /// read).
+    pub async fn with_demo_and_pages(pages: server::config::PageCacheArgs) -> TestApp {
+        let app = TestApp::build(true, pages).await;
+        app.import_demo().await;
+        app
+    }
+
+    /// Rendered pages kept for an hour unless something changes, so a test sees invalidation
+    /// rather than expiry.
+    fn page_args() -> server::config::PageCacheArgs {
+        server::config::PageCacheArgs {
+            page_cache_ttl: std::time::Duration::from_secs(3600),
+            ..Default::default()
+        }
+    }
+
+    async fn build(anonymous_read: bool, page_args: server::config::PageCacheArgs) -> TestApp {
         crate::logs::install();
         let (pool, superuser) = fresh_db().await;
         let options = server::site::leptos_options(None).expect("leptos options");
         let ctx = context(pool.clone(), anonymous_read);
         let cache = ctx.cache.clone();
-        let pages = PageCache::new(&server::config::PageCacheArgs {
-            page_cache_ttl: std::time::Duration::from_secs(3600),
-            ..Default::default()
-        });
+        let pages = PageCache::new(&page_args);
         let router = router_with_pages(ctx.clone(), options, pages.clone());
         // What `bearing serve` runs beside the router: imports, edits and mesh writes from any
         // process empty the caches.
