@@ -39,7 +39,7 @@
 //! render (`flights`). A page past its time to live but within `--page-cache-stale` of it is
 //! served as it is, and one render in the background replaces it (`refresh`): a page people
 //! keep asking for is rendered again as often as before, but nobody waits for it. Background
-//! renders are bounded (one per core at a time); a page whose refresh could not start is
+//! renders are bounded (a few per core at a time); a page whose refresh could not start is
 //! rendered on request once it is too old.
 //!
 //! Only the pages in [`is_cacheable`] are cached; pages that show per-request state (sign-in,
@@ -90,8 +90,9 @@ struct Inner {
     live: LiveChanges,
     /// Renders in progress, which requests for the same page wait for.
     flights: Flights<Arc<CachedPage>>,
-    /// How long a page is served before it is rendered again.
-    fresh_for: std::time::Duration,
+    /// How long a page is served before it is rendered again in the background; `None` when
+    /// expired pages are not served (`--page-cache-stale 0s`).
+    refresh_after: Option<std::time::Duration>,
     /// Background renders of pages served past `fresh_for`.
     refreshes: Refreshes,
     hits: AtomicU64,
@@ -126,7 +127,7 @@ impl PageCache {
             entries,
             live: LiveChanges::default(),
             flights: Flights::default(),
-            fresh_for: args.page_cache_ttl,
+            refresh_after: (!args.page_cache_stale.is_zero()).then_some(args.page_cache_ttl),
             refreshes: Refreshes::new(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -239,7 +240,7 @@ pub async fn serve(
     {
         pages.count(true);
         let response = page.respond(&nonce);
-        if page.rendered_at.elapsed() >= pages.0.fresh_for {
+        if pages.0.refresh_after.is_some_and(|after| page.rendered_at.elapsed() >= after) {
             refresh::start(&pages, key, req, next);
         }
         return response;
