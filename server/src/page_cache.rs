@@ -93,7 +93,7 @@ struct Inner {
     /// How long a page is served before it is rendered again in the background; `None` when
     /// expired pages are not served (`--page-cache-stale 0s`).
     refresh_after: Option<std::time::Duration>,
-    /// Background renders of pages served past `fresh_for`.
+    /// Background renders of pages served past `refresh_after`.
     refreshes: Refreshes,
     hits: AtomicU64,
     misses: AtomicU64,
