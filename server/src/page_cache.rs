@@ -240,7 +240,11 @@ pub async fn serve(
     {
         pages.count(true);
         let response = page.respond(&nonce);
-        if pages.0.refresh_after.is_some_and(|after| page.rendered_at.elapsed() >= after) {
+        if pages
+            .0
+            .refresh_after
+            .is_some_and(|after| page.rendered_at.elapsed() >= after)
+        {
             refresh::start(&pages, key, req, next);
         }
         return response;

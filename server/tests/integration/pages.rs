@@ -56,7 +56,20 @@ async fn name_of(app: &TestApp, token: &str) -> String {
 
 /// Retries `check` on the page for up to five seconds (notifications arrive asynchronously).
 async fn eventually(app: &TestApp, uri: &str, token: Option<&str>, check: impl Fn(&str) -> bool) -> bool {
-    for _ in 0..50 {
+    eventually_within(app, uri, token, Duration::from_secs(5), check).await
+}
+
+/// Retries `check` on the page for up to `limit` (a render in the background, on a busy test
+/// machine, takes longer than a notification).
+async fn eventually_within(
+    app: &TestApp,
+    uri: &str,
+    token: Option<&str>,
+    limit: Duration,
+    check: impl Fn(&str) -> bool,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
         if check(&page(app, uri, token).await.2) {
             return true;
         }
@@ -64,6 +77,9 @@ async fn eventually(app: &TestApp, uri: &str, token: Option<&str>, check: impl F
     }
     false
 }
+
+/// How long a test waits for a render in the background.
+const BACKGROUND_RENDER_LIMIT: Duration = Duration::from_secs(30);
 
 #[tokio::test]
 async fn a_page_is_rendered_once_and_served_again_with_its_own_nonce() {
@@ -375,7 +391,10 @@ async fn a_page_past_its_ttl_is_served_at_once_while_one_render_replaces_it() {
         "the expired page is served as it was"
     );
     assert!(!served.contains("ci/refreshed-later"));
-    let new_page_served = eventually(&app, CHECKOUT_PAGE, None, |body| body.contains("ci/refreshed-later")).await;
+    let new_page_served = eventually_within(&app, CHECKOUT_PAGE, None, BACKGROUND_RENDER_LIMIT, |body| {
+        body.contains("ci/refreshed-later")
+    })
+    .await;
     assert!(new_page_served, "the page rendered in the background replaces it");
     let stats = app.pages.stats();
     assert_eq!(stats.misses, 1, "nobody waited for a render after the first: {stats:?}");
@@ -407,7 +426,8 @@ async fn a_page_whose_background_render_fails_is_no_longer_served() {
     assert_eq!(status, StatusCode::OK, "served as it was while the render runs");
     assert!(body.contains(NO_RUNS));
     let mut answer = (StatusCode::OK, String::new());
-    for _ in 0..50 {
+    let deadline = tokio::time::Instant::now() + BACKGROUND_RENDER_LIMIT;
+    while tokio::time::Instant::now() < deadline {
         let (status, _, body) = page(&app, CHECKOUT_PAGE, None).await;
         answer = (status, body);
         if answer.0 != StatusCode::OK {
