@@ -240,11 +240,7 @@ pub async fn serve(
     {
         pages.count(true);
         let response = page.respond(&nonce);
-        if pages
-            .0
-            .refresh_after
-            .is_some_and(|after| page.rendered_at.elapsed() >= after)
-        {
+        if page.is_due(pages.0.refresh_after) {
             refresh::start(&pages, key, req, next);
         }
         return response;
@@ -345,6 +341,12 @@ impl CachedPage {
             seen,
             rendered_at: std::time::Instant::now(),
         })
+    }
+
+    /// Whether the page is `refresh_after` old, and to be rendered again in the background
+    /// (never when `None`).
+    fn is_due(&self, refresh_after: Option<std::time::Duration>) -> bool {
+        refresh_after.is_some_and(|after| self.rendered_at.elapsed() >= after)
     }
 
     /// Bytes this entry holds, for the memory budget.
