@@ -56,26 +56,30 @@ async fn name_of(app: &TestApp, token: &str) -> String {
 
 /// Retries `check` on the page for up to five seconds (notifications arrive asynchronously).
 async fn eventually(app: &TestApp, uri: &str, token: Option<&str>, check: impl Fn(&str) -> bool) -> bool {
-    eventually_within(app, uri, token, Duration::from_secs(5), check).await
+    eventually_within(app, uri, token, Duration::from_secs(5), |_, body| check(body))
+        .await
+        .is_some()
 }
 
-/// Retries `check` on the page for up to `limit` (a render in the background, on a busy test
-/// machine, takes longer than a notification).
+/// Retries `check` on the page's status and body for up to `limit` (a render in the
+/// background, on a busy test machine, takes longer than a notification); the first answer that
+/// passes, if any.
 async fn eventually_within(
     app: &TestApp,
     uri: &str,
     token: Option<&str>,
     limit: Duration,
-    check: impl Fn(&str) -> bool,
-) -> bool {
+    check: impl Fn(StatusCode, &str) -> bool,
+) -> Option<(StatusCode, String)> {
     let deadline = tokio::time::Instant::now() + limit;
     while tokio::time::Instant::now() < deadline {
-        if check(&page(app, uri, token).await.2) {
-            return true;
+        let (status, _, body) = page(app, uri, token).await;
+        if check(status, &body) {
+            return Some((status, body));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    false
+    None
 }
 
 /// How long a test waits for a render in the background.
@@ -370,18 +374,26 @@ async fn add_run_unannounced(app: &TestApp, job: &str) {
     .expect("insert run");
 }
 
-#[tokio::test]
-async fn a_page_past_its_ttl_is_served_at_once_while_one_render_replaces_it() {
-    let ttl = Duration::from_millis(300);
-    let app = TestApp::with_demo_and_pages(server::config::PageCacheArgs {
-        page_cache_ttl: ttl,
-        page_cache_stale: Duration::from_secs(3600),
+/// The time to live of the pages in the tests of expiry.
+const SHORT_TTL: Duration = Duration::from_millis(300);
+
+/// An app with the demo catalog whose pages expire after [`SHORT_TTL`] and may be served for
+/// `stale` longer.
+async fn app_with_short_ttl(stale: Duration) -> TestApp {
+    TestApp::with_demo_and_pages(server::config::PageCacheArgs {
+        page_cache_ttl: SHORT_TTL,
+        page_cache_stale: stale,
         ..Default::default()
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_page_past_its_ttl_is_served_at_once_while_one_render_replaces_it() {
+    let app = app_with_short_ttl(Duration::from_secs(3600)).await;
     let (_, policy, first) = page(&app, CHECKOUT_PAGE, None).await;
     add_run_unannounced(&app, "refreshed-later").await;
-    tokio::time::sleep(ttl * 2).await;
+    tokio::time::sleep(SHORT_TTL * 2).await;
 
     let (status, policy2, served) = page(&app, CHECKOUT_PAGE, None).await;
     assert_eq!(status, StatusCode::OK);
@@ -391,11 +403,11 @@ async fn a_page_past_its_ttl_is_served_at_once_while_one_render_replaces_it() {
         "the expired page is served as it was"
     );
     assert!(!served.contains("ci/refreshed-later"));
-    let new_page_served = eventually_within(&app, CHECKOUT_PAGE, None, BACKGROUND_RENDER_LIMIT, |body| {
+    let new_page = eventually_within(&app, CHECKOUT_PAGE, None, BACKGROUND_RENDER_LIMIT, |_, body| {
         body.contains("ci/refreshed-later")
     })
     .await;
-    assert!(new_page_served, "the page rendered in the background replaces it");
+    assert!(new_page.is_some(), "the page rendered in the background replaces it");
     let stats = app.pages.stats();
     assert_eq!(stats.misses, 1, "nobody waited for a render after the first: {stats:?}");
     assert!(stats.refreshes >= 1, "{stats:?}");
@@ -403,13 +415,7 @@ async fn a_page_past_its_ttl_is_served_at_once_while_one_render_replaces_it() {
 
 #[tokio::test]
 async fn a_page_whose_background_render_fails_is_no_longer_served() {
-    let ttl = Duration::from_millis(300);
-    let app = TestApp::with_demo_and_pages(server::config::PageCacheArgs {
-        page_cache_ttl: ttl,
-        page_cache_stale: Duration::from_secs(3600),
-        ..Default::default()
-    })
-    .await;
+    let app = app_with_short_ttl(Duration::from_secs(3600)).await;
     // Checkout has no runs: its delivery section says so.
     const NO_RUNS: &str = "data-test-delivery-empty";
     let (status, _, body) = page(&app, CHECKOUT_PAGE, None).await;
@@ -420,21 +426,16 @@ async fn a_page_whose_background_render_fails_is_no_longer_served() {
         .execute(&app.superuser)
         .await
         .expect("revoke");
-    tokio::time::sleep(ttl * 2).await;
+    tokio::time::sleep(SHORT_TTL * 2).await;
 
     let (status, _, body) = page(&app, CHECKOUT_PAGE, None).await;
     assert_eq!(status, StatusCode::OK, "served as it was while the render runs");
     assert!(body.contains(NO_RUNS));
-    let mut answer = (StatusCode::OK, String::new());
-    let deadline = tokio::time::Instant::now() + BACKGROUND_RENDER_LIMIT;
-    while tokio::time::Instant::now() < deadline {
-        let (status, _, body) = page(&app, CHECKOUT_PAGE, None).await;
-        answer = (status, body);
-        if answer.0 != StatusCode::OK {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let answer = eventually_within(&app, CHECKOUT_PAGE, None, BACKGROUND_RENDER_LIMIT, |status, _| {
+        status != StatusCode::OK
+    })
+    .await
+    .unwrap_or_default();
     assert_eq!(
         answer.0,
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -449,16 +450,10 @@ async fn a_page_whose_background_render_fails_is_no_longer_served() {
 
 #[tokio::test]
 async fn without_a_stale_window_an_expired_page_is_rendered_on_request() {
-    let ttl = Duration::from_millis(300);
-    let app = TestApp::with_demo_and_pages(server::config::PageCacheArgs {
-        page_cache_ttl: ttl,
-        page_cache_stale: Duration::ZERO,
-        ..Default::default()
-    })
-    .await;
+    let app = app_with_short_ttl(Duration::ZERO).await;
     page(&app, CHECKOUT_PAGE, None).await;
     add_run_unannounced(&app, "rendered-on-request").await;
-    tokio::time::sleep(ttl * 2).await;
+    tokio::time::sleep(SHORT_TTL * 2).await;
 
     let (status, _, body) = page(&app, CHECKOUT_PAGE, None).await;
     assert_eq!(status, StatusCode::OK);
